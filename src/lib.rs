@@ -1,0 +1,40 @@
+//! redlite: a Redis-compatible server written in Rust with nothing but the standard
+//! library.
+//!
+//! # Layout
+//!
+//! Data flows one way: `server -> connection -> command -> store`, with `resp`,
+//! `persist` and `util` below them.
+//!
+//! - [`config`]: redis-server style flags, the optional config file, and the CONFIG
+//!   GET/SET table of every Redis 7.0 parameter.
+//! - [`server`]: shared state, startup (load the dump, bind), the accept loop, maxclients,
+//!   and the cron thread (active expiry, client timeouts).
+//! - [`pool`]: the elastic pool of std threads; one worker serves one connection.
+//! - [`connection`]: one client: read, parse, run every buffered request, one write.
+//! - [`client`]: the client registry; the shared handle (write half of the socket, so
+//!   other threads can send to a client) and the connection-local state.
+//! - [`resp`]: the incremental request parser (multibulk and inline, Redis's limits and
+//!   error texts) and the reply encoder.
+//! - [`command`]: the command table, the dispatcher (arity check and locking in one
+//!   place), and one file per command family, as Redis splits its sources.
+//! - [`store`]: databases behind one `RwLock`, lazy expiry on lookup, the TTL index and
+//!   the active expiry cycle, and the waiter registry blocking commands build on.
+//! - [`persist`]: the dump format (documented in [`persist::dump`]), crash-safe SAVE, and
+//!   loading at startup.
+//! - [`log`]: Redis-style log lines.
+//! - [`util`]: Redis's glob matcher and integer rules.
+
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod command;
+pub mod config;
+pub mod connection;
+pub mod log;
+pub mod persist;
+pub mod pool;
+pub mod resp;
+pub mod server;
+pub mod store;
+pub mod util;

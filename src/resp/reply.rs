@@ -1,0 +1,202 @@
+//! Reply encoding into a reusable output buffer.
+//!
+//! Every reply of one read batch goes into the same [`Reply`] and leaves in one write.
+//! Integers are formatted by hand, never through `fmt`, since this runs for every
+//! request. The protocol version is carried here, so commands say what they mean (a
+//! map, a set, a null) and the encoder picks RESP2 or RESP3 framing.
+
+use crate::util::num::push_i64;
+
+/// An output buffer of encoded replies.
+#[derive(Debug, Default)]
+pub struct Reply {
+    buf: Vec<u8>,
+    /// Whether the client speaks RESP3 (after `HELLO 3`).
+    pub resp3: bool,
+}
+
+impl Reply {
+    /// An empty buffer with room for a typical batch of replies.
+    pub fn new() -> Reply {
+        Reply {
+            buf: Vec::with_capacity(16 * 1024),
+            resp3: false,
+        }
+    }
+
+    /// The encoded bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The number of encoded bytes.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Drops the sent bytes, releasing memory a huge reply left behind.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        if self.buf.capacity() > 1024 * 1024 {
+            self.buf.shrink_to(16 * 1024);
+        }
+    }
+
+    /// Cuts the buffer back to `len` bytes (to discard a partly written reply).
+    pub fn truncate(&mut self, len: usize) {
+        self.buf.truncate(len);
+    }
+
+    /// Appends bytes that are already encoded.
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// `+OK`
+    pub fn ok(&mut self) {
+        self.buf.extend_from_slice(b"+OK\r\n");
+    }
+
+    /// A status reply: `+text`.
+    pub fn simple(&mut self, text: &str) {
+        self.buf.push(b'+');
+        self.buf.extend_from_slice(text.as_bytes());
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    /// An error reply: `-text`. The text carries its own prefix (`ERR`, `WRONGTYPE`...).
+    /// Like Redis's `addReplyError`, CR and LF inside the text become spaces so the reply
+    /// stays one line.
+    pub fn error(&mut self, text: &str) {
+        self.buf.push(b'-');
+        self.buf.extend(
+            text.bytes()
+                .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    /// An integer reply: `:n`.
+    pub fn int(&mut self, n: i64) {
+        self.buf.push(b':');
+        push_i64(&mut self.buf, n);
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    /// A bulk string: `$len` then the bytes.
+    pub fn bulk(&mut self, bytes: &[u8]) {
+        self.buf.push(b'$');
+        push_i64(&mut self.buf, bytes.len() as i64);
+        self.buf.extend_from_slice(b"\r\n");
+        self.buf.extend_from_slice(bytes);
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    /// An integer sent as a bulk string (as INCRBYFLOAT-style replies and CONFIG do).
+    pub fn bulk_int(&mut self, n: i64) {
+        let mut digits = Vec::with_capacity(20);
+        push_i64(&mut digits, n);
+        self.bulk(&digits);
+    }
+
+    /// The null bulk string: `$-1` in RESP2, `_` in RESP3.
+    pub fn null(&mut self) {
+        if self.resp3 {
+            self.buf.extend_from_slice(b"_\r\n");
+        } else {
+            self.buf.extend_from_slice(b"$-1\r\n");
+        }
+    }
+
+    /// The null array: `*-1` in RESP2, `_` in RESP3.
+    pub fn null_array(&mut self) {
+        if self.resp3 {
+            self.buf.extend_from_slice(b"_\r\n");
+        } else {
+            self.buf.extend_from_slice(b"*-1\r\n");
+        }
+    }
+
+    /// An array header for `n` elements that follow.
+    pub fn array(&mut self, n: usize) {
+        self.header(b'*', n);
+    }
+
+    /// A map header for `n` key/value pairs: `%n` in RESP3, an array of `2n` in RESP2.
+    pub fn map(&mut self, n: usize) {
+        if self.resp3 {
+            self.header(b'%', n);
+        } else {
+            self.header(b'*', n * 2);
+        }
+    }
+
+    /// A set header for `n` members: `~n` in RESP3, an array in RESP2.
+    pub fn set(&mut self, n: usize) {
+        self.header(if self.resp3 { b'~' } else { b'*' }, n);
+    }
+
+    /// A verbatim string (`=` in RESP3, a bulk in RESP2), as INFO-like text uses.
+    pub fn verbatim(&mut self, format: &str, text: &[u8]) {
+        if self.resp3 {
+            self.buf.push(b'=');
+            push_i64(&mut self.buf, (text.len() + 4) as i64);
+            self.buf.extend_from_slice(b"\r\n");
+            self.buf.extend_from_slice(format.as_bytes());
+            self.buf.push(b':');
+            self.buf.extend_from_slice(text);
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(text);
+        }
+    }
+
+    fn header(&mut self, kind: u8, n: usize) {
+        self.buf.push(kind);
+        push_i64(&mut self.buf, n as i64);
+        self.buf.extend_from_slice(b"\r\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resp2_encodings() {
+        let mut r = Reply::new();
+        r.ok();
+        r.simple("PONG");
+        r.error("ERR bad\r\nthing");
+        r.int(-42);
+        r.bulk(b"hi");
+        r.bulk(b"");
+        r.null();
+        r.null_array();
+        r.array(2);
+        r.map(1);
+        r.set(3);
+        r.bulk_int(7);
+        assert_eq!(
+            r.as_bytes(),
+            &b"+OK\r\n+PONG\r\n-ERR bad  thing\r\n:-42\r\n$2\r\nhi\r\n$0\r\n\r\n$-1\r\n*-1\r\n*2\r\n*2\r\n*3\r\n$1\r\n7\r\n"[..]
+        );
+    }
+
+    #[test]
+    fn resp3_encodings() {
+        let mut r = Reply::new();
+        r.resp3 = true;
+        r.null();
+        r.null_array();
+        r.map(2);
+        r.set(1);
+        r.verbatim("txt", b"ab");
+        assert_eq!(r.as_bytes(), &b"_\r\n_\r\n%2\r\n~1\r\n=6\r\ntxt:ab\r\n"[..]);
+    }
+}
