@@ -1,0 +1,81 @@
+//! The active expiry cycle, in the style of Redis 7's `activeExpireCycle`.
+//!
+//! Lazy expiry only catches keys that are touched. Keys nobody reads again are reclaimed
+//! here: each tick walks the keys that have a TTL with a cursor, [`KEYS_PER_STEP`] at a
+//! time, holding the write lock only for one step. It keeps going while more than
+//! [`ACCEPTABLE_STALE_PERCENT`] of a step was expired, and stops when the tick's time
+//! budget (a quarter of `1/hz`, as Redis's slow cycle) runs out.
+
+use std::time::{Duration, Instant};
+
+use super::Store;
+use crate::util::now_ms;
+
+/// Keys looked at per step (Redis's `ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP`).
+pub const KEYS_PER_STEP: usize = 20;
+
+/// Keep stepping while more than this share of a step was expired.
+pub const ACCEPTABLE_STALE_PERCENT: usize = 10;
+
+/// The share of each tick the cycle may use (Redis's `ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC`).
+const TIME_PERCENT: u32 = 25;
+
+/// Runs one tick of active expiry over every database. Returns how many keys it removed.
+pub fn cycle(store: &Store, hz: u32) -> u64 {
+    let budget =
+        Duration::from_micros(1_000_000 * u64::from(TIME_PERCENT) / 100 / u64::from(hz.max(1)));
+    let start = Instant::now();
+    let mut removed_total = 0u64;
+    let db_count = store.read().db_count();
+    for db in 0..db_count {
+        loop {
+            let (sampled, removed) = {
+                let mut ks = store.write();
+                if ks.db(db).expires_count() == 0 {
+                    break;
+                }
+                let now = now_ms();
+                ks.db_mut(db).expire_step(KEYS_PER_STEP, now)
+            };
+            removed_total += removed as u64;
+            if start.elapsed() >= budget {
+                return removed_total;
+            }
+            if sampled == 0 || removed * 100 <= sampled * ACCEPTABLE_STALE_PERCENT {
+                break;
+            }
+        }
+    }
+    removed_total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Value;
+
+    #[test]
+    fn reclaims_untouched_expired_keys() {
+        let store = Store::new(2);
+        {
+            let mut ks = store.write();
+            for i in 0..5000u32 {
+                let key = format!("k{i}");
+                let db = (i % 2) as usize;
+                ks.db_mut(db).set(key.as_bytes(), Value::Str(b"v".to_vec()));
+                ks.db_mut(db).set_expiry(key.as_bytes(), 1, 0);
+            }
+            ks.db_mut(0).set(b"keep", Value::Str(b"v".to_vec()));
+        }
+        let mut removed = 0;
+        for _ in 0..100 {
+            removed += cycle(&store, 10);
+            if removed == 5000 {
+                break;
+            }
+        }
+        assert_eq!(removed, 5000);
+        let ks = store.read();
+        assert_eq!(ks.db(0).len() + ks.db(1).len(), 1);
+    }
+}
