@@ -1,0 +1,306 @@
+//! INFO's text: Redis's sections and field names, filled from our own state.
+//!
+//! Memory figures come from the process's resident set (`/proc/self/statm`): without a
+//! counting allocator (which would need `unsafe`) we cannot see allocator totals, so
+//! `used_memory` reports the RSS too.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use crate::server::{Server, REDIS_VERSION, REDLITE_VERSION};
+use crate::util::{now_ms, now_us};
+
+const DEFAULT: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "keyspace",
+];
+
+/// Renders the requested sections (`default` when none, `all`/`everything` for all).
+pub fn render(server: &Server, requested: &[String]) -> String {
+    let wanted: Vec<&str> = if requested.is_empty()
+        || requested
+            .iter()
+            .any(|s| s == "all" || s == "everything" || s == "default")
+    {
+        DEFAULT.to_vec()
+    } else {
+        DEFAULT
+            .iter()
+            .copied()
+            .filter(|s| requested.iter().any(|r| r == s))
+            .collect()
+    };
+    let mut out = String::new();
+    for (i, section) in wanted.iter().enumerate() {
+        if i > 0 {
+            out.push_str("\r\n");
+        }
+        match *section {
+            "server" => server_section(server, &mut out),
+            "clients" => clients_section(server, &mut out),
+            "memory" => memory_section(&mut out),
+            "persistence" => persistence_section(server, &mut out),
+            "stats" => stats_section(server, &mut out),
+            "replication" => replication_section(server, &mut out),
+            "cpu" => cpu_section(&mut out),
+            _ => keyspace_section(server, &mut out),
+        }
+    }
+    out
+}
+
+fn field(out: &mut String, name: &str, value: impl std::fmt::Display) {
+    let _ = write!(out, "{name}:{value}\r\n");
+}
+
+fn read_trimmed(path: &str) -> String {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn server_section(server: &Server, out: &mut String) {
+    let config = server.config();
+    let uptime = server.started.elapsed().as_secs();
+    out.push_str("# Server\r\n");
+    field(out, "redis_version", REDIS_VERSION);
+    field(out, "redlite_version", REDLITE_VERSION);
+    field(out, "redis_git_sha1", "00000000");
+    field(out, "redis_git_dirty", 0);
+    field(out, "redis_build_id", "0");
+    field(out, "redis_mode", "standalone");
+    field(
+        out,
+        "os",
+        format!(
+            "{} {} {}",
+            read_trimmed("/proc/sys/kernel/ostype"),
+            read_trimmed("/proc/sys/kernel/osrelease"),
+            std::env::consts::ARCH
+        ),
+    );
+    field(out, "arch_bits", 64);
+    field(out, "monotonic_clock", "std::time::Instant");
+    field(out, "multiplexing_api", "threads");
+    field(out, "atomicvar_api", "rust-std");
+    field(out, "gcc_version", "0.0.0");
+    field(out, "process_id", std::process::id());
+    field(out, "process_supervised", "no");
+    field(out, "run_id", &server.run_id);
+    field(out, "tcp_port", server.port);
+    field(out, "server_time_usec", now_us());
+    field(out, "uptime_in_seconds", uptime);
+    field(out, "uptime_in_days", uptime / 86400);
+    field(out, "hz", config.hz);
+    field(out, "configured_hz", config.hz);
+    field(out, "lru_clock", (now_ms() / 1000) & ((1 << 24) - 1));
+    field(
+        out,
+        "executable",
+        std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    );
+    field(
+        out,
+        "config_file",
+        config
+            .config_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    );
+    field(out, "io_threads_active", 0);
+}
+
+fn clients_section(server: &Server, out: &mut String) {
+    out.push_str("# Clients\r\n");
+    field(out, "connected_clients", server.clients.len());
+    field(out, "cluster_connections", 0);
+    field(out, "maxclients", server.config().maxclients);
+    field(out, "client_recent_max_input_buffer", 0);
+    field(out, "client_recent_max_output_buffer", 0);
+    field(out, "blocked_clients", 0);
+    field(out, "tracking_clients", 0);
+    field(out, "clients_in_timeout_table", 0);
+}
+
+/// Resident memory in bytes, from `/proc/self/statm` (pages of 4 KiB).
+pub fn rss_bytes() -> u64 {
+    read_trimmed("/proc/self/statm")
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// Redis's `bytesToHuman`.
+fn human(n: u64) -> String {
+    let n = n as f64;
+    if n < 1024.0 {
+        format!("{n}B")
+    } else if n < 1024.0 * 1024.0 {
+        format!("{:.2}K", n / 1024.0)
+    } else if n < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}M", n / (1024.0 * 1024.0))
+    } else {
+        format!("{:.2}G", n / (1024.0 * 1024.0 * 1024.0))
+    }
+}
+
+fn memory_section(out: &mut String) {
+    let rss = rss_bytes();
+    let total = read_trimmed("/proc/meminfo")
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024);
+    out.push_str("# Memory\r\n");
+    field(out, "used_memory", rss);
+    field(out, "used_memory_human", human(rss));
+    field(out, "used_memory_rss", rss);
+    field(out, "used_memory_rss_human", human(rss));
+    field(out, "used_memory_peak", rss);
+    field(out, "used_memory_peak_human", human(rss));
+    field(out, "total_system_memory", total);
+    field(out, "total_system_memory_human", human(total));
+    field(out, "used_memory_lua", 0);
+    field(out, "used_memory_scripts", 0);
+    field(out, "maxmemory", 0);
+    field(out, "maxmemory_human", "0B");
+    field(out, "maxmemory_policy", "noeviction");
+    field(out, "mem_fragmentation_ratio", "1.00");
+    field(out, "mem_allocator", "libc");
+    field(out, "lazyfree_pending_objects", 0);
+}
+
+fn persistence_section(server: &Server, out: &mut String) {
+    let p = &server.persist;
+    let dirty = server.store.read().dirty;
+    out.push_str("# Persistence\r\n");
+    field(out, "loading", 0);
+    field(out, "async_loading", 0);
+    field(out, "rdb_changes_since_last_save", dirty);
+    field(out, "rdb_bgsave_in_progress", 0);
+    field(
+        out,
+        "rdb_last_save_time",
+        p.last_save.load(Ordering::Relaxed),
+    );
+    field(
+        out,
+        "rdb_last_bgsave_status",
+        if p.last_save_ok.load(Ordering::Relaxed) {
+            "ok"
+        } else {
+            "err"
+        },
+    );
+    field(out, "rdb_last_bgsave_time_sec", -1);
+    field(out, "rdb_current_bgsave_time_sec", -1);
+    field(out, "rdb_saves", p.saves.load(Ordering::Relaxed));
+    field(
+        out,
+        "rdb_last_load_keys_expired",
+        p.keys_expired_on_load.load(Ordering::Relaxed),
+    );
+    field(
+        out,
+        "rdb_last_load_keys_loaded",
+        p.keys_loaded.load(Ordering::Relaxed),
+    );
+    field(out, "aof_enabled", 0);
+    field(out, "aof_rewrite_in_progress", 0);
+    field(out, "aof_rewrite_scheduled", 0);
+    field(out, "aof_last_rewrite_time_sec", -1);
+    field(out, "aof_current_rewrite_time_sec", -1);
+    field(out, "aof_last_bgrewrite_status", "ok");
+    field(out, "aof_last_write_status", "ok");
+}
+
+fn stats_section(server: &Server, out: &mut String) {
+    let s = &server.stats;
+    let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    out.push_str("# Stats\r\n");
+    field(
+        out,
+        "total_connections_received",
+        get(&s.connections_received),
+    );
+    field(out, "total_commands_processed", get(&s.commands_processed));
+    field(out, "instantaneous_ops_per_sec", get(&s.instantaneous_ops));
+    field(out, "total_net_input_bytes", get(&s.net_input_bytes));
+    field(out, "total_net_output_bytes", get(&s.net_output_bytes));
+    field(out, "rejected_connections", get(&s.rejected_connections));
+    field(out, "expired_keys", get(&s.expired_keys));
+    field(out, "evicted_keys", 0);
+    field(out, "keyspace_hits", get(&s.keyspace_hits));
+    field(out, "keyspace_misses", get(&s.keyspace_misses));
+    field(out, "pubsub_channels", 0);
+    field(out, "pubsub_patterns", 0);
+    field(out, "total_error_replies", 0);
+}
+
+fn replication_section(server: &Server, out: &mut String) {
+    out.push_str("# Replication\r\n");
+    field(out, "role", "master");
+    field(out, "connected_slaves", 0);
+    field(out, "master_failover_state", "no-failover");
+    field(out, "master_replid", &server.run_id);
+    field(
+        out,
+        "master_replid2",
+        "0000000000000000000000000000000000000000",
+    );
+    field(out, "master_repl_offset", 0);
+    field(out, "second_repl_offset", -1);
+    field(out, "repl_backlog_active", 0);
+    field(out, "repl_backlog_size", 1_048_576);
+    field(out, "repl_backlog_first_byte_offset", 0);
+    field(out, "repl_backlog_histlen", 0);
+}
+
+/// User and system CPU seconds from `/proc/self/stat` (fields 14 and 15, in clock
+/// ticks of 1/100 s on Linux).
+pub fn cpu_seconds() -> (f64, f64) {
+    let stat = read_trimmed("/proc/self/stat");
+    // The command name may hold spaces: count fields after its closing parenthesis.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) / 100.0, ticks(12) / 100.0)
+}
+
+fn cpu_section(out: &mut String) {
+    let (user, sys) = cpu_seconds();
+    out.push_str("# CPU\r\n");
+    field(out, "used_cpu_sys", format!("{sys:.6}"));
+    field(out, "used_cpu_user", format!("{user:.6}"));
+    field(out, "used_cpu_sys_children", "0.000000");
+    field(out, "used_cpu_user_children", "0.000000");
+}
+
+fn keyspace_section(server: &Server, out: &mut String) {
+    out.push_str("# Keyspace\r\n");
+    let ks = server.store.read();
+    for (i, db) in ks.dbs().iter().enumerate() {
+        if !db.is_empty() {
+            field(
+                out,
+                &format!("db{i}"),
+                format!("keys={},expires={},avg_ttl=0", db.len(), db.expires_count()),
+            );
+        }
+    }
+}

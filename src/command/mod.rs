@@ -1,0 +1,413 @@
+//! The command table and the dispatcher.
+//!
+//! The table is data, as in Redis's `commands.c`: a name, an arity (`N` means exactly N
+//! words including the name, `-N` at least N), flags, key positions and a handler. The
+//! dispatcher looks a command up case-insensitively, checks the arity in one place, takes
+//! the keyspace lock the handler's kind asks for, and turns a returned [`CmdError`] into
+//! the error reply. Handlers never count arguments and never lock.
+//!
+//! Files follow Redis's split: [`string`] (t_string.c), [`list`] (t_list.c), [`keys`]
+//! (db.c and expire.c), [`server`] (server.c, config.c, networking.c's CLIENT) and
+//! [`docs`] (COMMAND).
+
+pub mod docs;
+pub mod info;
+pub mod keys;
+pub mod list;
+pub mod server;
+pub mod string;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::client::ClientState;
+use crate::resp::{Args, Reply};
+use crate::server::Server;
+use crate::store::Keyspace;
+
+/// What a command may need while it runs.
+pub struct Ctx<'a> {
+    /// Server-wide state: the store, config, clients and stats.
+    pub server: &'a Server,
+    /// The calling connection's own state (selected db, name, flags).
+    pub client: &'a mut ClientState,
+    /// Where replies go.
+    pub out: &'a mut Reply,
+    /// The time the command started, in Unix ms (Redis caches it per command too).
+    pub now_ms: u64,
+}
+
+/// A command's failure: one error reply, and the connection stays open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CmdError {
+    WrongType,
+    NotInteger,
+    Syntax,
+    Overflow,
+    NoSuchKey,
+    OutOfRange(&'static str),
+    /// Any other message, with its prefix (`ERR ...`).
+    Msg(String),
+}
+
+impl CmdError {
+    /// An `ERR`-prefixed message.
+    pub fn err(text: impl std::fmt::Display) -> CmdError {
+        CmdError::Msg(format!("ERR {text}"))
+    }
+
+    /// The error reply text, as Redis 7.0 words it.
+    pub fn message(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            CmdError::WrongType => {
+                "WRONGTYPE Operation against a key holding the wrong kind of value".into()
+            }
+            CmdError::NotInteger => "ERR value is not an integer or out of range".into(),
+            CmdError::Syntax => "ERR syntax error".into(),
+            CmdError::Overflow => "ERR increment or decrement would overflow".into(),
+            CmdError::NoSuchKey => "ERR no such key".into(),
+            CmdError::OutOfRange(what) => format!("ERR {what} is out of range").into(),
+            CmdError::Msg(m) => m.as_str().into(),
+        }
+    }
+}
+
+/// What a handler returns: its reply is already in `ctx.out`, or it failed.
+pub type CmdResult = Result<(), CmdError>;
+
+/// How a handler reaches the keyspace; the dispatcher takes the matching lock.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    /// Runs under the read lock.
+    Read(fn(&mut Ctx, &Keyspace, &Args) -> CmdResult),
+    /// Runs under the write lock.
+    Write(fn(&mut Ctx, &mut Keyspace, &Args) -> CmdResult),
+    /// Takes no keyspace lock (or takes its own, as SAVE does).
+    Plain(fn(&mut Ctx, &Args) -> CmdResult),
+    /// A container (CONFIG, CLIENT...): dispatches on its subcommand.
+    Container,
+}
+
+/// Command flags, as COMMAND INFO reports them.
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const FAST: u32 = 1 << 10;
+    pub const NO_AUTH: u32 = 1 << 11;
+    pub const MAY_REPLICATE: u32 = 1 << 12;
+    pub const SENTINEL: u32 = 1 << 13;
+    pub const ALLOW_BUSY: u32 = 1 << 14;
+    pub const NO_MULTI: u32 = 1 << 15;
+
+    /// Flag names in COMMAND INFO's order.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (SENTINEL, "sentinel"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// One entry of the command table.
+pub struct Command {
+    /// Lowercase name (for a subcommand, its own word: `get` of CONFIG GET).
+    pub name: &'static str,
+    /// Redis's arity convention.
+    pub arity: i32,
+    pub flags: u32,
+    /// Position of the first key, the last key (-1: the last argument) and the step.
+    pub keys: (i32, i32, i32),
+    pub handler: Handler,
+    /// For a container command, its subcommands.
+    pub subcommands: &'static [Command],
+    /// Documentation for COMMAND DOCS and redis-cli's hints.
+    pub doc: docs::Doc,
+}
+
+impl Command {
+    /// A plain command.
+    pub const fn new(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        keys: (i32, i32, i32),
+        handler: Handler,
+        doc: docs::Doc,
+    ) -> Command {
+        Command {
+            name,
+            arity,
+            flags,
+            keys,
+            handler,
+            subcommands: &[],
+            doc,
+        }
+    }
+
+    /// A container command (CONFIG, CLIENT...) whose work is done by its subcommands.
+    /// `handler` runs when it is called with no subcommand and the arity allows that
+    /// (only COMMAND does).
+    pub const fn container(
+        name: &'static str,
+        arity: i32,
+        handler: Handler,
+        subcommands: &'static [Command],
+        doc: docs::Doc,
+    ) -> Command {
+        Command {
+            name,
+            arity,
+            flags: 0,
+            keys: (0, 0, 0),
+            handler,
+            subcommands,
+            doc,
+        }
+    }
+
+    /// Whether the command changes data.
+    pub fn is_write(&self) -> bool {
+        self.flags & flags::WRITE != 0
+    }
+}
+
+/// Every top-level command, in no particular order.
+pub fn table() -> &'static [&'static [Command]] {
+    &[
+        string::COMMANDS,
+        list::COMMANDS,
+        keys::COMMANDS,
+        server::COMMANDS,
+        docs::COMMANDS,
+    ]
+}
+
+/// The index from lowercase name to command.
+fn index() -> &'static HashMap<&'static [u8], &'static Command> {
+    static INDEX: OnceLock<HashMap<&'static [u8], &'static Command>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        table()
+            .iter()
+            .flat_map(|group| group.iter())
+            .map(|c| (c.name.as_bytes(), c))
+            .collect()
+    })
+}
+
+/// Every top-level command.
+pub fn all() -> impl Iterator<Item = &'static Command> {
+    table().iter().flat_map(|group| group.iter())
+}
+
+/// Finds a top-level command by name, ignoring case, without allocating.
+pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    let mut buf = [0u8; 32];
+    let lower = buf.get_mut(..name.len())?;
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    index().get(&*lower).copied()
+}
+
+/// Finds a subcommand of `parent` by name, ignoring case.
+pub fn lookup_sub(parent: &'static Command, name: &[u8]) -> Option<&'static Command> {
+    parent
+        .subcommands
+        .iter()
+        .find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// The outcome of resolving a request to a table entry.
+pub enum Resolved {
+    Found(&'static Command),
+    /// The error reply to send instead.
+    Rejected(String),
+}
+
+/// Resolves the request's command (and subcommand) and checks its arity, producing the
+/// exact error texts Redis 7.0 sends.
+pub fn resolve(args: &Args) -> Resolved {
+    let Some(cmd) = lookup(&args[0]) else {
+        return Resolved::Rejected(unknown_command(args));
+    };
+    let (cmd, full_name) = match cmd.subcommands {
+        [_, ..] if args.len() >= 2 => match lookup_sub(cmd, &args[1]) {
+            Some(sub) => (sub, format!("{}|{}", cmd.name, sub.name)),
+            None => {
+                return Resolved::Rejected(format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    truncated(&args[1], 128),
+                    cmd.name.to_ascii_uppercase()
+                ))
+            }
+        },
+        _ => (cmd, cmd.name.to_string()),
+    };
+    let argc = args.len() as i32;
+    if (cmd.arity > 0 && argc != cmd.arity) || argc < -cmd.arity {
+        return Resolved::Rejected(format!(
+            "ERR wrong number of arguments for '{full_name}' command"
+        ));
+    }
+    Resolved::Found(cmd)
+}
+
+/// `ERR unknown command 'foo', with args beginning with: 'a' 'b' `, built as Redis
+/// builds it: the name cut at 128 bytes, then quoted args until 128 bytes are used.
+fn unknown_command(args: &Args) -> String {
+    let mut list = String::new();
+    for arg in args.iter().skip(1) {
+        if list.len() >= 128 {
+            break;
+        }
+        let room = 128 - list.len();
+        list.push('\'');
+        list.push_str(&truncated(arg, room));
+        list.push_str("' ");
+    }
+    format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        truncated(&args[0], 128),
+        list
+    )
+}
+
+/// Up to `max` bytes of `arg` as `%.*s` prints it: C strings stop at a NUL byte.
+fn truncated(arg: &[u8], max: usize) -> String {
+    let end = arg
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(arg.len())
+        .min(max);
+    String::from_utf8_lossy(&arg[..end]).into_owned()
+}
+
+/// Runs one request and writes its reply.
+pub fn execute(ctx: &mut Ctx, args: &Args) {
+    let cmd = match resolve(args) {
+        Resolved::Found(cmd) => cmd,
+        Resolved::Rejected(msg) => {
+            ctx.out.error(&msg);
+            return;
+        }
+    };
+    ctx.client.last_command = cmd.name;
+    let result = match cmd.handler {
+        Handler::Read(f) => {
+            let ks = ctx.server.store.read();
+            f(ctx, &ks, args)
+        }
+        Handler::Write(f) => {
+            let mut ks = ctx.server.store.write();
+            let result = f(ctx, &mut ks, args);
+            let ready = std::mem::take(&mut ks.ready);
+            let waiters: Vec<_> = ready
+                .iter()
+                .filter_map(|(db, key)| ks.blocked.first(*db, key).cloned())
+                .collect();
+            // Wake waiters only after the lock is released, so they can take it at once.
+            drop(ks);
+            for w in waiters {
+                w.wake();
+            }
+            result
+        }
+        Handler::Plain(f) => f(ctx, args),
+        Handler::Container => Ok(()),
+    };
+    if let Err(e) = result {
+        ctx.out.error(&e.message());
+    }
+}
+
+// Helpers shared by the handlers.
+
+/// Parses an integer argument (`ERR value is not an integer or out of range`).
+pub fn int_arg(arg: &[u8]) -> Result<i64, CmdError> {
+    crate::util::num::parse_i64(arg).ok_or(CmdError::NotInteger)
+}
+
+/// Whether `arg` equals the ASCII word `word`, ignoring case.
+pub fn is(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(parts: &[&str]) -> String {
+        match resolve(&Args::from_slices(parts)) {
+            Resolved::Rejected(m) => m,
+            Resolved::Found(c) => panic!("found {}", c.name),
+        }
+    }
+
+    #[test]
+    fn lookup_ignores_case() {
+        assert_eq!(lookup(b"GeT").unwrap().name, "get");
+        assert!(lookup(b"nosuchcommand").is_none());
+        assert!(lookup(&[b'a'; 100]).is_none());
+    }
+
+    #[test]
+    fn every_name_is_lowercase_and_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for c in all() {
+            assert_eq!(c.name, c.name.to_ascii_lowercase());
+            assert!(seen.insert(c.name), "duplicate {}", c.name);
+            for s in c.subcommands {
+                assert_eq!(s.name, s.name.to_ascii_lowercase());
+            }
+        }
+    }
+
+    #[test]
+    fn error_texts() {
+        assert_eq!(
+            rejected(&["foo", "a", "b"]),
+            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+        );
+        assert_eq!(
+            rejected(&["foo"]),
+            "ERR unknown command 'foo', with args beginning with: "
+        );
+        assert_eq!(
+            rejected(&["GET"]),
+            "ERR wrong number of arguments for 'get' command"
+        );
+        assert_eq!(
+            rejected(&["config", "nope"]),
+            "ERR unknown subcommand 'nope'. Try CONFIG HELP."
+        );
+        assert_eq!(
+            rejected(&["config", "get"]),
+            "ERR wrong number of arguments for 'config|get' command"
+        );
+        assert_eq!(
+            rejected(&["config"]),
+            "ERR wrong number of arguments for 'config' command"
+        );
+    }
+}

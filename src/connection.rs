@@ -1,0 +1,171 @@
+//! One client's connection: read what the socket has, parse and run every complete
+//! request in it, and send all their replies in one write before blocking again.
+//!
+//! The parser keeps partial requests between reads, so replies are flushed exactly when
+//! the read buffer runs dry: a pipeline of N requests that arrived together costs one
+//! write, and a request split across reads never holds earlier replies back.
+
+use std::io::{BufRead, BufReader, ErrorKind};
+use std::net::TcpStream;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::client::{ClientHandle, ClientState, LocalStats};
+use crate::command::{self, Ctx};
+use crate::resp::parse::Parsed;
+use crate::resp::{Args, Parser, Reply};
+use crate::server::Server;
+use crate::util::now_ms;
+
+/// The read buffer's size: at least Redis's 16 KiB `PROTO_IOBUF_LEN`.
+const READ_BUFFER: usize = 16 * 1024;
+
+/// Serves a client until it leaves, is killed, or breaks the protocol.
+pub fn serve(server: &Server, stream: TcpStream, handle: Arc<ClientHandle>) {
+    let id = handle.id;
+    let mut conn = Connection {
+        server,
+        reader: BufReader::with_capacity(READ_BUFFER, stream),
+        parser: Parser::new(server.proto_max_bulk_len()),
+        args: Args::default(),
+        out: Reply::new(),
+        client: ClientState::new(handle),
+    };
+    conn.run();
+    server.clients.unregister(id);
+}
+
+struct Connection<'a> {
+    server: &'a Server,
+    reader: BufReader<TcpStream>,
+    parser: Parser,
+    args: Args,
+    out: Reply,
+    client: ClientState,
+}
+
+impl Connection<'_> {
+    fn run(&mut self) {
+        loop {
+            let input = match self.reader.fill_buf() {
+                Ok([]) => return,
+                Ok(input) => input,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            };
+            let n = input.len();
+            // The parser copies what it needs, so the whole buffer is consumed each time.
+            let keep_going = self.handle_input_at(0, n);
+            self.reader.consume(n);
+            self.account(n as u64);
+            if !self.flush() || !keep_going {
+                return;
+            }
+        }
+    }
+
+    /// Parses and runs every complete request in the read buffer. Returns false when the
+    /// connection must close after the pending replies are sent.
+    fn handle_input_at(&mut self, mut at: usize, end: usize) -> bool {
+        self.parser.max_bulk_len = self.server.proto_max_bulk_len();
+        while at < end {
+            let input = &self.reader.buffer()[at..end];
+            match self.parser.parse(input, &mut self.args) {
+                Ok(Parsed::Request(used)) => {
+                    at += used;
+                    self.execute();
+                    if self.client.close_after_reply {
+                        return false;
+                    }
+                }
+                Ok(Parsed::NeedMore) => break,
+                Err(e) => {
+                    self.out.error(&e.message());
+                    self.server.log.verbose(&format!(
+                        "Protocol error ({}) from client: id={} addr={}",
+                        e.message(),
+                        self.client.id,
+                        self.client.handle.addr
+                    ));
+                    return false;
+                }
+            }
+        }
+        let limit = self.server.config().client_query_buffer_limit as usize;
+        if self.args.memory() > limit {
+            self.server.log.warning(&format!(
+                "Closing client that reached max query buffer length: id={} addr={}",
+                self.client.id, self.client.handle.addr
+            ));
+            return false;
+        }
+        true
+    }
+
+    /// Runs the parsed request. A panic in a command is caught here, so one bug cannot
+    /// take down the server; the keyspace lock ignores poisoning for the same reason.
+    fn execute(&mut self) {
+        let reply_start = self.out.len();
+        let mut ctx = Ctx {
+            server: self.server,
+            client: &mut self.client,
+            out: &mut self.out,
+            now_ms: now_ms(),
+        };
+        let args = &self.args;
+        let outcome = catch_unwind(AssertUnwindSafe(|| command::execute(&mut ctx, args)));
+        if outcome.is_err() {
+            self.out.truncate(reply_start);
+            self.out
+                .error("ERR internal error while running the command");
+        }
+        self.client.stats.commands += 1;
+    }
+
+    /// Sends the pending replies in one write. Returns false if the client is gone.
+    fn flush(&mut self) -> bool {
+        if self.out.is_empty() {
+            return true;
+        }
+        let ok = self.client.handle.send(self.out.as_bytes()).is_ok();
+        self.server
+            .stats
+            .net_output_bytes
+            .fetch_add(self.out.len() as u64, Ordering::Relaxed);
+        self.out.clear();
+        ok && !self.client.handle.is_killed()
+    }
+
+    /// Adds this batch's counters to the server's and refreshes what CLIENT LIST shows.
+    fn account(&mut self, bytes_in: u64) {
+        let stats = &self.server.stats;
+        let local = std::mem::take(&mut self.client.stats);
+        let LocalStats {
+            commands,
+            keyspace_hits,
+            keyspace_misses,
+        } = local;
+        stats.net_input_bytes.fetch_add(bytes_in, Ordering::Relaxed);
+        stats
+            .commands_processed
+            .fetch_add(commands, Ordering::Relaxed);
+        if keyspace_hits > 0 {
+            stats
+                .keyspace_hits
+                .fetch_add(keyspace_hits, Ordering::Relaxed);
+        }
+        if keyspace_misses > 0 {
+            stats
+                .keyspace_misses
+                .fetch_add(keyspace_misses, Ordering::Relaxed);
+        }
+        let handle = &self.client.handle;
+        handle.last_active_ms.store(now_ms(), Ordering::Relaxed);
+        let mut info = handle.info();
+        info.db = self.client.db;
+        info.last_command = self.client.last_command;
+        info.resp = self.client.resp;
+        info.argv_mem = self.args.memory();
+    }
+}
