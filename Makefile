@@ -1,0 +1,30 @@
+# redlite: the two commands are `make run-server` and `make test`.
+
+CARGO ?= cargo
+ARGS ?=
+
+.PHONY: all build run-server test bench lint clean
+
+all: build
+
+build:
+	$(CARGO) build --release
+
+## Starts the server on 127.0.0.1:6379 with the dump file in the current directory.
+## Extra flags: make run-server ARGS="--port 7000 --save ''"
+run-server: build
+	./target/release/redlite-server --port 6379 --dir "$(CURDIR)" $(ARGS)
+
+## Every test: unit, integration and differential (the latter need redis-server 7.0).
+test:
+	$(CARGO) test --all-targets
+
+bench:
+	$(CARGO) bench --bench core
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,363 @@
+//! Test helpers: start redlite (and a reference redis-server) on free ports and talk
+//! RESP to them over TCP, comparing raw reply bytes.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long any single read may take before the test fails instead of hanging.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A scratch directory, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("redlite-test-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running server process, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    /// Everything the server printed so far.
+    pub log: Arc<Mutex<String>>,
+    /// Keeps the working directory alive for as long as the server.
+    pub dir: Option<TempDir>,
+}
+
+impl Server {
+    /// Starts redlite on port 0 in a fresh temp dir, with saving off unless `args` says
+    /// otherwise.
+    pub fn start(args: &[&str]) -> Server {
+        let dir = TempDir::new("srv");
+        let mut server = Server::start_in(dir.path(), args).expect("redlite starts");
+        server.dir = Some(dir);
+        server
+    }
+
+    /// Starts redlite in `dir` with `args` (after a default `--port 0 --save ""`; a
+    /// first argument that is not a flag is passed first, as the config file).
+    /// Returns the process's stderr if it exits before it is ready.
+    pub fn start_in(dir: &Path, args: &[&str]) -> Result<Server, String> {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_redlite-server"));
+        // A config file must come first, as with redis-server.
+        let (file, args) = match args.split_first() {
+            Some((first, rest)) if !first.starts_with("--") => (Some(*first), rest),
+            _ => (None, args),
+        };
+        cmd.args(file);
+        cmd.arg("--port")
+            .arg("0")
+            .arg("--save")
+            .arg("")
+            .arg("--dir")
+            .arg(dir);
+        cmd.args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
+        let mut child = cmd.spawn().expect("spawn redlite-server");
+        let stdout = child.stdout.take().expect("stdout");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log2 = Arc::clone(&log);
+        std::thread::spawn(move || {
+            let mut port_sent = false;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                log2.lock().unwrap().push_str(&line);
+                log2.lock().unwrap().push('\n');
+                if !port_sent {
+                    if let Some(p) = line.split("port=").nth(1) {
+                        let p: String = p.chars().take_while(char::is_ascii_digit).collect();
+                        let _ = tx.send(p.parse::<u16>().unwrap_or(0));
+                        port_sent = true;
+                    }
+                }
+            }
+        });
+        let port = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(p) => p,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                return Err(err);
+            }
+        };
+        let server = Server {
+            child,
+            port,
+            log,
+            dir: None,
+        };
+        server.wait_ready();
+        Ok(server)
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(mut c) = Conn::try_connect(self.port) {
+                if c.cmd(&["PING"]) == b"+PONG\r\n" {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("server on port {} never answered PING", self.port);
+    }
+
+    pub fn conn(&self) -> Conn {
+        Conn::connect(self.port)
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free TCP port on loopback (bound, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Whether the reference redis-server is on PATH. Without it, differential tests skip
+/// loudly, except under `CI=true`, where they fail.
+pub fn reference_available(test: &str) -> bool {
+    let found = Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{test}: redis-server is not installed, and CI=true forbids skipping");
+        }
+        eprintln!("\n*** SKIPPED {test}: redis-server (7.0) not found on PATH ***\n");
+    }
+    found
+}
+
+/// A reference redis-server 7.0 on a free port, killed when dropped.
+pub struct Reference {
+    child: Child,
+    pub port: u16,
+    _dir: TempDir,
+}
+
+impl Reference {
+    pub fn start() -> Reference {
+        let dir = TempDir::new("ref");
+        for _ in 0..5 {
+            let port = free_port();
+            let child = Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .arg("--dir")
+                .arg(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn redis-server");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(mut c) = Conn::try_connect(port) {
+                    if c.cmd(&["PING"]) == b"+PONG\r\n" {
+                        return Reference {
+                            child,
+                            port,
+                            _dir: dir,
+                        };
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let mut child = child;
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("could not start the reference redis-server");
+    }
+
+    pub fn conn(&self) -> Conn {
+        Conn::connect(self.port)
+    }
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A RESP connection that returns replies as raw bytes.
+pub struct Conn {
+    pub stream: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Conn {
+    pub fn try_connect(port: u16) -> std::io::Result<Conn> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(READ_TIMEOUT))?;
+        stream.set_nodelay(true)?;
+        let reader = BufReader::new(stream.try_clone()?);
+        Ok(Conn { stream, reader })
+    }
+
+    pub fn connect(port: u16) -> Conn {
+        Conn::try_connect(port).expect("connect")
+    }
+
+    /// Sends one command as a multibulk request.
+    pub fn send(&mut self, args: &[&str]) {
+        let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.send_bytes(&bytes);
+    }
+
+    /// Sends one command with binary arguments.
+    pub fn send_bytes(&mut self, args: &[&[u8]]) {
+        self.stream.write_all(&encode(args)).expect("write");
+    }
+
+    /// Sends raw bytes as they are.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Sends a command and returns its reply's raw bytes.
+    pub fn cmd(&mut self, args: &[&str]) -> Vec<u8> {
+        self.send(args);
+        self.read_reply()
+    }
+
+    /// Like [`Conn::cmd`], with the reply as a (lossy) string for readable diffs.
+    pub fn cmd_str(&mut self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.cmd(args)).into_owned()
+    }
+
+    /// Reads exactly one reply, returning its raw bytes.
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        read_value(&mut self.reader, &mut out);
+        out
+    }
+
+    /// Whether the server closed the connection (reads EOF within the timeout).
+    pub fn is_closed(&mut self) -> bool {
+        let mut buf = [0u8; 1];
+        matches!(self.reader.read(&mut buf), Ok(0) | Err(_))
+    }
+}
+
+/// Encodes a request as RESP multibulk.
+pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+fn read_line(r: &mut impl BufRead, out: &mut Vec<u8>) -> Vec<u8> {
+    let mut line = Vec::new();
+    r.read_until(b'\n', &mut line).expect("read reply line");
+    assert!(!line.is_empty(), "connection closed while reading a reply");
+    out.extend_from_slice(&line);
+    line
+}
+
+/// Reads one RESP2/RESP3 value, appending its bytes to `out`.
+fn read_value(r: &mut impl BufRead, out: &mut Vec<u8>) {
+    let line = read_line(r, out);
+    let body = std::str::from_utf8(&line[1..line.len() - 2]).unwrap_or("");
+    match line[0] {
+        b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => {}
+        b'$' | b'=' | b'!' => {
+            let n: i64 = body.parse().expect("bulk length");
+            if n >= 0 {
+                let mut buf = vec![0u8; n as usize + 2];
+                r.read_exact(&mut buf).expect("bulk body");
+                out.extend_from_slice(&buf);
+            }
+        }
+        b'*' | b'~' | b'>' => {
+            let n: i64 = body.parse().expect("array length");
+            for _ in 0..n.max(0) {
+                read_value(r, out);
+            }
+        }
+        b'%' | b'|' => {
+            let n: i64 = body.parse().expect("map length");
+            for _ in 0..n.max(0) * 2 {
+                read_value(r, out);
+            }
+        }
+        other => panic!("unexpected reply type byte {:?}", other as char),
+    }
+}
+
+/// Splits a raw array reply into its elements' raw bytes (one level).
+pub fn array_elements(reply: &[u8]) -> Vec<Vec<u8>> {
+    let mut r = BufReader::new(reply);
+    let mut header = Vec::new();
+    let line = read_line(&mut r, &mut header);
+    let n: i64 = std::str::from_utf8(&line[1..line.len() - 2])
+        .unwrap()
+        .parse()
+        .unwrap();
+    (0..n.max(0))
+        .map(|_| {
+            let mut v = Vec::new();
+            read_value(&mut r, &mut v);
+            v
+        })
+        .collect()
+}

@@ -1,0 +1,446 @@
+//! Integration tests: redlite started on port 0, spoken to over TCP.
+
+mod common;
+
+use std::collections::HashSet;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{array_elements, encode, Conn, Server, TempDir};
+use pretty_assertions::assert_eq;
+
+fn s(bytes: Vec<u8>) -> String {
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[test]
+fn basic_commands_over_tcp() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    assert_eq!(c.cmd_str(&["PING"]), "+PONG\r\n");
+    assert_eq!(c.cmd_str(&["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(c.cmd_str(&["GET", "k"]), "$1\r\nv\r\n");
+    assert_eq!(c.cmd_str(&["RPUSH", "l", "a", "b"]), ":2\r\n");
+    assert_eq!(
+        c.cmd_str(&["LRANGE", "l", "0", "-1"]),
+        "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+    );
+    assert_eq!(c.cmd_str(&["TYPE", "l"]), "+list\r\n");
+    assert_eq!(c.cmd_str(&["DBSIZE"]), ":2\r\n");
+    assert_eq!(c.cmd_str(&["SELECT", "1"]), "+OK\r\n");
+    assert_eq!(c.cmd_str(&["DBSIZE"]), ":0\r\n");
+    assert_eq!(c.cmd_str(&["QUIT"]), "+OK\r\n");
+    assert!(c.is_closed());
+}
+
+#[test]
+fn pipeline_of_ten_thousand_commands() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let mut batch = Vec::new();
+    for i in 0..10_000 {
+        batch.extend(encode(&[b"INCR", b"counter"]));
+        if i % 1000 == 0 {
+            batch.extend(b"PING\r\n");
+        }
+    }
+    c.send_raw(&batch);
+    for i in 0..10_000 {
+        assert_eq!(c.read_reply(), format!(":{}\r\n", i + 1).into_bytes());
+        if i % 1000 == 0 {
+            assert_eq!(c.read_reply(), b"+PONG\r\n");
+        }
+    }
+    assert_eq!(c.cmd_str(&["GET", "counter"]), "$5\r\n10000\r\n");
+}
+
+#[test]
+fn two_hundred_concurrent_clients() {
+    let server = Server::start(&[]);
+    let port = server.port;
+    // All 200 connect first and hold their connections while the others work: none may
+    // wait for another to leave.
+    let conns: Vec<Conn> = (0..200).map(|_| Conn::connect(port)).collect();
+    let handles: Vec<_> = conns
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut c)| {
+            std::thread::spawn(move || {
+                for j in 0..50 {
+                    let key = format!("c{i}:{j}");
+                    assert_eq!(c.cmd(&["SET", &key, "x"]), b"+OK\r\n");
+                    assert_eq!(c.cmd(&["INCR", "shared"])[0], b':');
+                }
+                c
+            })
+        })
+        .collect();
+    let conns: Vec<Conn> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let mut c = server.conn();
+    assert_eq!(c.cmd_str(&["GET", "shared"]), "$5\r\n10000\r\n");
+    assert_eq!(c.cmd_str(&["DBSIZE"]), ":10001\r\n");
+    drop(conns);
+}
+
+#[test]
+fn replies_to_a_split_request_are_not_held_back() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    // A whole PING and half of the next request: the PONG must come without the rest.
+    c.send_raw(b"PING\r\n*1\r\n$4\r\nPI");
+    assert_eq!(c.read_reply(), b"+PONG\r\n");
+    c.send_raw(b"NG\r\n");
+    assert_eq!(c.read_reply(), b"+PONG\r\n");
+}
+
+#[test]
+fn maxclients_rejects_the_next_client() {
+    let server = Server::start(&["--maxclients", "3"]);
+    // The startup probe's connection may still be counted for a moment.
+    let mut first = server.conn();
+    while !first
+        .cmd_str(&["INFO", "clients"])
+        .contains("connected_clients:1\r\n")
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut held: Vec<Conn> = vec![first, server.conn(), server.conn()];
+    for c in &mut held {
+        assert_eq!(c.cmd(&["PING"]), b"+PONG\r\n");
+    }
+    let mut extra = Conn::connect(server.port);
+    assert_eq!(
+        s(extra.read_reply()),
+        "-ERR max number of clients reached\r\n"
+    );
+    assert!(extra.is_closed());
+    // Once one leaves, a new client gets in.
+    drop(held.pop());
+    std::thread::sleep(Duration::from_millis(200));
+    let mut next = Conn::connect(server.port);
+    assert_eq!(next.cmd(&["PING"]), b"+PONG\r\n");
+}
+
+#[test]
+fn idle_clients_are_closed_after_timeout() {
+    let server = Server::start(&["--timeout", "1"]);
+    let mut idle = server.conn();
+    assert_eq!(idle.cmd(&["PING"]), b"+PONG\r\n");
+    let start = Instant::now();
+    assert!(idle.is_closed(), "the idle client is disconnected");
+    assert!(start.elapsed() < Duration::from_secs(10));
+    let mut fresh = server.conn();
+    assert_eq!(fresh.cmd(&["PING"]), b"+PONG\r\n");
+}
+
+#[test]
+fn keys_expire_lazily_and_actively() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    assert_eq!(c.cmd_str(&["SET", "short", "v", "PX", "100"]), "+OK\r\n");
+    std::thread::sleep(Duration::from_millis(150));
+    assert_eq!(c.cmd_str(&["GET", "short"]), "$-1\r\n");
+    assert_eq!(c.cmd_str(&["EXISTS", "short"]), ":0\r\n");
+
+    // 200k keys with a 1 s TTL, never touched again: active expiry must reclaim them
+    // all within 10 s while other clients keep being served.
+    let mut batch = Vec::new();
+    for i in 0..200_000 {
+        let key = format!("ttl:{i}");
+        batch.extend(encode(&[b"SET", key.as_bytes(), b"value", b"EX", b"1"]));
+    }
+    c.send_raw(&batch);
+    for _ in 0..200_000 {
+        assert_eq!(c.read_reply(), b"+OK\r\n");
+    }
+    assert_eq!(c.cmd_str(&["SET", "keep", "v"]), "+OK\r\n");
+    let start = Instant::now();
+    let mut other = server.conn();
+    loop {
+        let size = c.cmd_str(&["DBSIZE"]);
+        if size == ":1\r\n" {
+            break;
+        }
+        // Other clients keep being served promptly meanwhile.
+        let ping = Instant::now();
+        assert_eq!(other.cmd(&["PING"]), b"+PONG\r\n");
+        assert!(ping.elapsed() < Duration::from_secs(1));
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "DBSIZE still {size} after 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(c.cmd_str(&["GET", "keep"]), "$1\r\nv\r\n");
+    let info = c.cmd_str(&["INFO", "stats"]);
+    assert!(info.contains("expired_keys:200001"), "{info}");
+}
+
+#[test]
+fn save_then_restart_brings_the_data_back() {
+    let dir = TempDir::new("restart");
+    {
+        let server = Server::start_in(dir.path(), &[]).unwrap();
+        let mut c = server.conn();
+        c.cmd(&["SET", "s", "hello"]);
+        c.cmd(&["RPUSH", "l", "a", "b", "c"]);
+        c.cmd(&["SET", "t", "v", "EX", "1000"]);
+        c.cmd(&["SELECT", "5"]);
+        c.cmd(&["SET", "in5", "x"]);
+        c.cmd(&["SET", "gone", "x", "PX", "1"]);
+        assert_eq!(c.cmd_str(&["SAVE"]), "+OK\r\n");
+        let lastsave = c.cmd_str(&["LASTSAVE"]);
+        assert!(lastsave.starts_with(':'));
+    }
+    assert!(dir.path().join("dump.rdb").exists());
+    let server = Server::start_in(dir.path(), &[]).unwrap();
+    let mut c = server.conn();
+    assert_eq!(c.cmd_str(&["GET", "s"]), "$5\r\nhello\r\n");
+    assert_eq!(
+        c.cmd_str(&["LRANGE", "l", "0", "-1"]),
+        "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"
+    );
+    let ttl = c.cmd_str(&["TTL", "t"]);
+    assert!(ttl == ":1000\r\n" || ttl == ":999\r\n", "{ttl}");
+    c.cmd(&["SELECT", "5"]);
+    assert_eq!(c.cmd_str(&["GET", "in5"]), "$1\r\nx\r\n");
+    assert_eq!(c.cmd_str(&["EXISTS", "gone"]), ":0\r\n");
+    assert!(
+        server.log_text().contains("keys loaded: 4"),
+        "{}",
+        server.log_text()
+    );
+}
+
+#[test]
+fn shutdown_saves_when_save_points_are_set() {
+    let dir = TempDir::new("shutdown");
+    let mut server = Server::start_in(dir.path(), &["--save", "3600 1 300 100"]).unwrap();
+    let mut c = server.conn();
+    c.cmd(&["SET", "k", "v"]);
+    c.send(&["SHUTDOWN"]);
+    assert!(c.is_closed());
+    let status = server.child.wait().unwrap();
+    assert!(status.success());
+    let server = Server::start_in(dir.path(), &[]).unwrap();
+    assert_eq!(server.conn().cmd_str(&["GET", "k"]), "$1\r\nv\r\n");
+}
+
+#[test]
+fn shutdown_nosave_does_not_save() {
+    let dir = TempDir::new("nosave");
+    let mut server = Server::start_in(dir.path(), &["--save", "60 1"]).unwrap();
+    let mut c = server.conn();
+    c.cmd(&["SET", "k", "v"]);
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    assert!(c.is_closed());
+    assert!(server.child.wait().unwrap().success());
+    assert!(!dir.path().join("dump.rdb").exists());
+}
+
+fn start_fails(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_redlite-server"))
+        .arg("--port")
+        .arg("0")
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("run redlite-server");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn a_bad_dump_stops_startup_and_is_left_untouched() {
+    let dir = TempDir::new("corrupt");
+    // Make a real dump, then damage it in each way.
+    {
+        let server = Server::start_in(dir.path(), &[]).unwrap();
+        let mut c = server.conn();
+        c.cmd(&["SET", "k", "v"]);
+        assert_eq!(c.cmd(&["SAVE"]), b"+OK\r\n");
+    }
+    let path = dir.path().join("dump.rdb");
+    let good = std::fs::read(&path).unwrap();
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x40;
+    let mut future = good.clone();
+    future[8] = 99;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", good[..good.len() - 3].to_vec()),
+        ("checksum", flipped),
+        ("magic", b"REDIS0009 not ours".to_vec()),
+        ("version", future),
+    ];
+    for (what, bytes) in cases {
+        std::fs::write(&path, &bytes).unwrap();
+        let (code, text) = start_fails(dir.path(), &[]);
+        assert_eq!(code, 1, "{what}: {text}");
+        assert!(text.contains("dump.rdb"), "{what}: names the file: {text}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "{what}: file untouched"
+        );
+    }
+}
+
+#[test]
+fn bad_flags_exit_with_status_one() {
+    let dir = TempDir::new("flags");
+    let (code, text) = start_fails(dir.path(), &["--no-such-flag", "1"]);
+    assert_eq!(code, 1, "{text}");
+    let (code, text) = start_fails(dir.path(), &["--maxclients", "abc"]);
+    assert_eq!(code, 1, "{text}");
+}
+
+#[test]
+fn config_file_is_read() {
+    let dir = TempDir::new("conf");
+    let conf = dir.path().join("redlite.conf");
+    std::fs::write(&conf, "# a comment\ndatabases 4\ntimeout 300\n").unwrap();
+    let conf = conf.to_str().unwrap();
+    let server = Server::start_in(dir.path(), &[conf]).unwrap();
+    let mut c = server.conn();
+    assert_eq!(
+        c.cmd_str(&["SELECT", "4"]),
+        "-ERR DB index is out of range\r\n"
+    );
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "GET", "timeout"]),
+        "*2\r\n$7\r\ntimeout\r\n$3\r\n300\r\n"
+    );
+}
+
+#[test]
+fn client_commands() {
+    let server = Server::start(&[]);
+    let mut a = server.conn();
+    let mut b = server.conn();
+    assert_eq!(a.cmd_str(&["CLIENT", "SETNAME", "alpha"]), "+OK\r\n");
+    assert_eq!(a.cmd_str(&["CLIENT", "GETNAME"]), "$5\r\nalpha\r\n");
+    let list = a.cmd_str(&["CLIENT", "LIST"]);
+    assert!(list.contains("name=alpha"), "{list}");
+    assert!(list.contains("cmd=client|list"), "{list}");
+    assert_eq!(list.matches("id=").count(), 2, "{list}");
+    let b_id = b.cmd_str(&["CLIENT", "ID"]);
+    let b_id = b_id.trim_start_matches(':').trim_end();
+    assert_eq!(a.cmd_str(&["CLIENT", "KILL", "ID", b_id]), ":1\r\n");
+    assert!(b.is_closed());
+    assert_eq!(a.cmd_str(&["PING"]), "+PONG\r\n");
+}
+
+#[test]
+fn info_has_redis_sections_and_fields() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.cmd(&["SET", "k", "v", "EX", "100"]);
+    let info = c.cmd_str(&["INFO"]);
+    for needle in [
+        "# Server\r\n",
+        "redis_version:7.0.15\r\n",
+        "redlite_version:",
+        &format!("tcp_port:{}\r\n", server.port),
+        "# Clients\r\nconnected_clients:1\r\n",
+        "# Memory\r\n",
+        "# Persistence\r\n",
+        "rdb_changes_since_last_save:1\r\n",
+        "# Stats\r\n",
+        "# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n",
+    ] {
+        assert!(info.contains(needle), "missing {needle:?} in {info}");
+    }
+    let only = c.cmd_str(&["INFO", "keyspace"]);
+    assert!(
+        only.contains("# Keyspace") && !only.contains("# Server"),
+        "{only}"
+    );
+}
+
+#[test]
+fn command_docs_and_info_are_well_formed() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let count = c.cmd_str(&["COMMAND", "COUNT"]);
+    let n: usize = count.trim_start_matches(':').trim_end().parse().unwrap();
+    assert!(n >= 40, "{count}");
+    let docs = c.cmd(&["COMMAND", "DOCS"]);
+    assert_eq!(array_elements(&docs).len(), n * 2);
+    let info = c.cmd_str(&["COMMAND", "INFO", "get", "nosuch"]);
+    assert!(
+        info.starts_with("*2\r\n*10\r\n$3\r\nget\r\n:2\r\n"),
+        "{info}"
+    );
+    assert!(info.ends_with("*-1\r\n"), "{info}");
+    let docs_get = c.cmd_str(&["COMMAND", "DOCS", "set"]);
+    assert!(
+        docs_get.contains("summary") && docs_get.contains("NX|XX"),
+        "{docs_get}"
+    );
+}
+
+#[test]
+fn function_and_script_answer_like_an_empty_redis() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    assert_eq!(c.cmd_str(&["FUNCTION", "FLUSH"]), "+OK\r\n");
+    assert_eq!(c.cmd_str(&["FUNCTION", "LIST"]), "*0\r\n");
+    assert_eq!(c.cmd_str(&["SCRIPT", "FLUSH"]), "+OK\r\n");
+}
+
+#[test]
+fn a_huge_announced_bulk_does_not_allocate_up_front() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$500000000\r\nabc");
+    std::thread::sleep(Duration::from_millis(300));
+    let mut other = server.conn();
+    let info = other.cmd_str(&["INFO", "memory"]);
+    let rss: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory_rss:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        rss < 100 * 1024 * 1024,
+        "rss {rss} after a stalled 500 MB bulk"
+    );
+}
+
+#[test]
+fn protocol_error_closes_the_connection() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.send_raw(b"*abc\r\n");
+    assert_eq!(
+        c.read_reply(),
+        b"-ERR Protocol error: invalid multibulk length\r\n"
+    );
+    assert!(c.is_closed());
+    let mut other = server.conn();
+    assert_eq!(other.cmd(&["PING"]), b"+PONG\r\n");
+}
+
+#[test]
+fn keys_returns_matching_keys() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    for k in ["hello", "hallo", "hxllo", "world"] {
+        c.cmd(&["SET", k, "1"]);
+    }
+    let got: HashSet<Vec<u8>> = array_elements(&c.cmd(&["KEYS", "h[ae]llo"]))
+        .into_iter()
+        .collect();
+    let want: HashSet<Vec<u8>> = [b"$5\r\nhello\r\n".to_vec(), b"$5\r\nhallo\r\n".to_vec()]
+        .into_iter()
+        .collect();
+    assert_eq!(got, want);
+}
