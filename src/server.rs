@@ -37,7 +37,6 @@ pub struct Stats {
     pub commands_processed: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
-    pub expired_keys: AtomicU64,
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
     /// Operations per second over the last sampling window (the cron updates it).
@@ -338,11 +337,7 @@ fn cron_loop(server: &Server) {
     loop {
         let hz = server.config().hz.max(1);
         thread::sleep(Duration::from_millis(1000 / u64::from(hz)));
-        let removed = expire::cycle(&server.store, hz);
-        server
-            .stats
-            .expired_keys
-            .fetch_add(removed, Ordering::Relaxed);
+        expire::cycle(&server.store, hz);
 
         let elapsed = last_sample.0.elapsed();
         if elapsed >= Duration::from_millis(100) {

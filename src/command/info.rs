@@ -238,7 +238,7 @@ fn stats_section(server: &Server, out: &mut String) {
     field(out, "total_net_input_bytes", get(&s.net_input_bytes));
     field(out, "total_net_output_bytes", get(&s.net_output_bytes));
     field(out, "rejected_connections", get(&s.rejected_connections));
-    field(out, "expired_keys", get(&s.expired_keys));
+    field(out, "expired_keys", server.store.read().expired_removed());
     field(out, "evicted_keys", 0);
     field(out, "keyspace_hits", get(&s.keyspace_hits));
     field(out, "keyspace_misses", get(&s.keyspace_misses));

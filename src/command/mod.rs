@@ -316,7 +316,13 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
     let result = match cmd.handler {
         Handler::Read(f) => {
             let ks = ctx.server.store.read();
-            f(ctx, &ks, args)
+            let result = f(ctx, &ks, args);
+            let stale = ks.has_stale();
+            drop(ks);
+            if stale {
+                ctx.server.store.write().reap_stale(ctx.now_ms);
+            }
+            result
         }
         Handler::Write(f) => {
             let mut ks = ctx.server.store.write();

@@ -803,12 +803,12 @@ fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         &s.commands_processed,
         &s.net_input_bytes,
         &s.net_output_bytes,
-        &s.expired_keys,
         &s.keyspace_hits,
         &s.keyspace_misses,
     ] {
         counter.store(0, Ordering::Relaxed);
     }
+    ctx.server.store.write().reset_stats();
     ctx.out.ok();
     Ok(())
 }

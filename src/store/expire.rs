@@ -20,7 +20,8 @@ pub const ACCEPTABLE_STALE_PERCENT: usize = 10;
 /// The share of each tick the cycle may use (Redis's `ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC`).
 const TIME_PERCENT: u32 = 25;
 
-/// Runs one tick of active expiry over every database. Returns how many keys it removed.
+/// Runs one tick of active expiry over every database. Returns how many keys it removed
+/// (they are also counted in each database's `expired_removed`).
 pub fn cycle(store: &Store, hz: u32) -> u64 {
     let budget =
         Duration::from_micros(1_000_000 * u64::from(TIME_PERCENT) / 100 / u64::from(hz.max(1)));

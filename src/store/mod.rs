@@ -2,8 +2,10 @@
 //! active expiry cycle walks.
 //!
 //! All databases sit behind one `RwLock` ([`Store`]). Reads take the read lock and treat
-//! an expired key as absent without removing it, so a read never needs the write lock;
-//! writes take the write lock and remove expired keys as they meet them (Redis's
+//! an expired key as absent without removing it, so a lookup never needs the write lock;
+//! they note the stale key, and the dispatcher removes it once the read lock is released
+//! ([`Keyspace::reap_stale`]), so that afterwards the key is gone as it would be in Redis.
+//! Writes take the write lock and remove expired keys as they meet them (Redis's
 //! `expireIfNeeded`). Keys nobody touches are reclaimed by [`expire`].
 //!
 //! This module knows nothing of sockets or RESP.
@@ -13,7 +15,8 @@ pub mod expire;
 pub mod value;
 
 use std::collections::HashMap;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use value::Value;
 
@@ -52,6 +55,11 @@ pub struct Db {
     ttl_keys: Vec<Key>,
     /// The active expiry cycle's position in `ttl_keys`.
     expire_cursor: usize,
+    /// Expired keys that readers met under the read lock, to remove after it.
+    stale: Mutex<Vec<Key>>,
+    has_stale: AtomicBool,
+    /// Keys removed because they had expired (for INFO's `expired_keys`).
+    pub expired_removed: u64,
 }
 
 impl Db {
@@ -72,13 +80,23 @@ impl Db {
 
     /// Looks a key up for reading; an expired key is absent.
     pub fn get(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        self.map.get(key).filter(|e| !e.is_expired(now_ms))
+        let entry = self.map.get(key)?;
+        if entry.is_expired(now_ms) {
+            self.stale
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(key.into());
+            self.has_stale.store(true, Ordering::Release);
+            return None;
+        }
+        Some(entry)
     }
 
     /// Looks a key up for writing, removing it first if it has expired.
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         if self.map.get(key)?.is_expired(now_ms) {
             self.remove_entry(key);
+            self.expired_removed += 1;
             return None;
         }
         self.map.get_mut(key)
@@ -176,7 +194,22 @@ impl Db {
 
     /// Removes every key.
     pub fn clear(&mut self) {
-        *self = Db::default();
+        let expired_removed = self.expired_removed;
+        *self = Db {
+            expired_removed,
+            ..Db::default()
+        };
+    }
+
+    /// Removes the expired keys readers noted. Returns how many were removed.
+    fn reap_stale(&mut self, now_ms: u64) -> usize {
+        if !self.has_stale.swap(false, Ordering::Acquire) {
+            return 0;
+        }
+        let keys = std::mem::take(self.stale.get_mut().unwrap_or_else(|e| e.into_inner()));
+        keys.iter()
+            .filter(|k| self.get_mut(k, now_ms).is_none())
+            .count()
     }
 
     /// One step of active expiry: looks at up to `count` keys that have a TTL, from the
@@ -196,6 +229,7 @@ impl Db {
                 // same slot again rather than skipping it.
                 let key = key.clone();
                 self.remove_entry(&key);
+                self.expired_removed += 1;
                 removed += 1;
             } else {
                 self.expire_cursor += 1;
@@ -323,6 +357,32 @@ impl Keyspace {
         }
     }
 
+    /// Whether a reader noted expired keys that [`Keyspace::reap_stale`] should remove.
+    pub fn has_stale(&self) -> bool {
+        self.dbs
+            .iter()
+            .any(|db| db.has_stale.load(Ordering::Acquire))
+    }
+
+    /// Removes the expired keys readers met, as Redis deletes them on access.
+    pub fn reap_stale(&mut self, now_ms: u64) {
+        for db in &mut self.dbs {
+            db.reap_stale(now_ms);
+        }
+    }
+
+    /// How many keys have been removed because they expired.
+    pub fn expired_removed(&self) -> u64 {
+        self.dbs.iter().map(|db| db.expired_removed).sum()
+    }
+
+    /// Zeroes the expiry counters (CONFIG RESETSTAT).
+    pub fn reset_stats(&mut self) {
+        for db in &mut self.dbs {
+            db.expired_removed = 0;
+        }
+    }
+
     /// Removes every key of every database.
     pub fn flush_all(&mut self) {
         for db in &mut self.dbs {
@@ -379,9 +439,14 @@ mod tests {
         assert!(db.get(b"a", 99).is_some());
         assert!(db.get(b"a", 100).is_none());
         assert_eq!(db.len(), 1, "a read does not remove");
-        assert!(db.get_mut(b"a", 100).is_none());
+        assert_eq!(db.reap_stale(100), 1, "but notes the key for removal");
+        assert_eq!(db.len(), 0);
+        db.set(b"b", s("1"));
+        db.set_expiry(b"b", 100, 50);
+        assert!(db.get_mut(b"b", 100).is_none());
         assert_eq!(db.len(), 0, "a write lookup removes");
         assert_eq!(db.expires_count(), 0);
+        assert_eq!(db.expired_removed, 2);
     }
 
     #[test]
