@@ -82,19 +82,7 @@ const SUBCOMMANDS: &[Command] = &[
             "[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]",
         ),
     ),
-    Command::new(
-        "help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(help),
-        doc(
-            "server",
-            "5.0.0",
-            "Returns helpful text about the different subcommands.",
-            "",
-        ),
-    ),
+    help_subcommand("server"),
 ];
 
 pub const COMMANDS: &[Command] = &[Command::container(
@@ -287,6 +275,23 @@ fn write_doc(out: &mut Reply, c: &Command, parent: Option<&str>) {
             write_doc(out, s, Some(c.name));
         }
     }
+}
+
+/// The HELP subcommand every container command has.
+pub const fn help_subcommand(group: &'static str) -> Command {
+    Command::new(
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(help),
+        doc(
+            group,
+            "5.0.0",
+            "Returns helpful text about the different subcommands.",
+            "",
+        ),
+    )
 }
 
 /// The HELP reply every container command gives: its subcommands and their synopses.

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::docs::{doc, help};
+use super::docs::{doc, help_subcommand};
 use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
@@ -274,19 +274,7 @@ const CLIENT: &[Command] = &[
             "ip:port|[ID client-id] [LADDR ip:port] [ADDR ip:port] [SKIPME yes|no]",
         ),
     ),
-    Command::new(
-        "help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(help),
-        doc(
-            "connection",
-            "5.0.0",
-            "Returns helpful text about the different subcommands.",
-            "",
-        ),
-    ),
+    help_subcommand("connection"),
 ];
 
 const CONFIG: &[Command] = &[
@@ -324,19 +312,7 @@ const CONFIG: &[Command] = &[
         Handler::Plain(config_resetstat),
         doc("server", "2.0.0", "Resets the server's statistics.", ""),
     ),
-    Command::new(
-        "help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(help),
-        doc(
-            "server",
-            "5.0.0",
-            "Returns helpful text about the different subcommands.",
-            "",
-        ),
-    ),
+    help_subcommand("server"),
 ];
 
 const FUNCTION: &[Command] = &[
@@ -366,19 +342,7 @@ const FUNCTION: &[Command] = &[
             "[LIBRARYNAME library-name-pattern] [WITHCODE]",
         ),
     ),
-    Command::new(
-        "help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(help),
-        doc(
-            "scripting",
-            "7.0.0",
-            "Returns helpful text about the different subcommands.",
-            "",
-        ),
-    ),
+    help_subcommand("scripting"),
 ];
 
 const SCRIPT: &[Command] = &[
@@ -395,19 +359,7 @@ const SCRIPT: &[Command] = &[
             "[ASYNC|SYNC]",
         ),
     ),
-    Command::new(
-        "help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(help),
-        doc(
-            "scripting",
-            "5.0.0",
-            "Returns helpful text about the different subcommands.",
-            "",
-        ),
-    ),
+    help_subcommand("scripting"),
 ];
 
 /// ```text

@@ -103,17 +103,9 @@ mod tests {
         crc
     }
 
-    /// Deterministic pseudo-random bytes (xorshift) so tests need no crates.
+    /// Deterministic pseudo-random bytes.
     fn noise(len: usize) -> Vec<u8> {
-        let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
-        (0..len)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 24) as u8
-            })
-            .collect()
+        crate::util::rand::Rng::new(0x9e37_79b9_7f4a_7c15).bytes(len)
     }
 
     #[test]

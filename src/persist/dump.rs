@@ -834,17 +834,9 @@ mod tests {
         }
     }
 
-    /// Deterministic pseudo-random bytes (xorshift).
+    /// Deterministic pseudo-random bytes.
     fn noise(len: usize, seed: u64) -> Vec<u8> {
-        let mut s = seed | 1;
-        (0..len)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 24) as u8
-            })
-            .collect()
+        crate::util::rand::Rng::new(seed).bytes(len)
     }
 
     fn sample_entries() -> Vec<Entry> {

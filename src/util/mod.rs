@@ -2,6 +2,7 @@
 
 pub mod glob;
 pub mod num;
+pub mod rand;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
