@@ -193,8 +193,10 @@ pub fn run(config: Config) -> Result<(), StartError> {
         .spawn(move || cron_loop(&cron))
         .map_err(|e| fail(format!("Can't start the cron thread: {e}")))?;
 
-    let max_workers = server.config().maxclients as usize + 16;
-    let pool = Pool::new(max_workers, WORKER_IDLE_TIMEOUT);
+    // The registry admits at most `maxclients` connections (which CONFIG SET may raise),
+    // and each holds one worker, so the pool itself needs no lower cap: it grows with the
+    // clients, up to maxclients, and never makes a client wait for another to leave.
+    let pool = Pool::new(usize::MAX, WORKER_IDLE_TIMEOUT);
     server.log.notice("Ready to accept connections");
     let mut accept_threads = Vec::new();
     for listener in listeners {

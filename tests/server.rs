@@ -444,3 +444,56 @@ fn keys_returns_matching_keys() {
         .collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn server_commands_without_a_deterministic_reference() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let time = array_elements(&c.cmd(&["TIME"]));
+    assert_eq!(time.len(), 2);
+    let secs: u64 = s(time[0].clone())
+        .split("\r\n")
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(secs.abs_diff(now) <= 2, "TIME {secs} vs {now}");
+
+    let info = c.cmd_str(&["CLIENT", "INFO"]);
+    assert!(
+        info.contains("cmd=client|info") && info.ends_with("\n\r\n"),
+        "{info}"
+    );
+    let id = c.cmd_str(&["CLIENT", "ID"]);
+    assert!(info.contains(&format!("id={} ", id.trim_start_matches(':').trim_end())));
+
+    c.cmd(&["GET", "nokey"]);
+    let stats = c.cmd_str(&["INFO", "stats"]);
+    assert!(stats.contains("keyspace_misses:1\r\n"), "{stats}");
+    assert_eq!(c.cmd_str(&["CONFIG", "RESETSTAT"]), "+OK\r\n");
+    let stats = c.cmd_str(&["INFO", "stats"]);
+    assert!(stats.contains("keyspace_misses:0\r\n"), "{stats}");
+
+    assert_eq!(c.cmd_str(&["CONFIG", "SET", "maxclients", "2"]), "+OK\r\n");
+    let mut second = server.conn();
+    assert_eq!(second.cmd(&["PING"]), b"+PONG\r\n");
+    let mut third = server.conn();
+    assert_eq!(
+        s(third.read_reply()),
+        "-ERR max number of clients reached\r\n"
+    );
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "GET", "port"]),
+        format!(
+            "*2\r\n$4\r\nport\r\n${}\r\n{}\r\n",
+            server.port.to_string().len(),
+            server.port
+        )
+    );
+    let list = c.cmd_str(&["COMMAND", "LIST"]);
+    assert!(list.contains("$6\r\nlrange\r\n"), "{list}");
+}
