@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench lint clean
+.PHONY: all build run-server test bench bench-compare lint clean
 
 all: build
 
@@ -21,6 +21,11 @@ test:
 
 bench:
 	$(CARGO) bench --bench core
+
+## redlite against the reference redis-server 7.0 (on PATH), side by side; writes
+## benches/BENCHMARKS.md. Needs redis-server, redis-benchmark and redis-cli.
+bench-compare:
+	bash benches/compare.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

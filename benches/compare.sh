@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# make bench-compare: redlite against the reference redis-server 7.0, side by side.
+#
+# Starts both servers on free ports with saving off, runs the same redis-benchmark
+# invocations against each, alternating, for ROUNDS rounds, and reports the median of
+# each figure: requests per second, p50 and p99 latency, and the server's CPU time per
+# operation (from /proc/<pid>/stat). Then memory per key after 1,000,000 SETs of
+# 100-byte values, and SAVE time, dump size and load time for that data set.
+# Prints a markdown table and writes it to benches/BENCHMARKS.md.
+#
+# Needs only redis-server, redis-benchmark, redis-cli and coreutils/awk.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+N_P1=${N_P1:-100000}
+N_P16=${N_P16:-500000}
+N_C1000=${N_C1000:-100000}
+KEYS=${KEYS:-1000000}
+OUT=${OUT:-benches/BENCHMARKS.md}
+TESTS="ping_mbulk set get incr lpush rpush lpop rpop sadd hset zadd lrange_100 mset"
+# The command each test needs, to skip tests whose commands redlite lacks so far.
+declare -A NEEDS=([ping_mbulk]=ping [set]=set [get]=get [incr]=incr [lpush]=lpush
+  [rpush]=rpush [lpop]=lpop [rpop]=rpop [sadd]=sadd [hset]=hset [zadd]=zadd
+  [lrange_100]=lrange [mset]=mset)
+
+for tool in redis-server redis-benchmark redis-cli; do
+  command -v "$tool" >/dev/null || { echo "bench-compare needs $tool on PATH" >&2; exit 1; }
+done
+cargo build --release --quiet
+REDLITE=target/release/redlite-server
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+free_port() { # a port nothing listens on
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 30000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+wait_ping() { # port
+  for _ in $(seq 1 600); do
+    [ "$(redis-cli -p "$1" PING 2>/dev/null)" = PONG ] && return 0
+    sleep 0.05
+  done
+  echo "server on port $1 did not answer" >&2; exit 1
+}
+# start_server NAME DIR [extra flags...]: sets PORT and PID
+start_server() {
+  local name=$1 dir=$2; shift 2
+  PORT=$(free_port)
+  mkdir -p "$dir"
+  if [ "$name" = redlite ]; then
+    "$REDLITE" --port "$PORT" --dir "$dir" "$@" >"$dir/log" 2>&1 &
+  else
+    redis-server --port "$PORT" --dir "$dir" --appendonly no "$@" >"$dir/log" 2>&1 &
+  fi
+  PID=$!
+  PIDS+=("$PID")
+  wait_ping "$PORT"
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+start_server redlite "$WORK/rl" --save ""; RL_PORT=$PORT; RL_PID=$PID
+start_server redis "$WORK/rd" --save ""; RD_PORT=$PORT; RD_PID=$PID
+
+# The tests both servers can run.
+RUN_TESTS=()
+for t in $TESTS; do
+  if [ "$(redis-cli -p "$RL_PORT" COMMAND INFO "${NEEDS[$t]}" | head -c 1)" != "" ]; then
+    RUN_TESTS+=("$t")
+  else
+    echo "skipping $t: redlite has no ${NEEDS[$t]} yet" >&2
+  fi
+done
+
+# bench SERVER PORT PID LABEL ROUND args...: appends "label server round rps p50 p99 cpu_us" to results
+RESULTS="$WORK/results"
+: >"$RESULTS"
+bench() {
+  local server=$1 port=$2 pid=$3 label=$4 round=$5; shift 5
+  local before after csv requests lines
+  redis-cli -p "$port" FLUSHALL >/dev/null
+  before=$(cpu_ticks "$pid")
+  csv=$(redis-benchmark -p "$port" --csv "$@" 2>/dev/null | grep -v '^"test"')
+  after=$(cpu_ticks "$pid")
+  lines=$(echo "$csv" | wc -l)
+  requests=$(( $(echo "$*" | sed -E 's/.*-n ([0-9]+).*/\1/') * lines ))
+  # The last line is the test itself (LRANGE runs an LPUSH fill first).
+  # CSV columns: test, rps, avg, min, p50, p95, p99, max (latencies in ms).
+  echo "$csv" | tail -1 | tr -d '"' | awk -F, -v l="$label" -v s="$server" -v r="$round" \
+    -v cpu="$(( (after - before) * TICK_US ))" -v n="$requests" \
+    '{ printf "%s %s %s %s %s %s %.3f\n", l, s, r, $2, $5, $7, cpu / n }' >>"$RESULTS"
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  for t in "${RUN_TESTS[@]}"; do
+    for P in 1 16; do
+      n=$N_P1; [ "$P" = 16 ] && n=$N_P16
+      for s in redlite redis; do
+        if [ $s = redlite ]; then port=$RL_PORT pid=$RL_PID; else port=$RD_PORT pid=$RD_PID; fi
+        bench $s "$port" "$pid" "${t}_P$P" "$round" -c 50 -r 100000 -P "$P" -n "$n" -t "$t"
+      done
+    done
+  done
+  for t in set get; do
+    for s in redlite redis; do
+      if [ $s = redlite ]; then port=$RL_PORT pid=$RL_PID; else port=$RD_PORT pid=$RD_PID; fi
+      bench $s "$port" "$pid" "${t}_c1000" "$round" -c 1000 -r 100000 -P 1 -n "$N_C1000" -t "$t"
+    done
+  done
+  echo "round $round done" >&2
+done
+
+# Memory and persistence: fresh servers, saving to their own dirs.
+load_keys() { # port: SET key:%012d with 100-byte values, KEYS times, through --pipe
+  awk -v n="$KEYS" 'BEGIN {
+    v = sprintf("%0100d", 0)
+    for (i = 0; i < n; i++) printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$100\r\n%s\r\n", i, v
+  }' | redis-cli -p "$1" --pipe >/dev/null
+}
+now_ms() { date +%s%3N; }
+declare -A MEM SAVE_MS DUMP_BYTES LOAD_MS
+for s in redlite redis; do
+  dir="$WORK/persist-$s"
+  start_server $s "$dir" --save "" --dbfilename dump.rdb
+  base=$(rss_kb "$PID")
+  load_keys "$PORT"
+  [ "$(redis-cli -p "$PORT" DBSIZE)" = "$KEYS" ] || { echo "$s: DBSIZE is not $KEYS" >&2; exit 1; }
+  MEM[$s]=$(( ($(rss_kb "$PID") - base) * 1024 / KEYS ))
+  t0=$(now_ms); redis-cli -p "$PORT" SAVE >/dev/null; t1=$(now_ms)
+  SAVE_MS[$s]=$((t1 - t0))
+  DUMP_BYTES[$s]=$(stat -c %s "$dir/dump.rdb")
+  redis-cli -p "$PORT" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
+  wait "$PID" 2>/dev/null || true
+  t0=$(now_ms)
+  start_server $s "$dir" --save "" --dbfilename dump.rdb
+  t1=$(now_ms)
+  LOAD_MS[$s]=$((t1 - t0))
+  [ "$(redis-cli -p "$PORT" DBSIZE)" = "$KEYS" ] || { echo "$s: reload lost keys" >&2; exit 1; }
+  redis-cli -p "$PORT" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
+done
+
+# The report.
+{
+  echo "# redlite vs Redis: \`make bench-compare\`"
+  echo
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+  echo "- redlite: $("$REDLITE" --version)"
+  echo "- redis: $(redis-server --version)"
+  echo "- method: redis-benchmark, the two servers alternating, $ROUNDS rounds, median of each figure;"
+  echo "  \`-c 50 -r 100000\` with -n $N_P1 at -P 1 and -n $N_P16 at -P 16; SET and GET also at \`-c 1000\`."
+  echo "  CPU/op is the server's user+sys time over the run divided by its requests."
+  echo "  Ratios are redlite / Redis: above 1 is better for rps, below 1 is better for latency and CPU."
+  echo
+  echo "| test | rps redlite | rps redis | rps ratio | p50 ms redlite | p50 ms redis | p99 ms redlite | p99 ms redis | p99 ratio | CPU µs/op redlite | CPU µs/op redis | CPU ratio |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for label in $(awk '{print $1}' "$RESULTS" | awk '!seen[$0]++'); do
+    row="| $label"
+    declare -A v=()
+    for s in redlite redis; do
+      for f in 4 5 6 7; do
+        v[$s$f]=$(awk -v l="$label" -v s="$s" -v f="$f" '$1 == l && $2 == s {print $f}' "$RESULTS" | median)
+      done
+    done
+    row+=" | ${v[redlite4]} | ${v[redis4]} | $(ratio "${v[redlite4]}" "${v[redis4]}")"
+    row+=" | ${v[redlite5]} | ${v[redis5]} | ${v[redlite6]} | ${v[redis6]} | $(ratio "${v[redlite6]}" "${v[redis6]}")"
+    row+=" | ${v[redlite7]} | ${v[redis7]} | $(ratio "${v[redlite7]}" "${v[redis7]}") |"
+    echo "$row"
+  done
+  echo
+  echo "Memory and persistence, $KEYS keys \`key:%012d\` with 100-byte values:"
+  echo
+  echo "| figure | redlite | redis | ratio |"
+  echo "|---|---:|---:|---:|"
+  echo "| resident bytes per key | ${MEM[redlite]} | ${MEM[redis]} | $(ratio "${MEM[redlite]}" "${MEM[redis]}") |"
+  echo "| SAVE time (ms) | ${SAVE_MS[redlite]} | ${SAVE_MS[redis]} | $(ratio "${SAVE_MS[redlite]}" "${SAVE_MS[redis]}") |"
+  echo "| dump size (bytes) | ${DUMP_BYTES[redlite]} | ${DUMP_BYTES[redis]} | $(ratio "${DUMP_BYTES[redlite]}" "${DUMP_BYTES[redis]}") |"
+  echo "| startup with the dump, until PING answers (ms) | ${LOAD_MS[redlite]} | ${LOAD_MS[redis]} | $(ratio "${LOAD_MS[redlite]}" "${LOAD_MS[redis]}") |"
+} >"$WORK/report.md"
+cp "$WORK/report.md" "$OUT"
+cat "$OUT"
