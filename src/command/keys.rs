@@ -231,7 +231,7 @@ fn type_(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     let name = ks
         .db(ctx.client.db)
         .get(&args[1], ctx.now_ms)
-        .map_or("none", |e| e.value.type_name());
+        .map_or("none", |e| e.type_name());
     ctx.out.simple(name);
     Ok(())
 }

@@ -42,10 +42,7 @@ fn read_list<'a>(
 ) -> Result<Option<&'a VecDeque<Vec<u8>>>, CmdError> {
     match ks.db(ctx.client.db).get(key, ctx.now_ms) {
         None => Ok(None),
-        Some(e) => match &e.value {
-            Value::List(l) => Ok(Some(l)),
-            _ => Err(CmdError::WrongType),
-        },
+        Some(e) => e.list().map(Some).ok_or(CmdError::WrongType),
     }
 }
 
@@ -55,7 +52,7 @@ fn push(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, end: End) -> CmdResult {
     let entry = ks
         .db_mut(dbi)
         .get_or_insert_with(&args[1], ctx.now_ms, || Value::List(VecDeque::new()));
-    let Value::List(list) = &mut entry.value else {
+    let Some(list) = entry.list_mut() else {
         return Err(CmdError::WrongType);
     };
     for element in args.iter().skip(2) {
@@ -107,7 +104,7 @@ fn pop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, end: End) -> CmdResult {
         }
         return Ok(());
     };
-    let Value::List(list) = &mut entry.value else {
+    let Some(list) = entry.list_mut() else {
         return Err(CmdError::WrongType);
     };
     let take_one = |list: &mut VecDeque<Vec<u8>>| match end {

@@ -5,7 +5,8 @@ use super::docs::doc;
 use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
-use crate::store::{Keyspace, Value};
+use crate::store::{Entry, Keyspace};
+use crate::util::num::{i64_to_bytes, parse_i64};
 
 pub const COMMANDS: &[Command] = &[
     Command::new("get", 2, READONLY | FAST, (1, 1, 1), Handler::Read(get),
@@ -52,10 +53,7 @@ pub fn get_str<'a>(
         }
         Some(entry) => {
             ctx.client.stats.keyspace_hits += 1;
-            match &entry.value {
-                Value::Str(s) => Ok(Some(s)),
-                _ => Err(CmdError::WrongType),
-            }
+            entry.str().map(Some).ok_or(CmdError::WrongType)
         }
     }
 }
@@ -195,16 +193,12 @@ fn set_generic(
     value: &[u8],
     opts: SetOptions,
 ) -> CmdResult {
-    let dbi = ctx.client.db;
-    let db = ks.db_mut(dbi);
+    let db = ks.db_mut(ctx.client.db);
     let old = db.get_mut(key, ctx.now_ms);
     if opts.get {
-        match old.as_deref() {
-            Some(crate::store::Entry {
-                value: Value::Str(s),
-                ..
-            }) => ctx.out.bulk(s),
-            Some(_) => return Err(CmdError::WrongType),
+        match old.as_deref().map(Entry::str) {
+            Some(Some(s)) => ctx.out.bulk(s),
+            Some(None) => return Err(CmdError::WrongType),
             None => ctx.out.null(),
         }
     }
@@ -220,14 +214,9 @@ fn set_generic(
         }
         return Ok(());
     }
-    let value = Value::Str(value.to_vec());
-    match opts.ttl {
-        Ttl::Keep => db.set_keep_ttl(key, value, ctx.now_ms),
-        Ttl::None => db.set(key, value),
-        Ttl::At(at) => {
-            db.set(key, value);
-            db.set_expiry(key, at, ctx.now_ms);
-        }
+    db.set_str(key, value, opts.ttl == Ttl::Keep, ctx.now_ms);
+    if let Ttl::At(at) = opts.ttl {
+        db.set_expiry(key, at, ctx.now_ms);
     }
     ks.dirty += 1;
     if !opts.get {
@@ -246,7 +235,7 @@ fn setnx(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    db.set(&args[1], Value::Str(args[2].to_vec()));
+    db.set_str(&args[1], &args[2], false, ctx.now_ms);
     ks.dirty += 1;
     ctx.out.int(1);
     Ok(())
@@ -284,22 +273,16 @@ fn psetex(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// The value (then deleted), or nil.
 fn getdel(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let db = ks.db_mut(ctx.client.db);
-    match db.get_mut(&args[1], ctx.now_ms) {
-        None => ctx.out.null(),
-        Some(e) => {
-            let Value::Str(_) = e.value else {
-                return Err(CmdError::WrongType);
-            };
-            if let Some(crate::store::Entry {
-                value: Value::Str(s),
-                ..
-            }) = db.remove(&args[1], ctx.now_ms)
-            {
-                ctx.out.bulk(&s);
-            }
-            ks.dirty += 1;
-        }
-    }
+    let Some(entry) = db.get_mut(&args[1], ctx.now_ms) else {
+        ctx.out.null();
+        return Ok(());
+    };
+    let Some(value) = entry.str() else {
+        return Err(CmdError::WrongType);
+    };
+    ctx.out.bulk(value);
+    db.remove(&args[1], ctx.now_ms);
+    ks.dirty += 1;
     Ok(())
 }
 
@@ -329,7 +312,7 @@ fn mset(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     }
     let db = ks.db_mut(ctx.client.db);
     for pair in (1..args.len()).step_by(2) {
-        db.set(&args[pair], Value::Str(args[pair + 1].to_vec()));
+        db.set_str(&args[pair], &args[pair + 1], false, ctx.now_ms);
     }
     ks.dirty += (args.len() as u64 - 1) / 2;
     ctx.out.ok();
@@ -339,19 +322,19 @@ fn mset(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// The shared body of INCR, DECR, INCRBY and DECRBY (Redis's `incrDecrCommand`).
 fn incr_by(ctx: &mut Ctx, ks: &mut Keyspace, key: &[u8], by: i64) -> CmdResult {
     let db = ks.db_mut(ctx.client.db);
-    let current = match db.get_mut(key, ctx.now_ms) {
-        None => 0,
-        Some(e) => match &e.value {
-            Value::Str(s) => crate::util::num::parse_i64(s).ok_or(CmdError::NotInteger)?,
-            _ => return Err(CmdError::WrongType),
-        },
+    let new = match db.get_mut(key, ctx.now_ms) {
+        None => {
+            db.set_str(key, &i64_to_bytes(by), false, ctx.now_ms);
+            by
+        }
+        Some(entry) => {
+            let mut s = entry.str_mut().ok_or(CmdError::WrongType)?;
+            let current = parse_i64(s.get()).ok_or(CmdError::NotInteger)?;
+            let new = current.checked_add(by).ok_or(CmdError::Overflow)?;
+            s.set(&i64_to_bytes(new));
+            new
+        }
     };
-    let new = current.checked_add(by).ok_or(CmdError::Overflow)?;
-    let digits = crate::util::num::i64_to_bytes(new);
-    match db.get_mut(key, ctx.now_ms) {
-        Some(e) => e.value = Value::Str(digits),
-        None => db.set(key, Value::Str(digits)),
-    }
     ks.dirty += 1;
     ctx.out.int(new);
     Ok(())
@@ -400,21 +383,19 @@ fn append(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let db = ks.db_mut(ctx.client.db);
     let len = match db.get_mut(&args[1], ctx.now_ms) {
         None => {
-            db.set(&args[1], Value::Str(args[2].to_vec()));
+            db.set_str(&args[1], &args[2], false, ctx.now_ms);
             args[2].len()
         }
-        Some(e) => match &mut e.value {
-            Value::Str(s) => {
-                if (s.len() + args[2].len()) as u64 > max {
-                    return Err(CmdError::err(
-                        "string exceeds maximum allowed size (proto-max-bulk-len)",
-                    ));
-                }
-                s.extend_from_slice(&args[2]);
-                s.len()
+        Some(entry) => {
+            let mut s = entry.str_mut().ok_or(CmdError::WrongType)?;
+            if (s.len() + args[2].len()) as u64 > max {
+                return Err(CmdError::err(
+                    "string exceeds maximum allowed size (proto-max-bulk-len)",
+                ));
             }
-            _ => return Err(CmdError::WrongType),
-        },
+            s.append(&args[2]);
+            s.len()
+        }
     };
     ks.dirty += 1;
     ctx.out.int(len as i64);

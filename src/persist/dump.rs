@@ -98,7 +98,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 
 use crate::persist::crc64::crc64;
-use crate::store::value::Value;
+use crate::store::value::{Value, ValueRef};
 
 /// The 8 bytes every dump file starts with: ASCII `REDLITE` and a NUL byte.
 pub const MAGIC: [u8; 8] = *b"REDLITE\0";
@@ -201,7 +201,7 @@ impl<W: Write> Writer<W> {
     pub fn entry(
         &mut self,
         key: &[u8],
-        value: &Value,
+        value: ValueRef<'_>,
         expires_at_ms: Option<u64>,
     ) -> io::Result<()> {
         if self.remaining == 0 {
@@ -210,8 +210,8 @@ impl<W: Write> Writer<W> {
             ));
         }
         let tag = match value {
-            Value::Str(_) => TAG_STRING,
-            Value::List(_) => TAG_LIST,
+            ValueRef::Str(_) => TAG_STRING,
+            ValueRef::List(_) => TAG_LIST,
         };
         match expires_at_ms {
             Some(at) => {
@@ -224,8 +224,8 @@ impl<W: Write> Writer<W> {
         }
         self.put_bytes(key)?;
         match value {
-            Value::Str(s) => self.put_bytes(s)?,
-            Value::List(items) => {
+            ValueRef::Str(s) => self.put_bytes(s)?,
+            ValueRef::List(items) => {
                 self.put_varint(items.len() as u64)?;
                 for item in items {
                     self.put_bytes(item)?;
@@ -765,7 +765,7 @@ mod tests {
                 let n = entries[i..].iter().take_while(|e| e.0 == db).count();
                 w.begin_db(db, n as u64)?;
                 for (_, k, v, exp) in &entries[i..i + n] {
-                    w.entry(k, v, *exp)?;
+                    w.entry(k, v.as_ref(), *exp)?;
                 }
                 i += n;
             }
@@ -962,7 +962,7 @@ mod tests {
     fn exact_bytes_match_the_documented_example() {
         let data = build(|w| {
             w.begin_db(0, 1)?;
-            w.entry(b"k", &Value::Str(b"v".to_vec()), None)
+            w.entry(b"k", ValueRef::Str(b"v"), None)
         });
         let expected: &[u8] = &[
             0x52, 0x45, 0x44, 0x4C, 0x49, 0x54, 0x45, 0x00, // magic
@@ -980,7 +980,11 @@ mod tests {
     fn expiry_and_list_encoding() {
         let data = build(|w| {
             w.begin_db(300, 1)?;
-            w.entry(b"L", &list(&[b"ab", b""]), Some(0x0102_0304_0506_0708))
+            w.entry(
+                b"L",
+                list(&[b"ab", b""]).as_ref(),
+                Some(0x0102_0304_0506_0708),
+            )
         });
         let body = &data[12..data.len() - 8];
         assert_eq!(
@@ -1269,12 +1273,18 @@ mod tests {
         let v = Value::Str(b"v".to_vec());
 
         let mut w = Writer::new(Vec::new()).expect("new");
-        assert!(invalid(w.entry(b"k", &v, None)), "entry before begin_db");
+        assert!(
+            invalid(w.entry(b"k", v.as_ref(), None)),
+            "entry before begin_db"
+        );
 
         let mut w = Writer::new(Vec::new()).expect("new");
         w.begin_db(1, 1).expect("begin");
-        w.entry(b"k", &v, None).expect("entry");
-        assert!(invalid(w.entry(b"k2", &v, None)), "entry beyond key_count");
+        w.entry(b"k", v.as_ref(), None).expect("entry");
+        assert!(
+            invalid(w.entry(b"k2", v.as_ref(), None)),
+            "entry beyond key_count"
+        );
         assert!(invalid(w.begin_db(1, 0)), "repeated index");
         assert!(invalid(w.begin_db(0, 0)), "decreasing index");
         w.begin_db(2, 1).expect("begin");
@@ -1285,7 +1295,7 @@ mod tests {
         let mut w = Writer::new(Vec::new()).expect("new");
         w.begin_db(0, 1).expect("begin");
         assert!(invalid(w.begin_db(1, 0)));
-        w.entry(b"k", &v, None).expect("entry");
+        w.entry(b"k", v.as_ref(), None).expect("entry");
         let data = w.finish().expect("finish");
         let (got, _) = load(&data, 0).expect("load");
         assert_eq!(got, vec![(0, b"k".to_vec(), v, None)]);
@@ -1318,7 +1328,7 @@ mod tests {
             let n = entries[i..].iter().take_while(|e| e.0 == db).count();
             w.begin_db(db, n as u64).expect("begin");
             for (_, k, v, exp) in &entries[i..i + n] {
-                w.entry(k, v, *exp).expect("entry");
+                w.entry(k, v.as_ref(), *exp).expect("entry");
             }
             i += n;
         }

@@ -44,13 +44,13 @@ fn write_file(ks: &Keyspace, tmp: &Path) -> io::Result<()> {
     let mut w = dump::Writer::new(file)?;
     for (index, db) in ks.dbs().iter().enumerate() {
         let live = |e: &crate::store::Entry| e.expires_at().is_none_or(|at| at > now);
-        let count = db.iter().filter(|(_, e)| live(e)).count();
+        let count = db.iter().filter(|e| live(e)).count();
         if count == 0 {
             continue;
         }
         w.begin_db(index as u32, count as u64)?;
-        for (key, entry) in db.iter().filter(|(_, e)| live(e)) {
-            w.entry(key, &entry.value, entry.expires_at())?;
+        for entry in db.iter().filter(|e| live(e)) {
+            w.entry(entry.key(), entry.value(), entry.expires_at())?;
         }
     }
     let file = w.finish()?;
@@ -180,8 +180,8 @@ mod tests {
         let (loaded, stats) = load(&path, 16).unwrap().unwrap();
         assert_eq!(stats.keys_loaded, 3);
         assert_eq!(
-            loaded.db(0).get(b"s", 0).unwrap().value,
-            Value::Str(b"hello".to_vec())
+            loaded.db(0).get(b"s", 0).unwrap().str(),
+            Some(&b"hello"[..])
         );
         assert_eq!(loaded.db(3).len(), 2);
         assert!(loaded.db(3).get(b"ttl", 0).unwrap().expires_at().is_some());

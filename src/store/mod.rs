@@ -12,30 +12,155 @@
 
 pub mod blocking;
 pub mod expire;
+pub mod table;
 pub mod value;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-pub use value::Value;
+pub use value::{Value, ValueRef};
+
+use std::collections::VecDeque;
+use table::Table;
 
 use crate::util::glob;
 
-/// A key: binary, owned once by the table.
+/// A key held outside the table (the TTL index, ready keys).
 pub type Key = Box<[u8]>;
 
-/// One stored key's value and expiry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One stored key: its key bytes, value and expiry, in as few allocations as possible.
+///
+/// A string value shares one allocation with its key (`kv` holds the key, then the
+/// value), so a string key costs one table node plus one buffer, as in Redis's
+/// `dictEntry` plus embedded `sds`. Values of other types live behind `other`.
+#[derive(Debug)]
 pub struct Entry {
-    pub value: Value,
-    /// Absolute expiry in Unix milliseconds; 0 means none.
-    expires_at: u64,
+    kv: Vec<u8>,
+    key_len: u32,
     /// Where this key sits in [`Db::ttl_keys`] while it has an expiry.
     ttl_slot: u32,
+    /// Absolute expiry in Unix milliseconds; 0 means none.
+    expires_at: u64,
+    /// A value of any type but string (never `Value::Str`).
+    other: Option<Box<Value>>,
+}
+
+impl table::Keyed for Entry {
+    fn key(&self) -> &[u8] {
+        &self.kv[..self.key_len as usize]
+    }
 }
 
 impl Entry {
+    fn new(key: &[u8], value: Value) -> Entry {
+        let mut entry = match value {
+            Value::Str(s) => Entry::new_str(key, &s),
+            other => {
+                let mut e = Entry::new_str(key, b"");
+                e.other = Some(Box::new(other));
+                e
+            }
+        };
+        entry.kv.shrink_to_fit();
+        entry
+    }
+
+    fn new_str(key: &[u8], value: &[u8]) -> Entry {
+        let mut kv = Vec::with_capacity(key.len() + value.len());
+        kv.extend_from_slice(key);
+        kv.extend_from_slice(value);
+        Entry {
+            kv,
+            key_len: key.len() as u32,
+            ttl_slot: 0,
+            expires_at: 0,
+            other: None,
+        }
+    }
+
+    /// The key.
+    pub fn key(&self) -> &[u8] {
+        table::Keyed::key(self)
+    }
+
+    /// The value.
+    pub fn value(&self) -> ValueRef<'_> {
+        match &self.other {
+            Some(v) => v.as_ref().as_ref(),
+            None => ValueRef::Str(&self.kv[self.key_len as usize..]),
+        }
+    }
+
+    /// The name TYPE reports.
+    pub fn type_name(&self) -> &'static str {
+        self.value().type_name()
+    }
+
+    /// The string value, or `None` if the value is of another type.
+    pub fn str(&self) -> Option<&[u8]> {
+        match self.value() {
+            ValueRef::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The string value for in-place changes, or `None` for another type.
+    pub fn str_mut(&mut self) -> Option<StrMut<'_>> {
+        match self.other {
+            Some(_) => None,
+            None => Some(StrMut {
+                kv: &mut self.kv,
+                key_len: self.key_len as usize,
+            }),
+        }
+    }
+
+    /// The list value, or `None` for another type.
+    pub fn list(&self) -> Option<&VecDeque<Vec<u8>>> {
+        match self.value() {
+            ValueRef::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The list value, writable, or `None` for another type.
+    pub fn list_mut(&mut self) -> Option<&mut VecDeque<Vec<u8>>> {
+        match self.other.as_deref_mut() {
+            Some(Value::List(l)) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Replaces the value, keeping the key and the expiry.
+    pub fn set_value(&mut self, value: Value) {
+        match value {
+            Value::Str(s) => self.set_str(&s),
+            other => {
+                self.kv.truncate(self.key_len as usize);
+                self.kv.shrink_to_fit();
+                self.other = Some(Box::new(other));
+            }
+        }
+    }
+
+    /// Replaces the value with a string, reusing the buffer when it fits.
+    pub fn set_str(&mut self, value: &[u8]) {
+        self.other = None;
+        StrMut {
+            kv: &mut self.kv,
+            key_len: self.key_len as usize,
+        }
+        .set(value);
+    }
+
+    /// The owned value, consuming the entry.
+    pub fn into_value(mut self) -> Value {
+        match self.other.take() {
+            Some(v) => *v,
+            None => Value::Str(self.kv.split_off(self.key_len as usize)),
+        }
+    }
+
     /// The absolute expiry in Unix ms, if any.
     pub fn expires_at(&self) -> Option<u64> {
         (self.expires_at != 0).then_some(self.expires_at)
@@ -46,10 +171,57 @@ impl Entry {
     }
 }
 
+/// A string value being changed in place (APPEND, INCR, SETRANGE...).
+pub struct StrMut<'a> {
+    kv: &'a mut Vec<u8>,
+    key_len: usize,
+}
+
+impl StrMut<'_> {
+    /// The current bytes.
+    pub fn get(&self) -> &[u8] {
+        &self.kv[self.key_len..]
+    }
+
+    /// The current length.
+    pub fn len(&self) -> usize {
+        self.kv.len() - self.key_len
+    }
+
+    /// Whether the string is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Replaces the bytes. The buffer is reused, and given back when it was far too big.
+    pub fn set(&mut self, value: &[u8]) {
+        self.kv.truncate(self.key_len);
+        self.kv.extend_from_slice(value);
+        if self.kv.capacity() > 64 && self.kv.capacity() > self.kv.len() * 2 {
+            self.kv.shrink_to_fit();
+        }
+    }
+
+    /// Appends bytes (amortized O(1) per byte, as `Vec` grows geometrically).
+    pub fn append(&mut self, more: &[u8]) {
+        self.kv.extend_from_slice(more);
+    }
+
+    /// The bytes, writable (their length cannot change through this).
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.kv[self.key_len..]
+    }
+
+    /// Grows (with zero bytes) or cuts the string to `len` bytes.
+    pub fn resize(&mut self, len: usize) {
+        self.kv.resize(self.key_len + len, 0);
+    }
+}
+
 /// One numbered database.
 #[derive(Debug, Default)]
 pub struct Db {
-    map: HashMap<Key, Entry>,
+    table: Table<Entry>,
     /// Every key that has an expiry, in no order: the active expiry cycle walks it with a
     /// cursor. Each such entry knows its slot, so removal is a swap-remove.
     ttl_keys: Vec<Key>,
@@ -65,12 +237,12 @@ pub struct Db {
 impl Db {
     /// The number of keys, counting expired keys not yet reclaimed (as Redis's DBSIZE).
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
 
     /// Whether the database holds no keys at all.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.table.is_empty()
     }
 
     /// How many keys have an expiry.
@@ -78,9 +250,9 @@ impl Db {
         self.ttl_keys.len()
     }
 
-    /// Looks a key up for reading; an expired key is absent.
+    /// Looks a key up for reading; an expired key is absent (and noted for removal).
     pub fn get(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        let entry = self.map.get(key)?;
+        let entry = self.table.get(key)?;
         if entry.is_expired(now_ms) {
             self.stale
                 .lock()
@@ -94,12 +266,13 @@ impl Db {
 
     /// Looks a key up for writing, removing it first if it has expired.
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        if self.map.get(key)?.is_expired(now_ms) {
+        // Only a database with expiring keys needs the second lookup.
+        if !self.ttl_keys.is_empty() && self.table.get(key)?.is_expired(now_ms) {
             self.remove_entry(key);
             self.expired_removed += 1;
             return None;
         }
-        self.map.get_mut(key)
+        self.table.get_mut(key)
     }
 
     /// Whether a live key exists.
@@ -109,24 +282,36 @@ impl Db {
 
     /// Stores `value` under `key`, clearing any expiry (SET's semantics).
     pub fn set(&mut self, key: &[u8], value: Value) {
-        match self.map.get_mut(key) {
+        match self.table.get_mut(key) {
             Some(entry) => {
-                entry.value = value;
+                entry.set_value(value);
                 if entry.expires_at != 0 {
                     self.clear_expiry(key);
                 }
             }
             None => {
-                self.map.insert(key.into(), Entry::new(value));
+                self.table.insert_new(Entry::new(key, value));
             }
         }
     }
 
-    /// Stores `value` under `key`, keeping a live key's expiry (SET KEEPTTL).
-    pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now_ms: u64) {
-        match self.get_mut(key, now_ms) {
-            Some(entry) => entry.value = value,
-            None => self.set(key, value),
+    /// Stores a string under `key`, clearing any expiry unless `keep_ttl` (and the key is
+    /// live). The string is copied once, straight into the entry.
+    pub fn set_str(&mut self, key: &[u8], value: &[u8], keep_ttl: bool, now_ms: u64) {
+        if keep_ttl {
+            // An expired key's TTL is not kept: a write lookup removes the key.
+            self.get_mut(key, now_ms);
+        }
+        match self.table.get_mut(key) {
+            Some(entry) => {
+                entry.set_str(value);
+                if entry.expires_at != 0 && !keep_ttl {
+                    self.clear_expiry(key);
+                }
+            }
+            None => {
+                self.table.insert_new(Entry::new_str(key, value));
+            }
         }
     }
 
@@ -138,11 +323,9 @@ impl Db {
         make: impl FnOnce() -> Value,
     ) -> &mut Entry {
         if self.get_mut(key, now_ms).is_none() {
-            self.map.insert(key.into(), Entry::new(make()));
+            return self.table.insert_new(Entry::new(key, make()));
         }
-        self.map
-            .get_mut(key)
-            .expect("the key was just found or inserted")
+        self.table.get_mut(key).expect("the key was just found")
     }
 
     /// Removes a live key, returning its entry.
@@ -180,16 +363,16 @@ impl Db {
     /// Live keys matching a glob pattern.
     pub fn keys(&self, pattern: &[u8], now_ms: u64) -> Vec<&[u8]> {
         let all = pattern == b"*";
-        self.map
+        self.table
             .iter()
-            .filter(|(k, e)| !e.is_expired(now_ms) && (all || glob::matches(pattern, k, false)))
-            .map(|(k, _)| &k[..])
+            .filter(|e| !e.is_expired(now_ms) && (all || glob::matches(pattern, e.key(), false)))
+            .map(Entry::key)
             .collect()
     }
 
     /// Every entry, expired ones included (for the dump writer, which filters).
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
-        self.map.iter().map(|(k, e)| (&k[..], e))
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.table.iter()
     }
 
     /// Removes every key.
@@ -223,7 +406,7 @@ impl Db {
             }
             sampled += 1;
             let key = &self.ttl_keys[self.expire_cursor];
-            let expired = self.map.get(key).is_some_and(|e| e.is_expired(now_ms));
+            let expired = self.table.get(key).is_some_and(|e| e.is_expired(now_ms));
             if expired {
                 // The swap-remove moves the last key into the cursor's slot: look at the
                 // same slot again rather than skipping it.
@@ -235,24 +418,17 @@ impl Db {
                 self.expire_cursor += 1;
             }
         }
-        if removed > 0 {
-            self.shrink_if_sparse();
+        if removed > 0
+            && self.ttl_keys.capacity() > 1024
+            && self.ttl_keys.len() * 8 < self.ttl_keys.capacity()
+        {
+            self.ttl_keys.shrink_to(self.ttl_keys.len() * 2);
         }
         (sampled, removed)
     }
 
-    /// Gives memory back after mass deletion, as Redis resizes its dicts.
-    fn shrink_if_sparse(&mut self) {
-        if self.map.capacity() > 1024 && self.map.len() * 8 < self.map.capacity() {
-            self.map.shrink_to(self.map.len() * 2);
-        }
-        if self.ttl_keys.capacity() > 1024 && self.ttl_keys.len() * 8 < self.ttl_keys.capacity() {
-            self.ttl_keys.shrink_to(self.ttl_keys.len() * 2);
-        }
-    }
-
     fn remove_entry(&mut self, key: &[u8]) -> Option<Entry> {
-        let entry = self.map.remove(key)?;
+        let entry = self.table.remove(key)?;
         if entry.expires_at != 0 {
             self.unlink_ttl_slot(entry.ttl_slot as usize);
         }
@@ -260,7 +436,7 @@ impl Db {
     }
 
     fn clear_expiry(&mut self, key: &[u8]) {
-        if let Some(entry) = self.map.get_mut(key) {
+        if let Some(entry) = self.table.get_mut(key) {
             let slot = entry.ttl_slot as usize;
             entry.expires_at = 0;
             self.unlink_ttl_slot(slot);
@@ -271,7 +447,7 @@ impl Db {
     fn unlink_ttl_slot(&mut self, slot: usize) {
         self.ttl_keys.swap_remove(slot);
         if let Some(moved) = self.ttl_keys.get(slot) {
-            if let Some(e) = self.map.get_mut(moved) {
+            if let Some(e) = self.table.get_mut(moved) {
                 e.ttl_slot = slot as u32;
             }
         }
@@ -279,27 +455,12 @@ impl Db {
 
     /// Inserts a loaded entry as-is (used when loading a dump).
     pub fn load(&mut self, key: Vec<u8>, value: Value, expires_at_ms: Option<u64>) {
-        let key: Key = key.into();
-        let mut entry = Entry::new(value);
+        self.remove_entry(&key);
+        let entry = self.table.insert_new(Entry::new(&key, value));
         if let Some(at) = expires_at_ms {
             entry.expires_at = at.max(1);
             entry.ttl_slot = self.ttl_keys.len() as u32;
-            self.ttl_keys.push(key.clone());
-        }
-        if let Some(old) = self.map.insert(key, entry) {
-            if old.expires_at != 0 {
-                self.unlink_ttl_slot(old.ttl_slot as usize);
-            }
-        }
-    }
-}
-
-impl Entry {
-    fn new(value: Value) -> Entry {
-        Entry {
-            value,
-            expires_at: 0,
-            ttl_slot: 0,
+            self.ttl_keys.push(key.into());
         }
     }
 }
@@ -454,7 +615,7 @@ mod tests {
         let mut db = Db::default();
         db.set(b"a", s("1"));
         db.set_expiry(b"a", 1000, 0);
-        db.set_keep_ttl(b"a", s("2"), 0);
+        db.set_str(b"a", b"2", true, 0);
         assert_eq!(db.get(b"a", 0).unwrap().expires_at(), Some(1000));
         db.set(b"a", s("3"));
         assert_eq!(db.get(b"a", 0).unwrap().expires_at(), None);
@@ -483,8 +644,26 @@ mod tests {
         assert_eq!(db.len(), 49);
         assert_eq!(db.expires_count(), 48);
         for (slot, key) in db.ttl_keys.iter().enumerate() {
-            assert_eq!(db.map[key].ttl_slot as usize, slot);
+            assert_eq!(db.table.get(key).unwrap().ttl_slot as usize, slot);
         }
+    }
+
+    #[test]
+    fn entries_pack_strings_with_their_key_and_switch_types() {
+        let mut db = Db::default();
+        db.set_str(b"k", b"hello", false, 0);
+        let e = db.get_mut(b"k", 0).unwrap();
+        assert_eq!((e.key(), e.str()), (&b"k"[..], Some(&b"hello"[..])));
+        e.str_mut().unwrap().append(b" world");
+        assert_eq!(e.value(), ValueRef::Str(b"hello world"));
+        e.set_value(Value::List(VecDeque::from(vec![b"x".to_vec()])));
+        assert_eq!((e.key(), e.str(), e.type_name()), (&b"k"[..], None, "list"));
+        assert!(e.str_mut().is_none());
+        e.list_mut().unwrap().push_back(b"y".to_vec());
+        e.set_str(b"back");
+        assert!(e.list().is_none());
+        let e = db.remove(b"k", 0).unwrap();
+        assert_eq!(e.into_value(), Value::Str(b"back".to_vec()));
     }
 
     #[test]

@@ -1,0 +1,347 @@
+//! A chained hash table with Redis's reverse-binary scan cursor (`dict.c`).
+//!
+//! Why not `std::collections::HashMap`:
+//!
+//! - **Stable cursors.** SCAN (and HSCAN, SSCAN, ZSCAN) must return every element that is
+//!   present for the whole iteration, even while the table grows or shrinks between calls.
+//!   Redis gets this by walking buckets in reverse-binary order: the cursor's high bits
+//!   are incremented first, so the buckets a cursor has covered stay covered when the
+//!   table doubles (each splits into two later buckets) or halves (two fold into one
+//!   already covered). A std map has no stable positions to walk.
+//! - **Memory.** A bucket is one pointer, the table grows at a load factor of 1 as Redis's
+//!   does, and each element lives in one node: about 8 bytes of table per element,
+//!   where an open-addressing map with inline slots pays its slot size roughly twice.
+//!
+//! Keys are hashed with std's SipHash under a per-table random key, as Redis uses SipHash,
+//! so clients cannot aim collisions at the table.
+//!
+//! The table resizes all at once (moving node pointers, never reallocating nodes) rather
+//! than incrementally as Redis does.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+
+/// What the table stores: anything that can show its key.
+pub trait Keyed {
+    fn key(&self) -> &[u8];
+}
+
+struct Node<T> {
+    next: Option<Box<Node<T>>>,
+    item: T,
+}
+
+type Link<T> = Option<Box<Node<T>>>;
+
+/// The smallest bucket array, once anything is stored.
+const MIN_BUCKETS: usize = 4;
+
+/// A hash table of `T`s keyed by their bytes.
+pub struct Table<T> {
+    buckets: Vec<Link<T>>,
+    len: usize,
+    hasher: RandomState,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table {
+            buckets: Vec::new(),
+            len: 0,
+            hasher: RandomState::new(),
+        }
+    }
+}
+
+impl<T: std::fmt::Debug + Keyed> std::fmt::Debug for Table<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<T: Keyed> Table<T> {
+    /// An empty table (allocates nothing until the first insert).
+    pub fn new() -> Table<T> {
+        Table::default()
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The number of buckets (a power of two, or zero).
+    pub fn buckets(&self) -> usize {
+        self.buckets.len()
+    }
+
+    fn bucket(&self, key: &[u8]) -> usize {
+        (self.hasher.hash_one(key) as usize) & (self.buckets.len() - 1)
+    }
+
+    /// The element with this key.
+    pub fn get(&self, key: &[u8]) -> Option<&T> {
+        if self.len == 0 {
+            return None;
+        }
+        let mut link = &self.buckets[self.bucket(key)];
+        while let Some(node) = link {
+            if node.item.key() == key {
+                return Some(&node.item);
+            }
+            link = &node.next;
+        }
+        None
+    }
+
+    /// The element with this key, writable. The caller must not change its key.
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut T> {
+        if self.len == 0 {
+            return None;
+        }
+        let b = self.bucket(key);
+        let mut link = self.buckets[b].as_deref_mut();
+        while let Some(node) = link {
+            if node.item.key() == key {
+                return Some(&mut node.item);
+            }
+            link = node.next.as_deref_mut();
+        }
+        None
+    }
+
+    /// Adds `item`, whose key must not be in the table yet (check with `get` first).
+    pub fn insert_new(&mut self, item: T) -> &mut T {
+        if self.len >= self.buckets.len() {
+            self.resize((self.buckets.len() * 2).max(MIN_BUCKETS));
+        }
+        let b = self.bucket(item.key());
+        let next = self.buckets[b].take();
+        self.len += 1;
+        &mut self.buckets[b].insert(Box::new(Node { next, item })).item
+    }
+
+    /// Removes and returns the element with this key.
+    pub fn remove(&mut self, key: &[u8]) -> Option<T> {
+        if self.len == 0 {
+            return None;
+        }
+        let b = self.bucket(key);
+        let mut link = &mut self.buckets[b];
+        while link.as_ref().is_some_and(|n| n.item.key() != key) {
+            // The loop condition just saw `Some`.
+            let Some(node) = link else { break };
+            link = &mut node.next;
+        }
+        let mut node = link.take()?;
+        *link = node.next.take();
+        self.len -= 1;
+        let item = node.item;
+        self.shrink_if_sparse();
+        Some(item)
+    }
+
+    /// Removes every element.
+    pub fn clear(&mut self) {
+        // Unlink chains one node at a time: dropping a long chain recursively could
+        // overflow the stack.
+        for link in &mut self.buckets {
+            let mut next = link.take();
+            while let Some(mut node) = next {
+                next = node.next.take();
+            }
+        }
+        self.buckets = Vec::new();
+        self.len = 0;
+    }
+
+    /// Every element, in bucket order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.buckets.iter().flat_map(|link| {
+            let mut cur = link.as_deref();
+            std::iter::from_fn(move || {
+                let node = cur?;
+                cur = node.next.as_deref();
+                Some(&node.item)
+            })
+        })
+    }
+
+    /// Visits the bucket at `cursor` and returns the next cursor (0 when the walk is
+    /// complete), exactly as Redis's `dictScan` does for one table. Start with 0.
+    pub fn scan(&self, cursor: u64, mut visit: impl FnMut(&T)) -> u64 {
+        if self.buckets.is_empty() {
+            return 0;
+        }
+        let mask = (self.buckets.len() - 1) as u64;
+        let mut link = &self.buckets[(cursor & mask) as usize];
+        while let Some(node) = link {
+            visit(&node.item);
+            link = &node.next;
+        }
+        // Increment the reversed cursor: set the unmasked bits, reverse, add one,
+        // reverse back.
+        let v = (cursor | !mask).reverse_bits().wrapping_add(1);
+        v.reverse_bits()
+    }
+
+    /// Halves the bucket array while it is less than a tenth full, as Redis's
+    /// `htNeedsResize` does, so mass deletion gives memory back.
+    fn shrink_if_sparse(&mut self) {
+        let n = self.buckets.len();
+        if n > MIN_BUCKETS && self.len * 10 < n {
+            self.resize((self.len.next_power_of_two()).max(MIN_BUCKETS));
+        }
+    }
+
+    /// Rebuilds the bucket array with `n` buckets (a power of two), moving the nodes.
+    fn resize(&mut self, n: usize) {
+        let old = std::mem::replace(&mut self.buckets, (0..n).map(|_| None).collect());
+        for mut link in old {
+            while let Some(mut node) = link {
+                link = node.next.take();
+                let b = self.bucket(node.item.key());
+                node.next = self.buckets[b].take();
+                self.buckets[b] = Some(node);
+            }
+        }
+    }
+}
+
+impl<T> Drop for Table<T> {
+    fn drop(&mut self) {
+        for link in &mut self.buckets {
+            let mut next = link.take();
+            while let Some(mut node) = next {
+                next = node.next.take();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[derive(Debug, PartialEq)]
+    struct Item(Vec<u8>, u32);
+
+    impl Keyed for Item {
+        fn key(&self) -> &[u8] {
+            &self.0
+        }
+    }
+
+    fn key(i: u32) -> Vec<u8> {
+        format!("key:{i}").into_bytes()
+    }
+
+    #[test]
+    fn insert_get_remove() {
+        let mut t = Table::new();
+        for i in 0..1000 {
+            assert!(t.get(&key(i)).is_none());
+            t.insert_new(Item(key(i), i));
+        }
+        assert_eq!(t.len(), 1000);
+        assert_eq!(t.buckets(), 1024);
+        for i in 0..1000 {
+            assert_eq!(t.get(&key(i)).unwrap().1, i);
+        }
+        t.get_mut(&key(7)).unwrap().1 = 70;
+        assert_eq!(t.get(&key(7)).unwrap().1, 70);
+        for i in (0..1000).step_by(2) {
+            assert_eq!(t.remove(&key(i)).unwrap().0, key(i));
+        }
+        assert!(t.remove(&key(0)).is_none());
+        assert_eq!(t.len(), 500);
+        assert_eq!(t.iter().count(), 500);
+        for i in (1..1000).step_by(2) {
+            t.remove(&key(i));
+        }
+        assert!(t.is_empty());
+        assert!(t.buckets() <= MIN_BUCKETS, "shrinks back: {}", t.buckets());
+    }
+
+    /// Runs a full scan, calling `between` after each step (to mutate the table).
+    fn full_scan(
+        t: &mut Table<Item>,
+        mut between: impl FnMut(&mut Table<Item>, usize),
+    ) -> Vec<Vec<u8>> {
+        let mut seen = Vec::new();
+        let mut cursor = 0;
+        let mut step = 0;
+        loop {
+            cursor = t.scan(cursor, |item| seen.push(item.0.clone()));
+            if cursor == 0 {
+                return seen;
+            }
+            between(t, step);
+            step += 1;
+        }
+    }
+
+    #[test]
+    fn scan_visits_everything_once_when_stable() {
+        let mut t = Table::new();
+        for i in 0..5000 {
+            t.insert_new(Item(key(i), i));
+        }
+        let seen = full_scan(&mut t, |_, _| {});
+        assert_eq!(seen.len(), 5000);
+        assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 5000);
+    }
+
+    #[test]
+    fn scan_keeps_its_guarantee_while_the_table_grows_and_shrinks() {
+        let mut t = Table::new();
+        for i in 0..2000 {
+            t.insert_new(Item(key(i), i));
+        }
+        // Keys 0..1000 stay for the whole scan; 1000..2000 are deleted and 10000.. are
+        // added along the way (during the first 400 steps, so the walk can finish),
+        // forcing shrinks and growths.
+        let seen: HashSet<Vec<u8>> = full_scan(&mut t, |t, step| {
+            if step >= 400 {
+                return;
+            }
+            if step % 2 == 0 {
+                for j in 0..40 {
+                    let n = 1000 + (step as u32 * 20 + j) % 1000;
+                    t.remove(&key(n));
+                }
+            } else {
+                for j in 0..20 {
+                    let n = 10_000 + step as u32 * 20 + j;
+                    if t.get(&key(n)).is_none() {
+                        t.insert_new(Item(key(n), n));
+                    }
+                }
+            }
+        })
+        .into_iter()
+        .collect();
+        for i in 0..1000 {
+            assert!(
+                seen.contains(&key(i)),
+                "key {i} was present throughout but missed"
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_chain_drops_without_recursion() {
+        let mut t = Table::new();
+        for i in 0..200_000 {
+            t.insert_new(Item(key(i), i));
+        }
+        t.clear();
+        assert!(t.is_empty());
+    }
+}
