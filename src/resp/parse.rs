@@ -361,7 +361,6 @@ pub fn split_args(line: &[u8], args: &mut Args) -> Result<(), ProtocolError> {
         if p == line.len() {
             return Ok(());
         }
-        let mut current = Vec::new();
         let (mut in_dq, mut in_sq) = (false, false);
         loop {
             let c = line.get(p).copied();
@@ -373,12 +372,12 @@ pub fn split_args(line: &[u8], args: &mut Args) -> Result<(), ProtocolError> {
                             && line.get(p + 2).is_some_and(u8::is_ascii_hexdigit)
                             && line.get(p + 3).is_some_and(u8::is_ascii_hexdigit) =>
                     {
-                        current.push(hex(line[p + 2]) * 16 + hex(line[p + 3]));
+                        args.data.push(hex(line[p + 2]) * 16 + hex(line[p + 3]));
                         p += 3;
                     }
                     Some(b'\\') if p + 1 < line.len() => {
                         p += 1;
-                        current.push(match line[p] {
+                        args.data.push(match line[p] {
                             b'n' => b'\n',
                             b'r' => b'\r',
                             b't' => b'\t',
@@ -394,14 +393,14 @@ pub fn split_args(line: &[u8], args: &mut Args) -> Result<(), ProtocolError> {
                         p += 1;
                         break;
                     }
-                    Some(b) => current.push(b),
+                    Some(b) => args.data.push(b),
                 }
             } else if in_sq {
                 match c {
                     None => return Err(ProtocolError::UnbalancedQuotes),
                     Some(b'\\') if line.get(p + 1) == Some(&b'\'') => {
                         p += 1;
-                        current.push(b'\'');
+                        args.data.push(b'\'');
                     }
                     Some(b'\'') => {
                         if line.get(p + 1).is_some_and(|&b| !is_space(b)) {
@@ -410,19 +409,19 @@ pub fn split_args(line: &[u8], args: &mut Args) -> Result<(), ProtocolError> {
                         p += 1;
                         break;
                     }
-                    Some(b) => current.push(b),
+                    Some(b) => args.data.push(b),
                 }
             } else {
                 match c {
                     None | Some(b' ' | b'\n' | b'\r' | b'\t') => break,
                     Some(b'"') => in_dq = true,
                     Some(b'\'') => in_sq = true,
-                    Some(b) => current.push(b),
+                    Some(b) => args.data.push(b),
                 }
             }
             p += 1;
         }
-        args.push(&current);
+        args.ends.push(args.data.len());
     }
 }
 
