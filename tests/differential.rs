@@ -17,11 +17,9 @@ mod common;
 use std::io::{ErrorKind, Read};
 use std::time::Duration;
 
-use common::{array_elements, Conn, Reference, Server};
+use common::diff::{render, render_cmd, run_on, run_script, Cmd, Pair};
+use common::{array_elements, Conn, Server};
 use pretty_assertions::assert_eq;
-
-/// One command: its words as sent in a multibulk request.
-type Cmd = &'static [&'static str];
 
 /// A 150-byte argument, to check how unknown-command errors cut long arguments.
 const LONG_ARG: &str = concat!(
@@ -29,120 +27,6 @@ const LONG_ARG: &str = concat!(
     "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
     "cccccccccccccccccccccccccccccccccccccccccccccccccc",
 );
-
-/// How far apart two PTTL replies may be: both servers set and read the TTL a few
-/// milliseconds apart (still tight enough to tell seconds from milliseconds).
-const PTTL_TOLERANCE_MS: i64 = 500;
-
-/// Renders reply bytes as one readable line: CR, LF, backslash and non-printable bytes
-/// escaped.
-fn render(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for &b in bytes {
-        match b {
-            b'\r' => out.push_str("\\r"),
-            b'\n' => out.push_str("\\n"),
-            b'\\' => out.push_str("\\\\"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out
-}
-
-/// Renders a command for failure reports, quoting words that need it.
-fn render_cmd(cmd: &[&str]) -> String {
-    cmd.iter()
-        .map(|w| {
-            if w.is_empty() || !w.bytes().all(|b| b.is_ascii_graphic() && b != b'"') {
-                format!("{w:?}")
-            } else {
-                (*w).to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The value of an integer reply, if it is one.
-fn int_reply(bytes: &[u8]) -> Option<i64> {
-    std::str::from_utf8(bytes.strip_prefix(b":")?.strip_suffix(b"\r\n")?)
-        .ok()?
-        .parse()
-        .ok()
-}
-
-/// Whether two replies to `cmd` agree. Byte equality, except where the reply is
-/// legitimately unspecified (see the module doc).
-fn agree(cmd: &[&str], ours: &[u8], theirs: &[u8]) -> bool {
-    if ours == theirs {
-        return true;
-    }
-    let name = cmd[0].to_ascii_lowercase();
-    match name.as_str() {
-        // KEYS returns keys in hash-table order: compare the sorted elements.
-        "keys" if ours.starts_with(b"*") && theirs.starts_with(b"*") => {
-            let mut a = array_elements(ours);
-            let mut b = array_elements(theirs);
-            a.sort();
-            b.sort();
-            a == b
-        }
-        // A PTTL that counts down depends on when each server ran it; -1 and -2 are exact.
-        "pttl" => match (int_reply(ours), int_reply(theirs)) {
-            (Some(a), Some(b)) if a >= 0 && b >= 0 => (a - b).abs() <= PTTL_TOLERANCE_MS,
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
-/// A fresh redlite and a fresh reference server.
-struct Pair {
-    ours: Server,
-    theirs: Reference,
-}
-
-impl Pair {
-    fn start() -> Pair {
-        Pair {
-            ours: Server::start(&[]),
-            theirs: Reference::start(),
-        }
-    }
-}
-
-/// Runs `script` on one connection to each server of a fresh pair, and fails with a diff
-/// of every command whose replies disagree.
-fn run_script(script: &[Cmd]) {
-    let pair = Pair::start();
-    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
-    run_on(script, &mut ours, &mut theirs);
-}
-
-/// Runs `script` on two existing connections; see [`run_script`].
-fn run_on(script: &[Cmd], ours: &mut Conn, theirs: &mut Conn) {
-    let (mut ours_report, mut theirs_report) = (String::new(), String::new());
-    let mut failed = Vec::new();
-    for (i, cmd) in script.iter().enumerate() {
-        let a = ours.cmd(cmd);
-        let b = theirs.cmd(cmd);
-        if !agree(cmd, &a, &b) {
-            let line = format!("#{i} {}", render_cmd(cmd));
-            ours_report.push_str(&format!("{line}\n  => {}\n", render(&a)));
-            theirs_report.push_str(&format!("{line}\n  => {}\n", render(&b)));
-            failed.push(line);
-        }
-    }
-    assert_eq!(
-        ours_report,
-        theirs_report,
-        "{} of {} replies differ (left: redlite, right: redis): {}",
-        failed.len(),
-        script.len(),
-        failed.join(", ")
-    );
-}
 
 #[test]
 fn connection_and_server() {

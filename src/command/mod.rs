@@ -10,6 +10,7 @@
 //! (db.c and expire.c), [`server`] (server.c, config.c, networking.c's CLIENT) and
 //! [`docs`] (COMMAND).
 
+pub mod bitmap;
 pub mod docs;
 pub mod info;
 pub mod keys;
@@ -196,6 +197,7 @@ impl Command {
 pub fn table() -> &'static [&'static [Command]] {
     &[
         string::COMMANDS,
+        bitmap::COMMANDS,
         list::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,

@@ -10,6 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod diff;
+
 /// How long any single read may take before the test fails instead of hanging.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(20);
 
