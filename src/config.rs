@@ -1495,87 +1495,12 @@ fn trim(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// Redis's `sdssplitargs`: words separated by blanks, "double quotes" with \n \r \t \b \a
-/// \xHH escapes, 'single quotes' with \' only; a closing quote must end the word. `None` on
-/// unbalanced or badly closed quotes.
+/// Redis's `sdssplitargs` (shared with inline requests): `None` on unbalanced or badly
+/// closed quotes.
 fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
-    // The line ends at a NUL byte, as a C string does.
-    let at = |i: usize| line.get(i).copied().unwrap_or(0);
-    let hex = |c: u8| (c as char).to_digit(16);
-    let mut words = Vec::new();
-    let mut i = 0;
-    loop {
-        while at(i) != 0 && is_space(at(i)) {
-            i += 1;
-        }
-        if at(i) == 0 {
-            return Some(words);
-        }
-        let mut word = Vec::new();
-        let (mut in_double, mut in_single) = (false, false);
-        loop {
-            let c = at(i);
-            if in_double {
-                match (c, at(i + 1)) {
-                    (b'\\', b'x') if hex(at(i + 2)).is_some() && hex(at(i + 3)).is_some() => {
-                        let high = hex(at(i + 2)).unwrap_or(0);
-                        let low = hex(at(i + 3)).unwrap_or(0);
-                        word.push((high * 16 + low) as u8);
-                        i += 3;
-                    }
-                    (b'\\', next) if next != 0 => {
-                        word.push(match next {
-                            b'n' => b'\n',
-                            b'r' => b'\r',
-                            b't' => b'\t',
-                            b'b' => 8,
-                            b'a' => 7,
-                            other => other,
-                        });
-                        i += 1;
-                    }
-                    (b'"', next) => {
-                        if next != 0 && !is_space(next) {
-                            return None;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    (0, _) => return None,
-                    _ => word.push(c),
-                }
-            } else if in_single {
-                match (c, at(i + 1)) {
-                    (b'\\', b'\'') => {
-                        word.push(b'\'');
-                        i += 1;
-                    }
-                    (b'\'', next) => {
-                        if next != 0 && !is_space(next) {
-                            return None;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    (0, _) => return None,
-                    _ => word.push(c),
-                }
-            } else {
-                match c {
-                    b' ' | b'\n' | b'\r' | b'\t' => {
-                        i += 1;
-                        break;
-                    }
-                    0 => break,
-                    b'"' => in_double = true,
-                    b'\'' => in_single = true,
-                    _ => word.push(c),
-                }
-            }
-            i += 1;
-        }
-        words.push(word);
-    }
+    let mut args = crate::resp::Args::default();
+    crate::resp::parse::split_args(line, &mut args).ok()?;
+    Some(args.iter().map(<[u8]>::to_vec).collect())
 }
 
 /// C's `strtoll(s, &end, radix)` where the caller then insists on `*end == '\0'`: leading

@@ -67,11 +67,19 @@ pub fn agree(cmd: &[&str], ours: &[u8], theirs: &[u8]) -> bool {
             b.sort();
             a == b
         }
-        // A PTTL that counts down depends on when each server ran it; -1 and -2 are exact.
-        "pttl" => match (int_reply(ours), int_reply(theirs)) {
-            (Some(a), Some(b)) if a >= 0 && b >= 0 => (a - b).abs() <= PTTL_TOLERANCE_MS,
-            _ => false,
-        },
+        // Times derived from each server's clock (a TTL counting down, an expiry set
+        // relative to "now") depend on when each server ran the command; negative
+        // answers (-1, -2) are exact.
+        "pttl" | "pexpiretime" => within(ours, theirs, PTTL_TOLERANCE_MS),
+        "ttl" | "expiretime" => within(ours, theirs, 1),
+        _ => false,
+    }
+}
+
+/// Whether two integer replies are both non-negative and at most `tolerance` apart.
+fn within(ours: &[u8], theirs: &[u8], tolerance: i64) -> bool {
+    match (int_reply(ours), int_reply(theirs)) {
+        (Some(a), Some(b)) if a >= 0 && b >= 0 => (a - b).abs() <= tolerance,
         _ => false,
     }
 }
@@ -122,4 +130,3 @@ pub fn run_on(script: &[Cmd], ours: &mut Conn, theirs: &mut Conn) {
         failed.join(", ")
     );
 }
-
