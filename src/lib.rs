@@ -23,7 +23,8 @@
 //! - [`persist`]: the dump format (documented in [`persist::dump`]), crash-safe SAVE, and
 //!   loading at startup.
 //! - [`log`]: Redis-style log lines.
-//! - [`util`]: Redis's glob matcher and integer rules.
+//! - [`util`]: Redis's glob matcher, its integer and long-double number rules, and a
+//!   small PRNG.
 
 #![forbid(unsafe_code)]
 

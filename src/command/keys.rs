@@ -1,11 +1,38 @@
-//! Generic key commands (Redis's db.c and expire.c): DEL, EXISTS, TYPE, KEYS, the EXPIRE
-//! family, TTL, PERSIST, and the whole-database DBSIZE, FLUSHDB and FLUSHALL.
+//! Generic key commands (Redis's db.c, expire.c and object.c): DEL, UNLINK, EXISTS,
+//! TOUCH, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, RENAMENX, COPY, MOVE, the EXPIRE family,
+//! TTL, PTTL, EXPIRETIME, PEXPIRETIME, PERSIST, OBJECT, the whole-database DBSIZE,
+//! FLUSHDB, FLUSHALL and SWAPDB, and WAIT. SORT lives in [`super::sort`].
+//!
+//! Choices where redlite cannot do what Redis does:
+//!
+//! - **RANDOMKEY** draws with a [`Rng`] per worker thread, seeded from the clock and a
+//!   counter. A worker serves one connection at a time, so in effect each connection has
+//!   its own generator, and RANDOMKEY needs only the read lock.
+//! - **OBJECT IDLETIME and FREQ**: entries carry no access clock or LFU counter (that
+//!   would grow every key's node past 56 bytes; see [`crate::store::Entry`]). IDLETIME
+//!   reports 0, as for a key just touched, and FREQ reports Redis's starting counter
+//!   (`LFU_INIT_VAL`, 5), as for a key just created; the errors for the wrong eviction
+//!   policy are Redis's.
+//! - **OBJECT ENCODING and REFCOUNT** are derived from the value and two bits of its
+//!   history ([`crate::store::StrOrigin`]); whether small integers are shared follows the
+//!   eviction policy now, where Redis decides when the value is written.
+//! - **WAIT**: there are no replicas, so it answers 0 at once (Redis would wait out the
+//!   timeout for a positive count).
+//! - **SCAN** walks our table with Redis's reverse-binary cursor ([`scan_step`],
+//!   [`parse_cursor`] and [`parse_scan_options`] are shared with the future HSCAN, SSCAN
+//!   and ZSCAN), so cursors and the order of keys differ from Redis's, never the
+//!   guarantee.
+
+use std::cell::RefCell;
 
 use super::docs::doc;
 use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
-use crate::resp::Args;
-use crate::store::Keyspace;
+use crate::resp::{Args, Reply};
+use crate::store::table::{Keyed, Table};
+use crate::store::{Db, Entry, Keyspace};
+use crate::util::rand::Rng;
+use crate::util::{c_str, glob};
 
 pub const COMMANDS: &[Command] = &[
     Command::new(
@@ -190,13 +217,247 @@ pub const COMMANDS: &[Command] = &[
             "[ASYNC|SYNC]",
         ),
     ),
+    Command::new(
+        "unlink",
+        -2,
+        WRITE | FAST,
+        (1, -1, 1),
+        Handler::Write(unlink),
+        doc(
+            "generic",
+            "4.0.0",
+            "Asynchronously deletes one or more keys.",
+            "key [key ...]",
+        ),
+    ),
+    Command::new(
+        "touch",
+        -2,
+        READONLY | FAST,
+        (1, -1, 1),
+        Handler::Read(touch),
+        doc(
+            "generic",
+            "3.2.1",
+            "Returns the number of existing keys out of those specified after updating the time they were last accessed.",
+            "key [key ...]",
+        ),
+    ),
+    Command::new(
+        "rename",
+        3,
+        WRITE,
+        (1, 2, 1),
+        Handler::Write(rename),
+        doc(
+            "generic",
+            "1.0.0",
+            "Renames a key and overwrites the destination.",
+            "key newkey",
+        ),
+    ),
+    Command::new(
+        "renamenx",
+        3,
+        WRITE | FAST,
+        (1, 2, 1),
+        Handler::Write(renamenx),
+        doc(
+            "generic",
+            "1.0.0",
+            "Renames a key only when the target key name doesn't exist.",
+            "key newkey",
+        ),
+    ),
+    Command::new(
+        "copy",
+        -3,
+        WRITE | DENYOOM,
+        (1, 2, 1),
+        Handler::Write(copy),
+        doc(
+            "generic",
+            "6.2.0",
+            "Copies the value of a key to a new key.",
+            "source destination [DB destination-db] [REPLACE]",
+        ),
+    ),
+    Command::new(
+        "move",
+        3,
+        WRITE | FAST,
+        (1, 1, 1),
+        Handler::Write(move_),
+        doc(
+            "generic",
+            "1.0.0",
+            "Moves a key to another database.",
+            "key db",
+        ),
+    ),
+    Command::new(
+        "swapdb",
+        3,
+        WRITE | FAST,
+        (0, 0, 0),
+        Handler::Write(swapdb),
+        doc(
+            "server",
+            "4.0.0",
+            "Swaps two Redis databases.",
+            "index1 index2",
+        ),
+    ),
+    Command::new(
+        "randomkey",
+        1,
+        READONLY,
+        (0, 0, 0),
+        Handler::Read(randomkey),
+        doc(
+            "generic",
+            "1.0.0",
+            "Returns a random key name from the database.",
+            "",
+        ),
+    ),
+    Command::new(
+        "scan",
+        -2,
+        READONLY,
+        (0, 0, 0),
+        Handler::Read(scan),
+        doc(
+            "generic",
+            "2.8.0",
+            "Iterates over the key names in the database.",
+            "cursor [MATCH pattern] [COUNT count] [TYPE type]",
+        ),
+    ),
+    Command::new(
+        "expiretime",
+        2,
+        READONLY | FAST,
+        (1, 1, 1),
+        Handler::Read(expiretime),
+        doc(
+            "generic",
+            "7.0.0",
+            "Returns the expiration time of a key as a Unix timestamp.",
+            "key",
+        ),
+    ),
+    Command::new(
+        "pexpiretime",
+        2,
+        READONLY | FAST,
+        (1, 1, 1),
+        Handler::Read(pexpiretime),
+        doc(
+            "generic",
+            "7.0.0",
+            "Returns the expiration time of a key as a Unix milliseconds timestamp.",
+            "key",
+        ),
+    ),
+    Command::container(
+        "object",
+        -2,
+        Handler::Container,
+        OBJECT,
+        doc(
+            "generic",
+            "2.2.3",
+            "A container for object introspection commands.",
+            "",
+        ),
+    ),
+    Command::new(
+        "wait",
+        3,
+        NOSCRIPT,
+        (0, 0, 0),
+        Handler::Plain(wait),
+        doc(
+            "generic",
+            "3.0.0",
+            "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.",
+            "numreplicas timeout",
+        ),
+    ),
 ];
 
-/// ```text
-/// DEL key [key ...]
-/// ```
-/// How many keys were removed.
-fn del(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+const OBJECT: &[Command] = &[
+    Command::new(
+        "encoding",
+        3,
+        READONLY,
+        (2, 2, 1),
+        Handler::Read(object_encoding),
+        doc(
+            "generic",
+            "2.2.3",
+            "Returns the internal encoding of a Redis object.",
+            "key",
+        ),
+    ),
+    Command::new(
+        "freq",
+        3,
+        READONLY,
+        (2, 2, 1),
+        Handler::Read(object_freq),
+        doc(
+            "generic",
+            "4.0.0",
+            "Returns the logarithmic access frequency counter of a Redis object.",
+            "key",
+        ),
+    ),
+    Command::new(
+        "idletime",
+        3,
+        READONLY,
+        (2, 2, 1),
+        Handler::Read(object_idletime),
+        doc(
+            "generic",
+            "2.2.3",
+            "Returns the time since the last access to a Redis object.",
+            "key",
+        ),
+    ),
+    Command::new(
+        "refcount",
+        3,
+        READONLY,
+        (2, 2, 1),
+        Handler::Read(object_refcount),
+        doc(
+            "generic",
+            "2.2.3",
+            "Returns the reference count of a value of a key.",
+            "key",
+        ),
+    ),
+    Command::new(
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(object_help),
+        doc(
+            "generic",
+            "6.2.0",
+            "Returns helpful text about the different subcommands.",
+            "",
+        ),
+    ),
+];
+
+/// The shared body of DEL and UNLINK (Redis's `delGenericCommand`; both free at once
+/// here): how many keys were removed.
+fn del_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let db = ks.db_mut(ctx.client.db);
     let removed = args
         .iter()
@@ -209,10 +470,24 @@ fn del(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 }
 
 /// ```text
-/// EXISTS key [key ...]
+/// DEL key [key ...]
 /// ```
-/// How many of the keys exist, a repeated key counting each time.
-fn exists(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+/// How many keys were removed.
+fn del(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    del_generic(ctx, ks, args)
+}
+
+/// ```text
+/// UNLINK key [key ...]
+/// ```
+/// How many keys were removed (as DEL: values are freed at once).
+fn unlink(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    del_generic(ctx, ks, args)
+}
+
+/// How many of the keys in `args[1..]` are live, a repeated key counting each time (the
+/// body of EXISTS and TOUCH).
+fn count_live(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     let db = ks.db(ctx.client.db);
     let n = args
         .iter()
@@ -221,6 +496,22 @@ fn exists(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
         .count();
     ctx.out.int(n as i64);
     Ok(())
+}
+
+/// ```text
+/// EXISTS key [key ...]
+/// ```
+/// How many of the keys exist, a repeated key counting each time.
+fn exists(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    count_live(ctx, ks, args)
+}
+
+/// ```text
+/// TOUCH key [key ...]
+/// ```
+/// How many of the keys exist (no access time is kept to update; see the module doc).
+fn touch(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    count_live(ctx, ks, args)
 }
 
 /// ```text
@@ -399,6 +690,40 @@ fn pttl(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// The absolute expiry in ms: -2 for no key, -1 for no expiry.
+fn expiry_ms(ctx: &Ctx, ks: &Keyspace, key: &[u8]) -> i64 {
+    match ks.db(ctx.client.db).get(key, ctx.now_ms) {
+        None => -2,
+        Some(e) => e.expires_at().map_or(-1, |at| at as i64),
+    }
+}
+
+/// ```text
+/// EXPIRETIME key
+/// ```
+/// The expiry as a Unix time in seconds (rounded), -1 without expiry, -2 without key.
+fn expiretime(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let ms = expiry_ms(ctx, ks, &args[1]);
+    // Redis computes (ms + 500) / 1000 without overflowing near i64::MAX.
+    let secs = if ms < 0 {
+        ms
+    } else {
+        ((i128::from(ms) + 500) / 1000) as i64
+    };
+    ctx.out.int(secs);
+    Ok(())
+}
+
+/// ```text
+/// PEXPIRETIME key
+/// ```
+/// The expiry as a Unix time in milliseconds, -1 without expiry, -2 without key.
+fn pexpiretime(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let ms = expiry_ms(ctx, ks, &args[1]);
+    ctx.out.int(ms);
+    Ok(())
+}
+
 /// ```text
 /// PERSIST key
 /// ```
@@ -456,4 +781,657 @@ fn flushall(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     }
     ctx.out.ok();
     Ok(())
+}
+
+// RENAME, COPY, MOVE and SWAPDB.
+
+/// A database number argument (MOVE, COPY ... DB): an integer within C's `int`, then an
+/// existing database, with Redis's two error texts.
+fn db_index_arg(ks: &Keyspace, arg: &[u8]) -> Result<usize, CmdError> {
+    let n = int_arg(arg)?;
+    if i32::try_from(n).is_err() {
+        return Err(CmdError::err(format!(
+            "value is out of range, value must between {} and {}",
+            i32::MIN,
+            i32::MAX
+        )));
+    }
+    match usize::try_from(n) {
+        Ok(i) if i < ks.db_count() => Ok(i),
+        _ => Err(CmdError::OutOfRange("DB index")),
+    }
+}
+
+/// Redis's `shared.sameobjecterr`.
+fn same_object() -> CmdError {
+    CmdError::err("source and destination objects are the same")
+}
+
+/// Adds `entry` to database `db` and, when it brings a list to a key some client is
+/// blocked on, records the key as ready (Redis's `dbAdd` signals it).
+fn add_entry(ks: &mut Keyspace, db: usize, entry: Entry) {
+    let key: Option<Box<[u8]>> = entry.list().is_some().then(|| entry.key().into());
+    ks.db_mut(db).insert(entry);
+    if let Some(key) = key {
+        ks.signal_ready(db, &key);
+    }
+}
+
+/// The shared body of RENAME and RENAMENX (Redis's `renameGenericCommand`). The value
+/// keeps its expiry; renaming a key to itself only checks that it exists.
+fn rename_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, nx: bool) -> CmdResult {
+    let (src, dst) = (&args[1], &args[2]);
+    let dbi = ctx.client.db;
+    let db = ks.db_mut(dbi);
+    if db.get_mut(src, ctx.now_ms).is_none() {
+        return Err(CmdError::NoSuchKey);
+    }
+    if src == dst {
+        match nx {
+            true => ctx.out.int(0),
+            false => ctx.out.ok(),
+        }
+        return Ok(());
+    }
+    if nx && db.get_mut(dst, ctx.now_ms).is_some() {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    let entry = db
+        .remove(src, ctx.now_ms)
+        .expect("the key was just found")
+        .rekeyed(dst);
+    add_entry(ks, dbi, entry);
+    ks.dirty += 1;
+    match nx {
+        true => ctx.out.int(1),
+        false => ctx.out.ok(),
+    }
+    Ok(())
+}
+
+/// ```text
+/// RENAME key newkey
+/// ```
+/// OK; an existing newkey is overwritten. `ERR no such key` without key.
+fn rename(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    rename_generic(ctx, ks, args, false)
+}
+
+/// ```text
+/// RENAMENX key newkey
+/// ```
+/// 1 if renamed, 0 if newkey exists. `ERR no such key` without key.
+fn renamenx(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    rename_generic(ctx, ks, args, true)
+}
+
+/// ```text
+/// COPY source destination [DB destination-db] [REPLACE]
+/// ```
+/// 1 if copied (value and expiry), 0 if the source is missing or the destination exists
+/// without REPLACE.
+fn copy(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let src_db = ctx.client.db;
+    let mut dst_db = src_db;
+    let mut replace = false;
+    let mut j = 3;
+    while j < args.len() {
+        if is(&args[j], "replace") {
+            replace = true;
+        } else if is(&args[j], "db") && j + 1 < args.len() {
+            dst_db = db_index_arg(ks, &args[j + 1])?;
+            j += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    let (src, dst) = (&args[1], &args[2]);
+    if src_db == dst_db && src == dst {
+        return Err(same_object());
+    }
+    if ks.db_mut(src_db).get_mut(src, ctx.now_ms).is_none() {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    if ks.db_mut(dst_db).get_mut(dst, ctx.now_ms).is_some() && !replace {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    let copy = ks
+        .db_mut(src_db)
+        .get_mut(src, ctx.now_ms)
+        .expect("the key was just found")
+        .duplicate(dst);
+    add_entry(ks, dst_db, copy);
+    ks.dirty += 1;
+    ctx.out.int(1);
+    Ok(())
+}
+
+/// ```text
+/// MOVE key db
+/// ```
+/// 1 if moved (value and expiry), 0 if the key is missing here or exists there.
+fn move_(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let dst_db = db_index_arg(ks, &args[2])?;
+    let src_db = ctx.client.db;
+    if src_db == dst_db {
+        return Err(same_object());
+    }
+    let key = &args[1];
+    if ks.db_mut(src_db).get_mut(key, ctx.now_ms).is_none()
+        || ks.db_mut(dst_db).get_mut(key, ctx.now_ms).is_some()
+    {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    let entry = ks
+        .db_mut(src_db)
+        .remove(key, ctx.now_ms)
+        .expect("the key was just found");
+    add_entry(ks, dst_db, entry);
+    ks.dirty += 1;
+    ctx.out.int(1);
+    Ok(())
+}
+
+/// ```text
+/// SWAPDB index1 index2
+/// ```
+/// OK; clients see the other database's data under the same number at once.
+fn swapdb(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let index = |arg: &[u8], which: &str| {
+        crate::util::num::parse_i64(arg)
+            .filter(|n| i32::try_from(*n).is_ok())
+            .ok_or_else(|| CmdError::err(format!("invalid {which} DB index")))
+    };
+    let a = index(&args[1], "first")?;
+    let b = index(&args[2], "second")?;
+    let n = ks.db_count() as i64;
+    if !(0..n).contains(&a) || !(0..n).contains(&b) {
+        return Err(CmdError::OutOfRange("DB index"));
+    }
+    ks.swap_dbs(a as usize, b as usize);
+    ks.dirty += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+// RANDOMKEY and SCAN.
+
+thread_local! {
+    /// RANDOMKEY's generator: one per worker thread (see the module doc).
+    static RNG: RefCell<Rng> = RefCell::new(seeded_rng());
+}
+
+/// A generator seeded from the clock, the process and a counter, so that workers
+/// started in the same microsecond still draw differently.
+fn seeded_rng() -> Rng {
+    static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut clock = Rng::from_clock();
+    Rng::new(clock.next_u64() ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// ```text
+/// RANDOMKEY
+/// ```
+/// A random live key, or nil when the database has none.
+fn randomkey(ctx: &mut Ctx, ks: &Keyspace, _args: &Args) -> CmdResult {
+    let db = ks.db(ctx.client.db);
+    let now = ctx.now_ms;
+    RNG.with(|rng| match db.random_key(&mut rng.borrow_mut(), now) {
+        Some(key) => ctx.out.bulk(key),
+        None => ctx.out.null(),
+    });
+    Ok(())
+}
+
+/// Parses a SCAN-family cursor as Redis's `parseScanCursorOrReply` does with C's
+/// `strtoul`: an optional sign (a negative number wraps around), decimal digits up to
+/// `u64::MAX`, nothing else; the empty string is cursor 0, and a NUL byte ends the
+/// string early as it does for C. `ERR invalid cursor` otherwise.
+pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
+    let invalid = || CmdError::err("invalid cursor");
+    let s = c_str(arg);
+    if s.is_empty() {
+        return Ok(0);
+    }
+    let (neg, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(invalid());
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(d - b'0')))
+            .ok_or_else(invalid)?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
+}
+
+/// The options of the SCAN family, as Redis's `scanGenericCommand` parses them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanOptions<'a> {
+    /// How many elements to aim for (COUNT, default 10).
+    pub count: usize,
+    /// MATCH's glob; `None` when absent or `*`.
+    pub pattern: Option<&'a [u8]>,
+    /// TYPE's name (SCAN only), compared ignoring case.
+    pub type_name: Option<&'a [u8]>,
+}
+
+/// Parses `[MATCH pattern] [COUNT count] [TYPE type]` from `args[from..]`, any order,
+/// the last of a repeated option winning. TYPE is accepted only when `allow_type` (SCAN,
+/// not HSCAN, SSCAN or ZSCAN). A COUNT below 1 and anything unknown or missing its value
+/// is a syntax error.
+pub fn parse_scan_options(
+    args: &Args,
+    from: usize,
+    allow_type: bool,
+) -> Result<ScanOptions<'_>, CmdError> {
+    let mut opts = ScanOptions {
+        count: 10,
+        pattern: None,
+        type_name: None,
+    };
+    let mut i = from;
+    while i < args.len() {
+        let has_value = i + 1 < args.len();
+        if is(&args[i], "count") && has_value {
+            let n = int_arg(&args[i + 1])?;
+            if n < 1 {
+                return Err(CmdError::Syntax);
+            }
+            opts.count = usize::try_from(n).unwrap_or(usize::MAX);
+        } else if is(&args[i], "match") && has_value {
+            let p = &args[i + 1];
+            opts.pattern = (p != b"*").then_some(p);
+        } else if is(&args[i], "type") && allow_type && has_value {
+            opts.type_name = Some(&args[i + 1]);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    Ok(opts)
+}
+
+/// One call of a SCAN-family command over any table: the next cursor and the elements
+/// visited, before any filtering (see [`Table::scan_count`]).
+pub fn scan_step<T: Keyed>(table: &Table<T>, cursor: u64, count: usize) -> (u64, Vec<&T>) {
+    let mut found = Vec::new();
+    let next = table.scan_count(cursor, count, |item| found.push(item));
+    (next, found)
+}
+
+/// Writes a SCAN-family reply: the next cursor as a bulk string, then the elements.
+pub fn write_scan_reply(out: &mut Reply, cursor: u64, items: &[&[u8]]) {
+    out.array(2);
+    out.bulk(cursor.to_string().as_bytes());
+    out.array(items.len());
+    for item in items {
+        out.bulk(item);
+    }
+}
+
+/// ```text
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+/// ```
+/// The next cursor (0 when the iteration is complete) and some keys. A full iteration
+/// returns every key present from its start to its end at least once, whatever is added,
+/// removed or resized meanwhile. Filters apply after the keys are collected, so a call
+/// may return none while the iteration goes on; expired keys are skipped.
+fn scan(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let cursor = parse_cursor(&args[1])?;
+    let opts = parse_scan_options(args, 2, true)?;
+    let db = ks.db(ctx.client.db);
+    let mut found: Vec<&Entry> = Vec::new();
+    let next = db.scan(cursor, opts.count, |e| found.push(e));
+    let now = ctx.now_ms;
+    let keys: Vec<&[u8]> = found
+        .into_iter()
+        .filter(|e| scan_keeps(db, e, &opts, now))
+        .map(Entry::key)
+        .collect();
+    write_scan_reply(ctx.out, next, &keys);
+    Ok(())
+}
+
+/// SCAN's filters, in Redis's order: the pattern, the type, then expiry.
+fn scan_keeps(db: &Db, e: &Entry, opts: &ScanOptions, now_ms: u64) -> bool {
+    if opts
+        .pattern
+        .is_some_and(|p| !glob::matches(p, e.key(), false))
+    {
+        return false;
+    }
+    // `get` notes an expired key for removal, as Redis deletes it here.
+    let live = db.get(e.key(), now_ms).is_some();
+    if let Some(wanted) = opts.type_name {
+        let name = if live { e.type_name() } else { "none" };
+        if !c_str(wanted).eq_ignore_ascii_case(name.as_bytes()) {
+            return false;
+        }
+        // Redis's type lookup has just deleted an expired key, so its expiry check
+        // that follows no longer sees it: `TYPE none` returns expired keys.
+        return true;
+    }
+    live
+}
+
+// OBJECT.
+
+/// Redis's `LFU_INIT_VAL`: the LFU counter of a new key.
+const LFU_INIT_VAL: i64 = 5;
+
+/// What the eviction settings decide for OBJECT: (whether an LFU policy is selected,
+/// whether small integers are shared objects).
+fn eviction_flags(ctx: &Ctx) -> (bool, bool) {
+    let config = ctx.server.config();
+    let policy = config.value("maxmemory-policy").unwrap_or_default();
+    let lfu = policy.ends_with(b"-lfu");
+    let lru = policy.ends_with(b"-lru");
+    let no_maxmemory = config.value("maxmemory").is_none_or(|v| v == b"0");
+    (lfu, no_maxmemory || !(lfu || lru))
+}
+
+/// The entry OBJECT looks at; a nil reply (and `None`) when there is none.
+fn object_lookup<'a>(ctx: &mut Ctx, ks: &'a Keyspace, key: &[u8]) -> Option<&'a Entry> {
+    let entry = ks.db(ctx.client.db).get(key, ctx.now_ms);
+    if entry.is_none() {
+        ctx.out.null();
+    }
+    entry
+}
+
+/// ```text
+/// OBJECT ENCODING key
+/// ```
+/// `int`, `embstr` or `raw` for a string, `quicklist` for a list; nil without key.
+fn object_encoding(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    if let Some(e) = object_lookup(ctx, ks, &args[2]) {
+        ctx.out.bulk(e.encoding().as_bytes());
+    }
+    Ok(())
+}
+
+/// ```text
+/// OBJECT REFCOUNT key
+/// ```
+/// 2147483647 for a shared small integer, else 1; nil without key.
+fn object_refcount(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let (_, shared) = eviction_flags(ctx);
+    if let Some(e) = object_lookup(ctx, ks, &args[2]) {
+        ctx.out.int(e.refcount(shared));
+    }
+    Ok(())
+}
+
+/// ```text
+/// OBJECT IDLETIME key
+/// ```
+/// Always 0: access times are not tracked (see the module doc). An error under an LFU
+/// policy, as in Redis; nil without key.
+fn object_idletime(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let (lfu, _) = eviction_flags(ctx);
+    if object_lookup(ctx, ks, &args[2]).is_some() {
+        if lfu {
+            return Err(CmdError::err(
+                "An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+            ));
+        }
+        ctx.out.int(0);
+    }
+    Ok(())
+}
+
+/// ```text
+/// OBJECT FREQ key
+/// ```
+/// Always Redis's starting counter, 5: access frequency is not tracked (see the module
+/// doc). An error unless an LFU policy is selected, as in Redis; nil without key.
+fn object_freq(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let (lfu, _) = eviction_flags(ctx);
+    if object_lookup(ctx, ks, &args[2]).is_some() {
+        if !lfu {
+            return Err(CmdError::err(
+                "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+            ));
+        }
+        ctx.out.int(LFU_INIT_VAL);
+    }
+    Ok(())
+}
+
+/// ```text
+/// OBJECT HELP
+/// ```
+/// Redis's own help text for OBJECT.
+fn object_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    const LINES: &[&str] = &[
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Prints this help.",
+    ];
+    ctx.out.array(LINES.len());
+    for line in LINES {
+        ctx.out.simple(line);
+    }
+    Ok(())
+}
+
+/// ```text
+/// WAIT numreplicas timeout
+/// ```
+/// How many replicas acknowledged: always 0 at once, as there are none (see the module
+/// doc).
+fn wait(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    int_arg(&args[1])?;
+    let timeout = crate::util::num::parse_i64(&args[2])
+        .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    ctx.out.int(0);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{ClientHandle, ClientState};
+    use crate::config::Config;
+    use crate::server::Server;
+    use crate::store::blocking::Waiter;
+    use crate::store::Store;
+    use std::sync::Arc;
+
+    /// Runs `commands` through the dispatcher on a server of 16 empty databases, with a
+    /// client blocked on `key` of `db`; returns whether that client was woken, and
+    /// the last reply.
+    fn wakes(db: usize, key: &[u8], commands: &[&[&str]]) -> (bool, String) {
+        let server = Server::new(Config::default(), Store::new(16), 0);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let handle = Arc::new(ClientHandle::new(1, stream).unwrap());
+        let mut client = ClientState::new(handle);
+        let waiter = Waiter::new();
+        server.store.write().blocked.block(db, [key], &waiter);
+        let mut out = Reply::new();
+        for args in commands {
+            out.clear();
+            let mut ctx = Ctx {
+                server: &server,
+                client: &mut client,
+                out: &mut out,
+                now_ms: crate::util::now_ms(),
+            };
+            super::super::execute(&mut ctx, &Args::from_slices(args));
+        }
+        let woken = waiter.wait_until(Some(std::time::Instant::now()));
+        (woken, String::from_utf8_lossy(out.as_bytes()).into_owned())
+    }
+
+    #[test]
+    fn lists_arriving_at_a_key_wake_its_blocked_clients() {
+        let push: &[&str] = &["RPUSH", "src", "x"];
+        let cases: &[(usize, &[&[&str]], &str)] = &[
+            (0, &[push, &["RENAME", "src", "k"]], "+OK\r\n"),
+            (0, &[push, &["RENAMENX", "src", "k"]], ":1\r\n"),
+            (0, &[push, &["COPY", "src", "k"]], ":1\r\n"),
+            (3, &[push, &["COPY", "src", "k", "DB", "3"]], ":1\r\n"),
+            (3, &[&["RPUSH", "k", "x"], &["MOVE", "k", "3"]], ":1\r\n"),
+            (
+                0,
+                &[push, &["SORT", "src", "ALPHA", "STORE", "k"]],
+                ":1\r\n",
+            ),
+            (
+                5,
+                &[
+                    &["SELECT", "2"],
+                    &["RPUSH", "k", "x"],
+                    &["SWAPDB", "2", "5"],
+                ],
+                "+OK\r\n",
+            ),
+        ];
+        for (db, commands, reply) in cases {
+            assert_eq!(
+                wakes(*db, b"k", commands),
+                (true, reply.to_string()),
+                "{commands:?}"
+            );
+        }
+        // Strings, and lists elsewhere, wake nobody.
+        let quiet: &[(usize, &[&[&str]])] = &[
+            (0, &[&["SET", "src", "x"], &["RENAME", "src", "k"]]),
+            (0, &[push, &["RENAME", "src", "other"]]),
+            (1, &[push, &["RENAME", "src", "k"]]),
+            (
+                0,
+                &[push, &["SORT", "src", "LIMIT", "0", "0", "STORE", "k"]],
+            ),
+        ];
+        for (db, commands) in quiet {
+            assert!(!wakes(*db, b"k", commands).0, "{commands:?}");
+        }
+    }
+
+    #[test]
+    fn cursors_parse_like_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Ok(0));
+        assert_eq!(parse_cursor(b""), Ok(0));
+        assert_eq!(parse_cursor(b"+7"), Ok(7));
+        assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(parse_cursor(b"-18446744073709551615"), Ok(1));
+        assert_eq!(parse_cursor(b"12\0junk"), Ok(12));
+        for bad in [
+            &b"18446744073709551616"[..],
+            b" 1",
+            b"1 ",
+            b"x",
+            b"-",
+            b"+",
+            b"1.5",
+            b"0x10",
+            b"+-1",
+        ] {
+            assert_eq!(
+                parse_cursor(bad),
+                Err(CmdError::err("invalid cursor")),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn scan_options() {
+        let args = Args::from_slices(&["scan", "0", "MATCH", "a*", "count", "3", "TYPE", "list"]);
+        let o = parse_scan_options(&args, 2, true).unwrap();
+        assert_eq!(
+            (o.count, o.pattern, o.type_name),
+            (3, Some(&b"a*"[..]), Some(&b"list"[..]))
+        );
+        let args = Args::from_slices(&["scan", "0", "match", "*"]);
+        assert_eq!(parse_scan_options(&args, 2, true).unwrap().pattern, None);
+        let syntax = |parts: &[&str], allow_type| {
+            parse_scan_options(&Args::from_slices(parts), 2, allow_type).err()
+        };
+        assert_eq!(
+            syntax(&["scan", "0", "count", "0"], true),
+            Some(CmdError::Syntax)
+        );
+        assert_eq!(
+            syntax(&["scan", "0", "count"], true),
+            Some(CmdError::Syntax)
+        );
+        assert_eq!(
+            syntax(&["scan", "0", "count", "x"], true),
+            Some(CmdError::NotInteger)
+        );
+        assert_eq!(
+            syntax(&["hscan", "0", "type", "x"], false),
+            Some(CmdError::Syntax)
+        );
+    }
+
+    /// A table element that is not a keyspace entry, as a hash field will be.
+    struct Field(Vec<u8>);
+
+    impl Keyed for Field {
+        fn key(&self) -> &[u8] {
+            &self.0
+        }
+    }
+
+    #[test]
+    fn scan_step_walks_any_table_and_replies_like_scan() {
+        let mut table = Table::new();
+        for i in 0..100 {
+            table.insert_new(Field(format!("f{i}").into_bytes()));
+        }
+        let (mut cursor, mut seen, mut calls) = (0, Vec::new(), 0);
+        loop {
+            let (next, items) = scan_step(&table, cursor, 10);
+            assert!(next == 0 || items.len() >= 10);
+            seen.extend(items.iter().map(|f| f.0.clone()));
+            calls += 1;
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!((seen.len(), calls <= 11), (100, true));
+        let mut out = Reply::new();
+        write_scan_reply(&mut out, 12, &[b"a", b""]);
+        assert_eq!(
+            out.as_bytes(),
+            b"*2\r\n$2\r\n12\r\n*2\r\n$1\r\na\r\n$0\r\n\r\n"
+        );
+    }
 }

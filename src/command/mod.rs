@@ -6,9 +6,10 @@
 //! the keyspace lock the handler's kind asks for, and turns a returned [`CmdError`] into
 //! the error reply. Handlers never count arguments and never lock.
 //!
-//! Files follow Redis's split: [`string`] (t_string.c), [`list`] (t_list.c), [`keys`]
-//! (db.c and expire.c), [`server`] (server.c, config.c, networking.c's CLIENT) and
-//! [`docs`] (COMMAND).
+//! Files follow Redis's split: [`string`] (t_string.c), [`bitmap`] (bitops.c), [`list`]
+//! (t_list.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
+//! (server.c, config.c, networking.c's CLIENT), [`info`] (INFO's text) and [`docs`]
+//! (COMMAND).
 
 pub mod bitmap;
 pub mod docs;
@@ -16,6 +17,7 @@ pub mod info;
 pub mod keys;
 pub mod list;
 pub mod server;
+pub mod sort;
 pub mod string;
 
 use std::collections::HashMap;
@@ -200,6 +202,7 @@ pub fn table() -> &'static [&'static [Command]] {
         bitmap::COMMANDS,
         list::COMMANDS,
         keys::COMMANDS,
+        sort::COMMANDS,
         server::COMMANDS,
         docs::COMMANDS,
     ]

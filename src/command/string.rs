@@ -1,12 +1,15 @@
-//! String commands (Redis's t_string.c): SET and its variants, GET, MGET, MSET, the
-//! INCR family, APPEND and STRLEN.
+//! String commands (Redis's t_string.c): SET and its variants, GET, GETEX, GETSET,
+//! GETDEL, MGET, MSET, MSETNX, the INCR family, INCRBYFLOAT, APPEND, STRLEN,
+//! GETRANGE/SUBSTR, SETRANGE and LCS.
 
 use super::docs::doc;
 use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
-use crate::store::{Entry, Keyspace};
-use crate::util::num::{i64_to_bytes, parse_i64};
+use crate::store::{Db, Entry, Keyspace, StrOrigin};
+use crate::util::num::{
+    format_long_double_human, i64_to_bytes, parse_i64, parse_long_double, LongDouble,
+};
 
 pub const COMMANDS: &[Command] = &[
     Command::new("get", 2, READONLY | FAST, (1, 1, 1), Handler::Read(get),
@@ -20,12 +23,19 @@ pub const COMMANDS: &[Command] = &[
         doc("string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "key seconds value")),
     Command::new("psetex", 4, WRITE | DENYOOM, (1, 1, 1), Handler::Write(psetex),
         doc("string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "key milliseconds value")),
+    Command::new("getex", -2, WRITE | FAST, (1, 1, 1), Handler::Write(getex),
+        doc("string", "6.2.0", "Returns the string value of a key after setting its expiration time.",
+            "key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]")),
+    Command::new("getset", 3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(getset),
+        doc("string", "1.0.0", "Returns the previous string value of a key after setting it to a new value.", "key value")),
     Command::new("getdel", 2, WRITE | FAST, (1, 1, 1), Handler::Write(getdel),
         doc("string", "6.2.0", "Returns the string value of a key after deleting the key.", "key")),
     Command::new("mget", -2, READONLY | FAST, (1, -1, 1), Handler::Read(mget),
         doc("string", "1.0.0", "Atomically returns the string values of one or more keys.", "key [key ...]")),
     Command::new("mset", -3, WRITE | DENYOOM, (1, -1, 2), Handler::Write(mset),
         doc("string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.", "key value [key value ...]")),
+    Command::new("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), Handler::Write(msetnx),
+        doc("string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", "key value [key value ...]")),
     Command::new("incr", 2, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(incr),
         doc("string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "key")),
     Command::new("decr", 2, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(decr),
@@ -34,11 +44,38 @@ pub const COMMANDS: &[Command] = &[
         doc("string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "key increment")),
     Command::new("decrby", 3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(decrby),
         doc("string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", "key decrement")),
+    Command::new("incrbyfloat", 3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(incrbyfloat),
+        doc("string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "key increment")),
     Command::new("append", 3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(append),
         doc("string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", "key value")),
     Command::new("strlen", 2, READONLY | FAST, (1, 1, 1), Handler::Read(strlen),
         doc("string", "2.2.0", "Returns the length of a string value.", "key")),
+    Command::new("getrange", 4, READONLY, (1, 1, 1), Handler::Read(getrange),
+        doc("string", "2.4.0", "Returns a substring of the string stored at a key.", "key start end")),
+    Command::new("substr", 4, READONLY, (1, 1, 1), Handler::Read(getrange),
+        doc("string", "1.0.0", "Returns a substring from a string value.", "key start end")),
+    Command::new("setrange", 4, WRITE | DENYOOM, (1, 1, 1), Handler::Write(setrange),
+        doc("string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "key offset value")),
+    Command::new("lcs", -3, READONLY, (1, 2, 1), Handler::Read(lcs),
+        doc("string", "7.0.0", "Finds the longest common substring.", "key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]")),
 ];
+
+/// Looks `key` up for reading, counting a keyspace hit or miss as Redis's
+/// `lookupKeyRead` does.
+fn read_lookup<'a>(ctx: &mut Ctx, ks: &'a Keyspace, key: &[u8]) -> Option<&'a Entry> {
+    let entry = ks.db(ctx.client.db).get(key, ctx.now_ms);
+    count_lookup(ctx, entry.is_some());
+    entry
+}
+
+/// Counts a keyspace hit or miss.
+fn count_lookup(ctx: &mut Ctx, found: bool) {
+    if found {
+        ctx.client.stats.keyspace_hits += 1;
+    } else {
+        ctx.client.stats.keyspace_misses += 1;
+    }
+}
 
 /// The string stored at `key`: `Ok(None)` if absent, `WRONGTYPE` if not a string.
 pub fn get_str<'a>(
@@ -46,14 +83,26 @@ pub fn get_str<'a>(
     ks: &'a Keyspace,
     key: &[u8],
 ) -> Result<Option<&'a [u8]>, CmdError> {
-    match ks.db(ctx.client.db).get(key, ctx.now_ms) {
+    match read_lookup(ctx, ks, key) {
+        None => Ok(None),
+        Some(entry) => entry.str().map(Some).ok_or(CmdError::WrongType),
+    }
+}
+
+/// The shared first half of GETSET, GETDEL and SET ... GET (Redis's
+/// `getGenericCommand`, under the write lock): replies with the value or nil, or fails
+/// with `WRONGTYPE`. Returns whether the key exists.
+fn get_generic(ctx: &mut Ctx, db: &mut Db, key: &[u8]) -> Result<bool, CmdError> {
+    let entry = db.get_mut(key, ctx.now_ms);
+    count_lookup(ctx, entry.is_some());
+    match entry {
         None => {
-            ctx.client.stats.keyspace_misses += 1;
-            Ok(None)
+            ctx.out.null();
+            Ok(false)
         }
         Some(entry) => {
-            ctx.client.stats.keyspace_hits += 1;
-            entry.str().map(Some).ok_or(CmdError::WrongType)
+            ctx.out.bulk(entry.str().ok_or(CmdError::WrongType)?);
+            Ok(true)
         }
     }
 }
@@ -96,48 +145,81 @@ struct SetOptions {
     ttl: Ttl,
 }
 
-/// Parses `[NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]` with Redis's rules: an
-/// option that conflicts with one already given is a syntax error.
-fn parse_set_options(ctx: &Ctx, args: &Args) -> Result<SetOptions, CmdError> {
-    let mut opts = SetOptions {
+/// Whose options [`parse_extended`] reads (Redis's `COMMAND_SET` and `COMMAND_GET`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Extended {
+    Set,
+    GetEx,
+}
+
+/// The options of SET or GETEX as given, before the expire time is checked.
+struct ExtendedOptions<'a> {
+    condition: Condition,
+    get: bool,
+    keep_ttl: bool,
+    persist: bool,
+    /// EX/PX/EXAT/PXAT: the time argument, ms per unit, and whether it is relative.
+    expire: Option<(&'a [u8], u64, bool)>,
+}
+
+/// Parses SET's `[NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]` (from the 4th word)
+/// or GETEX's `[EX s|PX ms|EXAT s|PXAT ms|PERSIST]` (from the 3rd) with Redis's rules
+/// (`parseExtendedStringArgumentsOrReply`): an option that conflicts with one already
+/// given, that belongs to the other command, or that lacks its time argument, is a
+/// syntax error; the same option may repeat (the last time wins).
+fn parse_extended(args: &Args, kind: Extended) -> Result<ExtendedOptions<'_>, CmdError> {
+    let set = kind == Extended::Set;
+    let mut opts = ExtendedOptions {
         condition: Condition::Always,
         get: false,
-        ttl: Ttl::None,
+        keep_ttl: false,
+        persist: false,
+        expire: None,
     };
-    let mut keep_ttl = false;
-    let mut expire: Option<(&[u8], u64, bool)> = None; // (arg, unit ms, relative)
-    let mut i = 3;
+    let mut i = if set { 3 } else { 2 };
     while i < args.len() {
         let opt = &args[i];
         let next = (i + 1 < args.len()).then(|| &args[i + 1]);
-        if is(opt, "nx") && opts.condition != Condition::IfPresent {
+        if set && is(opt, "nx") && opts.condition != Condition::IfPresent {
             opts.condition = Condition::IfAbsent;
-        } else if is(opt, "xx") && opts.condition != Condition::IfAbsent {
+        } else if set && is(opt, "xx") && opts.condition != Condition::IfAbsent {
             opts.condition = Condition::IfPresent;
-        } else if is(opt, "get") {
+        } else if set && is(opt, "get") {
             opts.get = true;
-        } else if is(opt, "keepttl") && expire.is_none() {
-            keep_ttl = true;
+        } else if set && is(opt, "keepttl") && opts.expire.is_none() {
+            opts.keep_ttl = true;
+        } else if !set && is(opt, "persist") && opts.expire.is_none() {
+            opts.persist = true;
         } else if let (Some(unit), Some(next)) = (expire_unit(opt), next) {
             // The same unit may repeat (the last wins); a different one conflicts.
-            let same = expire.is_none_or(|(_, u, r)| (u, r) == unit);
-            if keep_ttl || !same {
+            let same = opts.expire.is_none_or(|(_, u, r)| (u, r) == unit);
+            if opts.keep_ttl || opts.persist || !same {
                 return Err(CmdError::Syntax);
             }
-            expire = Some((next, unit.0, unit.1));
+            opts.expire = Some((next, unit.0, unit.1));
             i += 1;
         } else {
             return Err(CmdError::Syntax);
         }
         i += 1;
     }
-    if keep_ttl {
-        opts.ttl = Ttl::Keep;
-    }
-    if let Some((arg, unit, relative)) = expire {
-        opts.ttl = Ttl::At(expire_at(ctx, arg, unit, relative, "set")?);
-    }
     Ok(opts)
+}
+
+/// Parses SET's options; the expire time is checked here, before any lookup, as
+/// Redis's `setGenericCommand` checks it first.
+fn parse_set_options(ctx: &Ctx, args: &Args) -> Result<SetOptions, CmdError> {
+    let opts = parse_extended(args, Extended::Set)?;
+    let ttl = match opts.expire {
+        Some((arg, unit, relative)) => Ttl::At(expire_at(ctx, arg, unit, relative, "set")?),
+        None if opts.keep_ttl => Ttl::Keep,
+        None => Ttl::None,
+    };
+    Ok(SetOptions {
+        condition: opts.condition,
+        get: opts.get,
+        ttl,
+    })
 }
 
 /// The unit (ms per step) and relativity of an EX/PX/EXAT/PXAT word.
@@ -194,15 +276,10 @@ fn set_generic(
     opts: SetOptions,
 ) -> CmdResult {
     let db = ks.db_mut(ctx.client.db);
-    let old = db.get_mut(key, ctx.now_ms);
     if opts.get {
-        match old.as_deref().map(Entry::str) {
-            Some(Some(s)) => ctx.out.bulk(s),
-            Some(None) => return Err(CmdError::WrongType),
-            None => ctx.out.null(),
-        }
+        get_generic(ctx, db, key)?;
     }
-    let found = old.is_some();
+    let found = db.get_mut(key, ctx.now_ms).is_some();
     let blocked = match opts.condition {
         Condition::Always => false,
         Condition::IfAbsent => found,
@@ -268,21 +345,66 @@ fn psetex(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 }
 
 /// ```text
+/// GETEX key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]
+/// ```
+/// The value, or nil; then sets or removes the expiry. Options are checked before the
+/// lookup, the time only after it (a missing key answers nil whatever the time says),
+/// and an EXAT/PXAT already past deletes the key, as Redis's `getexCommand` does.
+fn getex(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let opts = parse_extended(args, Extended::GetEx)?;
+    let key = &args[1];
+    let db = ks.db_mut(ctx.client.db);
+    let entry = db.get_mut(key, ctx.now_ms);
+    count_lookup(ctx, entry.is_some());
+    let Some(entry) = entry else {
+        ctx.out.null();
+        return Ok(());
+    };
+    let value = entry.str().ok_or(CmdError::WrongType)?;
+    let at = match opts.expire {
+        Some((arg, unit, relative)) => {
+            Some((expire_at(ctx, arg, unit, relative, "getex")?, relative))
+        }
+        None => None,
+    };
+    ctx.out.bulk(value);
+    match at {
+        Some((at, false)) if at <= ctx.now_ms => {
+            db.remove(key, ctx.now_ms);
+            ks.dirty += 1;
+        }
+        Some((at, _)) => {
+            db.set_expiry(key, at, ctx.now_ms);
+            ks.dirty += 1;
+        }
+        None if opts.persist && db.persist(key, ctx.now_ms) => ks.dirty += 1,
+        None => {}
+    }
+    Ok(())
+}
+
+/// ```text
+/// GETSET key value
+/// ```
+/// The old value, or nil; the key then holds `value`, without expiry.
+fn getset(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let db = ks.db_mut(ctx.client.db);
+    get_generic(ctx, db, &args[1])?;
+    db.set_str(&args[1], &args[2], false, ctx.now_ms);
+    ks.dirty += 1;
+    Ok(())
+}
+
+/// ```text
 /// GETDEL key
 /// ```
 /// The value (then deleted), or nil.
 fn getdel(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let db = ks.db_mut(ctx.client.db);
-    let Some(entry) = db.get_mut(&args[1], ctx.now_ms) else {
-        ctx.out.null();
-        return Ok(());
-    };
-    let Some(value) = entry.str() else {
-        return Err(CmdError::WrongType);
-    };
-    ctx.out.bulk(value);
-    db.remove(&args[1], ctx.now_ms);
-    ks.dirty += 1;
+    if get_generic(ctx, db, &args[1])? {
+        db.remove(&args[1], ctx.now_ms);
+        ks.dirty += 1;
+    }
     Ok(())
 }
 
@@ -305,17 +427,43 @@ fn mget(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
 /// MSET key value [key value ...]
 /// ```
 fn mset(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    mset_generic(ctx, ks, args, false)
+}
+
+/// ```text
+/// MSETNX key value [key value ...]
+/// ```
+/// 1 if every key was set; 0, setting none, if any of them exists.
+fn msetnx(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    mset_generic(ctx, ks, args, true)
+}
+
+/// The shared body of MSET and MSETNX (Redis's `msetGenericCommand`).
+fn mset_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, nx: bool) -> CmdResult {
     if args.len().is_multiple_of(2) {
-        return Err(CmdError::err(
-            "wrong number of arguments for 'mset' command",
-        ));
+        let name = if nx { "msetnx" } else { "mset" };
+        return Err(CmdError::err(format!(
+            "wrong number of arguments for '{name}' command"
+        )));
     }
     let db = ks.db_mut(ctx.client.db);
+    if nx
+        && (1..args.len())
+            .step_by(2)
+            .any(|i| db.get_mut(&args[i], ctx.now_ms).is_some())
+    {
+        ctx.out.int(0);
+        return Ok(());
+    }
     for pair in (1..args.len()).step_by(2) {
         db.set_str(&args[pair], &args[pair + 1], false, ctx.now_ms);
     }
     ks.dirty += (args.len() as u64 - 1) / 2;
-    ctx.out.ok();
+    if nx {
+        ctx.out.int(1);
+    } else {
+        ctx.out.ok();
+    }
     Ok(())
 }
 
@@ -375,11 +523,62 @@ fn decrby(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 }
 
 /// ```text
+/// INCRBYFLOAT key increment
+/// ```
+/// The new value, as a bulk string. The arithmetic is Redis's: both numbers parsed as
+/// `long double` (`string2ld`), added in x87 extended precision, the sum written with
+/// `%.17Lf` and its trailing zeros removed (see [`crate::util::num`]). The key keeps its
+/// expiry. The stored value is checked before the increment, and the type before both.
+fn incrbyfloat(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let not_float = || CmdError::err("value is not a valid float");
+    let db = ks.db_mut(ctx.client.db);
+    let entry = db.get_mut(&args[1], ctx.now_ms);
+    let current = match &entry {
+        None => LongDouble::zero(false),
+        Some(entry) => {
+            parse_long_double(entry.str().ok_or(CmdError::WrongType)?).ok_or_else(not_float)?
+        }
+    };
+    let incr = parse_long_double(&args[2]).ok_or_else(not_float)?;
+    let sum = current + incr;
+    if !sum.is_finite() {
+        return Err(CmdError::err("increment would produce NaN or Infinity"));
+    }
+    let new = format_long_double_human(sum);
+    // Redis stores the result as a plain string object, never an integer.
+    match entry {
+        Some(entry) => {
+            entry.set_str(&new);
+            entry.set_origin(StrOrigin::Plain);
+        }
+        None => {
+            db.set_str(&args[1], &new, false, ctx.now_ms);
+            if let Some(entry) = db.get_mut(&args[1], ctx.now_ms) {
+                entry.set_origin(StrOrigin::Plain);
+            }
+        }
+    }
+    ks.dirty += 1;
+    ctx.out.bulk(&new);
+    Ok(())
+}
+
+/// Redis's `checkStringLength`: a string may not grow past `proto-max-bulk-len` (nor
+/// overflow on the way).
+fn check_string_length(ctx: &Ctx, size: u64, append: u64) -> CmdResult {
+    match size.checked_add(append) {
+        Some(total) if total <= ctx.server.proto_max_bulk_len() => Ok(()),
+        _ => Err(CmdError::err(
+            "string exceeds maximum allowed size (proto-max-bulk-len)",
+        )),
+    }
+}
+
+/// ```text
 /// APPEND key value
 /// ```
 /// The new length.
 fn append(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
-    let max = ctx.server.proto_max_bulk_len();
     let db = ks.db_mut(ctx.client.db);
     let len = match db.get_mut(&args[1], ctx.now_ms) {
         None => {
@@ -388,11 +587,7 @@ fn append(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         }
         Some(entry) => {
             let mut s = entry.str_mut().ok_or(CmdError::WrongType)?;
-            if (s.len() + args[2].len()) as u64 > max {
-                return Err(CmdError::err(
-                    "string exceeds maximum allowed size (proto-max-bulk-len)",
-                ));
-            }
+            check_string_length(ctx, s.len() as u64, args[2].len() as u64)?;
             s.append(&args[2]);
             s.len()
         }
@@ -409,4 +604,255 @@ fn strlen(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     let len = get_str(ctx, ks, &args[1])?.map_or(0, <[u8]>::len);
     ctx.out.int(len as i64);
     Ok(())
+}
+
+/// ```text
+/// GETRANGE key start end
+/// SUBSTR key start end
+/// ```
+/// The bytes from `start` to `end` inclusive (negative counts from the end); empty
+/// for a missing key. Both indexes are checked before the lookup.
+fn getrange(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let start = int_arg(&args[2])?;
+    let end = int_arg(&args[3])?;
+    let s = get_str(ctx, ks, &args[1])?.unwrap_or_default();
+    ctx.out.bulk(string_range(s, start, end));
+    Ok(())
+}
+
+/// The part of `s` GETRANGE answers, with the index rules of Redis 7.0's
+/// `getrangeCommand`: two negative indexes out of order give nothing, then negative
+/// indexes count from the end and are clamped to 0, and `end` to the last byte.
+fn string_range(s: &[u8], start: i64, end: i64) -> &[u8] {
+    if start < 0 && end < 0 && start > end {
+        return b"";
+    }
+    let len = s.len() as i64;
+    let start = if start < 0 { len + start } else { start }.max(0);
+    let end = if end < 0 { len + end } else { end }.max(0).min(len - 1);
+    if start > end || len == 0 {
+        b""
+    } else {
+        &s[start as usize..=end as usize]
+    }
+}
+
+/// ```text
+/// SETRANGE key offset value
+/// ```
+/// The new length. The string grows with zero bytes as needed; an empty `value` changes
+/// nothing (and creates no key). Past `proto-max-bulk-len` it is an error.
+fn setrange(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let offset = int_arg(&args[2])?;
+    if offset < 0 {
+        return Err(CmdError::OutOfRange("offset"));
+    }
+    let (key, value) = (&args[1], &args[3]);
+    let db = ks.db_mut(ctx.client.db);
+    let len = match db.get_mut(key, ctx.now_ms) {
+        None => {
+            if value.is_empty() {
+                ctx.out.int(0);
+                return Ok(());
+            }
+            check_string_length(ctx, offset as u64, value.len() as u64)?;
+            db.set_str(key, b"", false, ctx.now_ms);
+            let entry = db.get_mut(key, ctx.now_ms).expect("the key was just set");
+            write_at(entry, offset as usize, value)
+        }
+        Some(entry) => {
+            let current = entry.str().ok_or(CmdError::WrongType)?.len();
+            if value.is_empty() {
+                ctx.out.int(current as i64);
+                return Ok(());
+            }
+            check_string_length(ctx, offset as u64, value.len() as u64)?;
+            write_at(entry, offset as usize, value)
+        }
+    };
+    ks.dirty += 1;
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+/// Writes `value` into a string entry at `offset`, zero-padding as needed (Redis's
+/// `sdsgrowzero` then `memcpy`). Returns the new length.
+fn write_at(entry: &mut Entry, offset: usize, value: &[u8]) -> usize {
+    let Some(mut s) = entry.str_mut() else {
+        return 0;
+    };
+    let end = offset + value.len();
+    if end > s.len() {
+        s.resize(end);
+    }
+    s.bytes_mut()[offset..end].copy_from_slice(value);
+    s.len()
+}
+
+/// The options of LCS.
+struct LcsOptions {
+    len: bool,
+    idx: bool,
+    with_match_len: bool,
+    min_match_len: u64,
+}
+
+/// ```text
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]
+/// ```
+/// The longest common subsequence of two strings (missing keys are empty): the string
+/// itself; with LEN its length; with IDX a map of `matches` (the matching ranges, last
+/// first, each `[[start1, end1], [start2, end2]]` plus its length with WITHMATCHLEN,
+/// only those at least MINMATCHLEN long) and `len`. Checks run in Redis's order: the
+/// types, the options, LEN with IDX, then the size of the table.
+fn lcs(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let a = read_lookup(ctx, ks, &args[1]);
+    let b = read_lookup(ctx, ks, &args[2]);
+    fn as_str(e: Option<&Entry>) -> Option<&[u8]> {
+        e.map_or(Some(b""), Entry::str)
+    }
+    let (Some(a), Some(b)) = (as_str(a), as_str(b)) else {
+        return Err(CmdError::err(
+            "The specified keys must contain string values",
+        ));
+    };
+    let opts = parse_lcs_options(args)?;
+    if opts.len && opts.idx {
+        return Err(CmdError::err(
+            "If you want both the length and indexes, please just use IDX.",
+        ));
+    }
+    if a.len() >= u32::MAX as usize - 1 || b.len() >= u32::MAX as usize - 1 {
+        return Err(CmdError::err("String too long for LCS"));
+    }
+    let (alen, blen) = (a.len(), b.len());
+    let failed =
+        || CmdError::err("Insufficient memory, failed allocating transient memory for LCS");
+    let cells = (alen as u64 + 1).checked_mul(blen as u64 + 1);
+    let Some((cells, bytes)) = cells.and_then(|c| Some((c, c.checked_mul(4)?))) else {
+        return Err(failed());
+    };
+    if bytes > ctx.server.proto_max_bulk_len() {
+        return Err(CmdError::err(
+            "Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        ));
+    }
+    let mut table: Vec<u32> = Vec::new();
+    table
+        .try_reserve_exact(cells as usize)
+        .map_err(|_| failed())?;
+
+    // table[i * (blen + 1) + j]: the LCS length of a[..i] and b[..j].
+    let width = blen + 1;
+    table.resize((alen + 1) * width, 0);
+    for i in 1..=alen {
+        for j in 1..=blen {
+            table[i * width + j] = if a[i - 1] == b[j - 1] {
+                table[(i - 1) * width + j - 1] + 1
+            } else {
+                table[(i - 1) * width + j].max(table[i * width + j - 1])
+            };
+        }
+    }
+    let total = table[alen * width + blen];
+
+    // Walk back from the end, building the LCS backwards and the ranges as they close
+    // (Redis's loop, step for step, so that ties pick the same path).
+    let compute = opts.idx || !opts.len;
+    let mut result = vec![0u8; if compute { total as usize } else { 0 }];
+    let mut matches: Vec<[usize; 5]> = Vec::new(); // start1, end1, start2, end2, length
+    let (mut i, mut j, mut k) = (alen, blen, total as usize);
+    // A range is open while range.0 != alen.
+    let mut range = (alen, 0, 0, 0);
+    while compute && i > 0 && j > 0 {
+        let mut emit = false;
+        if a[i - 1] == b[j - 1] {
+            result[k - 1] = a[i - 1];
+            if range.0 == alen {
+                range = (i - 1, i - 1, j - 1, j - 1);
+            } else if range.0 == i && range.2 == j {
+                range.0 -= 1;
+                range.2 -= 1;
+            } else {
+                emit = true;
+            }
+            if range.0 == 0 || range.2 == 0 {
+                emit = true;
+            }
+            k -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if table[(i - 1) * width + j] > table[i * width + j - 1] {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            if range.0 != alen {
+                emit = true;
+            }
+        }
+        if emit {
+            let len = range.1 - range.0 + 1;
+            if opts.min_match_len == 0 || len as u64 >= opts.min_match_len {
+                matches.push([range.0, range.1, range.2, range.3, len]);
+            }
+            range.0 = alen;
+        }
+    }
+
+    if opts.idx {
+        ctx.out.map(2);
+        ctx.out.bulk(b"matches");
+        ctx.out.array(matches.len());
+        for m in &matches {
+            ctx.out.array(if opts.with_match_len { 3 } else { 2 });
+            ctx.out.array(2);
+            ctx.out.int(m[0] as i64);
+            ctx.out.int(m[1] as i64);
+            ctx.out.array(2);
+            ctx.out.int(m[2] as i64);
+            ctx.out.int(m[3] as i64);
+            if opts.with_match_len {
+                ctx.out.int(m[4] as i64);
+            }
+        }
+        ctx.out.bulk(b"len");
+        ctx.out.int(i64::from(total));
+    } else if opts.len {
+        ctx.out.int(i64::from(total));
+    } else {
+        ctx.out.bulk(&result);
+    }
+    Ok(())
+}
+
+/// Parses LCS's options (from the 4th word). MINMATCHLEN needs a following integer (a
+/// negative one means 0); anything else is a syntax error.
+fn parse_lcs_options(args: &Args) -> Result<LcsOptions, CmdError> {
+    let mut opts = LcsOptions {
+        len: false,
+        idx: false,
+        with_match_len: false,
+        min_match_len: 0,
+    };
+    let mut i = 3;
+    while i < args.len() {
+        let opt = &args[i];
+        let more = i + 1 < args.len();
+        if is(opt, "idx") {
+            opts.idx = true;
+        } else if is(opt, "len") {
+            opts.len = true;
+        } else if is(opt, "withmatchlen") {
+            opts.with_match_len = true;
+        } else if is(opt, "minmatchlen") && more {
+            opts.min_match_len = int_arg(&args[i + 1])?.max(0) as u64;
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    Ok(opts)
 }

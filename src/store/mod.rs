@@ -24,6 +24,7 @@ use std::collections::VecDeque;
 use table::Table;
 
 use crate::util::glob;
+use crate::util::rand::Rng;
 
 /// A key held outside the table (the TTL index, ready keys).
 pub type Key = Box<[u8]>;
@@ -33,10 +34,17 @@ pub type Key = Box<[u8]>;
 /// A string value shares one allocation with its key (`kv` holds the key, then the
 /// value), so a string key costs one table node plus one buffer, as in Redis's
 /// `dictEntry` plus embedded `sds`. Values of other types live behind `other`.
+///
+/// The table node holding an entry is 56 bytes (a test keeps it so): memory per key is
+/// a tracked benchmark. That is why there is no access clock for OBJECT IDLETIME or an
+/// LFU counter for OBJECT FREQ (Redis keeps 24 bits of either in each object), and why
+/// the two bits of string history OBJECT ENCODING needs ride in the top of `meta`.
 #[derive(Debug)]
 pub struct Entry {
     kv: Vec<u8>,
-    key_len: u32,
+    /// The key's length in the low 30 bits (keys are limited to 1 GiB, twice Redis's
+    /// default `proto-max-bulk-len`), and the [`StrOrigin`] in the top 2.
+    meta: u32,
     /// Where this key sits in [`Db::ttl_keys`] while it has an expiry.
     ttl_slot: u32,
     /// Absolute expiry in Unix milliseconds; 0 means none.
@@ -45,9 +53,55 @@ pub struct Entry {
     other: Option<Box<Value>>,
 }
 
+/// The longest key an entry can hold (1 GiB - 1).
+pub const MAX_KEY_LEN: usize = (1 << ORIGIN_SHIFT) - 1;
+
+const ORIGIN_SHIFT: u32 = 30;
+const KEY_LEN_MASK: u32 = (1 << ORIGIN_SHIFT) - 1;
+
+/// How a string value was last written, which decides what OBJECT ENCODING and OBJECT
+/// REFCOUNT report for it, as Redis's object history does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrOrigin {
+    /// Set whole (SET, MSET, GETSET, INCR, a dump load...): encoded as Redis's
+    /// `tryObjectEncoding` does, `int` when it is a canonical 64-bit integer of at most
+    /// 20 bytes (a shared object when 0 to 9999), else `embstr` up to 44 bytes, else
+    /// `raw`.
+    Set = 0,
+    /// Changed in place (APPEND, SETRANGE, SETBIT, BITFIELD, which [`StrMut`]'s in-place
+    /// writers record by themselves), or built as a raw string (BITOP's destination,
+    /// which must say so with [`Entry::set_origin`]): `raw`, whatever the content.
+    Modified = 1,
+    /// Built as a plain string that is never made an integer (INCRBYFLOAT's result,
+    /// COPY of an `embstr`): `embstr` up to 44 bytes, else `raw`.
+    Plain = 2,
+    /// A private copy of an integer (COPY of an `int`): `int`, never shared.
+    CopiedInt = 3,
+}
+
+impl StrOrigin {
+    fn from_bits(bits: u32) -> StrOrigin {
+        match bits & 3 {
+            0 => StrOrigin::Set,
+            1 => StrOrigin::Modified,
+            2 => StrOrigin::Plain,
+            _ => StrOrigin::CopiedInt,
+        }
+    }
+}
+
+/// Redis's `OBJ_ENCODING_EMBSTR_SIZE_LIMIT`.
+const EMBSTR_MAX: usize = 44;
+
+/// Redis's `OBJ_SHARED_INTEGERS`: integers below it are shared objects.
+const SHARED_INTEGERS: i64 = 10_000;
+
+/// The refcount Redis reports for a shared object (`OBJ_SHARED_REFCOUNT`).
+pub const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+
 impl table::Keyed for Entry {
     fn key(&self) -> &[u8] {
-        &self.kv[..self.key_len as usize]
+        &self.kv[..self.key_len()]
     }
 }
 
@@ -66,16 +120,22 @@ impl Entry {
     }
 
     fn new_str(key: &[u8], value: &[u8]) -> Entry {
+        // Checked before anything is inserted: a command that breaks it fails alone.
+        assert!(key.len() <= MAX_KEY_LEN, "keys are limited to 1 GiB");
         let mut kv = Vec::with_capacity(key.len() + value.len());
         kv.extend_from_slice(key);
         kv.extend_from_slice(value);
         Entry {
             kv,
-            key_len: key.len() as u32,
+            meta: key.len() as u32,
             ttl_slot: 0,
             expires_at: 0,
             other: None,
         }
+    }
+
+    fn key_len(&self) -> usize {
+        (self.meta & KEY_LEN_MASK) as usize
     }
 
     /// The key.
@@ -87,7 +147,7 @@ impl Entry {
     pub fn value(&self) -> ValueRef<'_> {
         match &self.other {
             Some(v) => v.as_ref().as_ref(),
-            None => ValueRef::Str(&self.kv[self.key_len as usize..]),
+            None => ValueRef::Str(&self.kv[self.key_len()..]),
         }
     }
 
@@ -110,7 +170,7 @@ impl Entry {
             Some(_) => None,
             None => Some(StrMut {
                 kv: &mut self.kv,
-                key_len: self.key_len as usize,
+                meta: &mut self.meta,
             }),
         }
     }
@@ -136,8 +196,9 @@ impl Entry {
         match value {
             Value::Str(s) => self.set_str(&s),
             other => {
-                self.kv.truncate(self.key_len as usize);
+                self.kv.truncate(self.key_len());
                 self.kv.shrink_to_fit();
+                self.set_origin(StrOrigin::Set);
                 self.other = Some(Box::new(other));
             }
         }
@@ -148,7 +209,7 @@ impl Entry {
         self.other = None;
         StrMut {
             kv: &mut self.kv,
-            key_len: self.key_len as usize,
+            meta: &mut self.meta,
         }
         .set(value);
     }
@@ -157,7 +218,7 @@ impl Entry {
     pub fn into_value(mut self) -> Value {
         match self.other.take() {
             Some(v) => *v,
-            None => Value::Str(self.kv.split_off(self.key_len as usize)),
+            None => Value::Str(self.kv.split_off(self.key_len())),
         }
     }
 
@@ -169,23 +230,129 @@ impl Entry {
     fn is_expired(&self, now_ms: u64) -> bool {
         self.expires_at != 0 && self.expires_at <= now_ms
     }
+
+    /// How the string value was last written (meaningless for other types).
+    pub fn origin(&self) -> StrOrigin {
+        StrOrigin::from_bits(self.meta >> ORIGIN_SHIFT)
+    }
+
+    /// Records how the string value was written (see [`StrOrigin`]), for the writers
+    /// that store a value whole but not the way SET does: INCRBYFLOAT marks its result
+    /// [`StrOrigin::Plain`], BITOP its destination [`StrOrigin::Modified`].
+    pub fn set_origin(&mut self, origin: StrOrigin) {
+        self.meta = with_origin(self.meta, origin);
+    }
+
+    /// The encoding OBJECT ENCODING reports, with Redis 7.0's names: `int`, `embstr` or
+    /// `raw` for strings (see [`StrOrigin`]), `quicklist` for every list (7.0 has no
+    /// listpack-encoded lists yet).
+    pub fn encoding(&self) -> &'static str {
+        let s = match self.value() {
+            ValueRef::Str(s) => s,
+            ValueRef::List(_) => return "quicklist",
+        };
+        let by_len = if s.len() <= EMBSTR_MAX {
+            "embstr"
+        } else {
+            "raw"
+        };
+        match self.origin() {
+            StrOrigin::Modified => "raw",
+            StrOrigin::Plain => by_len,
+            StrOrigin::CopiedInt => "int",
+            StrOrigin::Set if str_as_int(s).is_some() => "int",
+            StrOrigin::Set => by_len,
+        }
+    }
+
+    /// The reference count OBJECT REFCOUNT reports: [`SHARED_REFCOUNT`] for an integer
+    /// Redis would have made a shared object (0 to 9999, set whole, while
+    /// `shared_integers` says the eviction policy allows sharing), else 1.
+    pub fn refcount(&self, shared_integers: bool) -> i64 {
+        let shared = shared_integers
+            && self.origin() == StrOrigin::Set
+            && self
+                .str()
+                .and_then(str_as_int)
+                .is_some_and(|v| (0..SHARED_INTEGERS).contains(&v));
+        if shared {
+            SHARED_REFCOUNT
+        } else {
+            1
+        }
+    }
+
+    /// The same value and expiry under another key (RENAME). A string is copied into the
+    /// new key's buffer; any other value moves as it is.
+    pub fn rekeyed(self, key: &[u8]) -> Entry {
+        let mut entry = match &self.other {
+            Some(_) => Entry::new_str(key, b""),
+            None => Entry::new_str(key, &self.kv[self.key_len()..]),
+        };
+        entry.kv.shrink_to_fit();
+        entry.set_origin(self.origin());
+        entry.expires_at = self.expires_at;
+        entry.other = self.other;
+        entry
+    }
+
+    /// A deep copy of the value and expiry under `key` (COPY). Like Redis's
+    /// `dupStringObject`, a string copy keeps its encoding but is never a shared
+    /// integer.
+    pub fn duplicate(&self, key: &[u8]) -> Entry {
+        let mut entry = Entry::new(key, self.value().to_owned());
+        if self.other.is_none() {
+            entry.set_origin(match self.encoding() {
+                "int" => StrOrigin::CopiedInt,
+                "raw" => StrOrigin::Modified,
+                _ => StrOrigin::Plain,
+            });
+        }
+        entry.expires_at = self.expires_at;
+        entry
+    }
+}
+
+/// `meta` with its origin bits replaced.
+fn with_origin(meta: u32, origin: StrOrigin) -> u32 {
+    (meta & KEY_LEN_MASK) | ((origin as u32) << ORIGIN_SHIFT)
+}
+
+/// The integer a string holds if Redis's `tryObjectEncoding` would encode it as one.
+fn str_as_int(s: &[u8]) -> Option<i64> {
+    if s.len() > 20 {
+        return None;
+    }
+    crate::util::num::parse_i64(s)
 }
 
 /// A string value being changed in place (APPEND, INCR, SETRANGE...).
+///
+/// [`StrMut::set`] replaces the value whole (its encoding is then derived from its
+/// content); the other writers change it in place, which makes it `raw` for OBJECT
+/// ENCODING, as Redis unshares a string before changing it.
 pub struct StrMut<'a> {
     kv: &'a mut Vec<u8>,
-    key_len: usize,
+    meta: &'a mut u32,
 }
 
 impl StrMut<'_> {
+    fn key_len(&self) -> usize {
+        (*self.meta & KEY_LEN_MASK) as usize
+    }
+
+    fn mark(&mut self, origin: StrOrigin) {
+        *self.meta = with_origin(*self.meta, origin);
+    }
+
     /// The current bytes.
     pub fn get(&self) -> &[u8] {
-        &self.kv[self.key_len..]
+        &self.kv[self.key_len()..]
     }
 
     /// The current length.
     pub fn len(&self) -> usize {
-        self.kv.len() - self.key_len
+        self.kv.len() - self.key_len()
     }
 
     /// Whether the string is empty.
@@ -195,7 +362,8 @@ impl StrMut<'_> {
 
     /// Replaces the bytes. The buffer is reused, and given back when it was far too big.
     pub fn set(&mut self, value: &[u8]) {
-        self.kv.truncate(self.key_len);
+        self.mark(StrOrigin::Set);
+        self.kv.truncate(self.key_len());
         self.kv.extend_from_slice(value);
         if self.kv.capacity() > 64 && self.kv.capacity() > self.kv.len() * 2 {
             self.kv.shrink_to_fit();
@@ -204,17 +372,22 @@ impl StrMut<'_> {
 
     /// Appends bytes (amortized O(1) per byte, as `Vec` grows geometrically).
     pub fn append(&mut self, more: &[u8]) {
+        self.mark(StrOrigin::Modified);
         self.kv.extend_from_slice(more);
     }
 
     /// The bytes, writable (their length cannot change through this).
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        &mut self.kv[self.key_len..]
+        self.mark(StrOrigin::Modified);
+        let key_len = self.key_len();
+        &mut self.kv[key_len..]
     }
 
     /// Grows (with zero bytes) or cuts the string to `len` bytes.
     pub fn resize(&mut self, len: usize) {
-        self.kv.resize(self.key_len + len, 0);
+        self.mark(StrOrigin::Modified);
+        let key_len = self.key_len();
+        self.kv.resize(key_len + len, 0);
     }
 }
 
@@ -370,6 +543,53 @@ impl Db {
             .collect()
     }
 
+    /// Adds `entry` under its own key, replacing whatever was there, with the expiry it
+    /// carries (RENAME, MOVE and COPY move whole entries between keys and databases).
+    pub fn insert(&mut self, mut entry: Entry) {
+        self.remove_entry(entry.key());
+        let with_ttl = entry.expires_at != 0;
+        if with_ttl {
+            entry.ttl_slot = self.ttl_keys.len() as u32;
+            self.ttl_keys.push(entry.key().into());
+        }
+        self.table.insert_new(entry);
+    }
+
+    /// One SCAN call over the keys (see [`Table::scan_count`]): visits the entries of
+    /// the buckets from `cursor` on, expired ones included, and returns the next cursor
+    /// (0 when the walk is complete). The caller filters.
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, visit: impl FnMut(&'a Entry)) -> u64 {
+        self.table.scan_count(cursor, count, visit)
+    }
+
+    /// A random live key, as Redis's `dbRandomKey`: fair random draws (see
+    /// [`Table::random_fair`]) until one is not expired. Expired keys drawn are noted
+    /// for removal, as [`Db::get`] does. After [`RANDOM_KEY_TRIES`] expired draws in a
+    /// row, a uniform pick among the live keys in one pass over the table ends the
+    /// search (Redis would delete its way through; a reader cannot).
+    pub fn random_key(&self, rng: &mut Rng, now_ms: u64) -> Option<&[u8]> {
+        for _ in 0..RANDOM_KEY_TRIES {
+            let entry = self.table.random_fair(rng)?;
+            if !entry.is_expired(now_ms) {
+                return Some(entry.key());
+            }
+            self.get(entry.key(), now_ms);
+        }
+        // Reservoir sampling: the i-th live key replaces the pick with chance 1/i.
+        let mut pick = None;
+        let mut live = 0u64;
+        for entry in self.table.iter() {
+            if entry.is_expired(now_ms) {
+                continue;
+            }
+            live += 1;
+            if rng.below(live) == 0 {
+                pick = Some(entry.key());
+            }
+        }
+        pick
+    }
+
     /// Every entry, expired ones included (for the dump writer, which filters).
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
         self.table.iter()
@@ -465,6 +685,9 @@ impl Db {
     }
 }
 
+/// How many expired keys in a row [`Db::random_key`] draws before it walks the table.
+pub const RANDOM_KEY_TRIES: usize = 100;
+
 /// Every database, plus what writers record for the layers above.
 #[derive(Debug)]
 pub struct Keyspace {
@@ -507,6 +730,29 @@ impl Keyspace {
     /// Every database in order.
     pub fn dbs(&self) -> &[Db] {
         &self.dbs
+    }
+
+    /// Swaps the contents of databases `a` and `b` (SWAPDB). Clients stay blocked on
+    /// the same database numbers, so, as Redis's `scanDatabaseForReadyKeys` does, every
+    /// key of either database that now holds a list for a blocked client is signalled
+    /// ready. (The registry of blocked keys cannot be listed per database, so this
+    /// looks at each list key of both databases: O(keys) only for SWAPDB.)
+    pub fn swap_dbs(&mut self, a: usize, b: usize) {
+        if a == b {
+            return;
+        }
+        self.dbs.swap(a, b);
+        for db in [a, b] {
+            let ready: Vec<Key> = self.dbs[db]
+                .table
+                .iter()
+                .filter(|e| e.list().is_some() && self.blocked.contains(db, e.key()))
+                .map(|e| e.key().into())
+                .collect();
+            for key in ready {
+                self.signal_ready(db, &key);
+            }
+        }
     }
 
     /// Records that `key` got data, if anyone is blocked on it.
@@ -664,6 +910,181 @@ mod tests {
         assert!(e.list().is_none());
         let e = db.remove(b"k", 0).unwrap();
         assert_eq!(e.into_value(), Value::Str(b"back".to_vec()));
+    }
+
+    fn encoding_of(value: &[u8]) -> &'static str {
+        let mut db = Db::default();
+        db.set_str(b"k", value, false, 0);
+        db.get(b"k", 0).unwrap().encoding()
+    }
+
+    #[test]
+    fn string_encodings_follow_try_object_encoding() {
+        assert_eq!(encoding_of(b"123"), "int");
+        assert_eq!(encoding_of(b"-9223372036854775808"), "int");
+        assert_eq!(encoding_of(b"9223372036854775808"), "embstr");
+        assert_eq!(encoding_of(b"012"), "embstr");
+        assert_eq!(encoding_of(b""), "embstr");
+        assert_eq!(encoding_of(&[b'x'; 44]), "embstr");
+        assert_eq!(encoding_of(&[b'x'; 45]), "raw");
+        assert_eq!(encoding_of(&[b'1'; 45]), "raw");
+    }
+
+    #[test]
+    fn in_place_changes_make_raw_and_a_whole_write_resets() {
+        let mut db = Db::default();
+        db.set_str(b"k", b"1", false, 0);
+        let e = db.get_mut(b"k", 0).unwrap();
+        e.str_mut().unwrap().append(b"2");
+        assert_eq!((e.str(), e.encoding()), (Some(&b"12"[..]), "raw"));
+        e.str_mut().unwrap().set(b"77");
+        assert_eq!(e.encoding(), "int");
+        e.str_mut().unwrap().bytes_mut()[0] = b'8';
+        assert_eq!(e.encoding(), "raw");
+        e.set_str(b"5");
+        assert_eq!(e.encoding(), "int");
+        e.str_mut().unwrap().resize(3);
+        assert_eq!(e.encoding(), "raw");
+        e.set_str(b"11");
+        e.set_origin(StrOrigin::Plain);
+        assert_eq!((e.encoding(), e.key()), ("embstr", &b"k"[..]));
+        e.set_value(Value::List(VecDeque::from(vec![b"x".to_vec()])));
+        assert_eq!(e.encoding(), "quicklist");
+        assert_eq!(e.refcount(true), 1);
+    }
+
+    #[test]
+    fn small_integers_set_whole_are_shared() {
+        let mut db = Db::default();
+        for (v, shared) in [("0", true), ("9999", true), ("10000", false), ("-1", false)] {
+            db.set_str(b"k", v.as_bytes(), false, 0);
+            let e = db.get(b"k", 0).unwrap();
+            let expected = if shared { SHARED_REFCOUNT } else { 1 };
+            assert_eq!(e.refcount(true), expected, "{v}");
+            assert_eq!(e.refcount(false), 1, "{v}");
+        }
+    }
+
+    #[test]
+    fn duplicates_keep_the_encoding_but_never_share() {
+        let mut db = Db::default();
+        let cases: [(&[u8], &str); 4] = [
+            (b"5", "int"),
+            (b"abc", "embstr"),
+            (&[b'y'; 50], "raw"),
+            (b"7", "raw"),
+        ];
+        for (value, encoding) in cases {
+            db.set_str(b"src", value, false, 0);
+            if encoding == "raw" && value.len() == 1 {
+                let e = db.get_mut(b"src", 0).unwrap();
+                e.str_mut().unwrap().bytes_mut()[0] = b'7';
+            }
+            db.set_expiry(b"src", 500, 0);
+            let copy = db.get(b"src", 0).unwrap().duplicate(b"dst");
+            assert_eq!((copy.key(), copy.str()), (&b"dst"[..], Some(value)));
+            assert_eq!((copy.encoding(), copy.refcount(true)), (encoding, 1));
+            assert_eq!(copy.expires_at(), Some(500));
+            db.insert(copy);
+            assert_eq!(db.expires_count(), 2);
+            db.remove(b"dst", 0);
+        }
+    }
+
+    #[test]
+    fn rekeyed_entries_move_with_their_expiry() {
+        let mut db = Db::default();
+        db.set(b"a", Value::List(VecDeque::from(vec![b"x".to_vec()])));
+        db.set_expiry(b"a", 1000, 0);
+        db.set(b"b", s("old"));
+        db.set_expiry(b"b", 2000, 0);
+        db.set(b"s", s("1"));
+        db.get_mut(b"s", 0).unwrap().str_mut().unwrap().append(b"0");
+        let e = db.remove(b"a", 0).unwrap().rekeyed(b"b");
+        db.insert(e);
+        assert_eq!(db.len(), 2);
+        let b = db.get(b"b", 0).unwrap();
+        assert_eq!((b.type_name(), b.expires_at()), ("list", Some(1000)));
+        let e = db.remove(b"s", 0).unwrap().rekeyed(b"longer key name");
+        assert_eq!((e.str(), e.encoding()), (Some(&b"10"[..]), "raw"));
+        db.insert(e);
+        assert_eq!(db.expires_count(), 1);
+        for (slot, key) in db.ttl_keys.iter().enumerate() {
+            assert_eq!(db.table.get(key).unwrap().ttl_slot as usize, slot);
+        }
+        assert!(
+            db.get(b"b", 1000).is_none(),
+            "the moved expiry still applies"
+        );
+    }
+
+    #[test]
+    fn random_key_skips_expired_keys() {
+        let mut db = Db::default();
+        let mut rng = Rng::new(3);
+        assert_eq!(db.random_key(&mut rng, 0), None);
+        for i in 0..1000u32 {
+            let k = i.to_string();
+            db.set(k.as_bytes(), s("v"));
+            db.set_expiry(k.as_bytes(), 10, 0);
+        }
+        db.set(b"live", s("v"));
+        // All but one expired: the draws give up and the walk finds it.
+        for _ in 0..20 {
+            assert_eq!(db.random_key(&mut rng, 10), Some(&b"live"[..]));
+        }
+        assert!(
+            db.has_stale.load(Ordering::Acquire),
+            "expired draws are noted"
+        );
+        assert!(db.reap_stale(10) > 0);
+        db.remove(b"live", 10);
+        assert_eq!(db.random_key(&mut rng, 10), None);
+        // Live keys are all reachable.
+        let mut db = Db::default();
+        for i in 0..20u32 {
+            db.set(i.to_string().as_bytes(), s("v"));
+        }
+        let seen: std::collections::HashSet<Vec<u8>> = (0..2000)
+            .map(|_| db.random_key(&mut rng, 0).unwrap().to_vec())
+            .collect();
+        assert_eq!(seen.len(), 20);
+    }
+
+    #[test]
+    fn db_scan_walks_every_key() {
+        let mut db = Db::default();
+        for i in 0..300u32 {
+            db.set(i.to_string().as_bytes(), s("v"));
+        }
+        let mut seen = Vec::new();
+        let mut cursor = 0;
+        loop {
+            cursor = db.scan(cursor, 7, |e| seen.push(e.key().to_vec()));
+            if cursor == 0 {
+                break;
+            }
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 300);
+    }
+
+    #[test]
+    fn swapping_databases_wakes_clients_blocked_on_new_lists() {
+        let mut ks = Keyspace::new(3);
+        ks.db_mut(0).set(b"a", s("x"));
+        ks.db_mut(1)
+            .set(b"q", Value::List(VecDeque::from(vec![b"x".to_vec()])));
+        ks.db_mut(1)
+            .set(b"r", Value::List(VecDeque::from(vec![b"x".to_vec()])));
+        let w = blocking::Waiter::new();
+        ks.blocked.block(0, [&b"q"[..], b"a"], &w);
+        ks.swap_dbs(0, 1);
+        assert!(ks.db(0).contains(b"q", 0) && ks.db(1).contains(b"a", 0));
+        assert_eq!(ks.ready, vec![(0, Key::from(&b"q"[..]))]);
+        ks.swap_dbs(2, 2);
+        assert_eq!(ks.ready.len(), 1);
     }
 
     #[test]

@@ -17,9 +17,16 @@
 //!
 //! The table resizes all at once (moving node pointers, never reallocating nodes) rather
 //! than incrementally as Redis does.
+//!
+//! Besides lookups it offers what Redis's keyspace commands need from `dict.c`, for the
+//! keyspace and, later, for hashes and sets: [`Table::scan`] and [`Table::scan_count`]
+//! (SCAN, HSCAN, SSCAN), and [`Table::random`], [`Table::sample`] and
+//! [`Table::random_fair`] (RANDOMKEY, and later SRANDMEMBER, HRANDFIELD).
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
+
+use crate::util::rand::Rng;
 
 /// What the table stores: anything that can show its key.
 pub trait Keyed {
@@ -174,7 +181,7 @@ impl<T: Keyed> Table<T> {
 
     /// Visits the bucket at `cursor` and returns the next cursor (0 when the walk is
     /// complete), exactly as Redis's `dictScan` does for one table. Start with 0.
-    pub fn scan(&self, cursor: u64, mut visit: impl FnMut(&T)) -> u64 {
+    pub fn scan<'a>(&'a self, cursor: u64, mut visit: impl FnMut(&'a T)) -> u64 {
         if self.buckets.is_empty() {
             return 0;
         }
@@ -188,6 +195,112 @@ impl<T: Keyed> Table<T> {
         // reverse back.
         let v = (cursor | !mask).reverse_bits().wrapping_add(1);
         v.reverse_bits()
+    }
+
+    /// One call of SCAN over the table, as Redis's `scanGenericCommand` loops on
+    /// `dictScan`: visits buckets from `cursor` on until at least `count` elements were
+    /// visited, the walk is complete, or `count * 10` more buckets were looked at (so a
+    /// sparse table cannot make one call walk it all). Returns the next cursor, 0 when
+    /// the walk is complete.
+    ///
+    /// The guarantee of [`Table::scan`] carries over: across calls, with any inserts,
+    /// removals and resizes in between, every element present for the whole walk is
+    /// visited at least once.
+    pub fn scan_count<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&'a T),
+    ) -> u64 {
+        let mut visited = 0usize;
+        let mut budget = count.saturating_mul(10);
+        let mut cursor = cursor;
+        loop {
+            cursor = self.scan(cursor, |item| {
+                visited += 1;
+                visit(item);
+            });
+            if cursor == 0 || budget == 0 || visited >= count {
+                return cursor;
+            }
+            budget -= 1;
+        }
+    }
+
+    /// The elements of bucket `b`, in chain order.
+    fn chain(&self, b: usize) -> impl Iterator<Item = &T> {
+        let mut cur = self.buckets[b].as_deref();
+        std::iter::from_fn(move || {
+            let node = cur?;
+            cur = node.next.as_deref();
+            Some(&node.item)
+        })
+    }
+
+    /// A random element, as Redis's `dictGetRandomKey`: a random non-empty bucket, then
+    /// a random element of its chain. Elements in long chains are less likely; see
+    /// [`Table::random_fair`].
+    pub fn random(&self, rng: &mut Rng) -> Option<&T> {
+        if self.len == 0 {
+            return None;
+        }
+        let mask = self.buckets.len() as u64 - 1;
+        // The table is never less than a tenth full (it shrinks first), so this takes
+        // about ten draws at worst.
+        let b = loop {
+            let b = (rng.next_u64() & mask) as usize;
+            if self.buckets[b].is_some() {
+                break b;
+            }
+        };
+        let len = self.chain(b).count() as u64;
+        self.chain(b).nth(rng.below(len) as usize)
+    }
+
+    /// Up to `count` elements from consecutive buckets starting at a random one, as
+    /// Redis's `dictGetSomeKeys`: cheap, not uniform, and possibly fewer than asked for
+    /// (it gives up after `count * 10` buckets, and jumps elsewhere after a run of empty
+    /// ones).
+    pub fn sample(&self, rng: &mut Rng, count: usize) -> Vec<&T> {
+        let count = count.min(self.len);
+        let mut out = Vec::with_capacity(count);
+        if count == 0 {
+            return out;
+        }
+        let mask = self.buckets.len() as u64 - 1;
+        let mut b = rng.next_u64() & mask;
+        let mut empty_run = 0usize;
+        for _ in 0..count * 10 {
+            if self.buckets[b as usize].is_none() {
+                empty_run += 1;
+                if empty_run >= 5 && empty_run > count {
+                    b = rng.next_u64() & mask;
+                    empty_run = 0;
+                }
+            } else {
+                empty_run = 0;
+                for item in self.chain(b as usize) {
+                    out.push(item);
+                    if out.len() == count {
+                        return out;
+                    }
+                }
+            }
+            b = (b + 1) & mask;
+        }
+        out
+    }
+
+    /// A random element with less bias than [`Table::random`], as Redis's
+    /// `dictGetFairRandomKey`: one of a [`Table::sample`] of 15, or [`Table::random`]
+    /// when the sample came back empty.
+    pub fn random_fair(&self, rng: &mut Rng) -> Option<&T> {
+        const FAIR_SAMPLE: usize = 15;
+        let sample = self.sample(rng, FAIR_SAMPLE);
+        if sample.is_empty() {
+            return self.random(rng);
+        }
+        Some(sample[rng.below(sample.len() as u64) as usize])
     }
 
     /// Halves the bucket array while it is less than a tenth full, as Redis's
@@ -332,6 +445,110 @@ mod tests {
                 seen.contains(&key(i)),
                 "key {i} was present throughout but missed"
             );
+        }
+    }
+
+    #[test]
+    fn a_node_holding_a_keyspace_entry_stays_56_bytes() {
+        // Memory per key is a tracked benchmark: 56 bytes is one 64-byte malloc chunk.
+        assert!(std::mem::size_of::<Node<crate::store::Entry>>() <= 56);
+    }
+
+    #[test]
+    fn scan_count_collects_about_count_and_completes() {
+        let mut t = Table::new();
+        for i in 0..1000 {
+            t.insert_new(Item(key(i), i));
+        }
+        let mut seen = HashSet::new();
+        let (mut cursor, mut calls) = (0, 0);
+        loop {
+            let mut got = 0;
+            cursor = t.scan_count(cursor, 25, |item| {
+                got += 1;
+                assert!(seen.insert(item.0.clone()), "visited twice");
+            });
+            calls += 1;
+            if cursor == 0 {
+                break;
+            }
+            assert!(got >= 25, "a call stops early only at the end: {got}");
+        }
+        assert_eq!(seen.len(), 1000);
+        assert!((20..=41).contains(&calls), "{calls} calls");
+    }
+
+    #[test]
+    fn scan_count_gives_up_after_ten_buckets_per_element_asked() {
+        let mut t = Table::new();
+        for i in 0..100 {
+            t.insert_new(Item(key(i), i));
+        }
+        // 13 elements in 128 buckets: mostly empty, not yet shrunk.
+        for i in 13..100 {
+            t.remove(&key(i));
+        }
+        assert_eq!((t.len(), t.buckets()), (13, 128));
+        let mut cursor = 0;
+        loop {
+            // The expected stop, one bucket at a time: an element found, the walk
+            // complete, or 1 + 10 buckets looked at.
+            let (mut expected, mut found, mut steps) = (cursor, 0, 0);
+            loop {
+                expected = t.scan(expected, |_| found += 1);
+                steps += 1;
+                if expected == 0 || found >= 1 || steps == 11 {
+                    break;
+                }
+            }
+            cursor = t.scan_count(cursor, 1, |_| {});
+            assert_eq!(cursor, expected);
+            if cursor == 0 {
+                break;
+            }
+        }
+    }
+
+    #[test]
+    fn random_draws_reach_every_element_evenly() {
+        let mut t = Table::new();
+        let mut rng = Rng::new(42);
+        assert!(t.random(&mut rng).is_none());
+        assert!(t.random_fair(&mut rng).is_none());
+        assert!(t.sample(&mut rng, 5).is_empty());
+        for i in 0..10 {
+            t.insert_new(Item(key(i), i));
+        }
+        for draw in [Table::random, Table::random_fair] {
+            let mut counts = [0u32; 10];
+            for _ in 0..20_000 {
+                counts[draw(&t, &mut rng).unwrap().1 as usize] += 1;
+            }
+            // Chains make `random` uneven; both must reach every element often.
+            assert!(counts.iter().all(|&c| c > 500), "{counts:?}");
+        }
+        let mut counts = [0u32; 10];
+        for _ in 0..20_000 {
+            counts[t.random_fair(&mut rng).unwrap().1 as usize] += 1;
+        }
+        assert!(
+            counts.iter().all(|&c| (1400..2600).contains(&c)),
+            "{counts:?}"
+        );
+    }
+
+    #[test]
+    fn sample_returns_distinct_elements_up_to_count() {
+        let mut t = Table::new();
+        let mut rng = Rng::new(7);
+        for i in 0..100 {
+            t.insert_new(Item(key(i), i));
+        }
+        for count in [1, 5, 15, 100, 500] {
+            let s = t.sample(&mut rng, count);
+            assert!(!s.is_empty() && s.len() <= count.min(100));
+            let distinct: HashSet<u32> = s.iter().map(|i| i.1).collect();
+            assert_eq!(distinct.len(), s.len());
         }
     }
 

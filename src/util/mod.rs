@@ -6,6 +6,12 @@ pub mod rand;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// The bytes C's string functions see: up to the first NUL. Redis compares option words
+/// and parses numbers with C string functions, so a NUL ends the word there.
+pub fn c_str(s: &[u8]) -> &[u8] {
+    s.iter().position(|&b| b == 0).map_or(s, |i| &s[..i])
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     SystemTime::now()

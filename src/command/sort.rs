@@ -1,0 +1,795 @@
+//! SORT and SORT_RO (Redis's sort.c): sorting lists (and, as they arrive, sets and sorted
+//! sets) by value or by external keys, with LIMIT, GET patterns and STORE.
+//!
+//! Weights are read with a port of glibc's `strtod` (decimal and hexadecimal, `ERANGE` on
+//! overflow and on inexact underflow), and ALPHA compares bytes up to a NUL, as `strcoll`
+//! does in the C and C.UTF-8 locales. Equal items come out in Redis's order: glibc's
+//! `qsort` is a stable merge sort, and BY with a LIMIT uses a port of Redis's own partial
+//! quicksort (`pqsort`). Redis 7.0 never clears `errno` before `strtod`, so once a SORT
+//! meets an overflowing weight, its later numeric SORTs fail too until some other call
+//! resets `errno`; that bug is not copied.
+
+use std::cmp::Ordering;
+
+use super::docs::doc;
+use super::flags::*;
+use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
+use crate::resp::Args;
+use crate::store::{Db, Keyspace, Value};
+use crate::util::c_str;
+
+pub const COMMANDS: &[Command] = &[
+    Command::new(
+        "sort",
+        -2,
+        WRITE | DENYOOM,
+        (1, 1, 1),
+        Handler::Write(sort),
+        doc(
+            "generic",
+            "1.0.0",
+            "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
+            "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]",
+        ),
+    ),
+    Command::new(
+        "sort_ro",
+        -2,
+        READONLY,
+        (1, 1, 1),
+        Handler::Read(sort_ro),
+        doc(
+            "generic",
+            "7.0.0",
+            "Returns the sorted elements of a list, a set, or a sorted set.",
+            "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]",
+        ),
+    ),
+];
+
+/// SORT's options.
+struct SortOptions<'a> {
+    desc: bool,
+    alpha: bool,
+    /// LIMIT's offset and count (count -1: to the end).
+    limit: (i64, i64),
+    by: Option<&'a [u8]>,
+    /// Whether any BY pattern had no `*` (in its C-string part): then nothing is
+    /// sorted, even if a later BY has one, as in Redis.
+    dontsort: bool,
+    gets: Vec<&'a [u8]>,
+    store: Option<&'a [u8]>,
+}
+
+/// Parses SORT's options as Redis does: any order, the last of a repeated option
+/// winning, STORE refused by SORT_RO as an unknown word.
+fn parse_sort(args: &Args, readonly: bool) -> Result<SortOptions<'_>, CmdError> {
+    let mut opts = SortOptions {
+        desc: false,
+        alpha: false,
+        limit: (0, -1),
+        by: None,
+        dontsort: false,
+        gets: Vec::new(),
+        store: None,
+    };
+    let mut j = 2;
+    while j < args.len() {
+        let left = args.len() - j - 1;
+        let word = &args[j];
+        if is(word, "asc") {
+            opts.desc = false;
+        } else if is(word, "desc") {
+            opts.desc = true;
+        } else if is(word, "alpha") {
+            opts.alpha = true;
+        } else if is(word, "limit") && left >= 2 {
+            opts.limit = (int_arg(&args[j + 1])?, int_arg(&args[j + 2])?);
+            j += 2;
+        } else if !readonly && is(word, "store") && left >= 1 {
+            opts.store = Some(&args[j + 1]);
+            j += 1;
+        } else if is(word, "by") && left >= 1 {
+            opts.by = Some(&args[j + 1]);
+            opts.dontsort |= !c_str(&args[j + 1]).contains(&b'*');
+            j += 1;
+        } else if is(word, "get") && left >= 1 {
+            opts.gets.push(&args[j + 1]);
+            j += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    Ok(opts)
+}
+
+/// One element being sorted.
+struct SortItem<'a> {
+    elem: &'a [u8],
+    score: f64,
+    /// The BY value for ALPHA sorting (`None`: missing, sorts first).
+    by: Option<&'a [u8]>,
+}
+
+/// Runs SORT up to its output: the flat reply, one entry per element or, with GET
+/// patterns, one per pattern per element (`None` for nil).
+fn sort_output<'a>(
+    ctx: &Ctx,
+    ks: &'a Keyspace,
+    args: &'a Args,
+    opts: &SortOptions<'a>,
+) -> Result<Vec<Option<&'a [u8]>>, CmdError> {
+    let db = ks.db(ctx.client.db);
+    let now = ctx.now_ms;
+    let list = match db.get(&args[1], now) {
+        None => None,
+        Some(e) => Some(e.list().ok_or(CmdError::WrongType)?),
+    };
+    let dontsort = opts.dontsort;
+    let len = list.map_or(0, |l| l.len()) as i64;
+
+    // LIMIT, clamped as Redis 7.0 does.
+    let mut start = opts.limit.0.clamp(0, len);
+    let count = opts.limit.1.clamp(-1, len);
+    let mut end = if count < 0 {
+        len - 1
+    } else {
+        start + count - 1
+    };
+    if start >= len {
+        start = len - 1;
+        end = len - 2;
+    }
+    end = end.min(len - 1);
+
+    let mut items: Vec<SortItem> = Vec::new();
+    if let Some(list) = list {
+        if dontsort {
+            // The list's own order (reversed by DESC), only the LIMIT range.
+            if end >= start {
+                let n = (end - start + 1) as usize;
+                let elems: Box<dyn Iterator<Item = &Vec<u8>>> = if opts.desc {
+                    Box::new(list.iter().rev().skip(start as usize))
+                } else {
+                    Box::new(list.iter().skip(start as usize))
+                };
+                items.extend(elems.take(n).map(|e| SortItem {
+                    elem: e,
+                    score: 0.0,
+                    by: None,
+                }));
+                end -= start;
+                start = 0;
+            }
+        } else {
+            items.extend(list.iter().map(|e| SortItem {
+                elem: e,
+                score: 0.0,
+                by: None,
+            }));
+        }
+    }
+
+    if !dontsort {
+        let mut bad_score = false;
+        for item in &mut items {
+            let by = match opts.by {
+                Some(pattern) => match lookup_by_pattern(db, pattern, item.elem, now) {
+                    Some(v) => v,
+                    None => continue,
+                },
+                None => item.elem,
+            };
+            if opts.alpha {
+                if opts.by.is_some() {
+                    item.by = Some(by);
+                }
+            } else {
+                match sort_score(by) {
+                    Some(score) => item.score = score,
+                    None => bad_score = true,
+                }
+            }
+        }
+        if bad_score {
+            return Err(CmdError::err(
+                "One or more scores can't be converted into double",
+            ));
+        }
+        // With STORE, Redis compares bytes; otherwise `strcoll` (byte order up to a
+        // NUL in the C and C.UTF-8 locales).
+        let text_cmp = |a: &[u8], b: &[u8]| match opts.store {
+            Some(_) => a.cmp(b),
+            None => c_str(a).cmp(c_str(b)),
+        };
+        let cmp = |a: &SortItem, b: &SortItem| {
+            let cmp = if !opts.alpha {
+                a.score
+                    .partial_cmp(&b.score)
+                    .unwrap_or(Ordering::Equal)
+                    .then_with(|| a.elem.cmp(b.elem))
+            } else if opts.by.is_some() {
+                match (a.by, b.by) {
+                    (Some(x), Some(y)) => text_cmp(x, y),
+                    (x, y) => x.is_some().cmp(&y.is_some()),
+                }
+            } else {
+                text_cmp(a.elem, b.elem)
+            };
+            if opts.desc {
+                cmp.reverse()
+            } else {
+                cmp
+            }
+        };
+        // Equal items (ALPHA by equal or missing weights) come out in the order Redis
+        // gives them: its partial quicksort for BY with a LIMIT, else glibc's `qsort`,
+        // a merge sort, so stable.
+        if opts.by.is_some() && (start != 0 || end != len - 1) {
+            if end >= start {
+                pqsort(&mut items, start as usize, end as usize, &cmp);
+            }
+        } else {
+            items.sort_by(cmp);
+        }
+    }
+
+    let mut out = Vec::new();
+    if end >= start {
+        for item in &items[start as usize..=end as usize] {
+            if opts.gets.is_empty() {
+                out.push(Some(item.elem));
+            }
+            for pattern in &opts.gets {
+                out.push(lookup_by_pattern(db, pattern, item.elem, now));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Redis's `pqsort` (NetBSD's `qsort`, Bentley and McIlroy's quicksort, which Redis
+/// made partial): sorts `v` enough that `v[lo..=hi]` holds what a full sort would put
+/// there. Not stable: it is ported step by step so that equal items end up exactly
+/// where Redis puts them.
+fn pqsort<T>(v: &mut [T], lo: usize, hi: usize, cmp: &impl Fn(&T, &T) -> Ordering) {
+    pqsort_range(v, 0, v.len(), lo, hi, cmp);
+}
+
+/// `_pqsort` on `v[a..a + n]`.
+fn pqsort_range<T>(
+    v: &mut [T],
+    mut a: usize,
+    mut n: usize,
+    lo: usize,
+    hi: usize,
+    cmp: &impl Fn(&T, &T) -> Ordering,
+) {
+    let insertion_sort = |v: &mut [T], a: usize, n: usize| {
+        for pm in a + 1..a + n {
+            let mut pl = pm;
+            while pl > a && cmp(&v[pl - 1], &v[pl]) == Ordering::Greater {
+                v.swap(pl, pl - 1);
+                pl -= 1;
+            }
+        }
+    };
+    let med3 = |v: &[T], x: usize, y: usize, z: usize| {
+        if cmp(&v[x], &v[y]) == Ordering::Less {
+            if cmp(&v[y], &v[z]) == Ordering::Less {
+                y
+            } else if cmp(&v[x], &v[z]) == Ordering::Less {
+                z
+            } else {
+                x
+            }
+        } else if cmp(&v[y], &v[z]) == Ordering::Greater {
+            y
+        } else if cmp(&v[x], &v[z]) == Ordering::Less {
+            x
+        } else {
+            z
+        }
+    };
+    // Whether `v[start..start + len]` overlaps the wanted range.
+    let wanted = |start: usize, len: usize| {
+        let end = start + len - 1;
+        !((lo < start && hi < start) || (lo > end && hi > end))
+    };
+    loop {
+        if n < 7 {
+            insertion_sort(v, a, n);
+            return;
+        }
+        let mut pm = a + n / 2;
+        if n > 7 {
+            let mut pl = a;
+            let mut pn = a + n - 1;
+            if n > 40 {
+                let d = n / 8;
+                pl = med3(v, pl, pl + d, pl + 2 * d);
+                pm = med3(v, pm - d, pm, pm + d);
+                pn = med3(v, pn - 2 * d, pn - d, pn);
+            }
+            pm = med3(v, pl, pm, pn);
+        }
+        v.swap(a, pm);
+        let (mut pa, mut pb) = (a + 1, a + 1);
+        let (mut pc, mut pd) = (a + n - 1, a + n - 1);
+        let mut swapped = false;
+        loop {
+            while pb <= pc {
+                let c = cmp(&v[pb], &v[a]);
+                if c == Ordering::Greater {
+                    break;
+                }
+                if c == Ordering::Equal {
+                    swapped = true;
+                    v.swap(pa, pb);
+                    pa += 1;
+                }
+                pb += 1;
+            }
+            while pb <= pc {
+                let c = cmp(&v[pc], &v[a]);
+                if c == Ordering::Less {
+                    break;
+                }
+                if c == Ordering::Equal {
+                    swapped = true;
+                    v.swap(pc, pd);
+                    pd -= 1;
+                }
+                pc -= 1;
+            }
+            if pb > pc {
+                break;
+            }
+            v.swap(pb, pc);
+            swapped = true;
+            pb += 1;
+            pc -= 1;
+        }
+        if !swapped {
+            insertion_sort(v, a, n);
+            return;
+        }
+        let pn = a + n;
+        let r = (pa - a).min(pb - pa);
+        for i in 0..r {
+            v.swap(a + i, pb - r + i);
+        }
+        let r = (pd - pc).min(pn - pd - 1);
+        for i in 0..r {
+            v.swap(pb + i, pn - r + i);
+        }
+        let r = pb - pa;
+        if r > 1 && wanted(a, r) {
+            pqsort_range(v, a, r, lo, hi, cmp);
+        }
+        let r = pd - pc;
+        if r <= 1 {
+            return;
+        }
+        // Iterate rather than recurse, as the C code does.
+        a = pn - r;
+        n = r;
+        if !wanted(a, n) {
+            return;
+        }
+    }
+}
+
+/// The value a SORT BY or GET pattern names for element `elem` (Redis's
+/// `lookupKeyByPattern`): `#` is the element itself; otherwise the first `*` is replaced
+/// by the element and the string at that key is returned. `key->field` names a hash
+/// field (always nil until hashes exist). A pattern without `*` names nothing. As in C,
+/// the searches for `#`, `*` and `->` stop at a NUL byte.
+fn lookup_by_pattern<'a>(
+    db: &'a Db,
+    pattern: &'a [u8],
+    elem: &'a [u8],
+    now_ms: u64,
+) -> Option<&'a [u8]> {
+    let visible = c_str(pattern);
+    if visible == b"#" {
+        return Some(elem);
+    }
+    let star = visible.iter().position(|&b| b == b'*')?;
+    let arrow = visible[star + 1..]
+        .windows(2)
+        .position(|w| w == b"->")
+        .map(|i| star + 1 + i)
+        .filter(|&f| f + 2 < visible.len());
+    let key_end = arrow.unwrap_or(pattern.len());
+    let mut key = Vec::with_capacity(pattern.len() + elem.len());
+    key.extend_from_slice(&pattern[..star]);
+    key.extend_from_slice(elem);
+    key.extend_from_slice(&pattern[star + 1..key_end]);
+    let entry = db.get(&key, now_ms)?;
+    match arrow {
+        // Hash fields: no hashes yet, so never found.
+        Some(_) => None,
+        None => entry.str(),
+    }
+}
+
+/// A SORT weight as Redis reads one with `strtod`: the whole C string must be a number
+/// (leading spaces allowed, the empty string is 0), not NaN, and neither overflowing nor
+/// underflowing (`ERANGE`).
+fn sort_score(s: &[u8]) -> Option<f64> {
+    let s = c_str(s);
+    if s.is_empty() {
+        return Some(0.0);
+    }
+    let (value, used, erange) = strtod(s)?;
+    (used == s.len() && !erange && !value.is_nan()).then_some(value)
+}
+
+/// glibc's `strtod` on a prefix of `s` (C locale): the value, how many bytes it used,
+/// and whether it set `ERANGE`. `None` when no number starts `s`.
+fn strtod(s: &[u8]) -> Option<(f64, usize, bool)> {
+    let mut i = s
+        .iter()
+        .position(|&c| !matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+        .unwrap_or(s.len());
+    let neg = match s.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let sign = |v: f64| if neg { -v } else { v };
+    let rest = &s[i..];
+    let starts =
+        |word: &[u8]| rest.len() >= word.len() && rest[..word.len()].eq_ignore_ascii_case(word);
+    if starts(b"infinity") {
+        return Some((sign(f64::INFINITY), i + 8, false));
+    }
+    if starts(b"inf") {
+        return Some((sign(f64::INFINITY), i + 3, false));
+    }
+    if starts(b"nan") {
+        let mut used = 3;
+        if rest.get(3) == Some(&b'(') {
+            if let Some(close) = rest[4..]
+                .iter()
+                .position(|&c| !(c.is_ascii_alphanumeric() || c == b'_'))
+                .filter(|&k| rest[4 + k] == b')')
+            {
+                used = 4 + close + 1;
+            }
+        }
+        return Some((f64::NAN, i + used, false));
+    }
+    let is_hex_start = rest.len() > 2
+        && rest[0] == b'0'
+        && (rest[1] | 0x20) == b'x'
+        && (rest[2].is_ascii_hexdigit()
+            || (rest[2] == b'.' && rest.get(3).is_some_and(u8::is_ascii_hexdigit)));
+    let (value, used, erange) = if is_hex_start {
+        strtod_hex(&rest[2..]).map(|(v, n, e)| (v, n + 2, e))?
+    } else {
+        strtod_dec(rest)?
+    };
+    Some((sign(value), i + used, erange))
+}
+
+/// The length of the run of bytes at the start of `s` that satisfy `f`.
+fn run(s: &[u8], f: impl Fn(&u8) -> bool) -> usize {
+    s.iter().position(|c| !f(c)).unwrap_or(s.len())
+}
+
+/// The length of an exponent (`e-12`, `p+3`) at the start of `s`, 0 if there is none.
+fn exponent_len(s: &[u8], marker: u8) -> usize {
+    if s.first().map(|c| c | 0x20) != Some(marker) {
+        return 0;
+    }
+    let sign = usize::from(matches!(s.get(1), Some(b'+' | b'-')));
+    match run(&s[1 + sign..], u8::is_ascii_digit) {
+        0 => 0,
+        digits => 1 + sign + digits,
+    }
+}
+
+/// A decimal number (unsigned): digits, an optional fraction, an optional exponent.
+fn strtod_dec(s: &[u8]) -> Option<(f64, usize, bool)> {
+    let int = run(s, u8::is_ascii_digit);
+    let mut used = int;
+    let mut frac = 0;
+    if s.get(used) == Some(&b'.') {
+        frac = run(&s[used + 1..], u8::is_ascii_digit);
+        if int + frac > 0 {
+            used += 1 + frac;
+        }
+    }
+    if int + frac == 0 {
+        return None;
+    }
+    let mantissa = &s[..used];
+    used += exponent_len(&s[used..], b'e');
+    let text = std::str::from_utf8(&s[..used]).ok()?;
+    let value: f64 = text.parse().ok()?;
+    let nonzero = mantissa.iter().any(|c| (b'1'..=b'9').contains(c));
+    let erange = value.is_infinite() || (nonzero && value.abs() < f64::MIN_POSITIVE);
+    Some((value, used, erange))
+}
+
+/// A hexadecimal number after its `0x`: hex digits, an optional fraction, an optional
+/// binary exponent, correctly rounded (to nearest, ties to even).
+fn strtod_hex(s: &[u8]) -> Option<(f64, usize, bool)> {
+    let mut mant: u128 = 0;
+    let mut exp: i64 = 0;
+    let mut sticky = false;
+    let mut digits = 0;
+    let mut used = 0;
+    let mut push = |d: u8, fraction: bool, mant: &mut u128, exp: &mut i64| {
+        let d = u128::from((d as char).to_digit(16).unwrap_or(0) as u8);
+        if *mant >> 120 == 0 {
+            *mant = (*mant << 4) | d;
+            if fraction {
+                *exp -= 4;
+            }
+        } else {
+            sticky |= d != 0;
+            if !fraction {
+                *exp += 4;
+            }
+        }
+    };
+    while let Some(&c) = s.get(used).filter(|c| c.is_ascii_hexdigit()) {
+        push(c, false, &mut mant, &mut exp);
+        used += 1;
+        digits += 1;
+    }
+    if s.get(used) == Some(&b'.') {
+        let mut k = used + 1;
+        while let Some(&c) = s.get(k).filter(|c| c.is_ascii_hexdigit()) {
+            push(c, true, &mut mant, &mut exp);
+            k += 1;
+            digits += 1;
+        }
+        if digits > 0 {
+            used = k;
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    let exp_len = exponent_len(&s[used..], b'p');
+    if exp_len > 0 {
+        let text = &s[used + 1..used + exp_len];
+        let (neg, digits) = match text[0] {
+            b'-' => (true, &text[1..]),
+            b'+' => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let mut e: i64 = 0;
+        for &d in digits {
+            e = (e * 10 + i64::from(d - b'0')).min(1 << 20);
+        }
+        exp += if neg { -e } else { e };
+        used += exp_len;
+    }
+    let (value, erange) = round_binary(mant, exp, sticky);
+    Some((value, used, erange))
+}
+
+/// `mant * 2^exp` (plus a little more when `sticky`) as the nearest `f64`, ties to even;
+/// and whether `strtod` would set `ERANGE` (overflow, or an inexact tiny result).
+fn round_binary(mant: u128, exp: i64, sticky: bool) -> (f64, bool) {
+    if mant == 0 {
+        return (0.0, false);
+    }
+    let top = exp + 127 - i64::from(mant.leading_zeros());
+    if top > 1023 {
+        return (f64::INFINITY, true);
+    }
+    // The exponent of the last bit kept: 53 bits, fewer for subnormals.
+    let mut lsb = (top - 52).max(-1074);
+    let shift = lsb - exp;
+    let (mut m, inexact) = if shift <= 0 {
+        (mant << (-shift) as u32, sticky)
+    } else if shift > 128 {
+        (0, true)
+    } else {
+        let kept = if shift == 128 { 0 } else { mant >> shift };
+        let rest = if shift == 128 {
+            mant
+        } else {
+            mant & ((1u128 << shift) - 1)
+        };
+        let half = 1u128 << (shift - 1);
+        let up = rest > half || (rest == half && (sticky || kept & 1 == 1));
+        (kept + u128::from(up), rest != 0 || sticky)
+    };
+    if m == 1 << 53 {
+        m >>= 1;
+        lsb += 1;
+    }
+    let bits = if m >= 1 << 52 {
+        let biased = lsb + 52 + 1023;
+        if biased >= 2047 {
+            return (f64::INFINITY, true);
+        }
+        ((biased as u64) << 52) | (m as u64 & ((1 << 52) - 1))
+    } else {
+        m as u64
+    };
+    let tiny = m < 1 << 52;
+    (f64::from_bits(bits), inexact && tiny)
+}
+
+/// SORT and SORT_RO's reply without STORE: the output as an array.
+fn sort_reply(ctx: &mut Ctx, ks: &Keyspace, args: &Args, opts: &SortOptions) -> CmdResult {
+    let out = sort_output(ctx, ks, args, opts)?;
+    ctx.out.array(out.len());
+    for v in out {
+        match v {
+            Some(v) => ctx.out.bulk(v),
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+/// SORT ... STORE: the output becomes a list at `dest` (nil GETs as empty strings; an
+/// empty output deletes `dest`), and the reply is its length.
+fn sort_store(
+    ctx: &mut Ctx,
+    ks: &mut Keyspace,
+    args: &Args,
+    opts: &SortOptions,
+    dest: &[u8],
+) -> CmdResult {
+    let list: std::collections::VecDeque<Vec<u8>> = sort_output(ctx, ks, args, opts)?
+        .into_iter()
+        .map(|v| v.unwrap_or_default().to_vec())
+        .collect();
+    let n = list.len();
+    let dbi = ctx.client.db;
+    if n > 0 {
+        ks.db_mut(dbi).set(dest, Value::List(list));
+        ks.signal_ready(dbi, dest);
+        ks.dirty += n as u64;
+    } else if ks.db_mut(dbi).remove(dest, ctx.now_ms).is_some() {
+        ks.dirty += 1;
+    }
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// ```text
+/// SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]]
+///     [ASC|DESC] [ALPHA] [STORE destination]
+/// ```
+/// The sorted elements (numbers unless ALPHA), or with GET the values their patterns
+/// name; with STORE, how many were stored as a list at destination (an empty result
+/// deletes it).
+fn sort(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let opts = parse_sort(args, false)?;
+    let result = match opts.store {
+        Some(dest) => sort_store(ctx, ks, args, &opts, dest),
+        None => sort_reply(ctx, ks, args, &opts),
+    };
+    // The expired keys the lookups met go now, as Redis deletes them as it meets them
+    // (the dispatcher does this after read commands only).
+    ks.reap_stale(ctx.now_ms);
+    result
+}
+
+/// ```text
+/// SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]]
+///     [ASC|DESC] [ALPHA]
+/// ```
+/// SORT without STORE.
+fn sort_ro(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let opts = parse_sort(args, true)?;
+    sort_reply(ctx, ks, args, &opts)
+}
+
+// WAIT.
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::rand::Rng;
+
+    #[test]
+    fn pqsort_sorts_the_wanted_range() {
+        let mut rng = Rng::new(5);
+        for len in [0usize, 1, 6, 7, 8, 40, 41, 100, 1000] {
+            let data: Vec<u64> = (0..len).map(|_| rng.below(50)).collect();
+            let mut sorted = data.clone();
+            sorted.sort();
+            for _ in 0..20 {
+                if len == 0 {
+                    break;
+                }
+                let lo = rng.below(len as u64) as usize;
+                let hi = lo + rng.below((len - lo) as u64) as usize;
+                let mut v = data.clone();
+                pqsort(&mut v, lo, hi, &|a: &u64, b: &u64| a.cmp(b));
+                assert_eq!(v[lo..=hi], sorted[lo..=hi], "len {len}, {lo}..={hi}");
+                let mut all = v.clone();
+                all.sort();
+                assert_eq!(all, sorted, "a permutation");
+            }
+        }
+    }
+
+    fn score(s: &str) -> Option<f64> {
+        sort_score(s.as_bytes())
+    }
+
+    #[test]
+    fn sort_scores_follow_strtod() {
+        assert_eq!(score(""), Some(0.0));
+        assert_eq!(score("  5"), Some(5.0));
+        assert_eq!(score("+1.5e3"), Some(1500.0));
+        assert_eq!(score(".5"), Some(0.5));
+        assert_eq!(score("5."), Some(5.0));
+        assert_eq!(score("-Infinity"), Some(f64::NEG_INFINITY));
+        assert_eq!(score("inf"), Some(f64::INFINITY));
+        assert_eq!(score("0x1p3"), Some(8.0));
+        assert_eq!(score("0x.8p1"), Some(1.0));
+        assert_eq!(score("0X1P-1074"), Some(f64::from_bits(1)));
+        assert_eq!(score("0x1.8"), Some(1.5));
+        assert_eq!(score("2.2250738585072014e-308"), Some(f64::MIN_POSITIVE));
+        assert_eq!(score("7\0garbage"), Some(7.0));
+        assert_eq!(score("0.0000"), Some(0.0));
+        for bad in [
+            "5 ",
+            "x",
+            "1e400",
+            "1e-310",
+            "4.9e-324",
+            "0x1p-1075",
+            "nan",
+            "nan(12)",
+            "+",
+            "0x",
+            "1e",
+            "1e+",
+            "infinit",
+            " ",
+            "1,5",
+            "0x1p99999",
+        ] {
+            assert_eq!(score(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hex_rounding_is_to_nearest_even() {
+        // 2^53 + 1 is a tie between 2^53 and 2^53 + 2: even wins.
+        assert_eq!(score("0x20000000000001"), Some(9007199254740992.0));
+        assert_eq!(score("0x20000000000003"), Some(9007199254740996.0));
+        // Beyond 30 hex digits the rest only breaks ties.
+        assert_eq!(
+            score("0x1000000000000000000000000000000001"),
+            Some(2f64.powi(132))
+        );
+        // Checked against glibc 2.36.
+        assert_eq!(
+            score("0x1.fffffffffffff8p1023"),
+            None,
+            "rounds up to infinity"
+        );
+        assert_eq!(score("0x1.fffffffffffff7p1023"), Some(f64::MAX));
+        assert_eq!(score("0x0.0000000000001p-1022"), Some(f64::from_bits(1)));
+        assert_eq!(score("0x0.00000000000018p-1022"), None, "inexact subnormal");
+        assert_eq!(score("0x1.00000000000008p0"), Some(1.0));
+        assert_eq!(score("0x1.00000000000018p0"), Some(1.0 + 2f64.powi(-51)));
+        assert_eq!(
+            score("0x.000000000000000000000000000000000001p0"),
+            Some(2f64.powi(-144))
+        );
+    }
+}
