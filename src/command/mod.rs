@@ -19,6 +19,8 @@ pub mod list;
 pub mod server;
 pub mod sort;
 pub mod string;
+#[cfg(test)]
+pub mod testing;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -205,6 +207,8 @@ pub fn table() -> &'static [&'static [Command]] {
         sort::COMMANDS,
         server::COMMANDS,
         docs::COMMANDS,
+        #[cfg(test)]
+        testing::COMMANDS,
     ]
 }
 
