@@ -1,14 +1,17 @@
 //! Clients: the registry every connection is in, the part of a client other threads may
 //! touch ([`ClientHandle`]), and the part only its own connection uses ([`ClientState`]).
 //!
-//! A handle owns the write half of the socket behind a mutex, so a reply can be written
-//! to a client from any thread (pub/sub messages, a CLIENT KILL) without racing the
-//! client's own replies. Killing a client shuts its socket down, which wakes its
-//! connection's blocking read.
+//! A handle shares the client's socket: its connection reads from it (through
+//! [`ClientHandle::reader`]), and replies are written to it under a mutex, so a reply can
+//! be written to a client from any thread (pub/sub messages, a CLIENT KILL) without racing
+//! the client's own replies. One socket, one file descriptor per client, as Redis counts
+//! them against the open-files limit. Killing a client shuts its socket down, which wakes
+//! its connection's blocking read (and fails a write stuck on a client that does not
+//! read).
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -40,12 +43,16 @@ pub struct ClientHandle {
     /// Unix ms of the last request, for `idle=` and the `timeout` setting.
     pub last_active_ms: AtomicU64,
     pub info: Mutex<ClientInfo>,
-    writer: Mutex<TcpStream>,
+    /// The socket, shared by the connection's reader and the writers.
+    socket: Arc<TcpStream>,
+    /// Held while a reply is written, so replies from different threads never interleave.
+    write_lock: Mutex<()>,
     killed: AtomicBool,
 }
 
 impl ClientHandle {
-    /// A handle for an accepted connection; `stream` is a clone used for writing.
+    /// A handle for an accepted connection's socket (`stream`, or a clone of it if the
+    /// caller reads from another descriptor).
     pub fn new(id: u64, stream: TcpStream) -> io::Result<ClientHandle> {
         #[cfg(unix)]
         let fd = std::os::unix::io::AsRawFd::as_raw_fd(&stream);
@@ -63,15 +70,21 @@ impl ClientHandle {
                 last_command: "NULL",
                 ..ClientInfo::default()
             }),
-            writer: Mutex::new(stream),
+            socket: Arc::new(stream),
+            write_lock: Mutex::new(()),
             killed: AtomicBool::new(false),
         })
     }
 
     /// Writes already encoded replies, from whichever thread.
     pub fn send(&self, bytes: &[u8]) -> io::Result<()> {
-        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        w.write_all(bytes)
+        let _turn = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        (&*self.socket).write_all(bytes)
+    }
+
+    /// A reader of the client's socket, for its connection.
+    pub fn reader(&self) -> SocketReader {
+        SocketReader(Arc::clone(&self.socket))
     }
 
     /// The shared info (name, db...), recovering from a poisoned lock.
@@ -79,11 +92,17 @@ impl ClientHandle {
         self.info.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Closes the connection: its reader wakes with end-of-file and cleans up.
+    /// Closes the connection: its reader wakes with end-of-file and cleans up. Takes no
+    /// lock, so a writer blocked on a client that does not read cannot hold it up.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
-        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = w.shutdown(Shutdown::Both);
+        let _ = self.socket.shutdown(Shutdown::Both);
+    }
+
+    /// Whether the client connects from the loopback interface (Redis's `connIsLocal`),
+    /// which protected mode and `enable-protected-configs local` care about.
+    pub fn is_local(&self) -> bool {
+        is_local_address(self.addr.ip())
     }
 
     /// Whether [`ClientHandle::kill`] was called.
@@ -117,6 +136,27 @@ impl ClientHandle {
     }
 }
 
+/// Reads a client's socket, which its [`ClientHandle`] shares (no second descriptor).
+#[derive(Debug)]
+pub struct SocketReader(Arc<TcpStream>);
+
+impl Read for SocketReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+}
+
+/// Whether a peer address is the loopback interface, as Redis's `connIsLocal` decides it
+/// (`127.*` or `::1`). An IPv4 loopback peer seen through a dual-stack IPv6 listener
+/// (`::ffff:127.0.0.1`) is local too: Redis never sees that form, because it sets
+/// `IPV6_V6ONLY` on its IPv6 sockets, and std cannot.
+pub fn is_local_address(ip: IpAddr) -> bool {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => v6.is_loopback(),
+    }
+}
+
 /// Counters a connection keeps locally and adds to the server's once per batch, so the
 /// hot path touches no shared cache line per command.
 #[derive(Debug, Default, Clone, Copy)]
@@ -134,6 +174,12 @@ pub struct ClientState {
     pub db: usize,
     /// The protocol version (2, or 3 after `HELLO 3`).
     pub resp: u8,
+    /// Whether the client may run every command. A client is authenticated from the
+    /// start if no password was required when it connected (Redis's
+    /// `clientSetDefaultAuth`), and by a successful AUTH or HELLO AUTH. Setting a
+    /// password later does not log anyone out, as in Redis; removing it lets everyone in
+    /// (the dispatcher asks the server whether a password is set at all).
+    pub authenticated: bool,
     /// Close the connection once the pending replies are written (QUIT).
     pub close_after_reply: bool,
     /// The last command run, for CLIENT LIST's `cmd=`.
@@ -143,12 +189,14 @@ pub struct ClientState {
 }
 
 impl ClientState {
-    /// State for a new connection.
+    /// State for a new connection, not yet authenticated (the connection decides whether
+    /// it needs to be).
     pub fn new(handle: Arc<ClientHandle>) -> ClientState {
         ClientState {
             id: handle.id,
             db: 0,
             resp: 2,
+            authenticated: false,
             close_after_reply: false,
             last_command: "NULL",
             stats: LocalStats::default(),
@@ -207,5 +255,28 @@ impl Registry {
     /// The client with this id.
     pub fn get(&self, id: u64) -> Option<Arc<ClientHandle>> {
         self.lock().get(&id).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_addresses_are_the_loopback_ones() {
+        for local in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"] {
+            assert!(is_local_address(local.parse().unwrap()), "{local}");
+        }
+        for remote in [
+            "192.0.2.2",
+            "10.0.0.1",
+            "0.0.0.0",
+            "::",
+            "::ffff:192.0.2.2",
+            "2001:db8::1",
+            "fe80::1",
+        ] {
+            assert!(!is_local_address(remote.parse().unwrap()), "{remote}");
+        }
     }
 }

@@ -1,11 +1,15 @@
 //! One client's connection: read what the socket has, parse and run every complete
 //! request in it, and send all their replies in one write before blocking again.
 //!
+//! Until the client authenticates (when a password is set), the parser holds its requests
+//! to Redis's unauthenticated limits and the dispatcher answers `-NOAUTH` to all but a
+//! few commands.
+//!
 //! The parser keeps partial requests between reads, so replies are flushed exactly when
 //! the read buffer runs dry: a pipeline of N requests that arrived together costs one
 //! write, and a request split across reads never holds earlier replies back.
 
-use std::io::{BufRead, BufReader, ErrorKind};
+use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::net::TcpStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -21,31 +25,47 @@ use crate::util::now_ms;
 /// The read buffer's size: at least Redis's 16 KiB `PROTO_IOBUF_LEN`.
 const READ_BUFFER: usize = 16 * 1024;
 
-/// Serves a client until it leaves, is killed, or breaks the protocol.
+/// Serves a client until it leaves, is killed, or breaks the protocol, reading from its
+/// handle's socket.
+pub fn serve_client(server: &Server, handle: Arc<ClientHandle>) {
+    let reader = handle.reader();
+    serve_from(server, reader, handle);
+}
+
+/// [`serve_client`] reading from `stream`, a descriptor of the client's socket other than
+/// the handle's (a clone of it).
 pub fn serve(server: &Server, stream: TcpStream, handle: Arc<ClientHandle>) {
+    serve_from(server, stream, handle);
+}
+
+fn serve_from<R: Read>(server: &Server, reader: R, handle: Arc<ClientHandle>) {
     let id = handle.id;
+    let mut client = ClientState::new(handle);
+    // Without a password the client is in from the start, and stays in if one is set
+    // later (Redis's `clientSetDefaultAuth`).
+    client.authenticated = !server.auth_required();
     let mut conn = Connection {
         server,
-        reader: BufReader::with_capacity(READ_BUFFER, stream),
+        reader: BufReader::with_capacity(READ_BUFFER, reader),
         parser: Parser::new(server.proto_max_bulk_len()),
         args: Args::default(),
         out: Reply::new(),
-        client: ClientState::new(handle),
+        client,
     };
     conn.run();
     server.clients.unregister(id);
 }
 
-struct Connection<'a> {
+struct Connection<'a, R> {
     server: &'a Server,
-    reader: BufReader<TcpStream>,
+    reader: BufReader<R>,
     parser: Parser,
     args: Args,
     out: Reply,
     client: ClientState,
 }
 
-impl Connection<'_> {
+impl<R: Read> Connection<'_, R> {
     fn run(&mut self) {
         loop {
             let input = match self.reader.fill_buf() {
@@ -70,6 +90,9 @@ impl Connection<'_> {
     fn handle_input_at(&mut self, mut at: usize, end: usize) -> bool {
         self.parser.max_bulk_len = self.server.proto_max_bulk_len();
         while at < end {
+            // Before authentication requests are held to Redis's small limits; checked
+            // per request, so an AUTH lifts them for the next one.
+            self.parser.unauthenticated = !self.client.authenticated && self.server.auth_required();
             let input = &self.reader.buffer()[at..end];
             match self.parser.parse(input, &mut self.args) {
                 Ok(Parsed::Request(used)) => {
@@ -93,7 +116,8 @@ impl Connection<'_> {
             }
         }
         let limit = self.server.config().client_query_buffer_limit as usize;
-        if self.args.memory() > limit {
+        // Like Redis, count the bytes received, not the buffer's (doubling) capacity.
+        if self.args.data_len() > limit {
             self.server.log.warning(&format!(
                 "Closing client that reached max query buffer length: id={} addr={}",
                 self.client.id, self.client.handle.addr

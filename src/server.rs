@@ -3,17 +3,22 @@
 //!
 //! Every accepted connection is served by one worker of the elastic [`Pool`], which grows
 //! up to `maxclients`; client number maxclients+1 is told so and closed.
+//!
+//! Two startup and accept-time guards follow Redis: `maxclients` is capped to what the
+//! open-files limit allows (see [`fit_maxclients`]; std cannot raise the limit, so we only
+//! read it), and protected mode refuses clients from other hosts while no password is set
+//! (see [`protected_mode_refuses`]).
 
 use std::fmt;
-use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::{IpAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::client::{ClientHandle, Registry};
+use crate::client::{is_local_address, ClientHandle, Registry};
+use crate::command::server::sha256;
 use crate::config::Config;
 use crate::log::Logger;
 use crate::persist;
@@ -28,6 +33,29 @@ pub const REDLITE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// How long an idle pool worker lives before retiring.
 const WORKER_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Redis's `CONFIG_MIN_RESERVED_FDS`: descriptors kept for everything but clients
+/// (listeners, the dump file, logs).
+pub const MIN_RESERVED_FDS: u64 = 32;
+
+/// What a client from another host reads before it is closed while protected mode is on
+/// and no password is set: Redis 7.0.15's text, byte for byte.
+pub const PROTECTED_MODE_DENIED: &str =
+    "-DENIED Redis is running in protected mode because protected mode is enabled \
+    and no password is set for the default user. In this mode connections are \
+    only accepted from the loopback interface. If you want to connect from \
+    external computers to Redis you may adopt one of the following solutions: 1) \
+    Just disable protected mode sending the command 'CONFIG SET protected-mode \
+    no' from the loopback interface by connecting to Redis from the same host \
+    the server is running, however MAKE SURE Redis is not publicly accessible \
+    from internet if you do so. Use CONFIG REWRITE to make this change \
+    permanent. 2) Alternatively you can just disable the protected mode by \
+    editing the Redis configuration file, and setting the protected mode option \
+    to 'no', and then restarting the server. 3) If you started the server \
+    manually just for testing, restart it with the '--protected-mode no' option. \
+    4) Setup a an authentication password for the default user. NOTE: You only \
+    need to do one of the above things in order for the server to start \
+    accepting connections from the outside.\r\n";
 
 /// Server-wide counters for INFO stats.
 #[derive(Debug, Default)]
@@ -70,6 +98,15 @@ pub struct Server {
     pub port: u16,
     /// `proto-max-bulk-len`, mirrored here so each read batch need not lock the config.
     proto_max_bulk_len: AtomicU64,
+    /// Whether `requirepass` is set, mirrored for the per-command authentication check.
+    password_set: AtomicBool,
+    /// SHA-256 of `requirepass` (`None` when empty), computed when it is set, as Redis
+    /// keeps only its users' password hashes: checking a password then costs the same
+    /// whatever the password's length.
+    password_digest: Mutex<Option<[u8; 32]>>,
+    /// The soft and hard open-files limits read at startup (`u64::MAX`: unlimited or
+    /// unknown).
+    open_files_limit: (u64, u64),
 }
 
 impl Server {
@@ -77,6 +114,8 @@ impl Server {
     pub fn new(config: Config, store: Store, port: u16) -> Server {
         let log = Logger::new(config.loglevel, &config.logfile);
         let proto = config.proto_max_bulk_len;
+        let password_set = !config.requirepass.is_empty();
+        let password_digest = digest_of(&config.requirepass);
         Server {
             store,
             config: RwLock::new(config),
@@ -92,6 +131,9 @@ impl Server {
             run_id: run_id(),
             port,
             proto_max_bulk_len: AtomicU64::new(proto),
+            password_set: AtomicBool::new(password_set),
+            password_digest: Mutex::new(password_digest),
+            open_files_limit: open_files_limit().unwrap_or((u64::MAX, u64::MAX)),
         }
     }
 
@@ -110,7 +152,51 @@ impl Server {
         let config = self.config();
         self.proto_max_bulk_len
             .store(config.proto_max_bulk_len, Ordering::Relaxed);
+        *self
+            .password_digest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = digest_of(&config.requirepass);
+        self.password_set
+            .store(!config.requirepass.is_empty(), Ordering::Relaxed);
         self.log.set_level(config.loglevel);
+    }
+
+    /// Whether `given` is the default user's password; any password is while none is set
+    /// (Redis's `nopass`). See [`password_matches`].
+    pub fn check_password(&self, given: &[u8]) -> bool {
+        let digest = *self
+            .password_digest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        digest.is_none_or(|secret| password_matches(given, &secret))
+    }
+
+    /// Whether clients must authenticate: the default user has a password
+    /// (`requirepass`). Redis's `authRequired(c)` is this and "the client has not".
+    pub fn auth_required(&self) -> bool {
+        self.password_set.load(Ordering::Relaxed)
+    }
+
+    /// Checks a new `maxclients` against the open-files limit, as Redis's
+    /// `updateMaxclients` does after CONFIG SET: if it does not fit, logs what Redis logs
+    /// and returns the reason (the caller restores the previous settings).
+    pub fn check_maxclients(&self, maxclients: u64) -> Result<(), String> {
+        let (soft, hard) = self.open_files_limit;
+        match fit_maxclients(maxclients, soft, hard) {
+            FdBudget::Enough => Ok(()),
+            FdBudget::Reduced { maxclients, log } | FdBudget::TooLow { maxclients, log } => {
+                for line in &log {
+                    self.log.warning(line);
+                }
+                self.log.warning(
+                    "Failed applying new configuration. Possibly related to new maxclients setting. Restoring previous settings.",
+                );
+                Err(format!(
+                    "The operating system is not able to handle the specified number of clients, try with {}",
+                    maxclients as u32 as i32
+                ))
+            }
+        }
     }
 
     /// `proto-max-bulk-len`.
@@ -122,6 +208,25 @@ impl Server {
     pub fn dump_path(&self) -> PathBuf {
         PathBuf::from(&self.config().dbfilename)
     }
+}
+
+/// The SHA-256 digest of a password, `None` for the empty one (no password).
+fn digest_of(password: &str) -> Option<[u8; 32]> {
+    (!password.is_empty()).then(|| sha256(password.as_bytes()))
+}
+
+/// Whether `given` hashes to `secret_digest`, compared as Redis compares passwords: the
+/// given one is hashed (so the comparison is of two 32-byte digests, whatever either
+/// password's length), and the digests are compared without an early exit, so the time
+/// taken shows neither where they first differ nor the secret's length.
+pub fn password_matches(given: &[u8], secret_digest: &[u8; 32]) -> bool {
+    let given = sha256(given);
+    let diff = given
+        .iter()
+        .zip(secret_digest)
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    // Keep the optimizer from turning the fold into an early-exit comparison.
+    std::hint::black_box(diff) == 0
 }
 
 /// 40 hex characters that differ per run, as Redis's run_id.
@@ -172,6 +277,19 @@ pub fn run(config: Config) -> Result<(), StartError> {
     std::env::set_current_dir(&config.dir)
         .map_err(|e| fail(format!("Can't chdir to '{}': {e}", config.dir.display())))?;
 
+    let mut config = config;
+    let (soft, hard) = open_files_limit().unwrap_or((u64::MAX, u64::MAX));
+    match fit_maxclients(config.maxclients, soft, hard) {
+        FdBudget::Enough => {}
+        FdBudget::Reduced { maxclients, log } => {
+            for line in &log {
+                boot_log.warning(line);
+            }
+            config.maxclients = maxclients;
+        }
+        FdBudget::TooLow { log, .. } => return Err(fail(log.join("\n"))),
+    }
+
     let listeners = bind_all(&config)?;
     let port = listeners[0]
         .local_addr()
@@ -182,7 +300,6 @@ pub fn run(config: Config) -> Result<(), StartError> {
 
     let store = load_dump(&config, &boot_log)?;
     // With port 0 we picked one: CONFIG GET port reports the real one.
-    let mut config = config;
     config.port = port;
     let server = Arc::new(Server::new(config, store, port));
     persist::save::cleanup_temp_files(&server.log);
@@ -212,6 +329,96 @@ pub fn run(config: Config) -> Result<(), StartError> {
         let _ = t.join();
     }
     Ok(())
+}
+
+/// The soft and hard "Max open files" limits from `/proc/self/limits` (`u64::MAX` for
+/// "unlimited"); `None` where that file is missing or unreadable.
+pub fn open_files_limit() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    parse_open_files_limit(&text)
+}
+
+/// Finds the "Max open files" row of `/proc/self/limits` text.
+fn parse_open_files_limit(text: &str) -> Option<(u64, u64)> {
+    let row = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))?;
+    let mut values = row.split_whitespace().map(|v| match v {
+        "unlimited" => Some(u64::MAX),
+        n => n.parse().ok(),
+    });
+    Some((values.next()??, values.next()??))
+}
+
+/// How `maxclients` fits the open-files limit.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FdBudget {
+    /// `maxclients` + [`MIN_RESERVED_FDS`] descriptors are available.
+    Enough,
+    /// They are not: `maxclients` must come down to what the limit allows. `log` is what
+    /// Redis logs (as warnings) in that case.
+    Reduced { maxclients: u64, log: Vec<String> },
+    /// The limit leaves no descriptor for clients: the server cannot start.
+    TooLow { maxclients: u64, log: Vec<String> },
+}
+
+/// Redis's `adjustOpenFilesLimit` for a process that cannot raise its limit: std has no
+/// `setrlimit`, so where Redis would raise the soft limit towards `maxclients` + 32 (up to
+/// the hard limit), we keep it and cap `maxclients` to `soft` - 32 instead, logging
+/// Redis's three warnings. The OS error Redis reports is what `setrlimit` answers when
+/// the hard limit is too low ("Operation not permitted"); when the hard limit would have
+/// allowed it, the call Redis makes is the one redlite lacks ("Function not
+/// implemented"). Numbers Redis prints with `%d` are printed as the same 32-bit ints.
+pub fn fit_maxclients(maxclients: u64, soft: u64, hard: u64) -> FdBudget {
+    let wanted = maxclients.saturating_add(MIN_RESERVED_FDS);
+    if soft >= wanted {
+        return FdBudget::Enough;
+    }
+    if soft <= MIN_RESERVED_FDS {
+        return FdBudget::TooLow {
+            maxclients: 0,
+            log: vec![format!(
+                "Your current 'ulimit -n' of {soft} is not enough for the server to start. Please increase your open file limit to at least {wanted}. Exiting."
+            )],
+        };
+    }
+    let reduced = soft - MIN_RESERVED_FDS;
+    let os_error = if hard < wanted {
+        "Operation not permitted"
+    } else {
+        "Function not implemented"
+    };
+    FdBudget::Reduced {
+        maxclients: reduced,
+        log: vec![
+            format!(
+                "You requested maxclients of {} requiring at least {wanted} max file descriptors.",
+                maxclients as u32 as i32
+            ),
+            format!(
+                "Server can't set maximum open files to {wanted} because of OS error: {os_error}."
+            ),
+            format!(
+                "Current maximum open files is {soft}. maxclients has been reduced to {} to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'.",
+                reduced as u32 as i32
+            ),
+        ],
+    }
+}
+
+/// Whether protected mode refuses a client from `peer`: Redis 7.0's `clientAcceptHandler`
+/// check. It applies while `protected-mode` is yes and the default user has no password
+/// (no `requirepass`), to every client that is not on the loopback interface, whatever
+/// `bind` says (Redis 7.0 dropped the "no bind address given" condition of older
+/// versions; redlite's default `bind 127.0.0.1` keeps such clients out before that).
+pub fn protected_mode_refuses(peer: IpAddr, protected_mode: bool, password_set: bool) -> bool {
+    protected_mode && !password_set && !is_local_address(peer)
+}
+
+/// [`protected_mode_refuses`] with the settings taken from `config`.
+fn refused_by_protected_mode(peer: IpAddr, config: &Config) -> bool {
+    let protected_mode = config.value("protected-mode").as_deref() == Some(&b"yes"[..]);
+    protected_mode_refuses(peer, protected_mode, !config.requirepass.is_empty())
 }
 
 /// Binds every `bind` address on the configured port (0 picks one, shared by all).
@@ -302,14 +509,16 @@ fn accept_loop(server: &Arc<Server>, listener: &TcpListener, pool: &Pool) {
     }
 }
 
-fn accept(server: &Arc<Server>, mut stream: TcpStream, pool: &Pool) {
+fn accept(server: &Arc<Server>, stream: TcpStream, pool: &Pool) {
     let _ = stream.set_nodelay(true);
     server
         .stats
         .connections_received
         .fetch_add(1, Ordering::Relaxed);
     let id = server.clients.next_id();
-    let handle = match stream.try_clone().and_then(|w| ClientHandle::new(id, w)) {
+    // The handle keeps the socket and the connection reads through it: one descriptor
+    // per client, which is what the open-files limit was checked against.
+    let handle = match ClientHandle::new(id, stream) {
         Ok(h) => Arc::new(h),
         Err(_) => return,
     };
@@ -319,13 +528,24 @@ fn accept(server: &Arc<Server>, mut stream: TcpStream, pool: &Pool) {
             .stats
             .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
-        let _ = stream.write_all(b"-ERR max number of clients reached\r\n");
+        let _ = handle.send(b"-ERR max number of clients reached\r\n");
+        return;
+    }
+    // After the maxclients check, as in Redis (where it runs once the connection is
+    // accepted).
+    if refused_by_protected_mode(handle.addr.ip(), &server.config()) {
+        server.clients.unregister(id);
+        server
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = handle.send(PROTECTED_MODE_DENIED.as_bytes());
         return;
     }
     let server2 = Arc::clone(server);
     let handle2 = Arc::clone(&handle);
     if pool
-        .execute(move || crate::connection::serve(&server2, stream, handle2))
+        .execute(move || crate::connection::serve_client(&server2, handle2))
         .is_err()
     {
         server.clients.unregister(id);
@@ -334,27 +554,47 @@ fn accept(server: &Arc<Server>, mut stream: TcpStream, pool: &Pool) {
 
 /// The periodic work: active expiry every tick, client timeouts and the ops/sec sample.
 fn cron_loop(server: &Server) {
-    let mut last_sample = (Instant::now(), 0u64);
-    let mut last_clients_check = Instant::now();
+    let mut state = CronState {
+        last_sample: (Instant::now(), 0),
+        last_clients_check: Instant::now(),
+    };
     loop {
         let hz = server.config().hz.max(1);
         thread::sleep(Duration::from_millis(1000 / u64::from(hz)));
-        expire::cycle(&server.store, hz);
+        // A bug in one tick must not stop expiry and timeouts for good.
+        let tick = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cron_tick(server, &mut state, hz)
+        }));
+        if tick.is_err() {
+            server.log.warning("A background tick failed; carrying on");
+        }
+    }
+}
 
-        let elapsed = last_sample.0.elapsed();
-        if elapsed >= Duration::from_millis(100) {
-            let total = server.stats.commands_processed.load(Ordering::Relaxed);
-            let ops = (total - last_sample.1) as f64 / elapsed.as_secs_f64();
-            server
-                .stats
-                .instantaneous_ops
-                .store(ops as u64, Ordering::Relaxed);
-            last_sample = (Instant::now(), total);
-        }
-        if last_clients_check.elapsed() >= Duration::from_secs(1) {
-            last_clients_check = Instant::now();
-            close_idle_clients(server);
-        }
+/// What the cron carries from one tick to the next.
+struct CronState {
+    /// When ops/sec was last sampled, and the command count then.
+    last_sample: (Instant, u64),
+    last_clients_check: Instant,
+}
+
+fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
+    expire::cycle(&server.store, hz);
+
+    let elapsed = state.last_sample.0.elapsed();
+    if elapsed >= Duration::from_millis(100) {
+        let total = server.stats.commands_processed.load(Ordering::Relaxed);
+        // CONFIG RESETSTAT may have zeroed the counter since the last sample.
+        let ops = total.saturating_sub(state.last_sample.1) as f64 / elapsed.as_secs_f64();
+        server
+            .stats
+            .instantaneous_ops
+            .store(ops as u64, Ordering::Relaxed);
+        state.last_sample = (Instant::now(), total);
+    }
+    if state.last_clients_check.elapsed() >= Duration::from_secs(1) {
+        state.last_clients_check = Instant::now();
+        close_idle_clients(server);
     }
 }
 
@@ -372,5 +612,118 @@ fn close_idle_clients(server: &Server) {
             server.log.verbose("Closing idle client");
             client.kill();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_files_limit_is_read_from_proc() {
+        let text = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                    Max processes             63405                63405                processes \n\
+                    Max open files            1024                 524288               files     \n\
+                    Max locked memory         8388608              8388608              bytes     \n";
+        assert_eq!(parse_open_files_limit(text), Some((1024, 524288)));
+        let unlimited =
+            "Max open files            unlimited            unlimited            files\n";
+        assert_eq!(
+            parse_open_files_limit(unlimited),
+            Some((u64::MAX, u64::MAX))
+        );
+        assert_eq!(parse_open_files_limit("Max processes 1 2\n"), None);
+        // This process's own, on Linux.
+        if std::path::Path::new("/proc/self/limits").exists() {
+            let (soft, hard) = open_files_limit().expect("a Max open files row");
+            assert!(soft <= hard);
+        }
+    }
+
+    #[test]
+    fn maxclients_is_capped_by_the_open_files_limit() {
+        assert_eq!(fit_maxclients(10000, 10032, 10032), FdBudget::Enough);
+        assert_eq!(fit_maxclients(10000, u64::MAX, u64::MAX), FdBudget::Enough);
+        assert_eq!(fit_maxclients(68, 100, 100), FdBudget::Enough);
+        // What Redis 7.0.15 logs under `ulimit -n 100` (soft and hard).
+        assert_eq!(
+            fit_maxclients(10000, 100, 100),
+            FdBudget::Reduced {
+                maxclients: 68,
+                log: vec![
+                    "You requested maxclients of 10000 requiring at least 10032 max file descriptors.".to_string(),
+                    "Server can't set maximum open files to 10032 because of OS error: Operation not permitted.".to_string(),
+                    "Current maximum open files is 100. maxclients has been reduced to 68 to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'.".to_string(),
+                ],
+            }
+        );
+        // A hard limit that would let Redis raise the soft one: we still cannot.
+        let FdBudget::Reduced { maxclients, log } = fit_maxclients(69, 100, 20000) else {
+            panic!("reduced");
+        };
+        assert_eq!(maxclients, 68);
+        assert_eq!(
+            log[1],
+            "Server can't set maximum open files to 101 because of OS error: Function not implemented."
+        );
+        // %d of an unsigned int, as Redis prints it.
+        let FdBudget::Reduced { log, .. } = fit_maxclients(u64::from(u32::MAX), 100, 100) else {
+            panic!("reduced");
+        };
+        assert!(log[0].starts_with("You requested maxclients of -1 requiring at least 4294967327 "));
+        assert_eq!(
+            fit_maxclients(10000, 32, 32),
+            FdBudget::TooLow {
+                maxclients: 0,
+                log: vec!["Your current 'ulimit -n' of 32 is not enough for the server to start. Please increase your open file limit to at least 10032. Exiting.".to_string()],
+            }
+        );
+        assert!(matches!(fit_maxclients(1, 33, 33), FdBudget::Enough));
+        assert!(matches!(
+            fit_maxclients(2, 33, 33),
+            FdBudget::Reduced { maxclients: 1, .. }
+        ));
+    }
+
+    #[test]
+    fn protected_mode_decision() {
+        let remote: IpAddr = "192.0.2.2".parse().unwrap();
+        let remote6: IpAddr = "2001:db8::2".parse().unwrap();
+        for local in ["127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1"] {
+            let local: IpAddr = local.parse().unwrap();
+            assert!(!protected_mode_refuses(local, true, false));
+        }
+        assert!(protected_mode_refuses(remote, true, false));
+        assert!(protected_mode_refuses(remote6, true, false));
+        // A password, or protected mode off, lets them in.
+        assert!(!protected_mode_refuses(remote, true, true));
+        assert!(!protected_mode_refuses(remote, false, false));
+        // From the configuration: defaults, flags, CONFIG SET.
+        let mut config = Config::default();
+        assert!(refused_by_protected_mode(remote, &config));
+        assert!(!refused_by_protected_mode(
+            "127.0.0.1".parse().unwrap(),
+            &config
+        ));
+        config.set(&[(b"protected-mode", b"no")]).unwrap();
+        assert!(!refused_by_protected_mode(remote, &config));
+        config.set(&[(b"protected-mode", b"yes")]).unwrap();
+        config.set(&[(b"requirepass", b"pw")]).unwrap();
+        assert!(!refused_by_protected_mode(remote, &config));
+        let flags = ["--protected-mode", "no", "--bind", "0.0.0.0"].map(String::from);
+        assert!(!refused_by_protected_mode(
+            remote,
+            &Config::from_args(flags).unwrap()
+        ));
+        // The text ends as a RESP error must, and is Redis's (the start and end of it
+        // here; tests/security.rs compares every byte with redis-server's).
+        assert!(PROTECTED_MODE_DENIED.starts_with(
+            "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. "
+        ));
+        assert!(PROTECTED_MODE_DENIED.ends_with(
+            " in order for the server to start accepting connections from the outside.\r\n"
+        ));
+        assert_eq!(PROTECTED_MODE_DENIED.len(), 1066 + 1);
+        assert_eq!(PROTECTED_MODE_DENIED.matches('\n').count(), 1);
     }
 }

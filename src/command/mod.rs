@@ -2,14 +2,15 @@
 //!
 //! The table is data, as in Redis's `commands.c`: a name, an arity (`N` means exactly N
 //! words including the name, `-N` at least N), flags, key positions and a handler. The
-//! dispatcher looks a command up case-insensitively, checks the arity in one place, takes
-//! the keyspace lock the handler's kind asks for, and turns a returned [`CmdError`] into
-//! the error reply. Handlers never count arguments and never lock.
+//! dispatcher looks a command up case-insensitively, checks the arity in one place, refuses
+//! clients that must authenticate first (`-NOAUTH`), takes the keyspace lock the handler's
+//! kind asks for, and turns a returned [`CmdError`] into the error reply. Handlers never
+//! count arguments and never lock.
 //!
 //! Files follow Redis's split: [`string`] (t_string.c), [`bitmap`] (bitops.c), [`list`]
 //! (t_list.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
-//! (server.c, config.c, networking.c's CLIENT), [`info`] (INFO's text) and [`docs`]
-//! (COMMAND).
+//! (server.c, config.c, networking.c's CLIENT, acl.c's AUTH), [`info`] (INFO's text) and
+//! [`docs`] (COMMAND).
 
 pub mod bitmap;
 pub mod docs;
@@ -112,7 +113,8 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 14;
     pub const NO_MULTI: u32 = 1 << 15;
 
-    /// Flag names in COMMAND INFO's order.
+    /// Flag names in COMMAND INFO's order. SENTINEL is not among them: Redis 7.0 keeps it
+    /// to itself.
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
@@ -127,7 +129,6 @@ pub mod flags {
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),
-        (SENTINEL, "sentinel"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
     ];
@@ -312,7 +313,9 @@ fn truncated(arg: &[u8], max: usize) -> String {
     String::from_utf8_lossy(&arg[..end]).into_owned()
 }
 
-/// Runs one request and writes its reply.
+/// Runs one request and writes its reply: resolve it (unknown command, arity), refuse it
+/// with `-NOAUTH` if the client must authenticate first and the command is not one of
+/// the `no_auth` ones (AUTH, HELLO, QUIT), then run the handler under its lock.
 pub fn execute(ctx: &mut Ctx, args: &Args) {
     let cmd = match resolve(args) {
         Resolved::Found(cmd) => cmd,
@@ -322,6 +325,12 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
         }
     };
     ctx.client.last_command = cmd.name;
+    // After the existence and arity checks, as in Redis: before authentication an
+    // unknown command is still "unknown command", not NOAUTH.
+    if !ctx.client.authenticated && cmd.flags & flags::NO_AUTH == 0 && ctx.server.auth_required() {
+        ctx.out.error("NOAUTH Authentication required.");
+        return;
+    }
     let result = match cmd.handler {
         Handler::Read(f) => {
             let ks = ctx.server.store.read();

@@ -1,6 +1,11 @@
-//! Connection and server commands (Redis's server.c, networking.c and config.c): PING,
-//! ECHO, QUIT, SELECT, TIME, HELLO, CLIENT, CONFIG, INFO, SAVE, LASTSAVE, SHUTDOWN, and
-//! the empty FUNCTION and SCRIPT answers of a Redis without Lua.
+//! Connection and server commands (Redis's server.c, networking.c, config.c and acl.c's
+//! AUTH): PING, ECHO, QUIT, AUTH, SELECT, TIME, HELLO, CLIENT, CONFIG, INFO, SAVE,
+//! LASTSAVE, SHUTDOWN, and the empty FUNCTION and SCRIPT answers of a Redis without Lua.
+//!
+//! Authentication: the only user is `default`, whose password is `requirepass` (none when
+//! empty, and then any password is accepted for `default`, as Redis's `nopass`).
+//! Passwords are compared as SHA-256 digests, in time that depends on neither where they
+//! differ nor how long the secret is ([`crate::server::password_matches`]).
 
 use std::sync::atomic::Ordering;
 
@@ -41,10 +46,23 @@ pub const COMMANDS: &[Command] = &[
     Command::new(
         "quit",
         -1,
-        ALLOW_BUSY | NO_AUTH | LOADING | STALE | FAST,
+        NOSCRIPT | ALLOW_BUSY | NO_AUTH | LOADING | STALE | FAST,
         (0, 0, 0),
         Handler::Plain(quit),
         doc("connection", "1.0.0", "Closes the connection.", ""),
+    ),
+    Command::new(
+        "auth",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,
+        (0, 0, 0),
+        Handler::Plain(auth),
+        doc(
+            "connection",
+            "1.0.0",
+            "Authenticates the connection.",
+            "[username] password",
+        ),
     ),
     Command::new(
         "select",
@@ -431,11 +449,129 @@ fn valid_name(name: &[u8]) -> bool {
     name.iter().all(|&b| (b'!'..=b'~').contains(&b))
 }
 
+/// The reply to a failed AUTH or HELLO AUTH.
+const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+/// ```text
+/// AUTH [username] password
+/// ```
+/// Authenticates the connection as `default` (the only user). The one-argument form is
+/// an error while no password is set; the two-argument form then accepts any password
+/// for `default`. A failed attempt leaves an authenticated client authenticated.
+fn auth(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() > 3 {
+        return Err(CmdError::Syntax);
+    }
+    let (user, password) = if args.len() == 2 {
+        if !ctx.server.auth_required() {
+            return Err(CmdError::err(
+                "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+            ));
+        }
+        (&b"default"[..], &args[1])
+    } else {
+        (&args[1], &args[2])
+    };
+    if !authenticate(ctx, user, password) {
+        return Err(CmdError::Msg(WRONGPASS.into()));
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Redis's `ACLAuthenticateUser` for the one user we have: on success the client is
+/// authenticated; on failure nothing changes.
+fn authenticate(ctx: &mut Ctx, user: &[u8], password: &[u8]) -> bool {
+    if user != b"default" {
+        return false;
+    }
+    // Without a password `default` is `nopass` and takes any.
+    let ok = ctx.server.check_password(password);
+    if ok {
+        ctx.client.authenticated = true;
+    }
+    ok
+}
+
+/// SHA-256 (FIPS 180-4) of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    const K: [u32; 64] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2,
+    ];
+    let mut h: [u32; 8] = [
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
+        0x5be0cd19,
+    ];
+    // The message, a 1 bit, zeros to 56 mod 64 bytes, and the length in bits.
+    let mut msg = data.to_vec();
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&((data.len() as u64).wrapping_mul(8)).to_be_bytes());
+    for block in msg.chunks_exact(64) {
+        let mut w = [0u32; 64];
+        for (i, word) in block.chunks_exact(4).enumerate() {
+            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+        }
+        for i in 16..64 {
+            let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
+            let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16]
+                .wrapping_add(s0)
+                .wrapping_add(w[i - 7])
+                .wrapping_add(s1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = h;
+        for i in 0..64 {
+            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
+            let ch = (e & f) ^ (!e & g);
+            let t1 = hh
+                .wrapping_add(s1)
+                .wrapping_add(ch)
+                .wrapping_add(K[i])
+                .wrapping_add(w[i]);
+            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
+            let maj = (a & b) ^ (a & c) ^ (b & c);
+            let t2 = s0.wrapping_add(maj);
+            hh = g;
+            g = f;
+            f = e;
+            e = d.wrapping_add(t1);
+            d = c;
+            c = b;
+            b = a;
+            a = t1.wrapping_add(t2);
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e, f, g, hh]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    let mut out = [0u8; 32];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(h) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
 /// ```text
 /// HELLO [protover [AUTH username password] [SETNAME clientname]]
 /// ```
 /// The server's description as a map. Only protocol 2 is spoken so far: `HELLO 3`
 /// answers `-NOPROTO`, which clients take as "stay on RESP2".
+///
+/// As in Redis 7.0, options are handled in order: AUTH authenticates at once (so a
+/// later bad option leaves the client authenticated) and SETNAME is validated at once;
+/// only then must the client be authenticated, and the name is set.
 fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut next = 1;
     if args.len() >= 2 {
@@ -447,11 +583,12 @@ fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     }
     let mut name = None;
-    let mut user = None;
     while next < args.len() {
         let more = args.len() - 1 - next;
         if is(&args[next], "auth") && more >= 2 {
-            user = Some(next + 1);
+            if !authenticate(ctx, &args[next + 1], &args[next + 2]) {
+                return Err(CmdError::Msg(WRONGPASS.into()));
+            }
             next += 3;
         } else if is(&args[next], "setname") && more >= 1 {
             if !valid_name(&args[next + 1]) {
@@ -468,13 +605,10 @@ fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
             )));
         }
     }
-    // Without requirepass, the default user accepts any password, as in Redis.
-    if let Some(u) = user {
-        if !is(&args[u], "default") {
-            return Err(CmdError::Msg(
-                "WRONGPASS invalid username-password pair or user is disabled.".into(),
-            ));
-        }
+    if !ctx.client.authenticated && ctx.server.auth_required() {
+        return Err(CmdError::Msg(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into(),
+        ));
     }
     if let Some(n) = name {
         ctx.client.handle.info().name = args[n].to_vec();
@@ -737,9 +871,32 @@ fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         .step_by(2)
         .map(|i| (&args[i], &args[i + 1]))
         .collect();
-    let result = ctx.server.config_mut().set(&pairs);
-    result.map_err(CmdError::Msg)?;
-    ctx.server.config_changed();
+    let server = ctx.server;
+    let mut config = server.config_mut();
+    let before = config.clone();
+    let old_cwd = std::env::current_dir().ok();
+    // `enable-protected-configs local` lets only loopback clients set `dir` and the like.
+    config
+        .set_as_client(&pairs, ctx.client.handle.is_local())
+        .map_err(CmdError::Msg)?;
+    // A larger maxclients must fit the open-files limit, which we cannot raise (Redis's
+    // `updateMaxclients`); if not, every setting of this call is rolled back.
+    if config.maxclients != before.maxclients {
+        if let Err(why) = server.check_maxclients(config.maxclients) {
+            *config = before;
+            if let Some(cwd) = old_cwd.filter(|c| std::env::current_dir().ok().as_ref() != Some(c))
+            {
+                let _ = std::env::set_current_dir(cwd);
+            }
+            return Err(CmdError::err(format!(
+                "CONFIG SET failed (possibly related to argument 'maxclients') - {why}"
+            )));
+        }
+    }
+    drop(config);
+    // A new requirepass applies to clients that connect from now on; those already in
+    // stay in, as in Redis.
+    server.config_changed();
     ctx.out.ok();
     Ok(())
 }
@@ -890,4 +1047,81 @@ fn function_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     ctx.out.array(0);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::password_matches;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn sha256_test_vectors() {
+        // FIPS 180-4 examples, and lengths around the padding boundaries.
+        let cases: &[(&[u8], &str)] = &[
+            (
+                b"",
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            ),
+            (
+                b"abc",
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            ),
+            (
+                b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+            ),
+            (
+                &[b'a'; 55],
+                "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318",
+            ),
+            (
+                &[b'a'; 56],
+                "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a",
+            ),
+            (
+                &[b'a'; 63],
+                "7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34",
+            ),
+            (
+                &[b'a'; 64],
+                "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb",
+            ),
+            (
+                b"abc\0def",
+                "516a5e926ce20c5f4d80f00e1a01abdf14986def6588d6abeed9fce090bc660c",
+            ),
+        ];
+        for (data, want) in cases {
+            assert_eq!(hex(&sha256(data)), *want, "{} bytes", data.len());
+        }
+        assert_eq!(
+            hex(&sha256(&vec![b'a'; 1_000_000])),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+        );
+    }
+
+    #[test]
+    fn passwords_are_compared_exactly() {
+        let secret = sha256(b"s3cret");
+        assert!(password_matches(b"s3cret", &secret));
+        for wrong in [
+            &b""[..],
+            b"s3cre",
+            b"s3cret ",
+            b"S3cret",
+            b"s3cret\0",
+            b"x3cret",
+            b"s3crex",
+        ] {
+            assert!(!password_matches(wrong, &secret), "{wrong:?}");
+        }
+        // Binary passwords, NUL included.
+        let binary = sha256(b"abc\0def");
+        assert!(password_matches(b"abc\0def", &binary));
+        assert!(!password_matches(b"abc", &binary));
+    }
 }

@@ -17,6 +17,13 @@ pub const INLINE_MAX: usize = 64 * 1024;
 /// The most we pre-reserve for a bulk payload before its bytes arrive.
 const BULK_PREALLOC_MAX: usize = 16 * 1024;
 
+/// The most arguments a request from a client that still has to authenticate may have
+/// (Redis's `ll > 10 && authRequired(c)` in `processMultibulkBuffer`).
+pub const UNAUTHENTICATED_MAX_ARGS: i64 = 10;
+
+/// The longest bulk such a client may send (`ll > 16384 && authRequired(c)`).
+pub const UNAUTHENTICATED_MAX_BULK: usize = 16 * 1024;
+
 /// A protocol error: Redis replies `-ERR Protocol error: ...` and closes the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProtocolError {
@@ -27,6 +34,10 @@ pub enum ProtocolError {
     TooBigBulkCount,
     ExpectedDollar(u8),
     InvalidBulkLength,
+    /// More than [`UNAUTHENTICATED_MAX_ARGS`] arguments before authentication.
+    UnauthenticatedMultibulkLength,
+    /// A bulk longer than [`UNAUTHENTICATED_MAX_BULK`] before authentication.
+    UnauthenticatedBulkLength,
 }
 
 impl ProtocolError {
@@ -44,6 +55,10 @@ impl ProtocolError {
                 format!("expected '$', got '{}'", String::from_utf8_lossy(&[c]))
             }
             ProtocolError::InvalidBulkLength => "invalid bulk length".to_string(),
+            ProtocolError::UnauthenticatedMultibulkLength => {
+                "unauthenticated multibulk length".to_string()
+            }
+            ProtocolError::UnauthenticatedBulkLength => "unauthenticated bulk length".to_string(),
         };
         format!("ERR Protocol error: {what}")
     }
@@ -105,6 +120,11 @@ impl Args {
         }
     }
 
+    /// Bytes of argument data received so far (what `client-query-buffer-limit` caps).
+    pub fn data_len(&self) -> usize {
+        self.data.len()
+    }
+
     /// Bytes held by the argument buffers (reported as `argv-mem`).
     pub fn memory(&self) -> usize {
         self.data.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
@@ -144,6 +164,12 @@ pub struct Parser {
     line_nul: bool,
     /// `proto-max-bulk-len`.
     pub max_bulk_len: u64,
+    /// Whether the client still has to authenticate: its requests are then held to
+    /// [`UNAUTHENTICATED_MAX_ARGS`] arguments of at most [`UNAUTHENTICATED_MAX_BULK`]
+    /// bytes. The connection sets it before each request, as Redis checks
+    /// `authRequired(c)` while parsing, so an AUTH lifts the limits for the very next
+    /// request of the same pipeline.
+    pub unauthenticated: bool,
 }
 
 /// What [`Parser::parse`] found in the bytes it was given.
@@ -163,6 +189,7 @@ impl Parser {
             line: Vec::new(),
             line_nul: false,
             max_bulk_len,
+            unauthenticated: false,
         }
     }
 
@@ -232,6 +259,9 @@ impl Parser {
                     // The line starts with '*': that is how we got here.
                     match n.1 {
                         Some(n) if n <= i64::from(i32::MAX) => {
+                            if n > UNAUTHENTICATED_MAX_ARGS && self.unauthenticated {
+                                return Err(ProtocolError::UnauthenticatedMultibulkLength);
+                            }
                             if n <= 0 {
                                 self.state = State::Start;
                             } else {
@@ -254,6 +284,9 @@ impl Parser {
                         Some(n) if n >= 0 && n as u64 <= self.max_bulk_len => n as usize,
                         _ => return Err(ProtocolError::InvalidBulkLength),
                     };
+                    if len > UNAUTHENTICATED_MAX_BULK && self.unauthenticated {
+                        return Err(ProtocolError::UnauthenticatedBulkLength);
+                    }
                     args.data.reserve(len.min(BULK_PREALLOC_MAX));
                     self.state = State::BulkData {
                         left,
@@ -439,7 +472,18 @@ mod tests {
 
     /// Parses every request in `input`, fed in chunks of `chunk` bytes.
     fn parse_all(input: &[u8], chunk: usize) -> Result<Vec<Vec<Vec<u8>>>, ProtocolError> {
+        parse_all_as(input, chunk, false)
+    }
+
+    /// [`parse_all`] for a client that has (`unauthenticated` false) or has not
+    /// authenticated.
+    fn parse_all_as(
+        input: &[u8],
+        chunk: usize,
+        unauthenticated: bool,
+    ) -> Result<Vec<Vec<Vec<u8>>>, ProtocolError> {
         let mut parser = Parser::new(512 * 1024 * 1024);
+        parser.unauthenticated = unauthenticated;
         let mut args = Args::default();
         let mut out = Vec::new();
         for piece in input.chunks(chunk) {
@@ -611,5 +655,114 @@ mod tests {
             .unwrap();
         assert_eq!(got, Parsed::NeedMore);
         assert!(args.memory() < 1024 * 1024, "reserved {}", args.memory());
+    }
+
+    /// `*n` followed by n bulks of `len` bytes each.
+    fn request(n: usize, len: usize) -> Vec<u8> {
+        let mut out = format!("*{n}\r\n").into_bytes();
+        for _ in 0..n {
+            out.extend_from_slice(format!("${len}\r\n").as_bytes());
+            out.extend(vec![b'x'; len]);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    #[test]
+    fn unauthenticated_limits() {
+        let big = UNAUTHENTICATED_MAX_BULK;
+        // At the limits: accepted either way.
+        for unauth in [false, true] {
+            for input in [request(10, 1), request(1, big), request(10, big)] {
+                for chunk in [1000, input.len()] {
+                    let got = parse_all_as(&input, chunk, unauth).unwrap();
+                    assert_eq!(got.len(), 1);
+                }
+            }
+        }
+        // One past them: refused before authentication only.
+        // (input, error, whole requests in it once authenticated)
+        let cases: &[(Vec<u8>, ProtocolError, usize)] = &[
+            (
+                request(11, 1),
+                ProtocolError::UnauthenticatedMultibulkLength,
+                1,
+            ),
+            (
+                b"*1000000\r\n".to_vec(),
+                ProtocolError::UnauthenticatedMultibulkLength,
+                0,
+            ),
+            (
+                request(1, big + 1),
+                ProtocolError::UnauthenticatedBulkLength,
+                1,
+            ),
+            (
+                b"*2\r\n$3\r\nSET\r\n$100000000\r\n".to_vec(),
+                ProtocolError::UnauthenticatedBulkLength,
+                0,
+            ),
+        ];
+        for (input, err, whole) in cases {
+            for chunk in [1, 7, input.len()] {
+                assert_eq!(parse_all_as(input, chunk, true), Err(err.clone()));
+            }
+            let authenticated = parse_all_as(input, input.len(), false).unwrap();
+            assert_eq!(authenticated.len(), *whole);
+        }
+        // Redis checks the general limits first, and counts of zero or less are fine.
+        let general: &[(&[u8], ProtocolError)] = &[
+            (b"*3000000000\r\n", ProtocolError::InvalidMultibulkLength),
+            (b"*abc\r\n", ProtocolError::InvalidMultibulkLength),
+            (b"*1\r\n$600000000\r\n", ProtocolError::InvalidBulkLength),
+            (b"*1\r\n$-1\r\n", ProtocolError::InvalidBulkLength),
+        ];
+        for (input, err) in general {
+            assert_eq!(parse_all_as(input, input.len(), true), Err(err.clone()));
+        }
+        assert_eq!(
+            parse_all_as(b"*-5\r\n*0\r\nPING\r\n", 3, true).unwrap(),
+            vec![words(&["PING"])]
+        );
+        // Inline requests have only the inline limit, as in Redis.
+        let inline = b"a b c d e f g h i j k l m n\r\n";
+        assert_eq!(parse_all_as(inline, 5, true).unwrap()[0].len(), 14);
+        assert_eq!(
+            ProtocolError::UnauthenticatedMultibulkLength.message(),
+            "ERR Protocol error: unauthenticated multibulk length"
+        );
+        assert_eq!(
+            ProtocolError::UnauthenticatedBulkLength.message(),
+            "ERR Protocol error: unauthenticated bulk length"
+        );
+    }
+
+    #[test]
+    fn the_flag_is_read_per_request() {
+        // An AUTH lifts the limits for the next request of the same pipeline: the
+        // connection clears the flag between the two parse calls.
+        let mut input = b"*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n".to_vec();
+        let second = request(12, 20_000);
+        input.extend_from_slice(&second);
+        let mut parser = Parser::new(512 * 1024 * 1024);
+        parser.unauthenticated = true;
+        let mut args = Args::default();
+        let Parsed::Request(used) = parser.parse(&input, &mut args).unwrap() else {
+            panic!("the AUTH request is whole");
+        };
+        assert_eq!(args.get(0), b"AUTH");
+        parser.unauthenticated = false;
+        assert_eq!(
+            parser.parse(&input[used..], &mut args).unwrap(),
+            Parsed::Request(second.len())
+        );
+        assert_eq!(args.len(), 12);
+        // Left set, the same second request is refused.
+        parser.unauthenticated = true;
+        assert_eq!(
+            parser.parse(&second, &mut args),
+            Err(ProtocolError::UnauthenticatedMultibulkLength)
+        );
     }
 }
