@@ -128,6 +128,12 @@ impl Server {
         while Instant::now() < deadline {
             if let Ok(mut c) = Conn::try_connect(self.port) {
                 if c.cmd(&["PING"]) == b"+PONG\r\n" {
+                    // Leave with QUIT and wait for the close, which comes after the
+                    // server has forgotten this client, so tests that count clients
+                    // see only their own.
+                    c.send(&["QUIT"]);
+                    let _ = c.read_reply();
+                    assert!(c.is_closed());
                     return;
                 }
             }
