@@ -8,18 +8,9 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use redlite::persist::dump;
 use redlite::resp::parse::Parsed;
+use redlite::resp::reply::request;
 use redlite::resp::{Args, Parser, Reply};
 use redlite::store::{Keyspace, Store};
-
-fn multibulk(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
 
 fn parse_one(parser: &mut Parser, args: &mut Args, input: &[u8]) {
     match parser.parse(input, args) {
@@ -30,14 +21,14 @@ fn parse_one(parser: &mut Parser, args: &mut Args, input: &[u8]) {
 
 fn parsing(c: &mut Criterion) {
     let mut group = c.benchmark_group("parse");
-    let set = multibulk(&[b"SET", b"key:000000001234", &[b'x'; 100]]);
+    let set = request(&[&b"SET"[..], b"key:000000001234", &[b'x'; 100]]);
     let mut mset_args: Vec<Vec<u8>> = vec![b"MSET".to_vec()];
     for i in 0..50 {
         mset_args.push(format!("key:{i:012}").into_bytes());
         mset_args.push(vec![b'v'; 10]);
     }
     let refs: Vec<&[u8]> = mset_args.iter().map(Vec::as_slice).collect();
-    let mset = multibulk(&refs[..100]);
+    let mset = request(&refs[..100]);
     let mut parser = Parser::new(512 * 1024 * 1024);
     let mut args = Args::default();
     group.throughput(Throughput::Elements(1));

@@ -14,26 +14,8 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::diff::{render, render_cmd, run_on, run_script, Cmd, Pair};
+use common::diff::{render, render_cmd, run_on, run_paused, run_script, Cmd, Pair, PAUSE};
 use pretty_assertions::assert_eq;
-
-/// A step of a script that sends nothing: both servers are left alone for
-/// [`PAUSE_MS`], so that keys set with `PX 1` have expired.
-const PAUSE: Cmd = &["#pause"];
-
-const PAUSE_MS: u64 = 20;
-
-/// Like `run_script`, with [`PAUSE`] steps.
-fn run_paused(script: &[Cmd]) {
-    let pair = Pair::start();
-    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
-    for segment in script.split(|cmd| *cmd == PAUSE) {
-        run_on(segment, &mut ours, &mut theirs);
-        std::thread::sleep(Duration::from_millis(PAUSE_MS));
-    }
-}
 
 /// A command built at run time (long or generated arguments), leaked to fit [`Cmd`].
 fn leak(words: Vec<String>) -> Cmd {

@@ -163,6 +163,17 @@ impl Reply {
     }
 }
 
+/// Encodes a request as clients send it (an array of bulk strings), for tests, benches
+/// and tools that talk to a server.
+pub fn request<T: AsRef<[u8]>>(args: &[T]) -> Vec<u8> {
+    let mut r = Reply::default();
+    r.array(args.len());
+    for a in args {
+        r.bulk(a.as_ref());
+    }
+    r.buf
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

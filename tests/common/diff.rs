@@ -130,3 +130,19 @@ pub fn run_on(script: &[Cmd], ours: &mut Conn, theirs: &mut Conn) {
         failed.join(", ")
     );
 }
+
+/// A step of a script that sends nothing: both servers are left alone for
+/// [`PAUSE_MS`], so that keys set with `PX 1` have expired.
+pub const PAUSE: Cmd = &["#pause"];
+
+pub const PAUSE_MS: u64 = 20;
+
+/// Like `run_script`, with [`PAUSE`] steps.
+pub fn run_paused(script: &[Cmd]) {
+    let pair = Pair::start();
+    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
+    for segment in script.split(|cmd| *cmd == PAUSE) {
+        run_on(segment, &mut ours, &mut theirs);
+        std::thread::sleep(std::time::Duration::from_millis(PAUSE_MS));
+    }
+}

@@ -305,13 +305,7 @@ impl Conn {
 
 /// Encodes a request as RESP multibulk.
 pub fn encode(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
+    redlite::resp::reply::request(args)
 }
 
 fn read_line(r: &mut impl BufRead, out: &mut Vec<u8>) -> Vec<u8> {
