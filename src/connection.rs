@@ -76,7 +76,7 @@ impl<R: Read> Connection<'_, R> {
             };
             let n = input.len();
             // The parser copies what it needs, so the whole buffer is consumed each time.
-            let keep_going = self.handle_input_at(0, n);
+            let keep_going = self.handle_input(n);
             self.reader.consume(n);
             self.account(n as u64);
             if !self.flush() || !keep_going {
@@ -87,7 +87,8 @@ impl<R: Read> Connection<'_, R> {
 
     /// Parses and runs every complete request in the read buffer. Returns false when the
     /// connection must close after the pending replies are sent.
-    fn handle_input_at(&mut self, mut at: usize, end: usize) -> bool {
+    fn handle_input(&mut self, end: usize) -> bool {
+        let mut at = 0;
         self.parser.max_bulk_len = self.server.proto_max_bulk_len();
         while at < end {
             // Before authentication requests are held to Redis's small limits; checked
@@ -115,7 +116,7 @@ impl<R: Read> Connection<'_, R> {
                 }
             }
         }
-        let limit = self.server.config().client_query_buffer_limit as usize;
+        let limit = self.server.query_buffer_limit() as usize;
         // Like Redis, count the bytes received, not the buffer's (doubling) capacity.
         if self.args.data_len() > limit {
             self.server.log.warning(&format!(

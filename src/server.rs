@@ -98,6 +98,8 @@ pub struct Server {
     pub port: u16,
     /// `proto-max-bulk-len`, mirrored here so each read batch need not lock the config.
     proto_max_bulk_len: AtomicU64,
+    /// `client-query-buffer-limit`, mirrored for the same reason.
+    query_buffer_limit: AtomicU64,
     /// Whether `requirepass` is set, mirrored for the per-command authentication check.
     password_set: AtomicBool,
     /// SHA-256 of `requirepass` (`None` when empty), computed when it is set, as Redis
@@ -114,6 +116,7 @@ impl Server {
     pub fn new(config: Config, store: Store, port: u16) -> Server {
         let log = Logger::new(config.loglevel, &config.logfile);
         let proto = config.proto_max_bulk_len;
+        let query_limit = config.client_query_buffer_limit;
         let password_set = !config.requirepass.is_empty();
         let password_digest = digest_of(&config.requirepass);
         Server {
@@ -131,6 +134,7 @@ impl Server {
             run_id: run_id(),
             port,
             proto_max_bulk_len: AtomicU64::new(proto),
+            query_buffer_limit: AtomicU64::new(query_limit),
             password_set: AtomicBool::new(password_set),
             password_digest: Mutex::new(password_digest),
             open_files_limit: open_files_limit().unwrap_or((u64::MAX, u64::MAX)),
@@ -152,6 +156,8 @@ impl Server {
         let config = self.config();
         self.proto_max_bulk_len
             .store(config.proto_max_bulk_len, Ordering::Relaxed);
+        self.query_buffer_limit
+            .store(config.client_query_buffer_limit, Ordering::Relaxed);
         *self
             .password_digest
             .lock()
@@ -202,6 +208,11 @@ impl Server {
     /// `proto-max-bulk-len`.
     pub fn proto_max_bulk_len(&self) -> u64 {
         self.proto_max_bulk_len.load(Ordering::Relaxed)
+    }
+
+    /// `client-query-buffer-limit`.
+    pub fn query_buffer_limit(&self) -> u64 {
+        self.query_buffer_limit.load(Ordering::Relaxed)
     }
 
     /// The dump file's path (relative to the working directory, which is `dir`).
