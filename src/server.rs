@@ -568,6 +568,7 @@ fn cron_loop(server: &Server) {
     let mut state = CronState {
         last_sample: (Instant::now(), 0),
         last_clients_check: Instant::now(),
+        next_expire_db: 0,
     };
     loop {
         let hz = server.config().hz.max(1);
@@ -587,10 +588,12 @@ struct CronState {
     /// When ops/sec was last sampled, and the command count then.
     last_sample: (Instant, u64),
     last_clients_check: Instant,
+    /// Where the next active expiry tick starts.
+    next_expire_db: usize,
 }
 
 fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
-    expire::cycle(&server.store, hz);
+    expire::cycle(&server.store, hz, &mut state.next_expire_db);
 
     let elapsed = state.last_sample.0.elapsed();
     if elapsed >= Duration::from_millis(100) {

@@ -23,15 +23,15 @@ pub fn write_dump(ks: &Keyspace, path: &Path) -> io::Result<()> {
         _ => PathBuf::from("."),
     };
     let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
-    let result = write_file(ks, &tmp).and_then(|()| {
-        fs::rename(&tmp, path)?;
-        // Make the rename itself durable.
-        File::open(&dir)?.sync_all()
-    });
+    let result = write_file(ks, &tmp).and_then(|()| fs::rename(&tmp, path));
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
+        return result;
     }
-    result
+    // Make the rename itself durable. The new dump is already in place, so a failure
+    // here does not make the save fail (Redis only logs it too).
+    let _ = File::open(&dir).and_then(|d| d.sync_all());
+    Ok(())
 }
 
 fn write_file(ks: &Keyspace, tmp: &Path) -> io::Result<()> {

@@ -64,6 +64,11 @@ pub struct BlockedKeys {
 }
 
 impl BlockedKeys {
+    /// Whether no client waits on anything.
+    pub fn is_empty(&self) -> bool {
+        self.by_db.is_empty()
+    }
+
     /// Whether any client waits on `key`.
     pub fn contains(&self, db: usize, key: &[u8]) -> bool {
         !self.by_db.is_empty() && self.by_db.get(&db).is_some_and(|m| m.contains_key(key))

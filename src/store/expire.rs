@@ -20,15 +20,18 @@ pub const ACCEPTABLE_STALE_PERCENT: usize = 10;
 /// The share of each tick the cycle may use (Redis's `ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC`).
 const TIME_PERCENT: u32 = 25;
 
-/// Runs one tick of active expiry over every database. Returns how many keys it removed
-/// (they are also counted in each database's `expired_removed`).
-pub fn cycle(store: &Store, hz: u32) -> u64 {
+/// Runs one tick of active expiry over every database, starting at `*next_db` and
+/// leaving it where the time budget ran out, so that, as in Redis, a database full of
+/// expired keys cannot keep the cycle from ever reaching the ones after it. Returns how
+/// many keys it removed (they are also counted in each database's `expired_removed`).
+pub fn cycle(store: &Store, hz: u32, next_db: &mut usize) -> u64 {
     let budget =
         Duration::from_micros(1_000_000 * u64::from(TIME_PERCENT) / 100 / u64::from(hz.max(1)));
     let start = Instant::now();
     let mut removed_total = 0u64;
     let db_count = store.read().db_count();
-    for db in 0..db_count {
+    for i in 0..db_count {
+        let db = (*next_db + i) % db_count;
         loop {
             let (sampled, removed) = {
                 let mut ks = store.write();
@@ -40,6 +43,7 @@ pub fn cycle(store: &Store, hz: u32) -> u64 {
             };
             removed_total += removed as u64;
             if start.elapsed() >= budget {
+                *next_db = db;
                 return removed_total;
             }
             if sampled == 0 || removed * 100 <= sampled * ACCEPTABLE_STALE_PERCENT {
@@ -69,8 +73,9 @@ mod tests {
             ks.db_mut(0).set(b"keep", Value::Str(b"v".to_vec()));
         }
         let mut removed = 0;
+        let mut next_db = 0;
         for _ in 0..100 {
-            removed += cycle(&store, 10);
+            removed += cycle(&store, 10, &mut next_db);
             if removed == 5000 {
                 break;
             }

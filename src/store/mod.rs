@@ -742,6 +742,9 @@ impl Keyspace {
             return;
         }
         self.dbs.swap(a, b);
+        if self.blocked.is_empty() {
+            return;
+        }
         for db in [a, b] {
             let ready: Vec<Key> = self.dbs[db]
                 .table
