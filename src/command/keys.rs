@@ -821,6 +821,11 @@ fn add_entry(ks: &mut Keyspace, db: usize, entry: Entry) {
 /// keeps its expiry; renaming a key to itself only checks that it exists.
 fn rename_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, nx: bool) -> CmdResult {
     let (src, dst) = (&args[1], &args[2]);
+    // Keys over 1 GiB (possible only with proto-max-bulk-len raised past it) cannot be
+    // stored: refuse before the source is taken out, so it is never lost.
+    if dst.len() > crate::store::MAX_KEY_LEN {
+        return Err(CmdError::err("the new key name is longer than 1 GiB"));
+    }
     let dbi = ctx.client.db;
     let db = ks.db_mut(dbi);
     if db.get_mut(src, ctx.now_ms).is_none() {
