@@ -335,7 +335,8 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
         Handler::Read(f) => {
             let ks = ctx.server.store.read();
             let result = f(ctx, &ks, args);
-            let stale = ks.has_stale();
+            // Reads only ever look at the client's own database.
+            let stale = ks.db(ctx.client.db).has_stale();
             drop(ks);
             if stale {
                 ctx.server.store.write().reap_stale(ctx.now_ms);

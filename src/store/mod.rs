@@ -604,6 +604,11 @@ impl Db {
         };
     }
 
+    /// Whether a reader noted expired keys that [`Keyspace::reap_stale`] should remove.
+    pub fn has_stale(&self) -> bool {
+        self.has_stale.load(Ordering::Acquire)
+    }
+
     /// Removes the expired keys readers noted. Returns how many were removed.
     fn reap_stale(&mut self, now_ms: u64) -> usize {
         if !self.has_stale.swap(false, Ordering::Acquire) {
@@ -765,13 +770,6 @@ impl Keyspace {
         {
             self.ready.push((db, key.into()));
         }
-    }
-
-    /// Whether a reader noted expired keys that [`Keyspace::reap_stale`] should remove.
-    pub fn has_stale(&self) -> bool {
-        self.dbs
-            .iter()
-            .any(|db| db.has_stale.load(Ordering::Acquire))
     }
 
     /// Removes the expired keys readers met, as Redis deletes them on access.
