@@ -261,9 +261,9 @@ pub fn resolve(args: &Args) -> Resolved {
     let Some(cmd) = lookup(&args[0]) else {
         return Resolved::Rejected(unknown_command(args));
     };
-    let (cmd, full_name) = match cmd.subcommands {
+    let (cmd, parent) = match cmd.subcommands {
         [_, ..] if args.len() >= 2 => match lookup_sub(cmd, &args[1]) {
-            Some(sub) => (sub, format!("{}|{}", cmd.name, sub.name)),
+            Some(sub) => (sub, Some(cmd)),
             None => {
                 return Resolved::Rejected(format!(
                     "ERR unknown subcommand '{}'. Try {} HELP.",
@@ -272,10 +272,15 @@ pub fn resolve(args: &Args) -> Resolved {
                 ))
             }
         },
-        _ => (cmd, cmd.name.to_string()),
+        _ => (cmd, None),
     };
     let argc = args.len() as i32;
     if (cmd.arity > 0 && argc != cmd.arity) || argc < -cmd.arity {
+        // The full name (`config|get`) is only built for the error, never per request.
+        let full_name = match parent {
+            Some(p) => format!("{}|{}", p.name, cmd.name),
+            None => cmd.name.to_string(),
+        };
         return Resolved::Rejected(format!(
             "ERR wrong number of arguments for '{full_name}' command"
         ));

@@ -211,10 +211,17 @@ impl Reference {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("spawn redis-server");
+            let mut child = child;
             let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
+            // The port was free a moment ago, but a server another test starts on port 0
+            // may take it first: then our redis-server exits, and whatever answers on the
+            // port is not ours. Only accept a live child that is really Redis.
+            while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
                 if let Ok(mut c) = Conn::try_connect(port) {
-                    if c.cmd(&["PING"]) == b"+PONG\r\n" {
+                    let info = String::from_utf8_lossy(&c.cmd(&["INFO", "server"])).into_owned();
+                    let ours = matches!(child.try_wait(), Ok(None));
+                    if ours && info.contains("redis_version:") && !info.contains("redlite_version")
+                    {
                         return Reference {
                             child,
                             port,
@@ -224,7 +231,6 @@ impl Reference {
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            let mut child = child;
             let _ = child.kill();
             let _ = child.wait();
         }
