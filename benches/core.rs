@@ -10,7 +10,7 @@ use redlite::persist::dump;
 use redlite::resp::parse::Parsed;
 use redlite::resp::reply::request;
 use redlite::resp::{Args, Parser, Reply};
-use redlite::store::{Keyspace, Store};
+use redlite::store::{Keyspace, Limits, Store};
 
 fn parse_one(parser: &mut Parser, args: &mut Args, input: &[u8]) {
     match parser.parse(input, args) {
@@ -179,7 +179,7 @@ fn dump_file(c: &mut Criterion) {
         b.iter_batched(
             || Keyspace::new(16),
             |mut fresh| {
-                dump::read(bytes.as_slice(), 0, |db, k, v, exp| {
+                dump::read(bytes.as_slice(), 0, &Limits::default(), |db, k, v, exp| {
                     fresh.db_mut(db as usize).load(k, v, exp)
                 })
                 .unwrap();

@@ -33,6 +33,7 @@
 //!   module parameters (`name.param`) are only checked for their argument count and handed to
 //!   the server in [`Config::directives`].
 
+use crate::store::Limits;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
@@ -805,6 +806,22 @@ impl Config {
     /// included), or `None` for an unknown name.
     pub fn value(&self, name: &str) -> Option<Vec<u8>> {
         lookup(name.as_bytes()).map(|e| self.render(e.idx))
+    }
+
+    /// The collection encoding limits (`hash-max-listpack-entries` and the others).
+    pub fn limits(&self) -> Limits {
+        let get = |name: &str| {
+            self.value(name)
+                .and_then(|v| crate::util::num::parse_u64_max(&v, u64::MAX))
+                .map_or(usize::MAX, |v| usize::try_from(v).unwrap_or(usize::MAX))
+        };
+        Limits {
+            hash_entries: get("hash-max-listpack-entries"),
+            hash_value: get("hash-max-listpack-value"),
+            set_intset_entries: get("set-max-intset-entries"),
+            zset_entries: get("zset-max-listpack-entries"),
+            zset_value: get("zset-max-listpack-value"),
+        }
     }
 
     /// Whether CONFIG SET values of this parameter must be redacted from logs, SLOWLOG and

@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::log::Logger;
 use crate::persist;
 use crate::pool::Pool;
+use crate::store::Limits;
 use crate::store::{expire, Store};
 use crate::util::{now_ms, now_us};
 
@@ -102,6 +103,8 @@ pub struct Server {
     query_buffer_limit: AtomicU64,
     /// Whether `requirepass` is set, mirrored for the per-command authentication check.
     password_set: AtomicBool,
+    /// The collection encoding limits, mirrored for the commands that add elements.
+    limits: Mutex<Limits>,
     /// SHA-256 of `requirepass` (`None` when empty), computed when it is set, as Redis
     /// keeps only its users' password hashes: checking a password then costs the same
     /// whatever the password's length.
@@ -119,6 +122,7 @@ impl Server {
         let query_limit = config.client_query_buffer_limit;
         let password_set = !config.requirepass.is_empty();
         let password_digest = digest_of(&config.requirepass);
+        let limits = config.limits();
         Server {
             store,
             config: RwLock::new(config),
@@ -136,6 +140,7 @@ impl Server {
             proto_max_bulk_len: AtomicU64::new(proto),
             query_buffer_limit: AtomicU64::new(query_limit),
             password_set: AtomicBool::new(password_set),
+            limits: Mutex::new(limits),
             password_digest: Mutex::new(password_digest),
             open_files_limit: open_files_limit().unwrap_or((u64::MAX, u64::MAX)),
         }
@@ -165,6 +170,12 @@ impl Server {
         self.password_set
             .store(!config.requirepass.is_empty(), Ordering::Relaxed);
         self.log.set_level(config.loglevel);
+        *self.limits.lock().unwrap_or_else(|e| e.into_inner()) = config.limits();
+    }
+
+    /// The sizes up to which collections keep their compact encodings.
+    pub fn limits(&self) -> Limits {
+        *self.limits.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether `given` is the default user's password; any password is while none is set
@@ -476,7 +487,7 @@ fn bind_all(config: &Config) -> Result<Vec<TcpListener>, StartError> {
 fn load_dump(config: &Config, log: &Logger) -> Result<Store, StartError> {
     let path = PathBuf::from(&config.dbfilename);
     let start = Instant::now();
-    match persist::save::load(&path, config.databases) {
+    match persist::save::load(&path, config.databases, &config.limits()) {
         Ok(None) => {
             log.notice(&format!(
                 "No dump file found at {}/{}: starting with an empty dataset",

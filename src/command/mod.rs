@@ -8,20 +8,23 @@
 //! count arguments and never lock.
 //!
 //! Files follow Redis's split: [`string`] (t_string.c), [`bitmap`] (bitops.c), [`list`]
-//! (t_list.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
+//! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
 //! (server.c, config.c, networking.c's CLIENT, acl.c's AUTH), [`info`] (INFO's text) and
 //! [`docs`] (COMMAND).
 
 pub mod bitmap;
 pub mod docs;
+pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod list;
 pub mod server;
+pub mod set;
 pub mod sort;
 pub mod string;
 #[cfg(test)]
 pub mod testing;
+pub mod zset;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -204,6 +207,9 @@ pub fn table() -> &'static [&'static [Command]] {
         string::COMMANDS,
         bitmap::COMMANDS,
         list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
+        zset::COMMANDS,
         keys::COMMANDS,
         sort::COMMANDS,
         server::COMMANDS,

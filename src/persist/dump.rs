@@ -22,7 +22,7 @@
 //! | Offset | Size     | Field      | Contents                                                  |
 //! |--------|----------|------------|-----------------------------------------------------------|
 //! | 0      | 8        | magic      | `52 45 44 4C 49 54 45 00`: ASCII `REDLITE` and a NUL byte |
-//! | 8      | 4        | version    | `u32` format version, currently `1` ([`VERSION`])         |
+//! | 8      | 4        | version    | `u32` format version, currently `2` ([`VERSION`])         |
 //! | 12     | variable | sections   | zero or more database sections, see below                 |
 //! | *e*    | 1        | end marker | `0xFF`                                                    |
 //! | *e*+1  | 8        | checksum   | `u64` CRC-64 of bytes `0..=e`, magic through end marker   |
@@ -61,14 +61,28 @@
 //! |-------|--------|---------------------------------------------------------------------------|
 //! | 0     | string | `bytes`                                                                   |
 //! | 1     | list   | `varint` element count *c*, then *c* × `bytes`, head to tail              |
-//! | 2     | hash   | reserved                                                                  |
-//! | 3     | set    | reserved                                                                  |
-//! | 4     | zset   | reserved                                                                  |
+//! | 2     | hash   | `varint` field count *c*, then *c* × (`bytes` field, `bytes` value)       |
+//! | 3     | set    | `varint` member count *c*, then *c* × `bytes` member                      |
+//! | 4     | zset   | `varint` member count *c*, then *c* × (`bytes` member, `f64` score)       |
 //! | 5–127 | –      | reserved; a reader rejects the file                                       |
 //!
-//! When a reserved tag gets an encoding, [`VERSION`] should be bumped as well: an older
-//! build then reports "unsupported dump format version" rather than "unknown type tag",
-//! and a newer reader can still accept the older versions, which are subsets.
+//! An `f64` is the 8 bytes of an IEEE 754 double, little-endian; a score is never NaN.
+//! Members and fields are written in the collection's own order (a sorted set lowest
+//! rank first), and a reader rebuilds each collection by adding them in that order, so
+//! a small hash keeps its field order across a save and a load, as Redis's listpacks do.
+//! A collection is never empty (an empty one deletes its key), but a reader accepts
+//! one; a repeated member or field keeps the last value.
+//!
+//! ## Versions
+//!
+//! | Version | Changes                                           |
+//! |---------|---------------------------------------------------|
+//! | 1       | strings and lists                                 |
+//! | 2       | hashes, sets and sorted sets (tags 2, 3 and 4)    |
+//!
+//! A reader accepts every version up to its own; each is a subset of the next. When a
+//! reserved tag gets an encoding, [`VERSION`] is bumped as well, so that an older build
+//! reports "unsupported dump format version" rather than "unknown type tag".
 //!
 //! ## Example
 //!
@@ -76,11 +90,11 @@
 //!
 //! ```text
 //! 52 45 44 4C 49 54 45 00   magic "REDLITE\0"
-//! 01 00 00 00               version 1
+//! 02 00 00 00               version 2
 //! FE 00 01                  section: database 0, 1 key
 //! 00 01 6B 01 76            entry: tag 0 (string, no expiry), key "k", value "v"
 //! FF                        end marker
-//! 64 16 24 9E C7 D9 99 A5   CRC-64 of the 21 bytes above (0xa599d9c79e241664), LE
+//! 58 24 03 39 8B 31 82 35   CRC-64 of the 21 bytes above (0x3582318b39032458), LE
 //! ```
 //!
 //! # Loading semantics
@@ -98,13 +112,17 @@ use std::fmt;
 use std::io::{self, Read, Write};
 
 use crate::persist::crc64::crc64;
-use crate::store::value::{Value, ValueRef};
+use crate::store::value::{Limits, Value, ValueRef};
+use crate::store::{Hash, Set, ZSet};
 
 /// The 8 bytes every dump file starts with: ASCII `REDLITE` and a NUL byte.
 pub const MAGIC: [u8; 8] = *b"REDLITE\0";
 
 /// The format version this build writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
+
+/// The oldest format version this build still reads.
+pub const OLDEST_VERSION: u32 = 1;
 
 /// Starts a database section.
 const DB_MARKER: u8 = 0xFE;
@@ -119,7 +137,12 @@ const TAG_MASK: u8 = 0x7F;
 const TAG_STRING: u8 = 0;
 /// Type tag of [`Value::List`].
 const TAG_LIST: u8 = 1;
-// Reserved for the types still to come (see the module docs): 2 = hash, 3 = set, 4 = zset.
+/// Type tag of [`Value::Hash`] (version 2 on).
+const TAG_HASH: u8 = 2;
+/// Type tag of [`Value::Set`] (version 2 on).
+const TAG_SET: u8 = 3;
+/// Type tag of [`Value::ZSet`] (version 2 on).
+const TAG_ZSET: u8 = 4;
 
 /// Writer-side buffer: large enough that a raw `File` sees few `write` calls.
 const WRITE_BUF: usize = 64 * 1024;
@@ -212,6 +235,9 @@ impl<W: Write> Writer<W> {
         let tag = match value {
             ValueRef::Str(_) => TAG_STRING,
             ValueRef::List(_) => TAG_LIST,
+            ValueRef::Hash(_) => TAG_HASH,
+            ValueRef::Set(_) => TAG_SET,
+            ValueRef::ZSet(_) => TAG_ZSET,
         };
         match expires_at_ms {
             Some(at) => {
@@ -229,6 +255,24 @@ impl<W: Write> Writer<W> {
                 self.put_varint(items.len() as u64)?;
                 for item in items {
                     self.put_bytes(item)?;
+                }
+            }
+            ValueRef::Hash(hash) => {
+                self.put_varint(hash.len() as u64)?;
+                for (field, value) in hash.iter() {
+                    self.put_bytes(field)?;
+                    self.put_bytes(value)?;
+                }
+            }
+            ValueRef::Set(set) => {
+                self.put_varint(set.len() as u64)?;
+                set.try_for_each(|member| self.put_bytes(member))?;
+            }
+            ValueRef::ZSet(zset) => {
+                self.put_varint(zset.len() as u64)?;
+                for (member, score) in zset.iter() {
+                    self.put_bytes(member)?;
+                    self.put(&score.to_le_bytes())?;
                 }
             }
         }
@@ -378,7 +422,8 @@ impl fmt::Display for DumpError {
             DumpErrorKind::BadMagic => f.write_str("not a redlite dump file (bad magic)"),
             DumpErrorKind::UnsupportedVersion(v) => write!(
                 f,
-                "unsupported dump format version {v} (this build reads version {VERSION})"
+                "unsupported dump format version {v} (this build reads versions \
+                 {OLDEST_VERSION} to {VERSION})"
             ),
             DumpErrorKind::Truncated => f.write_str("file is truncated"),
             DumpErrorKind::BadChecksum { expected, found } => write!(
@@ -418,14 +463,17 @@ pub struct LoadStats {
 /// provisional until Ok is returned (it loads into a fresh keyspace and discards it on
 /// Err).
 ///
+/// Collections are rebuilt within `limits` (see [`Limits`]), as the running config says.
+///
 /// `input` is buffered internally (256 KiB), so pass a raw `File`.
 pub fn read<R: Read>(
     input: R,
     now_ms: u64,
+    limits: &Limits,
     mut on_entry: impl FnMut(u32, Vec<u8>, Value, Option<u64>),
 ) -> Result<LoadStats, DumpError> {
     let mut inp = Input::new(input);
-    read_header(&mut inp)?;
+    let version = read_header(&mut inp)?;
 
     let mut stats = LoadStats::default();
     let mut prev_db: Option<u32> = None;
@@ -458,6 +506,8 @@ pub fn read<R: Read>(
                         at,
                         count,
                         done,
+                        version,
+                        limits,
                     };
                     read_entry(&mut inp, &section, now_ms, &mut on_entry, &mut stats)?;
                 }
@@ -489,8 +539,8 @@ pub fn read<R: Read>(
     Ok(stats)
 }
 
-/// Checks the magic and the version.
-fn read_header<R: Read>(inp: &mut Input<R>) -> Result<(), DumpError> {
+/// Checks the magic and the version, and returns the version.
+fn read_header<R: Read>(inp: &mut Input<R>) -> Result<u32, DumpError> {
     if !inp.fill(MAGIC.len())? {
         // A short file that could still be the start of a dump is "truncated"; anything
         // else is simply not ours, which is the more useful thing to say.
@@ -505,14 +555,18 @@ fn read_header<R: Read>(inp: &mut Input<R>) -> Result<(), DumpError> {
         return Err(DumpError::new(DumpErrorKind::BadMagic));
     }
     let version = u32::from_le_bytes(inp.array::<4>()?);
-    if version != VERSION {
+    if !(OLDEST_VERSION..=VERSION).contains(&version) {
         return Err(DumpError::new(DumpErrorKind::UnsupportedVersion(version)));
     }
-    Ok(())
+    Ok(version)
 }
 
 /// Where the reader is, for error messages about a section that ends early.
-struct Section {
+struct Section<'a> {
+    /// The file's format version.
+    version: u32,
+    /// The limits collections are rebuilt within.
+    limits: &'a Limits,
     index: u32,
     /// Offset of the section marker.
     at: u64,
@@ -524,7 +578,7 @@ struct Section {
 /// Reads one entry and hands it to `on_entry` unless it has expired.
 fn read_entry<R: Read>(
     inp: &mut Input<R>,
-    section: &Section,
+    section: &Section<'_>,
     now_ms: u64,
     on_entry: &mut impl FnMut(u32, Vec<u8>, Value, Option<u64>),
     stats: &mut LoadStats,
@@ -541,7 +595,11 @@ fn read_entry<R: Read>(
         )));
     }
     let tag = tag_byte & TAG_MASK;
-    if tag != TAG_STRING && tag != TAG_LIST {
+    let known = match section.version {
+        1 => tag <= TAG_LIST,
+        _ => tag <= TAG_ZSET,
+    };
+    if !known {
         return Err(DumpError::corrupt(format!(
             "unknown type tag {tag} for key at offset {at}"
         )));
@@ -552,18 +610,50 @@ fn read_entry<R: Read>(
         None
     };
     let key = inp.bytes()?;
-    let value = if tag == TAG_STRING {
-        Value::Str(inp.bytes()?)
-    } else {
-        let count = inp.varint()?;
-        // Untrusted count: reserve at most MAX_PREALLOC bytes' worth of slots up front and
-        // let the deque grow as elements actually arrive.
-        let cap = count.min((MAX_PREALLOC / std::mem::size_of::<Vec<u8>>()) as u64) as usize;
-        let mut items = VecDeque::with_capacity(cap);
-        for _ in 0..count {
-            items.push_back(inp.bytes()?);
+    let limits = section.limits;
+    let value = match tag {
+        TAG_STRING => Value::Str(inp.bytes()?),
+        TAG_LIST => {
+            let count = inp.varint()?;
+            // Untrusted count: reserve at most MAX_PREALLOC bytes' worth of slots up
+            // front and let the deque grow as elements actually arrive.
+            let cap = count.min((MAX_PREALLOC / std::mem::size_of::<Vec<u8>>()) as u64);
+            let mut items = VecDeque::with_capacity(cap as usize);
+            for _ in 0..count {
+                items.push_back(inp.bytes()?);
+            }
+            Value::List(items)
         }
-        Value::List(items)
+        TAG_HASH => {
+            let mut hash = Hash::new();
+            for _ in 0..inp.varint()? {
+                let field = inp.bytes()?;
+                hash.insert(&field, &inp.bytes()?, limits);
+            }
+            Value::Hash(hash)
+        }
+        TAG_SET => {
+            let mut set = Set::new();
+            for _ in 0..inp.varint()? {
+                set.insert(&inp.bytes()?, limits);
+            }
+            Value::Set(set)
+        }
+        _ => {
+            let mut zset = ZSet::new();
+            for _ in 0..inp.varint()? {
+                let member = inp.bytes()?;
+                let score_at = inp.offset();
+                let score = f64::from_le_bytes(inp.array::<8>()?);
+                if score.is_nan() {
+                    return Err(DumpError::corrupt(format!(
+                        "score at offset {score_at} is not a number"
+                    )));
+                }
+                zset.insert(&member, score, limits);
+            }
+            Value::ZSet(zset)
+        }
     };
     // An expired value is still decoded rather than skipped, so that each type's layout
     // is described once (here) and not again in a separate skipping parser.
@@ -775,7 +865,9 @@ mod tests {
 
     fn load(data: &[u8], now_ms: u64) -> Result<(Vec<Entry>, LoadStats), DumpError> {
         let mut got = Vec::new();
-        let stats = read(data, now_ms, |db, k, v, exp| got.push((db, k, v, exp)))?;
+        let stats = read(data, now_ms, &Limits::default(), |db, k, v, exp| {
+            got.push((db, k, v, exp))
+        })?;
         Ok((got, stats))
     }
 
@@ -792,7 +884,13 @@ mod tests {
 
     /// A hand-assembled body (after magic and version) followed by a correct checksum.
     fn with_header_and_crc(body: &[u8]) -> Vec<u8> {
-        let mut out = header();
+        with_version_and_crc(VERSION, body)
+    }
+
+    /// The same, claiming format `version`.
+    fn with_version_and_crc(version: u32, body: &[u8]) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&version.to_le_bytes());
         out.extend_from_slice(body);
         let crc = crc64(0, &out);
         out.extend_from_slice(&crc.to_le_bytes());
@@ -940,7 +1038,10 @@ mod tests {
                 step,
                 calls: 0,
             };
-            let stats = read(input, 0, |db, k, v, exp| got.push((db, k, v, exp))).expect("load");
+            let stats = read(input, 0, &Limits::default(), |db, k, v, exp| {
+                got.push((db, k, v, exp))
+            })
+            .expect("load");
             assert_eq!(got, entries, "step {step}");
             assert_eq!(stats.keys_loaded, entries.len() as u64);
         }
@@ -950,7 +1051,7 @@ mod tests {
     fn empty_dump() {
         let data = build(|_| Ok(()));
         let mut expected = MAGIC.to_vec();
-        expected.extend_from_slice(&[1, 0, 0, 0, END_MARKER]);
+        expected.extend_from_slice(&[2, 0, 0, 0, END_MARKER]);
         expected.extend_from_slice(&crc64(0, &expected).to_le_bytes());
         assert_eq!(data, expected);
         let (got, stats) = load(&data, 0).expect("load");
@@ -966,14 +1067,14 @@ mod tests {
         });
         let expected: &[u8] = &[
             0x52, 0x45, 0x44, 0x4C, 0x49, 0x54, 0x45, 0x00, // magic
-            0x01, 0x00, 0x00, 0x00, // version
+            0x02, 0x00, 0x00, 0x00, // version
             0xFE, 0x00, 0x01, // section: db 0, 1 key
             0x00, 0x01, b'k', 0x01, b'v', // entry
             0xFF, // end
-            0x64, 0x16, 0x24, 0x9E, 0xC7, 0xD9, 0x99, 0xA5, // crc
+            0x58, 0x24, 0x03, 0x39, 0x8B, 0x31, 0x82, 0x35, // crc
         ];
         assert_eq!(data, expected);
-        assert_eq!(crc64(0, &data[..21]), 0xa599_d9c7_9e24_1664);
+        assert_eq!(crc64(0, &data[..21]), 0x3582_318b_3903_2458);
     }
 
     #[test]
@@ -1078,7 +1179,7 @@ mod tests {
         assert!(matches!(err.kind(), DumpErrorKind::UnsupportedVersion(7)));
         assert_eq!(
             err.to_string(),
-            "unsupported dump format version 7 (this build reads version 1)"
+            "unsupported dump format version 7 (this build reads versions 1 to 2)"
         );
     }
 
@@ -1199,12 +1300,76 @@ mod tests {
             err.to_string(),
             "corrupt dump: unknown type tag 9 for key at offset 15"
         );
-        // Reserved tags are unknown to this build too, with or without the expiry flag.
-        for tag in [2, 3, 4, 0x7f, 0x82] {
+        // Reserved tags are unknown to this build too, with or without the expiry flag,
+        // and the collection tags are unknown in a version 1 file.
+        for (version, tag) in [(2, 5), (2, 0x7f), (2, 0x85), (1, 2), (1, 3), (1, 0x84)] {
             let body = [DB_MARKER, 0, 1, tag, 1, b'k', 1, b'v', END_MARKER];
-            let msg = corrupt_message(load(&with_header_and_crc(&body), 0));
+            let msg = corrupt_message(load(&with_version_and_crc(version, &body), 0));
             assert!(msg.starts_with("unknown type tag"), "{tag}: {msg}");
         }
+    }
+
+    #[test]
+    fn a_version_1_file_still_loads() {
+        // Written by the build before hashes, sets and sorted sets existed.
+        let body = [
+            DB_MARKER, 0, 2, // db 0, 2 keys
+            TAG_STRING, 1, b's', 1, b'v', // s = "v"
+            TAG_LIST, 1, b'l', 2, 1, b'a', 1, b'b', // l = [a, b]
+            END_MARKER,
+        ];
+        let (got, stats) = load(&with_version_and_crc(1, &body), 0).expect("load");
+        assert_eq!(stats.keys_loaded, 2);
+        assert_eq!(got[0], (0, b"s".to_vec(), Value::Str(b"v".to_vec()), None));
+        assert_eq!(got[1], (0, b"l".to_vec(), list(&[b"a", b"b"]), None));
+    }
+
+    #[test]
+    fn collections_round_trip_in_their_own_order() {
+        let limits = Limits::default();
+        let mut hash = Hash::new();
+        for (f, v) in [("z", "1"), ("a", "2"), ("m", "")] {
+            hash.insert(f.as_bytes(), v.as_bytes(), &limits);
+        }
+        let mut set = Set::new();
+        for m in ["3", "-1", "x"] {
+            set.insert(m.as_bytes(), &limits);
+        }
+        let mut zset = ZSet::new();
+        for (m, s) in [
+            ("b", 2.5),
+            ("a", 2.5),
+            ("c", f64::NEG_INFINITY),
+            ("d", -0.0),
+        ] {
+            zset.insert(m.as_bytes(), s, &limits);
+        }
+        let entries = vec![
+            (0, b"h".to_vec(), Value::Hash(hash), None),
+            (0, b"s".to_vec(), Value::Set(set), Some(9_999)),
+            (2, b"z".to_vec(), Value::ZSet(zset), None),
+        ];
+        let (got, _) = load(&build_entries(&entries), 0).expect("load");
+        assert_eq!(got, entries);
+        let Value::ZSet(z) = &got[2].2 else {
+            panic!("not a zset")
+        };
+        let order: Vec<_> = z.iter().map(|(m, _)| m.to_vec()).collect();
+        assert_eq!(order, [&b"c"[..], b"d", b"a", b"b"]);
+        let Value::Hash(h) = &got[0].2 else {
+            panic!("not a hash")
+        };
+        let fields: Vec<_> = h.iter().map(|(f, _)| f.to_vec()).collect();
+        assert_eq!(fields, [&b"z"[..], b"a", b"m"]);
+    }
+
+    #[test]
+    fn a_nan_score_is_corrupt() {
+        let mut body = vec![DB_MARKER, 0, 1, TAG_ZSET, 1, b'z', 1, 1, b'm'];
+        body.extend_from_slice(&f64::NAN.to_le_bytes());
+        body.push(END_MARKER);
+        let msg = corrupt_message(load(&with_header_and_crc(&body), 0));
+        assert_eq!(msg, "score at offset 21 is not a number");
     }
 
     #[test]
@@ -1260,7 +1425,7 @@ mod tests {
                 Err(io::Error::new(io::ErrorKind::PermissionDenied, "nope"))
             }
         }
-        let err = read(Failing, 0, |_, _, _, _| {}).expect_err("io");
+        let err = read(Failing, 0, &Limits::default(), |_, _, _, _| {}).expect_err("io");
         assert!(matches!(err.kind(), DumpErrorKind::Io(_)));
         assert!(std::error::Error::source(&err).is_some());
         assert_eq!(err.to_string(), "I/O error while reading dump: nope");

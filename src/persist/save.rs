@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use super::dump::{self, LoadStats};
 use crate::log::Logger;
 use crate::server::Server;
-use crate::store::{Keyspace, Store};
+use crate::store::{Keyspace, Limits, Store};
 use crate::util::now_ms;
 
 /// Writes `ks` to `path` atomically (see the module docs).
@@ -105,7 +105,11 @@ pub fn save_store(server: &Server, store: &Store) -> io::Result<()> {
 /// Loads the dump at `path` into a fresh keyspace of `databases` databases. `Ok(None)`
 /// means there is no file. Any other failure is an error naming what is wrong; the file
 /// is left untouched.
-pub fn load(path: &Path, databases: usize) -> Result<Option<(Keyspace, LoadStats)>, String> {
+pub fn load(
+    path: &Path,
+    databases: usize,
+    limits: &Limits,
+) -> Result<Option<(Keyspace, LoadStats)>, String> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -113,7 +117,7 @@ pub fn load(path: &Path, databases: usize) -> Result<Option<(Keyspace, LoadStats
     };
     let mut ks = Keyspace::new(databases);
     let mut bad_db = None;
-    let stats = dump::read(file, now_ms(), |db, key, value, expires| {
+    let stats = dump::read(file, now_ms(), limits, |db, key, value, expires| {
         match ks.dbs().get(db as usize) {
             Some(_) => ks.db_mut(db as usize).load(key, value, expires),
             None => bad_db = Some(db),
@@ -177,7 +181,7 @@ mod tests {
             .join(format!("temp-{}.rdb", std::process::id()))
             .exists());
 
-        let (loaded, stats) = load(&path, 16).unwrap().unwrap();
+        let (loaded, stats) = load(&path, 16, &Limits::default()).unwrap().unwrap();
         assert_eq!(stats.keys_loaded, 3);
         assert_eq!(
             loaded.db(0).get(b"s", 0).unwrap().str(),
@@ -192,10 +196,12 @@ mod tests {
     #[test]
     fn missing_file_is_none_and_bad_file_is_an_error_left_untouched() {
         let dir = temp_dir("bad");
-        assert!(load(&dir.join("nope.rdb"), 16).unwrap().is_none());
+        assert!(load(&dir.join("nope.rdb"), 16, &Limits::default())
+            .unwrap()
+            .is_none());
         let bad = dir.join("dump.rdb");
         fs::write(&bad, b"REDIS0009garbage").unwrap();
-        let err = load(&bad, 16).unwrap_err();
+        let err = load(&bad, 16, &Limits::default()).unwrap_err();
         assert!(err.contains("magic"), "{err}");
         assert_eq!(fs::read(&bad).unwrap(), b"REDIS0009garbage");
         fs::remove_dir_all(&dir).unwrap();
@@ -208,7 +214,7 @@ mod tests {
         let mut ks = Keyspace::new(16);
         ks.db_mut(9).set(b"k", Value::Str(b"v".to_vec()));
         write_dump(&ks, &path).unwrap();
-        let err = load(&path, 4).unwrap_err();
+        let err = load(&path, 4, &Limits::default()).unwrap_err();
         assert!(err.contains("DB 9"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }

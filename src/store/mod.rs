@@ -12,13 +12,19 @@
 
 pub mod blocking;
 pub mod expire;
+pub mod hash;
+pub mod set;
 pub mod table;
 pub mod value;
+pub mod zset;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-pub use value::{Value, ValueRef};
+pub use hash::Hash;
+pub use set::Set;
+pub use value::{Limits, Value, ValueRef};
+pub use zset::ZSet;
 
 use std::collections::VecDeque;
 use table::Table;
@@ -191,6 +197,54 @@ impl Entry {
         }
     }
 
+    /// The hash value, or `None` for another type.
+    pub fn hash(&self) -> Option<&Hash> {
+        match self.other.as_deref() {
+            Some(Value::Hash(h)) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// The hash value, writable, or `None` for another type.
+    pub fn hash_mut(&mut self) -> Option<&mut Hash> {
+        match self.other.as_deref_mut() {
+            Some(Value::Hash(h)) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// The set value, or `None` for another type.
+    pub fn as_set(&self) -> Option<&Set> {
+        match self.other.as_deref() {
+            Some(Value::Set(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The set value, writable, or `None` for another type.
+    pub fn as_set_mut(&mut self) -> Option<&mut Set> {
+        match self.other.as_deref_mut() {
+            Some(Value::Set(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The sorted set value, or `None` for another type.
+    pub fn zset(&self) -> Option<&ZSet> {
+        match self.other.as_deref() {
+            Some(Value::ZSet(z)) => Some(z),
+            _ => None,
+        }
+    }
+
+    /// The sorted set value, writable, or `None` for another type.
+    pub fn zset_mut(&mut self) -> Option<&mut ZSet> {
+        match self.other.as_deref_mut() {
+            Some(Value::ZSet(z)) => Some(z),
+            _ => None,
+        }
+    }
+
     /// Replaces the value, keeping the key and the expiry.
     pub fn set_value(&mut self, value: Value) {
         match value {
@@ -245,11 +299,14 @@ impl Entry {
 
     /// The encoding OBJECT ENCODING reports, with Redis 7.0's names: `int`, `embstr` or
     /// `raw` for strings (see [`StrOrigin`]), `quicklist` for every list (7.0 has no
-    /// listpack-encoded lists yet).
+    /// listpack-encoded lists yet), and each collection's own for the others.
     pub fn encoding(&self) -> &'static str {
         let s = match self.value() {
             ValueRef::Str(s) => s,
             ValueRef::List(_) => return "quicklist",
+            ValueRef::Hash(h) => return h.encoding(),
+            ValueRef::Set(s) => return s.encoding(),
+            ValueRef::ZSet(z) => return z.encoding(),
         };
         let by_len = if s.len() <= EMBSTR_MAX {
             "embstr"
