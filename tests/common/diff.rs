@@ -59,13 +59,16 @@ pub fn agree(cmd: &[&str], ours: &[u8], theirs: &[u8]) -> bool {
     }
     let name = cmd[0].to_ascii_lowercase();
     match name.as_str() {
-        // KEYS returns keys in hash-table order: compare the sorted elements.
-        "keys" if ours.starts_with(b"*") && theirs.starts_with(b"*") => {
-            let mut a = array_elements(ours);
-            let mut b = array_elements(theirs);
-            a.sort();
-            b.sort();
-            a == b
+        // These return elements in hash-table order (for a set or hash past its compact
+        // encoding): compare the sorted elements.
+        "keys" | "smembers" | "sinter" | "sunion" | "sdiff" | "hkeys" | "hvals"
+            if is_array(ours) && is_array(theirs) =>
+        {
+            same_elements(array_elements(ours), array_elements(theirs))
+        }
+        // The same, for field-value pairs.
+        "hgetall" if is_array(ours) && is_array(theirs) => {
+            same_elements(pairs(array_elements(ours)), pairs(array_elements(theirs)))
         }
         // Times derived from each server's clock (a TTL counting down, an expiry set
         // relative to "now") depend on when each server ran the command; negative
@@ -74,6 +77,27 @@ pub fn agree(cmd: &[&str], ours: &[u8], theirs: &[u8]) -> bool {
         "ttl" | "expiretime" => within(ours, theirs, 1),
         _ => false,
     }
+}
+
+fn is_array(reply: &[u8]) -> bool {
+    reply.starts_with(b"*")
+}
+
+/// Whether two lists hold the same elements, in any order.
+pub fn same_elements<T: Ord>(mut a: Vec<T>, mut b: Vec<T>) -> bool {
+    a.sort();
+    b.sort();
+    a == b
+}
+
+/// Consecutive elements paired up (a flat field-value or member-score reply).
+pub fn pairs(flat: Vec<Vec<u8>>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut it = flat.into_iter();
+    while let (Some(a), Some(b)) = (it.next(), it.next()) {
+        out.push((a, b));
+    }
+    out
 }
 
 /// Whether two integer replies are both non-negative and at most `tolerance` apart.
