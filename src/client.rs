@@ -13,9 +13,13 @@ use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
+use crate::config::ObufLimit;
+use crate::resp::Args;
+use crate::store::watch::WatchFlag;
+use crate::store::Key;
 use crate::util::now_ms;
 
 /// The mutable, shared facts CLIENT LIST reports.
@@ -30,6 +34,13 @@ pub struct ClientInfo {
     /// Bytes waiting in the query buffer and argument buffers, sampled per batch.
     pub qbuf: usize,
     pub argv_mem: usize,
+    /// Commands queued by MULTI, or -1 outside a transaction.
+    pub multi: i64,
+    /// Channel and pattern subscriptions.
+    pub sub: usize,
+    pub psub: usize,
+    /// Whether a watched key changed (CLIENT LIST's `d` flag).
+    pub dirty_cas: bool,
 }
 
 /// The shared side of one client.
@@ -48,6 +59,36 @@ pub struct ClientHandle {
     /// Held while a reply is written, so replies from different threads never interleave.
     write_lock: Mutex<()>,
     killed: AtomicBool,
+    /// Output waiting for the client's writer thread, once it has one (see [`Outbox`]).
+    outbox: Outbox,
+}
+
+/// Output queued for a client whose writes must never wait on it: a subscriber, which
+/// publishers write to. From its first SUBSCRIBE on, every reply to the client is queued
+/// here, in order, and a writer thread of its own sends it, so a publisher only copies
+/// bytes and a subscriber that stops reading holds up nobody. What is queued counts
+/// against Redis's `client-output-buffer-limit` for its class; past it the client is
+/// closed, as Redis closes it.
+#[derive(Debug, Default)]
+struct Outbox {
+    state: Mutex<OutboxState>,
+    /// Signalled when there is output to send, or the connection ends.
+    wake: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct OutboxState {
+    /// Whether the writer thread runs (then every reply goes through the outbox).
+    active: bool,
+    buf: Vec<u8>,
+    /// Bytes the writer has taken and is writing now (still counted as queued).
+    in_flight: usize,
+    /// The limit that applies (the pubsub class while subscribed).
+    limit: Option<ObufLimit>,
+    /// When the queue went over the soft limit, while it stays over.
+    soft_since: Option<Instant>,
+    /// The connection has ended: the writer sends what is left and stops.
+    closed: bool,
 }
 
 impl ClientHandle {
@@ -68,18 +109,127 @@ impl ClientHandle {
             info: Mutex::new(ClientInfo {
                 resp: 2,
                 last_command: "NULL",
+                multi: -1,
                 ..ClientInfo::default()
             }),
             socket: Arc::new(stream),
             write_lock: Mutex::new(()),
             killed: AtomicBool::new(false),
+            outbox: Outbox::default(),
         })
     }
 
-    /// Writes already encoded replies, from whichever thread.
+    /// Writes already encoded replies, from whichever thread; through the outbox once
+    /// the client has one (see [`ClientHandle::start_writer`]).
     pub fn send(&self, bytes: &[u8]) -> io::Result<()> {
+        if self.queue(bytes) {
+            return Ok(());
+        }
         let _turn = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         (&*self.socket).write_all(bytes)
+    }
+
+    fn outbox(&self) -> MutexGuard<'_, OutboxState> {
+        self.outbox.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues bytes in the outbox if it is active, and returns whether it was. Closes the
+    /// client if the queue passes its output buffer limit.
+    pub fn queue(&self, bytes: &[u8]) -> bool {
+        let mut out = self.outbox();
+        if !out.active {
+            return false;
+        }
+        if out.closed || self.is_killed() {
+            return true;
+        }
+        out.buf.extend_from_slice(bytes);
+        let queued = (out.buf.len() + out.in_flight) as u64;
+        let over = match out.limit {
+            Some(limit) if limit.hard > 0 && queued > limit.hard => true,
+            Some(limit) if limit.soft > 0 && queued > limit.soft => {
+                let since = *out.soft_since.get_or_insert_with(Instant::now);
+                since.elapsed().as_secs() as i64 > limit.seconds
+            }
+            _ => {
+                out.soft_since = None;
+                false
+            }
+        };
+        if over {
+            out.buf = Vec::new();
+            drop(out);
+            self.kill();
+            return true;
+        }
+        drop(out);
+        self.outbox.wake.notify_one();
+        true
+    }
+
+    /// Sets the output buffer limit that applies to the queue (`None`: none).
+    pub fn set_output_limit(&self, limit: Option<ObufLimit>) {
+        self.outbox().limit = limit;
+    }
+
+    /// Starts the client's writer thread, if it has none yet: from now on every reply
+    /// goes through the outbox. Called by the client's own connection thread, before it
+    /// queues anything, so no earlier reply can overtake a queued one.
+    pub fn start_writer(self: &Arc<Self>) {
+        let mut out = self.outbox();
+        if out.active {
+            return;
+        }
+        out.active = true;
+        drop(out);
+        let handle = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name(format!("client-{}-writer", self.id))
+            .spawn(move || handle.write_loop());
+        if spawned.is_err() {
+            self.kill();
+        }
+    }
+
+    /// The writer thread: sends queued output until the connection ends.
+    fn write_loop(&self) {
+        loop {
+            let mut out = self.outbox();
+            while out.buf.is_empty() && !out.closed && !self.is_killed() {
+                out = self
+                    .outbox
+                    .wake
+                    .wait(out)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+            if out.buf.is_empty() || self.is_killed() {
+                return;
+            }
+            let batch = std::mem::take(&mut out.buf);
+            out.in_flight = batch.len();
+            drop(out);
+            let written = {
+                let _turn = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+                (&*self.socket).write_all(&batch)
+            };
+            self.outbox().in_flight = 0;
+            if written.is_err() {
+                self.kill();
+                return;
+            }
+        }
+    }
+
+    /// Ends the outbox: the writer sends what is queued, then stops.
+    pub fn close_outbox(&self) {
+        self.outbox().closed = true;
+        self.outbox.wake.notify_all();
+    }
+
+    /// Bytes queued for the client (CLIENT LIST's `omem`).
+    pub fn outbox_len(&self) -> usize {
+        let out = self.outbox();
+        out.buf.len() + out.in_flight
     }
 
     /// A reader of the client's socket, for its connection.
@@ -97,6 +247,10 @@ impl ClientHandle {
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
         let _ = self.socket.shutdown(Shutdown::Both);
+        // Taking the lock first means the writer is either waiting (and is woken) or has
+        // yet to check `killed`.
+        drop(self.outbox());
+        self.outbox.wake.notify_all();
     }
 
     /// Whether the client connects from the loopback interface (Redis's `connIsLocal`),
@@ -115,7 +269,7 @@ impl ClientHandle {
         let info = self.info().clone();
         let idle = now.saturating_sub(self.last_active_ms.load(Ordering::Relaxed)) / 1000;
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.local_addr,
@@ -123,17 +277,41 @@ impl ClientHandle {
             String::from_utf8_lossy(&info.name),
             self.created.elapsed().as_secs(),
             idle,
+            client_flags(&info),
             info.db,
+            info.sub,
+            info.psub,
+            info.multi,
             info.qbuf,
             (16 * 1024usize).saturating_sub(info.qbuf),
             info.argv_mem,
             16 * 1024,
             info.qbuf,
-            16 * 1024 + info.argv_mem,
+            self.outbox_len(),
+            16 * 1024 + info.argv_mem + self.outbox_len(),
             info.last_command,
             info.resp,
         )
     }
+}
+
+/// CLIENT LIST's `flags=`: `P` subscribed, `x` in MULTI, `d` a watched key changed, or
+/// `N` for none of these.
+fn client_flags(info: &ClientInfo) -> String {
+    let mut flags = String::new();
+    if info.sub + info.psub > 0 {
+        flags.push('P');
+    }
+    if info.multi >= 0 {
+        flags.push('x');
+    }
+    if info.dirty_cas {
+        flags.push('d');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    flags
 }
 
 /// Reads a client's socket, which its [`ClientHandle`] shares (no second descriptor).
@@ -186,6 +364,39 @@ pub struct ClientState {
     pub last_command: &'static str,
     pub stats: LocalStats,
     pub handle: Arc<ClientHandle>,
+    /// The transaction being queued, between MULTI and EXEC.
+    pub multi: Option<Multi>,
+    /// Whether EXEC is running the queued commands (blocking commands do not block).
+    pub in_exec: bool,
+    /// The keys this client WATCHes: (database, key, whether it had already expired).
+    pub watching: Vec<(usize, Key, bool)>,
+    /// Set when a watched key changes (Redis's `CLIENT_DIRTY_CAS`).
+    pub watch_flag: WatchFlag,
+    /// The channels and patterns this client is subscribed to.
+    pub subscriptions: Subscriptions,
+}
+
+/// A transaction being queued.
+#[derive(Debug, Default)]
+pub struct Multi {
+    /// The requests queued, in order.
+    pub queued: Vec<Args>,
+    /// Whether a request was refused while queueing (EXEC then answers EXECABORT).
+    pub aborted: bool,
+}
+
+/// A client's pub/sub subscriptions, in subscription order.
+#[derive(Debug, Default)]
+pub struct Subscriptions {
+    pub channels: Vec<Vec<u8>>,
+    pub patterns: Vec<Vec<u8>>,
+}
+
+impl Subscriptions {
+    /// How many channels and patterns.
+    pub fn count(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
 }
 
 impl ClientState {
@@ -201,6 +412,11 @@ impl ClientState {
             last_command: "NULL",
             stats: LocalStats::default(),
             handle,
+            multi: None,
+            in_exec: false,
+            watching: Vec::new(),
+            watch_flag: WatchFlag::default(),
+            subscriptions: Subscriptions::default(),
         }
     }
 }

@@ -592,10 +592,12 @@ enum Val {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-struct ObufLimit {
-    hard: u64,
-    soft: u64,
-    seconds: i64,
+pub struct ObufLimit {
+    /// Bytes at which the client is closed at once (0: none).
+    pub hard: u64,
+    /// Bytes the client may stay above for `seconds` (0: none).
+    pub soft: u64,
+    pub seconds: i64,
 }
 
 /// Client classes of `client-output-buffer-limit`, in Redis's order and naming.
@@ -806,6 +808,11 @@ impl Config {
     /// included), or `None` for an unknown name.
     pub fn value(&self, name: &str) -> Option<Vec<u8>> {
         lookup(name.as_bytes()).map(|e| self.render(e.idx))
+    }
+
+    /// The `client-output-buffer-limit` of subscribed clients (the `pubsub` class).
+    pub fn pubsub_output_limit(&self) -> ObufLimit {
+        self.obuf_limits[2]
     }
 
     /// The collection encoding limits (`hash-max-listpack-entries` and the others).

@@ -53,6 +53,10 @@ fn serve_from<R: Read>(server: &Server, reader: R, handle: Arc<ClientHandle>) {
         client,
     };
     conn.run();
+    let client = &mut conn.client;
+    command::multi::reset(server, client);
+    command::pubsub::unsubscribe_all(server, client);
+    client.handle.close_outbox();
     server.clients.unregister(id);
 }
 
@@ -192,5 +196,10 @@ impl<R: Read> Connection<'_, R> {
         info.last_command = self.client.last_command;
         info.resp = self.client.resp;
         info.argv_mem = self.args.memory();
+        let client = &self.client;
+        info.multi = client.multi.as_ref().map_or(-1, |m| m.queued.len() as i64);
+        info.sub = client.subscriptions.channels.len();
+        info.psub = client.subscriptions.patterns.len();
+        info.dirty_cas = client.watch_flag.load(Ordering::Relaxed);
     }
 }

@@ -35,6 +35,7 @@ pub mod connection;
 pub mod log;
 pub mod persist;
 pub mod pool;
+pub mod pubsub;
 pub mod resp;
 pub mod server;
 pub mod store;

@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::log::Logger;
 use crate::persist;
 use crate::pool::Pool;
+use crate::pubsub::PubSub;
 use crate::store::Limits;
 use crate::store::{expire, Store};
 use crate::util::{now_ms, now_us};
@@ -92,6 +93,8 @@ pub struct Server {
     pub clients: Registry,
     pub stats: Stats,
     pub persist: PersistState,
+    /// Channel and pattern subscriptions.
+    pub pubsub: PubSub,
     pub log: Logger,
     pub started: Instant,
     pub run_id: String,
@@ -134,6 +137,7 @@ impl Server {
                 ..PersistState::default()
             },
             log,
+            pubsub: PubSub::default(),
             started: Instant::now(),
             run_id: run_id(),
             port,

@@ -18,6 +18,8 @@ pub mod hash;
 pub mod info;
 pub mod keys;
 pub mod list;
+pub mod multi;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -115,6 +117,7 @@ pub mod flags {
     pub const SENTINEL: u32 = 1 << 13;
     pub const ALLOW_BUSY: u32 = 1 << 14;
     pub const NO_MULTI: u32 = 1 << 15;
+    pub const SKIP_SLOWLOG: u32 = 1 << 16;
 
     /// Flag names in COMMAND INFO's order. SENTINEL is not among them: Redis 7.0 keeps it
     /// to itself.
@@ -129,6 +132,7 @@ pub mod flags {
         (LOADING, "loading"),
         (STALE, "stale"),
         (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),
@@ -211,6 +215,8 @@ pub fn table() -> &'static [&'static [Command]] {
         set::COMMANDS,
         zset::COMMANDS,
         keys::COMMANDS,
+        multi::COMMANDS,
+        pubsub::COMMANDS,
         sort::COMMANDS,
         server::COMMANDS,
         docs::COMMANDS,
@@ -326,23 +332,65 @@ fn truncated(arg: &[u8], max: usize) -> String {
 
 /// Runs one request and writes its reply: resolve it (unknown command, arity), refuse it
 /// with `-NOAUTH` if the client must authenticate first and the command is not one of
-/// the `no_auth` ones (AUTH, HELLO, QUIT), then run the handler under its lock.
+/// the `no_auth` ones (AUTH, HELLO, QUIT), refuse what a subscribed RESP2 client may not
+/// run, queue it if a transaction is open, else run the handler under its lock.
 pub fn execute(ctx: &mut Ctx, args: &Args) {
     let cmd = match resolve(args) {
         Resolved::Found(cmd) => cmd,
-        Resolved::Rejected(msg) => {
-            ctx.out.error(&msg);
-            return;
-        }
+        Resolved::Rejected(msg) => return reject(ctx, &msg),
     };
     ctx.client.last_command = cmd.name;
-    // After the existence and arity checks, as in Redis: before authentication an
-    // unknown command is still "unknown command", not NOAUTH.
-    if !ctx.client.authenticated && cmd.flags & flags::NO_AUTH == 0 && ctx.server.auth_required() {
-        ctx.out.error("NOAUTH Authentication required.");
-        return;
+    // Checks in processCommand's order. After the existence and arity checks, before
+    // authentication an unknown command is still "unknown command", not NOAUTH.
+    if ctx.client.multi.is_some() && cmd.flags & flags::NO_MULTI != 0 {
+        return reject(ctx, "ERR Command not allowed inside a transaction");
     }
-    let result = match cmd.handler {
+    if !ctx.client.authenticated && cmd.flags & flags::NO_AUTH == 0 && ctx.server.auth_required() {
+        return reject(ctx, "NOAUTH Authentication required.");
+    }
+    if ctx.client.resp == 2
+        && ctx.client.subscriptions.count() > 0
+        && !pubsub::allowed_while_subscribed(cmd)
+    {
+        let msg = format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            full_name(cmd, args)
+        );
+        return reject(ctx, &msg);
+    }
+    if let Some(multi) = &mut ctx.client.multi {
+        if !multi::runs_at_once(cmd) {
+            multi.queued.push(args.clone());
+            ctx.out.simple("QUEUED");
+            return;
+        }
+    }
+    if let Err(e) = run(ctx, cmd, args) {
+        ctx.out.error(&e.message());
+    }
+}
+
+/// Answers a request with an error it never ran for; inside MULTI, that also dooms the
+/// transaction (Redis's `flagTransaction`).
+fn reject(ctx: &mut Ctx, msg: &str) {
+    if let Some(multi) = &mut ctx.client.multi {
+        multi.aborted = true;
+    }
+    ctx.out.error(msg);
+}
+
+/// A command's full name as Redis's errors show it: `get`, or `config|get`.
+fn full_name(cmd: &Command, args: &Args) -> String {
+    match lookup(&args[0]) {
+        Some(parent) if !std::ptr::eq(parent, cmd) => format!("{}|{}", parent.name, cmd.name),
+        _ => cmd.name.to_string(),
+    }
+}
+
+/// Runs a resolved command under the lock its handler asks for, then wakes the clients
+/// blocked on keys it filled.
+pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
+    match cmd.handler {
         Handler::Read(f) => {
             let ks = ctx.server.store.read();
             let result = f(ctx, &ks, args);
@@ -356,24 +404,39 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
         }
         Handler::Write(f) => {
             let mut ks = ctx.server.store.write();
-            let result = f(ctx, &mut ks, args);
-            let ready = std::mem::take(&mut ks.ready);
-            let waiters: Vec<_> = ready
-                .iter()
-                .filter_map(|(db, key)| ks.blocked.first(*db, key).cloned())
-                .collect();
-            // Wake waiters only after the lock is released, so they can take it at once.
-            drop(ks);
-            for w in waiters {
-                w.wake();
-            }
+            let result = run_write(ctx, &mut ks, f, args);
+            finish_writes(ks);
             result
         }
         Handler::Plain(f) => f(ctx, args),
         Handler::Container => Ok(()),
-    };
-    if let Err(e) = result {
-        ctx.out.error(&e.message());
+    }
+}
+
+/// A write handler's signature.
+pub type WriteFn = fn(&mut Ctx, &mut Keyspace, &Args) -> CmdResult;
+
+/// Runs a write handler under a write lock the caller holds, and tells the watchers of
+/// the keys it wrote if it changed anything.
+pub fn run_write(ctx: &mut Ctx, ks: &mut Keyspace, f: WriteFn, args: &Args) -> CmdResult {
+    let dirty = ks.dirty;
+    let result = f(ctx, ks, args);
+    let changed = ks.dirty != dirty;
+    ks.end_write(changed);
+    result
+}
+
+/// Releases the write lock, then wakes the first waiter of each key that got data
+/// (after the release, so they can take the lock at once).
+pub fn finish_writes(mut ks: std::sync::RwLockWriteGuard<'_, Keyspace>) {
+    let ready = std::mem::take(&mut ks.ready);
+    let waiters: Vec<_> = ready
+        .iter()
+        .filter_map(|(db, key)| ks.blocked.first(*db, key).cloned())
+        .collect();
+    drop(ks);
+    for w in waiters {
+        w.wake();
     }
 }
 

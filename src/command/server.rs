@@ -86,6 +86,14 @@ pub const COMMANDS: &[Command] = &[
         doc("server", "2.6.0", "Returns the server time.", ""),
     ),
     Command::new(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        (0, 0, 0),
+        Handler::Plain(reset),
+        doc("connection", "6.2.0", "Resets the connection.", ""),
+    ),
+    Command::new(
         "hello",
         -1,
         NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,
@@ -384,6 +392,13 @@ const SCRIPT: &[Command] = &[
 /// PING [message]
 /// ```
 fn ping(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    // A subscribed RESP2 client gets its answer in the shape of a message.
+    if ctx.client.resp == 2 && ctx.client.subscriptions.count() > 0 && args.len() <= 2 {
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(if args.len() == 2 { &args[1] } else { b"" });
+        return Ok(());
+    }
     match args.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(&args[1]),
@@ -411,6 +426,24 @@ fn echo(ctx: &mut Ctx, args: &Args) -> CmdResult {
 fn quit(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.out.ok();
     ctx.client.close_after_reply = true;
+    Ok(())
+}
+
+/// ```text
+/// RESET
+/// ```
+/// Returns the connection to its initial state, as Redis's `clearClientConnectionState`:
+/// no transaction or watched keys, no subscriptions, database 0, RESP2, no name, and
+/// logged out if a password is set.
+fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    super::multi::reset(ctx.server, ctx.client);
+    super::pubsub::unsubscribe_all(ctx.server, ctx.client);
+    ctx.client.db = 0;
+    ctx.client.resp = 2;
+    ctx.out.resp3 = false;
+    ctx.client.authenticated = !ctx.server.auth_required();
+    ctx.client.handle.info().name.clear();
+    ctx.out.simple("RESET");
     Ok(())
 }
 

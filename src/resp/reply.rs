@@ -127,6 +127,12 @@ impl Reply {
         self.header(b'*', n);
     }
 
+    /// The header of an out-of-band message of `n` elements (pub/sub): a push (`>n`) in
+    /// RESP3, an array in RESP2.
+    pub fn push_or_array(&mut self, n: usize) {
+        self.header(if self.resp3 { b'>' } else { b'*' }, n);
+    }
+
     /// A map header for `n` key/value pairs: `%n` in RESP3, an array of `2n` in RESP2.
     pub fn map(&mut self, n: usize) {
         if self.resp3 {

@@ -16,6 +16,7 @@ pub mod hash;
 pub mod set;
 pub mod table;
 pub mod value;
+pub mod watch;
 pub mod zset;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -462,6 +463,8 @@ pub struct Db {
     has_stale: AtomicBool,
     /// Keys removed because they had expired (for INFO's `expired_keys`).
     pub expired_removed: u64,
+    /// The keys clients WATCH (see [`watch`]).
+    pub watched: watch::Watched,
 }
 
 impl Db {
@@ -496,13 +499,25 @@ impl Db {
 
     /// Looks a key up for writing, removing it first if it has expired.
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        self.watched.note_write(key);
         // Only a database with expiring keys needs the second lookup.
         if !self.ttl_keys.is_empty() && self.table.get(key)?.is_expired(now_ms) {
-            self.remove_entry(key);
-            self.expired_removed += 1;
+            self.remove_expired(key);
             return None;
         }
         self.table.get_mut(key)
+    }
+
+    /// Removes a key that has expired.
+    fn remove_expired(&mut self, key: &[u8]) {
+        self.remove_entry(key);
+        self.expired_removed += 1;
+        self.watched.touch(key);
+    }
+
+    /// Whether `key` is there but expired (not yet removed).
+    pub fn is_expired_present(&self, key: &[u8], now_ms: u64) -> bool {
+        self.table.get(key).is_some_and(|e| e.is_expired(now_ms))
     }
 
     /// Whether a live key exists.
@@ -512,6 +527,7 @@ impl Db {
 
     /// Stores `value` under `key`, clearing any expiry (SET's semantics).
     pub fn set(&mut self, key: &[u8], value: Value) {
+        self.watched.note_write(key);
         match self.table.get_mut(key) {
             Some(entry) => {
                 entry.set_value(value);
@@ -528,6 +544,7 @@ impl Db {
     /// Stores a string under `key`, clearing any expiry unless `keep_ttl` (and the key is
     /// live). The string is copied once, straight into the entry.
     pub fn set_str(&mut self, key: &[u8], value: &[u8], keep_ttl: bool, now_ms: u64) {
+        self.watched.note_write(key);
         if keep_ttl {
             // An expired key's TTL is not kept: a write lookup removes the key.
             self.get_mut(key, now_ms);
@@ -603,6 +620,7 @@ impl Db {
     /// Adds `entry` under its own key, replacing whatever was there, with the expiry it
     /// carries (RENAME, MOVE and COPY move whole entries between keys and databases).
     pub fn insert(&mut self, mut entry: Entry) {
+        self.watched.note_write(entry.key());
         self.remove_entry(entry.key());
         let with_ttl = entry.expires_at != 0;
         if with_ttl {
@@ -654,9 +672,13 @@ impl Db {
 
     /// Removes every key.
     pub fn clear(&mut self) {
+        self.watched
+            .touch_existing(|key| self.table.get(key).is_some());
         let expired_removed = self.expired_removed;
+        let watched = std::mem::take(&mut self.watched);
         *self = Db {
             expired_removed,
+            watched,
             ..Db::default()
         };
     }
@@ -672,9 +694,14 @@ impl Db {
             return 0;
         }
         let keys = std::mem::take(self.stale.get_mut().unwrap_or_else(|e| e.into_inner()));
-        keys.iter()
-            .filter(|k| self.get_mut(k, now_ms).is_none())
-            .count()
+        let mut removed = 0;
+        for key in keys {
+            if self.is_expired_present(&key, now_ms) {
+                self.remove_expired(&key);
+                removed += 1;
+            }
+        }
+        removed
     }
 
     /// One step of active expiry: looks at up to `count` keys that have a TTL, from the
@@ -693,8 +720,7 @@ impl Db {
                 // The swap-remove moves the last key into the cursor's slot: look at the
                 // same slot again rather than skipping it.
                 let key = key.clone();
-                self.remove_entry(&key);
-                self.expired_removed += 1;
+                self.remove_expired(&key);
                 removed += 1;
             } else {
                 self.expire_cursor += 1;
@@ -803,7 +829,20 @@ impl Keyspace {
         if a == b {
             return;
         }
+        // Clients watch database numbers, not contents: the watched keys stay, and those
+        // that exist on either side have changed.
+        for (x, y) in [(a, b), (b, a)] {
+            let (dx, dy) = (&self.dbs[x], &self.dbs[y]);
+            dx.watched
+                .touch_existing(|k| dx.table.get(k).is_some() || dy.table.get(k).is_some());
+        }
         self.dbs.swap(a, b);
+        let (wa, wb) = (
+            std::mem::take(&mut self.dbs[a].watched),
+            std::mem::take(&mut self.dbs[b].watched),
+        );
+        self.dbs[a].watched = wb;
+        self.dbs[b].watched = wa;
         if self.blocked.is_empty() {
             return;
         }
@@ -826,6 +865,16 @@ impl Keyspace {
             && !self.ready.iter().any(|(d, k)| *d == db && **k == *key)
         {
             self.ready.push((db, key.into()));
+        }
+    }
+
+    /// Ends a write command: the watchers of the keys it looked up for writing are
+    /// flagged if it changed anything (`dirty` moved).
+    pub fn end_write(&mut self, changed: bool) {
+        for db in &mut self.dbs {
+            if !db.watched.is_empty() {
+                db.watched.end_command(changed);
+            }
         }
     }
 

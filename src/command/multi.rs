@@ -1,0 +1,232 @@
+//! Transactions (Redis's multi.c): MULTI, EXEC, DISCARD, WATCH and UNWATCH.
+//!
+//! Between MULTI and EXEC the dispatcher queues each request after the checks that can
+//! refuse it (unknown command, arity, authentication); a refusal dooms the transaction.
+//! EXEC takes the keyspace write lock once and runs the whole queue under it, so no
+//! other client sees a state in between. A command that takes no keyspace lock (PING,
+//! CLIENT, INFO...) runs with the lock released, since it may take it itself; it touches
+//! no keys, so atomicity holds for every key.
+//!
+//! WATCH registers the client's flag with each key (see [`crate::store::watch`]); EXEC
+//! checks it under the same write lock it then runs the queue with.
+
+use std::sync::atomic::Ordering;
+
+use super::docs::doc;
+use super::flags::*;
+use super::{resolve, run_write, CmdError, CmdResult, Command, Ctx, Handler, Resolved};
+use crate::client::{ClientState, Multi};
+use crate::resp::Args;
+use crate::server::Server;
+
+pub const COMMANDS: &[Command] = &[
+    Command::new(
+        "multi",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        (0, 0, 0),
+        Handler::Plain(multi),
+        doc("transactions", "1.2.0", "Starts a transaction.", ""),
+    ),
+    Command::new(
+        "exec",
+        1,
+        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG,
+        (0, 0, 0),
+        Handler::Plain(exec),
+        doc(
+            "transactions",
+            "1.2.0",
+            "Executes all commands in a transaction.",
+            "",
+        ),
+    ),
+    Command::new(
+        "discard",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        (0, 0, 0),
+        Handler::Plain(discard),
+        doc("transactions", "2.0.0", "Discards a transaction.", ""),
+    ),
+    Command::new(
+        "watch",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        (1, -1, 1),
+        Handler::Plain(watch),
+        doc(
+            "transactions",
+            "2.2.0",
+            "Monitors changes to keys to determine the execution of a transaction.",
+            "key [key ...]",
+        ),
+    ),
+    Command::new(
+        "unwatch",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        (0, 0, 0),
+        Handler::Plain(unwatch),
+        doc(
+            "transactions",
+            "2.2.0",
+            "Forgets about watched keys of a transaction.",
+            "",
+        ),
+    ),
+];
+
+/// Whether `cmd` runs even while a transaction is queued (Redis's list in
+/// processCommand): the transaction's own commands, QUIT and RESET.
+pub fn runs_at_once(cmd: &Command) -> bool {
+    matches!(
+        cmd.name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
+}
+
+/// ```text
+/// MULTI
+/// ```
+fn multi(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    if ctx.client.multi.is_some() {
+        return Err(CmdError::err("MULTI calls can not be nested"));
+    }
+    ctx.client.multi = Some(Multi::default());
+    ctx.out.ok();
+    Ok(())
+}
+
+/// ```text
+/// DISCARD
+/// ```
+fn discard(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    if ctx.client.multi.take().is_none() {
+        return Err(CmdError::err("DISCARD without MULTI"));
+    }
+    unwatch_all(ctx.server, ctx.client);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// ```text
+/// EXEC
+/// ```
+/// An array with each queued command's reply (errors in place); a null array if a
+/// watched key changed; `EXECABORT` if a command was refused while queueing.
+fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let Some(multi) = ctx.client.multi.take() else {
+        return Err(CmdError::err("EXEC without MULTI"));
+    };
+    if multi.aborted {
+        unwatch_all(ctx.server, ctx.client);
+        return Err(CmdError::Msg(
+            "EXECABORT Transaction discarded because of previous errors.".into(),
+        ));
+    }
+    let mut ks = Some(ctx.server.store.write());
+    let changed = {
+        let ks = ks.as_ref().expect("locked");
+        ctx.client.watch_flag.load(Ordering::Acquire)
+            || ctx.client.watching.iter().any(|(db, key, expired)| {
+                !expired && ks.db(*db).is_expired_present(key, ctx.now_ms)
+            })
+    };
+    // Unwatch before running, as Redis does: the transaction's own writes do not count.
+    unwatch_locked(ks.as_mut().expect("locked"), ctx.client);
+    if changed {
+        ctx.out.null_array();
+        return Ok(());
+    }
+    ctx.out.array(multi.queued.len());
+    ctx.client.in_exec = true;
+    for args in &multi.queued {
+        // Each was resolved when it was queued; the table has not changed since.
+        let Resolved::Found(cmd) = resolve(args) else {
+            unreachable!("queued commands were resolved")
+        };
+        ctx.client.last_command = cmd.name;
+        let result = match cmd.handler {
+            Handler::Read(f) => f(ctx, ks.as_ref().expect("locked"), args),
+            Handler::Write(f) => run_write(ctx, ks.as_mut().expect("locked"), f, args),
+            Handler::Plain(f) => {
+                // It may lock the keyspace itself; it touches no key.
+                if let Some(guard) = ks.take() {
+                    super::finish_writes(guard);
+                }
+                let result = f(ctx, args);
+                ks = Some(ctx.server.store.write());
+                result
+            }
+            Handler::Container => Ok(()),
+        };
+        if let Err(e) = result {
+            ctx.out.error(&e.message());
+        }
+    }
+    ctx.client.in_exec = false;
+    let mut ks = ks.expect("locked");
+    ks.reap_stale(ctx.now_ms);
+    super::finish_writes(ks);
+    Ok(())
+}
+
+/// ```text
+/// WATCH key [key ...]
+/// ```
+fn watch(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if ctx.client.multi.is_some() {
+        return Err(CmdError::err("WATCH inside MULTI is not allowed"));
+    }
+    let dbi = ctx.client.db;
+    let mut ks = ctx.server.store.write();
+    for key in args.iter().skip(1) {
+        let client = &mut *ctx.client;
+        if client
+            .watching
+            .iter()
+            .any(|(d, k, _)| *d == dbi && **k == *key)
+        {
+            continue;
+        }
+        let db = ks.db_mut(dbi);
+        let expired = db.is_expired_present(key, ctx.now_ms);
+        db.watched.add(key, &client.watch_flag);
+        client.watching.push((dbi, key.into(), expired));
+    }
+    drop(ks);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// ```text
+/// UNWATCH
+/// ```
+fn unwatch(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    unwatch_all(ctx.server, ctx.client);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Forgets every key the client watches, and clears its flag.
+pub fn unwatch_all(server: &Server, client: &mut ClientState) {
+    if client.watching.is_empty() {
+        client.watch_flag.store(false, Ordering::Release);
+        return;
+    }
+    unwatch_locked(&mut server.store.write(), client);
+}
+
+fn unwatch_locked(ks: &mut crate::store::Keyspace, client: &mut ClientState) {
+    for (db, key, _) in client.watching.drain(..) {
+        ks.db_mut(db).watched.remove(&key, &client.watch_flag);
+    }
+    client.watch_flag.store(false, Ordering::Release);
+}
+
+/// Ends the client's transaction state (RESET, disconnect).
+pub fn reset(server: &Server, client: &mut ClientState) {
+    client.multi = None;
+    unwatch_all(server, client);
+}

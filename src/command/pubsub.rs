@@ -1,0 +1,431 @@
+//! Pub/sub commands (Redis's pubsub.c): SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE,
+//! PUNSUBSCRIBE, PUBLISH and PUBSUB.
+//!
+//! A client's first subscription gives it a writer thread (see
+//! [`crate::client::ClientHandle::start_writer`]): from then on its replies and the
+//! messages published to it share one ordered queue, bounded by the pubsub class of
+//! `client-output-buffer-limit`. Confirmations are queued while the registry is locked,
+//! so a message published after a SUBSCRIBE always follows its confirmation.
+
+use super::docs::doc;
+use super::flags::*;
+use super::{CmdResult, Command, Ctx, Handler};
+use crate::client::ClientState;
+use crate::pubsub::Inner;
+use crate::resp::{Args, Reply};
+use crate::server::Server;
+
+const SUBCOMMANDS: &[Command] = &[
+    Command::new(
+        "channels",
+        -2,
+        PUBSUB | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(channels),
+        doc(
+            "pubsub",
+            "2.8.0",
+            "Returns the active channels.",
+            "[pattern]",
+        ),
+    ),
+    Command::new(
+        "numpat",
+        2,
+        PUBSUB | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(numpat),
+        doc(
+            "pubsub",
+            "2.8.0",
+            "Returns a count of unique pattern subscriptions.",
+            "",
+        ),
+    ),
+    Command::new(
+        "numsub",
+        -2,
+        PUBSUB | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(numsub),
+        doc(
+            "pubsub",
+            "2.8.0",
+            "Returns a count of subscribers to channels.",
+            "[channel [channel ...]]",
+        ),
+    ),
+    Command::new(
+        "shardchannels",
+        -2,
+        PUBSUB | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(shardchannels),
+        doc(
+            "pubsub",
+            "7.0.0",
+            "Returns the active shard channels.",
+            "[pattern]",
+        ),
+    ),
+    Command::new(
+        "shardnumsub",
+        -2,
+        PUBSUB | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(shardnumsub),
+        doc(
+            "pubsub",
+            "7.0.0",
+            "Returns the count of subscribers of shard channels.",
+            "[shardchannel [shardchannel ...]]",
+        ),
+    ),
+    Command::new(
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(help),
+        doc(
+            "pubsub",
+            "6.2.0",
+            "Returns helpful text about the different subcommands.",
+            "",
+        ),
+    ),
+];
+
+pub const COMMANDS: &[Command] = &[
+    Command::new(
+        "subscribe",
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(subscribe),
+        doc(
+            "pubsub",
+            "2.0.0",
+            "Listens for messages published to channels.",
+            "channel [channel ...]",
+        ),
+    ),
+    Command::new(
+        "unsubscribe",
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(unsubscribe),
+        doc(
+            "pubsub",
+            "2.0.0",
+            "Stops listening to messages posted to channels.",
+            "[channel [channel ...]]",
+        ),
+    ),
+    Command::new(
+        "psubscribe",
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(psubscribe),
+        doc(
+            "pubsub",
+            "2.0.0",
+            "Listens for messages published to channels that match one or more patterns.",
+            "pattern [pattern ...]",
+        ),
+    ),
+    Command::new(
+        "punsubscribe",
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(punsubscribe),
+        doc(
+            "pubsub",
+            "2.0.0",
+            "Stops listening to messages published to channels that match one or more patterns.",
+            "[pattern [pattern ...]]",
+        ),
+    ),
+    Command::new(
+        "publish",
+        3,
+        PUBSUB | LOADING | STALE | FAST,
+        (0, 0, 0),
+        Handler::Plain(publish),
+        doc(
+            "pubsub",
+            "2.0.0",
+            "Posts a message to a channel.",
+            "channel message",
+        ),
+    ),
+    Command::container(
+        "pubsub",
+        -2,
+        Handler::Container,
+        SUBCOMMANDS,
+        doc("pubsub", "2.8.0", "A container for Pub/Sub commands.", ""),
+    ),
+];
+
+/// Whether a subscribed RESP2 client may run `cmd`.
+pub fn allowed_while_subscribed(cmd: &Command) -> bool {
+    matches!(
+        cmd.name,
+        "subscribe"
+            | "unsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "ssubscribe"
+            | "sunsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
+    )
+}
+
+/// Channels or patterns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Channel,
+    Pattern,
+}
+
+/// Writes one confirmation: `[kind, name, subscription count]`.
+fn confirm(out: &mut Reply, kind: &[u8], name: Option<&[u8]>, count: usize) {
+    out.push_or_array(3);
+    out.bulk(kind);
+    match name {
+        Some(n) => out.bulk(n),
+        None => out.null(),
+    }
+    out.int(count as i64);
+}
+
+/// Moves the replies pending for this client (its earlier replies of the batch and the
+/// confirmations just written) into its queue, while the registry is still locked.
+fn queue_pending(client: &ClientState, out: &mut Reply) {
+    client.handle.queue(out.as_bytes());
+    out.clear();
+}
+
+/// The output buffer limit of a client with this many subscriptions.
+fn limit_for(server: &Server, subscriptions: usize) -> Option<crate::config::ObufLimit> {
+    (subscriptions > 0).then(|| server.config().pubsub_output_limit())
+}
+
+/// The shared body of SUBSCRIBE and PSUBSCRIBE.
+fn subscribe_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
+    let client = &mut *ctx.client;
+    client.handle.start_writer();
+    client.handle.set_output_limit(limit_for(ctx.server, 1));
+    let mut registry = ctx.server.pubsub.lock();
+    for name in args.iter().skip(1) {
+        let subs = &mut client.subscriptions;
+        let list = match kind {
+            Kind::Channel => &mut subs.channels,
+            Kind::Pattern => &mut subs.patterns,
+        };
+        if !list.iter().any(|c| c == name) {
+            list.push(name.to_vec());
+            match kind {
+                Kind::Channel => registry.subscribe(name, &client.handle),
+                Kind::Pattern => registry.psubscribe(name, &client.handle),
+            }
+        }
+        let verb: &[u8] = match kind {
+            Kind::Channel => b"subscribe",
+            Kind::Pattern => b"psubscribe",
+        };
+        confirm(ctx.out, verb, Some(name), client.subscriptions.count());
+    }
+    queue_pending(client, ctx.out);
+    Ok(())
+}
+
+/// The shared body of UNSUBSCRIBE and PUNSUBSCRIBE; with no names, from everything of
+/// that kind (one confirmation each, or one with a null name if there was none).
+fn unsubscribe_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
+    let client = &mut *ctx.client;
+    let mut registry = ctx.server.pubsub.lock();
+    let names: Vec<Vec<u8>> = if args.len() > 1 {
+        args.iter().skip(1).map(<[u8]>::to_vec).collect()
+    } else {
+        match kind {
+            Kind::Channel => client.subscriptions.channels.clone(),
+            Kind::Pattern => client.subscriptions.patterns.clone(),
+        }
+    };
+    let verb: &[u8] = match kind {
+        Kind::Channel => b"unsubscribe",
+        Kind::Pattern => b"punsubscribe",
+    };
+    for name in &names {
+        remove_one(&mut registry, client, name, kind);
+        confirm(ctx.out, verb, Some(name), client.subscriptions.count());
+    }
+    if names.is_empty() {
+        confirm(ctx.out, verb, None, client.subscriptions.count());
+    }
+    client
+        .handle
+        .set_output_limit(limit_for(ctx.server, client.subscriptions.count()));
+    queue_pending(client, ctx.out);
+    Ok(())
+}
+
+/// Removes one subscription from the client and the registry, if it has it.
+fn remove_one(registry: &mut Inner, client: &mut ClientState, name: &[u8], kind: Kind) {
+    let list = match kind {
+        Kind::Channel => &mut client.subscriptions.channels,
+        Kind::Pattern => &mut client.subscriptions.patterns,
+    };
+    if let Some(i) = list.iter().position(|c| c == name) {
+        list.remove(i);
+        match kind {
+            Kind::Channel => registry.unsubscribe(name, client.id),
+            Kind::Pattern => registry.punsubscribe(name, client.id),
+        }
+    }
+}
+
+/// Drops every subscription without confirmations (RESET, disconnect).
+pub fn unsubscribe_all(server: &Server, client: &mut ClientState) {
+    if client.subscriptions.count() == 0 {
+        return;
+    }
+    let mut registry = server.pubsub.lock();
+    for name in std::mem::take(&mut client.subscriptions.channels) {
+        registry.unsubscribe(&name, client.id);
+    }
+    for name in std::mem::take(&mut client.subscriptions.patterns) {
+        registry.punsubscribe(&name, client.id);
+    }
+    drop(registry);
+    client.handle.set_output_limit(None);
+}
+
+/// ```text
+/// SUBSCRIBE channel [channel ...]
+/// ```
+fn subscribe(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    subscribe_generic(ctx, args, Kind::Channel)
+}
+
+/// ```text
+/// PSUBSCRIBE pattern [pattern ...]
+/// ```
+fn psubscribe(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    subscribe_generic(ctx, args, Kind::Pattern)
+}
+
+/// ```text
+/// UNSUBSCRIBE [channel [channel ...]]
+/// ```
+fn unsubscribe(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    unsubscribe_generic(ctx, args, Kind::Channel)
+}
+
+/// ```text
+/// PUNSUBSCRIBE [pattern [pattern ...]]
+/// ```
+fn punsubscribe(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    unsubscribe_generic(ctx, args, Kind::Pattern)
+}
+
+/// ```text
+/// PUBLISH channel message
+/// ```
+/// The number of clients that received the message.
+fn publish(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let receivers = ctx.server.pubsub.lock().publish(&args[1], &args[2]);
+    ctx.out.int(receivers as i64);
+    Ok(())
+}
+
+/// ```text
+/// PUBSUB CHANNELS [pattern]
+/// ```
+fn channels(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let registry = ctx.server.pubsub.lock();
+    let list = registry.channels((args.len() > 2).then(|| &args[2]));
+    ctx.out.array(list.len());
+    for c in list {
+        ctx.out.bulk(c);
+    }
+    Ok(())
+}
+
+/// ```text
+/// PUBSUB NUMSUB [channel ...]
+/// ```
+/// Each channel followed by its number of subscribers.
+fn numsub(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let registry = ctx.server.pubsub.lock();
+    ctx.out.map(args.len() - 2);
+    for channel in args.iter().skip(2) {
+        ctx.out.bulk(channel);
+        ctx.out.int(registry.numsub(channel) as i64);
+    }
+    Ok(())
+}
+
+/// ```text
+/// PUBSUB NUMPAT
+/// ```
+fn numpat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let n = ctx.server.pubsub.lock().numpat();
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// ```text
+/// PUBSUB SHARDCHANNELS [pattern]
+/// ```
+/// Always empty: redlite has no shard channels (SSUBSCRIBE is a cluster feature).
+fn shardchannels(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.out.array(0);
+    Ok(())
+}
+
+/// ```text
+/// PUBSUB SHARDNUMSUB [shardchannel ...]
+/// ```
+fn shardnumsub(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    ctx.out.map(args.len() - 2);
+    for channel in args.iter().skip(2) {
+        ctx.out.bulk(channel);
+        ctx.out.int(0);
+    }
+    Ok(())
+}
+
+/// ```text
+/// PUBSUB HELP
+/// ```
+fn help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    const LINES: &[&str] = &[
+        "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CHANNELS [<pattern>]",
+        "    Return the currently active channels matching a <pattern> (default: '*').",
+        "NUMPAT",
+        "    Return number of subscriptions to patterns.",
+        "NUMSUB [<channel> ...]",
+        "    Return the number of subscribers for the specified channels, excluding",
+        "    pattern subscriptions(default: no channels).",
+        "SHARDCHANNELS [<pattern>]",
+        "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+        "SHARDNUMSUB [<shardchannel> ...]",
+        "    Return the number of subscribers for the specified shard level channel(s)",
+        "HELP",
+        "    Prints this help.",
+    ];
+    ctx.out.array(LINES.len());
+    for line in LINES {
+        ctx.out.simple(line);
+    }
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! The pub/sub registry: which clients listen to which channels and patterns, and
+//! PUBLISH's fan-out.
+//!
+//! Everything sits behind one mutex. Subscribing, unsubscribing and publishing each
+//! queue their frames to the clients concerned while holding it, so every subscriber
+//! sees one order of events: a `subscribe` confirmation before any message published
+//! after it, and messages in publish order. Queuing never waits on a client (see
+//! [`ClientHandle::queue`]), so a slow subscriber never holds the lock for long.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::client::ClientHandle;
+use crate::resp::Reply;
+use crate::util::glob;
+
+/// Channel and pattern subscribers.
+#[derive(Debug, Default)]
+pub struct PubSub {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+pub struct Inner {
+    /// Subscribers of each channel, in subscription order.
+    channels: HashMap<Vec<u8>, Vec<Arc<ClientHandle>>>,
+    /// Subscribers of each pattern, patterns in the order first subscribed.
+    patterns: Vec<(Vec<u8>, Vec<Arc<ClientHandle>>)>,
+}
+
+impl PubSub {
+    /// The registry, locked (see the module docs for why callers queue under it).
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Inner {
+    /// Adds a channel subscriber (no-op if already subscribed).
+    pub fn subscribe(&mut self, channel: &[u8], client: &Arc<ClientHandle>) {
+        let list = self.channels.entry(channel.to_vec()).or_default();
+        if !list.iter().any(|c| c.id == client.id) {
+            list.push(Arc::clone(client));
+        }
+    }
+
+    /// Removes a channel subscriber.
+    pub fn unsubscribe(&mut self, channel: &[u8], client_id: u64) {
+        if let Some(list) = self.channels.get_mut(channel) {
+            list.retain(|c| c.id != client_id);
+            if list.is_empty() {
+                self.channels.remove(channel);
+            }
+        }
+    }
+
+    /// Adds a pattern subscriber.
+    pub fn psubscribe(&mut self, pattern: &[u8], client: &Arc<ClientHandle>) {
+        match self.patterns.iter_mut().find(|(p, _)| p == pattern) {
+            Some((_, list)) => {
+                if !list.iter().any(|c| c.id == client.id) {
+                    list.push(Arc::clone(client));
+                }
+            }
+            None => self
+                .patterns
+                .push((pattern.to_vec(), vec![Arc::clone(client)])),
+        }
+    }
+
+    /// Removes a pattern subscriber.
+    pub fn punsubscribe(&mut self, pattern: &[u8], client_id: u64) {
+        if let Some(i) = self.patterns.iter().position(|(p, _)| p == pattern) {
+            self.patterns[i].1.retain(|c| c.id != client_id);
+            if self.patterns[i].1.is_empty() {
+                self.patterns.remove(i);
+            }
+        }
+    }
+
+    /// Sends `message` to the subscribers of `channel` and of every matching pattern.
+    /// Returns how many received it (a client subscribed twice counts twice, as in
+    /// Redis).
+    pub fn publish(&self, channel: &[u8], message: &[u8]) -> usize {
+        let mut receivers = 0;
+        if let Some(list) = self.channels.get(channel) {
+            let mut frames = Frames::default();
+            for client in list {
+                client.queue(frames.get(client, |out| {
+                    out.push_or_array(3);
+                    out.bulk(b"message");
+                    out.bulk(channel);
+                    out.bulk(message);
+                }));
+                receivers += 1;
+            }
+        }
+        for (pattern, list) in &self.patterns {
+            if !glob::matches(pattern, channel, false) {
+                continue;
+            }
+            let mut frames = Frames::default();
+            for client in list {
+                client.queue(frames.get(client, |out| {
+                    out.push_or_array(4);
+                    out.bulk(b"pmessage");
+                    out.bulk(pattern);
+                    out.bulk(channel);
+                    out.bulk(message);
+                }));
+                receivers += 1;
+            }
+        }
+        receivers
+    }
+
+    /// Active channels (those with at least one subscriber) matching `pattern`.
+    pub fn channels(&self, pattern: Option<&[u8]>) -> Vec<&[u8]> {
+        self.channels
+            .keys()
+            .filter(|c| pattern.is_none_or(|p| glob::matches(p, c, false)))
+            .map(Vec::as_slice)
+            .collect()
+    }
+
+    /// The number of subscribers of `channel` (patterns not counted).
+    pub fn numsub(&self, channel: &[u8]) -> usize {
+        self.channels.get(channel).map_or(0, Vec::len)
+    }
+
+    /// The number of distinct patterns subscribed to.
+    pub fn numpat(&self) -> usize {
+        self.patterns.len()
+    }
+}
+
+/// One message encoded once per protocol version, for a fan-out.
+#[derive(Default)]
+struct Frames {
+    resp2: Option<Vec<u8>>,
+    resp3: Option<Vec<u8>>,
+}
+
+impl Frames {
+    /// The frame for `client`'s protocol, encoded by `write` the first time.
+    fn get(&mut self, client: &ClientHandle, write: impl Fn(&mut Reply)) -> &[u8] {
+        let resp3 = client.info().resp >= 3;
+        let slot = if resp3 {
+            &mut self.resp3
+        } else {
+            &mut self.resp2
+        };
+        slot.get_or_insert_with(|| {
+            let mut out = Reply::new();
+            out.resp3 = resp3;
+            write(&mut out);
+            out.as_bytes().to_vec()
+        })
+    }
+}
