@@ -20,224 +20,48 @@ use crate::resp::{Args, Reply};
 use crate::store::{Keyspace, Value};
 use crate::util::num::parse_i64;
 
+/// The list commands, as COMMAND INFO reports them.
+#[rustfmt::skip]
 pub const COMMANDS: &[Command] = &[
-    Command::new(
-        "lpush",
-        -3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        Handler::Write(lpush),
-        doc(
-            "list",
-            "1.0.0",
-            "Prepend one or multiple elements to a list",
-            "key element [element ...]",
-        ),
-    ),
-    Command::new(
-        "rpush",
-        -3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        Handler::Write(rpush),
-        doc(
-            "list",
-            "1.0.0",
-            "Append one or multiple elements to a list",
-            "key element [element ...]",
-        ),
-    ),
-    Command::new(
-        "lpushx",
-        -3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        Handler::Write(lpushx),
-        doc(
-            "list",
-            "2.2.0",
-            "Prepend an element to a list, only if the list exists",
-            "key element [element ...]",
-        ),
-    ),
-    Command::new(
-        "rpushx",
-        -3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        Handler::Write(rpushx),
-        doc(
-            "list",
-            "2.2.0",
-            "Append an element to a list, only if the list exists",
-            "key element [element ...]",
-        ),
-    ),
-    Command::new(
-        "lpop",
-        -2,
-        WRITE | FAST,
-        (1, 1, 1),
-        Handler::Write(lpop),
-        doc(
-            "list",
-            "1.0.0",
-            "Remove and get the first elements in a list",
-            "key [count]",
-        ),
-    ),
-    Command::new(
-        "rpop",
-        -2,
-        WRITE | FAST,
-        (1, 1, 1),
-        Handler::Write(rpop),
-        doc(
-            "list",
-            "1.0.0",
-            "Remove and get the last elements in a list",
-            "key [count]",
-        ),
-    ),
-    Command::new(
-        "llen",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        Handler::Read(llen),
-        doc("list", "1.0.0", "Get the length of a list", "key"),
-    ),
-    Command::new(
-        "lrange",
-        4,
-        READONLY,
-        (1, 1, 1),
-        Handler::Read(lrange),
-        doc(
-            "list",
-            "1.0.0",
-            "Get a range of elements from a list",
-            "key start stop",
-        ),
-    ),
-    Command::new(
-        "lindex",
-        3,
-        READONLY,
-        (1, 1, 1),
-        Handler::Read(lindex),
-        doc(
-            "list",
-            "1.0.0",
-            "Get an element from a list by its index",
-            "key index",
-        ),
-    ),
-    Command::new(
-        "lset",
-        4,
-        WRITE | DENYOOM,
-        (1, 1, 1),
-        Handler::Write(lset),
-        doc(
-            "list",
-            "1.0.0",
-            "Set the value of an element in a list by its index",
-            "key index element",
-        ),
-    ),
-    Command::new(
-        "lrem",
-        4,
-        WRITE,
-        (1, 1, 1),
-        Handler::Write(lrem),
-        doc(
-            "list",
-            "1.0.0",
-            "Remove elements from a list",
-            "key count element",
-        ),
-    ),
-    Command::new(
-        "ltrim",
-        4,
-        WRITE,
-        (1, 1, 1),
-        Handler::Write(ltrim),
-        doc(
-            "list",
-            "1.0.0",
-            "Trim a list to the specified range",
-            "key start stop",
-        ),
-    ),
-    Command::new(
-        "linsert",
-        5,
-        WRITE | DENYOOM,
-        (1, 1, 1),
-        Handler::Write(linsert),
-        doc(
-            "list",
-            "2.2.0",
-            "Insert an element before or after another element in a list",
-            "key BEFORE|AFTER pivot element",
-        ),
-    ),
-    Command::new(
-        "lpos",
-        -3,
-        READONLY,
-        (1, 1, 1),
-        Handler::Read(lpos),
-        doc(
-            "list",
-            "6.0.6",
-            "Return the index of matching elements on a list",
-            "key element [RANK rank] [COUNT num-matches] [MAXLEN len]",
-        ),
-    ),
-    Command::new(
-        "lmove",
-        5,
-        WRITE | DENYOOM,
-        (1, 2, 1),
-        Handler::Write(lmove),
-        doc(
-            "list",
-            "6.2.0",
-            "Pop an element from a list, push it to another list and return it",
-            "source destination LEFT|RIGHT LEFT|RIGHT",
-        ),
-    ),
-    Command::new(
-        "rpoplpush",
-        3,
-        WRITE | DENYOOM,
-        (1, 2, 1),
-        Handler::Write(rpoplpush),
-        doc(
-            "list",
-            "1.2.0",
-            "Remove the last element in a list, prepend it to another list and return it",
-            "source destination",
-        ),
-    ),
-    Command::new(
-        "lmpop",
-        -4,
-        WRITE | MOVABLEKEYS,
-        (0, 0, 0),
-        Handler::Write(lmpop),
-        doc(
-            "list",
-            "7.0.0",
-            "Pop elements from a list",
-            "numkeys key [key ...] LEFT|RIGHT [COUNT count]",
-        ),
-    ),
+    Command::new("lpush", -3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(lpush),
+        doc("list", "1.0.0", "Prepend one or multiple elements to a list", "key element [element ...]")),
+    Command::new("rpush", -3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(rpush),
+        doc("list", "1.0.0", "Append one or multiple elements to a list", "key element [element ...]")),
+    Command::new("lpushx", -3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(lpushx),
+        doc("list", "2.2.0", "Prepend an element to a list, only if the list exists", "key element [element ...]")),
+    Command::new("rpushx", -3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(rpushx),
+        doc("list", "2.2.0", "Append an element to a list, only if the list exists", "key element [element ...]")),
+    Command::new("lpop", -2, WRITE | FAST, (1, 1, 1), Handler::Write(lpop),
+        doc("list", "1.0.0", "Remove and get the first elements in a list", "key [count]")),
+    Command::new("rpop", -2, WRITE | FAST, (1, 1, 1), Handler::Write(rpop),
+        doc("list", "1.0.0", "Remove and get the last elements in a list", "key [count]")),
+    Command::new("llen", 2, READONLY | FAST, (1, 1, 1), Handler::Read(llen),
+        doc("list", "1.0.0", "Get the length of a list", "key")),
+    Command::new("lrange", 4, READONLY, (1, 1, 1), Handler::Read(lrange),
+        doc("list", "1.0.0", "Get a range of elements from a list", "key start stop")),
+    Command::new("lindex", 3, READONLY, (1, 1, 1), Handler::Read(lindex),
+        doc("list", "1.0.0", "Get an element from a list by its index", "key index")),
+    Command::new("lset", 4, WRITE | DENYOOM, (1, 1, 1), Handler::Write(lset),
+        doc("list", "1.0.0", "Set the value of an element in a list by its index", "key index element")),
+    Command::new("lrem", 4, WRITE, (1, 1, 1), Handler::Write(lrem),
+        doc("list", "1.0.0", "Remove elements from a list", "key count element")),
+    Command::new("ltrim", 4, WRITE, (1, 1, 1), Handler::Write(ltrim),
+        doc("list", "1.0.0", "Trim a list to the specified range", "key start stop")),
+    Command::new("linsert", 5, WRITE | DENYOOM, (1, 1, 1), Handler::Write(linsert),
+        doc("list", "2.2.0", "Insert an element before or after another element in a list", "key BEFORE|AFTER pivot element")),
+    Command::new("lpos", -3, READONLY, (1, 1, 1), Handler::Read(lpos),
+        doc("list", "6.0.6", "Return the index of matching elements on a list", "key element [RANK rank] [COUNT num-matches] [MAXLEN len]")),
+    Command::new("lmove", 5, WRITE | DENYOOM, (1, 2, 1), Handler::Write(lmove),
+        doc("list", "6.2.0", "Pop an element from a list, push it to another list and return it", "source destination LEFT|RIGHT LEFT|RIGHT")),
+    Command::new("rpoplpush", 3, WRITE | DENYOOM, (1, 2, 1), Handler::Write(rpoplpush),
+        doc("list", "1.2.0", "Remove the last element in a list, prepend it to another list and return it", "source destination")),
+    // The keys follow numkeys, so COMMAND INFO gives no fixed positions.
+    Command::new("lmpop", -4, WRITE | MOVABLEKEYS, (0, 0, 0), Handler::Write(lmpop),
+        doc("list", "7.0.0", "Pop elements from a list", "numkeys key [key ...] LEFT|RIGHT [COUNT count]")),
 ];
+
+/// Elements taken from a list, in the order they were popped.
+pub type Popped = Vec<Vec<u8>>;
 
 /// Which end of a list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -278,12 +102,18 @@ fn put(list: &mut VecDeque<Vec<u8>>, end: End, element: Vec<u8>) {
 }
 
 /// The list at `key` for reading: `Ok(None)` if absent, `WRONGTYPE` if not a list.
+/// Counts a keyspace hit or miss, as Redis's `lookupKeyRead` does (write lookups do not).
 fn read_list<'a>(
-    ctx: &Ctx,
+    ctx: &mut Ctx,
     ks: &'a Keyspace,
     key: &[u8],
 ) -> Result<Option<&'a VecDeque<Vec<u8>>>, CmdError> {
-    match ks.db(ctx.client.db).get(key, ctx.now_ms) {
+    let entry = ks.db(ctx.client.db).get(key, ctx.now_ms);
+    match entry {
+        Some(_) => ctx.client.stats.keyspace_hits += 1,
+        None => ctx.client.stats.keyspace_misses += 1,
+    }
+    match entry {
         None => Ok(None),
         Some(e) => e.list().map(Some).ok_or(CmdError::WrongType),
     }
@@ -403,12 +233,12 @@ pub fn pop_elements(
     end: End,
     count: usize,
     now_ms: u64,
-) -> Result<Option<Vec<Vec<u8>>>, CmdError> {
+) -> Result<Option<Popped>, CmdError> {
     let Some(list) = write_list(ks, db, key, now_ms)? else {
         return Ok(None);
     };
     let n = count.min(list.len());
-    let popped: Vec<Vec<u8>> = (0..n).filter_map(|_| take(list, end)).collect();
+    let popped: Popped = (0..n).filter_map(|_| take(list, end)).collect();
     delete_if_empty(ks, db, key, now_ms);
     ks.dirty += popped.len() as u64;
     Ok(Some(popped))
@@ -425,7 +255,7 @@ pub fn pop_first<'k>(
     end: End,
     count: usize,
     now_ms: u64,
-) -> Result<Option<(&'k [u8], Vec<Vec<u8>>)>, CmdError> {
+) -> Result<Option<(&'k [u8], Popped)>, CmdError> {
     for key in keys {
         match write_list(ks, db, key, now_ms)? {
             Some(list) if !list.is_empty() => {
