@@ -7,13 +7,16 @@
 //! and the LONG_MIN cases Redis 7.0 computes with wrapping arithmetic. Keys that empty
 //! must be deleted (EXISTS, TYPE), the dirty counter (`rdb_changes_since_last_save`)
 //! must move as Redis's does, and COMMAND INFO's arity, flags and key positions must
-//! match.
+//! match. Finally a seeded random mix of every list command (plus a few string writes
+//! and expiries) over a small key space must agree reply for reply.
 
 mod common;
 
+use common::diff::agree;
 use common::diff::{render, render_cmd, run_paused, run_script, Cmd, Pair, PAUSE};
-use common::{array_elements, Conn};
+use common::{array_elements, Conn, Reference, Server};
 use pretty_assertions::assert_eq;
+use redlite::util::rand::Rng;
 
 #[test]
 fn pushes_and_pushx() {
@@ -627,5 +630,150 @@ fn keyspace_hits_and_misses() {
             "after {}",
             render_cmd(step)
         );
+    }
+}
+
+/// Random words for the list commands: a few keys (one holding a string), a few
+/// elements, and indexes and counts around the edges.
+struct Gen {
+    rng: Rng,
+}
+
+impl Gen {
+    fn pick(&mut self, from: &[&str]) -> String {
+        from[self.rng.below(from.len() as u64) as usize].to_string()
+    }
+
+    fn key(&mut self) -> String {
+        self.pick(&["l0", "l1", "l2", "l3", "str"])
+    }
+
+    fn element(&mut self) -> String {
+        self.pick(&["a", "b", "c", "a", "b", "", "1", "-1"])
+    }
+
+    fn int(&mut self) -> String {
+        self.pick(&[
+            "0",
+            "1",
+            "2",
+            "3",
+            "-1",
+            "-2",
+            "-4",
+            "10",
+            "-10",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "x",
+        ])
+    }
+
+    fn end(&mut self) -> String {
+        self.pick(&["LEFT", "RIGHT", "left", "right", "up"])
+    }
+
+    fn command(&mut self) -> Vec<String> {
+        let mut c: Vec<String> = match self.rng.below(22) {
+            0..=3 => {
+                let name = self.pick(&["LPUSH", "RPUSH", "LPUSHX", "RPUSHX"]);
+                let mut c = vec![name, self.key()];
+                for _ in 0..1 + self.rng.below(4) {
+                    c.push(self.element());
+                }
+                c
+            }
+            4 | 5 => {
+                let mut c = vec![self.pick(&["LPOP", "RPOP"]), self.key()];
+                if self.rng.below(2) == 0 {
+                    c.push(self.pick(&["0", "1", "2", "5", "-1", "x"]));
+                }
+                c
+            }
+            6 => vec!["LLEN".into(), self.key()],
+            7 => vec!["LRANGE".into(), self.key(), self.int(), self.int()],
+            8 => vec!["LINDEX".into(), self.key(), self.int()],
+            9 => vec!["LSET".into(), self.key(), self.int(), self.element()],
+            10 => vec!["LREM".into(), self.key(), self.int(), self.element()],
+            11 => vec!["LTRIM".into(), self.key(), self.int(), self.int()],
+            12 => vec![
+                "LINSERT".into(),
+                self.key(),
+                self.pick(&["BEFORE", "AFTER", "after", "x"]),
+                self.element(),
+                self.element(),
+            ],
+            13 | 14 => {
+                let mut c = vec!["LPOS".into(), self.key(), self.element()];
+                for _ in 0..self.rng.below(4) {
+                    let opt = self.pick(&["RANK", "COUNT", "MAXLEN"]);
+                    c.extend([opt, self.int()]);
+                }
+                c
+            }
+            15 | 16 => vec![
+                "LMOVE".into(),
+                self.key(),
+                self.key(),
+                self.end(),
+                self.end(),
+            ],
+            17 => vec!["RPOPLPUSH".into(), self.key(), self.key()],
+            18 | 19 => {
+                let n = 1 + self.rng.below(3);
+                let mut c = vec!["LMPOP".into(), n.to_string()];
+                for _ in 0..n {
+                    c.push(self.key());
+                }
+                c.push(self.end());
+                if self.rng.below(2) == 0 {
+                    c.extend(["COUNT".into(), self.pick(&["1", "2", "10", "0", "x"])]);
+                }
+                c
+            }
+            20 => vec!["SET".into(), "str".into(), "v".into()],
+            _ => vec!["EXISTS".into(), self.key()],
+        };
+        // Sometimes break the arity or add a stray word.
+        if self.rng.below(30) == 0 && c.len() > 1 {
+            c.pop();
+        } else if self.rng.below(30) == 0 {
+            c.push("extra".into());
+        }
+        c
+    }
+}
+
+#[test]
+fn random_list_commands_agree_with_redis() {
+    if !common::reference_available("random_list_commands_agree_with_redis") {
+        return;
+    }
+    let seed = std::env::var("REDLITE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x11575_u64);
+    let (ours_server, theirs_server) = (Server::start(&[]), Reference::start());
+    let (mut ours, mut theirs) = (ours_server.conn(), theirs_server.conn());
+    let mut gen = Gen {
+        rng: Rng::new(seed),
+    };
+    for i in 0..5_000 {
+        let cmd = gen.command();
+        let words: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        let (a, b) = (ours.cmd(&words), theirs.cmd(&words));
+        assert!(
+            agree(&words, &a, &b),
+            "seed {seed}, command #{i}: {}\n  redlite: {}\n  redis:   {}",
+            render_cmd(&words),
+            render(&a),
+            render(&b)
+        );
+    }
+    // And the same keyspace at the end.
+    for key in ["l0", "l1", "l2", "l3", "str"] {
+        for cmd in [&["TYPE", key][..], &["LRANGE", key, "0", "-1"]] {
+            assert_eq!(render(&ours.cmd(cmd)), render(&theirs.cmd(cmd)));
+        }
     }
 }
