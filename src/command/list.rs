@@ -1,65 +1,183 @@
-//! List commands (Redis's t_list.c): pushes and pops at both ends, LLEN, LRANGE and
-//! LINDEX. A list is a `VecDeque`, so both ends are O(1); a list that becomes empty
-//! deletes its key, as in Redis.
+//! List commands (Redis's t_list.c): pushes and pops at both ends, LLEN, LRANGE, LINDEX,
+//! LSET, LREM, LTRIM, LINSERT, LPOS, LMOVE, RPOPLPUSH and LMPOP.
+//!
+//! A list is a `VecDeque`, so both ends are O(1); a list that becomes empty deletes its
+//! key, as in Redis. Each family shares one body, as Redis's do: [`push`] (LPUSH, RPUSH,
+//! LPUSHX, RPUSHX), [`pop_elements`] (LPOP, RPOP, LMPOP), [`pop_first`] (LMPOP) and
+//! [`move_element`] (LMOVE, RPOPLPUSH). The last three only touch the keyspace and
+//! return what they took, so the blocking variants (BLMPOP, BLMOVE, BRPOPLPUSH) can call
+//! them once a key is ready.
+//!
+//! `ks.dirty` grows as Redis's `server.dirty` does: by one per element pushed, popped or
+//! removed, by one per LSET, LINSERT and LMOVE, and not at all when nothing changed.
 
 use std::collections::VecDeque;
 
 use super::docs::doc;
 use super::flags::*;
-use super::{int_arg, CmdError, CmdResult, Command, Ctx, Handler};
-use crate::resp::Args;
+use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
+use crate::resp::{Args, Reply};
 use crate::store::{Keyspace, Value};
+use crate::util::num::parse_i64;
 
+/// The list commands, as COMMAND INFO reports them.
+#[rustfmt::skip]
 pub const COMMANDS: &[Command] = &[
     Command::new("lpush", -3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(lpush),
-        doc("list", "1.0.0", "Prepends one or more elements to a list. Creates the key if it doesn't exist.", "key element [element ...]")),
+        doc("list", "1.0.0", "Prepend one or multiple elements to a list", "key element [element ...]")),
     Command::new("rpush", -3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(rpush),
-        doc("list", "1.0.0", "Appends one or more elements to a list. Creates the key if it doesn't exist.", "key element [element ...]")),
+        doc("list", "1.0.0", "Append one or multiple elements to a list", "key element [element ...]")),
+    Command::new("lpushx", -3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(lpushx),
+        doc("list", "2.2.0", "Prepend an element to a list, only if the list exists", "key element [element ...]")),
+    Command::new("rpushx", -3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(rpushx),
+        doc("list", "2.2.0", "Append an element to a list, only if the list exists", "key element [element ...]")),
     Command::new("lpop", -2, WRITE | FAST, (1, 1, 1), Handler::Write(lpop),
-        doc("list", "1.0.0", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", "key [count]")),
+        doc("list", "1.0.0", "Remove and get the first elements in a list", "key [count]")),
     Command::new("rpop", -2, WRITE | FAST, (1, 1, 1), Handler::Write(rpop),
-        doc("list", "1.0.0", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", "key [count]")),
+        doc("list", "1.0.0", "Remove and get the last elements in a list", "key [count]")),
     Command::new("llen", 2, READONLY | FAST, (1, 1, 1), Handler::Read(llen),
-        doc("list", "1.0.0", "Returns the length of a list.", "key")),
+        doc("list", "1.0.0", "Get the length of a list", "key")),
     Command::new("lrange", 4, READONLY, (1, 1, 1), Handler::Read(lrange),
-        doc("list", "1.0.0", "Returns a range of elements from a list.", "key start stop")),
+        doc("list", "1.0.0", "Get a range of elements from a list", "key start stop")),
     Command::new("lindex", 3, READONLY, (1, 1, 1), Handler::Read(lindex),
-        doc("list", "1.0.0", "Returns an element from a list by its index.", "key index")),
+        doc("list", "1.0.0", "Get an element from a list by its index", "key index")),
+    Command::new("lset", 4, WRITE | DENYOOM, (1, 1, 1), Handler::Write(lset),
+        doc("list", "1.0.0", "Set the value of an element in a list by its index", "key index element")),
+    Command::new("lrem", 4, WRITE, (1, 1, 1), Handler::Write(lrem),
+        doc("list", "1.0.0", "Remove elements from a list", "key count element")),
+    Command::new("ltrim", 4, WRITE, (1, 1, 1), Handler::Write(ltrim),
+        doc("list", "1.0.0", "Trim a list to the specified range", "key start stop")),
+    Command::new("linsert", 5, WRITE | DENYOOM, (1, 1, 1), Handler::Write(linsert),
+        doc("list", "2.2.0", "Insert an element before or after another element in a list", "key BEFORE|AFTER pivot element")),
+    Command::new("lpos", -3, READONLY, (1, 1, 1), Handler::Read(lpos),
+        doc("list", "6.0.6", "Return the index of matching elements on a list", "key element [RANK rank] [COUNT num-matches] [MAXLEN len]")),
+    Command::new("lmove", 5, WRITE | DENYOOM, (1, 2, 1), Handler::Write(lmove),
+        doc("list", "6.2.0", "Pop an element from a list, push it to another list and return it", "source destination LEFT|RIGHT LEFT|RIGHT")),
+    Command::new("rpoplpush", 3, WRITE | DENYOOM, (1, 2, 1), Handler::Write(rpoplpush),
+        doc("list", "1.2.0", "Remove the last element in a list, prepend it to another list and return it", "source destination")),
+    // The keys follow numkeys, so COMMAND INFO gives no fixed positions.
+    Command::new("lmpop", -4, WRITE | MOVABLEKEYS, (0, 0, 0), Handler::Write(lmpop),
+        doc("list", "7.0.0", "Pop elements from a list", "numkeys key [key ...] LEFT|RIGHT [COUNT count]")),
 ];
 
+/// Elements taken from a list, in the order they were popped.
+pub type Popped = Vec<Vec<u8>>;
+
 /// Which end of a list.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum End {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// The head, `LEFT`.
     Head,
+    /// The tail, `RIGHT`.
     Tail,
 }
 
+impl End {
+    /// Parses `LEFT` or `RIGHT`, ignoring case (`ERR syntax error` otherwise).
+    pub fn parse(arg: &[u8]) -> Result<End, CmdError> {
+        if is(arg, "left") {
+            Ok(End::Head)
+        } else if is(arg, "right") {
+            Ok(End::Tail)
+        } else {
+            Err(CmdError::Syntax)
+        }
+    }
+}
+
+/// Takes one element from `end` of `list`.
+fn take(list: &mut VecDeque<Vec<u8>>, end: End) -> Option<Vec<u8>> {
+    match end {
+        End::Head => list.pop_front(),
+        End::Tail => list.pop_back(),
+    }
+}
+
+/// Adds one element at `end` of `list`.
+fn put(list: &mut VecDeque<Vec<u8>>, end: End, element: Vec<u8>) {
+    match end {
+        End::Head => list.push_front(element),
+        End::Tail => list.push_back(element),
+    }
+}
+
 /// The list at `key` for reading: `Ok(None)` if absent, `WRONGTYPE` if not a list.
+/// Counts a keyspace hit or miss, as Redis's `lookupKeyRead` does (write lookups do not).
 fn read_list<'a>(
-    ctx: &Ctx,
+    ctx: &mut Ctx,
     ks: &'a Keyspace,
     key: &[u8],
 ) -> Result<Option<&'a VecDeque<Vec<u8>>>, CmdError> {
-    match ks.db(ctx.client.db).get(key, ctx.now_ms) {
+    let entry = ks.db(ctx.client.db).get(key, ctx.now_ms);
+    match entry {
+        Some(_) => ctx.client.stats.keyspace_hits += 1,
+        None => ctx.client.stats.keyspace_misses += 1,
+    }
+    match entry {
         None => Ok(None),
         Some(e) => e.list().map(Some).ok_or(CmdError::WrongType),
     }
 }
 
-/// The shared body of LPUSH and RPUSH.
-fn push(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, end: End) -> CmdResult {
+/// The list at `key` for writing (Redis's `lookupKeyWrite` plus `checkType`): `Ok(None)`
+/// if absent, `WRONGTYPE` if not a list.
+fn write_list<'a>(
+    ks: &'a mut Keyspace,
+    db: usize,
+    key: &[u8],
+    now_ms: u64,
+) -> Result<Option<&'a mut VecDeque<Vec<u8>>>, CmdError> {
+    match ks.db_mut(db).get_mut(key, now_ms) {
+        None => Ok(None),
+        Some(e) => e.list_mut().map(Some).ok_or(CmdError::WrongType),
+    }
+}
+
+/// Deletes `key` if its list is now empty: Redis never keeps an empty list.
+fn delete_if_empty(ks: &mut Keyspace, db: usize, key: &[u8], now_ms: u64) {
+    if matches!(write_list(ks, db, key, now_ms), Ok(Some(list)) if list.is_empty()) {
+        ks.db_mut(db).remove(key, now_ms);
+    }
+}
+
+/// Which elements LRANGE and LTRIM select: the inclusive range from `start` to `stop`
+/// of a list of `len` elements, negative indexes counting from the end, clamped to the
+/// list; `None` if it is empty (Redis's `addListRangeReply` index rules).
+fn clamp_range(len: usize, start: i64, stop: i64) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let start = if start < 0 { len + start } else { start }.max(0);
+    let stop = if stop < 0 { len + stop } else { stop };
+    if start > stop || start >= len {
+        return None;
+    }
+    Some((start as usize, stop.min(len - 1) as usize))
+}
+
+// ---------------------------------------------------------------------------------------
+// Pushes
+// ---------------------------------------------------------------------------------------
+
+/// The shared body of LPUSH, RPUSH, LPUSHX and RPUSHX (Redis's `pushGenericCommand`);
+/// `only_existing` is the X variants' rule: an absent key stays absent and the reply is 0.
+fn push(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, end: End, only_existing: bool) -> CmdResult {
     let dbi = ctx.client.db;
-    let entry = ks
-        .db_mut(dbi)
-        .get_or_insert_with(&args[1], ctx.now_ms, || Value::List(VecDeque::new()));
+    let db = ks.db_mut(dbi);
+    let entry = if only_existing {
+        match db.get_mut(&args[1], ctx.now_ms) {
+            Some(entry) => entry,
+            None => {
+                ctx.out.int(0);
+                return Ok(());
+            }
+        }
+    } else {
+        db.get_or_insert_with(&args[1], ctx.now_ms, || Value::List(VecDeque::new()))
+    };
     let Some(list) = entry.list_mut() else {
         return Err(CmdError::WrongType);
     };
     for element in args.iter().skip(2) {
-        match end {
-            End::Head => list.push_front(element.to_vec()),
-            End::Tail => list.push_back(element.to_vec()),
-        }
+        put(list, end, element.to_vec());
     }
     let len = list.len();
     ks.dirty += args.len() as u64 - 2;
@@ -73,7 +191,7 @@ fn push(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, end: End) -> CmdResult {
 /// ```
 /// The list's new length.
 fn lpush(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
-    push(ctx, ks, args, End::Head)
+    push(ctx, ks, args, End::Head, false)
 }
 
 /// ```text
@@ -81,7 +199,112 @@ fn lpush(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// ```
 /// The list's new length.
 fn rpush(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
-    push(ctx, ks, args, End::Tail)
+    push(ctx, ks, args, End::Tail, false)
+}
+
+/// ```text
+/// LPUSHX key element [element ...]
+/// ```
+/// LPUSH, only if the list exists. The list's new length, 0 if there is no such key.
+fn lpushx(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    push(ctx, ks, args, End::Head, true)
+}
+
+/// ```text
+/// RPUSHX key element [element ...]
+/// ```
+/// RPUSH, only if the list exists. The list's new length, 0 if there is no such key.
+fn rpushx(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    push(ctx, ks, args, End::Tail, true)
+}
+
+// ---------------------------------------------------------------------------------------
+// Pops and moves
+// ---------------------------------------------------------------------------------------
+
+/// Takes up to `count` elements from `end` of the list at `key`, in the order they are
+/// popped: `Ok(None)` if there is no such key, `WRONGTYPE` if it is not a list. A list
+/// left empty is deleted and every element taken counts as a change (Redis's
+/// `listElementsRemoved`). The core of LPOP, RPOP, LMPOP and BLMPOP.
+pub fn pop_elements(
+    ks: &mut Keyspace,
+    db: usize,
+    key: &[u8],
+    end: End,
+    count: usize,
+    now_ms: u64,
+) -> Result<Option<Popped>, CmdError> {
+    let Some(list) = write_list(ks, db, key, now_ms)? else {
+        return Ok(None);
+    };
+    let n = count.min(list.len());
+    let popped: Popped = (0..n).filter_map(|_| take(list, end)).collect();
+    delete_if_empty(ks, db, key, now_ms);
+    ks.dirty += popped.len() as u64;
+    Ok(Some(popped))
+}
+
+/// Pops up to `count` elements from `end` of the first of `keys` that holds a non-empty
+/// list, as [`pop_elements`] does: that key and its elements, `Ok(None)` if every key is
+/// absent, `WRONGTYPE` at the first key that is not a list (keys after a found list are
+/// never looked at). The core of LMPOP and BLMPOP (Redis's `mpopGenericCommand`).
+pub fn pop_first<'k>(
+    ks: &mut Keyspace,
+    db: usize,
+    keys: impl IntoIterator<Item = &'k [u8]>,
+    end: End,
+    count: usize,
+    now_ms: u64,
+) -> Result<Option<(&'k [u8], Popped)>, CmdError> {
+    for key in keys {
+        match write_list(ks, db, key, now_ms)? {
+            Some(list) if !list.is_empty() => {
+                let popped = pop_elements(ks, db, key, end, count, now_ms)?.unwrap_or_default();
+                return Ok(Some((key, popped)));
+            }
+            _ => continue,
+        }
+    }
+    Ok(None)
+}
+
+/// Moves one element from the `from` end of the list at `src` to the `to` end of the
+/// list at `dst` (created if absent, and signalled ready for blocked clients), and
+/// returns it: `Ok(None)` if `src` is absent. The destination's type is checked before
+/// anything is popped, as in Redis; with `src == dst` the list rotates in place (and
+/// keeps its TTL even with one element). The core of LMOVE, RPOPLPUSH, BLMOVE and
+/// BRPOPLPUSH (Redis's `lmoveGenericCommand`).
+pub fn move_element(
+    ks: &mut Keyspace,
+    db: usize,
+    (src, from): (&[u8], End),
+    (dst, to): (&[u8], End),
+    now_ms: u64,
+) -> Result<Option<Vec<u8>>, CmdError> {
+    let Some(list) = write_list(ks, db, src, now_ms)? else {
+        return Ok(None);
+    };
+    if src == dst {
+        let Some(element) = take(list, from) else {
+            return Ok(None);
+        };
+        put(list, to, element.clone());
+        ks.dirty += 1;
+        return Ok(Some(element));
+    }
+    write_list(ks, db, dst, now_ms)?;
+    let Some(element) = pop_elements(ks, db, src, from, 1, now_ms)?.and_then(|mut v| v.pop())
+    else {
+        return Ok(None);
+    };
+    let entry = ks
+        .db_mut(db)
+        .get_or_insert_with(dst, now_ms, || Value::List(VecDeque::new()));
+    if let Some(list) = entry.list_mut() {
+        put(list, to, element.clone());
+    }
+    ks.signal_ready(db, dst);
+    Ok(Some(element))
 }
 
 /// The shared body of LPOP and RPOP (Redis's `popGenericCommand`).
@@ -96,55 +319,39 @@ fn pop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, end: End) -> CmdResult {
         3 => Some(positive_arg(&args[2])?),
         _ => None,
     };
-    let db = ks.db_mut(ctx.client.db);
-    let Some(entry) = db.get_mut(&args[1], ctx.now_ms) else {
-        match count {
-            Some(_) => ctx.out.null_array(),
+    let popped = pop_elements(
+        ks,
+        ctx.client.db,
+        &args[1],
+        end,
+        count.unwrap_or(1),
+        ctx.now_ms,
+    )?;
+    match (popped, count) {
+        (None, Some(_)) => ctx.out.null_array(),
+        (None, None) => ctx.out.null(),
+        (Some(elements), Some(_)) => bulk_array(ctx.out, &elements),
+        (Some(elements), None) => match elements.first() {
+            Some(element) => ctx.out.bulk(element),
             None => ctx.out.null(),
-        }
-        return Ok(());
-    };
-    let Some(list) = entry.list_mut() else {
-        return Err(CmdError::WrongType);
-    };
-    let take_one = |list: &mut VecDeque<Vec<u8>>| match end {
-        End::Head => list.pop_front(),
-        End::Tail => list.pop_back(),
-    };
-    let popped = match count {
-        None => {
-            if let Some(v) = take_one(list) {
-                ctx.out.bulk(&v);
-            }
-            1
-        }
-        Some(0) => {
-            ctx.out.array(0);
-            return Ok(());
-        }
-        Some(n) => {
-            let n = n.min(list.len());
-            ctx.out.array(n);
-            for _ in 0..n {
-                if let Some(v) = take_one(list) {
-                    ctx.out.bulk(&v);
-                }
-            }
-            n
-        }
-    };
-    if list.is_empty() {
-        db.remove(&args[1], ctx.now_ms);
+        },
     }
-    ks.dirty += popped as u64;
     Ok(())
 }
 
 /// A count that must be >= 0 (`getPositiveLongFromObjectOrReply`).
 fn positive_arg(arg: &[u8]) -> Result<usize, CmdError> {
-    match crate::util::num::parse_i64(arg) {
+    match parse_i64(arg) {
         Some(n) if n >= 0 => Ok(n as usize),
         _ => Err(CmdError::err("value is out of range, must be positive")),
+    }
+}
+
+/// Writes `elements` as an array of bulk strings.
+fn bulk_array(out: &mut Reply, elements: &[Vec<u8>]) {
+    out.array(elements.len());
+    for element in elements {
+        out.bulk(element);
     }
 }
 
@@ -165,6 +372,93 @@ fn rpop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 }
 
 /// ```text
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
+/// ```
+/// Pops up to count (default 1) elements from the first non-empty list among the keys:
+/// `[key, [element ...]]`, or a nil array if every list is empty.
+fn lmpop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let (keys, end, count) = parse_mpop(args, 1)?;
+    let keys = keys.map(|i| &args[i]);
+    match pop_first(ks, ctx.client.db, keys, end, count, ctx.now_ms)? {
+        Some((key, elements)) => {
+            ctx.out.array(2);
+            ctx.out.bulk(key);
+            bulk_array(ctx.out, &elements);
+        }
+        None => ctx.out.null_array(),
+    }
+    Ok(())
+}
+
+/// Parses `numkeys key [key ...] LEFT|RIGHT [COUNT count]` starting at argument
+/// `numkeys_at`, with Redis 7.0's errors (`lmpopGenericCommand`): the positions of the
+/// keys, the end to pop from, and the count.
+pub fn parse_mpop(
+    args: &Args,
+    numkeys_at: usize,
+) -> Result<(std::ops::Range<usize>, End, usize), CmdError> {
+    let numkeys = match parse_i64(&args[numkeys_at]) {
+        Some(n) if n > 0 => n as u64,
+        _ => return Err(CmdError::err("numkeys should be greater than 0")),
+    };
+    let where_at = numkeys_at as u64 + numkeys + 1;
+    if where_at >= args.len() as u64 {
+        return Err(CmdError::Syntax);
+    }
+    let where_at = where_at as usize;
+    let end = End::parse(&args[where_at])?;
+    let mut count = None;
+    let mut i = where_at + 1;
+    while i < args.len() {
+        if count.is_none() && is(&args[i], "count") && i + 1 < args.len() {
+            i += 1;
+            match parse_i64(&args[i]) {
+                Some(n) if n > 0 => count = Some(n as usize),
+                _ => return Err(CmdError::err("count should be greater than 0")),
+            }
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    Ok((numkeys_at + 1..where_at, end, count.unwrap_or(1)))
+}
+
+/// The shared body of LMOVE and RPOPLPUSH.
+fn lmove_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, from: End, to: End) -> CmdResult {
+    let src = (&args[1], from);
+    let dst = (&args[2], to);
+    match move_element(ks, ctx.client.db, src, dst, ctx.now_ms)? {
+        Some(element) => ctx.out.bulk(&element),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// ```text
+/// LMOVE source destination LEFT|RIGHT LEFT|RIGHT
+/// ```
+/// Pops an element from one end of source, pushes it to one end of destination (the
+/// same list rotates) and returns it; nil if source does not exist.
+fn lmove(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let from = End::parse(&args[3])?;
+    let to = End::parse(&args[4])?;
+    lmove_generic(ctx, ks, args, from, to)
+}
+
+/// ```text
+/// RPOPLPUSH source destination
+/// ```
+/// LMOVE source destination RIGHT LEFT.
+fn rpoplpush(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    lmove_generic(ctx, ks, args, End::Tail, End::Head)
+}
+
+// ---------------------------------------------------------------------------------------
+// Reads
+// ---------------------------------------------------------------------------------------
+
+/// ```text
 /// LLEN key
 /// ```
 fn llen(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
@@ -180,29 +474,15 @@ fn llen(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
 fn lrange(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     let start = int_arg(&args[2])?;
     let stop = int_arg(&args[3])?;
-    let Some(list) = read_list(ctx, ks, &args[1])? else {
-        ctx.out.array(0);
-        return Ok(());
-    };
-    let len = list.len() as i64;
-    let start = if start < 0 {
-        (len + start).max(0)
-    } else {
-        start
-    };
-    let stop = if stop < 0 {
-        len + stop
-    } else {
-        stop.min(len - 1)
-    };
-    if start > stop || start >= len {
-        ctx.out.array(0);
-        return Ok(());
-    }
-    let (start, stop) = (start as usize, stop as usize);
-    ctx.out.array(stop - start + 1);
-    for v in list.range(start..=stop) {
-        ctx.out.bulk(v);
+    let list = read_list(ctx, ks, &args[1])?;
+    match list.and_then(|l| Some((l, clamp_range(l.len(), start, stop)?))) {
+        Some((list, (start, stop))) => {
+            ctx.out.array(stop - start + 1);
+            for v in list.range(start..=stop) {
+                ctx.out.bulk(v);
+            }
+        }
+        None => ctx.out.array(0),
     }
     Ok(())
 }
@@ -218,11 +498,402 @@ fn lindex(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
         return Ok(());
     };
     let index = int_arg(&args[2])?;
-    let len = list.len() as i64;
-    let index = if index < 0 { len + index } else { index };
-    match (index >= 0).then(|| list.get(index as usize)).flatten() {
+    match resolve_index(list.len(), index).and_then(|i| list.get(i)) {
         Some(v) => ctx.out.bulk(v),
         None => ctx.out.null(),
     }
     Ok(())
+}
+
+/// The position of LINDEX/LSET's `index` in a list of `len` elements (negative counts
+/// from the end), if it is inside the list.
+fn resolve_index(len: usize, index: i64) -> Option<usize> {
+    let index = if index < 0 {
+        index.checked_add(len as i64)?
+    } else {
+        index
+    };
+    (0..len as i64).contains(&index).then_some(index as usize)
+}
+
+/// The indexes LPOS reports (Redis's `lposCommand` scan): the matches of `element`
+/// from the `rank`-th on (a negative rank scans from the tail), at most `count` of them
+/// when a count is given (0: all), looking at no more than `maxlen` elements (0: all).
+/// Without a count, at most one index. `rank` is never 0.
+///
+/// The arithmetic wraps as Redis's C does, so a rank of `i64::MIN` (which stays
+/// negative when negated) scans from the tail and accepts every match, and with a
+/// count it never reaches the count and returns all matches.
+fn lpos_scan(
+    list: &VecDeque<Vec<u8>>,
+    element: &[u8],
+    rank: i64,
+    count: Option<i64>,
+    maxlen: i64,
+) -> Vec<i64> {
+    let from_tail = rank < 0;
+    let rank = if from_tail { rank.wrapping_neg() } else { rank };
+    let len = list.len();
+    let mut found = Vec::new();
+    let mut matches: i64 = 0;
+    for scanned in 0..len {
+        if maxlen != 0 && scanned as i64 >= maxlen {
+            break;
+        }
+        let at = if from_tail {
+            len - 1 - scanned
+        } else {
+            scanned
+        };
+        if list[at] != element {
+            continue;
+        }
+        matches += 1;
+        if matches < rank {
+            continue;
+        }
+        found.push(at as i64);
+        match count {
+            None => break,
+            Some(count) if count != 0 && matches.wrapping_sub(rank).wrapping_add(1) >= count => {
+                break
+            }
+            Some(_) => {}
+        }
+    }
+    found
+}
+
+/// ```text
+/// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
+/// ```
+/// The index of the first match (from the rank-th match; a negative rank searches from
+/// the tail), or nil; with COUNT an array of up to num-matches indexes (0: all).
+fn lpos(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let (mut rank, mut count, mut maxlen) = (1, None, 0);
+    let mut i = 3;
+    while i < args.len() {
+        let more = i + 1 < args.len();
+        let opt = &args[i];
+        if is(opt, "rank") && more {
+            rank = int_arg(&args[i + 1])?;
+            if rank == 0 {
+                return Err(CmdError::err(
+                    "RANK can't be zero: use 1 to start from the first match, 2 from the \
+                     second ... or use negative to start from the end of the list",
+                ));
+            }
+        } else if is(opt, "count") && more {
+            count = Some(non_negative(&args[i + 1], "COUNT can't be negative")?);
+        } else if is(opt, "maxlen") && more {
+            maxlen = non_negative(&args[i + 1], "MAXLEN can't be negative")?;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    let found = match read_list(ctx, ks, &args[1])? {
+        Some(list) => lpos_scan(list, &args[2], rank, count, maxlen),
+        None => Vec::new(),
+    };
+    match (count, found.first()) {
+        (Some(_), _) => {
+            ctx.out.array(found.len());
+            for index in found {
+                ctx.out.int(index);
+            }
+        }
+        (None, Some(&index)) => ctx.out.int(index),
+        (None, None) => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// An integer that must be >= 0, with one message for both a bad and a negative value
+/// (`getPositiveLongFromObjectOrReply` with a message).
+fn non_negative(arg: &[u8], message: &str) -> Result<i64, CmdError> {
+    match parse_i64(arg) {
+        Some(n) if n >= 0 => Ok(n),
+        _ => Err(CmdError::err(message)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Edits in place
+// ---------------------------------------------------------------------------------------
+
+/// ```text
+/// LSET key index element
+/// ```
+/// Replaces the element at index (negative counts from the end). `ERR no such key` if
+/// the key is absent, `ERR index out of range` outside the list.
+fn lset(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    // Key, then type, then index: Redis's order.
+    let Some(list) = write_list(ks, ctx.client.db, &args[1], ctx.now_ms)? else {
+        return Err(CmdError::NoSuchKey);
+    };
+    let index = int_arg(&args[2])?;
+    let slot = resolve_index(list.len(), index)
+        .and_then(|i| list.get_mut(i))
+        .ok_or_else(|| CmdError::err("index out of range"))?;
+    *slot = args[3].to_vec();
+    ks.dirty += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Removes matches of `element` from `list`: all of them if `limit` is 0, else the
+/// first `limit` from the head, or from the tail with `from_tail`. Returns how many.
+fn remove_matches(
+    list: &mut VecDeque<Vec<u8>>,
+    element: &[u8],
+    limit: usize,
+    from_tail: bool,
+) -> usize {
+    // Removing the last `limit` matches means keeping the first `total - limit`.
+    let skip = match (limit, from_tail) {
+        (0, _) | (_, false) => 0,
+        (limit, true) => {
+            let total = list.iter().filter(|v| *v == element).count();
+            total.saturating_sub(limit)
+        }
+    };
+    let (mut seen, mut removed) = (0, 0);
+    list.retain(|v| {
+        if v != element || (limit != 0 && removed == limit) {
+            return true;
+        }
+        seen += 1;
+        if seen <= skip {
+            return true;
+        }
+        removed += 1;
+        false
+    });
+    removed
+}
+
+/// ```text
+/// LREM key count element
+/// ```
+/// Removes the first count matches of element (count < 0: the last -count; 0: all).
+/// The number removed.
+fn lrem(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let count = int_arg(&args[2])?;
+    let dbi = ctx.client.db;
+    let Some(list) = write_list(ks, dbi, &args[1], ctx.now_ms)? else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    // Redis negates a negative count, and LONG_MIN stays negative: it then never equals
+    // the number removed, so every match goes, as with 0.
+    let limit = usize::try_from(count.wrapping_abs()).unwrap_or(0);
+    let removed = remove_matches(list, &args[3], limit, count < 0);
+    delete_if_empty(ks, dbi, &args[1], ctx.now_ms);
+    ks.dirty += removed as u64;
+    ctx.out.int(removed as i64);
+    Ok(())
+}
+
+/// ```text
+/// LTRIM key start stop
+/// ```
+/// Keeps only the elements from start to stop inclusive (LRANGE's index rules); an
+/// empty range deletes the key. Always OK.
+fn ltrim(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let start = int_arg(&args[2])?;
+    let stop = int_arg(&args[3])?;
+    let dbi = ctx.client.db;
+    if let Some(list) = write_list(ks, dbi, &args[1], ctx.now_ms)? {
+        let before = list.len();
+        match clamp_range(before, start, stop) {
+            Some((start, stop)) => {
+                list.truncate(stop + 1);
+                list.drain(..start);
+            }
+            None => list.clear(),
+        }
+        let removed = before - list.len();
+        delete_if_empty(ks, dbi, &args[1], ctx.now_ms);
+        ks.dirty += removed as u64;
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// ```text
+/// LINSERT key BEFORE|AFTER pivot element
+/// ```
+/// Inserts element next to the first pivot from the head. The new length, -1 if the
+/// pivot is not found, 0 if the key does not exist.
+fn linsert(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let after = if is(&args[2], "after") {
+        true
+    } else if is(&args[2], "before") {
+        false
+    } else {
+        return Err(CmdError::Syntax);
+    };
+    let Some(list) = write_list(ks, ctx.client.db, &args[1], ctx.now_ms)? else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let Some(at) = list.iter().position(|v| *v == args[3]) else {
+        ctx.out.int(-1);
+        return Ok(());
+    };
+    list.insert(at + usize::from(after), args[4].to_vec());
+    let len = list.len();
+    ks.dirty += 1;
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(items: &[&str]) -> VecDeque<Vec<u8>> {
+        items.iter().map(|s| s.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn clamp_range_follows_redis_index_rules() {
+        assert_eq!(clamp_range(5, 0, -1), Some((0, 4)));
+        assert_eq!(clamp_range(5, 1, -2), Some((1, 3)));
+        assert_eq!(clamp_range(5, -100, 100), Some((0, 4)));
+        assert_eq!(clamp_range(5, 3, 1), None);
+        assert_eq!(clamp_range(5, 5, 10), None);
+        assert_eq!(clamp_range(5, 0, -6), None);
+        assert_eq!(clamp_range(5, i64::MIN, i64::MAX), Some((0, 4)));
+        assert_eq!(clamp_range(5, i64::MAX, i64::MIN), None);
+        assert_eq!(clamp_range(0, 0, -1), None);
+    }
+
+    #[test]
+    fn resolve_index_counts_negatives_from_the_end() {
+        assert_eq!(resolve_index(3, 0), Some(0));
+        assert_eq!(resolve_index(3, -1), Some(2));
+        assert_eq!(resolve_index(3, -3), Some(0));
+        assert_eq!(resolve_index(3, -4), None);
+        assert_eq!(resolve_index(3, 3), None);
+        assert_eq!(resolve_index(3, i64::MIN), None);
+        assert_eq!(resolve_index(3, i64::MAX), None);
+    }
+
+    #[test]
+    fn lpos_scan_ranks_counts_and_maxlen() {
+        let l = list(&["a", "b", "c", "a", "b", "c", "a"]);
+        assert_eq!(lpos_scan(&l, b"a", 1, None, 0), [0]);
+        assert_eq!(lpos_scan(&l, b"a", 2, None, 0), [3]);
+        assert_eq!(lpos_scan(&l, b"a", -1, None, 0), [6]);
+        assert_eq!(lpos_scan(&l, b"a", -3, None, 0), [0]);
+        assert_eq!(lpos_scan(&l, b"a", 4, None, 0), Vec::<i64>::new());
+        assert_eq!(lpos_scan(&l, b"a", 1, Some(0), 0), [0, 3, 6]);
+        assert_eq!(lpos_scan(&l, b"a", 2, Some(1), 0), [3]);
+        assert_eq!(lpos_scan(&l, b"a", -1, Some(2), 0), [6, 3]);
+        assert_eq!(lpos_scan(&l, b"a", 1, Some(0), 4), [0, 3]);
+        assert_eq!(lpos_scan(&l, b"a", -2, Some(2), 3), Vec::<i64>::new());
+        assert_eq!(lpos_scan(&l, b"z", 1, Some(0), 0), Vec::<i64>::new());
+        // As Redis 7.0 computes it: LONG_MIN stays negative and matches from the first.
+        assert_eq!(lpos_scan(&l, b"a", i64::MIN, None, 0), [6]);
+        assert_eq!(lpos_scan(&l, b"a", i64::MIN, Some(1), 0), [6, 3, 0]);
+        assert_eq!(lpos_scan(&l, b"a", i64::MAX, Some(1), 0), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn remove_matches_from_either_end() {
+        let mut l = list(&["a", "b", "a", "c", "a"]);
+        assert_eq!(remove_matches(&mut l, b"a", 2, false), 2);
+        assert_eq!(l, list(&["b", "c", "a"]));
+
+        let mut l = list(&["a", "b", "a", "c", "a"]);
+        assert_eq!(remove_matches(&mut l, b"a", 2, true), 2);
+        assert_eq!(l, list(&["a", "b", "c"]));
+
+        let mut l = list(&["a", "b", "a", "c", "a"]);
+        assert_eq!(remove_matches(&mut l, b"a", 0, true), 3);
+        assert_eq!(l, list(&["b", "c"]));
+
+        let mut l = list(&["a", "b"]);
+        assert_eq!(remove_matches(&mut l, b"a", 10, true), 1);
+        assert_eq!(remove_matches(&mut l, b"z", 0, false), 0);
+        assert_eq!(l, list(&["b"]));
+    }
+
+    #[test]
+    fn end_parses_left_and_right_only() {
+        assert_eq!(End::parse(b"LeFt"), Ok(End::Head));
+        assert_eq!(End::parse(b"RIGHT"), Ok(End::Tail));
+        assert_eq!(End::parse(b"middle"), Err(CmdError::Syntax));
+    }
+
+    #[test]
+    fn parse_mpop_positions_and_errors() {
+        let args = |parts: &[&str]| Args::from_slices(parts);
+        assert_eq!(
+            parse_mpop(&args(&["lmpop", "2", "a", "b", "left"]), 1),
+            Ok((2..4, End::Head, 1))
+        );
+        assert_eq!(
+            parse_mpop(&args(&["lmpop", "1", "a", "RIGHT", "count", "5"]), 1),
+            Ok((2..3, End::Tail, 5))
+        );
+        let numkeys = Err(CmdError::err("numkeys should be greater than 0"));
+        assert_eq!(parse_mpop(&args(&["lmpop", "0", "a", "left"]), 1), numkeys);
+        assert_eq!(parse_mpop(&args(&["lmpop", "x", "a", "left"]), 1), numkeys);
+        let syntax = Err(CmdError::Syntax);
+        assert_eq!(parse_mpop(&args(&["lmpop", "2", "a", "left"]), 1), syntax);
+        assert_eq!(
+            parse_mpop(&args(&["lmpop", "9223372036854775807", "a", "left"]), 1),
+            syntax
+        );
+        assert_eq!(
+            parse_mpop(
+                &args(&["lmpop", "1", "a", "left", "count", "1", "count", "1"]),
+                1
+            ),
+            syntax
+        );
+        assert_eq!(
+            parse_mpop(&args(&["lmpop", "1", "a", "left", "count"]), 1),
+            syntax
+        );
+        assert_eq!(
+            parse_mpop(&args(&["lmpop", "1", "a", "left", "count", "0"]), 1),
+            Err(CmdError::err("count should be greater than 0"))
+        );
+    }
+
+    #[test]
+    fn move_element_rotates_moves_and_deletes_the_emptied_source() {
+        let mut ks = Keyspace::new(1);
+        ks.db_mut(0).set(b"l", Value::List(list(&["a", "b", "c"])));
+        let got = move_element(&mut ks, 0, (b"l", End::Head), (b"l", End::Tail), 0);
+        assert_eq!(got, Ok(Some(b"a".to_vec())));
+        assert_eq!(
+            ks.db(0).get(b"l", 0).unwrap().list(),
+            Some(&list(&["b", "c", "a"]))
+        );
+
+        ks.db_mut(0).set(b"s", Value::Str(b"x".to_vec()));
+        let got = move_element(&mut ks, 0, (b"l", End::Head), (b"s", End::Tail), 0);
+        assert_eq!(got, Err(CmdError::WrongType));
+        assert_eq!(
+            ks.db(0).get(b"l", 0).unwrap().list().map(VecDeque::len),
+            Some(3)
+        );
+
+        for _ in 0..3 {
+            move_element(&mut ks, 0, (b"l", End::Tail), (b"m", End::Head), 0).unwrap();
+        }
+        assert!(ks.db(0).get(b"l", 0).is_none());
+        assert_eq!(
+            ks.db(0).get(b"m", 0).unwrap().list(),
+            Some(&list(&["b", "c", "a"]))
+        );
+        assert_eq!(ks.dirty, 4);
+        let got = move_element(&mut ks, 0, (b"l", End::Tail), (b"m", End::Head), 0);
+        assert_eq!(got, Ok(None));
+    }
 }

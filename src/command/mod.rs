@@ -118,6 +118,9 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 14;
     pub const NO_MULTI: u32 = 1 << 15;
     pub const SKIP_SLOWLOG: u32 = 1 << 16;
+    /// The keys are not at fixed positions (Redis derives it from the key specs): LMPOP,
+    /// SORT...
+    pub const MOVABLEKEYS: u32 = 1 << 17;
 
     /// Flag names in COMMAND INFO's order. SENTINEL is not among them: Redis 7.0 keeps it
     /// to itself.
@@ -137,6 +140,7 @@ pub mod flags {
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),
         (NO_MULTI, "no_multi"),
+        (MOVABLEKEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),
     ];
 }
