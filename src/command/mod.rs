@@ -115,6 +115,8 @@ pub mod flags {
     pub const SENTINEL: u32 = 1 << 13;
     pub const ALLOW_BUSY: u32 = 1 << 14;
     pub const NO_MULTI: u32 = 1 << 15;
+    /// The keys are found by parsing the arguments (SINTERCARD's `numkeys`).
+    pub const MOVABLEKEYS: u32 = 1 << 16;
 
     /// Flag names in COMMAND INFO's order. SENTINEL is not among them: Redis 7.0 keeps it
     /// to itself.
@@ -133,6 +135,7 @@ pub mod flags {
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),
         (NO_MULTI, "no_multi"),
+        (MOVABLEKEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),
     ];
 }
