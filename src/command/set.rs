@@ -462,9 +462,9 @@ fn sintercard(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
 }
 
 /// Stores a STORE command's result at `dst`, replacing whatever was there (TTL
-/// included); an empty result deletes `dst` instead. Replies with the result's size and
-/// returns whether the keyspace changed.
-fn store(ctx: &mut Ctx, ks: &mut Keyspace, dst: &[u8], result: Set) -> bool {
+/// included); an empty result deletes `dst` instead. Replies with the result's size. One
+/// change for Redis's dirty counter, unless the result is empty and `dst` was missing.
+fn store(ctx: &mut Ctx, ks: &mut Keyspace, dst: &[u8], result: Set) {
     let len = result.len();
     let db = ks.db_mut(ctx.client.db);
     let changed = if result.is_empty() {
@@ -473,8 +473,8 @@ fn store(ctx: &mut Ctx, ks: &mut Keyspace, dst: &[u8], result: Set) -> bool {
         db.set(dst, Value::Set(result));
         true
     };
+    ks.dirty += u64::from(changed);
     ctx.out.int(len as i64);
-    changed
 }
 
 /// ```text
@@ -488,9 +488,7 @@ fn sinterstore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         Some(members) => Set::from_members(members, &limits),
         None => Set::new(),
     };
-    if store(ctx, ks, &args[1], result) {
-        ks.dirty += 1;
-    }
+    store(ctx, ks, &args[1], result);
     Ok(())
 }
 
@@ -543,13 +541,11 @@ fn union_diff_reply(ctx: &mut Ctx, ks: &Keyspace, args: &Args, op: Op) -> CmdRes
     Ok(())
 }
 
-/// The shared body of SUNIONSTORE and SDIFFSTORE. As in Redis, they count as a change
-/// even when the destination was missing and stays so.
+/// The shared body of SUNIONSTORE and SDIFFSTORE.
 fn union_diff_store(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, op: Op) -> CmdResult {
     let keys: Vec<&[u8]> = args.iter().skip(2).collect();
     let result = union_diff(ctx, ks, &keys, op)?;
     store(ctx, ks, &args[1], result);
-    ks.dirty += 1;
     Ok(())
 }
 
