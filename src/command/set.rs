@@ -4,7 +4,7 @@
 //! [`crate::store::set`].
 //!
 //! As in Redis, the multi-key commands are thin wrappers around two generic functions:
-//! [`intersection`] (`sinterGenericCommand`) and [`union_diff`]
+//! `intersection` (`sinterGenericCommand`) and `union_diff`
 //! (`sunionDiffGenericCommand`). Both look up every key first, so a key of the wrong
 //! type anywhere fails the command even when an earlier key is missing. The STORE
 //! variants build their destination afresh (so it is an intset again when it can be),
@@ -29,42 +29,204 @@ use crate::util::glob;
 use crate::util::num::parse_i64;
 use crate::util::rand::Rng;
 
-#[rustfmt::skip]
+/// The set commands' table entries.
 pub const COMMANDS: &[Command] = &[
-    Command::new("sadd", -3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(sadd),
-        doc("set", "1.0.0", "Add one or more members to a set", "key member [member ...]")),
-    Command::new("srem", -3, WRITE | FAST, (1, 1, 1), Handler::Write(srem),
-        doc("set", "1.0.0", "Remove one or more members from a set", "key member [member ...]")),
-    Command::new("smove", 4, WRITE | FAST, (1, 2, 1), Handler::Write(smove),
-        doc("set", "1.0.0", "Move a member from one set to another", "source destination member")),
-    Command::new("sismember", 3, READONLY | FAST, (1, 1, 1), Handler::Read(sismember),
-        doc("set", "1.0.0", "Determine if a given value is a member of a set", "key member")),
-    Command::new("smismember", -3, READONLY | FAST, (1, 1, 1), Handler::Read(smismember),
-        doc("set", "6.2.0", "Returns the membership associated with the given elements for a set", "key member [member ...]")),
-    Command::new("scard", 2, READONLY | FAST, (1, 1, 1), Handler::Read(scard),
-        doc("set", "1.0.0", "Get the number of members in a set", "key")),
-    Command::new("smembers", 2, READONLY, (1, 1, 1), Handler::Read(sinter),
-        doc("set", "1.0.0", "Get all the members in a set", "key")),
-    Command::new("spop", -2, WRITE | FAST, (1, 1, 1), Handler::Write(spop),
-        doc("set", "1.0.0", "Remove and return one or multiple random members from a set", "key [count]")),
-    Command::new("srandmember", -2, READONLY, (1, 1, 1), Handler::Read(srandmember),
-        doc("set", "1.0.0", "Get one or multiple random members from a set", "key [count]")),
-    Command::new("sinter", -2, READONLY, (1, -1, 1), Handler::Read(sinter),
-        doc("set", "1.0.0", "Intersect multiple sets", "key [key ...]")),
-    Command::new("sintercard", -3, READONLY | MOVABLEKEYS, (0, 0, 0), Handler::Read(sintercard),
-        doc("set", "7.0.0", "Intersect multiple sets and return the cardinality of the result", "numkeys key [key ...] [LIMIT limit]")),
-    Command::new("sinterstore", -3, WRITE | DENYOOM, (1, -1, 1), Handler::Write(sinterstore),
-        doc("set", "1.0.0", "Intersect multiple sets and store the resulting set in a key", "destination key [key ...]")),
-    Command::new("sunion", -2, READONLY, (1, -1, 1), Handler::Read(sunion),
-        doc("set", "1.0.0", "Add multiple sets", "key [key ...]")),
-    Command::new("sunionstore", -3, WRITE | DENYOOM, (1, -1, 1), Handler::Write(sunionstore),
-        doc("set", "1.0.0", "Add multiple sets and store the resulting set in a key", "destination key [key ...]")),
-    Command::new("sdiff", -2, READONLY, (1, -1, 1), Handler::Read(sdiff),
-        doc("set", "1.0.0", "Subtract multiple sets", "key [key ...]")),
-    Command::new("sdiffstore", -3, WRITE | DENYOOM, (1, -1, 1), Handler::Write(sdiffstore),
-        doc("set", "1.0.0", "Subtract multiple sets and store the resulting set in a key", "destination key [key ...]")),
-    Command::new("sscan", -3, READONLY, (1, 1, 1), Handler::Read(sscan),
-        doc("set", "2.8.0", "Incrementally iterate Set elements", "key cursor [MATCH pattern] [COUNT count]")),
+    Command::new(
+        "sadd",
+        -3,
+        WRITE | DENYOOM | FAST,
+        (1, 1, 1),
+        Handler::Write(sadd),
+        doc(
+            "set",
+            "1.0.0",
+            "Add one or more members to a set",
+            "key member [member ...]",
+        ),
+    ),
+    Command::new(
+        "srem",
+        -3,
+        WRITE | FAST,
+        (1, 1, 1),
+        Handler::Write(srem),
+        doc(
+            "set",
+            "1.0.0",
+            "Remove one or more members from a set",
+            "key member [member ...]",
+        ),
+    ),
+    Command::new(
+        "smove",
+        4,
+        WRITE | FAST,
+        (1, 2, 1),
+        Handler::Write(smove),
+        doc(
+            "set",
+            "1.0.0",
+            "Move a member from one set to another",
+            "source destination member",
+        ),
+    ),
+    Command::new(
+        "sismember",
+        3,
+        READONLY | FAST,
+        (1, 1, 1),
+        Handler::Read(sismember),
+        doc(
+            "set",
+            "1.0.0",
+            "Determine if a given value is a member of a set",
+            "key member",
+        ),
+    ),
+    Command::new(
+        "smismember",
+        -3,
+        READONLY | FAST,
+        (1, 1, 1),
+        Handler::Read(smismember),
+        doc(
+            "set",
+            "6.2.0",
+            "Returns the membership associated with the given elements for a set",
+            "key member [member ...]",
+        ),
+    ),
+    Command::new(
+        "scard",
+        2,
+        READONLY | FAST,
+        (1, 1, 1),
+        Handler::Read(scard),
+        doc("set", "1.0.0", "Get the number of members in a set", "key"),
+    ),
+    Command::new(
+        "smembers",
+        2,
+        READONLY,
+        (1, 1, 1),
+        Handler::Read(sinter),
+        doc("set", "1.0.0", "Get all the members in a set", "key"),
+    ),
+    Command::new(
+        "spop",
+        -2,
+        WRITE | FAST,
+        (1, 1, 1),
+        Handler::Write(spop),
+        doc(
+            "set",
+            "1.0.0",
+            "Remove and return one or multiple random members from a set",
+            "key [count]",
+        ),
+    ),
+    Command::new(
+        "srandmember",
+        -2,
+        READONLY,
+        (1, 1, 1),
+        Handler::Read(srandmember),
+        doc(
+            "set",
+            "1.0.0",
+            "Get one or multiple random members from a set",
+            "key [count]",
+        ),
+    ),
+    Command::new(
+        "sinter",
+        -2,
+        READONLY,
+        (1, -1, 1),
+        Handler::Read(sinter),
+        doc("set", "1.0.0", "Intersect multiple sets", "key [key ...]"),
+    ),
+    Command::new(
+        "sintercard",
+        -3,
+        READONLY | MOVABLEKEYS,
+        (0, 0, 0),
+        Handler::Read(sintercard),
+        doc(
+            "set",
+            "7.0.0",
+            "Intersect multiple sets and return the cardinality of the result",
+            "numkeys key [key ...] [LIMIT limit]",
+        ),
+    ),
+    Command::new(
+        "sinterstore",
+        -3,
+        WRITE | DENYOOM,
+        (1, -1, 1),
+        Handler::Write(sinterstore),
+        doc(
+            "set",
+            "1.0.0",
+            "Intersect multiple sets and store the resulting set in a key",
+            "destination key [key ...]",
+        ),
+    ),
+    Command::new(
+        "sunion",
+        -2,
+        READONLY,
+        (1, -1, 1),
+        Handler::Read(sunion),
+        doc("set", "1.0.0", "Add multiple sets", "key [key ...]"),
+    ),
+    Command::new(
+        "sunionstore",
+        -3,
+        WRITE | DENYOOM,
+        (1, -1, 1),
+        Handler::Write(sunionstore),
+        doc(
+            "set",
+            "1.0.0",
+            "Add multiple sets and store the resulting set in a key",
+            "destination key [key ...]",
+        ),
+    ),
+    Command::new(
+        "sdiff",
+        -2,
+        READONLY,
+        (1, -1, 1),
+        Handler::Read(sdiff),
+        doc("set", "1.0.0", "Subtract multiple sets", "key [key ...]"),
+    ),
+    Command::new(
+        "sdiffstore",
+        -3,
+        WRITE | DENYOOM,
+        (1, -1, 1),
+        Handler::Write(sdiffstore),
+        doc(
+            "set",
+            "1.0.0",
+            "Subtract multiple sets and store the resulting set in a key",
+            "destination key [key ...]",
+        ),
+    ),
+    Command::new(
+        "sscan",
+        -3,
+        READONLY,
+        (1, 1, 1),
+        Handler::Read(sscan),
+        doc(
+            "set",
+            "2.8.0",
+            "Incrementally iterate Set elements",
+            "key cursor [MATCH pattern] [COUNT count]",
+        ),
+    ),
 ];
 
 thread_local! {
@@ -404,7 +566,10 @@ fn intersection<'a>(
         return Ok(None);
     };
     sets.sort_by_key(|s| s.len());
-    let (first, rest) = (sets[0], sets.split_off(1));
+    let Some((&first, rest)) = sets.split_first() else {
+        return Ok(None);
+    };
+    let rest = rest.to_vec();
     Ok(Some(first.iter().filter(move |m| {
         rest.iter()
             .all(|s| std::ptr::eq(*s, first) || s.contains(m))
@@ -515,10 +680,10 @@ fn union_diff(ctx: &Ctx, ks: &Keyspace, keys: &[&[u8]], op: Op) -> Result<Set, C
             }
         }
         Op::Diff => {
-            let Some(first) = sets[0] else {
+            let Some((&Some(first), others)) = sets.split_first() else {
                 return Ok(result);
             };
-            let others: Vec<&Set> = sets[1..].iter().flatten().copied().collect();
+            let others: Vec<&Set> = others.iter().flatten().copied().collect();
             // Subtracting the first set from itself leaves nothing.
             if others.iter().any(|s| std::ptr::eq(*s, first)) {
                 return Ok(result);
