@@ -375,6 +375,36 @@ fn sinter_sunion_sdiff_and_their_store_forms() {
     ]);
 }
 
+/// `agree` accepts SMEMBERS, SINTER, SUNION and SDIFF replies in any order; an intset's
+/// are sorted in Redis, so these are compared byte for byte.
+#[test]
+fn intset_replies_are_sorted_exactly() {
+    if !common::reference_available("intset_replies_are_sorted_exactly") {
+        return;
+    }
+    let pair = Pair::start();
+    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
+    let script: &[Cmd] = &[
+        &["SADD", "a", "50", "-2", "7", "1000000", "3", "-99999999999"],
+        &["SADD", "b", "7", "3", "50", "8", "-2"],
+        &["SADD", "h", "x", "7", "50", "3"],
+        &["SMEMBERS", "a"],
+        &["SINTER", "a", "b"],
+        &["SINTER", "b", "a", "a"],
+        &["SUNION", "b", "a"],
+        &["SDIFF", "a", "b"],
+        &["SDIFF", "a", "h"],
+        &["SINTERSTORE", "d", "h", "b"],
+        &["SMEMBERS", "d"],
+        &["SRANDMEMBER", "a", "100"],
+        &["SPOP", "b", "5"],
+    ];
+    for cmd in script {
+        let (a, b) = (ours.cmd(cmd), theirs.cmd(cmd));
+        assert_eq!(render(&a), render(&b), "{}", render_cmd(cmd));
+    }
+}
+
 #[test]
 fn sintercard_arguments_and_limit() {
     if !common::reference_available("sintercard_arguments_and_limit") {
