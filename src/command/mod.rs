@@ -119,7 +119,7 @@ pub mod flags {
     pub const NO_MULTI: u32 = 1 << 15;
     pub const SKIP_SLOWLOG: u32 = 1 << 16;
     /// The keys are not at fixed positions (Redis derives it from the key specs): LMPOP,
-    /// SORT...
+    /// SINTERCARD, SORT...
     pub const MOVABLEKEYS: u32 = 1 << 17;
 
     /// Flag names in COMMAND INFO's order. SENTINEL is not among them: Redis 7.0 keeps it

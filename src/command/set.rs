@@ -1,5 +1,771 @@
-//! Set commands (Redis's t_set.c).
+//! Set commands (Redis's t_set.c): SADD, SREM, SMOVE, SISMEMBER, SMISMEMBER, SCARD,
+//! SMEMBERS, SPOP, SRANDMEMBER, the SINTER family (SINTER, SINTERCARD, SINTERSTORE),
+//! the SUNION and SDIFF families, and SSCAN. The type and its two encodings live in
+//! [`crate::store::set`].
+//!
+//! As in Redis, the multi-key commands are thin wrappers around two generic functions:
+//! `intersection` (`sinterGenericCommand`) and `union_diff`
+//! (`sunionDiffGenericCommand`). Both look up every key first, so a key of the wrong
+//! type anywhere fails the command even when an earlier key is missing. The STORE
+//! variants build their destination afresh (so it is an intset again when it can be),
+//! replace the key and its TTL, and delete it when the result is empty.
+//!
+//! SPOP and SRANDMEMBER draw with a [`Rng`] per worker thread, as RANDOMKEY does (see
+//! [`super::keys`]), and follow Redis's strategies, which decide the shape of the reply:
+//! a count at least the set's size returns the whole set, SPOP of most of a set rebuilds
+//! the remainder as a fresh set, and SRANDMEMBER with a negative count may repeat
+//! members.
 
-use super::Command;
+use std::borrow::Cow;
+use std::cell::RefCell;
 
-pub const COMMANDS: &[Command] = &[];
+use super::docs::doc;
+use super::flags::*;
+use super::keys::{parse_cursor, parse_scan_options, seeded_rng, write_scan_reply};
+use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
+use crate::resp::Args;
+use crate::store::{Keyspace, Set, Value};
+use crate::util::glob;
+use crate::util::num::parse_i64;
+use crate::util::rand::Rng;
+
+/// The set commands' table entries.
+pub const COMMANDS: &[Command] = &[
+    Command::new(
+        "sadd",
+        -3,
+        WRITE | DENYOOM | FAST,
+        (1, 1, 1),
+        Handler::Write(sadd),
+        doc(
+            "set",
+            "1.0.0",
+            "Add one or more members to a set",
+            "key member [member ...]",
+        ),
+    ),
+    Command::new(
+        "srem",
+        -3,
+        WRITE | FAST,
+        (1, 1, 1),
+        Handler::Write(srem),
+        doc(
+            "set",
+            "1.0.0",
+            "Remove one or more members from a set",
+            "key member [member ...]",
+        ),
+    ),
+    Command::new(
+        "smove",
+        4,
+        WRITE | FAST,
+        (1, 2, 1),
+        Handler::Write(smove),
+        doc(
+            "set",
+            "1.0.0",
+            "Move a member from one set to another",
+            "source destination member",
+        ),
+    ),
+    Command::new(
+        "sismember",
+        3,
+        READONLY | FAST,
+        (1, 1, 1),
+        Handler::Read(sismember),
+        doc(
+            "set",
+            "1.0.0",
+            "Determine if a given value is a member of a set",
+            "key member",
+        ),
+    ),
+    Command::new(
+        "smismember",
+        -3,
+        READONLY | FAST,
+        (1, 1, 1),
+        Handler::Read(smismember),
+        doc(
+            "set",
+            "6.2.0",
+            "Returns the membership associated with the given elements for a set",
+            "key member [member ...]",
+        ),
+    ),
+    Command::new(
+        "scard",
+        2,
+        READONLY | FAST,
+        (1, 1, 1),
+        Handler::Read(scard),
+        doc("set", "1.0.0", "Get the number of members in a set", "key"),
+    ),
+    Command::new(
+        "smembers",
+        2,
+        READONLY,
+        (1, 1, 1),
+        Handler::Read(sinter),
+        doc("set", "1.0.0", "Get all the members in a set", "key"),
+    ),
+    Command::new(
+        "spop",
+        -2,
+        WRITE | FAST,
+        (1, 1, 1),
+        Handler::Write(spop),
+        doc(
+            "set",
+            "1.0.0",
+            "Remove and return one or multiple random members from a set",
+            "key [count]",
+        ),
+    ),
+    Command::new(
+        "srandmember",
+        -2,
+        READONLY,
+        (1, 1, 1),
+        Handler::Read(srandmember),
+        doc(
+            "set",
+            "1.0.0",
+            "Get one or multiple random members from a set",
+            "key [count]",
+        ),
+    ),
+    Command::new(
+        "sinter",
+        -2,
+        READONLY,
+        (1, -1, 1),
+        Handler::Read(sinter),
+        doc("set", "1.0.0", "Intersect multiple sets", "key [key ...]"),
+    ),
+    Command::new(
+        "sintercard",
+        -3,
+        READONLY | MOVABLEKEYS,
+        (0, 0, 0),
+        Handler::Read(sintercard),
+        doc(
+            "set",
+            "7.0.0",
+            "Intersect multiple sets and return the cardinality of the result",
+            "numkeys key [key ...] [LIMIT limit]",
+        ),
+    ),
+    Command::new(
+        "sinterstore",
+        -3,
+        WRITE | DENYOOM,
+        (1, -1, 1),
+        Handler::Write(sinterstore),
+        doc(
+            "set",
+            "1.0.0",
+            "Intersect multiple sets and store the resulting set in a key",
+            "destination key [key ...]",
+        ),
+    ),
+    Command::new(
+        "sunion",
+        -2,
+        READONLY,
+        (1, -1, 1),
+        Handler::Read(sunion),
+        doc("set", "1.0.0", "Add multiple sets", "key [key ...]"),
+    ),
+    Command::new(
+        "sunionstore",
+        -3,
+        WRITE | DENYOOM,
+        (1, -1, 1),
+        Handler::Write(sunionstore),
+        doc(
+            "set",
+            "1.0.0",
+            "Add multiple sets and store the resulting set in a key",
+            "destination key [key ...]",
+        ),
+    ),
+    Command::new(
+        "sdiff",
+        -2,
+        READONLY,
+        (1, -1, 1),
+        Handler::Read(sdiff),
+        doc("set", "1.0.0", "Subtract multiple sets", "key [key ...]"),
+    ),
+    Command::new(
+        "sdiffstore",
+        -3,
+        WRITE | DENYOOM,
+        (1, -1, 1),
+        Handler::Write(sdiffstore),
+        doc(
+            "set",
+            "1.0.0",
+            "Subtract multiple sets and store the resulting set in a key",
+            "destination key [key ...]",
+        ),
+    ),
+    Command::new(
+        "sscan",
+        -3,
+        READONLY,
+        (1, 1, 1),
+        Handler::Read(sscan),
+        doc(
+            "set",
+            "2.8.0",
+            "Incrementally iterate Set elements",
+            "key cursor [MATCH pattern] [COUNT count]",
+        ),
+    ),
+];
+
+thread_local! {
+    /// SPOP's and SRANDMEMBER's generator: one per worker thread.
+    static RNG: RefCell<Rng> = RefCell::new(seeded_rng());
+}
+
+/// Runs `f` with this thread's generator.
+fn with_rng<R>(f: impl FnOnce(&mut Rng) -> R) -> R {
+    RNG.with(|rng| f(&mut rng.borrow_mut()))
+}
+
+/// The set at `key` for reading: `Ok(None)` if absent, `WRONGTYPE` if not a set.
+fn read_set<'a>(ctx: &Ctx, ks: &'a Keyspace, key: &[u8]) -> Result<Option<&'a Set>, CmdError> {
+    match ks.db(ctx.client.db).get(key, ctx.now_ms) {
+        None => Ok(None),
+        Some(e) => e.as_set().map(Some).ok_or(CmdError::WrongType),
+    }
+}
+
+/// Writes `members` as a set reply (`~` in RESP3).
+fn reply_members<M: AsRef<[u8]>>(ctx: &mut Ctx, members: &[M]) {
+    ctx.out.set(members.len());
+    for m in members {
+        ctx.out.bulk(m.as_ref());
+    }
+}
+
+/// ```text
+/// SADD key member [member ...]
+/// ```
+/// The number of members added.
+fn sadd(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let limits = ctx.server.limits();
+    let entry = ks
+        .db_mut(ctx.client.db)
+        .get_or_insert_with(&args[1], ctx.now_ms, || Value::Set(Set::new()));
+    let Some(set) = entry.as_set_mut() else {
+        return Err(CmdError::WrongType);
+    };
+    let added = args
+        .iter()
+        .skip(2)
+        .filter(|m| set.insert(m, &limits))
+        .count();
+    ks.dirty += added as u64;
+    ctx.out.int(added as i64);
+    Ok(())
+}
+
+/// ```text
+/// SREM key member [member ...]
+/// ```
+/// The number of members removed; a set left empty deletes its key.
+fn srem(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let db = ks.db_mut(ctx.client.db);
+    let Some(entry) = db.get_mut(&args[1], ctx.now_ms) else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let Some(set) = entry.as_set_mut() else {
+        return Err(CmdError::WrongType);
+    };
+    let removed = args.iter().skip(2).filter(|m| set.remove(m)).count();
+    if set.is_empty() {
+        db.remove(&args[1], ctx.now_ms);
+    }
+    ks.dirty += removed as u64;
+    ctx.out.int(removed as i64);
+    Ok(())
+}
+
+/// ```text
+/// SMOVE source destination member
+/// ```
+/// 1 if the member was moved (or, with source and destination the same key, is there),
+/// 0 if the source does not hold it. A missing source is 0 before the destination's type
+/// is looked at.
+fn smove(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let (src, dst, member) = (&args[1], &args[2], &args[3]);
+    let Some(src_set) = read_set(ctx, ks, src)? else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    read_set(ctx, ks, dst)?;
+    if src == dst {
+        ctx.out.int(i64::from(src_set.contains(member)));
+        return Ok(());
+    }
+    let (dbi, now) = (ctx.client.db, ctx.now_ms);
+    let db = ks.db_mut(dbi);
+    let Some(src_set) = db.get_mut(src, now).and_then(|e| e.as_set_mut()) else {
+        return Err(CmdError::WrongType);
+    };
+    if !src_set.remove(member) {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    if src_set.is_empty() {
+        db.remove(src, now);
+    }
+    let limits = ctx.server.limits();
+    let entry = db.get_or_insert_with(dst, now, || Value::Set(Set::new()));
+    let added = entry
+        .as_set_mut()
+        .is_some_and(|set| set.insert(member, &limits));
+    ks.dirty += 1 + u64::from(added);
+    ctx.out.int(1);
+    Ok(())
+}
+
+/// ```text
+/// SISMEMBER key member
+/// ```
+/// 1 if the member is in the set, else 0.
+fn sismember(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let found = read_set(ctx, ks, &args[1])?.is_some_and(|s| s.contains(&args[2]));
+    ctx.out.int(i64::from(found));
+    Ok(())
+}
+
+/// ```text
+/// SMISMEMBER key member [member ...]
+/// ```
+/// An array of 1 or 0, one per member; a missing key is an empty set.
+fn smismember(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let set = read_set(ctx, ks, &args[1])?;
+    ctx.out.array(args.len() - 2);
+    for m in args.iter().skip(2) {
+        ctx.out.int(i64::from(set.is_some_and(|s| s.contains(m))));
+    }
+    Ok(())
+}
+
+/// ```text
+/// SCARD key
+/// ```
+/// The number of members, 0 for a missing key.
+fn scard(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let len = read_set(ctx, ks, &args[1])?.map_or(0, Set::len);
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+/// SPOP pops one at a time while at least a fifth of the set stays; beyond that it
+/// draws the members that stay into a new set instead (Redis's `SPOP_MOVE_STRATEGY_MUL`).
+const SPOP_MOVE_STRATEGY_MUL: usize = 5;
+
+/// ```text
+/// SPOP key [count]
+/// ```
+/// A random member, removed (nil if the key is missing); with a count, a set of up to
+/// count distinct members (empty if missing). The count is parsed before the key is
+/// looked up.
+fn spop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    if args.len() > 3 {
+        return Err(CmdError::Syntax);
+    }
+    let count = match args.len() {
+        3 => Some(
+            parse_i64(&args[2])
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| CmdError::err("value is out of range, must be positive"))?,
+        ),
+        _ => None,
+    };
+    let (dbi, now) = (ctx.client.db, ctx.now_ms);
+    let db = ks.db_mut(dbi);
+    let Some(entry) = db.get_mut(&args[1], now) else {
+        match count {
+            Some(_) => ctx.out.set(0),
+            None => ctx.out.null(),
+        }
+        return Ok(());
+    };
+    let Some(set) = entry.as_set_mut() else {
+        return Err(CmdError::WrongType);
+    };
+    let size = set.len();
+    let popped = match count {
+        None => {
+            if let Some(m) = with_rng(|rng| set.pop_random(rng)) {
+                ctx.out.bulk(&m);
+            }
+            1
+        }
+        Some(0) => {
+            ctx.out.set(0);
+            0
+        }
+        // The whole set, in the order of a fresh copy (as Redis replies through SUNION).
+        Some(n) if n >= size => {
+            let fresh = Set::from_members(set.iter(), &ctx.server.limits());
+            reply_members(ctx, &fresh.iter().collect::<Vec<_>>());
+            db.remove(&args[1], now);
+            size
+        }
+        Some(n) if (size - n) * SPOP_MOVE_STRATEGY_MUL > n => {
+            ctx.out.set(n);
+            for _ in 0..n {
+                if let Some(m) = with_rng(|rng| set.pop_random(rng)) {
+                    ctx.out.bulk(&m);
+                }
+            }
+            n
+        }
+        // Most of the set goes: move the members that stay into a new set (which may be
+        // an intset again) and reply with what is left of the old one.
+        Some(n) => {
+            let limits = ctx.server.limits();
+            let mut stays = Set::new();
+            for _ in 0..size - n {
+                if let Some(m) = with_rng(|rng| set.pop_random(rng)) {
+                    stays.insert(&m, &limits);
+                }
+            }
+            let gone = std::mem::replace(set, stays);
+            reply_members(ctx, &gone.iter().collect::<Vec<_>>());
+            n
+        }
+    };
+    if db
+        .get(&args[1], now)
+        .is_some_and(|e| e.as_set().is_some_and(Set::is_empty))
+    {
+        db.remove(&args[1], now);
+    }
+    ks.dirty += popped as u64;
+    Ok(())
+}
+
+/// SRANDMEMBER with a count copies the set and removes random members from the copy
+/// when the count is more than a third of the set (Redis's
+/// `SRANDMEMBER_SUB_STRATEGY_MUL`); below that it draws until it has enough.
+const SRANDMEMBER_SUB_STRATEGY_MUL: usize = 3;
+
+/// ```text
+/// SRANDMEMBER key [count]
+/// ```
+/// A random member (nil if the key is missing); with a positive count, an array of up to
+/// count distinct members; with a negative count, exactly -count members that may
+/// repeat. The count is parsed before the key is looked up.
+fn srandmember(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    if args.len() > 3 {
+        return Err(CmdError::Syntax);
+    }
+    if args.len() == 2 {
+        match read_set(ctx, ks, &args[1])?.and_then(|s| with_rng(|rng| s.random(rng))) {
+            Some(m) => ctx.out.bulk(&m),
+            None => ctx.out.null(),
+        }
+        return Ok(());
+    }
+    let count = int_arg(&args[2])?;
+    if count == i64::MIN {
+        return Err(CmdError::err(format!(
+            "value is out of range, value must between {} and {}",
+            -i64::MAX,
+            i64::MAX
+        )));
+    }
+    let Some(set) = read_set(ctx, ks, &args[1])? else {
+        ctx.out.array(0);
+        return Ok(());
+    };
+    let (n, unique) = (count.unsigned_abs() as usize, count > 0);
+    let size = set.len();
+    if n == 0 {
+        ctx.out.array(0);
+    } else if !unique || n == 1 {
+        ctx.out.array(n);
+        with_rng(|rng| {
+            for _ in 0..n {
+                if let Some(m) = set.random(rng) {
+                    ctx.out.bulk(&m);
+                }
+            }
+        });
+    } else if n >= size {
+        ctx.out.array(size);
+        for m in set.iter() {
+            ctx.out.bulk(&m);
+        }
+    } else if n * SRANDMEMBER_SUB_STRATEGY_MUL > size {
+        let mut members: Vec<_> = set.iter().collect();
+        with_rng(|rng| {
+            while members.len() > n {
+                members.swap_remove(rng.below(members.len() as u64) as usize);
+            }
+        });
+        ctx.out.array(n);
+        for m in &members {
+            ctx.out.bulk(m);
+        }
+    } else {
+        let mut picked = std::collections::HashSet::with_capacity(n);
+        let mut members = Vec::with_capacity(n);
+        with_rng(|rng| {
+            while members.len() < n {
+                if let Some(m) = set.random(rng) {
+                    if picked.insert(m.clone()) {
+                        members.push(m);
+                    }
+                }
+            }
+        });
+        ctx.out.array(n);
+        for m in &members {
+            ctx.out.bulk(m);
+        }
+    }
+    Ok(())
+}
+
+/// Every set at `keys`, `None` for a missing key; `WRONGTYPE` if any key holds another
+/// type, whatever comes before it.
+fn lookup_sets<'a>(
+    ctx: &Ctx,
+    ks: &'a Keyspace,
+    keys: &[&[u8]],
+) -> Result<Vec<Option<&'a Set>>, CmdError> {
+    keys.iter().map(|k| read_set(ctx, ks, k)).collect()
+}
+
+/// The members in every set at `keys` (Redis's `sinterGenericCommand`), in the order of
+/// the smallest set, which is the one iterated; `None` when a key is missing (an empty
+/// intersection, known without iterating).
+fn intersection<'a>(
+    ctx: &Ctx,
+    ks: &'a Keyspace,
+    keys: &[&[u8]],
+) -> Result<Option<impl Iterator<Item = Cow<'a, [u8]>>>, CmdError> {
+    let Some(mut sets) = lookup_sets(ctx, ks, keys)?
+        .into_iter()
+        .collect::<Option<Vec<&Set>>>()
+    else {
+        return Ok(None);
+    };
+    sets.sort_by_key(|s| s.len());
+    let Some((&first, rest)) = sets.split_first() else {
+        return Ok(None);
+    };
+    let rest = rest.to_vec();
+    Ok(Some(first.iter().filter(move |m| {
+        rest.iter()
+            .all(|s| std::ptr::eq(*s, first) || s.contains(m))
+    })))
+}
+
+/// ```text
+/// SINTER key [key ...]
+/// SMEMBERS key
+/// ```
+/// A set of the members in every set: empty if any key is missing. SMEMBERS is SINTER
+/// of one key, as in Redis.
+fn sinter(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let keys: Vec<&[u8]> = args.iter().skip(1).collect();
+    let members: Vec<_> = intersection(ctx, ks, &keys)?
+        .into_iter()
+        .flatten()
+        .collect();
+    reply_members(ctx, &members);
+    Ok(())
+}
+
+/// ```text
+/// SINTERCARD numkeys key [key ...] [LIMIT limit]
+/// ```
+/// The size of the intersection, counting stopping at limit when it is not 0. The
+/// arguments are all checked before any key is looked up.
+fn sintercard(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let numkeys = parse_i64(&args[1])
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| CmdError::err("numkeys should be greater than 0"))?;
+    if numkeys > args.len() as i64 - 2 {
+        return Err(CmdError::err(
+            "Number of keys can't be greater than number of args",
+        ));
+    }
+    let numkeys = numkeys as usize;
+    let mut limit = 0;
+    let mut i = 2 + numkeys;
+    while i < args.len() {
+        if is(&args[i], "limit") && i + 1 < args.len() {
+            limit = parse_i64(&args[i + 1])
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| CmdError::err("LIMIT can't be negative"))?;
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let keys: Vec<&[u8]> = args.iter().skip(2).take(numkeys).collect();
+    let limit = if limit == 0 { usize::MAX } else { limit };
+    let count = intersection(ctx, ks, &keys)?.map_or(0, |it| it.take(limit).count());
+    ctx.out.int(count as i64);
+    Ok(())
+}
+
+/// Stores a STORE command's result at `dst`, replacing whatever was there (TTL
+/// included); an empty result deletes `dst` instead. Replies with the result's size. One
+/// change for Redis's dirty counter, unless the result is empty and `dst` was missing.
+fn store(ctx: &mut Ctx, ks: &mut Keyspace, dst: &[u8], result: Set) {
+    let len = result.len();
+    let db = ks.db_mut(ctx.client.db);
+    let changed = if result.is_empty() {
+        db.remove(dst, ctx.now_ms).is_some()
+    } else {
+        db.set(dst, Value::Set(result));
+        true
+    };
+    ks.dirty += u64::from(changed);
+    ctx.out.int(len as i64);
+}
+
+/// ```text
+/// SINTERSTORE destination key [key ...]
+/// ```
+/// The size of the intersection stored at destination.
+fn sinterstore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let keys: Vec<&[u8]> = args.iter().skip(2).collect();
+    let limits = ctx.server.limits();
+    let result = match intersection(ctx, ks, &keys)? {
+        Some(members) => Set::from_members(members, &limits),
+        None => Set::new(),
+    };
+    store(ctx, ks, &args[1], result);
+    Ok(())
+}
+
+/// Which of the two `union_diff` computes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Union,
+    Diff,
+}
+
+/// The union of the sets at `keys`, or the members of the first that are in none of
+/// the others (Redis's `sunionDiffGenericCommand`), built as a fresh set: its encoding
+/// decides the reply's order (an intset result is sorted). Missing keys are empty sets.
+fn union_diff(ctx: &Ctx, ks: &Keyspace, keys: &[&[u8]], op: Op) -> Result<Set, CmdError> {
+    let sets = lookup_sets(ctx, ks, keys)?;
+    let limits = ctx.server.limits();
+    let mut result = Set::new();
+    match op {
+        Op::Union => {
+            for set in sets.iter().flatten() {
+                for m in set.iter() {
+                    result.insert(&m, &limits);
+                }
+            }
+        }
+        Op::Diff => {
+            let Some((&Some(first), others)) = sets.split_first() else {
+                return Ok(result);
+            };
+            let others: Vec<&Set> = others.iter().flatten().copied().collect();
+            // Subtracting the first set from itself leaves nothing.
+            if others.iter().any(|s| std::ptr::eq(*s, first)) {
+                return Ok(result);
+            }
+            for m in first.iter() {
+                if !others.iter().any(|s| s.contains(&m)) {
+                    result.insert(&m, &limits);
+                }
+            }
+        }
+    }
+    Ok(result)
+}
+
+/// The shared body of SUNION and SDIFF: a set reply of the result.
+fn union_diff_reply(ctx: &mut Ctx, ks: &Keyspace, args: &Args, op: Op) -> CmdResult {
+    let keys: Vec<&[u8]> = args.iter().skip(1).collect();
+    let result = union_diff(ctx, ks, &keys, op)?;
+    reply_members(ctx, &result.iter().collect::<Vec<_>>());
+    Ok(())
+}
+
+/// The shared body of SUNIONSTORE and SDIFFSTORE.
+fn union_diff_store(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, op: Op) -> CmdResult {
+    let keys: Vec<&[u8]> = args.iter().skip(2).collect();
+    let result = union_diff(ctx, ks, &keys, op)?;
+    store(ctx, ks, &args[1], result);
+    Ok(())
+}
+
+/// ```text
+/// SUNION key [key ...]
+/// ```
+/// A set of the members of any of the sets.
+fn sunion(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    union_diff_reply(ctx, ks, args, Op::Union)
+}
+
+/// ```text
+/// SDIFF key [key ...]
+/// ```
+/// A set of the members of the first set that are in none of the others.
+fn sdiff(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    union_diff_reply(ctx, ks, args, Op::Diff)
+}
+
+/// ```text
+/// SUNIONSTORE destination key [key ...]
+/// ```
+/// The size of the union stored at destination.
+fn sunionstore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    union_diff_store(ctx, ks, args, Op::Union)
+}
+
+/// ```text
+/// SDIFFSTORE destination key [key ...]
+/// ```
+/// The size of the difference stored at destination.
+fn sdiffstore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    union_diff_store(ctx, ks, args, Op::Diff)
+}
+
+/// ```text
+/// SSCAN key cursor [MATCH pattern] [COUNT count]
+/// ```
+/// The next cursor and some members. An intset comes back whole with cursor 0; a
+/// hashtable is walked with the SCAN guarantee. The cursor is checked first, then the
+/// key (a missing key is an empty, finished scan, whatever the options), then the
+/// options.
+fn sscan(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let cursor = parse_cursor(&args[2])?;
+    let Some(set) = read_set(ctx, ks, &args[1])? else {
+        write_scan_reply(ctx.out, 0, &[]);
+        return Ok(());
+    };
+    let opts = parse_scan_options(args, 3, false)?;
+    let (next, found) = set.scan(cursor, opts.count);
+    let members: Vec<&[u8]> = found
+        .iter()
+        .map(|m| &**m)
+        .filter(|m| opts.pattern.is_none_or(|p| glob::matches(p, m, false)))
+        .collect();
+    write_scan_reply(ctx.out, next, &members);
+    Ok(())
+}
