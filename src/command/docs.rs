@@ -215,6 +215,7 @@ fn acl_categories(c: &Command) -> Vec<&'static str> {
     match c.doc.group {
         "string" => cats.push("@string"),
         "list" => cats.push("@list"),
+        "hash" => cats.push("@hash"),
         "bitmap" => cats.push("@bitmap"),
         "generic" => cats.push("@keyspace"),
         "connection" => cats.push("@connection"),

@@ -973,7 +973,7 @@ thread_local! {
 
 /// A generator seeded from the clock, the process and a counter, so that workers
 /// started in the same microsecond still draw differently.
-fn seeded_rng() -> Rng {
+pub fn seeded_rng() -> Rng {
     static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut clock = Rng::from_clock();
