@@ -442,3 +442,65 @@ fn hscan(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     write_scan_reply(ctx.out, next, &items);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::client::{ClientHandle, ClientState};
+    use crate::command::{execute, Ctx};
+    use crate::config::Config;
+    use crate::resp::{Args, Reply};
+    use crate::server::Server;
+    use crate::store::Store;
+    use std::sync::Arc;
+
+    /// Runs `commands` in RESP3 (which the wire does not offer yet) and returns each
+    /// reply.
+    fn resp3(commands: &[&[&str]]) -> Vec<String> {
+        let server = Server::new(Config::default(), Store::new(16), 0);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let mut client = ClientState::new(Arc::new(ClientHandle::new(1, stream).unwrap()));
+        let mut out = Reply::new();
+        out.resp3 = true;
+        let mut replies = Vec::new();
+        for args in commands {
+            out.clear();
+            let mut ctx = Ctx {
+                server: &server,
+                client: &mut client,
+                out: &mut out,
+                now_ms: crate::util::now_ms(),
+            };
+            execute(&mut ctx, &Args::from_slices(args));
+            replies.push(String::from_utf8_lossy(out.as_bytes()).into_owned());
+        }
+        replies
+    }
+
+    #[test]
+    fn resp3_shapes_are_redis_7s() {
+        let got = resp3(&[
+            &["HSET", "h", "a", "1", "b", "2"],
+            &["HGETALL", "h"],
+            &["HGETALL", "nokey"],
+            &["HKEYS", "h"],
+            &["HGET", "h", "zz"],
+            &["HRANDFIELD", "nokey"],
+            &["HRANDFIELD", "h", "5", "WITHVALUES"],
+            &["HRANDFIELD", "h", "-2", "WITHVALUES"],
+            &["HRANDFIELD", "h", "5"],
+        ]);
+        assert_eq!(got[1], "%2\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n");
+        assert_eq!(got[2], "%0\r\n");
+        assert_eq!(got[3], "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+        assert_eq!(got[4], "_\r\n");
+        assert_eq!(got[5], "_\r\n");
+        assert_eq!(
+            got[6],
+            "*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"
+        );
+        assert!(got[7].starts_with("*2\r\n*2\r\n$1\r\n"), "{:?}", got[7]);
+        assert_eq!(got[7].matches("*2\r\n").count(), 3);
+        assert_eq!(got[8], "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    }
+}
