@@ -216,6 +216,7 @@ fn acl_categories(c: &Command) -> Vec<&'static str> {
         "string" => cats.push("@string"),
         "list" => cats.push("@list"),
         "bitmap" => cats.push("@bitmap"),
+        "sorted-set" => cats.push("@sortedset"),
         "generic" => cats.push("@keyspace"),
         "connection" => cats.push("@connection"),
         _ => {}

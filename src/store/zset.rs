@@ -380,6 +380,8 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
+impl ExactSizeIterator for Iter<'_> {}
+
 /// A score range as ZRANGEBYSCORE reads one (`(1.5`, `-inf`...).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScoreRange {
@@ -531,6 +533,16 @@ impl ZSet {
     /// Adds a member or changes its score. Returns true if it is new. The set leaves the
     /// listpack encoding when it grows past the limits, never to return.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: &Limits) -> bool {
+        let is_new = self.dict.get(member).is_none();
+        if is_new && (self.len() + 1 > limits.zset_entries || member.len() > limits.zset_value) {
+            self.listpack = false;
+        }
+        // A listpack stores scores as text, and Redis's text for -0 reads back as 0.
+        let score = if self.listpack && score == 0.0 {
+            0.0
+        } else {
+            score
+        };
         if let Some(s) = self.dict.get_mut(member) {
             let old = s.score;
             // As in Redis, -0 and 0 are the same score: no update.
@@ -539,9 +551,6 @@ impl ZSet {
                 self.list.update_score(old, member, score);
             }
             return false;
-        }
-        if self.len() + 1 > limits.zset_entries || member.len() > limits.zset_value {
-            self.listpack = false;
         }
         self.dict.insert_new(Scored {
             member: member.into(),
@@ -601,7 +610,12 @@ impl ZSet {
 
     /// The dict from member to score, for ZSCAN's cursor and random draws: visits the
     /// bucket at `cursor` on as [`Table::scan_count`] does, with (member, score).
-    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8], f64)) -> u64 {
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&'a [u8], f64),
+    ) -> u64 {
         self.dict
             .scan_count(cursor, count, |s| visit(&s.member, s.score))
     }
@@ -609,9 +623,7 @@ impl ZSet {
     /// A random (member, score), as Redis draws one from the dict
     /// (`dictGetFairRandomKey`).
     pub fn random(&self, rng: &mut Rng) -> Option<(&[u8], f64)> {
-        self.dict
-            .random_fair(rng)
-            .map(|s| (&*s.member, s.score))
+        self.dict.random_fair(rng).map(|s| (&*s.member, s.score))
     }
 
     /// Whether Redis would hold this set in a listpack (small, with short members).
@@ -667,7 +679,11 @@ mod tests {
                 if lv.forward == NIL {
                     break;
                 }
-                assert_eq!(lv.span as usize, pos(lv.forward) - pos(x), "span at level {lvl}");
+                assert_eq!(
+                    lv.span as usize,
+                    pos(lv.forward) - pos(x),
+                    "span at level {lvl}"
+                );
                 x = lv.forward;
             }
         }
@@ -736,7 +752,10 @@ mod tests {
         check_links(&z.list);
         let all: Vec<_> = z.iter().map(|(m, s)| (m.to_vec(), s)).collect();
         assert_eq!(all, model_sorted(&model));
-        let rev: Vec<_> = z.iter_ranks(0..z.len(), true).map(|(m, s)| (m.to_vec(), s)).collect();
+        let rev: Vec<_> = z
+            .iter_ranks(0..z.len(), true)
+            .map(|(m, s)| (m.to_vec(), s))
+            .collect();
         assert_eq!(rev, all.into_iter().rev().collect::<Vec<_>>());
         assert_eq!(z.clone(), z);
     }
