@@ -984,7 +984,8 @@ fn zrandmember(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
         if l < 0 {
             (0..count).map(|_| rng.below(len as u64) as usize).collect()
         } else if count >= len {
-            (0..len).collect()
+            // The whole set, highest first, as Redis walks it from the tail.
+            (0..len).rev().collect()
         } else {
             // A partial Fisher-Yates shuffle of 0..len, sparse: distinct, random order.
             let mut swapped: HashMap<usize, usize> = HashMap::new();
@@ -1320,12 +1321,12 @@ fn zscan(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
         return Ok(());
     };
     let opts = parse_scan_options(args, 3, false)?;
-    let mut found: Vec<(&[u8], f64)> = Vec::new();
+    let mut found: Vec<(&[u8], Vec<u8>)> = Vec::new();
     let next = if z.is_listpack() {
-        found.extend(z.iter());
+        found.extend(z.iter().map(|(m, s)| (m, listpack_score_text(s))));
         0
     } else {
-        z.scan(cursor, opts.count, |m, s| found.push((m, s)))
+        z.scan(cursor, opts.count, |m, s| found.push((m, format_double(s))))
     };
     if let Some(p) = opts.pattern {
         found.retain(|(m, _)| crate::util::glob::matches(p, m, false));
@@ -1336,9 +1337,21 @@ fn zscan(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     out.array(found.len() * 2);
     for (member, score) in found {
         out.bulk(member);
-        out.bulk(&format_double(score));
+        out.bulk(&score);
     }
     Ok(())
+}
+
+/// A score as a listpack holds it, which is what ZSCAN returns for a listpack set: an
+/// integer within ±2^62 as its digits (Redis's `double2ll`, so -0 reads 0), anything
+/// else as `%.17g`.
+fn listpack_score_text(score: f64) -> Vec<u8> {
+    const LIMIT: f64 = (i64::MAX / 2) as f64;
+    if (-LIMIT..=LIMIT).contains(&score) && score.fract() == 0.0 {
+        (score as i64).to_string().into_bytes()
+    } else {
+        format_double(score)
+    }
 }
 
 #[cfg(test)]
