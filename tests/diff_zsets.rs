@@ -906,3 +906,149 @@ fn wrong_arity() {
         &["ZSCAN", "z"],
     ]);
 }
+
+/// A small deterministic generator for the random script (no crates).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+#[test]
+fn random_operations_agree() {
+    if !common::reference_available("random_operations_agree") {
+        return;
+    }
+    // Few distinct members and scores, so updates, ties and empty sets happen often;
+    // two keys, one kept small (listpack) and one grown past the limit (skiplist).
+    let mut rng = Lcg(2024);
+    let mut cmds: Vec<Vec<String>> = vec![zadd_many("k1", 0, 200, 0)];
+    let scores = [
+        "0", "1", "2", "2.5", "-1", "inf", "-inf", "1e300", "(1", "(2",
+    ];
+    for _ in 0..1500 {
+        let key = if rng.below(2) == 0 { "k0" } else { "k1" }.to_string();
+        let m = |rng: &mut Lcg| format!("m{}", rng.below(40));
+        let s = |rng: &mut Lcg| scores[rng.below(8) as usize].to_string();
+        let bound = |rng: &mut Lcg| scores[rng.below(10) as usize].to_string();
+        let idx = |rng: &mut Lcg| (rng.below(30) as i64 - 15).to_string();
+        let cmd: Vec<String> = match rng.below(16) {
+            0..=3 => {
+                let flags = ["", "NX", "XX", "GT", "LT", "CH", "GT CH", "XX LT CH"];
+                let mut c = vec!["ZADD".to_string(), key];
+                c.extend(
+                    flags[rng.below(8) as usize]
+                        .split_whitespace()
+                        .map(String::from),
+                );
+                for _ in 0..=rng.below(3) {
+                    c.push(s(&mut rng));
+                    c.push(m(&mut rng));
+                }
+                c
+            }
+            4 => vec!["ZINCRBY".into(), key, s(&mut rng), m(&mut rng)],
+            5 => vec!["ZREM".into(), key, m(&mut rng), m(&mut rng)],
+            6 => vec!["ZRANK".into(), key, m(&mut rng)],
+            7 => vec!["ZREVRANK".into(), key, m(&mut rng)],
+            8 => vec![
+                "ZRANGE".into(),
+                key,
+                idx(&mut rng),
+                idx(&mut rng),
+                "WITHSCORES".into(),
+            ],
+            9 => vec!["ZCOUNT".into(), key, bound(&mut rng), bound(&mut rng)],
+            10 => {
+                let (a, b) = (bound(&mut rng), bound(&mut rng));
+                let (off, cnt) = (
+                    rng.below(5).to_string(),
+                    (rng.below(6) as i64 - 1).to_string(),
+                );
+                vec![
+                    "ZRANGEBYSCORE".into(),
+                    key,
+                    a,
+                    b,
+                    "WITHSCORES".into(),
+                    "LIMIT".into(),
+                    off,
+                    cnt,
+                ]
+            }
+            11 => {
+                let (a, b) = (bound(&mut rng), bound(&mut rng));
+                let off = rng.below(5).to_string();
+                vec![
+                    "ZREVRANGEBYSCORE".into(),
+                    key,
+                    a,
+                    b,
+                    "LIMIT".into(),
+                    off,
+                    "2".into(),
+                ]
+            }
+            12 => vec!["ZREMRANGEBYRANK".into(), key, idx(&mut rng), idx(&mut rng)],
+            13 => vec![
+                "ZREMRANGEBYSCORE".into(),
+                key,
+                bound(&mut rng),
+                bound(&mut rng),
+            ],
+            14 => {
+                let name = if rng.below(2) == 0 {
+                    "ZPOPMIN"
+                } else {
+                    "ZPOPMAX"
+                };
+                vec![name.into(), key, rng.below(4).to_string()]
+            }
+            _ => {
+                let dst = "k0".to_string();
+                match rng.below(3) {
+                    0 => vec![
+                        "ZUNIONSTORE".into(),
+                        dst,
+                        "2".into(),
+                        "k0".into(),
+                        "k1".into(),
+                    ],
+                    1 => vec![
+                        "ZINTERSTORE".into(),
+                        dst,
+                        "2".into(),
+                        "k1".into(),
+                        "k0".into(),
+                    ],
+                    _ => vec!["ZCARD".into(), key],
+                }
+            }
+        };
+        cmds.push(cmd);
+        if rng.below(20) == 0 {
+            cmds.push(vec!["OBJECT".into(), "ENCODING".into(), "k0".into()]);
+            cmds.push(vec![
+                "ZRANGE".into(),
+                "k0".into(),
+                "0".into(),
+                "-1".into(),
+                "WITHSCORES".into(),
+            ]);
+        }
+    }
+    cmds.push(vec![
+        "ZRANGE".into(),
+        "k1".into(),
+        "0".into(),
+        "-1".into(),
+        "WITHSCORES".into(),
+    ]);
+    run_script(&script(cmds));
+}

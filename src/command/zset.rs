@@ -343,7 +343,7 @@ fn zadd_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, incr: bool) -> Cm
             "XX and NX options at the same time are not compatible",
         ));
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if (f.nx && (f.gt || f.lt)) || (f.gt && f.lt) {
         return Err(CmdError::err(
             "GT, LT, and/or NX options at the same time are not compatible",
         ));

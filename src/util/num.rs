@@ -1229,7 +1229,7 @@ mod tests {
             b"nan",
             b"1e400",
             b"1e-400",
-            b"1\01",
+            b"1\x001",
             b"abc",
         ] {
             assert_eq!(
