@@ -25,6 +25,7 @@ use crate::store::{Keyspace, Value, ZSet};
 use crate::util::num::{format_double, parse_double, strtod};
 use crate::util::rand::Rng;
 
+/// The sorted set commands, with Redis 7.0's arity, flags and key positions.
 #[rustfmt::skip]
 pub const COMMANDS: &[Command] = &[
     Command::new("zadd", -4, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(zadd),

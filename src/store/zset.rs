@@ -385,7 +385,9 @@ impl ExactSizeIterator for Iter<'_> {}
 /// A score range as ZRANGEBYSCORE reads one (`(1.5`, `-inf`...).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScoreRange {
+    /// The lowest score in the range (or just below it, when `minex`).
     pub min: f64,
+    /// The highest score in the range (or just above it, when `maxex`).
     pub max: f64,
     /// Whether `min` itself is excluded.
     pub minex: bool,
@@ -400,14 +402,18 @@ pub enum LexBound {
     Min,
     /// `+`: above every member.
     Max,
+    /// `[member`: the member itself is in the range.
     Inclusive(Vec<u8>),
+    /// `(member`: the member itself is not.
     Exclusive(Vec<u8>),
 }
 
 /// A lex range: members between `min` and `max`, bytewise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LexRange {
+    /// The lower end.
     pub min: LexBound,
+    /// The upper end.
     pub max: LexBound,
 }
 
@@ -618,12 +624,6 @@ impl ZSet {
     ) -> u64 {
         self.dict
             .scan_count(cursor, count, |s| visit(&s.member, s.score))
-    }
-
-    /// A random (member, score), as Redis draws one from the dict
-    /// (`dictGetFairRandomKey`).
-    pub fn random(&self, rng: &mut Rng) -> Option<(&[u8], f64)> {
-        self.dict.random_fair(rng).map(|s| (&*s.member, s.score))
     }
 
     /// Whether Redis would hold this set in a listpack (small, with short members).
