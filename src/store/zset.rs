@@ -42,7 +42,55 @@ struct Node {
     score: f64,
     backward: u32,
     /// Empty for a free slot.
-    levels: Vec<Level>,
+    levels: Levels,
+}
+
+/// How many levels a node keeps inline. Three nodes in four have one level and fifteen
+/// in sixteen at most two, so most walks read a node's links from the node itself, in
+/// the same cache line as its score, instead of chasing a second allocation.
+const INLINE_LEVELS: usize = 2;
+
+/// A node's forward links: the first [`INLINE_LEVELS`] inline, the rest boxed.
+#[derive(Debug, Clone)]
+struct Levels {
+    inline: [Level; INLINE_LEVELS],
+    rest: Option<Box<[Level]>>,
+}
+
+impl Levels {
+    const NONE: Level = Level {
+        forward: NIL,
+        span: 0,
+    };
+
+    /// `n` links to nowhere.
+    fn new(n: usize) -> Levels {
+        Levels {
+            inline: [Levels::NONE; INLINE_LEVELS],
+            rest: (n > INLINE_LEVELS)
+                .then(|| vec![Levels::NONE; n - INLINE_LEVELS].into_boxed_slice()),
+        }
+    }
+}
+
+impl std::ops::Index<usize> for Levels {
+    type Output = Level;
+
+    fn index(&self, i: usize) -> &Level {
+        match i.checked_sub(INLINE_LEVELS) {
+            None => &self.inline[i],
+            Some(j) => &self.rest.as_deref().expect("a link the node has")[j],
+        }
+    }
+}
+
+impl std::ops::IndexMut<usize> for Levels {
+    fn index_mut(&mut self, i: usize) -> &mut Level {
+        match i.checked_sub(INLINE_LEVELS) {
+            None => &mut self.inline[i],
+            Some(j) => &mut self.rest.as_deref_mut().expect("a link the node has")[j],
+        }
+    }
 }
 
 /// Redis's skiplist (`zskiplist`) over an arena of nodes.
@@ -63,13 +111,7 @@ impl SkipList {
             member: Box::default(),
             score: 0.0,
             backward: NIL,
-            levels: vec![
-                Level {
-                    forward: NIL,
-                    span: 0
-                };
-                MAX_LEVEL
-            ],
+            levels: Levels::new(MAX_LEVEL),
         };
         SkipList {
             nodes: vec![head],
@@ -155,13 +197,7 @@ impl SkipList {
             member,
             score,
             backward: NIL,
-            levels: vec![
-                Level {
-                    forward: NIL,
-                    span: 0
-                };
-                level
-            ],
+            levels: Levels::new(level),
         };
         let x = match self.free.pop() {
             Some(slot) => {
@@ -219,7 +255,7 @@ impl SkipList {
         }
         self.len -= 1;
         let node = self.node_mut(x);
-        node.levels = Vec::new();
+        node.levels = Levels::new(0);
         let member = std::mem::take(&mut node.member);
         let score = node.score;
         self.free.push(x);
