@@ -1,5 +1,7 @@
 //! Number parsing and formatting with Redis's exact rules: integers (`string2ll`,
-//! `ll2string`) and the long doubles of INCRBYFLOAT (`string2ld`, `ld2string`).
+//! `ll2string`) and the long doubles of INCRBYFLOAT (`string2ld`, `ld2string`), plus the
+//! doubles of sorted-set scores: a port of glibc's `strtod` ([`strtod`],
+//! [`parse_double`]) and `%.17g` ([`format_double`]).
 //!
 //! Redis does INCRBYFLOAT in C `long double`, which on x86-64 is the x87 80-bit
 //! extended format (a 64-bit mantissa with an explicit integer bit, a 15-bit exponent,
@@ -656,6 +658,277 @@ impl Big {
     }
 }
 
+/// A double as Redis's `getDoubleFromObject` reads one with `strtod`: the whole string
+/// must be the number (no leading space, not empty, no NUL inside), not NaN, and not
+/// overflowing or underflowing to zero (`ERANGE`); a subnormal result is accepted.
+pub fn parse_double(s: &[u8]) -> Option<f64> {
+    if s.first().is_none_or(|&c| is_c_space(c)) {
+        return None;
+    }
+    let (value, used, erange) = strtod(s)?;
+    let range_error = erange && (value.is_infinite() || value == 0.0);
+    (used == s.len() && !range_error && !value.is_nan()).then_some(value)
+}
+
+/// A double as C's `printf("%.17g")` prints it (Redis's `addReplyDouble`): `1`, `1.5`,
+/// `0.10000000000000001`, `1e+20`, `inf`, `-inf`, `-0`.
+pub fn format_double(v: f64) -> Vec<u8> {
+    if v.is_nan() {
+        return b"nan".to_vec();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 {
+            b"inf".to_vec()
+        } else {
+            b"-inf".to_vec()
+        };
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() {
+            b"-0".to_vec()
+        } else {
+            b"0".to_vec()
+        };
+    }
+    // 17 significant digits, correctly rounded, then laid out as %g does.
+    let sci = format!("{:.16e}", v.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
+    let mut out = Vec::with_capacity(24);
+    if v < 0.0 {
+        out.push(b'-');
+    }
+    let trim = |d: &[u8]| d.len() - d.iter().rev().take_while(|&&c| c == b'0').count();
+    if !(-4..17).contains(&exp) {
+        out.push(digits[0]);
+        let frac = &digits[1..trim(&digits).max(1)];
+        if !frac.is_empty() {
+            out.push(b'.');
+            out.extend_from_slice(frac);
+        }
+        out.push(b'e');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        let e = exp.unsigned_abs();
+        if e < 10 {
+            out.push(b'0');
+        }
+        out.extend_from_slice(e.to_string().as_bytes());
+    } else if exp >= 0 {
+        let int_len = exp as usize + 1;
+        out.extend_from_slice(&digits[..int_len]);
+        let frac = &digits[int_len..trim(&digits).max(int_len)];
+        if !frac.is_empty() {
+            out.push(b'.');
+            out.extend_from_slice(frac);
+        }
+    } else {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
+        out.extend_from_slice(&digits[..trim(&digits)]);
+    }
+    out
+}
+
+/// glibc's `strtod` on a prefix of `s` (C locale): the value, how many bytes it used,
+/// and whether it set `ERANGE`. `None` when no number starts `s`.
+pub fn strtod(s: &[u8]) -> Option<(f64, usize, bool)> {
+    let mut i = s
+        .iter()
+        .position(|&c| !matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+        .unwrap_or(s.len());
+    let neg = match s.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let sign = |v: f64| if neg { -v } else { v };
+    let rest = &s[i..];
+    let starts =
+        |word: &[u8]| rest.len() >= word.len() && rest[..word.len()].eq_ignore_ascii_case(word);
+    if starts(b"infinity") {
+        return Some((sign(f64::INFINITY), i + 8, false));
+    }
+    if starts(b"inf") {
+        return Some((sign(f64::INFINITY), i + 3, false));
+    }
+    if starts(b"nan") {
+        let mut used = 3;
+        if rest.get(3) == Some(&b'(') {
+            if let Some(close) = rest[4..]
+                .iter()
+                .position(|&c| !(c.is_ascii_alphanumeric() || c == b'_'))
+                .filter(|&k| rest[4 + k] == b')')
+            {
+                used = 4 + close + 1;
+            }
+        }
+        return Some((f64::NAN, i + used, false));
+    }
+    let is_hex_start = rest.len() > 2
+        && rest[0] == b'0'
+        && (rest[1] | 0x20) == b'x'
+        && (rest[2].is_ascii_hexdigit()
+            || (rest[2] == b'.' && rest.get(3).is_some_and(u8::is_ascii_hexdigit)));
+    let (value, used, erange) = if is_hex_start {
+        strtod_hex(&rest[2..]).map(|(v, n, e)| (v, n + 2, e))?
+    } else {
+        strtod_dec(rest)?
+    };
+    Some((sign(value), i + used, erange))
+}
+
+/// The length of the run of bytes at the start of `s` that satisfy `f`.
+fn run(s: &[u8], f: impl Fn(&u8) -> bool) -> usize {
+    s.iter().position(|c| !f(c)).unwrap_or(s.len())
+}
+
+/// The length of an exponent (`e-12`, `p+3`) at the start of `s`, 0 if there is none.
+fn exponent_len(s: &[u8], marker: u8) -> usize {
+    if s.first().map(|c| c | 0x20) != Some(marker) {
+        return 0;
+    }
+    let sign = usize::from(matches!(s.get(1), Some(b'+' | b'-')));
+    match run(&s[1 + sign..], u8::is_ascii_digit) {
+        0 => 0,
+        digits => 1 + sign + digits,
+    }
+}
+
+/// A decimal number (unsigned): digits, an optional fraction, an optional exponent.
+fn strtod_dec(s: &[u8]) -> Option<(f64, usize, bool)> {
+    let int = run(s, u8::is_ascii_digit);
+    let mut used = int;
+    let mut frac = 0;
+    if s.get(used) == Some(&b'.') {
+        frac = run(&s[used + 1..], u8::is_ascii_digit);
+        if int + frac > 0 {
+            used += 1 + frac;
+        }
+    }
+    if int + frac == 0 {
+        return None;
+    }
+    let mantissa = &s[..used];
+    used += exponent_len(&s[used..], b'e');
+    let text = std::str::from_utf8(&s[..used]).ok()?;
+    let value: f64 = text.parse().ok()?;
+    let nonzero = mantissa.iter().any(|c| (b'1'..=b'9').contains(c));
+    let erange = value.is_infinite() || (nonzero && value.abs() < f64::MIN_POSITIVE);
+    Some((value, used, erange))
+}
+
+/// A hexadecimal number after its `0x`: hex digits, an optional fraction, an optional
+/// binary exponent, correctly rounded (to nearest, ties to even).
+fn strtod_hex(s: &[u8]) -> Option<(f64, usize, bool)> {
+    let mut mant: u128 = 0;
+    let mut exp: i64 = 0;
+    let mut sticky = false;
+    let mut digits = 0;
+    let mut used = 0;
+    let mut push = |d: u8, fraction: bool, mant: &mut u128, exp: &mut i64| {
+        let d = u128::from((d as char).to_digit(16).unwrap_or(0) as u8);
+        if *mant >> 120 == 0 {
+            *mant = (*mant << 4) | d;
+            if fraction {
+                *exp -= 4;
+            }
+        } else {
+            sticky |= d != 0;
+            if !fraction {
+                *exp += 4;
+            }
+        }
+    };
+    while let Some(&c) = s.get(used).filter(|c| c.is_ascii_hexdigit()) {
+        push(c, false, &mut mant, &mut exp);
+        used += 1;
+        digits += 1;
+    }
+    if s.get(used) == Some(&b'.') {
+        let mut k = used + 1;
+        while let Some(&c) = s.get(k).filter(|c| c.is_ascii_hexdigit()) {
+            push(c, true, &mut mant, &mut exp);
+            k += 1;
+            digits += 1;
+        }
+        if digits > 0 {
+            used = k;
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    let exp_len = exponent_len(&s[used..], b'p');
+    if exp_len > 0 {
+        let text = &s[used + 1..used + exp_len];
+        let (neg, digits) = match text[0] {
+            b'-' => (true, &text[1..]),
+            b'+' => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let mut e: i64 = 0;
+        for &d in digits {
+            e = (e * 10 + i64::from(d - b'0')).min(1 << 20);
+        }
+        exp += if neg { -e } else { e };
+        used += exp_len;
+    }
+    let (value, erange) = round_binary(mant, exp, sticky);
+    Some((value, used, erange))
+}
+
+/// `mant * 2^exp` (plus a little more when `sticky`) as the nearest `f64`, ties to even;
+/// and whether `strtod` would set `ERANGE` (overflow, or an inexact tiny result).
+fn round_binary(mant: u128, exp: i64, sticky: bool) -> (f64, bool) {
+    if mant == 0 {
+        return (0.0, false);
+    }
+    let top = exp + 127 - i64::from(mant.leading_zeros());
+    if top > 1023 {
+        return (f64::INFINITY, true);
+    }
+    // The exponent of the last bit kept: 53 bits, fewer for subnormals.
+    let mut lsb = (top - 52).max(-1074);
+    let shift = lsb - exp;
+    let (mut m, inexact) = if shift <= 0 {
+        (mant << (-shift) as u32, sticky)
+    } else if shift > 128 {
+        (0, true)
+    } else {
+        let kept = if shift == 128 { 0 } else { mant >> shift };
+        let rest = if shift == 128 {
+            mant
+        } else {
+            mant & ((1u128 << shift) - 1)
+        };
+        let half = 1u128 << (shift - 1);
+        let up = rest > half || (rest == half && (sticky || kept & 1 == 1));
+        (kept + u128::from(up), rest != 0 || sticky)
+    };
+    if m == 1 << 53 {
+        m >>= 1;
+        lsb += 1;
+    }
+    let bits = if m >= 1 << 52 {
+        let biased = lsb + 52 + 1023;
+        if biased >= 2047 {
+            return (f64::INFINITY, true);
+        }
+        ((biased as u64) << 52) | (m as u64 & ((1 << 52) - 1))
+    } else {
+        m as u64
+    };
+    let tiny = m < 1 << 52;
+    (f64::from_bits(bits), inexact && tiny)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -920,5 +1193,51 @@ mod tests {
         assert_eq!((q, rest), (143, false));
         let (bits, sticky) = Big::from_u128(0b1011_0000_0001).bits_from(8);
         assert_eq!((bits, sticky), (0b1011, true));
+    }
+
+    #[test]
+    fn doubles_print_as_percent_17g() {
+        let f = |v: f64| String::from_utf8(format_double(v)).unwrap();
+        assert_eq!(f(1.0), "1");
+        assert_eq!(f(1.5), "1.5");
+        assert_eq!(f(-2.25), "-2.25");
+        assert_eq!(f(1.1), "1.1000000000000001");
+        assert_eq!(f(0.1), "0.10000000000000001");
+        assert_eq!(f(1e20), "1e+20");
+        assert_eq!(f(1e16), "10000000000000000");
+        assert_eq!(f(1e17), "1e+17");
+        assert_eq!(f(0.0001), "0.0001");
+        assert_eq!(f(0.00001), "1.0000000000000001e-05");
+        assert_eq!(f(123456789012.5), "123456789012.5");
+        assert_eq!(f(f64::INFINITY), "inf");
+        assert_eq!(f(f64::NEG_INFINITY), "-inf");
+        assert_eq!(f(-0.0), "-0");
+        assert_eq!(f(f64::MAX), "1.7976931348623157e+308");
+        assert_eq!(f(f64::from_bits(1)), "4.9406564584124654e-324");
+    }
+
+    #[test]
+    fn doubles_parse_as_get_double_from_object() {
+        assert_eq!(parse_double(b"1.5"), Some(1.5));
+        assert_eq!(parse_double(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_double(b"1e-310"), Some(1e-310));
+        assert_eq!(parse_double(b"0x10"), Some(16.0));
+        for bad in [
+            &b""[..],
+            b" 1",
+            b"1 ",
+            b"nan",
+            b"1e400",
+            b"1e-400",
+            b"1\x001",
+            b"abc",
+        ] {
+            assert_eq!(
+                parse_double(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 }
