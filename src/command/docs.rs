@@ -221,7 +221,6 @@ fn acl_categories(c: &Command) -> Vec<&'static str> {
         "pubsub" => cats.push("@pubsub"),
         "transactions" => cats.push("@transaction"),
         "bitmap" => cats.push("@bitmap"),
-        "sorted-set" => cats.push("@sortedset"),
         "generic" => cats.push("@keyspace"),
         "connection" => cats.push("@connection"),
         _ => {}
