@@ -453,6 +453,20 @@ pub struct LexRange {
     pub max: LexBound,
 }
 
+impl LexRange {
+    /// Whether no member can be in the range (`min` above `max`, or equal with either
+    /// end exclusive), as Redis's `zslIsInLexRange` tests first.
+    fn is_always_empty(&self) -> bool {
+        use LexBound::*;
+        match (&self.min, &self.max) {
+            (Max, _) | (_, Min) => true,
+            (Min, _) | (_, Max) => false,
+            (Inclusive(a), Inclusive(b)) => a > b,
+            (Inclusive(a) | Exclusive(a), Inclusive(b) | Exclusive(b)) => a >= b,
+        }
+    }
+}
+
 impl LexBound {
     /// Whether `m` lies below this bound taken as a minimum.
     fn below_min(&self, m: &[u8]) -> bool {
@@ -636,6 +650,17 @@ impl ZSet {
     /// The ranks of the members within a lex range (meaningful when all scores are
     /// equal, as in Redis).
     pub fn lex_ranks(&self, r: &LexRange) -> Range<usize> {
+        // Redis's `zslIsInLexRange` first: a range that cannot hold anything, or that
+        // misses the first or the last member, is empty whatever the scores.
+        let n = self.len();
+        let first = self.iter_ranks(0..n.min(1), false).next();
+        let last = self.iter_ranks(n.saturating_sub(1)..n, false).next();
+        let (Some((first, _)), Some((last, _))) = (first, last) else {
+            return 0..0;
+        };
+        if r.is_always_empty() || r.min.below_min(last) || !r.max.within_max(first) {
+            return 0..0;
+        }
         let start = self.list.seek(|_, m| r.min.below_min(m));
         let end = self.list.seek(|_, m| r.max.within_max(m));
         start..end.max(start)
