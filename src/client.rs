@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use crate::config::ObufLimit;
 use crate::resp::Args;
+use crate::store::blocking::{Interrupt, Waiter};
 use crate::store::watch::WatchFlag;
 use crate::store::Key;
 use crate::util::now_ms;
@@ -61,6 +62,9 @@ pub struct ClientHandle {
     killed: AtomicBool,
     /// Output waiting for the client's writer thread, once it has one (see [`Outbox`]).
     outbox: Outbox,
+    /// The wait of a blocking command, while the client sleeps in one (CLIENT KILL and
+    /// CLIENT UNBLOCK end it).
+    waiting: Mutex<Option<Arc<Waiter>>>,
 }
 
 /// Output queued for a client whose writes must never wait on it: a subscriber, which
@@ -116,6 +120,7 @@ impl ClientHandle {
             write_lock: Mutex::new(()),
             killed: AtomicBool::new(false),
             outbox: Outbox::default(),
+            waiting: Mutex::new(None),
         })
     }
 
@@ -251,6 +256,51 @@ impl ClientHandle {
         // yet to check `killed`.
         drop(self.outbox());
         self.outbox.wake.notify_all();
+        self.interrupt_wait(Interrupt::Killed);
+    }
+
+    /// Records the wait the client sleeps in (`None` when it ends).
+    pub fn set_waiting(&self, waiter: Option<Arc<Waiter>>) {
+        *self.waiting.lock().unwrap_or_else(|e| e.into_inner()) = waiter;
+        if self.is_killed() {
+            self.interrupt_wait(Interrupt::Killed);
+        }
+    }
+
+    /// Ends the client's blocking wait, if it is in one. Returns whether it was.
+    pub fn interrupt_wait(&self, why: Interrupt) -> bool {
+        let waiting = self
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        waiting.is_some_and(|w| w.interrupt(why))
+    }
+
+    /// Whether the peer has closed the connection, looked at without reading (a blocked
+    /// client about to be served: an element given to a closed connection would be
+    /// lost). A client with a writer thread is assumed alive: its socket must stay
+    /// blocking for the writer.
+    pub fn peer_closed(&self) -> bool {
+        if self.is_killed() {
+            return true;
+        }
+        if self.outbox().active {
+            return false;
+        }
+        let _turn = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if self.socket.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let peeked = self.socket.peek(&mut [0u8; 1]);
+        let _ = self.socket.set_nonblocking(false);
+        match peeked {
+            Ok(n) => n == 0,
+            Err(e) => !matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+            ),
+        }
     }
 
     /// Whether the client connects from the loopback interface (Redis's `connIsLocal`),
@@ -374,6 +424,26 @@ pub struct ClientState {
     pub watch_flag: WatchFlag,
     /// The channels and patterns this client is subscribed to.
     pub subscriptions: Subscriptions,
+    /// A wait a blocking command registered, for the dispatcher to sleep in once the
+    /// lock is released.
+    pub blocked: Option<Blocked>,
+}
+
+/// A blocking command's wait.
+pub struct Blocked {
+    pub waiter: Arc<Waiter>,
+    /// When it times out (`None`: never).
+    pub deadline: Option<Instant>,
+    /// Writes the reply for a timeout (a null array or a null bulk).
+    pub on_timeout: fn(&mut crate::resp::Reply),
+}
+
+impl std::fmt::Debug for Blocked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Blocked")
+            .field("deadline", &self.deadline)
+            .finish()
+    }
 }
 
 /// A transaction being queued.
@@ -417,6 +487,7 @@ impl ClientState {
             watching: Vec::new(),
             watch_flag: WatchFlag::default(),
             subscriptions: Subscriptions::default(),
+            blocked: None,
         }
     }
 }

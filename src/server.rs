@@ -71,6 +71,8 @@ pub struct Stats {
     pub keyspace_misses: AtomicU64,
     /// Operations per second over the last sampling window (the cron updates it).
     pub instantaneous_ops: AtomicU64,
+    /// Clients sleeping in a blocking command.
+    pub blocked_clients: AtomicU64,
 }
 
 /// What INFO persistence and LASTSAVE report.

@@ -1267,7 +1267,7 @@ mod tests {
     use crate::client::{ClientHandle, ClientState};
     use crate::config::Config;
     use crate::server::Server;
-    use crate::store::blocking::Waiter;
+    use crate::store::blocking::{Attempt, WaitState, Waiter};
     use crate::store::Store;
     use std::sync::Arc;
 
@@ -1280,7 +1280,7 @@ mod tests {
         let stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let handle = Arc::new(ClientHandle::new(1, stream).unwrap());
         let mut client = ClientState::new(handle);
-        let waiter = Waiter::new();
+        let waiter = Waiter::new(Box::new(|_, _, _, _| Attempt::Served(Vec::new())));
         server.store.write().blocked.block(db, [key], &waiter);
         let mut out = Reply::new();
         for args in commands {
@@ -1293,7 +1293,7 @@ mod tests {
             };
             super::super::execute(&mut ctx, &Args::from_slices(args));
         }
-        let woken = waiter.wait_until(Some(std::time::Instant::now()));
+        let woken = matches!(waiter.finish(), WaitState::Served(_));
         (woken, String::from_utf8_lossy(out.as_bytes()).into_owned())
     }
 

@@ -397,6 +397,15 @@ pub fn parse_mpop(
     args: &Args,
     numkeys_at: usize,
 ) -> Result<(std::ops::Range<usize>, End, usize), CmdError> {
+    parse_mpop_with(args, numkeys_at, End::parse)
+}
+
+/// [`parse_mpop`] with another word for the end (`MIN|MAX` for ZMPOP and BZMPOP).
+pub fn parse_mpop_with<T>(
+    args: &Args,
+    numkeys_at: usize,
+    parse_where: impl Fn(&[u8]) -> Result<T, CmdError>,
+) -> Result<(std::ops::Range<usize>, T, usize), CmdError> {
     let numkeys = match parse_i64(&args[numkeys_at]) {
         Some(n) if n > 0 => n as u64,
         _ => return Err(CmdError::err("numkeys should be greater than 0")),
@@ -406,7 +415,7 @@ pub fn parse_mpop(
         return Err(CmdError::Syntax);
     }
     let where_at = where_at as usize;
-    let end = End::parse(&args[where_at])?;
+    let end = parse_where(&args[where_at])?;
     let mut count = None;
     let mut i = where_at + 1;
     while i < args.len() {

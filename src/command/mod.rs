@@ -13,6 +13,7 @@
 //! [`docs`] (COMMAND).
 
 pub mod bitmap;
+pub mod blocking;
 pub mod docs;
 pub mod hash;
 pub mod info;
@@ -215,6 +216,7 @@ pub fn table() -> &'static [&'static [Command]] {
         string::COMMANDS,
         bitmap::COMMANDS,
         list::COMMANDS,
+        blocking::COMMANDS,
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
@@ -409,7 +411,10 @@ pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
         Handler::Write(f) => {
             let mut ks = ctx.server.store.write();
             let result = run_write(ctx, &mut ks, f, args);
-            finish_writes(ks);
+            finish_writes(ks, ctx.now_ms);
+            // A blocking command that found nothing has registered a wait instead of
+            // replying; it sleeps now, without the lock.
+            blocking::wait(ctx);
             result
         }
         Handler::Plain(f) => f(ctx, args),
@@ -430,18 +435,16 @@ pub fn run_write(ctx: &mut Ctx, ks: &mut Keyspace, f: WriteFn, args: &Args) -> C
     result
 }
 
-/// Releases the write lock, then wakes the first waiter of each key that got data
-/// (after the release, so they can take the lock at once).
-pub fn finish_writes(mut ks: std::sync::RwLockWriteGuard<'_, Keyspace>) {
-    let ready = std::mem::take(&mut ks.ready);
-    let waiters: Vec<_> = ready
-        .iter()
-        .filter_map(|(db, key)| ks.blocked.first(*db, key).cloned())
-        .collect();
-    drop(ks);
-    for w in waiters {
-        w.wake();
+/// Serves the clients blocked on keys that got data (see [`crate::store::blocking`]),
+/// then releases the write lock.
+pub fn finish_writes(mut ks: std::sync::RwLockWriteGuard<'_, Keyspace>, now_ms: u64) {
+    if ks.ready.is_empty() {
+        return;
     }
+    let dirty = ks.dirty;
+    ks.serve_ready(now_ms);
+    let changed = ks.dirty != dirty;
+    ks.end_write(changed);
 }
 
 // Helpers shared by the handlers.

@@ -153,7 +153,7 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             Handler::Plain(f) => {
                 // It may lock the keyspace itself; it touches no key.
                 if let Some(guard) = ks.take() {
-                    super::finish_writes(guard);
+                    super::finish_writes(guard, ctx.now_ms);
                 }
                 let result = f(ctx, args);
                 ks = Some(ctx.server.store.write());
@@ -168,7 +168,7 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.client.in_exec = false;
     let mut ks = ks.expect("locked");
     ks.reap_stale(ctx.now_ms);
-    super::finish_writes(ks);
+    super::finish_writes(ks, ctx.now_ms);
     Ok(())
 }
 

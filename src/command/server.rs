@@ -7,6 +7,7 @@
 //! Passwords are compared as SHA-256 digests, in time that depends on neither where they
 //! differ nor how long the secret is ([`crate::server::password_matches`]).
 
+use crate::store::blocking::Interrupt;
 use std::sync::atomic::Ordering;
 
 use super::docs::{doc, help_subcommand};
@@ -285,6 +286,19 @@ const CLIENT: &[Command] = &[
             "2.4.0",
             "Lists open connections.",
             "[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]",
+        ),
+    ),
+    Command::new(
+        "unblock",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(client_unblock),
+        doc(
+            "connection",
+            "5.0.0",
+            "Unblock a client blocked in a blocking command from a different connection",
+            "client-id [TIMEOUT|ERROR]",
         ),
     ),
     Command::new(
@@ -804,6 +818,37 @@ fn client_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// CLIENT KILL [ID client-id] [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no]
 /// ```
 /// The old form replies OK or an error; the filter form, how many clients were killed.
+/// ```text
+/// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]
+/// ```
+/// 1 if the client was blocked and is now unblocked (with a timeout's reply, or the
+/// `UNBLOCKED` error), else 0.
+fn client_unblock(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let why = match args.len() {
+        3 => Interrupt::Timeout,
+        4 if is(&args[3], "timeout") => Interrupt::Timeout,
+        4 if is(&args[3], "error") => Interrupt::Error,
+        4 => {
+            return Err(CmdError::err(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+        _ => {
+            return Err(CmdError::err(format!(
+                "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+                String::from_utf8_lossy(&args[1])
+            )))
+        }
+    };
+    let id = int_arg(&args[2])?;
+    let unblocked = u64::try_from(id)
+        .ok()
+        .and_then(|id| ctx.server.clients.get(id))
+        .is_some_and(|c| c.interrupt_wait(why));
+    ctx.out.int(i64::from(unblocked));
+    Ok(())
+}
+
 fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() == 3 {
         let addr = String::from_utf8_lossy(&args[2]).into_owned();

@@ -131,7 +131,7 @@ fn drop_if_empty(ctx: &Ctx, ks: &mut Keyspace, key: &[u8]) {
 }
 
 /// A score reply, as Redis's `addReplyDouble`: a bulk string in RESP2, a double in RESP3.
-fn reply_score(out: &mut Reply, score: f64) {
+pub fn reply_score(out: &mut Reply, score: f64) {
     let text = format_double(score);
     if out.resp3 {
         out.raw(b",");
@@ -168,14 +168,6 @@ fn reply_members<'a>(
 fn positive_arg(arg: &[u8], msg: &str) -> Result<i64, CmdError> {
     match crate::util::num::parse_i64(arg) {
         Some(n) if n >= 0 => Ok(n),
-        _ => Err(CmdError::err(msg)),
-    }
-}
-
-/// A count within `1..`, with Redis's `getRangeLongFromObjectOrReply` and a message.
-fn at_least_one(arg: &[u8], msg: &str) -> Result<i64, CmdError> {
-    match crate::util::num::parse_i64(arg) {
-        Some(n) if n >= 1 => Ok(n),
         _ => Err(CmdError::err(msg)),
     }
 }
@@ -817,10 +809,23 @@ fn zrangestore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 // Pops.
 
 /// Which end a pop takes from.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum End {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
     Min,
     Max,
+}
+
+impl End {
+    /// Parses `MIN` or `MAX`, ignoring case (`ERR syntax error` otherwise).
+    pub fn parse(arg: &[u8]) -> Result<End, CmdError> {
+        if is(arg, "min") {
+            Ok(End::Min)
+        } else if is(arg, "max") {
+            Ok(End::Max)
+        } else {
+            Err(CmdError::Syntax)
+        }
+    }
 }
 
 /// The shared body of ZPOPMIN, ZPOPMAX and ZMPOP (Redis's `genericZpopCommand`): pops up
@@ -914,29 +919,9 @@ fn zpopmax(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// ```
 /// The first non-empty key and its popped members with scores, or nil.
 fn zmpop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
-    let numkeys = at_least_one(&args[1], "numkeys should be greater than 0")?;
-    let where_idx = usize::try_from(numkeys)
-        .ok()
-        .and_then(|n| n.checked_add(2))
-        .filter(|&w| w < args.len())
-        .ok_or(CmdError::Syntax)?;
-    let end = match &args[where_idx] {
-        a if is(a, "min") => End::Min,
-        a if is(a, "max") => End::Max,
-        _ => return Err(CmdError::Syntax),
-    };
-    let mut count = None;
-    let mut j = where_idx + 1;
-    while j < args.len() {
-        if count.is_none() && is(&args[j], "count") && j + 1 < args.len() {
-            count = Some(at_least_one(&args[j + 1], "count should be greater than 0")? as usize);
-            j += 2;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
-    let keys: Vec<&[u8]> = (2..where_idx).map(|k| &args[k]).collect();
-    pop_generic(ctx, ks, &keys, end, Some(count.unwrap_or(1)), true)
+    let (keys, end, count) = super::list::parse_mpop_with(args, 1, End::parse)?;
+    let keys: Vec<&[u8]> = keys.map(|k| &args[k]).collect();
+    pop_generic(ctx, ks, &keys, end, Some(count), true)
 }
 
 // ZRANDMEMBER.

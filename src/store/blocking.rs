@@ -1,59 +1,146 @@
-//! Parking clients until a key gets data: the base of BLPOP and friends.
+//! Parking clients until a key gets data: the base of BLPOP and the other blocking
+//! commands.
 //!
-//! A client that must wait registers a [`Waiter`] on its keys in [`BlockedKeys`] while it
-//! holds the write lock, then releases the lock and sleeps on the waiter's condvar, so a
-//! blocked client costs no CPU. A writer that pushes to such a key records it in
-//! `Keyspace::ready`; once the writer has released the lock, the dispatcher wakes the
-//! first waiter of each ready key (first blocked, first served), which then retakes the
-//! lock and tries again.
+//! A client that finds nothing to pop registers a [`Waiter`] on its keys in
+//! [`BlockedKeys`] while it holds the write lock, then releases the lock and sleeps on the
+//! waiter's condvar until it is served, its timeout passes or it is interrupted (CLIENT
+//! UNBLOCK, CLIENT KILL), so a blocked client costs no CPU.
+//!
+//! A write to a key someone waits on records it in `Keyspace::ready`. Before the writer
+//! releases the lock, [`Keyspace::serve_ready`](super::Keyspace::serve_ready) serves the
+//! waiters of each ready key in the order they blocked, as Redis's
+//! `handleClientsBlockedOnKeys` does: the waiter's own [`ServeFn`] pops for it under the
+//! writer's lock and leaves the encoded reply in the waiter, so no other client can take
+//! the element in between, and one push of three elements serves three clients. Data
+//! that arrives inside a transaction, or through LMOVE, is served once the command or
+//! EXEC completes, since that is when the lock is released.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-use super::Key;
+use super::{Key, Keyspace};
+
+/// What a waiter's [`ServeFn`] made of a ready key.
+#[derive(Debug)]
+pub enum Attempt {
+    /// It took what it waited for; the reply to send.
+    Served(Vec<u8>),
+    /// Nothing for it there (wrong type, emptied meanwhile): it keeps waiting.
+    NotReady,
+    /// Its client is gone: stop waiting, and serve the next one.
+    Gone,
+}
+
+/// Tries to serve a blocked client from `key` of database `db`, under the write lock.
+pub type ServeFn = Box<dyn Fn(&mut Keyspace, usize, &[u8], u64) -> Attempt + Send + Sync>;
+
+/// Why a wait ended without data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    /// The timeout passed, or CLIENT UNBLOCK ... TIMEOUT.
+    Timeout,
+    /// CLIENT UNBLOCK ... ERROR.
+    Error,
+    /// The client was killed or has gone.
+    Killed,
+}
+
+/// Where a wait stands.
+#[derive(Debug)]
+pub enum WaitState {
+    Waiting,
+    Served(Vec<u8>),
+    Interrupted(Interrupt),
+}
 
 /// One parked client.
-#[derive(Debug, Default)]
 pub struct Waiter {
-    woken: Mutex<bool>,
+    state: Mutex<WaitState>,
     cv: Condvar,
+    serve: ServeFn,
+}
+
+impl std::fmt::Debug for Waiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waiter")
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 impl Waiter {
-    /// A new, unwoken waiter.
-    pub fn new() -> Arc<Waiter> {
-        Arc::new(Waiter::default())
+    /// A waiter served by `serve`.
+    pub fn new(serve: ServeFn) -> Arc<Waiter> {
+        Arc::new(Waiter {
+            state: Mutex::new(WaitState::Waiting),
+            cv: Condvar::new(),
+            serve,
+        })
     }
 
-    /// Sleeps until woken or until `deadline` (forever if `None`). Returns whether it was
-    /// woken, and resets the flag for the next wait.
-    pub fn wait_until(&self, deadline: Option<Instant>) -> bool {
-        let mut woken = self.woken.lock().unwrap_or_else(|e| e.into_inner());
-        while !*woken {
+    fn lock(&self) -> MutexGuard<'_, WaitState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sleeps until the wait is over (served or interrupted) or `deadline` passes
+    /// (forever if `None`). It does not consume the outcome: see [`Waiter::finish`].
+    pub fn wait_until(&self, deadline: Option<Instant>) {
+        let mut state = self.lock();
+        while matches!(*state, WaitState::Waiting) {
             match deadline {
-                None => woken = self.cv.wait(woken).unwrap_or_else(|e| e.into_inner()),
+                None => state = self.cv.wait(state).unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
-                        return false;
+                        return;
                     }
-                    woken = self
+                    state = self
                         .cv
-                        .wait_timeout(woken, d - now)
+                        .wait_timeout(state, d - now)
                         .unwrap_or_else(|e| e.into_inner())
                         .0;
                 }
             }
         }
-        *woken = false;
+    }
+
+    /// Ends the wait early, unless it is already over. Returns whether it did.
+    pub fn interrupt(&self, why: Interrupt) -> bool {
+        let mut state = self.lock();
+        if !matches!(*state, WaitState::Waiting) {
+            return false;
+        }
+        *state = WaitState::Interrupted(why);
+        self.cv.notify_all();
         true
     }
 
-    /// Wakes the waiter (or makes its next wait return at once).
-    pub fn wake(&self) {
-        *self.woken.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        self.cv.notify_one();
+    /// The outcome, taken under the keyspace write lock by the waiting client: a wait
+    /// still open is a timeout. The caller removes the waiter from [`BlockedKeys`].
+    pub fn finish(&self) -> WaitState {
+        let mut state = self.lock();
+        match std::mem::replace(&mut *state, WaitState::Interrupted(Interrupt::Timeout)) {
+            WaitState::Waiting => WaitState::Interrupted(Interrupt::Timeout),
+            other => other,
+        }
+    }
+
+    /// Serves the waiter from `key` if it still waits (see [`Attempt`]). Returns whether
+    /// its wait is now over, so that it should leave [`BlockedKeys`].
+    fn try_serve(&self, ks: &mut Keyspace, db: usize, key: &[u8], now_ms: u64) -> bool {
+        // Held while serving: an interrupt racing with a pop waits, then finds it served.
+        let mut state = self.lock();
+        if !matches!(*state, WaitState::Waiting) {
+            return true;
+        }
+        match (self.serve)(ks, db, key, now_ms) {
+            Attempt::Served(reply) => *state = WaitState::Served(reply),
+            Attempt::NotReady => return false,
+            Attempt::Gone => *state = WaitState::Interrupted(Interrupt::Killed),
+        }
+        self.cv.notify_all();
+        true
     }
 }
 
@@ -83,9 +170,10 @@ impl BlockedKeys {
     ) {
         let map = self.by_db.entry(db).or_default();
         for key in keys {
-            map.entry(key.into())
-                .or_default()
-                .push_back(Arc::clone(waiter));
+            let queue = map.entry(key.into()).or_default();
+            if !queue.iter().any(|w| Arc::ptr_eq(w, waiter)) {
+                queue.push_back(Arc::clone(waiter));
+            }
         }
     }
 
@@ -100,9 +188,31 @@ impl BlockedKeys {
         self.by_db.retain(|_, m| !m.is_empty());
     }
 
-    /// The client that has waited longest on `key`.
-    pub fn first(&self, db: usize, key: &[u8]) -> Option<&Arc<Waiter>> {
-        self.by_db.get(&db)?.get(key)?.front()
+    /// The clients waiting on `key`, longest first.
+    pub fn waiters(&self, db: usize, key: &[u8]) -> Vec<Arc<Waiter>> {
+        self.by_db
+            .get(&db)
+            .and_then(|m| m.get(key))
+            .map(|q| q.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Keyspace {
+    /// Serves the clients blocked on the keys that got data (see the module docs), until
+    /// no ready key is left: serving BLMOVE's destination can make another key ready.
+    pub fn serve_ready(&mut self, now_ms: u64) {
+        while !self.ready.is_empty() {
+            let (db, key) = self.ready.remove(0);
+            for waiter in self.blocked.waiters(db, &key) {
+                if self.dbs[db].get(&key, now_ms).is_none() {
+                    break;
+                }
+                if waiter.try_serve(self, db, &key, now_ms) {
+                    self.blocked.unblock(&waiter);
+                }
+            }
+        }
     }
 }
 
@@ -111,34 +221,49 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    #[test]
-    fn wait_times_out_without_a_wake() {
-        let w = Waiter::new();
-        let start = Instant::now();
-        assert!(!w.wait_until(Some(start + Duration::from_millis(30))));
-        assert!(start.elapsed() >= Duration::from_millis(30));
+    fn idle() -> Arc<Waiter> {
+        Waiter::new(Box::new(|_, _, _, _| Attempt::NotReady))
     }
 
     #[test]
-    fn wake_from_another_thread_ends_the_wait() {
-        let w = Waiter::new();
+    fn wait_times_out_without_a_wake() {
+        let w = idle();
+        let start = Instant::now();
+        w.wait_until(Some(start + Duration::from_millis(30)));
+        assert!(start.elapsed() >= Duration::from_millis(30));
+        assert!(matches!(
+            w.finish(),
+            WaitState::Interrupted(Interrupt::Timeout)
+        ));
+    }
+
+    #[test]
+    fn an_interrupt_from_another_thread_ends_the_wait() {
+        let w = idle();
         let w2 = Arc::clone(&w);
-        let t = std::thread::spawn(move || w2.wait_until(None));
+        let t = std::thread::spawn(move || {
+            w2.wait_until(None);
+            w2.finish()
+        });
         std::thread::sleep(Duration::from_millis(20));
-        w.wake();
-        assert!(t.join().unwrap());
+        assert!(w.interrupt(Interrupt::Error));
+        assert!(!w.interrupt(Interrupt::Timeout));
+        assert!(matches!(
+            t.join().unwrap(),
+            WaitState::Interrupted(Interrupt::Error)
+        ));
     }
 
     #[test]
     fn waiters_queue_in_fifo_order_and_unblock_cleans_up() {
         let mut b = BlockedKeys::default();
-        let (w1, w2) = (Waiter::new(), Waiter::new());
+        let (w1, w2) = (idle(), idle());
         b.block(0, [&b"k"[..], b"j"], &w1);
         b.block(0, [&b"k"[..]], &w2);
         assert!(b.contains(0, b"k") && b.contains(0, b"j") && !b.contains(1, b"k"));
-        assert!(Arc::ptr_eq(b.first(0, b"k").unwrap(), &w1));
+        assert!(Arc::ptr_eq(&b.waiters(0, b"k")[0], &w1));
         b.unblock(&w1);
-        assert!(Arc::ptr_eq(b.first(0, b"k").unwrap(), &w2));
+        assert!(Arc::ptr_eq(&b.waiters(0, b"k")[0], &w2));
         assert!(!b.contains(0, b"j"));
         b.unblock(&w2);
         assert!(!b.contains(0, b"k"));

@@ -850,7 +850,9 @@ impl Keyspace {
             let ready: Vec<Key> = self.dbs[db]
                 .table
                 .iter()
-                .filter(|e| e.list().is_some() && self.blocked.contains(db, e.key()))
+                .filter(|e| {
+                    (e.list().is_some() || e.zset().is_some()) && self.blocked.contains(db, e.key())
+                })
                 .map(|e| e.key().into())
                 .collect();
             for key in ready {
@@ -1185,7 +1187,7 @@ mod tests {
             .set(b"q", Value::List(VecDeque::from(vec![b"x".to_vec()])));
         ks.db_mut(1)
             .set(b"r", Value::List(VecDeque::from(vec![b"x".to_vec()])));
-        let w = blocking::Waiter::new();
+        let w = blocking::Waiter::new(Box::new(|_, _, _, _| blocking::Attempt::NotReady));
         ks.blocked.block(0, [&b"q"[..], b"a"], &w);
         ks.swap_dbs(0, 1);
         assert!(ks.db(0).contains(b"q", 0) && ks.db(1).contains(b"a", 0));
