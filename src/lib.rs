@@ -13,13 +13,18 @@
 //! - [`pool`]: the elastic pool of std threads; one worker serves one connection.
 //! - [`connection`]: one client: read, parse, run every buffered request, one write.
 //! - [`client`]: the client registry; the shared handle (write half of the socket, so
-//!   other threads can send to a client) and the connection-local state.
+//!   other threads can send to a client, and a subscriber's queued output with its own
+//!   writer thread) and the connection-local state (transaction, watched keys,
+//!   subscriptions, a blocking command's wait).
+//! - [`pubsub`]: channel and pattern subscriptions and PUBLISH's fan-out.
 //! - [`resp`]: the incremental request parser (multibulk and inline, Redis's limits and
 //!   error texts) and the reply encoder.
 //! - [`command`]: the command table, the dispatcher (arity check and locking in one
 //!   place), and one file per command family, as Redis splits its sources.
 //! - [`store`]: databases behind one `RwLock`, lazy expiry on lookup, the TTL index and
-//!   the active expiry cycle, and the waiter registry blocking commands build on.
+//!   the active expiry cycle, the value types (hash, set and sorted set with Redis's
+//!   compact encodings, our own skiplist), the WATCH registry, and the waiter registry
+//!   blocking commands build on.
 //! - [`persist`]: the dump format (documented in [`persist::dump`]), crash-safe SAVE, and
 //!   loading at startup.
 //! - [`log`]: Redis-style log lines.
