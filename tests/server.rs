@@ -213,6 +213,66 @@ fn save_then_restart_brings_the_data_back() {
 }
 
 #[test]
+fn every_type_survives_a_save_and_restart_with_its_ttl_order_and_encoding() {
+    let dir = TempDir::new("restart-types");
+    let big: Vec<String> = (0..600).map(|i| format!("m{i}")).collect();
+    let script: Vec<Vec<&str>> = vec![
+        vec!["HSET", "h", "z", "1", "a", "2", "m", "3"],
+        vec!["EXPIRE", "h", "1000"],
+        vec!["SADD", "ints", "5", "-3", "100"],
+        vec!["SADD", "strs", "x", "y"],
+        vec!["PEXPIRE", "strs", "2000000"],
+        vec!["ZADD", "z", "2.5", "b", "1", "a", "-inf", "c", "1e300", "d"],
+        vec!["EXPIRE", "z", "3000"],
+        vec!["RPUSH", "l", "a", "b"],
+    ];
+    // What is compared before and after the restart.
+    let checks: &[&[&str]] = &[
+        &["HGETALL", "h"],
+        &["SMEMBERS", "ints"],
+        &["SCARD", "strs"],
+        &["SISMEMBER", "strs", "y"],
+        &["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+        &["LRANGE", "l", "0", "-1"],
+        &["SCARD", "bigset"],
+        &["ZCARD", "bigz"],
+        &["HLEN", "bighash"],
+        &["OBJECT", "ENCODING", "h"],
+        &["OBJECT", "ENCODING", "ints"],
+        &["OBJECT", "ENCODING", "strs"],
+        &["OBJECT", "ENCODING", "z"],
+        &["OBJECT", "ENCODING", "bigset"],
+        &["OBJECT", "ENCODING", "bigz"],
+        &["OBJECT", "ENCODING", "bighash"],
+        &["TYPE", "bigz"],
+    ];
+    let before: Vec<String>;
+    {
+        let server = Server::start_in(dir.path(), &[]).unwrap();
+        let mut c = server.conn();
+        for cmd in &script {
+            c.cmd(cmd);
+        }
+        for m in &big {
+            c.cmd(&["SADD", "bigset", m]);
+            c.cmd(&["ZADD", "bigz", "1", m]);
+            c.cmd(&["HSET", "bighash", m, "v"]);
+        }
+        before = checks.iter().map(|cmd| c.cmd_str(cmd)).collect();
+        assert_eq!(c.cmd_str(&["SAVE"]), "+OK\r\n");
+    }
+    let server = Server::start_in(dir.path(), &[]).unwrap();
+    let mut c = server.conn();
+    let after: Vec<String> = checks.iter().map(|cmd| c.cmd_str(cmd)).collect();
+    assert_eq!(before, after);
+    for (key, low, high) in [("h", 990, 1000), ("strs", 1990, 2000), ("z", 2990, 3000)] {
+        let ttl: i64 = c.cmd_str(&["TTL", key])[1..].trim().parse().unwrap();
+        assert!((low..=high).contains(&ttl), "{key}: {ttl}");
+    }
+    assert_eq!(c.cmd_str(&["TTL", "ints"]), ":-1\r\n");
+}
+
+#[test]
 fn shutdown_saves_when_save_points_are_set() {
     let dir = TempDir::new("shutdown");
     let mut server = Server::start_in(dir.path(), &["--save", "3600 1 300 100"]).unwrap();
