@@ -6,7 +6,9 @@
 //! overflow and on inexact underflow), and ALPHA compares bytes up to a NUL, as `strcoll`
 //! does in the C and C.UTF-8 locales. Equal items come out in Redis's order: glibc's
 //! `qsort` is a stable merge sort, and BY with a LIMIT uses a port of Redis's own partial
-//! quicksort (`pqsort`). Redis 7.0 never clears `errno` before `strtod`, so once a SORT
+//! quicksort (`pqsort`). That holds for lists; a set or sorted set goes into the sort in
+//! hash-table order in Redis, so its ties (ALPHA by equal or missing weights) and a set
+//! sorted `BY nosort` come out in an order only Redis's own hash table decides. Redis 7.0 never clears `errno` before `strtod`, so once a SORT
 //! meets an overflowing weight, its later numeric SORTs fail too until some other call
 //! resets `errno`; that bug is not copied.
 
