@@ -18,11 +18,14 @@ N_P16=${N_P16:-500000}
 N_C1000=${N_C1000:-100000}
 KEYS=${KEYS:-1000000}
 OUT=${OUT:-benches/BENCHMARKS.md}
-TESTS="ping_mbulk set get incr lpush rpush lpop rpop sadd hset zadd lrange_100 mset"
+# redis-benchmark's -t names. SPOP and ZPOPMIN pop from keys the benchmark never fills
+# (FLUSHALL runs before each test), so they measure the empty-key reply on both servers.
+TESTS="ping_mbulk set get incr lpush rpush lpop rpop sadd hset spop zadd zpopmin
+  lrange_100 lrange_300 lrange_500 mset"
 # The command each test needs, to skip tests whose commands redlite lacks so far.
 declare -A NEEDS=([ping_mbulk]=ping [set]=set [get]=get [incr]=incr [lpush]=lpush
-  [rpush]=rpush [lpop]=lpop [rpop]=rpop [sadd]=sadd [hset]=hset [zadd]=zadd
-  [lrange_100]=lrange [mset]=mset)
+  [rpush]=rpush [lpop]=lpop [rpop]=rpop [sadd]=sadd [hset]=hset [spop]=spop [zadd]=zadd
+  [zpopmin]=zpopmin [lrange_100]=lrange [lrange_300]=lrange [lrange_500]=lrange [mset]=mset)
 
 for tool in redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "bench-compare needs $tool on PATH" >&2; exit 1; }

@@ -1,21 +1,25 @@
-//! SORT and SORT_RO (Redis's sort.c): sorting lists (and, as they arrive, sets and sorted
-//! sets) by value or by external keys, with LIMIT, GET patterns and STORE.
+//! SORT and SORT_RO (Redis's sort.c): sorting lists, sets and sorted sets by value or by
+//! external keys (strings, or hash fields with `key->field`), with LIMIT, GET patterns
+//! and STORE.
 //!
 //! Weights are read with a port of glibc's `strtod` (decimal and hexadecimal, `ERANGE` on
 //! overflow and on inexact underflow), and ALPHA compares bytes up to a NUL, as `strcoll`
 //! does in the C and C.UTF-8 locales. Equal items come out in Redis's order: glibc's
 //! `qsort` is a stable merge sort, and BY with a LIMIT uses a port of Redis's own partial
-//! quicksort (`pqsort`). Redis 7.0 never clears `errno` before `strtod`, so once a SORT
+//! quicksort (`pqsort`). That holds for lists; a set or sorted set goes into the sort in
+//! hash-table order in Redis, so its ties (ALPHA by equal or missing weights) and a set
+//! sorted `BY nosort` come out in an order only Redis's own hash table decides. Redis 7.0 never clears `errno` before `strtod`, so once a SORT
 //! meets an overflowing weight, its later numeric SORTs fail too until some other call
 //! resets `errno`; that bug is not copied.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use super::docs::doc;
 use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
-use crate::store::{Db, Keyspace, Value};
+use crate::store::{Db, Keyspace, Value, ValueRef};
 use crate::util::c_str;
 use crate::util::num::strtod;
 
@@ -23,7 +27,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new(
         "sort",
         -2,
-        WRITE | DENYOOM,
+        WRITE | DENYOOM | MOVABLEKEYS,
         (1, 1, 1),
         Handler::Write(sort),
         doc(
@@ -36,9 +40,9 @@ pub const COMMANDS: &[Command] = &[
     Command::new(
         "sort_ro",
         -2,
-        READONLY,
+        READONLY | MOVABLEKEYS,
         (1, 1, 1),
-        Handler::Read(sort_ro),
+        Handler::Write(sort_ro),
         doc(
             "generic",
             "7.0.0",
@@ -107,28 +111,59 @@ fn parse_sort(args: &Args, readonly: bool) -> Result<SortOptions<'_>, CmdError> 
 
 /// One element being sorted.
 struct SortItem<'a> {
-    elem: &'a [u8],
+    elem: Cow<'a, [u8]>,
     score: f64,
     /// The BY value for ALPHA sorting (`None`: missing, sorts first).
-    by: Option<&'a [u8]>,
+    by: Option<Cow<'a, [u8]>>,
 }
+
+impl<'a> SortItem<'a> {
+    fn new(elem: Cow<'a, [u8]>) -> SortItem<'a> {
+        SortItem {
+            elem,
+            score: 0.0,
+            by: None,
+        }
+    }
+}
+
+/// One entry of SORT's output: a value, or nil for a GET that found nothing.
+type Output<'a> = Option<Cow<'a, [u8]>>;
 
 /// Runs SORT up to its output: the flat reply, one entry per element or, with GET
 /// patterns, one per pattern per element (`None` for nil).
+///
+/// The elements are loaded as Redis's `sortCommandGeneric` loads them: a list in its
+/// order, a set in its iteration order (ascending for an intset), a sorted set by rank.
+/// With a constant BY (`nosort`) a list or a sorted set keeps its own order (reversed by
+/// DESC) and only the LIMIT range is taken from it, while a set comes out in iteration
+/// order (unless STORE asks for a result that must not depend on it: then it is sorted
+/// ALPHA, as Redis does for STORE and scripts).
 fn sort_output<'a>(
     ctx: &Ctx,
     ks: &'a Keyspace,
     args: &'a Args,
     opts: &SortOptions<'a>,
-) -> Result<Vec<Option<&'a [u8]>>, CmdError> {
+) -> Result<Vec<Output<'a>>, CmdError> {
     let db = ks.db(ctx.client.db);
     let now = ctx.now_ms;
-    let list = match db.get(&args[1], now) {
+    let value = match db.get(&args[1], now).map(|e| e.value()) {
         None => None,
-        Some(e) => Some(e.list().ok_or(CmdError::WrongType)?),
+        Some(v @ (ValueRef::List(_) | ValueRef::Set(_) | ValueRef::ZSet(_))) => Some(v),
+        Some(_) => return Err(CmdError::WrongType),
     };
-    let dontsort = opts.dontsort;
-    let len = list.map_or(0, |l| l.len()) as i64;
+    let (mut dontsort, mut alpha, mut by) = (opts.dontsort, opts.alpha, opts.by);
+    if dontsort && matches!(value, Some(ValueRef::Set(_))) && opts.store.is_some() {
+        dontsort = false;
+        alpha = true;
+        by = None;
+    }
+    let len = match value {
+        Some(ValueRef::List(l)) => l.len(),
+        Some(ValueRef::Set(s)) => s.len(),
+        Some(ValueRef::ZSet(z)) => z.len(),
+        _ => 0,
+    } as i64;
 
     // LIMIT, clamped as Redis 7.0 does.
     let mut start = opts.limit.0.clamp(0, len);
@@ -145,49 +180,63 @@ fn sort_output<'a>(
     end = end.min(len - 1);
 
     let mut items: Vec<SortItem> = Vec::new();
-    if let Some(list) = list {
-        if dontsort {
+    match value {
+        Some(ValueRef::List(list)) if dontsort => {
             // The list's own order (reversed by DESC), only the LIMIT range.
-            if end >= start {
-                let n = (end - start + 1) as usize;
-                let elems: Box<dyn Iterator<Item = &Vec<u8>>> = if opts.desc {
-                    Box::new(list.iter().rev().skip(start as usize))
-                } else {
-                    Box::new(list.iter().skip(start as usize))
-                };
-                items.extend(elems.take(n).map(|e| SortItem {
-                    elem: e,
-                    score: 0.0,
-                    by: None,
-                }));
-                end -= start;
-                start = 0;
-            }
-        } else {
-            items.extend(list.iter().map(|e| SortItem {
-                elem: e,
-                score: 0.0,
-                by: None,
-            }));
+            let n = (end - start + 1).max(0) as usize;
+            let elems: Box<dyn Iterator<Item = &Vec<u8>>> = if opts.desc {
+                Box::new(list.iter().rev().skip(start.max(0) as usize))
+            } else {
+                Box::new(list.iter().skip(start.max(0) as usize))
+            };
+            items.extend(elems.take(n).map(|e| SortItem::new(Cow::Borrowed(e))));
+            end -= start;
+            start = 0;
         }
+        Some(ValueRef::ZSet(zset)) if dontsort => {
+            // By rank (from the top with DESC), only the LIMIT range. Redis does this
+            // even when the range is empty.
+            let n = (end - start + 1).max(0) as usize;
+            let first = start.max(0) as usize;
+            let ranks = if opts.desc {
+                let top = len as usize - first;
+                top.saturating_sub(n)..top
+            } else {
+                first..first + n
+            };
+            items.extend(
+                zset.iter_ranks(ranks, opts.desc)
+                    .map(|(m, _)| SortItem::new(Cow::Borrowed(m))),
+            );
+            end -= start;
+            start = 0;
+        }
+        Some(ValueRef::List(list)) => {
+            items.extend(list.iter().map(|e| SortItem::new(Cow::Borrowed(e))));
+        }
+        Some(ValueRef::Set(set)) => items.extend(set.iter().map(SortItem::new)),
+        Some(ValueRef::ZSet(zset)) => {
+            items.extend(zset.iter().map(|(m, _)| SortItem::new(Cow::Borrowed(m))));
+        }
+        _ => {}
     }
 
     if !dontsort {
         let mut bad_score = false;
         for item in &mut items {
-            let by = match opts.by {
-                Some(pattern) => match lookup_by_pattern(db, pattern, item.elem, now) {
+            let weight = match by {
+                Some(pattern) => match lookup_by_pattern(db, pattern, &item.elem, now) {
                     Some(v) => v,
                     None => continue,
                 },
-                None => item.elem,
+                None => item.elem.clone(),
             };
-            if opts.alpha {
-                if opts.by.is_some() {
-                    item.by = Some(by);
+            if alpha {
+                if by.is_some() {
+                    item.by = Some(weight);
                 }
             } else {
-                match sort_score(by) {
+                match sort_score(&weight) {
                     Some(score) => item.score = score,
                     None => bad_score = true,
                 }
@@ -205,18 +254,18 @@ fn sort_output<'a>(
             None => c_str(a).cmp(c_str(b)),
         };
         let cmp = |a: &SortItem, b: &SortItem| {
-            let cmp = if !opts.alpha {
+            let cmp = if !alpha {
                 a.score
                     .partial_cmp(&b.score)
                     .unwrap_or(Ordering::Equal)
-                    .then_with(|| a.elem.cmp(b.elem))
-            } else if opts.by.is_some() {
-                match (a.by, b.by) {
+                    .then_with(|| a.elem.cmp(&b.elem))
+            } else if by.is_some() {
+                match (&a.by, &b.by) {
                     (Some(x), Some(y)) => text_cmp(x, y),
                     (x, y) => x.is_some().cmp(&y.is_some()),
                 }
             } else {
-                text_cmp(a.elem, b.elem)
+                text_cmp(&a.elem, &b.elem)
             };
             if opts.desc {
                 cmp.reverse()
@@ -226,8 +275,9 @@ fn sort_output<'a>(
         };
         // Equal items (ALPHA by equal or missing weights) come out in the order Redis
         // gives them: its partial quicksort for BY with a LIMIT, else glibc's `qsort`,
-        // a merge sort, so stable.
-        if opts.by.is_some() && (start != 0 || end != len - 1) {
+        // a merge sort, so stable. (For sets and sorted sets the order going in is the
+        // hash table's, so ties there can differ from Redis's.)
+        if by.is_some() && (start != 0 || end != len - 1) {
             if end >= start {
                 pqsort(&mut items, start as usize, end as usize, &cmp);
             }
@@ -240,10 +290,10 @@ fn sort_output<'a>(
     if end >= start {
         for item in &items[start as usize..=end as usize] {
             if opts.gets.is_empty() {
-                out.push(Some(item.elem));
+                out.push(Some(item.elem.clone()));
             }
             for pattern in &opts.gets {
-                out.push(lookup_by_pattern(db, pattern, item.elem, now));
+                out.push(lookup_by_pattern(db, pattern, &item.elem, now));
             }
         }
     }
@@ -384,18 +434,20 @@ fn pqsort_range<T>(
 
 /// The value a SORT BY or GET pattern names for element `elem` (Redis's
 /// `lookupKeyByPattern`): `#` is the element itself; otherwise the first `*` is replaced
-/// by the element and the string at that key is returned. `key->field` names a hash
-/// field (always nil until hashes exist). A pattern without `*` names nothing. As in C,
-/// the searches for `#`, `*` and `->` stop at a NUL byte.
+/// by the element and the string at that key is returned. `key->field` (an `->` after
+/// the `*`, followed by at least one byte) names the field of the hash at `key`; a key
+/// of another type (a non-string for a plain pattern, a non-hash for `->`) names
+/// nothing, and so does a pattern without `*`. As in C, the searches for `#`, `*` and
+/// `->` stop at a NUL byte, while the field is all the bytes after `->`.
 fn lookup_by_pattern<'a>(
     db: &'a Db,
-    pattern: &'a [u8],
-    elem: &'a [u8],
+    pattern: &[u8],
+    elem: &Cow<'a, [u8]>,
     now_ms: u64,
-) -> Option<&'a [u8]> {
+) -> Option<Cow<'a, [u8]>> {
     let visible = c_str(pattern);
     if visible == b"#" {
-        return Some(elem);
+        return Some(elem.clone());
     }
     let star = visible.iter().position(|&b| b == b'*')?;
     let arrow = visible[star + 1..]
@@ -409,11 +461,11 @@ fn lookup_by_pattern<'a>(
     key.extend_from_slice(elem);
     key.extend_from_slice(&pattern[star + 1..key_end]);
     let entry = db.get(&key, now_ms)?;
-    match arrow {
-        // Hash fields: no hashes yet, so never found.
-        Some(_) => None,
+    let found = match arrow {
+        Some(f) => entry.hash()?.get(&pattern[f + 2..]),
         None => entry.str(),
-    }
+    };
+    found.map(Cow::Borrowed)
 }
 
 /// A SORT weight as Redis reads one with `strtod`: the whole C string must be a number
@@ -434,7 +486,7 @@ fn sort_reply(ctx: &mut Ctx, ks: &Keyspace, args: &Args, opts: &SortOptions) -> 
     ctx.out.array(out.len());
     for v in out {
         match v {
-            Some(v) => ctx.out.bulk(v),
+            Some(v) => ctx.out.bulk(&v),
             None => ctx.out.null(),
         }
     }
@@ -452,7 +504,7 @@ fn sort_store(
 ) -> CmdResult {
     let list: std::collections::VecDeque<Vec<u8>> = sort_output(ctx, ks, args, opts)?
         .into_iter()
-        .map(|v| v.unwrap_or_default().to_vec())
+        .map(|v| v.map(Cow::into_owned).unwrap_or_default())
         .collect();
     let n = list.len();
     let dbi = ctx.client.db;
@@ -476,6 +528,7 @@ fn sort_store(
 /// deletes it).
 fn sort(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let opts = parse_sort(args, false)?;
+    convert_zset(ctx, ks, &args[1]);
     let result = match opts.store {
         Some(dest) => sort_store(ctx, ks, args, &opts, dest),
         None => sort_reply(ctx, ks, args, &opts),
@@ -490,10 +543,31 @@ fn sort(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]]
 ///     [ASC|DESC] [ALPHA]
 /// ```
-/// SORT without STORE.
-fn sort_ro(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+/// SORT without STORE. It still takes the write lock, for the one change it makes: a
+/// sorted set it sorts leaves the listpack encoding.
+fn sort_ro(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let opts = parse_sort(args, true)?;
-    sort_reply(ctx, ks, args, &opts)
+    convert_zset(ctx, ks, &args[1]);
+    let result = sort_reply(ctx, ks, args, &opts);
+    ks.reap_stale(ctx.now_ms);
+    result
+}
+
+/// Redis converts a sorted set it is about to sort to the skiplist encoding, for SORT
+/// and SORT_RO alike (`zsetConvert` in `sortCommandGeneric`, after the options and the
+/// type check), which OBJECT ENCODING shows.
+fn convert_zset(ctx: &Ctx, ks: &mut Keyspace, key: &[u8]) {
+    let (db, now) = (ctx.client.db, ctx.now_ms);
+    let listpack = ks
+        .db(db)
+        .get(key, now)
+        .and_then(|e| e.zset())
+        .is_some_and(|z| z.is_listpack());
+    if listpack {
+        if let Some(z) = ks.db_mut(db).get_mut(key, now).and_then(|e| e.zset_mut()) {
+            z.convert_to_skiplist();
+        }
+    }
 }
 
 // WAIT.

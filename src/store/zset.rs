@@ -692,6 +692,12 @@ impl ZSet {
         self.listpack
     }
 
+    /// Leaves the listpack encoding for good, as Redis's `zsetConvert(zobj,
+    /// OBJ_ENCODING_SKIPLIST)` does (SORT converts the sets it sorts).
+    pub fn convert_to_skiplist(&mut self) {
+        self.listpack = false;
+    }
+
     /// The encoding OBJECT ENCODING reports: `listpack` or `skiplist`.
     pub fn encoding(&self) -> &'static str {
         if self.listpack {
