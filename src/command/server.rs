@@ -993,6 +993,9 @@ fn save(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     }
     match crate::persist::save::save_store(ctx.server, &ctx.server.store) {
         Ok(()) => ctx.out.ok(),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            return Err(CmdError::err("Background save already in progress"))
+        }
         Err(_) => ctx.out.error("ERR"),
     }
     Ok(())
@@ -1079,7 +1082,15 @@ fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
         server
             .log
             .notice("Saving the final RDB snapshot before exiting.");
-        if crate::persist::save::save_store(server, &server.store).is_err() && !force {
+        let saved = loop {
+            // A save point may start a BGSAVE after the one stopped above: stop it too.
+            crate::persist::save::wait_bgsave(server, true);
+            match crate::persist::save::save_store(server, &server.store) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                other => break other,
+            }
+        };
+        if saved.is_err() && !force {
             server
                 .log
                 .warning("Error trying to save the DB, can't exit.");

@@ -172,10 +172,18 @@ pub fn save(server: &Server, ks: &Keyspace) -> io::Result<()> {
 }
 
 /// SAVE under the read lock (readers carry on, writers wait), then clears the dirty
-/// counter of what was saved.
+/// counter of what was saved. Refused with [`io::ErrorKind::WouldBlock`] while a BGSAVE
+/// runs: checked under the lock, as a BGSAVE starts under the write lock, so none can
+/// start meanwhile (and waiting for one here, holding the lock it needs, would deadlock).
 pub fn save_store(server: &Server, store: &Store) -> io::Result<()> {
     let saved_dirty = {
         let ks = store.read();
+        if server.persist.bgsave_running.load(Ordering::Acquire) {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "Background save already in progress",
+            ));
+        }
         save(server, &ks)?;
         ks.dirty
     };
