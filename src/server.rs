@@ -12,8 +12,8 @@
 use std::fmt;
 use std::net::{IpAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -75,12 +75,35 @@ pub struct Stats {
     pub blocked_clients: AtomicU64,
 }
 
-/// What INFO persistence and LASTSAVE report.
+/// What INFO persistence and LASTSAVE report, and the state of a background save.
 #[derive(Debug, Default)]
 pub struct PersistState {
     /// Unix seconds of the last successful save (or of startup).
     pub last_save: AtomicU64,
+    /// Redis's `lastbgsave_status`: false after a failed BGSAVE, true again after any
+    /// successful save. Write commands are refused while it is false (MISCONF).
     pub last_save_ok: AtomicBool,
+    /// A BGSAVE is running.
+    pub bgsave_running: AtomicBool,
+    /// Unix seconds when the running BGSAVE started.
+    pub bgsave_started: AtomicU64,
+    /// How long the last BGSAVE took, in seconds (-1: none yet).
+    pub last_bgsave_secs: AtomicI64,
+    /// Unix seconds of the last BGSAVE attempt (for the retry delay after a failure).
+    pub last_bgsave_try: AtomicU64,
+    /// A BGSAVE asked for inside MULTI (BGSAVE SCHEDULE's case): the cron starts it.
+    pub bgsave_scheduled: AtomicBool,
+    /// Tells the running BGSAVE to stop (SHUTDOWN).
+    pub bgsave_abort: AtomicBool,
+    /// Keys written and to write by the running save (INFO's `current_save_keys_*`).
+    pub save_keys_processed: AtomicU64,
+    pub save_keys_total: AtomicU64,
+    /// The dump is being loaded: commands without the `loading` flag are refused.
+    pub loading: AtomicBool,
+    /// Unix seconds when loading started, the file's size and the bytes read so far.
+    pub loading_started: AtomicU64,
+    pub loading_total_bytes: AtomicU64,
+    pub loading_loaded_bytes: AtomicU64,
     pub saves: AtomicU64,
     pub keys_loaded: AtomicU64,
     pub keys_expired_on_load: AtomicU64,
@@ -117,6 +140,9 @@ pub struct Server {
     /// The soft and hard open-files limits read at startup (`u64::MAX`: unlimited or
     /// unknown).
     open_files_limit: (u64, u64),
+    /// The `Arc` this server lives in, for the threads it starts (BGSAVE); unset for a
+    /// server that is not in one (unit tests).
+    this: OnceLock<Weak<Server>>,
 }
 
 impl Server {
@@ -136,6 +162,7 @@ impl Server {
             persist: PersistState {
                 last_save: AtomicU64::new(now_ms() / 1000),
                 last_save_ok: AtomicBool::new(true),
+                last_bgsave_secs: AtomicI64::new(-1),
                 ..PersistState::default()
             },
             log,
@@ -149,7 +176,20 @@ impl Server {
             limits: Mutex::new(limits),
             password_digest: Mutex::new(password_digest),
             open_files_limit: open_files_limit().unwrap_or((u64::MAX, u64::MAX)),
+            this: OnceLock::new(),
         }
+    }
+
+    /// Wraps the server in the `Arc` its background threads share.
+    pub fn into_arc(self) -> Arc<Server> {
+        let server = Arc::new(self);
+        let _ = server.this.set(Arc::downgrade(&server));
+        server
+    }
+
+    /// The `Arc` this server lives in (see [`Server::into_arc`]).
+    pub fn arc(&self) -> Option<Arc<Server>> {
+        self.this.get().and_then(Weak::upgrade)
     }
 
     /// The configuration, for reading.
@@ -326,11 +366,19 @@ pub fn run(config: Config) -> Result<(), StartError> {
     boot_log.notice(&format!("Running mode=standalone, port={port}."));
     boot_log.warning("Server initialized");
 
-    let store = load_dump(&config, &boot_log)?;
     // With port 0 we picked one: CONFIG GET port reports the real one.
     config.port = port;
-    let server = Arc::new(Server::new(config, store, port));
+    let databases = config.databases;
+    // Clients are served while the dump loads, and told so (-LOADING) until it is in.
+    let server = Server::new(config, Store::new(databases), port).into_arc();
     persist::save::cleanup_temp_files(&server.log);
+    let dump = server.dump_path();
+    if let Ok(meta) = std::fs::metadata(&dump) {
+        let p = &server.persist;
+        p.loading_total_bytes.store(meta.len(), Ordering::Relaxed);
+        p.loading_started.store(now_ms() / 1000, Ordering::Relaxed);
+        p.loading.store(true, Ordering::Release);
+    }
 
     let cron = Arc::clone(&server);
     thread::Builder::new()
@@ -342,7 +390,6 @@ pub fn run(config: Config) -> Result<(), StartError> {
     // and each holds one worker, so the pool itself needs no lower cap: it grows with the
     // clients, up to maxclients, and never makes a client wait for another to leave.
     let pool = Pool::new(usize::MAX, WORKER_IDLE_TIMEOUT);
-    server.log.notice("Ready to accept connections");
     let mut accept_threads = Vec::new();
     for listener in listeners {
         let server = Arc::clone(&server);
@@ -353,6 +400,15 @@ pub fn run(config: Config) -> Result<(), StartError> {
             .map_err(|e| fail(format!("Can't start an accept thread: {e}")))?;
         accept_threads.push(t);
     }
+    if server.persist.loading.load(Ordering::Acquire) {
+        let loaded = load_dump(&server);
+        server.persist.loading.store(false, Ordering::Release);
+        if let Err(e) = loaded {
+            server.log.warning(&e.message);
+            return Err(e);
+        }
+    }
+    server.log.notice("Ready to accept connections");
     for t in accept_threads {
         let _ = t.join();
     }
@@ -488,30 +544,44 @@ fn bind_all(config: &Config) -> Result<Vec<TcpListener>, StartError> {
     Ok(listeners)
 }
 
-/// Loads the dump if there is one. A file that exists but cannot be read stops the
-/// server: starting empty would overwrite the user's data at the next save.
-fn load_dump(config: &Config, log: &Logger) -> Result<Store, StartError> {
-    let path = PathBuf::from(&config.dbfilename);
+/// Loads the dump into the server's store while clients are told -LOADING. A file that
+/// exists but cannot be read stops the server: starting empty would overwrite the user's
+/// data at the next save.
+fn load_dump(server: &Server) -> Result<(), StartError> {
+    let path = server.dump_path();
+    let (databases, limits) = {
+        let config = server.config();
+        (config.databases, config.limits())
+    };
     let start = Instant::now();
-    match persist::save::load(&path, config.databases, &config.limits()) {
+    let progress = persist::save::Progress {
+        bytes: &server.persist.loading_loaded_bytes,
+        log: &server.log,
+    };
+    match persist::save::load(&path, databases, &limits, Some(progress)) {
         Ok(None) => {
-            log.notice(&format!(
-                "No dump file found at {}/{}: starting with an empty dataset",
-                config.dir.display(),
+            server.log.notice(&format!(
+                "No dump file found at {}: starting with an empty dataset",
                 path.display()
             ));
-            Ok(Store::new(config.databases))
+            Ok(())
         }
         Ok(Some((keyspace, stats))) => {
-            log.notice(&format!(
+            let p = &server.persist;
+            p.keys_loaded.store(stats.keys_loaded, Ordering::Relaxed);
+            p.keys_expired_on_load
+                .store(stats.keys_expired, Ordering::Relaxed);
+            let old = std::mem::replace(&mut *server.store.write(), keyspace);
+            drop(old);
+            server.log.notice(&format!(
                 "Done loading dump, keys loaded: {}, keys expired: {}.",
                 stats.keys_loaded, stats.keys_expired
             ));
-            log.notice(&format!(
+            server.log.notice(&format!(
                 "DB loaded from disk: {:.3} seconds",
                 start.elapsed().as_secs_f64()
             ));
-            Ok(Store::from_keyspace(keyspace))
+            Ok(())
         }
         Err(e) => Err(fail(format!(
             "Fatal error loading the DB from {}: {e}. Exiting.",
@@ -610,7 +680,11 @@ struct CronState {
 }
 
 fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
+    if server.persist.loading.load(Ordering::Acquire) {
+        return;
+    }
     expire::cycle(&server.store, hz, &mut state.next_expire_db);
+    persist::save::cron(server);
 
     let elapsed = state.last_sample.0.elapsed();
     if elapsed >= Duration::from_millis(100) {

@@ -186,17 +186,39 @@ fn memory_section(out: &mut String) {
 
 fn persistence_section(server: &Server, out: &mut String) {
     let p = &server.persist;
-    let dirty = server.store.read().dirty;
+    let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let loading = p.loading.load(Ordering::Relaxed);
+    // While loading, the store is the empty one the dump will replace.
+    let dirty = if loading {
+        0
+    } else {
+        server.store.read().dirty
+    };
+    let running = p.bgsave_running.load(Ordering::Relaxed);
+    let now = crate::util::now_ms() / 1000;
+    let (processed, total) = if running {
+        (get(&p.save_keys_processed), get(&p.save_keys_total))
+    } else {
+        (0, 0)
+    };
     out.push_str("# Persistence\r\n");
-    field(out, "loading", 0);
+    field(out, "loading", u8::from(loading));
     field(out, "async_loading", 0);
+    // A snapshot's copies are not pages: these fork figures stay 0.
+    field(out, "current_cow_peak", 0);
+    field(out, "current_cow_size", 0);
+    field(out, "current_cow_size_age", 0);
+    let perc = if total > 0 {
+        processed as f64 * 100.0 / total as f64
+    } else {
+        0.0
+    };
+    field(out, "current_fork_perc", format!("{perc:.2}"));
+    field(out, "current_save_keys_processed", processed);
+    field(out, "current_save_keys_total", total);
     field(out, "rdb_changes_since_last_save", dirty);
-    field(out, "rdb_bgsave_in_progress", 0);
-    field(
-        out,
-        "rdb_last_save_time",
-        p.last_save.load(Ordering::Relaxed),
-    );
+    field(out, "rdb_bgsave_in_progress", u8::from(running));
+    field(out, "rdb_last_save_time", get(&p.last_save));
     field(
         out,
         "rdb_last_bgsave_status",
@@ -206,26 +228,59 @@ fn persistence_section(server: &Server, out: &mut String) {
             "err"
         },
     );
-    field(out, "rdb_last_bgsave_time_sec", -1);
-    field(out, "rdb_current_bgsave_time_sec", -1);
-    field(out, "rdb_saves", p.saves.load(Ordering::Relaxed));
+    field(
+        out,
+        "rdb_last_bgsave_time_sec",
+        p.last_bgsave_secs.load(Ordering::Relaxed),
+    );
+    let current = if running {
+        now.saturating_sub(get(&p.bgsave_started)) as i64
+    } else {
+        -1
+    };
+    field(out, "rdb_current_bgsave_time_sec", current);
+    field(out, "rdb_saves", get(&p.saves));
+    field(out, "rdb_last_cow_size", 0);
     field(
         out,
         "rdb_last_load_keys_expired",
-        p.keys_expired_on_load.load(Ordering::Relaxed),
+        get(&p.keys_expired_on_load),
     );
-    field(
-        out,
-        "rdb_last_load_keys_loaded",
-        p.keys_loaded.load(Ordering::Relaxed),
-    );
+    field(out, "rdb_last_load_keys_loaded", get(&p.keys_loaded));
     field(out, "aof_enabled", 0);
     field(out, "aof_rewrite_in_progress", 0);
     field(out, "aof_rewrite_scheduled", 0);
     field(out, "aof_last_rewrite_time_sec", -1);
     field(out, "aof_current_rewrite_time_sec", -1);
     field(out, "aof_last_bgrewrite_status", "ok");
+    field(out, "aof_rewrites", 0);
+    field(out, "aof_rewrites_consecutive_failures", 0);
     field(out, "aof_last_write_status", "ok");
+    field(out, "aof_last_cow_size", 0);
+    field(out, "module_fork_in_progress", 0);
+    field(out, "module_fork_last_cow_size", 0);
+    if loading {
+        // Redis's loading progress fields, by bytes of the file read.
+        let started = get(&p.loading_started);
+        let (total, loaded) = (get(&p.loading_total_bytes), get(&p.loading_loaded_bytes));
+        let elapsed = now.saturating_sub(started);
+        let perc = if total > 0 {
+            loaded as f64 * 100.0 / total as f64
+        } else {
+            0.0
+        };
+        let eta = if loaded > 0 && elapsed > 0 {
+            (total.saturating_sub(loaded) as f64 / (loaded as f64 / elapsed as f64)) as u64
+        } else {
+            1
+        };
+        field(out, "loading_start_time", started);
+        field(out, "loading_total_bytes", total);
+        field(out, "loading_rdb_used_mem", 0);
+        field(out, "loading_loaded_bytes", loaded);
+        field(out, "loading_loaded_perc", format!("{perc:.2}"));
+        field(out, "loading_eta_seconds", eta);
+    }
 }
 
 fn stats_section(server: &Server, out: &mut String) {

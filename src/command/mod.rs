@@ -354,6 +354,10 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
     if !ctx.client.authenticated && cmd.flags & flags::NO_AUTH == 0 && ctx.server.auth_required() {
         return reject(ctx, "NOAUTH Authentication required.");
     }
+    // MISCONF after a failed BGSAVE, LOADING while the dump loads.
+    if let Some(msg) = crate::persist::save::refusal(ctx.server, cmd.flags, cmd.name == "ping") {
+        return reject(ctx, msg);
+    }
     if ctx.client.resp == 2
         && ctx.client.subscriptions.count() > 0
         && !pubsub::allowed_while_subscribed(cmd)

@@ -158,6 +158,19 @@ pub const COMMANDS: &[Command] = &[
         ),
     ),
     Command::new(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT,
+        (0, 0, 0),
+        Handler::Plain(bgsave),
+        doc(
+            "server",
+            "1.0.0",
+            "Asynchronously saves the database(s) to disk.",
+            "[SCHEDULE]",
+        ),
+    ),
+    Command::new(
         "lastsave",
         1,
         LOADING | STALE | FAST,
@@ -1017,11 +1030,49 @@ fn info(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// ```text
 /// SAVE
 /// ```
-/// Writes the dump; readers carry on meanwhile, writers wait.
+/// Writes the dump; readers carry on meanwhile, writers wait. Refused while a BGSAVE
+/// runs.
 fn save(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    if ctx.server.persist.bgsave_running.load(Ordering::Acquire) {
+        return Err(CmdError::err("Background save already in progress"));
+    }
     match crate::persist::save::save_store(ctx.server, &ctx.server.store) {
         Ok(()) => ctx.out.ok(),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            return Err(CmdError::err("Background save already in progress"))
+        }
         Err(_) => ctx.out.error("ERR"),
+    }
+    Ok(())
+}
+
+/// ```text
+/// BGSAVE [SCHEDULE]
+/// ```
+/// Starts writing a point-in-time snapshot in the background (see
+/// [`crate::persist::save`]): `+Background saving started`. One already running is an
+/// error, as in Redis 7.0 even with SCHEDULE (which only waits for other kinds of child
+/// process there); inside MULTI the save is scheduled for the cron instead.
+fn bgsave(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    use crate::persist::save::{self, BgsaveError};
+    if args.len() > 1 && !(args.len() == 2 && is(&args[1], "schedule")) {
+        return Err(CmdError::Syntax);
+    }
+    let p = &ctx.server.persist;
+    if p.bgsave_running.load(Ordering::Acquire) {
+        return Err(CmdError::err("Background save already in progress"));
+    }
+    if ctx.client.in_exec {
+        p.bgsave_scheduled.store(true, Ordering::Relaxed);
+        ctx.out.simple("Background saving scheduled");
+        return Ok(());
+    }
+    match save::bgsave(ctx.server) {
+        Ok(()) => ctx.out.simple("Background saving started"),
+        Err(BgsaveError::InProgress) => {
+            return Err(CmdError::err("Background save already in progress"))
+        }
+        Err(BgsaveError::Failed) => ctx.out.error("ERR"),
     }
     Ok(())
 }
@@ -1064,12 +1115,27 @@ fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let server = ctx.server;
     server.log.warning("User requested shutdown...");
+    if server.persist.bgsave_running.load(Ordering::Acquire) {
+        // As Redis kills its saving child: the final save below supersedes it.
+        server
+            .log
+            .warning("There is a child saving an .rdb. Killing it!");
+        crate::persist::save::wait_bgsave(server, true);
+    }
     let must_save = save || (!nosave && !server.config().save.is_empty());
     if must_save {
         server
             .log
             .notice("Saving the final RDB snapshot before exiting.");
-        if crate::persist::save::save_store(server, &server.store).is_err() && !force {
+        let saved = loop {
+            // A save point may start a BGSAVE after the one stopped above: stop it too.
+            crate::persist::save::wait_bgsave(server, true);
+            match crate::persist::save::save_store(server, &server.store) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                other => break other,
+            }
+        };
+        if saved.is_err() && !force {
             server
                 .log
                 .warning("Error trying to save the DB, can't exit.");

@@ -280,6 +280,12 @@ impl<W: Write> Writer<W> {
         Ok(())
     }
 
+    /// The inner writer, for a caller that drains it as it goes (BGSAVE's in-memory
+    /// spool). Bytes still in the internal buffer are not in it yet.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
     /// Writes the end marker and the checksum, flushes, and returns the inner writer.
     ///
     /// The data has been handed to `W` but not synced: the caller should `sync_all` the

@@ -1,64 +1,153 @@
-//! Writing the dump safely, and loading it at startup.
+//! Writing the dump safely (SAVE and BGSAVE), save points, and loading it at startup.
+//!
+//! # Crash safety
 //!
 //! A save writes `temp-<pid>.rdb` in the dump's directory, fsyncs it, renames it over the
 //! dump, then fsyncs the directory, so that a crash at any moment leaves either the old
 //! file or the new one, never a torn one. Leftover temp files from a crash are removed at
-//! the next startup.
+//! the next startup. SAVE and BGSAVE use the same temp name: they never run together
+//! (SAVE is refused while a BGSAVE runs, and [`PersistState::saving`] serializes them
+//! anyway).
+//!
+//! # BGSAVE without fork: a chunked copy-on-write walk
+//!
+//! Redis forks and lets the kernel copy pages on write. redlite cannot fork (no unsafe,
+//! and threads), and a per-key `Arc` would cost memory on every key, so BGSAVE takes a
+//! point-in-time snapshot by a walk that cooperates with writers:
+//!
+//! 1. **Start**, under the write lock ([`Keyspace::snapshot_begin`]): each non-empty
+//!    database notes its key count (the dump section declares it up front), sets the
+//!    saver's position to bucket 0, and stops resizing its table (inserts make chains
+//!    longer instead), so that every key stays in the same bucket until the end.
+//! 2. **Walk**, by a background thread, in chunks of about [`CHUNK_KEYS`] keys under the
+//!    *read* lock ([`Db::snapshot_step`]): whole buckets in increasing index order are
+//!    serialized into a memory buffer, the position moves past them, the lock is
+//!    released, and only then is the buffer written to the file. Readers never wait;
+//!    writers wait for at most one chunk.
+//! 3. **Copy on write**, in the writers (`Db`'s mutation paths: `get_mut`, `set`,
+//!    `set_str`, `get_or_insert_with`, `insert`, and every removal, expiry included):
+//!    before a key in a bucket at or after the saver's position is changed, created or
+//!    removed for the first time, its *pre-image* is recorded: its value and expiry, or
+//!    "absent". The walk writes the pre-image instead of the live entry (and skips an
+//!    "absent" one). With no snapshot running this costs one branch.
+//! 4. **End of a database**: the pre-images the walk did not consume belong to keys
+//!    deleted since the start; they are written after the walk. So every key that existed
+//!    at the start is written exactly once, as it was then, and the section holds exactly
+//!    the declared count (checked: a mismatch fails the save rather than write a bad
+//!    file). The table then resizes to fit.
+//!
+//! FLUSHDB and FLUSHALL during a snapshot hand the old table over to the snapshot
+//! (O(1)): the walk finishes on it, and the emptied database records nothing more.
+//! SWAPDB moves a snapshot along with its table; the saver finds each one by the
+//! database number it started as. The extra memory is one owned copy per key changed
+//! while the walk has not reached it, freed as the walk passes.
+//!
+//! # Save points and MISCONF
+//!
+//! The cron calls [`cron`] at every tick: as Redis's `serverCron`, it starts a BGSAVE when
+//! some `save <seconds> <changes>` point is reached (at least `changes` changes and more
+//! than `seconds` since the last successful save), waiting [`BGSAVE_RETRY_DELAY`] seconds
+//! after a failed one. After a failed BGSAVE, while `stop-writes-on-bgsave-error` is yes
+//! and save points exist, write commands and PING are refused with [`MISCONF`] until a
+//! save succeeds ([`refusal`]).
 
 use std::fs::{self, File, OpenOptions};
-use std::io;
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use super::dump::{self, LoadStats};
 use crate::log::Logger;
-use crate::server::Server;
-use crate::store::{Keyspace, Limits, Store};
+use crate::server::{PersistState, Server};
+use crate::store::{Db, Keyspace, Limits, Store};
 use crate::util::now_ms;
 
-/// Writes `ks` to `path` atomically (see the module docs).
-pub fn write_dump(ks: &Keyspace, path: &Path) -> io::Result<()> {
+/// Keys serialized per chunk of the BGSAVE walk (one hold of the read lock).
+pub const CHUNK_KEYS: usize = 1000;
+
+/// Redis's `CONFIG_BGSAVE_RETRY_DELAY`: seconds between automatic attempts after a
+/// failed BGSAVE.
+pub const BGSAVE_RETRY_DELAY: u64 = 5;
+
+/// Redis's `shared.bgsaveerr`.
+pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// Redis's `shared.loadingerr`.
+pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
+
+fn now_secs() -> u64 {
+    now_ms() / 1000
+}
+
+/// The temp file a save writes before renaming it over the dump.
+fn temp_path(path: &Path) -> (PathBuf, PathBuf) {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
     let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
-    let result = write_file(ks, &tmp).and_then(|()| fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-        return result;
-    }
-    // Make the rename itself durable. The new dump is already in place, so a failure
-    // here does not make the save fail (Redis only logs it too).
-    let _ = File::open(&dir).and_then(|d| d.sync_all());
-    Ok(())
+    (dir, tmp)
 }
 
-fn write_file(ks: &Keyspace, tmp: &Path) -> io::Result<()> {
+/// Creates the temp file (mode 0600).
+fn create_temp(tmp: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(tmp)?;
-    let now = now_ms();
+    options.open(tmp)
+}
+
+/// Fsyncs the temp file's data, renames it over `path`, and makes the rename durable.
+/// On failure the temp file is removed.
+fn commit(tmp: &Path, dir: &Path, path: &Path, written: io::Result<File>) -> io::Result<()> {
+    let result = written
+        .and_then(|file| file.sync_all())
+        .and_then(|()| fs::rename(tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(tmp);
+        return result;
+    }
+    // The new dump is already in place, so a failure here does not make the save fail
+    // (Redis only logs it too).
+    let _ = File::open(dir).and_then(|d| d.sync_all());
+    Ok(())
+}
+
+/// Writes `ks` to `path` atomically (see the module docs).
+pub fn write_dump(ks: &Keyspace, path: &Path) -> io::Result<()> {
+    let (dir, tmp) = temp_path(path);
+    let written = create_temp(&tmp).and_then(|file| write_file(ks, file));
+    commit(&tmp, &dir, path, written)
+}
+
+fn write_file(ks: &Keyspace, file: File) -> io::Result<File> {
     let mut w = dump::Writer::new(file)?;
     for (index, db) in ks.dbs().iter().enumerate() {
-        let live = |e: &crate::store::Entry| e.expires_at().is_none_or(|at| at > now);
-        let count = db.iter().filter(|e| live(e)).count();
-        if count == 0 {
+        // Expired keys are written too: the reader skips them, and counting them out
+        // would take a second pass.
+        if db.is_empty() {
             continue;
         }
-        w.begin_db(index as u32, count as u64)?;
-        for entry in db.iter().filter(|e| live(e)) {
+        w.begin_db(index as u32, db.len() as u64)?;
+        for entry in db.iter() {
             w.entry(entry.key(), entry.value(), entry.expires_at())?;
         }
     }
-    let file = w.finish()?;
-    file.sync_all()
+    w.finish()
+}
+
+/// Records a successful save (SAVE or BGSAVE) for LASTSAVE and INFO.
+fn saved(p: &PersistState) {
+    p.last_save.store(now_secs(), Ordering::Relaxed);
+    p.saves.fetch_add(1, Ordering::Relaxed);
+    p.last_save_ok.store(true, Ordering::Relaxed);
 }
 
 /// SAVE: writes the dump and records the outcome for LASTSAVE and INFO. The caller holds
-/// the keyspace lock, so the dump is a consistent snapshot.
+/// the keyspace lock, so the dump is a consistent snapshot. As Redis's `rdbSave`, a
+/// failure leaves `rdb_last_bgsave_status` as it was.
 pub fn save(server: &Server, ks: &Keyspace) -> io::Result<()> {
     let _one_at_a_time = server
         .persist
@@ -70,36 +159,313 @@ pub fn save(server: &Server, ks: &Keyspace) -> io::Result<()> {
     match &result {
         Ok(()) => {
             server.log.notice("DB saved on disk");
-            server
-                .persist
-                .last_save
-                .store(now_ms() / 1000, Ordering::Relaxed);
-            server.persist.saves.fetch_add(1, Ordering::Relaxed);
-            server.persist.last_save_ok.store(true, Ordering::Relaxed);
+            saved(&server.persist);
         }
-        Err(e) => {
-            server.log.warning(&format!(
-                "Failed opening the temp RDB file temp-{}.rdb (in server root dir {}) for saving: {e}",
-                std::process::id(),
-                std::env::current_dir().unwrap_or_default().display()
-            ));
-            server.persist.last_save_ok.store(false, Ordering::Relaxed);
-        }
+        Err(e) => server.log.warning(&format!(
+            "Failed saving the DB to {} (temp file temp-{}.rdb in {}): {e}",
+            path.display(),
+            std::process::id(),
+            std::env::current_dir().unwrap_or_default().display()
+        )),
     }
     result
 }
 
 /// SAVE under the read lock (readers carry on, writers wait), then clears the dirty
-/// counter of what was saved.
+/// counter of what was saved. Refused with [`io::ErrorKind::WouldBlock`] while a BGSAVE
+/// runs: checked under the lock, as a BGSAVE starts under the write lock, so none can
+/// start meanwhile (and waiting for one here, holding the lock it needs, would deadlock).
 pub fn save_store(server: &Server, store: &Store) -> io::Result<()> {
     let saved_dirty = {
         let ks = store.read();
+        if server.persist.bgsave_running.load(Ordering::Acquire) {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "Background save already in progress",
+            ));
+        }
         save(server, &ks)?;
         ks.dirty
     };
     let mut ks = store.write();
     ks.dirty = ks.dirty.saturating_sub(saved_dirty);
     Ok(())
+}
+
+/// Why a BGSAVE did not start.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BgsaveError {
+    /// One is running already.
+    InProgress,
+    /// The thread could not be started.
+    Failed,
+}
+
+/// BGSAVE: takes the snapshot (see the module docs) and starts the thread that writes it.
+/// Returns once the snapshot has been taken.
+pub fn bgsave(server: &Server) -> Result<(), BgsaveError> {
+    let p = &server.persist;
+    let arc = server.arc().ok_or(BgsaveError::Failed)?;
+    let mut ks = server.store.write();
+    // Decided under the write lock, so two BGSAVEs never both start.
+    if p.bgsave_running.swap(true, Ordering::AcqRel) {
+        return Err(BgsaveError::InProgress);
+    }
+    let dirty_before = ks.dirty;
+    let sections = ks.snapshot_begin();
+    drop(ks);
+    let now = now_secs();
+    p.last_bgsave_try.store(now, Ordering::Relaxed);
+    p.bgsave_started.store(now, Ordering::Relaxed);
+    p.bgsave_abort.store(false, Ordering::Relaxed);
+    p.bgsave_scheduled.store(false, Ordering::Relaxed);
+    p.save_keys_processed.store(0, Ordering::Relaxed);
+    p.save_keys_total
+        .store(sections.iter().map(|s| s.1).sum(), Ordering::Relaxed);
+    server.log.notice(&format!(
+        "Background saving started by pid {}",
+        std::process::id()
+    ));
+    let spawned = std::thread::Builder::new()
+        .name("redlite-bgsave".into())
+        .spawn(move || run_bgsave(&arc, &sections, dirty_before));
+    if spawned.is_err() {
+        let leftovers = server.store.write().snapshot_end_all();
+        drop(leftovers);
+        p.bgsave_running.store(false, Ordering::Release);
+        server
+            .log
+            .warning("Can't save in background: can't start a thread");
+        return Err(BgsaveError::Failed);
+    }
+    Ok(())
+}
+
+/// The BGSAVE thread: writes the snapshot, commits the file, records the outcome.
+fn run_bgsave(server: &Server, sections: &[(usize, u64)], dirty_before: u64) {
+    let p = &server.persist;
+    let started = Instant::now();
+    let result = {
+        let _one_at_a_time = p.saving.lock().unwrap_or_else(|e| e.into_inner());
+        let path = server.dump_path();
+        let (dir, tmp) = temp_path(&path);
+        let written = create_temp(&tmp).and_then(|file| write_snapshot(server, file, sections));
+        commit(&tmp, &dir, &path, written)
+    };
+    // Whatever happened, no snapshot may stay attached; what they hold is freed
+    // after the lock is released.
+    let mut ks = server.store.write();
+    let leftovers = ks.snapshot_end_all();
+    if result.is_ok() {
+        ks.dirty = ks.dirty.saturating_sub(dirty_before);
+    }
+    drop(ks);
+    drop(leftovers);
+    match &result {
+        Ok(()) => {
+            server.log.notice("DB saved on disk");
+            server
+                .log
+                .notice("Background saving terminated with success");
+            saved(p);
+        }
+        Err(e) => {
+            server.log.warning(&format!("Background saving error: {e}"));
+            p.last_save_ok.store(false, Ordering::Relaxed);
+        }
+    }
+    p.last_bgsave_secs
+        .store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
+    p.bgsave_running.store(false, Ordering::Release);
+}
+
+/// A `Write` into memory, drained to the file between chunks, outside the lock.
+struct Spool(Vec<u8>);
+
+impl Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn aborted() -> io::Error {
+    io::Error::other("aborted (shutdown)")
+}
+
+/// Writes the snapshot's sections to `file` (see the module docs).
+fn write_snapshot(server: &Server, mut file: File, sections: &[(usize, u64)]) -> io::Result<File> {
+    let p = &server.persist;
+    let mut w = dump::Writer::new(Spool(Vec::new()))?;
+    let mut done_before = 0u64;
+    for &(index, count) in sections {
+        w.begin_db(index as u32, count)?;
+        let mut written = 0u64;
+        let mut failed = None;
+        loop {
+            if p.bgsave_abort.load(Ordering::Relaxed) {
+                return Err(aborted());
+            }
+            let done = {
+                let ks = server.store.read();
+                let Some(db) = ks.snapshot_db(index) else {
+                    return Err(io::Error::other("the snapshot went away"));
+                };
+                step(db, &mut w, &mut written, &mut failed)
+            };
+            if let Some(e) = failed.take() {
+                return Err(e);
+            }
+            drain(&mut w, &mut file)?;
+            p.save_keys_processed
+                .store(done_before + written, Ordering::Relaxed);
+            if done {
+                break;
+            }
+        }
+        // Keys deleted since the start: their pre-images are all that is left of them.
+        let snap = server.store.write().snapshot_end(index);
+        if let Some(snap) = snap {
+            for (key, image) in snap.into_leftovers() {
+                if let Some((value, expires)) = image {
+                    w.entry(&key, value.as_ref(), expires)?;
+                    written += 1;
+                }
+            }
+        }
+        if written != count {
+            return Err(io::Error::other(format!(
+                "snapshot of DB {index} wrote {written} keys, expected {count}"
+            )));
+        }
+        done_before += count;
+        p.save_keys_processed.store(done_before, Ordering::Relaxed);
+        drain(&mut w, &mut file)?;
+    }
+    let spool = w.finish()?;
+    file.write_all(&spool.0)?;
+    Ok(file)
+}
+
+/// One chunk of the walk over `db`, under the read lock. Returns true when it is complete.
+fn step(
+    db: &Db,
+    w: &mut dump::Writer<Spool>,
+    written: &mut u64,
+    failed: &mut Option<io::Error>,
+) -> bool {
+    db.snapshot_step(CHUNK_KEYS, |key, value, expires| {
+        if failed.is_none() {
+            match w.entry(key, value, expires) {
+                Ok(()) => *written += 1,
+                Err(e) => *failed = Some(e),
+            }
+        }
+    })
+}
+
+/// Moves what the writer spooled to the file.
+fn drain(w: &mut dump::Writer<Spool>, file: &mut File) -> io::Result<()> {
+    let spool = w.get_mut();
+    file.write_all(&spool.0)?;
+    spool.0.clear();
+    Ok(())
+}
+
+/// Waits until no BGSAVE runs (SHUTDOWN). With `abort`, tells the running one to stop.
+pub fn wait_bgsave(server: &Server, abort: bool) {
+    if abort {
+        server.persist.bgsave_abort.store(true, Ordering::Relaxed);
+    }
+    while server.persist.bgsave_running.load(Ordering::Acquire) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The save-point rule of Redis's `serverCron`, called at every cron tick: starts a
+/// BGSAVE when a save point is reached or one was scheduled, unless one is running or a
+/// recent attempt failed.
+pub fn cron(server: &Server) {
+    let p = &server.persist;
+    if p.bgsave_running.load(Ordering::Acquire) || p.loading.load(Ordering::Relaxed) {
+        return;
+    }
+    let now = now_secs();
+    let may_retry = p.last_save_ok.load(Ordering::Relaxed)
+        || now.saturating_sub(p.last_bgsave_try.load(Ordering::Relaxed)) > BGSAVE_RETRY_DELAY;
+    if !may_retry {
+        return;
+    }
+    if p.bgsave_scheduled.load(Ordering::Relaxed) {
+        let _ = bgsave(server);
+        return;
+    }
+    let points = server.config().save.clone();
+    if points.is_empty() {
+        return;
+    }
+    let dirty = server.store.read().dirty;
+    let since = now.saturating_sub(p.last_save.load(Ordering::Relaxed));
+    if let Some((secs, changes)) = points
+        .iter()
+        .find(|&&(secs, changes)| dirty >= changes && since > secs)
+    {
+        server
+            .log
+            .notice(&format!("{changes} changes in {secs} seconds. Saving..."));
+        let _ = bgsave(server);
+    }
+}
+
+/// Redis's `writeCommandsDeniedByDiskError` plus the loading check of `processCommand`:
+/// the error a command gets instead of running, if any.
+pub fn refusal(server: &Server, flags: u32, is_ping: bool) -> Option<&'static str> {
+    use crate::command::flags::{LOADING as OK_LOADING, WRITE};
+    let p = &server.persist;
+    if !p.last_save_ok.load(Ordering::Relaxed)
+        && (flags & WRITE != 0 || is_ping)
+        && stop_writes_on_error(server)
+    {
+        return Some(MISCONF);
+    }
+    if p.loading.load(Ordering::Relaxed) && flags & OK_LOADING == 0 {
+        return Some(LOADING);
+    }
+    None
+}
+
+fn stop_writes_on_error(server: &Server) -> bool {
+    let config = server.config();
+    !config.save.is_empty()
+        && config
+            .get(&[b"stop-writes-on-bgsave-error"])
+            .first()
+            .is_some_and(|(_, v)| v == b"yes")
+}
+
+/// A reader that counts the bytes it reads (loading progress for INFO).
+struct Counting<'a, R> {
+    inner: R,
+    count: &'a AtomicU64,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Where loading reports its progress: the bytes read so far (for INFO), and a log that
+/// gets a line every few seconds on a big file.
+pub struct Progress<'a> {
+    pub bytes: &'a AtomicU64,
+    pub log: &'a Logger,
 }
 
 /// Loads the dump at `path` into a fresh keyspace of `databases` databases. `Ok(None)`
@@ -109,18 +475,36 @@ pub fn load(
     path: &Path,
     databases: usize,
     limits: &Limits,
+    progress: Option<Progress<'_>>,
 ) -> Result<Option<(Keyspace, LoadStats)>, String> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.to_string()),
     };
+    let unused = AtomicU64::new(0);
+    let counter = progress.as_ref().map_or(&unused, |p| p.bytes);
+    let input = Counting {
+        inner: file,
+        count: counter,
+    };
     let mut ks = Keyspace::new(databases);
     let mut bad_db = None;
-    let stats = dump::read(file, now_ms(), limits, |db, key, value, expires| {
+    let (mut keys, mut last_report) = (0u64, Instant::now());
+    let stats = dump::read(input, now_ms(), limits, |db, key, value, expires| {
         match ks.dbs().get(db as usize) {
             Some(_) => ks.db_mut(db as usize).load(key, value, expires),
             None => bad_db = Some(db),
+        }
+        keys += 1;
+        if keys % 65536 == 0 && last_report.elapsed() >= Duration::from_secs(2) {
+            last_report = Instant::now();
+            if let Some(p) = &progress {
+                p.log.notice(&format!(
+                    "Loading dump: {keys} keys, {} bytes read so far",
+                    p.bytes.load(Ordering::Relaxed)
+                ));
+            }
         }
     })
     .map_err(|e| e.to_string())?;
@@ -181,7 +565,7 @@ mod tests {
             .join(format!("temp-{}.rdb", std::process::id()))
             .exists());
 
-        let (loaded, stats) = load(&path, 16, &Limits::default()).unwrap().unwrap();
+        let (loaded, stats) = load(&path, 16, &Limits::default(), None).unwrap().unwrap();
         assert_eq!(stats.keys_loaded, 3);
         assert_eq!(
             loaded.db(0).get(b"s", 0).unwrap().str(),
@@ -196,12 +580,12 @@ mod tests {
     #[test]
     fn missing_file_is_none_and_bad_file_is_an_error_left_untouched() {
         let dir = temp_dir("bad");
-        assert!(load(&dir.join("nope.rdb"), 16, &Limits::default())
+        assert!(load(&dir.join("nope.rdb"), 16, &Limits::default(), None)
             .unwrap()
             .is_none());
         let bad = dir.join("dump.rdb");
         fs::write(&bad, b"REDIS0009garbage").unwrap();
-        let err = load(&bad, 16, &Limits::default()).unwrap_err();
+        let err = load(&bad, 16, &Limits::default(), None).unwrap_err();
         assert!(err.contains("magic"), "{err}");
         assert_eq!(fs::read(&bad).unwrap(), b"REDIS0009garbage");
         fs::remove_dir_all(&dir).unwrap();
@@ -214,7 +598,7 @@ mod tests {
         let mut ks = Keyspace::new(16);
         ks.db_mut(9).set(b"k", Value::Str(b"v".to_vec()));
         write_dump(&ks, &path).unwrap();
-        let err = load(&path, 4, &Limits::default()).unwrap_err();
+        let err = load(&path, 4, &Limits::default(), None).unwrap_err();
         assert!(err.contains("DB 9"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }

@@ -19,7 +19,8 @@ pub mod value;
 pub mod watch;
 pub mod zset;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use hash::Hash;
@@ -465,6 +466,47 @@ pub struct Db {
     pub expired_removed: u64,
     /// The keys clients WATCH (see [`watch`]).
     pub watched: watch::Watched,
+    /// The background save walking this database, if one is (see [`DbSnap`]).
+    snap: Option<Box<DbSnap>>,
+}
+
+/// What a key looked like when a snapshot started: its value and expiry, or `None` if it
+/// did not exist.
+pub type PreImage = Option<(Value, Option<u64>)>;
+
+/// A point-in-time snapshot of one database in progress (BGSAVE), by chunked
+/// copy-on-write: the saver walks the buckets in increasing order, a chunk at a time
+/// under the read lock, while writers record the *pre-image* of a key in a bucket the
+/// saver has not reached yet before they first change, create or remove it. The table
+/// keeps its size meanwhile, so a key never changes bucket. See
+/// [`crate::persist::save`] for the whole design.
+#[derive(Debug)]
+pub struct DbSnap {
+    /// The database's number when the snapshot started (SWAPDB moves this along with
+    /// the table it describes).
+    pub index: usize,
+    /// Keys at the start: what the dump section declares.
+    pub count: u64,
+    /// Buckets below this one have been written.
+    pos: AtomicUsize,
+    /// Pre-images of the keys changed in the buckets from `pos` on. The saver takes
+    /// each one out as it writes it (under the read lock, hence the mutex); those left
+    /// at the end are keys deleted since the start.
+    pre: Mutex<HashMap<Key, PreImage>>,
+    /// The table FLUSHDB or FLUSHALL took away from this database: the saver finishes
+    /// its walk on it, and the emptied database records nothing more.
+    detached: Option<Table<Entry>>,
+}
+
+impl DbSnap {
+    /// The pre-images not consumed by the walk: keys deleted since the snapshot started
+    /// (`Some`), and keys created since (`None`).
+    pub fn into_leftovers(self) -> impl Iterator<Item = (Key, PreImage)> {
+        self.pre
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .into_iter()
+    }
 }
 
 impl Db {
@@ -500,6 +542,7 @@ impl Db {
     /// Looks a key up for writing, removing it first if it has expired.
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         self.watched.note_write(key);
+        self.snap_note(key);
         // Only a database with expiring keys needs the second lookup.
         if !self.ttl_keys.is_empty() && self.table.get(key)?.is_expired(now_ms) {
             self.remove_expired(key);
@@ -528,6 +571,7 @@ impl Db {
     /// Stores `value` under `key`, clearing any expiry (SET's semantics).
     pub fn set(&mut self, key: &[u8], value: Value) {
         self.watched.note_write(key);
+        self.snap_note(key);
         match self.table.get_mut(key) {
             Some(entry) => {
                 entry.set_value(value);
@@ -536,7 +580,7 @@ impl Db {
                 }
             }
             None => {
-                self.table.insert_new(Entry::new(key, value));
+                self.table_insert(Entry::new(key, value));
             }
         }
     }
@@ -545,6 +589,7 @@ impl Db {
     /// live). The string is copied once, straight into the entry.
     pub fn set_str(&mut self, key: &[u8], value: &[u8], keep_ttl: bool, now_ms: u64) {
         self.watched.note_write(key);
+        self.snap_note(key);
         if keep_ttl {
             // An expired key's TTL is not kept: a write lookup removes the key.
             self.get_mut(key, now_ms);
@@ -557,7 +602,7 @@ impl Db {
                 }
             }
             None => {
-                self.table.insert_new(Entry::new_str(key, value));
+                self.table_insert(Entry::new_str(key, value));
             }
         }
     }
@@ -570,7 +615,7 @@ impl Db {
         make: impl FnOnce() -> Value,
     ) -> &mut Entry {
         if self.get_mut(key, now_ms).is_none() {
-            return self.table.insert_new(Entry::new(key, make()));
+            return self.table_insert(Entry::new(key, make()));
         }
         self.table.get_mut(key).expect("the key was just found")
     }
@@ -621,13 +666,14 @@ impl Db {
     /// carries (RENAME, MOVE and COPY move whole entries between keys and databases).
     pub fn insert(&mut self, mut entry: Entry) {
         self.watched.note_write(entry.key());
+        self.snap_note(entry.key());
         self.remove_entry(entry.key());
         let with_ttl = entry.expires_at != 0;
         if with_ttl {
             entry.ttl_slot = self.ttl_keys.len() as u32;
             self.ttl_keys.push(entry.key().into());
         }
-        self.table.insert_new(entry);
+        self.table_insert(entry);
     }
 
     /// One SCAN call over the keys (see [`Table::scan_count`]): visits the entries of
@@ -676,11 +722,100 @@ impl Db {
             .touch_existing(|key| self.table.get(key).is_some());
         let expired_removed = self.expired_removed;
         let watched = std::mem::take(&mut self.watched);
+        // A snapshot in progress keeps the old table to finish its walk on.
+        let mut snap = self.snap.take();
+        if let Some(snap) = snap.as_mut().filter(|s| s.detached.is_none()) {
+            snap.detached = Some(std::mem::take(&mut self.table));
+        }
         *self = Db {
             expired_removed,
             watched,
+            snap,
             ..Db::default()
         };
+    }
+
+    /// Whether the table must keep its size: a snapshot is walking it.
+    fn table_fixed(&self) -> bool {
+        self.snap.as_ref().is_some_and(|s| s.detached.is_none())
+    }
+
+    /// Inserts a new entry, without resizing while a snapshot walks the table.
+    fn table_insert(&mut self, entry: Entry) -> &mut Entry {
+        if self.table_fixed() {
+            self.table.insert_fixed(entry)
+        } else {
+            self.table.insert_new(entry)
+        }
+    }
+
+    /// Before `key` changes: records its pre-image if a snapshot needs it. One branch
+    /// when no snapshot is running.
+    #[inline]
+    fn snap_note(&mut self, key: &[u8]) {
+        if let Some(snap) = &mut self.snap {
+            record_pre_image(snap, &self.table, key);
+        }
+    }
+
+    /// Starts a snapshot of this database as number `index`: returns the key count the
+    /// section declares, or `None` for an empty database (which has no section).
+    pub fn snapshot_begin(&mut self, index: usize) -> Option<u64> {
+        if self.table.is_empty() || self.snap.is_some() {
+            return None;
+        }
+        let count = self.table.len() as u64;
+        self.snap = Some(Box::new(DbSnap {
+            index,
+            count,
+            pos: AtomicUsize::new(0),
+            pre: Mutex::new(HashMap::new()),
+            detached: None,
+        }));
+        Some(count)
+    }
+
+    /// The snapshot walking this database, if any.
+    pub fn snapshot(&self) -> Option<&DbSnap> {
+        self.snap.as_deref()
+    }
+
+    /// Ends the snapshot of this database and lets the table resize again. The caller
+    /// should drop what it gets back after releasing the lock (it may hold a whole
+    /// flushed table).
+    pub fn snapshot_end(&mut self) -> Option<Box<DbSnap>> {
+        let snap = self.snap.take()?;
+        self.table.fit();
+        Some(snap)
+    }
+
+    /// One step of the snapshot walk (call under the read lock): visits whole buckets
+    /// from the saver's position until about `budget` keys were seen, calling `write`
+    /// with each key as it was when the snapshot started (its pre-image if it changed
+    /// since, nothing if it was created since). Returns true when the walk is complete.
+    pub fn snapshot_step(
+        &self,
+        budget: usize,
+        mut write: impl FnMut(&[u8], ValueRef<'_>, Option<u64>),
+    ) -> bool {
+        let Some(snap) = &self.snap else {
+            return true;
+        };
+        let table = snap.detached.as_ref().unwrap_or(&self.table);
+        let from = snap.pos.load(Ordering::Acquire);
+        let mut pre = snap.pre.lock().unwrap_or_else(|e| e.into_inner());
+        let next = table.visit_buckets(from, budget, |e| {
+            if pre.is_empty() {
+                return write(e.key(), e.value(), e.expires_at());
+            }
+            match pre.remove(e.key()) {
+                None => write(e.key(), e.value(), e.expires_at()),
+                Some(Some((value, expires))) => write(e.key(), value.as_ref(), expires),
+                Some(None) => {}
+            }
+        });
+        snap.pos.store(next, Ordering::Release);
+        next >= table.buckets()
     }
 
     /// Whether a reader noted expired keys that [`Keyspace::reap_stale`] should remove.
@@ -736,7 +871,12 @@ impl Db {
     }
 
     fn remove_entry(&mut self, key: &[u8]) -> Option<Entry> {
-        let entry = self.table.remove(key)?;
+        self.snap_note(key);
+        let entry = if self.table_fixed() {
+            self.table.remove_fixed(key)?
+        } else {
+            self.table.remove(key)?
+        };
         if entry.expires_at != 0 {
             self.unlink_ttl_slot(entry.ttl_slot as usize);
         }
@@ -770,6 +910,27 @@ impl Db {
             entry.ttl_slot = self.ttl_keys.len() as u32;
             self.ttl_keys.push(key.into());
         }
+    }
+}
+
+/// Records the pre-image of `key` for `snap` unless the saver already wrote its bucket,
+/// it was recorded already, or the table being walked is no longer this one.
+fn record_pre_image(snap: &mut DbSnap, table: &Table<Entry>, key: &[u8]) {
+    if snap.detached.is_some() {
+        return;
+    }
+    let Some(bucket) = table.bucket_of(key) else {
+        return;
+    };
+    if bucket < *snap.pos.get_mut() {
+        return;
+    }
+    let pre = snap.pre.get_mut().unwrap_or_else(|e| e.into_inner());
+    if !pre.contains_key(key) {
+        let image = table
+            .get(key)
+            .map(|e| (e.value().to_owned(), e.expires_at()));
+        pre.insert(key.into(), image);
     }
 }
 
@@ -897,6 +1058,39 @@ impl Keyspace {
         for db in &mut self.dbs {
             db.expired_removed = 0;
         }
+    }
+
+    /// Starts a snapshot of every non-empty database (BGSAVE): returns each one's number
+    /// and key count, in increasing order.
+    pub fn snapshot_begin(&mut self) -> Vec<(usize, u64)> {
+        let mut sections = Vec::new();
+        for (index, db) in self.dbs.iter_mut().enumerate() {
+            if let Some(count) = db.snapshot_begin(index) {
+                sections.push((index, count));
+            }
+        }
+        sections
+    }
+
+    /// The database holding the snapshot that started as database `index` (SWAPDB may
+    /// have moved it).
+    pub fn snapshot_db(&self, index: usize) -> Option<&Db> {
+        self.dbs
+            .iter()
+            .find(|db| db.snapshot().is_some_and(|s| s.index == index))
+    }
+
+    /// Ends the snapshot that started as database `index` (see [`Db::snapshot_end`]).
+    pub fn snapshot_end(&mut self, index: usize) -> Option<Box<DbSnap>> {
+        self.dbs
+            .iter_mut()
+            .find(|db| db.snapshot().is_some_and(|s| s.index == index))?
+            .snapshot_end()
+    }
+
+    /// Ends every snapshot still running (a failed or aborted BGSAVE).
+    pub fn snapshot_end_all(&mut self) -> Vec<Box<DbSnap>> {
+        self.dbs.iter_mut().filter_map(Db::snapshot_end).collect()
     }
 
     /// Removes every key of every database.
@@ -1194,6 +1388,123 @@ mod tests {
         assert_eq!(ks.ready, vec![(0, Key::from(&b"q"[..]))]);
         ks.swap_dbs(2, 2);
         assert_eq!(ks.ready.len(), 1);
+    }
+
+    /// Runs a snapshot of database `index` of `ks` to the end, calling `between` after
+    /// each step, and returns what it wrote, sorted.
+    fn run_snapshot(
+        ks: &mut Keyspace,
+        index: usize,
+        mut between: impl FnMut(&mut Keyspace, usize),
+    ) -> Vec<(Vec<u8>, Value, Option<u64>)> {
+        let mut out = Vec::new();
+        let mut step = 0;
+        loop {
+            let done = ks.snapshot_db(index).unwrap().snapshot_step(50, |k, v, e| {
+                out.push((k.to_vec(), v.to_owned(), e));
+            });
+            if done {
+                break;
+            }
+            between(ks, step);
+            step += 1;
+        }
+        let snap = ks.snapshot_end(index).unwrap();
+        for (k, image) in snap.into_leftovers() {
+            if let Some((v, e)) = image {
+                out.push((k.to_vec(), v, e));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    fn contents(db: &Db) -> Vec<(Vec<u8>, Value, Option<u64>)> {
+        let mut all: Vec<_> = db
+            .iter()
+            .map(|e| (e.key().to_vec(), e.value().to_owned(), e.expires_at()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    #[test]
+    fn a_snapshot_sees_the_keyspace_as_it_was_at_the_start() {
+        let mut ks = Keyspace::new(2);
+        for i in 0..3000u32 {
+            ks.db_mut(0)
+                .set(format!("k{i}").as_bytes(), s(&i.to_string()));
+            if i % 7 == 0 {
+                ks.db_mut(0)
+                    .set_expiry(format!("k{i}").as_bytes(), 1_000_000 + u64::from(i), 0);
+            }
+        }
+        ks.db_mut(0)
+            .set(b"list", Value::List(VecDeque::from(vec![b"a".to_vec()])));
+        let before = contents(ks.db(0));
+        let buckets = ks.db(0).table.buckets();
+        assert_eq!(ks.snapshot_begin(), vec![(0, 3001)]);
+        let mut rng = Rng::new(9);
+        let written = run_snapshot(&mut ks, 0, |ks, step| {
+            let db = ks.db_mut(0);
+            for _ in 0..40 {
+                let i = rng.below(4000);
+                let key = format!("k{i}");
+                match rng.below(6) {
+                    0 => db.set(key.as_bytes(), s("changed")),
+                    1 => {
+                        db.remove(key.as_bytes(), 0);
+                    }
+                    2 => db.set_str(key.as_bytes(), b"again", true, 0),
+                    3 => {
+                        db.set_expiry(key.as_bytes(), 5, 0);
+                    }
+                    4 => {
+                        // Expired now: the write lookup removes it.
+                        db.get_mut(key.as_bytes(), 1_000_000_000);
+                    }
+                    _ => {
+                        if let Some(e) = db.get_mut(b"list", 0) {
+                            e.list_mut()
+                                .unwrap()
+                                .push_back(step.to_string().into_bytes());
+                        }
+                    }
+                }
+            }
+            assert_eq!(db.table.buckets(), buckets, "no resize during a snapshot");
+        });
+        assert_eq!(written.len(), before.len());
+        assert!(written == before, "the snapshot differs from the start");
+        assert!(ks.db(0).snapshot().is_none());
+    }
+
+    #[test]
+    fn flush_and_swap_during_a_snapshot_do_not_change_it() {
+        let mut ks = Keyspace::new(3);
+        for i in 0..500u32 {
+            ks.db_mut(0).set(format!("a{i}").as_bytes(), s("x"));
+            ks.db_mut(1).set(format!("b{i}").as_bytes(), s("y"));
+        }
+        let (before0, before1) = (contents(ks.db(0)), contents(ks.db(1)));
+        assert_eq!(ks.snapshot_begin(), vec![(0, 500), (1, 500)]);
+        let written0 = run_snapshot(&mut ks, 0, |ks, step| {
+            if step == 2 {
+                ks.swap_dbs(0, 2);
+                ks.db_mut(2).set(b"a1", s("changed"));
+                ks.db_mut(2).clear();
+                ks.db_mut(2).set(b"new", s("z"));
+            }
+        });
+        assert!(written0 == before0);
+        let written1 = run_snapshot(&mut ks, 1, |ks, step| {
+            if step == 1 {
+                ks.flush_all();
+                ks.db_mut(1).set(b"b1", s("after"));
+            }
+        });
+        assert!(written1 == before1);
+        assert_eq!(ks.db(1).len(), 1);
     }
 
     #[test]

@@ -127,6 +127,16 @@ impl<T: Keyed> Table<T> {
         if self.len >= self.buckets.len() {
             self.resize((self.buckets.len() * 2).max(MIN_BUCKETS));
         }
+        self.insert_fixed(item)
+    }
+
+    /// [`Table::insert_new`] without growing: every element keeps its bucket (chains get
+    /// longer instead), which a snapshot walking the buckets in order relies on. The
+    /// table must have buckets. Call [`Table::fit`] once sizes may change again.
+    pub fn insert_fixed(&mut self, item: T) -> &mut T {
+        if self.buckets.is_empty() {
+            self.resize(MIN_BUCKETS);
+        }
         let b = self.bucket(item.key());
         let next = self.buckets[b].take();
         self.len += 1;
@@ -135,6 +145,13 @@ impl<T: Keyed> Table<T> {
 
     /// Removes and returns the element with this key.
     pub fn remove(&mut self, key: &[u8]) -> Option<T> {
+        let item = self.remove_fixed(key)?;
+        self.shrink_if_sparse();
+        Some(item)
+    }
+
+    /// [`Table::remove`] without shrinking (see [`Table::insert_fixed`]).
+    pub fn remove_fixed(&mut self, key: &[u8]) -> Option<T> {
         if self.len == 0 {
             return None;
         }
@@ -148,9 +165,38 @@ impl<T: Keyed> Table<T> {
         let mut node = link.take()?;
         *link = node.next.take();
         self.len -= 1;
-        let item = node.item;
-        self.shrink_if_sparse();
-        Some(item)
+        Some(node.item)
+    }
+
+    /// Grows or shrinks the bucket array to suit the number of elements, after a period
+    /// of [`Table::insert_fixed`] and [`Table::remove_fixed`].
+    pub fn fit(&mut self) {
+        if self.len > self.buckets.len() {
+            self.resize(self.len.next_power_of_two().max(MIN_BUCKETS));
+        } else {
+            self.shrink_if_sparse();
+        }
+    }
+
+    /// The bucket `key` falls in, `None` while the table has no buckets.
+    pub fn bucket_of(&self, key: &[u8]) -> Option<usize> {
+        (!self.buckets.is_empty()).then(|| self.bucket(key))
+    }
+
+    /// Visits whole buckets in increasing index order from bucket `from`, until at least
+    /// `budget` elements were visited or the last bucket was. Returns the next bucket to
+    /// visit (`buckets()` once the walk is complete).
+    pub fn visit_buckets(&self, from: usize, budget: usize, mut visit: impl FnMut(&T)) -> usize {
+        let mut visited = 0;
+        let mut b = from;
+        while b < self.buckets.len() && visited < budget {
+            for item in self.chain(b) {
+                visit(item);
+                visited += 1;
+            }
+            b += 1;
+        }
+        b.max(from)
     }
 
     /// Removes every element.
@@ -552,6 +598,37 @@ mod tests {
             assert!(count < 15 || !s.is_empty());
             let distinct: HashSet<u32> = s.iter().map(|i| i.1).collect();
             assert_eq!(distinct.len(), s.len());
+        }
+    }
+
+    #[test]
+    fn fixed_mode_keeps_buckets_and_fit_resizes_after() {
+        let mut t = Table::new();
+        for i in 0..100 {
+            t.insert_new(Item(key(i), i));
+        }
+        let buckets = t.buckets();
+        let before: Vec<usize> = (0..100).map(|i| t.bucket_of(&key(i)).unwrap()).collect();
+        for i in 100..1000 {
+            t.insert_fixed(Item(key(i), i));
+        }
+        for i in 0..50 {
+            t.remove_fixed(&key(i));
+        }
+        assert_eq!(t.buckets(), buckets);
+        for i in 50..100 {
+            assert_eq!(t.bucket_of(&key(i)), Some(before[i as usize]));
+        }
+        let mut seen = 0;
+        let mut b = 0;
+        while b < t.buckets() {
+            b = t.visit_buckets(b, 7, |_| seen += 1);
+        }
+        assert_eq!(seen, 950);
+        t.fit();
+        assert_eq!(t.buckets(), 1024);
+        for i in 50..1000 {
+            assert_eq!(t.get(&key(i)).unwrap().1, i);
         }
     }
 
