@@ -439,8 +439,7 @@ fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     super::multi::reset(ctx.server, ctx.client);
     super::pubsub::unsubscribe_all(ctx.server, ctx.client);
     ctx.client.db = 0;
-    ctx.client.resp = 2;
-    ctx.out.resp3 = false;
+    set_protocol(ctx, 2);
     ctx.client.authenticated = !ctx.server.auth_required();
     ctx.client.handle.info().name.clear();
     ctx.out.simple("RESET");
@@ -599,21 +598,24 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 /// ```text
 /// HELLO [protover [AUTH username password] [SETNAME clientname]]
 /// ```
-/// The server's description as a map. Only protocol 2 is spoken so far: `HELLO 3`
-/// answers `-NOPROTO`, which clients take as "stay on RESP2".
+/// The server's description as a map, in the protocol asked for: `HELLO 3` switches the
+/// connection to RESP3 (until `HELLO 2` or RESET), any version but 2 and 3 is
+/// `-NOPROTO`.
 ///
 /// As in Redis 7.0, options are handled in order: AUTH authenticates at once (so a
 /// later bad option leaves the client authenticated) and SETNAME is validated at once;
 /// only then must the client be authenticated, and the name is set.
 fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut next = 1;
+    let mut version = ctx.client.resp;
     if args.len() >= 2 {
-        let version = crate::util::num::parse_i64(&args[1])
+        let asked = crate::util::num::parse_i64(&args[1])
             .ok_or_else(|| CmdError::err("Protocol version is not an integer or out of range"))?;
         next = 2;
-        if version != 2 {
+        if asked != 2 && asked != 3 {
             return Err(CmdError::Msg("NOPROTO unsupported protocol version".into()));
         }
+        version = asked as u8;
     }
     let mut name = None;
     while next < args.len() {
@@ -646,6 +648,7 @@ fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if let Some(n) = name {
         ctx.client.handle.info().name = args[n].to_vec();
     }
+    set_protocol(ctx, version);
     ctx.out.map(7);
     ctx.out.bulk(b"server");
     ctx.out.bulk(b"redis");
@@ -662,6 +665,14 @@ fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.out.bulk(b"modules");
     ctx.out.array(0);
     Ok(())
+}
+
+/// Switches the connection's protocol: the client state, the reply encoder and what
+/// other threads see (pub/sub fan-out and invalidations pick their framing from it).
+pub fn set_protocol(ctx: &mut Ctx, version: u8) {
+    ctx.client.resp = version;
+    ctx.out.resp3 = version == 3;
+    ctx.client.handle.info().resp = version;
 }
 
 /// ```text
