@@ -22,6 +22,8 @@
 //!   the active expiry cycle, and the waiter registry blocking commands build on.
 //! - [`persist`]: the dump format (documented in [`persist::dump`]), crash-safe SAVE, and
 //!   loading at startup.
+//! - [`tracking`]: client-side caching: the keys tracking clients read, and the
+//!   invalidation messages writes send them.
 //! - [`log`]: Redis-style log lines.
 //! - [`util`]: Redis's glob matcher, its integer and long-double number rules, and a
 //!   small PRNG.
@@ -39,4 +41,5 @@ pub mod pubsub;
 pub mod resp;
 pub mod server;
 pub mod store;
+pub mod tracking;
 pub mod util;
