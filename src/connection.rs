@@ -170,7 +170,8 @@ impl<R: Read> Connection<'_, R> {
         }
         crate::tracking::deliver(&mut tracking.outgoing);
         let args = &self.args;
-        if client.multi.is_none() && !(args.len() > 0 && command::is(&args[0], "client")) {
+        let client_cmd = args.iter().next().is_some_and(|a| command::is(a, "client"));
+        if client.multi.is_none() && !client_cmd {
             tracking.caching = false;
         }
         client.reply_skip = std::mem::take(&mut client.reply_skip_next);
