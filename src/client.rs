@@ -42,6 +42,15 @@ pub struct ClientInfo {
     pub psub: usize,
     /// Whether a watched key changed (CLIENT LIST's `d` flag).
     pub dirty_cas: bool,
+    /// Client-side caching: tracking on (`t`), in BCAST mode (`B`), its redirect target
+    /// gone (`R`, set by whichever thread finds out), and the target (`redir=`, -1 when
+    /// not tracking).
+    pub tracking: bool,
+    pub tracking_bcast: bool,
+    pub tracking_broken: bool,
+    pub redirect: i64,
+    /// CLIENT NO-EVICT on (`e`).
+    pub no_evict: bool,
 }
 
 /// The shared side of one client.
@@ -114,6 +123,7 @@ impl ClientHandle {
                 resp: 2,
                 last_command: "NULL",
                 multi: -1,
+                redirect: -1,
                 ..ClientInfo::default()
             }),
             socket: Arc::new(stream),
@@ -319,7 +329,7 @@ impl ClientHandle {
         let info = self.info().clone();
         let idle = now.saturating_sub(self.last_active_ms.load(Ordering::Relaxed)) / 1000;
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={}",
             self.id,
             self.addr,
             self.local_addr,
@@ -340,23 +350,29 @@ impl ClientHandle {
             self.outbox_len(),
             16 * 1024 + info.argv_mem + self.outbox_len(),
             info.last_command,
+            info.redirect,
             info.resp,
         )
     }
 }
 
-/// CLIENT LIST's `flags=`: `P` subscribed, `x` in MULTI, `d` a watched key changed, or
-/// `N` for none of these.
+/// CLIENT LIST's `flags=`, in Redis 7.0's order: `P` subscribed, `x` in MULTI, `t`
+/// tracking, `R` its redirect target gone, `B` broadcast tracking, `d` a watched key
+/// changed, `e` no-evict, or `N` for none of these.
 fn client_flags(info: &ClientInfo) -> String {
     let mut flags = String::new();
-    if info.sub + info.psub > 0 {
-        flags.push('P');
-    }
-    if info.multi >= 0 {
-        flags.push('x');
-    }
-    if info.dirty_cas {
-        flags.push('d');
+    for (on, flag) in [
+        (info.sub + info.psub > 0, 'P'),
+        (info.multi >= 0, 'x'),
+        (info.tracking, 't'),
+        (info.tracking_broken, 'R'),
+        (info.tracking_bcast, 'B'),
+        (info.dirty_cas, 'd'),
+        (info.no_evict, 'e'),
+    ] {
+        if on {
+            flags.push(flag);
+        }
     }
     if flags.is_empty() {
         flags.push('N');
@@ -427,6 +443,13 @@ pub struct ClientState {
     /// A wait a blocking command registered, for the dispatcher to sleep in once the
     /// lock is released.
     pub blocked: Option<Blocked>,
+    /// Client-side caching (CLIENT TRACKING, CLIENT CACHING).
+    pub tracking: crate::tracking::ClientTracking,
+    /// CLIENT REPLY: OFF drops every reply; SKIP drops the next command's
+    /// (`reply_skip_next` becomes `reply_skip` once the SKIP command itself is done).
+    pub reply_off: bool,
+    pub reply_skip: bool,
+    pub reply_skip_next: bool,
 }
 
 /// A blocking command's wait.
@@ -488,6 +511,10 @@ impl ClientState {
             watch_flag: WatchFlag::default(),
             subscriptions: Subscriptions::default(),
             blocked: None,
+            tracking: Default::default(),
+            reply_off: false,
+            reply_skip: false,
+            reply_skip_next: false,
         }
     }
 }

@@ -56,6 +56,7 @@ fn serve_from<R: Read>(server: &Server, reader: R, handle: Arc<ClientHandle>) {
     let client = &mut conn.client;
     command::multi::reset(server, client);
     command::pubsub::unsubscribe_all(server, client);
+    server.tracking.disable(id);
     client.handle.close_outbox();
     server.clients.unregister(id);
 }
@@ -150,6 +151,30 @@ impl<R: Read> Connection<'_, R> {
                 .error("ERR internal error while running the command");
         }
         self.client.stats.commands += 1;
+        self.after_command(reply_start);
+    }
+
+    /// What follows a command, as Redis's `call` and `resetClient` do it: CLIENT REPLY
+    /// OFF or SKIP drops the reply; invalidations for this client follow its reply, and
+    /// those for others leave now that the keyspace lock is released; CLIENT CACHING
+    /// lasts one command (or one transaction); a SKIP applies from the next command.
+    fn after_command(&mut self, reply_start: usize) {
+        let client = &mut self.client;
+        if client.reply_off || client.reply_skip {
+            self.out.truncate(reply_start);
+        }
+        let tracking = &mut client.tracking;
+        if !tracking.pending.is_empty() {
+            self.out.raw(&tracking.pending);
+            tracking.pending.clear();
+        }
+        crate::tracking::deliver(&mut tracking.outgoing);
+        let args = &self.args;
+        let client_cmd = args.iter().next().is_some_and(|a| command::is(a, "client"));
+        if client.multi.is_none() && !client_cmd {
+            tracking.caching = false;
+        }
+        client.reply_skip = std::mem::take(&mut client.reply_skip_next);
     }
 
     /// Sends the pending replies in one write. Returns false if the client is gone.

@@ -27,6 +27,8 @@
 //!   blocking commands build on.
 //! - [`persist`]: the dump format (documented in [`persist::dump`]), crash-safe SAVE, and
 //!   loading at startup.
+//! - [`tracking`]: client-side caching: the keys tracking clients read, and the
+//!   invalidation messages writes send them.
 //! - [`log`]: Redis-style log lines.
 //! - [`util`]: Redis's glob matcher, its integer and long-double number rules, and a
 //!   small PRNG.
@@ -44,4 +46,5 @@ pub mod pubsub;
 pub mod resp;
 pub mod server;
 pub mod store;
+pub mod tracking;
 pub mod util;

@@ -120,6 +120,8 @@ pub struct Server {
     pub persist: PersistState,
     /// Channel and pattern subscriptions.
     pub pubsub: PubSub,
+    /// Client-side caching: who tracks which keys.
+    pub tracking: crate::tracking::Tracking,
     pub log: Logger,
     pub started: Instant,
     pub run_id: String,
@@ -167,6 +169,7 @@ impl Server {
             },
             log,
             pubsub: PubSub::default(),
+            tracking: Default::default(),
             started: Instant::now(),
             run_id: run_id(),
             port,

@@ -9,8 +9,8 @@
 //!
 //! Only replies that legitimately differ are not compared byte for byte, each with its
 //! reason next to it: KEYS (unspecified order: compared as sorted sets), PTTL (the clocks
-//! of two servers: compared within a tolerance), HELLO (the client id), and `HELLO 3`
-//! (redlite does not speak RESP3 yet and answers `-NOPROTO`, by design).
+//! of two servers: compared within a tolerance) and HELLO (the client id). RESP3 replies
+//! are compared in `tests/resp3.rs`.
 
 mod common;
 
@@ -97,7 +97,7 @@ fn connection_and_server() {
         &["flushall", "async"],
         &["FLUSHALL", "nope"],
         &["FLUSHALL", "SYNC", "ASYNC"],
-        // HELLO errors (HELLO 3 is checked in `hello_3_is_refused`; successful HELLO
+        // HELLO errors (HELLO 3 is checked in `hello_3_switches_to_resp3`; successful HELLO
         // replies carry the client id and are checked in `hello_reply`).
         &["HELLO", "4"],
         &["HELLO", "1"],
@@ -164,18 +164,16 @@ fn connection_and_server() {
     ]);
 }
 
-/// Redlite answers `HELLO 3` with -NOPROTO: it does not implement RESP3 yet, a documented
-/// deviation (Redis would switch the connection to RESP3). Needs no reference server.
+/// `HELLO 3` switches the connection to RESP3 (a map reply, `_` nulls) until `HELLO 2`.
+/// RESP3 replies are compared with Redis's in `tests/resp3.rs`. Needs no reference server.
 #[test]
-fn hello_3_is_refused() {
+fn hello_3_switches_to_resp3() {
     let server = Server::start(&[]);
     let mut c = server.conn();
-    assert_eq!(
-        render(&c.cmd(&["HELLO", "3"])),
-        render(b"-NOPROTO unsupported protocol version\r\n")
-    );
-    // The connection stays on RESP2.
-    assert_eq!(render(&c.cmd(&["PING"])), render(b"+PONG\r\n"));
+    assert!(c.cmd(&["HELLO", "3"]).starts_with(b"%7\r\n"));
+    assert_eq!(render(&c.cmd(&["GET", "nokey"])), render(b"_\r\n"));
+    assert!(c.cmd(&["HELLO", "2"]).starts_with(b"*14\r\n"));
+    assert_eq!(render(&c.cmd(&["GET", "nokey"])), render(b"$-1\r\n"));
 }
 
 /// HELLO's successful reply, compared with the client id's value masked (it is a

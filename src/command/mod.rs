@@ -400,7 +400,7 @@ fn full_name(cmd: &Command, args: &Args) -> String {
 /// Runs a resolved command under the lock its handler asks for, then wakes the clients
 /// blocked on keys it filled.
 pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
-    match cmd.handler {
+    let result = match cmd.handler {
         Handler::Read(f) => {
             let ks = ctx.server.store.read();
             let result = f(ctx, &ks, args);
@@ -423,18 +423,30 @@ pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
         }
         Handler::Plain(f) => f(ctx, args),
         Handler::Container => Ok(()),
+    };
+    if ctx.server.tracking.active() {
+        crate::tracking::after_read(ctx, cmd, args);
     }
+    result
 }
 
 /// A write handler's signature.
 pub type WriteFn = fn(&mut Ctx, &mut Keyspace, &Args) -> CmdResult;
 
 /// Runs a write handler under a write lock the caller holds, and tells the watchers of
-/// the keys it wrote if it changed anything.
+/// the keys it wrote, and the clients that track them, if it changed anything.
 pub fn run_write(ctx: &mut Ctx, ks: &mut Keyspace, f: WriteFn, args: &Args) -> CmdResult {
     let dirty = ks.dirty;
+    let tracked = ctx
+        .server
+        .tracking
+        .active()
+        .then(|| crate::tracking::before_write(ctx, ks, args));
     let result = f(ctx, ks, args);
     let changed = ks.dirty != dirty;
+    if let Some(before) = tracked {
+        crate::tracking::after_write(ctx, ks, args, &before, changed, result.is_ok());
+    }
     ks.end_write(changed);
     result
 }

@@ -148,7 +148,11 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         };
         ctx.client.last_command = cmd.name;
         let result = match cmd.handler {
-            Handler::Read(f) => f(ctx, ks.as_ref().expect("locked"), args),
+            Handler::Read(f) => {
+                let result = f(ctx, ks.as_ref().expect("locked"), args);
+                crate::tracking::after_read(ctx, cmd, args);
+                result
+            }
             Handler::Write(f) => run_write(ctx, ks.as_mut().expect("locked"), f, args),
             Handler::Plain(f) => {
                 // It may lock the keyspace itself; it touches no key.

@@ -362,10 +362,10 @@ fn channels(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// ```text
 /// PUBSUB NUMSUB [channel ...]
 /// ```
-/// Each channel followed by its number of subscribers.
+/// Each channel followed by its number of subscribers: a flat array, even in RESP3.
 fn numsub(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let registry = ctx.server.pubsub.lock();
-    ctx.out.map(args.len() - 2);
+    ctx.out.array((args.len() - 2) * 2);
     for channel in args.iter().skip(2) {
         ctx.out.bulk(channel);
         ctx.out.int(registry.numsub(channel) as i64);
@@ -395,7 +395,7 @@ fn shardchannels(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 /// PUBSUB SHARDNUMSUB [shardchannel ...]
 /// ```
 fn shardnumsub(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    ctx.out.map(args.len() - 2);
+    ctx.out.array((args.len() - 2) * 2);
     for channel in args.iter().skip(2) {
         ctx.out.bulk(channel);
         ctx.out.int(0);

@@ -15,6 +15,7 @@ use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::server::REDIS_VERSION;
+use crate::tracking::{self, Mode};
 use crate::util::now_us;
 
 pub const COMMANDS: &[Command] = &[
@@ -327,6 +328,84 @@ const CLIENT: &[Command] = &[
             "ip:port|[ID client-id] [LADDR ip:port] [ADDR ip:port] [SKIPME yes|no]",
         ),
     ),
+    Command::new(
+        "tracking",
+        -3,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(client_tracking),
+        doc(
+            "connection",
+            "6.0.0",
+            "Controls server-assisted client-side caching for the connection.",
+            "ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]",
+        ),
+    ),
+    Command::new(
+        "caching",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(client_caching),
+        doc(
+            "connection",
+            "6.0.0",
+            "Instructs the server whether to track the keys in the next request.",
+            "YES|NO",
+        ),
+    ),
+    Command::new(
+        "getredir",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(client_getredir),
+        doc(
+            "connection",
+            "6.0.0",
+            "Returns the client ID to which the connection's tracking notifications are redirected.",
+            "",
+        ),
+    ),
+    Command::new(
+        "trackinginfo",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(client_trackinginfo),
+        doc(
+            "connection",
+            "6.2.0",
+            "Returns information about server-assisted client-side caching for the connection.",
+            "",
+        ),
+    ),
+    Command::new(
+        "no-evict",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(client_no_evict),
+        doc(
+            "connection",
+            "7.0.0",
+            "Sets the client eviction mode of the connection.",
+            "ON|OFF",
+        ),
+    ),
+    Command::new(
+        "reply",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(client_reply),
+        doc(
+            "connection",
+            "3.2.0",
+            "Instructs the server whether to reply to commands.",
+            "ON|OFF|SKIP",
+        ),
+    ),
     help_subcommand("connection"),
 ];
 
@@ -465,9 +544,11 @@ fn quit(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     super::multi::reset(ctx.server, ctx.client);
     super::pubsub::unsubscribe_all(ctx.server, ctx.client);
+    disable_tracking(ctx);
+    ctx.client.reply_off = false;
+    ctx.client.reply_skip_next = false;
     ctx.client.db = 0;
-    ctx.client.resp = 2;
-    ctx.out.resp3 = false;
+    set_protocol(ctx, 2);
     ctx.client.authenticated = !ctx.server.auth_required();
     ctx.client.handle.info().name.clear();
     ctx.out.simple("RESET");
@@ -626,21 +707,24 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 /// ```text
 /// HELLO [protover [AUTH username password] [SETNAME clientname]]
 /// ```
-/// The server's description as a map. Only protocol 2 is spoken so far: `HELLO 3`
-/// answers `-NOPROTO`, which clients take as "stay on RESP2".
+/// The server's description as a map, in the protocol asked for: `HELLO 3` switches the
+/// connection to RESP3 (until `HELLO 2` or RESET), any version but 2 and 3 is
+/// `-NOPROTO`.
 ///
 /// As in Redis 7.0, options are handled in order: AUTH authenticates at once (so a
 /// later bad option leaves the client authenticated) and SETNAME is validated at once;
 /// only then must the client be authenticated, and the name is set.
 fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut next = 1;
+    let mut version = ctx.client.resp;
     if args.len() >= 2 {
-        let version = crate::util::num::parse_i64(&args[1])
+        let asked = crate::util::num::parse_i64(&args[1])
             .ok_or_else(|| CmdError::err("Protocol version is not an integer or out of range"))?;
         next = 2;
-        if version != 2 {
+        if asked != 2 && asked != 3 {
             return Err(CmdError::Msg("NOPROTO unsupported protocol version".into()));
         }
+        version = asked as u8;
     }
     let mut name = None;
     while next < args.len() {
@@ -673,6 +757,7 @@ fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if let Some(n) = name {
         ctx.client.handle.info().name = args[n].to_vec();
     }
+    set_protocol(ctx, version);
     ctx.out.map(7);
     ctx.out.bulk(b"server");
     ctx.out.bulk(b"redis");
@@ -689,6 +774,14 @@ fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.out.bulk(b"modules");
     ctx.out.array(0);
     Ok(())
+}
+
+/// Switches the connection's protocol: the client state, the reply encoder and what
+/// other threads see (pub/sub fan-out and invalidations pick their framing from it).
+pub fn set_protocol(ctx: &mut Ctx, version: u8) {
+    ctx.client.resp = version;
+    ctx.out.resp3 = version == 3;
+    ctx.client.handle.info().resp = version;
 }
 
 /// ```text
@@ -933,6 +1026,269 @@ fn kill_client(ctx: &mut Ctx, c: &crate::client::ClientHandle) {
     } else {
         c.kill();
     }
+}
+
+/// ```text
+/// CLIENT TRACKING ON|OFF [REDIRECT client-id] [PREFIX prefix ...] [BCAST] [OPTIN]
+///     [OPTOUT] [NOLOOP]
+/// ```
+/// Turns client-side caching on or off (see [`crate::tracking`]), with Redis 7.0's
+/// checks in its order: options first (an unknown one, a second REDIRECT, a missing
+/// redirect target), then their compatibility with each other and the current mode.
+fn client_tracking(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let mut mode = Mode::default();
+    let mut prefixes: Vec<&[u8]> = Vec::new();
+    let mut i = 3;
+    while i < args.len() {
+        let more = i + 1 < args.len();
+        let opt = &args[i];
+        if is(opt, "redirect") && more {
+            i += 1;
+            if mode.redirect != 0 {
+                return Err(CmdError::err(
+                    "A client can only redirect to a single other client",
+                ));
+            }
+            let id = int_arg(&args[i])?;
+            if id <= 0 || ctx.server.clients.get(id as u64).is_none() {
+                return Err(CmdError::err(
+                    "The client ID you want redirect to does not exist",
+                ));
+            }
+            mode.redirect = id as u64;
+        } else if is(opt, "bcast") {
+            mode.bcast = true;
+        } else if is(opt, "optin") {
+            mode.optin = true;
+        } else if is(opt, "optout") {
+            mode.optout = true;
+        } else if is(opt, "noloop") {
+            mode.noloop = true;
+        } else if is(opt, "prefix") && more {
+            i += 1;
+            prefixes.push(&args[i]);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    if is(&args[2], "off") {
+        disable_tracking(ctx);
+        ctx.out.ok();
+        return Ok(());
+    }
+    if !is(&args[2], "on") {
+        return Err(CmdError::Syntax);
+    }
+    let current = ctx.client.tracking.mode.clone();
+    if !mode.bcast && !prefixes.is_empty() {
+        return Err(CmdError::err(
+            "PREFIX option requires BCAST mode to be enabled",
+        ));
+    }
+    if current.as_ref().is_some_and(|c| c.bcast != mode.bcast) {
+        return Err(CmdError::err(
+            "You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.",
+        ));
+    }
+    if mode.bcast && (mode.optin || mode.optout) {
+        return Err(CmdError::err(
+            "OPTIN and OPTOUT are not compatible with BCAST",
+        ));
+    }
+    if mode.optin && mode.optout {
+        return Err(CmdError::err(
+            "You can't specify both OPTIN mode and OPTOUT mode",
+        ));
+    }
+    if current
+        .as_ref()
+        .is_some_and(|c| (mode.optin && c.optout) || (mode.optout && c.optin))
+    {
+        return Err(CmdError::err(
+            "You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.",
+        ));
+    }
+    if mode.bcast {
+        let existing = current.as_ref().map(|c| &c.prefixes);
+        for (n, p) in prefixes.iter().enumerate() {
+            if let Some(old) = existing.and_then(|e| e.iter().find(|o| tracking::overlap(o, p))) {
+                return Err(CmdError::err(format!(
+                    "Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
+                    String::from_utf8_lossy(p),
+                    String::from_utf8_lossy(old)
+                )));
+            }
+            if let Some(other) = prefixes[n + 1..].iter().find(|o| tracking::overlap(p, o)) {
+                return Err(CmdError::err(format!(
+                    "Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client must not overlap.",
+                    String::from_utf8_lossy(p),
+                    String::from_utf8_lossy(other)
+                )));
+            }
+        }
+        // Re-enabling adds prefixes; none at all means every key.
+        mode.prefixes = current.map(|c| c.prefixes).unwrap_or_default();
+        if prefixes.is_empty() {
+            mode.prefixes.insert(Vec::new());
+        }
+        mode.prefixes.extend(prefixes.iter().map(|p| p.to_vec()));
+    }
+    // Invalidations reach this client from other threads: its output goes through its
+    // writer from now on, as a subscriber's does.
+    ctx.client.handle.start_writer();
+    ctx.server.tracking.enable(&ctx.client.handle, mode.clone());
+    {
+        let mut info = ctx.client.handle.info();
+        info.tracking = true;
+        info.tracking_bcast = mode.bcast;
+        info.tracking_broken = false;
+        info.redirect = mode.redirect as i64;
+    }
+    ctx.client.tracking.mode = Some(mode);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Turns tracking off for the calling client (CLIENT TRACKING OFF, RESET, and when it
+/// leaves).
+pub fn disable_tracking(ctx: &mut Ctx) {
+    if ctx.client.tracking.mode.take().is_some() {
+        ctx.server.tracking.disable(ctx.client.id);
+    }
+    ctx.client.tracking.caching = false;
+    let mut info = ctx.client.handle.info();
+    info.tracking = false;
+    info.tracking_bcast = false;
+    info.tracking_broken = false;
+    info.redirect = -1;
+}
+
+/// ```text
+/// CLIENT CACHING YES|NO
+/// ```
+/// Whether the next command's keys are tracked, in OPTIN (YES) or OPTOUT (NO) mode.
+fn client_caching(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let Some(mode) = &ctx.client.tracking.mode else {
+        return Err(CmdError::err(
+            "CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+        ));
+    };
+    if is(&args[2], "yes") {
+        if !mode.optin {
+            return Err(CmdError::err(
+                "CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            ));
+        }
+    } else if is(&args[2], "no") {
+        if !mode.optout {
+            return Err(CmdError::err(
+                "CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            ));
+        }
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    ctx.client.tracking.caching = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// ```text
+/// CLIENT GETREDIR
+/// ```
+/// The redirect target's id, 0 when tracking without one, -1 when not tracking.
+fn client_getredir(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let redir = ctx
+        .client
+        .tracking
+        .mode
+        .as_ref()
+        .map_or(-1, |m| m.redirect as i64);
+    ctx.out.int(redir);
+    Ok(())
+}
+
+/// ```text
+/// CLIENT TRACKINGINFO
+/// ```
+/// A map of `flags` (a set), `redirect` and `prefixes`.
+fn client_trackinginfo(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let t = &ctx.client.tracking;
+    let broken = ctx.client.handle.info().tracking_broken;
+    let mut flags = vec![if t.mode.is_some() { "on" } else { "off" }];
+    if let Some(m) = &t.mode {
+        for (on, name) in [
+            (m.bcast, "bcast"),
+            (m.optin, "optin"),
+            (m.optin && t.caching, "caching-yes"),
+            (m.optout, "optout"),
+            (m.optout && t.caching, "caching-no"),
+            (m.noloop, "noloop"),
+            (broken, "broken_redirect"),
+        ] {
+            if on {
+                flags.push(name);
+            }
+        }
+    }
+    let out = &mut *ctx.out;
+    out.map(3);
+    out.bulk(b"flags");
+    out.set(flags.len());
+    for f in flags {
+        out.bulk(f.as_bytes());
+    }
+    out.bulk(b"redirect");
+    out.int(t.mode.as_ref().map_or(-1, |m| m.redirect as i64));
+    out.bulk(b"prefixes");
+    let prefixes = t.mode.as_ref().map(|m| &m.prefixes);
+    out.array(prefixes.map_or(0, |p| p.len()));
+    for p in prefixes.into_iter().flatten() {
+        out.bulk(p);
+    }
+    Ok(())
+}
+
+/// ```text
+/// CLIENT NO-EVICT ON|OFF
+/// ```
+/// Accepted and shown in CLIENT LIST (`e`); there is no client eviction to exempt from.
+fn client_no_evict(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let on = if is(&args[2], "on") {
+        true
+    } else if is(&args[2], "off") {
+        false
+    } else {
+        return Err(CmdError::Syntax);
+    };
+    ctx.client.handle.info().no_evict = on;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// ```text
+/// CLIENT REPLY ON|OFF|SKIP
+/// ```
+/// OFF drops every reply from now on, SKIP the next command's; ON answers OK. The
+/// connection drops them (see `connection.rs`).
+fn client_reply(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let c = &mut *ctx.client;
+    if is(&args[2], "on") {
+        c.reply_off = false;
+        c.reply_skip = false;
+        c.reply_skip_next = false;
+        ctx.out.ok();
+    } else if is(&args[2], "off") {
+        c.reply_off = true;
+    } else if is(&args[2], "skip") {
+        if !c.reply_off {
+            c.reply_skip_next = true;
+        }
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    Ok(())
 }
 
 /// ```text

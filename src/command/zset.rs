@@ -132,14 +132,7 @@ fn drop_if_empty(ctx: &Ctx, ks: &mut Keyspace, key: &[u8]) {
 
 /// A score reply, as Redis's `addReplyDouble`: a bulk string in RESP2, a double in RESP3.
 pub fn reply_score(out: &mut Reply, score: f64) {
-    let text = format_double(score);
-    if out.resp3 {
-        out.raw(b",");
-        out.raw(&text);
-        out.raw(b"\r\n");
-    } else {
-        out.bulk(&text);
-    }
+    out.double(score);
 }
 
 /// A list of members, with their scores when `withscores`: flat in RESP2, pairs in

@@ -122,6 +122,19 @@ impl Reply {
         }
     }
 
+    /// A double, as Redis's `addReplyDouble`: `,text` in RESP3, a bulk string in RESP2;
+    /// `%.17g` text, with `inf` and `-inf` for the infinities.
+    pub fn double(&mut self, v: f64) {
+        let text = crate::util::num::format_double(v);
+        if self.resp3 {
+            self.buf.push(b',');
+            self.buf.extend_from_slice(&text);
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(&text);
+        }
+    }
+
     /// An array header for `n` elements that follow.
     pub fn array(&mut self, n: usize) {
         self.header(b'*', n);
@@ -215,5 +228,29 @@ mod tests {
         r.set(1);
         r.verbatim("txt", b"ab");
         assert_eq!(r.as_bytes(), &b"_\r\n_\r\n%2\r\n~1\r\n=6\r\ntxt:ab\r\n"[..]);
+    }
+
+    #[test]
+    fn doubles_and_pushes_follow_the_protocol() {
+        let mut r = Reply::new();
+        r.double(2.5);
+        r.double(f64::INFINITY);
+        r.push_or_array(2);
+        r.verbatim("txt", b"x");
+        assert_eq!(
+            r.as_bytes(),
+            &b"$3\r\n2.5\r\n$3\r\ninf\r\n*2\r\n$1\r\nx\r\n"[..]
+        );
+        let mut r = Reply::new();
+        r.resp3 = true;
+        r.double(2.5);
+        r.double(f64::NEG_INFINITY);
+        r.double(0.1);
+        r.push_or_array(2);
+        r.bulk(b"invalidate");
+        assert_eq!(
+            r.as_bytes(),
+            &b",2.5\r\n,-inf\r\n,0.10000000000000001\r\n>2\r\n$10\r\ninvalidate\r\n"[..]
+        );
     }
 }
