@@ -3,9 +3,11 @@
 //! Between MULTI and EXEC the dispatcher queues each request after the checks that can
 //! refuse it (unknown command, arity, authentication); a refusal dooms the transaction.
 //! EXEC takes the keyspace write lock once and runs the whole queue under it, so no
-//! other client sees a state in between. A command that takes no keyspace lock (PING,
-//! CLIENT, INFO...) runs with the lock released, since it may take it itself; it touches
-//! no keys, so atomicity holds for every key.
+//! other client sees a state in between. Commands that take no keyspace lock run under
+//! it too when they are known never to take it themselves (PING, PUBLISH, CLIENT...;
+//! SELECT is checked against the locked keyspace); the few others (INFO, SAVE...) run
+//! with it released, as they take it themselves. They touch no keys, but a client may
+//! run in that gap.
 //!
 //! WATCH registers the client's flag with each key (see [`crate::store::watch`]); EXEC
 //! checks it under the same write lock it then runs the queue with.
@@ -14,10 +16,13 @@ use std::sync::atomic::Ordering;
 
 use super::docs::doc;
 use super::flags::*;
-use super::{resolve, run_write, CmdError, CmdResult, Command, Ctx, Handler, Resolved};
+use super::{
+    int_arg, is, resolve, run_write, CmdError, CmdResult, Command, Ctx, Handler, Resolved,
+};
 use crate::client::{ClientState, Multi};
 use crate::resp::Args;
 use crate::server::Server;
+use crate::store::Keyspace;
 
 pub const COMMANDS: &[Command] = &[
     Command::new(
@@ -150,8 +155,12 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         let result = match cmd.handler {
             Handler::Read(f) => f(ctx, ks.as_ref().expect("locked"), args),
             Handler::Write(f) => run_write(ctx, ks.as_mut().expect("locked"), f, args),
+            Handler::Plain(_) if is(&args[0], "select") => {
+                select_locked(ctx, ks.as_ref().expect("locked"), args)
+            }
+            Handler::Plain(f) if runs_under_lock(args) => f(ctx, args),
             Handler::Plain(f) => {
-                // It may lock the keyspace itself; it touches no key.
+                // It may lock the keyspace itself (INFO, SAVE...); it touches no key.
                 if let Some(guard) = ks.take() {
                     super::finish_writes(guard);
                 }
@@ -169,6 +178,41 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let mut ks = ks.expect("locked");
     ks.reap_stale(ctx.now_ms);
     super::finish_writes(ks);
+    Ok(())
+}
+
+/// Whether a lock-free command (`Handler::Plain`) is known never to take the keyspace
+/// lock, so EXEC may run it while holding the write lock: then no other client can run
+/// between the commands around it. The others (INFO, SAVE, CONFIG RESETSTAT...) lock the
+/// keyspace themselves, and EXEC releases its lock around them; std's locks are not
+/// reentrant. A list of the safe ones rather than of the others, so that a new command
+/// costs atomicity at worst, never a deadlock.
+fn runs_under_lock(args: &Args) -> bool {
+    let sub = |word: &str| args.len() > 1 && is(&args[1], word);
+    match args[0].to_ascii_lowercase().as_slice() {
+        b"ping" | b"echo" | b"time" | b"lastsave" | b"wait" | b"publish" | b"subscribe"
+        | b"unsubscribe" | b"psubscribe" | b"punsubscribe" | b"pubsub" | b"client"
+        | b"command" | b"hello" | b"auth" => true,
+        b"config" => sub("get"),
+        b"object" => sub("help"),
+        _ => false,
+    }
+}
+
+/// SELECT inside EXEC, checked against the keyspace EXEC holds locked (the command's own
+/// handler locks it to count the databases). Same checks and error texts as SELECT.
+fn select_locked(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let index = int_arg(&args[1])?;
+    if i32::try_from(index).is_err() {
+        return Err(CmdError::err(
+            "value is out of range, value must between -2147483648 and 2147483647",
+        ));
+    }
+    if index < 0 || index as usize >= ks.db_count() {
+        return Err(CmdError::err("DB index is out of range"));
+    }
+    ctx.client.db = index as usize;
+    ctx.out.ok();
     Ok(())
 }
 
@@ -218,7 +262,7 @@ pub fn unwatch_all(server: &Server, client: &mut ClientState) {
     unwatch_locked(&mut server.store.write(), client);
 }
 
-fn unwatch_locked(ks: &mut crate::store::Keyspace, client: &mut ClientState) {
+fn unwatch_locked(ks: &mut Keyspace, client: &mut ClientState) {
     for (db, key, _) in client.watching.drain(..) {
         ks.db_mut(db).watched.remove(&key, &client.watch_flag);
     }
