@@ -63,6 +63,9 @@ pub struct ClientHandle {
     outbox: Outbox,
 }
 
+/// The most the outbox's writer hands the socket at once.
+const WRITE_CHUNK: usize = 16 * 1024;
+
 /// Output queued for a client whose writes must never wait on it: a subscriber, which
 /// publishers write to. From its first SUBSCRIBE on, every reply to the client is queued
 /// here, in order, and a writer thread of its own sends it, so a publisher only copies
@@ -208,14 +211,20 @@ impl ClientHandle {
             let batch = std::mem::take(&mut out.buf);
             out.in_flight = batch.len();
             drop(out);
-            let written = {
-                let _turn = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-                (&*self.socket).write_all(&batch)
-            };
-            self.outbox().in_flight = 0;
-            if written.is_err() {
-                self.kill();
-                return;
+            // In chunks, so that what counts against the limit is what the socket has
+            // not taken yet (Redis counts its unsent replies), not the whole batch until
+            // its last byte is out.
+            for chunk in batch.chunks(WRITE_CHUNK) {
+                let written = {
+                    let _turn = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+                    (&*self.socket).write_all(chunk)
+                };
+                if written.is_err() {
+                    self.kill();
+                    return;
+                }
+                let mut out = self.outbox();
+                out.in_flight = out.in_flight.saturating_sub(chunk.len());
             }
         }
     }

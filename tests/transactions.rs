@@ -215,7 +215,10 @@ fn exec_fails_after_another_client_changed_a_watched_key() {
     script.extend(watch_case!("k", [&["FLUSHALL"]]));
     // FLUSHALL from a client in another database.
     script.push((0, &["SET", "k", "v"]));
-    script.extend(watch_case!("k", [&["SELECT", "5"], &["FLUSHALL"], &["SELECT", "0"]]));
+    script.extend(watch_case!(
+        "k",
+        [&["SELECT", "5"], &["FLUSHALL"], &["SELECT", "0"]]
+    ));
     // SWAPDB brings in another database's key, or takes ours away.
     script.push((0, &["SET", "k", "v"]));
     script.extend(watch_case!("k", [&["SWAPDB", "0", "1"]]));
@@ -264,9 +267,20 @@ fn exec_runs_when_nothing_watched_changed() {
     script.extend(watch_case!("k", [&["RENAME", "nosuch", "k"]]));
     // Another key, or the same key in another database.
     script.extend(watch_case!("k", [&["SET", "other", "1"]]));
-    script.extend(watch_case!("k", [&["SELECT", "1"], &["SET", "k", "db1"], &["DEL", "k"], &["SELECT", "0"]]));
+    script.extend(watch_case!(
+        "k",
+        [
+            &["SELECT", "1"],
+            &["SET", "k", "db1"],
+            &["DEL", "k"],
+            &["SELECT", "0"]
+        ]
+    ));
     // FLUSHDB of a database without the key, and of ours while the key is missing.
-    script.extend(watch_case!("k", [&["SELECT", "2"], &["FLUSHDB"], &["SELECT", "0"]]));
+    script.extend(watch_case!(
+        "k",
+        [&["SELECT", "2"], &["FLUSHDB"], &["SELECT", "0"]]
+    ));
     script.extend(watch_case!("missing", [&["FLUSHDB"]]));
     // SWAPDB of two other databases; of ours with one where the key is missing too.
     script.push((0, &["SET", "k", "v"]));
@@ -512,7 +526,10 @@ fn client_list_shows_the_transaction() {
     let server = Server::start(&[]);
     let mut conn = server.conn();
     let mut other = server.conn();
-    assert_eq!(client_fields(&mut conn, &["flags", "multi"]), "flags=N multi=-1");
+    assert_eq!(
+        client_fields(&mut conn, &["flags", "multi"]),
+        "flags=N multi=-1"
+    );
     conn.cmd(&["MULTI"]);
     conn.cmd(&["SET", "a", "1"]);
     conn.cmd(&["SET", "b", "1"]);
@@ -531,7 +548,10 @@ fn client_list_shows_the_transaction() {
     assert!(mine.contains(" flags=xd "), "{mine}");
     assert!(mine.contains(" multi=0 "), "{mine}");
     assert_eq!(conn.cmd(&["EXEC"]), b"*-1\r\n");
-    assert_eq!(client_fields(&mut conn, &["flags", "multi"]), "flags=N multi=-1");
+    assert_eq!(
+        client_fields(&mut conn, &["flags", "multi"]),
+        "flags=N multi=-1"
+    );
 }
 
 #[test]

@@ -366,7 +366,10 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
         if !multi::runs_at_once(cmd) {
             // A doomed transaction queues nothing more, as Redis's `queueMultiCommand`
             // (CLIENT LIST's `multi=` shows it).
-            let dirty = ctx.client.watch_flag.load(std::sync::atomic::Ordering::Acquire);
+            let dirty = ctx
+                .client
+                .watch_flag
+                .load(std::sync::atomic::Ordering::Acquire);
             if !multi.aborted && !dirty {
                 multi.queued.push(args.clone());
             }

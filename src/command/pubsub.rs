@@ -210,6 +210,14 @@ fn confirm(out: &mut Reply, kind: &[u8], name: Option<&[u8]>, count: usize) {
 /// client without a queue (one that was never subscribed, answered by UNSUBSCRIBE) keeps
 /// them in `out`, for its connection to send as usual.
 fn queue_pending(client: &ClientState, out: &mut Reply) {
+    // What CLIENT LIST shows is refreshed after each batch, but the writer thread may
+    // send these replies sooner: refresh the pub/sub part first.
+    {
+        let mut info = client.handle.info();
+        info.sub = client.subscriptions.channels.len();
+        info.psub = client.subscriptions.patterns.len();
+        info.last_command = client.last_command;
+    }
     if client.handle.queue(out.as_bytes()) {
         out.clear();
     }

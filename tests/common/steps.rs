@@ -4,7 +4,9 @@
 //! Included with `#[path]` by the test files that need it, so `common/mod.rs` stays as
 //! it is.
 //!
-//! A step is `(connection, words)`. Besides commands, three words are understood:
+//! A step is `(connection, words)`; (P)SUBSCRIBE and (P)UNSUBSCRIBE given N names read
+//! their N frames (without names, follow them with `#read`s for the frames after the
+//! first). Besides commands, three words are understood:
 //! - `#read`: read one reply the connection has pending (a published message) without
 //!   sending anything;
 //! - `#reads N`: read N pending replies and compare them as a multiset (Redis sends the
@@ -51,8 +53,28 @@ fn perform(conns: &mut Conns, (i, cmd): Step) -> (Vec<Vec<u8>>, bool) {
                 .collect();
             (replies, true)
         }
-        _ => (vec![conns.get(i).cmd(cmd)], false),
+        _ => {
+            let conn = conns.get(i);
+            let first = conn.cmd(cmd);
+            // (P)SUBSCRIBE and (P)UNSUBSCRIBE confirm each name with a frame of its own
+            // (unless refused, or queued by MULTI).
+            let mut replies = vec![first];
+            let confirmed = !replies[0].starts_with(b"-") && replies[0] != b"+QUEUED\r\n";
+            if is_subscription(cmd[0]) && confirmed {
+                for _ in 2..cmd.len() {
+                    replies.push(conn.read_reply());
+                }
+            }
+            (replies, false)
+        }
     }
+}
+
+/// Whether a command answers with one frame per name it is given.
+fn is_subscription(name: &str) -> bool {
+    ["subscribe", "psubscribe", "unsubscribe", "punsubscribe"]
+        .iter()
+        .any(|s| name.eq_ignore_ascii_case(s))
 }
 
 /// Whether two replies to `cmd` agree: [`agree`]'s rules, plus PUBSUB CHANNELS, a set.
