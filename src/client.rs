@@ -92,6 +92,9 @@ struct OutboxState {
     soft_since: Option<Instant>,
     /// The connection has ended: the writer sends what is left and stops.
     closed: bool,
+    /// The writer is asleep waiting for output. Only then does a publisher wake it: a
+    /// busy writer takes everything queued meanwhile in one write anyway.
+    idle: bool,
 }
 
 impl ClientHandle {
@@ -165,8 +168,11 @@ impl ClientHandle {
             self.kill();
             return true;
         }
+        let idle = std::mem::take(&mut out.idle);
         drop(out);
-        self.outbox.wake.notify_one();
+        if idle {
+            self.outbox.wake.notify_one();
+        }
         true
     }
 
@@ -199,12 +205,14 @@ impl ClientHandle {
         loop {
             let mut out = self.outbox();
             while out.buf.is_empty() && !out.closed && !self.is_killed() {
+                out.idle = true;
                 out = self
                     .outbox
                     .wake
                     .wait(out)
                     .unwrap_or_else(|e| e.into_inner());
             }
+            out.idle = false;
             if out.buf.is_empty() || self.is_killed() {
                 return;
             }

@@ -274,3 +274,56 @@ pub fn reset(server: &Server, client: &mut ClientState) {
     client.multi = None;
     unwatch_all(server, client);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use crate::client::ClientHandle;
+    use crate::config::Config;
+    use crate::server::Server;
+    use crate::store::Store;
+
+    /// Whether nobody watches a key of database 0 or 3.
+    fn nothing_watched(server: &Server) -> bool {
+        let ks = server.store.read();
+        ks.db(0).watched.is_empty() && ks.db(3).watched.is_empty()
+    }
+
+    #[test]
+    fn a_client_that_leaves_is_no_longer_watching() {
+        let server = Arc::new(Server::new(Config::default(), Store::new(16), 0));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepting = Arc::clone(&server);
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let handle = Arc::new(ClientHandle::new(1, stream.try_clone().unwrap()).unwrap());
+            assert!(accepting.clients.register(Arc::clone(&handle), usize::MAX));
+            crate::connection::serve(&accepting, stream, handle);
+        });
+        let mut client = TcpStream::connect(addr).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        // WATCH k a (db 0), SELECT 3, WATCH k (db 3), MULTI: four replies of 5 bytes.
+        let requests = "*3\r\n$5\r\nWATCH\r\n$1\r\nk\r\n$1\r\na\r\n\
+                        *2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n\
+                        *2\r\n$5\r\nWATCH\r\n$1\r\nk\r\n\
+                        *1\r\n$5\r\nMULTI\r\n";
+        client.write_all(requests.as_bytes()).unwrap();
+        let mut replies = [0u8; 20];
+        client.read_exact(&mut replies).unwrap();
+        assert_eq!(&replies, b"+OK\r\n+OK\r\n+OK\r\n+OK\r\n");
+        assert!(!nothing_watched(&server));
+        drop(client);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !nothing_watched(&server) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(nothing_watched(&server), "watch entries left behind");
+    }
+}
