@@ -76,6 +76,9 @@ pub struct ClientHandle {
     waiting: Mutex<Option<Arc<Waiter>>>,
 }
 
+/// The most the outbox's writer hands the socket at once.
+const WRITE_CHUNK: usize = 16 * 1024;
+
 /// Output queued for a client whose writes must never wait on it: a subscriber, which
 /// publishers write to. From its first SUBSCRIBE on, every reply to the client is queued
 /// here, in order, and a writer thread of its own sends it, so a publisher only copies
@@ -102,6 +105,9 @@ struct OutboxState {
     soft_since: Option<Instant>,
     /// The connection has ended: the writer sends what is left and stops.
     closed: bool,
+    /// The writer is asleep waiting for output. Only then does a publisher wake it: a
+    /// busy writer takes everything queued meanwhile in one write anyway.
+    idle: bool,
 }
 
 impl ClientHandle {
@@ -177,8 +183,11 @@ impl ClientHandle {
             self.kill();
             return true;
         }
+        let idle = std::mem::take(&mut out.idle);
         drop(out);
-        self.outbox.wake.notify_one();
+        if idle {
+            self.outbox.wake.notify_one();
+        }
         true
     }
 
@@ -211,26 +220,34 @@ impl ClientHandle {
         loop {
             let mut out = self.outbox();
             while out.buf.is_empty() && !out.closed && !self.is_killed() {
+                out.idle = true;
                 out = self
                     .outbox
                     .wake
                     .wait(out)
                     .unwrap_or_else(|e| e.into_inner());
             }
+            out.idle = false;
             if out.buf.is_empty() || self.is_killed() {
                 return;
             }
             let batch = std::mem::take(&mut out.buf);
             out.in_flight = batch.len();
             drop(out);
-            let written = {
-                let _turn = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-                (&*self.socket).write_all(&batch)
-            };
-            self.outbox().in_flight = 0;
-            if written.is_err() {
-                self.kill();
-                return;
+            // In chunks, so that what counts against the limit is what the socket has
+            // not taken yet (Redis counts its unsent replies), not the whole batch until
+            // its last byte is out.
+            for chunk in batch.chunks(WRITE_CHUNK) {
+                let written = {
+                    let _turn = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+                    (&*self.socket).write_all(chunk)
+                };
+                if written.is_err() {
+                    self.kill();
+                    return;
+                }
+                let mut out = self.outbox();
+                out.in_flight = out.in_flight.saturating_sub(chunk.len());
             }
         }
     }

@@ -370,7 +370,15 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
     }
     if let Some(multi) = &mut ctx.client.multi {
         if !multi::runs_at_once(cmd) {
-            multi.queued.push(args.clone());
+            // A doomed transaction queues nothing more, as Redis's `queueMultiCommand`
+            // (CLIENT LIST's `multi=` shows it).
+            let dirty = ctx
+                .client
+                .watch_flag
+                .load(std::sync::atomic::Ordering::Acquire);
+            if !multi.aborted && !dirty {
+                multi.queued.push(args.clone());
+            }
             ctx.out.simple("QUEUED");
             return;
         }

@@ -3,9 +3,11 @@
 //! Between MULTI and EXEC the dispatcher queues each request after the checks that can
 //! refuse it (unknown command, arity, authentication); a refusal dooms the transaction.
 //! EXEC takes the keyspace write lock once and runs the whole queue under it, so no
-//! other client sees a state in between. A command that takes no keyspace lock (PING,
-//! CLIENT, INFO...) runs with the lock released, since it may take it itself; it touches
-//! no keys, so atomicity holds for every key.
+//! other client sees a state in between. Commands that take no keyspace lock run under
+//! it too when they are known never to take it themselves (PING, PUBLISH, CLIENT...;
+//! SELECT is checked against the locked keyspace); the few others (INFO, SAVE...) run
+//! with it released, as they take it themselves. They touch no keys, but a client may
+//! run in that gap.
 //!
 //! WATCH registers the client's flag with each key (see [`crate::store::watch`]); EXEC
 //! checks it under the same write lock it then runs the queue with.
@@ -14,10 +16,13 @@ use std::sync::atomic::Ordering;
 
 use super::docs::doc;
 use super::flags::*;
-use super::{resolve, run_write, CmdError, CmdResult, Command, Ctx, Handler, Resolved};
+use super::{
+    int_arg, is, resolve, run_write, CmdError, CmdResult, Command, Ctx, Handler, Resolved,
+};
 use crate::client::{ClientState, Multi};
 use crate::resp::Args;
 use crate::server::Server;
+use crate::store::Keyspace;
 
 pub const COMMANDS: &[Command] = &[
     Command::new(
@@ -154,8 +159,12 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
                 result
             }
             Handler::Write(f) => run_write(ctx, ks.as_mut().expect("locked"), f, args),
+            Handler::Plain(_) if is(&args[0], "select") => {
+                select_locked(ctx, ks.as_ref().expect("locked"), args)
+            }
+            Handler::Plain(f) if runs_under_lock(args) => f(ctx, args),
             Handler::Plain(f) => {
-                // It may lock the keyspace itself; it touches no key.
+                // It may lock the keyspace itself (INFO, SAVE...); it touches no key.
                 if let Some(guard) = ks.take() {
                     super::finish_writes(guard, ctx.now_ms);
                 }
@@ -173,6 +182,41 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let mut ks = ks.expect("locked");
     ks.reap_stale(ctx.now_ms);
     super::finish_writes(ks, ctx.now_ms);
+    Ok(())
+}
+
+/// Whether a lock-free command (`Handler::Plain`) is known never to take the keyspace
+/// lock, so EXEC may run it while holding the write lock: then no other client can run
+/// between the commands around it. The others (INFO, SAVE, CONFIG RESETSTAT...) lock the
+/// keyspace themselves, and EXEC releases its lock around them; std's locks are not
+/// reentrant. A list of the safe ones rather than of the others, so that a new command
+/// costs atomicity at worst, never a deadlock.
+fn runs_under_lock(args: &Args) -> bool {
+    let sub = |word: &str| args.len() > 1 && is(&args[1], word);
+    match args[0].to_ascii_lowercase().as_slice() {
+        b"ping" | b"echo" | b"time" | b"lastsave" | b"wait" | b"publish" | b"subscribe"
+        | b"unsubscribe" | b"psubscribe" | b"punsubscribe" | b"pubsub" | b"client" | b"command"
+        | b"hello" | b"auth" => true,
+        b"config" => sub("get"),
+        b"object" => sub("help"),
+        _ => false,
+    }
+}
+
+/// SELECT inside EXEC, checked against the keyspace EXEC holds locked (the command's own
+/// handler locks it to count the databases). Same checks and error texts as SELECT.
+fn select_locked(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    let index = int_arg(&args[1])?;
+    if i32::try_from(index).is_err() {
+        return Err(CmdError::err(
+            "value is out of range, value must between -2147483648 and 2147483647",
+        ));
+    }
+    if index < 0 || index as usize >= ks.db_count() {
+        return Err(CmdError::err("DB index is out of range"));
+    }
+    ctx.client.db = index as usize;
+    ctx.out.ok();
     Ok(())
 }
 
@@ -222,7 +266,7 @@ pub fn unwatch_all(server: &Server, client: &mut ClientState) {
     unwatch_locked(&mut server.store.write(), client);
 }
 
-fn unwatch_locked(ks: &mut crate::store::Keyspace, client: &mut ClientState) {
+fn unwatch_locked(ks: &mut Keyspace, client: &mut ClientState) {
     for (db, key, _) in client.watching.drain(..) {
         ks.db_mut(db).watched.remove(&key, &client.watch_flag);
     }
@@ -233,4 +277,57 @@ fn unwatch_locked(ks: &mut crate::store::Keyspace, client: &mut ClientState) {
 pub fn reset(server: &Server, client: &mut ClientState) {
     client.multi = None;
     unwatch_all(server, client);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use crate::client::ClientHandle;
+    use crate::config::Config;
+    use crate::server::Server;
+    use crate::store::Store;
+
+    /// Whether nobody watches a key of database 0 or 3.
+    fn nothing_watched(server: &Server) -> bool {
+        let ks = server.store.read();
+        ks.db(0).watched.is_empty() && ks.db(3).watched.is_empty()
+    }
+
+    #[test]
+    fn a_client_that_leaves_is_no_longer_watching() {
+        let server = Arc::new(Server::new(Config::default(), Store::new(16), 0));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepting = Arc::clone(&server);
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let handle = Arc::new(ClientHandle::new(1, stream.try_clone().unwrap()).unwrap());
+            assert!(accepting.clients.register(Arc::clone(&handle), usize::MAX));
+            crate::connection::serve(&accepting, stream, handle);
+        });
+        let mut client = TcpStream::connect(addr).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        // WATCH k a (db 0), SELECT 3, WATCH k (db 3), MULTI: four replies of 5 bytes.
+        let requests = "*3\r\n$5\r\nWATCH\r\n$1\r\nk\r\n$1\r\na\r\n\
+                        *2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n\
+                        *2\r\n$5\r\nWATCH\r\n$1\r\nk\r\n\
+                        *1\r\n$5\r\nMULTI\r\n";
+        client.write_all(requests.as_bytes()).unwrap();
+        let mut replies = [0u8; 20];
+        client.read_exact(&mut replies).unwrap();
+        assert_eq!(&replies, b"+OK\r\n+OK\r\n+OK\r\n+OK\r\n");
+        assert!(!nothing_watched(&server));
+        drop(client);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !nothing_watched(&server) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(nothing_watched(&server), "watch entries left behind");
+    }
 }

@@ -9,7 +9,7 @@
 
 use super::docs::doc;
 use super::flags::*;
-use super::{CmdResult, Command, Ctx, Handler};
+use super::{CmdError, CmdResult, Command, Ctx, Handler};
 use crate::client::ClientState;
 use crate::pubsub::Inner;
 use crate::resp::{Args, Reply};
@@ -206,10 +206,21 @@ fn confirm(out: &mut Reply, kind: &[u8], name: Option<&[u8]>, count: usize) {
 }
 
 /// Moves the replies pending for this client (its earlier replies of the batch and the
-/// confirmations just written) into its queue, while the registry is still locked.
+/// confirmations just written) into its queue, while the registry is still locked. A
+/// client without a queue (one that was never subscribed, answered by UNSUBSCRIBE) keeps
+/// them in `out`, for its connection to send as usual.
 fn queue_pending(client: &ClientState, out: &mut Reply) {
-    client.handle.queue(out.as_bytes());
-    out.clear();
+    // What CLIENT LIST shows is refreshed after each batch, but the writer thread may
+    // send these replies sooner: refresh the pub/sub part first.
+    {
+        let mut info = client.handle.info();
+        info.sub = client.subscriptions.channels.len();
+        info.psub = client.subscriptions.patterns.len();
+        info.last_command = client.last_command;
+    }
+    if client.handle.queue(out.as_bytes()) {
+        out.clear();
+    }
 }
 
 /// The output buffer limit of a client with this many subscriptions.
@@ -346,10 +357,23 @@ fn publish(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// The error of a subcommand given too many arguments for its own check (the table's
+/// arity only says "at least"), as Redis's `addReplySubcommandSyntaxError` words it: the
+/// subcommand as typed.
+fn subcommand_syntax_error(args: &Args) -> CmdError {
+    CmdError::err(format!(
+        "unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+        String::from_utf8_lossy(&args[1][..args[1].len().min(128)])
+    ))
+}
+
 /// ```text
 /// PUBSUB CHANNELS [pattern]
 /// ```
 fn channels(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() > 3 {
+        return Err(subcommand_syntax_error(args));
+    }
     let registry = ctx.server.pubsub.lock();
     let list = registry.channels((args.len() > 2).then(|| &args[2]));
     ctx.out.array(list.len());
@@ -386,7 +410,10 @@ fn numpat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 /// PUBSUB SHARDCHANNELS [pattern]
 /// ```
 /// Always empty: redlite has no shard channels (SSUBSCRIBE is a cluster feature).
-fn shardchannels(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+fn shardchannels(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() > 3 {
+        return Err(subcommand_syntax_error(args));
+    }
     ctx.out.array(0);
     Ok(())
 }
