@@ -74,6 +74,9 @@ pub struct ClientHandle {
     /// The wait of a blocking command, while the client sleeps in one (CLIENT KILL and
     /// CLIENT UNBLOCK end it).
     waiting: Mutex<Option<Arc<Waiter>>>,
+    /// Whether the client speaks RESP3, for the threads that encode messages to it
+    /// (PUBLISH, invalidations) without locking its info.
+    resp3: AtomicBool,
 }
 
 /// The most the outbox's writer hands the socket at once.
@@ -137,6 +140,7 @@ impl ClientHandle {
             killed: AtomicBool::new(false),
             outbox: Outbox::default(),
             waiting: Mutex::new(None),
+            resp3: AtomicBool::new(false),
         })
     }
 
@@ -284,6 +288,17 @@ impl ClientHandle {
         drop(self.outbox());
         self.outbox.wake.notify_all();
         self.interrupt_wait(Interrupt::Killed);
+    }
+
+    /// Whether the client speaks RESP3.
+    pub fn is_resp3(&self) -> bool {
+        self.resp3.load(Ordering::Relaxed)
+    }
+
+    /// Records the client's protocol version.
+    pub fn set_protocol(&self, version: u8) {
+        self.resp3.store(version >= 3, Ordering::Relaxed);
+        self.info().resp = version;
     }
 
     /// Records the wait the client sleeps in (`None` when it ends).

@@ -144,7 +144,7 @@ struct Frames {
 impl Frames {
     /// The frame for `client`'s protocol, encoded by `write` the first time.
     fn get(&mut self, client: &ClientHandle, write: impl Fn(&mut Reply)) -> &[u8] {
-        let resp3 = client.info().resp >= 3;
+        let resp3 = client.is_resp3();
         let slot = if resp3 {
             &mut self.resp3
         } else {

@@ -217,7 +217,7 @@ fn message(
     pending: &mut Vec<u8>,
     outgoing: &mut Outgoing,
 ) {
-    let tracker_resp3 = t.handle.info().resp >= 3;
+    let tracker_resp3 = t.handle.is_resp3();
     let mut out = Reply::new();
     let dest = if t.mode.redirect != 0 {
         match clients.get(t.mode.redirect) {

@@ -561,3 +561,27 @@ fn five_thousand_idle_connections_and_the_timeout() {
         let _ = s.shutdown(Shutdown::Both);
     }
 }
+
+/// A random draw with repeats of more elements than any reply could hold is refused
+/// (Redis would build the reply until memory runs out); small ones still work.
+#[test]
+fn huge_random_draws_are_refused_not_built() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    c.cmd(&["SADD", "s", "a", "b"]);
+    c.cmd(&["ZADD", "z", "1", "a"]);
+    c.cmd(&["HSET", "h", "f", "v"]);
+    let huge = "-9223372036854775807";
+    for cmd in [
+        &["SRANDMEMBER", "s", huge][..],
+        &["ZRANDMEMBER", "z", huge],
+        &["ZRANDMEMBER", "z", "-4611686018427387903", "WITHSCORES"],
+        &["HRANDFIELD", "h", huge],
+        &["SRANDMEMBER", "s", "-1000000000"],
+    ] {
+        assert_eq!(c.cmd_str(cmd), "-ERR value is out of range\r\n", "{cmd:?}");
+    }
+    assert_eq!(array_elements(&c.cmd(&["SRANDMEMBER", "s", "-5"])).len(), 5);
+    assert_eq!(array_elements(&c.cmd(&["ZRANDMEMBER", "z", "-3"])).len(), 3);
+    assert_eq!(c.cmd_str(&["PING"]), "+PONG\r\n");
+}

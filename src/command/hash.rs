@@ -386,9 +386,8 @@ fn hrandfield(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
         return Ok(());
     }
     // Each element is at least a 6-byte bulk string (`$0\r\n\r\n`).
-    let min_bytes = n.saturating_mul(if with_values { 12 } else { 6 });
-    if repeats && min_bytes > ctx.server.proto_max_bulk_len() {
-        return Err(CmdError::err("value is out of range"));
+    if repeats {
+        super::check_draws(ctx, n, if with_values { 12 } else { 6 })?;
     }
     let picks: Vec<(&[u8], &[u8])> = RNG.with(|rng| {
         let rng = &mut rng.borrow_mut();

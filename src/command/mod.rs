@@ -478,6 +478,17 @@ pub fn int_arg(arg: &[u8]) -> Result<i64, CmdError> {
     crate::util::num::parse_i64(arg).ok_or(CmdError::NotInteger)
 }
 
+/// Refuses a reply of `n` random draws with repeats (HRANDFIELD, SRANDMEMBER and
+/// ZRANDMEMBER with a negative count) that could not fit in `proto-max-bulk-len` even
+/// if every element were empty (`per_element` bytes each at least): Redis would build
+/// it and run out of memory; redlite answers `ERR value is out of range` instead.
+pub fn check_draws(ctx: &Ctx, n: u64, per_element: u64) -> Result<(), CmdError> {
+    if n.saturating_mul(per_element) > ctx.server.proto_max_bulk_len() {
+        return Err(CmdError::err("value is out of range"));
+    }
+    Ok(())
+}
+
 /// Whether `arg` equals the ASCII word `word`, ignoring case.
 pub fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())

@@ -781,7 +781,7 @@ fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
 pub fn set_protocol(ctx: &mut Ctx, version: u8) {
     ctx.client.resp = version;
     ctx.out.resp3 = version == 3;
-    ctx.client.handle.info().resp = version;
+    ctx.client.handle.set_protocol(version);
 }
 
 /// ```text

@@ -493,6 +493,9 @@ fn srandmember(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
         return Ok(());
     };
     let (n, unique) = (count.unsigned_abs() as usize, count > 0);
+    if !unique {
+        super::check_draws(ctx, n as u64, 6)?;
+    }
     let size = set.len();
     if n == 0 {
         ctx.out.array(0);

@@ -958,6 +958,9 @@ fn zrandmember(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
         return Ok(());
     };
     let count = l.unsigned_abs() as usize;
+    if l < 0 {
+        super::check_draws(ctx, count as u64, if withscores { 12 } else { 6 })?;
+    }
     let len = z.len();
     let ranks: Vec<usize> = with_rng(|rng| {
         if l < 0 {
