@@ -1238,10 +1238,7 @@ fn object_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.out.array(LINES.len());
-    for line in LINES {
-        ctx.out.simple(line);
-    }
+    super::reply_lines(ctx.out, LINES);
     Ok(())
 }
 

@@ -489,6 +489,14 @@ pub fn check_draws(ctx: &Ctx, n: u64, per_element: u64) -> Result<(), CmdError> 
     Ok(())
 }
 
+/// A HELP reply: each line as a status string.
+pub fn reply_lines(out: &mut Reply, lines: &[&str]) {
+    out.array(lines.len());
+    for line in lines {
+        out.simple(line);
+    }
+}
+
 /// Whether `arg` equals the ASCII word `word`, ignoring case.
 pub fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())

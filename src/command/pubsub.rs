@@ -450,9 +450,6 @@ fn help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.out.array(LINES.len());
-    for line in LINES {
-        ctx.out.simple(line);
-    }
+    super::reply_lines(ctx.out, LINES);
     Ok(())
 }
