@@ -44,26 +44,33 @@ free_port() { # a port nothing listens on
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
 }
-wait_ping() { # port
+wait_ping() { # port pid: 0 once PING answers, 1 if the server exits or 30 s pass
   for _ in $(seq 1 600); do
     [ "$(redis-cli -p "$1" PING 2>/dev/null)" = PONG ] && return 0
+    kill -0 "$2" 2>/dev/null || return 1
     sleep 0.05
   done
-  echo "server on port $1 did not answer" >&2; exit 1
+  return 1
 }
-# start_server NAME DIR [extra flags...]: sets PORT and PID
+# start_server NAME DIR [extra flags...]: sets PORT and PID. A free port can be taken
+# before the server binds it (redis-benchmark's thousand clients use many), so a server
+# that exits at once is started again on another port.
 start_server() {
   local name=$1 dir=$2; shift 2
-  PORT=$(free_port)
   mkdir -p "$dir"
-  if [ "$name" = redlite ]; then
-    "$REDLITE" --port "$PORT" --dir "$dir" "$@" >"$dir/log" 2>&1 &
-  else
-    redis-server --port "$PORT" --dir "$dir" --appendonly no "$@" >"$dir/log" 2>&1 &
-  fi
-  PID=$!
-  PIDS+=("$PID")
-  wait_ping "$PORT"
+  for _ in 1 2 3 4 5; do
+    PORT=$(free_port)
+    if [ "$name" = redlite ]; then
+      "$REDLITE" --port "$PORT" --dir "$dir" "$@" >"$dir/log" 2>&1 &
+    else
+      redis-server --port "$PORT" --dir "$dir" --appendonly no "$@" >"$dir/log" 2>&1 &
+    fi
+    PID=$!
+    PIDS+=("$PID")
+    wait_ping "$PORT" "$PID" && return 0
+    kill "$PID" 2>/dev/null || true
+  done
+  echo "$name did not start: $(tail -3 "$dir/log")" >&2; exit 1
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
