@@ -74,6 +74,9 @@ pub struct ClientHandle {
     /// The wait of a blocking command, while the client sleeps in one (CLIENT KILL and
     /// CLIENT UNBLOCK end it).
     waiting: Mutex<Option<Arc<Waiter>>>,
+    /// Whether [`ClientHandle::start_writer`] ran: set once, by the client's own
+    /// connection thread, which is the one that calls [`ClientHandle::send`].
+    has_writer: AtomicBool,
     /// Whether the client speaks RESP3, for the threads that encode messages to it
     /// (PUBLISH, invalidations) without locking its info.
     resp3: AtomicBool,
@@ -141,13 +144,15 @@ impl ClientHandle {
             outbox: Outbox::default(),
             waiting: Mutex::new(None),
             resp3: AtomicBool::new(false),
+            has_writer: AtomicBool::new(false),
         })
     }
 
     /// Writes already encoded replies, from whichever thread; through the outbox once
     /// the client has one (see [`ClientHandle::start_writer`]).
     pub fn send(&self, bytes: &[u8]) -> io::Result<()> {
-        if self.queue(bytes) {
+        // Most clients never get a writer: their replies skip the outbox's lock.
+        if self.has_writer.load(Ordering::Acquire) && self.queue(bytes) {
             return Ok(());
         }
         let _turn = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -209,6 +214,7 @@ impl ClientHandle {
             return;
         }
         out.active = true;
+        self.has_writer.store(true, Ordering::Release);
         drop(out);
         let handle = Arc::clone(self);
         let spawned = std::thread::Builder::new()

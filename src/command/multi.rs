@@ -238,9 +238,8 @@ fn watch(ctx: &mut Ctx, args: &Args) -> CmdResult {
         {
             continue;
         }
-        let db = ks.db_mut(dbi);
-        let expired = db.is_expired_present(key, ctx.now_ms);
-        db.watched.add(key, &client.watch_flag);
+        let expired = ks.db(dbi).is_expired_present(key, ctx.now_ms);
+        ks.watch(dbi, key, &client.watch_flag);
         client.watching.push((dbi, key.into(), expired));
     }
     drop(ks);
@@ -268,7 +267,7 @@ pub fn unwatch_all(server: &Server, client: &mut ClientState) {
 
 fn unwatch_locked(ks: &mut Keyspace, client: &mut ClientState) {
     for (db, key, _) in client.watching.drain(..) {
-        ks.db_mut(db).watched.remove(&key, &client.watch_flag);
+        ks.unwatch(db, &key, &client.watch_flag);
     }
     client.watch_flag.store(false, Ordering::Release);
 }

@@ -464,8 +464,8 @@ pub struct Db {
     has_stale: AtomicBool,
     /// Keys removed because they had expired (for INFO's `expired_keys`).
     pub expired_removed: u64,
-    /// The keys clients WATCH (see [`watch`]).
-    pub watched: watch::Watched,
+    /// The keys clients WATCH (see [`watch`]); registered through [`Keyspace::watch`].
+    pub(crate) watched: watch::Watched,
     /// The background save walking this database, if one is (see [`DbSnap`]).
     snap: Option<Box<DbSnap>>,
 }
@@ -948,6 +948,9 @@ pub struct Keyspace {
     pub ready: Vec<(usize, Key)>,
     /// Keys some client is blocked on, so a push knows to record readiness.
     pub blocked: blocking::BlockedKeys,
+    /// How many (client, key) WATCH registrations exist in all databases: while there
+    /// are none, a write command skips the watch bookkeeping of every database.
+    watches: usize,
 }
 
 impl Keyspace {
@@ -958,6 +961,7 @@ impl Keyspace {
             dirty: 0,
             ready: Vec::new(),
             blocked: blocking::BlockedKeys::default(),
+            watches: 0,
         }
     }
 
@@ -1031,9 +1035,26 @@ impl Keyspace {
         }
     }
 
+    /// Registers a client's WATCH of `key` in database `db`.
+    pub fn watch(&mut self, db: usize, key: &[u8], flag: &watch::WatchFlag) {
+        if self.dbs[db].watched.add(key, flag) {
+            self.watches += 1;
+        }
+    }
+
+    /// Drops a client's WATCH of `key` in database `db`.
+    pub fn unwatch(&mut self, db: usize, key: &[u8], flag: &watch::WatchFlag) {
+        if self.dbs[db].watched.remove(key, flag) {
+            self.watches -= 1;
+        }
+    }
+
     /// Ends a write command: the watchers of the keys it looked up for writing are
     /// flagged if it changed anything (`dirty` moved).
     pub fn end_write(&mut self, changed: bool) {
+        if self.watches == 0 {
+            return;
+        }
         for db in &mut self.dbs {
             if !db.watched.is_empty() {
                 db.watched.end_command(changed);

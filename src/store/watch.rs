@@ -35,22 +35,28 @@ impl Watched {
         self.watchers.is_empty()
     }
 
-    /// Adds a watcher of `key`.
-    pub fn add(&mut self, key: &[u8], flag: &WatchFlag) {
+    /// Adds a watcher of `key`. Returns whether it was not watching it yet.
+    pub fn add(&mut self, key: &[u8], flag: &WatchFlag) -> bool {
         let list = self.watchers.entry(key.into()).or_default();
-        if !list.iter().any(|f| Arc::ptr_eq(f, flag)) {
-            list.push(Arc::clone(flag));
+        if list.iter().any(|f| Arc::ptr_eq(f, flag)) {
+            return false;
         }
+        list.push(Arc::clone(flag));
+        true
     }
 
-    /// Removes a watcher of `key`.
-    pub fn remove(&mut self, key: &[u8], flag: &WatchFlag) {
-        if let Some(list) = self.watchers.get_mut(key) {
-            list.retain(|f| !Arc::ptr_eq(f, flag));
-            if list.is_empty() {
-                self.watchers.remove(key);
-            }
+    /// Removes a watcher of `key`. Returns whether it was watching it.
+    pub fn remove(&mut self, key: &[u8], flag: &WatchFlag) -> bool {
+        let Some(list) = self.watchers.get_mut(key) else {
+            return false;
+        };
+        let before = list.len();
+        list.retain(|f| !Arc::ptr_eq(f, flag));
+        let removed = list.len() < before;
+        if list.is_empty() {
+            self.watchers.remove(key);
         }
+        removed
     }
 
     /// Notes that the running command may change `key`.
