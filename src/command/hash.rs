@@ -7,11 +7,9 @@
 //! argument that can fail has been checked, so no error leaves an empty hash behind; a
 //! hash that becomes empty deletes its key.
 
-use std::cell::RefCell;
-
 use super::docs::doc;
 use super::flags::*;
-use super::keys::{parse_cursor, parse_scan_options, seeded_rng, write_scan_reply};
+use super::keys::{parse_cursor, parse_scan_options, write_scan_reply};
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::store::{Db, Hash, Keyspace, Value};
@@ -19,7 +17,7 @@ use crate::util::glob;
 use crate::util::num::{
     format_long_double_human, i64_to_bytes, parse_i64, parse_long_double, LongDouble,
 };
-use crate::util::rand::Rng;
+use crate::util::rand::with_thread_rng;
 
 #[rustfmt::skip]
 pub const COMMANDS: &[Command] = &[
@@ -56,11 +54,6 @@ pub const COMMANDS: &[Command] = &[
     Command::new("hscan", -3, READONLY, (1, 1, 1), Handler::Read(hscan),
         doc("hash", "2.8.0", "Incrementally iterate hash fields and associated values", "key cursor [MATCH pattern] [COUNT count]")),
 ];
-
-thread_local! {
-    /// HRANDFIELD's generator: one per worker thread.
-    static RNG: RefCell<Rng> = RefCell::new(seeded_rng());
-}
 
 /// The hash at `key` for reading, counting a keyspace hit or miss as Redis's
 /// `lookupKeyRead` does: `Ok(None)` if absent, `WRONGTYPE` if not a hash.
@@ -355,7 +348,7 @@ fn hrandfield(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
             ctx.out.null();
             return Ok(());
         };
-        match RNG.with(|rng| hash.random_pair(&mut rng.borrow_mut())) {
+        match with_thread_rng(|rng| hash.random_pair(rng)) {
             Some((field, _)) => ctx.out.bulk(field),
             None => ctx.out.null(),
         }
@@ -389,8 +382,7 @@ fn hrandfield(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     if repeats {
         super::check_draws(ctx, n, if with_values { 12 } else { 6 })?;
     }
-    let picks: Vec<(&[u8], &[u8])> = RNG.with(|rng| {
-        let rng = &mut rng.borrow_mut();
+    let picks: Vec<(&[u8], &[u8])> = with_thread_rng(|rng| {
         if repeats || n == 1 {
             (0..n).filter_map(|_| hash.random_pair(rng)).collect()
         } else if n >= hash.len() as u64 {

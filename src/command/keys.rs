@@ -23,15 +23,13 @@
 //!   and ZSCAN), so cursors and the order of keys differ from Redis's, never the
 //!   guarantee.
 
-use std::cell::RefCell;
-
 use super::docs::doc;
 use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::{Args, Reply};
 use crate::store::table::{Keyed, Table};
 use crate::store::{Db, Entry, Keyspace};
-use crate::util::rand::Rng;
+use crate::util::rand::with_thread_rng;
 use crate::util::{c_str, glob};
 
 pub const COMMANDS: &[Command] = &[
@@ -966,20 +964,6 @@ fn swapdb(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 
 // RANDOMKEY and SCAN.
 
-thread_local! {
-    /// RANDOMKEY's generator: one per worker thread (see the module doc).
-    static RNG: RefCell<Rng> = RefCell::new(seeded_rng());
-}
-
-/// A generator seeded from the clock, the process and a counter, so that workers
-/// started in the same microsecond still draw differently.
-pub fn seeded_rng() -> Rng {
-    static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut clock = Rng::from_clock();
-    Rng::new(clock.next_u64() ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15))
-}
-
 /// ```text
 /// RANDOMKEY
 /// ```
@@ -987,10 +971,10 @@ pub fn seeded_rng() -> Rng {
 fn randomkey(ctx: &mut Ctx, ks: &Keyspace, _args: &Args) -> CmdResult {
     let db = ks.db(ctx.client.db);
     let now = ctx.now_ms;
-    RNG.with(|rng| match db.random_key(&mut rng.borrow_mut(), now) {
+    match with_thread_rng(|rng| db.random_key(rng, now)) {
         Some(key) => ctx.out.bulk(key),
         None => ctx.out.null(),
-    });
+    }
     Ok(())
 }
 

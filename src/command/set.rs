@@ -17,17 +17,16 @@
 //! members.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 
 use super::docs::doc;
 use super::flags::*;
-use super::keys::{parse_cursor, parse_scan_options, seeded_rng, write_scan_reply};
+use super::keys::{parse_cursor, parse_scan_options, write_scan_reply};
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::store::{Keyspace, Set, Value};
 use crate::util::glob;
 use crate::util::num::parse_i64;
-use crate::util::rand::Rng;
+use crate::util::rand::with_thread_rng;
 
 /// The set commands' table entries.
 pub const COMMANDS: &[Command] = &[
@@ -229,16 +228,6 @@ pub const COMMANDS: &[Command] = &[
     ),
 ];
 
-thread_local! {
-    /// SPOP's and SRANDMEMBER's generator: one per worker thread.
-    static RNG: RefCell<Rng> = RefCell::new(seeded_rng());
-}
-
-/// Runs `f` with this thread's generator.
-fn with_rng<R>(f: impl FnOnce(&mut Rng) -> R) -> R {
-    RNG.with(|rng| f(&mut rng.borrow_mut()))
-}
-
 /// The set at `key` for reading: `Ok(None)` if absent, `WRONGTYPE` if not a set.
 fn read_set<'a>(ctx: &Ctx, ks: &'a Keyspace, key: &[u8]) -> Result<Option<&'a Set>, CmdError> {
     match ks.db(ctx.client.db).get(key, ctx.now_ms) {
@@ -408,7 +397,7 @@ fn spop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let size = set.len();
     let popped = match count {
         None => {
-            if let Some(m) = with_rng(|rng| set.pop_random(rng)) {
+            if let Some(m) = with_thread_rng(|rng| set.pop_random(rng)) {
                 ctx.out.bulk(&m);
             }
             1
@@ -427,7 +416,7 @@ fn spop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         Some(n) if (size - n) * SPOP_MOVE_STRATEGY_MUL > n => {
             ctx.out.set(n);
             for _ in 0..n {
-                if let Some(m) = with_rng(|rng| set.pop_random(rng)) {
+                if let Some(m) = with_thread_rng(|rng| set.pop_random(rng)) {
                     ctx.out.bulk(&m);
                 }
             }
@@ -439,7 +428,7 @@ fn spop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
             let limits = ctx.server.limits();
             let mut stays = Set::new();
             for _ in 0..size - n {
-                if let Some(m) = with_rng(|rng| set.pop_random(rng)) {
+                if let Some(m) = with_thread_rng(|rng| set.pop_random(rng)) {
                     stays.insert(&m, &limits);
                 }
             }
@@ -474,7 +463,7 @@ fn srandmember(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     if args.len() == 2 {
-        match read_set(ctx, ks, &args[1])?.and_then(|s| with_rng(|rng| s.random(rng))) {
+        match read_set(ctx, ks, &args[1])?.and_then(|s| with_thread_rng(|rng| s.random(rng))) {
             Some(m) => ctx.out.bulk(&m),
             None => ctx.out.null(),
         }
@@ -501,7 +490,7 @@ fn srandmember(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
         ctx.out.array(0);
     } else if !unique || n == 1 {
         ctx.out.array(n);
-        with_rng(|rng| {
+        with_thread_rng(|rng| {
             for _ in 0..n {
                 if let Some(m) = set.random(rng) {
                     ctx.out.bulk(&m);
@@ -515,7 +504,7 @@ fn srandmember(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
         }
     } else if n * SRANDMEMBER_SUB_STRATEGY_MUL > size {
         let mut members: Vec<_> = set.iter().collect();
-        with_rng(|rng| {
+        with_thread_rng(|rng| {
             while members.len() > n {
                 members.swap_remove(rng.below(members.len() as u64) as usize);
             }
@@ -527,7 +516,7 @@ fn srandmember(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     } else {
         let mut picked = std::collections::HashSet::with_capacity(n);
         let mut members = Vec::with_capacity(n);
-        with_rng(|rng| {
+        with_thread_rng(|rng| {
             while members.len() < n {
                 if let Some(m) = set.random(rng) {
                     if picked.insert(m.clone()) {

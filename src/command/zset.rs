@@ -23,7 +23,7 @@ use crate::resp::{Args, Reply};
 use crate::store::zset::{LexBound, LexRange, ScoreRange};
 use crate::store::{Keyspace, Value, ZSet};
 use crate::util::num::{format_double, parse_double, strtod};
-use crate::util::rand::Rng;
+use crate::util::rand::with_thread_rng;
 
 /// The sorted set commands, with Redis 7.0's arity, flags and key positions.
 #[rustfmt::skip]
@@ -163,14 +163,6 @@ fn positive_arg(arg: &[u8], msg: &str) -> Result<i64, CmdError> {
         Some(n) if n >= 0 => Ok(n),
         _ => Err(CmdError::err(msg)),
     }
-}
-
-/// Starts the client's random generator on first use.
-fn with_rng<T>(f: impl FnOnce(&mut Rng) -> T) -> T {
-    thread_local! {
-        static RNG: std::cell::RefCell<Rng> = std::cell::RefCell::new(Rng::from_clock());
-    }
-    RNG.with(|r| f(&mut r.borrow_mut()))
 }
 
 /// One end of a score range, as Redis's `zslParseRange` reads it with `strtod`: `(` makes
@@ -928,7 +920,7 @@ fn zrandmember(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     if args.len() == 2 {
         match read_zset(ctx, ks, &args[1])? {
             Some(z) => {
-                let rank = with_rng(|r| r.below(z.len() as u64)) as usize;
+                let rank = with_thread_rng(|r| r.below(z.len() as u64)) as usize;
                 if let Some((m, _)) = z.iter_ranks(rank..rank + 1, false).next() {
                     ctx.out.bulk(m);
                 }
@@ -962,7 +954,7 @@ fn zrandmember(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
         super::check_draws(ctx, count as u64, if withscores { 12 } else { 6 })?;
     }
     let len = z.len();
-    let ranks: Vec<usize> = with_rng(|rng| {
+    let ranks: Vec<usize> = with_thread_rng(|rng| {
         if l < 0 {
             (0..count).map(|_| rng.below(len as u64) as usize).collect()
         } else if count >= len {

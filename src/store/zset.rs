@@ -549,10 +549,7 @@ impl PartialEq for ZSet {
 impl ZSet {
     /// An empty sorted set.
     pub fn new() -> ZSet {
-        thread_local! {
-            static SEEDS: std::cell::RefCell<Rng> = std::cell::RefCell::new(Rng::from_clock());
-        }
-        let seed = SEEDS.with(|r| r.borrow_mut().next_u64());
+        let seed = crate::util::rand::with_thread_rng(|r| r.next_u64());
         ZSet {
             dict: Table::new(),
             list: SkipList::new(seed),

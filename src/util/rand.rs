@@ -1,6 +1,9 @@
 //! A small xorshift64* pseudo-random generator: enough for sampling, random replies and
 //! test data, with no crates. Not for anything secret.
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 /// The generator's state.
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
@@ -40,6 +43,26 @@ impl Rng {
     pub fn bytes(&mut self, len: usize) -> Vec<u8> {
         (0..len).map(|_| (self.next_u64() >> 56) as u8).collect()
     }
+}
+
+/// A generator seeded from the clock, the process and a counter, so that threads started
+/// in the same microsecond still draw differently.
+pub fn seeded() -> Rng {
+    static STARTED: AtomicU64 = AtomicU64::new(0);
+    let n = STARTED.fetch_add(1, Ordering::Relaxed);
+    let mut clock = Rng::from_clock();
+    Rng::new(clock.next_u64() ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+thread_local! {
+    /// One generator per thread (each connection has its own), so draws take no lock.
+    static THREAD_RNG: RefCell<Rng> = RefCell::new(seeded());
+}
+
+/// Runs `f` with this thread's generator (RANDOMKEY, SPOP, SRANDMEMBER, HRANDFIELD,
+/// ZRANDMEMBER, skiplist levels).
+pub fn with_thread_rng<T>(f: impl FnOnce(&mut Rng) -> T) -> T {
+    THREAD_RNG.with(|rng| f(&mut rng.borrow_mut()))
 }
 
 #[cfg(test)]
