@@ -41,6 +41,13 @@ fn zset(c: &mut Criterion) {
                 black_box(z.rank(black_box(&probes[k])))
             })
         });
+        // The floor: ZSCORE is only the member -> score hash lookup that ZRANK starts with.
+        group.bench_function(format!("ZSCORE {n}"), |b| {
+            b.iter(|| {
+                k = (k + 1) % probes.len();
+                black_box(z.score(black_box(&probes[k])))
+            })
+        });
         group.bench_function(format!("ZRANK {n}"), |b| {
             b.iter(|| {
                 k = (k + 1) % probes.len();
