@@ -196,5 +196,10 @@ done
   echo "| dump size (bytes) | ${DUMP_BYTES[redlite]} | ${DUMP_BYTES[redis]} | $(ratio "${DUMP_BYTES[redlite]}" "${DUMP_BYTES[redis]}") |"
   echo "| startup with the dump, until PING answers (ms) | ${LOAD_MS[redlite]} | ${LOAD_MS[redis]} | $(ratio "${LOAD_MS[redlite]}" "${LOAD_MS[redis]}") |"
 } >"$WORK/report.md"
+# Sections added by hand below the generated part (they start at the first "## "
+# heading) are kept.
+if [ -f "$OUT" ] && grep -q '^## ' "$OUT"; then
+  { echo; sed -n '/^## /,$p' "$OUT"; } >>"$WORK/report.md"
+fi
 cp "$WORK/report.md" "$OUT"
 cat "$OUT"

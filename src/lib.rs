@@ -23,7 +23,7 @@
 //!   place), and one file per command family, as Redis splits its sources.
 //! - [`store`]: databases behind one `RwLock`, lazy expiry on lookup, the TTL index and
 //!   the active expiry cycle, the value types (hash, set and sorted set with Redis's
-//!   compact encodings, our own skiplist), the WATCH registry, and the waiter registry
+//!   compact encodings, our own order-statistic B+tree), the WATCH registry, and the waiter registry
 //!   blocking commands build on.
 //! - [`persist`]: the dump format (documented in [`persist::dump`]), crash-safe SAVE, and
 //!   loading at startup.

@@ -7,7 +7,7 @@
 //! (ZADD, ZINCRBY), [`range_generic`] (the seven range commands and ZRANGESTORE),
 //! [`remrange_generic`], [`pop_generic`] (ZPOPMIN, ZPOPMAX, ZMPOP) and [`setop_generic`]
 //! (ZUNION, ZINTER, ZDIFF, the STORE forms and ZINTERCARD). Every range is turned into
-//! a range of ranks of the [`ZSet`] skiplist, so offsets and counts are O(log n).
+//! a range of ranks of the [`ZSet`]'s order-statistic tree, so offsets and counts are O(log n).
 //!
 //! Scores are read with Redis's `strtod` rules and printed as `%.17g`
 //! ([`crate::util::num`]). A sorted set that becomes empty deletes its key.
