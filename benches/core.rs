@@ -179,9 +179,17 @@ fn dump_file(c: &mut Criterion) {
         b.iter_batched(
             || Keyspace::new(16),
             |mut fresh| {
-                dump::read(bytes.as_slice(), 0, &Limits::default(), |db, k, v, exp| {
-                    fresh.db_mut(db as usize).load(k, v, exp)
-                })
+                // As the server's loader does: size the table first, then insert.
+                dump::read(
+                    bytes.as_slice(),
+                    0,
+                    &Limits::default(),
+                    |db, k, v, exp, n| {
+                        let db = fresh.db_mut(db as usize);
+                        db.reserve(n as usize);
+                        db.load(k, v, exp)
+                    },
+                )
                 .unwrap();
                 fresh
             },

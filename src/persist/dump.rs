@@ -463,8 +463,11 @@ pub struct LoadStats {
     pub keys_expired: u64,
 }
 
-/// Reads a whole dump. Calls `on_entry(db_index, key, value, expires_at_ms)` for every key
-/// whose expiry is None or > now_ms; keys already expired are skipped and counted. The
+/// Reads a whole dump. Calls `on_entry(db_index, key, value, expires_at_ms, section_keys)`
+/// for every key whose expiry is None or > now_ms; keys already expired are skipped and
+/// counted. `section_keys` is the key count the database's section declares, for the
+/// caller to size its table up front (it is not validated yet: a damaged file may
+/// overstate it, so cap it by what the file could hold). The
 /// checksum is verified at the end, so the caller must treat everything delivered as
 /// provisional until Ok is returned (it loads into a fresh keyspace and discards it on
 /// Err).
@@ -476,7 +479,7 @@ pub fn read<R: Read>(
     input: R,
     now_ms: u64,
     limits: &Limits,
-    mut on_entry: impl FnMut(u32, Vec<u8>, Value, Option<u64>),
+    mut on_entry: impl FnMut(u32, Vec<u8>, Value, Option<u64>, u64),
 ) -> Result<LoadStats, DumpError> {
     let mut inp = Input::new(input);
     let version = read_header(&mut inp)?;
@@ -586,7 +589,7 @@ fn read_entry<R: Read>(
     inp: &mut Input<R>,
     section: &Section<'_>,
     now_ms: u64,
-    on_entry: &mut impl FnMut(u32, Vec<u8>, Value, Option<u64>),
+    on_entry: &mut impl FnMut(u32, Vec<u8>, Value, Option<u64>, u64),
     stats: &mut LoadStats,
 ) -> Result<(), DumpError> {
     let at = inp.offset();
@@ -666,7 +669,7 @@ fn read_entry<R: Read>(
     match expires_at_ms {
         Some(t) if t <= now_ms => stats.keys_expired += 1,
         _ => {
-            on_entry(section.index, key, value, expires_at_ms);
+            on_entry(section.index, key, value, expires_at_ms, section.count);
             stats.keys_loaded += 1;
         }
     }
@@ -871,7 +874,7 @@ mod tests {
 
     fn load(data: &[u8], now_ms: u64) -> Result<(Vec<Entry>, LoadStats), DumpError> {
         let mut got = Vec::new();
-        let stats = read(data, now_ms, &Limits::default(), |db, k, v, exp| {
+        let stats = read(data, now_ms, &Limits::default(), |db, k, v, exp, _| {
             got.push((db, k, v, exp))
         })?;
         Ok((got, stats))
@@ -1044,7 +1047,7 @@ mod tests {
                 step,
                 calls: 0,
             };
-            let stats = read(input, 0, &Limits::default(), |db, k, v, exp| {
+            let stats = read(input, 0, &Limits::default(), |db, k, v, exp, _| {
                 got.push((db, k, v, exp))
             })
             .expect("load");
@@ -1431,7 +1434,7 @@ mod tests {
                 Err(io::Error::new(io::ErrorKind::PermissionDenied, "nope"))
             }
         }
-        let err = read(Failing, 0, &Limits::default(), |_, _, _, _| {}).expect_err("io");
+        let err = read(Failing, 0, &Limits::default(), |_, _, _, _, _| {}).expect_err("io");
         assert!(matches!(err.kind(), DumpErrorKind::Io(_)));
         assert!(std::error::Error::source(&err).is_some());
         assert_eq!(err.to_string(), "I/O error while reading dump: nope");

@@ -493,6 +493,9 @@ pub fn load(
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.to_string()),
     };
+    // Every entry takes at least three bytes (tag, key length, value), which bounds the
+    // table sizes a damaged section count can ask for.
+    let most_keys = file.metadata().map_or(0, |m| m.len() / 3);
     let unused = AtomicU64::new(0);
     let counter = progress.as_ref().map_or(&unused, |p| p.bytes);
     let input = Counting {
@@ -502,22 +505,31 @@ pub fn load(
     let mut ks = Keyspace::new(databases);
     let mut bad_db = None;
     let (mut keys, mut last_report) = (0u64, Instant::now());
-    let stats = dump::read(input, now_ms(), limits, |db, key, value, expires| {
-        match ks.dbs().get(db as usize) {
-            Some(_) => ks.db_mut(db as usize).load(key, value, expires),
-            None => bad_db = Some(db),
-        }
-        keys += 1;
-        if keys % 65536 == 0 && last_report.elapsed() >= Duration::from_secs(2) {
-            last_report = Instant::now();
-            if let Some(p) = &progress {
-                p.log.notice(&format!(
-                    "Loading dump: {keys} keys, {} bytes read so far",
-                    p.bytes.load(Ordering::Relaxed)
-                ));
+    let stats = dump::read(
+        input,
+        now_ms(),
+        limits,
+        |db, key, value, expires, declared| {
+            match ks.dbs().get(db as usize) {
+                Some(_) => {
+                    let db = ks.db_mut(db as usize);
+                    db.reserve(declared.min(most_keys) as usize);
+                    db.load(key, value, expires);
+                }
+                None => bad_db = Some(db),
             }
-        }
-    })
+            keys += 1;
+            if keys % 65536 == 0 && last_report.elapsed() >= Duration::from_secs(2) {
+                last_report = Instant::now();
+                if let Some(p) = &progress {
+                    p.log.notice(&format!(
+                        "Loading dump: {keys} keys, {} bytes read so far",
+                        p.bytes.load(Ordering::Relaxed)
+                    ));
+                }
+            }
+        },
+    )
     .map_err(|e| e.to_string())?;
     if let Some(db) = bad_db {
         return Err(format!(

@@ -901,6 +901,13 @@ impl Db {
         }
     }
 
+    /// Makes room for `keys` keys in all, so loading them never resizes the table.
+    pub fn reserve(&mut self, keys: usize) {
+        if !self.table_fixed() {
+            self.table.reserve(keys);
+        }
+    }
+
     /// Inserts a loaded entry as-is (used when loading a dump).
     pub fn load(&mut self, key: Vec<u8>, value: Value, expires_at_ms: Option<u64>) {
         self.remove_entry(&key);

@@ -122,6 +122,14 @@ impl<T: Keyed> Table<T> {
         None
     }
 
+    /// Grows the bucket array, at once, to what `n` elements need (a load factor of at
+    /// most 1), as loading a dump of known size wants.
+    pub fn reserve(&mut self, n: usize) {
+        if n > self.buckets.len() {
+            self.resize(n.next_power_of_two().max(MIN_BUCKETS));
+        }
+    }
+
     /// Adds `item`, whose key must not be in the table yet (check with `get` first).
     pub fn insert_new(&mut self, item: T) -> &mut T {
         if self.len >= self.buckets.len() {
