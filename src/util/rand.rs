@@ -60,7 +60,7 @@ thread_local! {
 }
 
 /// Runs `f` with this thread's generator (RANDOMKEY, SPOP, SRANDMEMBER, HRANDFIELD,
-/// ZRANDMEMBER, skiplist levels).
+/// ZRANDMEMBER).
 pub fn with_thread_rng<T>(f: impl FnOnce(&mut Rng) -> T) -> T {
     THREAD_RNG.with(|rng| f(&mut rng.borrow_mut()))
 }
