@@ -24,8 +24,9 @@
 //!
 //! Redis keeps small sorted sets in a listpack and converts them one way to the skiplist
 //! once they outgrow `zset-max-listpack-entries` or a member outgrows
-//! `zset-max-listpack-value`. Here the representation is always the tree; the encoding is
-//! tracked as a flag so OBJECT ENCODING and ZSCAN behave as Redis's do.
+//! `zset-max-listpack-value`. [`ZSet`] does the same with a sorted vector for the small
+//! ones and the tree and dict for the rest, so OBJECT ENCODING, ZSCAN and memory follow
+//! Redis's encodings.
 
 use std::ops::Range;
 
@@ -439,7 +440,7 @@ impl Tree {
 
     /// The (member, score) pairs at ranks `ranks`, lowest first, or highest first when
     /// `rev`.
-    pub fn iter_ranks(&self, ranks: Range<usize>, rev: bool) -> Iter<'_> {
+    pub fn iter_ranks(&self, ranks: Range<usize>, rev: bool) -> TreeIter<'_> {
         let ranks = ranks.start..ranks.end.min(self.len);
         let left = ranks.end.saturating_sub(ranks.start);
         let (leaf, pos) = match (left, rev) {
@@ -447,7 +448,7 @@ impl Tree {
             (_, false) => self.at(ranks.start),
             (_, true) => self.at(ranks.end - 1),
         };
-        Iter {
+        TreeIter {
             tree: self,
             leaf,
             pos,
@@ -467,7 +468,7 @@ impl Tree {
 }
 
 /// Walks a range of ranks of a [`Tree`], leaf by leaf.
-pub struct Iter<'a> {
+pub struct TreeIter<'a> {
     tree: &'a Tree,
     leaf: u32,
     pos: usize,
@@ -475,7 +476,7 @@ pub struct Iter<'a> {
     rev: bool,
 }
 
-impl<'a> Iterator for Iter<'a> {
+impl<'a> Iterator for TreeIter<'a> {
     type Item = (&'a [u8], f64);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -505,7 +506,8 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
-impl ExactSizeIterator for Iter<'_> {}
+impl ExactSizeIterator for TreeIter<'_> {}
+
 /// A score range as ZRANGEBYSCORE reads one (`(1.5`, `-inf`...).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScoreRange {
@@ -590,12 +592,32 @@ impl Keyed for Scored {
     }
 }
 
-/// A sorted set: members ordered by score, then bytewise.
-pub struct ZSet {
+/// How a sorted set is held, as Redis's two encodings.
+#[derive(Debug)]
+enum Repr {
+    /// Redis's `listpack`, for small sets: (score, member) pairs in order in one vector,
+    /// searched by a scan as Redis scans its listpack. A few hundred bytes for a handful
+    /// of members, where the tree and its dict take a kilobyte or two.
+    Listpack(Vec<(f64, Box<[u8]>)>),
+    /// Redis's `skiplist` encoding, boxed so that a small set (and every value, whose
+    /// size is its largest type's) stays small.
+    Skiplist(Box<Indexed>),
+}
+
+/// The tree for order and rank, and the dict for member lookups.
+#[derive(Debug)]
+struct Indexed {
     dict: Table<Scored>,
-    list: Tree,
-    /// Whether Redis would still hold this set in a listpack.
-    listpack: bool,
+    tree: Tree,
+}
+
+/// A sorted set: members ordered by score, then bytewise.
+///
+/// Small sets are a sorted vector, as Redis keeps them in a listpack; once they outgrow
+/// `zset-max-listpack-entries` or a member outgrows `zset-max-listpack-value` they
+/// convert, one way, to the tree and a dict, as Redis converts to its skiplist.
+pub struct ZSet {
+    repr: Repr,
 }
 
 impl Default for ZSet {
@@ -612,19 +634,27 @@ impl std::fmt::Debug for ZSet {
 
 impl Clone for ZSet {
     fn clone(&self) -> ZSet {
-        let mut dict = Table::new();
-        for (member, score) in self.iter() {
-            dict.insert_new(Scored {
-                member: member.into(),
-                score,
-            });
-        }
-        ZSet {
-            dict,
-            list: self.list.clone(),
-            listpack: self.listpack,
-        }
+        let repr = match &self.repr {
+            Repr::Listpack(v) => Repr::Listpack(v.clone()),
+            Repr::Skiplist(big) => Repr::Skiplist(Box::new(Indexed {
+                dict: dict_of(self.iter()),
+                tree: big.tree.clone(),
+            })),
+        };
+        ZSet { repr }
     }
+}
+
+/// The member -> score dict of these pairs.
+fn dict_of<'a>(pairs: impl Iterator<Item = (&'a [u8], f64)>) -> Table<Scored> {
+    let mut dict = Table::new();
+    for (member, score) in pairs {
+        dict.insert_new(Scored {
+            member: member.into(),
+            score,
+        });
+    }
+    dict
 }
 
 impl PartialEq for ZSet {
@@ -638,92 +668,135 @@ impl ZSet {
     /// An empty sorted set.
     pub fn new() -> ZSet {
         ZSet {
-            dict: Table::new(),
-            list: Tree::new(),
-            listpack: true,
+            repr: Repr::Listpack(Vec::new()),
         }
     }
 
     /// The number of members.
     pub fn len(&self) -> usize {
-        self.list.len()
+        match &self.repr {
+            Repr::Listpack(v) => v.len(),
+            Repr::Skiplist(big) => big.tree.len(),
+        }
     }
 
     /// Whether there are no members.
     pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        self.len() == 0
     }
 
     /// Every (member, score), lowest rank first.
     pub fn iter(&self) -> Iter<'_> {
-        self.list.iter_ranks(0..self.len(), false)
+        self.iter_ranks(0..self.len(), false)
     }
 
     /// The (member, score) pairs at ranks `ranks` (0-based, end exclusive), lowest first,
     /// or highest first when `rev`.
     pub fn iter_ranks(&self, ranks: Range<usize>, rev: bool) -> Iter<'_> {
-        self.list.iter_ranks(ranks, rev)
+        match &self.repr {
+            Repr::Listpack(v) => {
+                let end = ranks.end.min(v.len());
+                let pairs = v[ranks.start.min(end)..end].iter();
+                Iter::Listpack { pairs, rev }
+            }
+            Repr::Skiplist(big) => Iter::Tree(big.tree.iter_ranks(ranks, rev)),
+        }
     }
 
     /// A member's score.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.dict.get(member).map(|s| s.score)
+        match &self.repr {
+            Repr::Listpack(v) => v.iter().find(|(_, m)| **m == *member).map(|(s, _)| *s),
+            Repr::Skiplist(big) => big.dict.get(member).map(|s| s.score),
+        }
     }
 
     /// Adds a member or changes its score. Returns true if it is new. The set leaves the
     /// listpack encoding when it grows past the limits, never to return.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: &Limits) -> bool {
-        // A listpack stores scores as text, and Redis's text for -0 reads back as 0.
-        let stored = |listpack: bool| if listpack && score == 0.0 { 0.0 } else { score };
-        if let Some(s) = self.dict.get_mut(member) {
-            let (old, score) = (s.score, stored(self.listpack));
-            // As in Redis, -0 and 0 are the same score: no update.
+        if let Repr::Listpack(v) = &mut self.repr {
+            // A listpack stores scores as text, and Redis's text for -0 reads back as 0.
+            let score = if score == 0.0 { 0.0 } else { score };
+            if let Some(pos) = v.iter().position(|(_, m)| **m == *member) {
+                // As in Redis, -0 and 0 are the same score: no update.
+                if v[pos].0 != score {
+                    let (_, member) = v.remove(pos);
+                    let at = v.partition_point(|(s, m)| before(*s, m, score, &member));
+                    v.insert(at, (score, member));
+                }
+                return false;
+            }
+            if v.len() < limits.zset_entries && member.len() <= limits.zset_value {
+                let at = v.partition_point(|(s, m)| before(*s, m, score, member));
+                v.insert(at, (score, member.into()));
+                return true;
+            }
+            self.convert_to_skiplist();
+        }
+        let Repr::Skiplist(big) = &mut self.repr else {
+            unreachable!("converted above")
+        };
+        let Indexed { dict, tree } = &mut **big;
+        if let Some(s) = dict.get_mut(member) {
+            let old = s.score;
             if old != score {
                 s.score = score;
-                self.list.update_score(old, member, score);
+                tree.update_score(old, member, score);
             }
             return false;
         }
-        if self.len() + 1 > limits.zset_entries || member.len() > limits.zset_value {
-            self.listpack = false;
-        }
-        let score = stored(self.listpack);
-        self.dict.insert_new(Scored {
+        dict.insert_new(Scored {
             member: member.into(),
             score,
         });
-        self.list.insert(score, member.into());
+        tree.insert(score, member.into());
         true
     }
 
     /// Removes a member. Returns whether it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
-        match self.dict.remove(member) {
-            Some(s) => {
-                self.list.delete(s.score, member);
-                true
-            }
-            None => false,
+        match &mut self.repr {
+            Repr::Listpack(v) => match v.iter().position(|(_, m)| **m == *member) {
+                Some(pos) => {
+                    v.remove(pos);
+                    true
+                }
+                None => false,
+            },
+            Repr::Skiplist(big) => match big.dict.remove(member) {
+                Some(s) => {
+                    big.tree.delete(s.score, member);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
+    /// The number of members `before` accepts, lowest first: the rank of the first
+    /// member it rejects (`before` must accept a prefix of the set, see [`Tree::seek`]).
+    fn seek(&self, before: impl Fn(f64, &[u8]) -> bool) -> usize {
+        match &self.repr {
+            Repr::Listpack(v) => v.partition_point(|(s, m)| before(*s, m)),
+            Repr::Skiplist(big) => big.tree.seek(before),
         }
     }
 
     /// A member's rank (0 for the lowest score).
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        let score = self.score(member)?;
-        Some(
-            self.list
-                .seek(|s, m| s < score || (s == score && m < member)),
-        )
+        match &self.repr {
+            Repr::Listpack(v) => v.iter().position(|(_, m)| **m == *member),
+            Repr::Skiplist(_) => {
+                let score = self.score(member)?;
+                Some(self.seek(|s, m| before(s, m, score, member)))
+            }
+        }
     }
 
     /// The ranks of the members within a score range.
     pub fn score_ranks(&self, r: &ScoreRange) -> Range<usize> {
-        let start = self
-            .list
-            .seek(|s, _| if r.minex { s <= r.min } else { s < r.min });
-        let end = self
-            .list
-            .seek(|s, _| if r.maxex { s < r.max } else { s <= r.max });
+        let start = self.seek(|s, _| if r.minex { s <= r.min } else { s < r.min });
+        let end = self.seek(|s, _| if r.maxex { s < r.max } else { s <= r.max });
         start..end.max(start)
     }
 
@@ -741,52 +814,113 @@ impl ZSet {
         if r.is_always_empty() || r.min.below_min(last) || !r.max.within_max(first) {
             return 0..0;
         }
-        let start = self.list.seek(|_, m| r.min.below_min(m));
-        let end = self.list.seek(|_, m| r.max.within_max(m));
+        let start = self.seek(|_, m| r.min.below_min(m));
+        let end = self.seek(|_, m| r.max.within_max(m));
         start..end.max(start)
     }
 
     /// Removes the members at ranks `ranks` and returns how many there were.
     pub fn remove_ranks(&mut self, ranks: Range<usize>) -> usize {
-        let removed = self.list.delete_ranks(ranks);
-        for (member, _) in &removed {
-            self.dict.remove(member);
+        match &mut self.repr {
+            Repr::Listpack(v) => {
+                let end = ranks.end.min(v.len());
+                v.drain(ranks.start.min(end)..end).count()
+            }
+            Repr::Skiplist(big) => {
+                let removed = big.tree.delete_ranks(ranks);
+                for (member, _) in &removed {
+                    big.dict.remove(member);
+                }
+                removed.len()
+            }
         }
-        removed.len()
     }
 
-    /// The dict from member to score, for ZSCAN's cursor and random draws: visits the
-    /// bucket at `cursor` on as [`Table::scan_count`] does, with (member, score).
+    /// Visits (member, score) pairs for ZSCAN's cursor: a listpack whole (returning 0),
+    /// the dict from the bucket at `cursor` on, as [`Table::scan_count`] does.
     pub fn scan<'a>(
         &'a self,
         cursor: u64,
         count: usize,
         mut visit: impl FnMut(&'a [u8], f64),
     ) -> u64 {
-        self.dict
-            .scan_count(cursor, count, |s| visit(&s.member, s.score))
+        match &self.repr {
+            Repr::Listpack(v) => {
+                v.iter().for_each(|(s, m)| visit(m, *s));
+                0
+            }
+            Repr::Skiplist(big) => big
+                .dict
+                .scan_count(cursor, count, |s| visit(&s.member, s.score)),
+        }
     }
 
-    /// Whether Redis would hold this set in a listpack (small, with short members).
+    /// Whether this set is held as Redis holds it in a listpack (small, with short
+    /// members).
     pub fn is_listpack(&self) -> bool {
-        self.listpack
+        matches!(self.repr, Repr::Listpack(_))
     }
 
     /// Leaves the listpack encoding for good, as Redis's `zsetConvert(zobj,
-    /// OBJ_ENCODING_SKIPLIST)` does (SORT converts the sets it sorts).
+    /// OBJ_ENCODING_SKIPLIST)` does (when the set outgrows it, and SORT converts the
+    /// sets it sorts).
     pub fn convert_to_skiplist(&mut self) {
-        self.listpack = false;
+        if let Repr::Listpack(v) = &mut self.repr {
+            let pairs = std::mem::take(v);
+            let dict = dict_of(pairs.iter().map(|(s, m)| (&**m, *s)));
+            let mut tree = Tree::new();
+            for (score, member) in pairs {
+                tree.insert(score, member);
+            }
+            self.repr = Repr::Skiplist(Box::new(Indexed { dict, tree }));
+        }
     }
 
     /// The encoding OBJECT ENCODING reports: `listpack` or `skiplist`.
     pub fn encoding(&self) -> &'static str {
-        if self.listpack {
+        if self.is_listpack() {
             "listpack"
         } else {
             "skiplist"
         }
     }
 }
+
+/// Walks a range of ranks of a [`ZSet`], in either encoding.
+pub enum Iter<'a> {
+    Listpack {
+        pairs: std::slice::Iter<'a, (f64, Box<[u8]>)>,
+        rev: bool,
+    },
+    Tree(TreeIter<'a>),
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a [u8], f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Iter::Listpack { pairs, rev } => {
+                let pair = if *rev {
+                    pairs.next_back()
+                } else {
+                    pairs.next()
+                };
+                pair.map(|(s, m)| (&**m, *s))
+            }
+            Iter::Tree(walk) => walk.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Iter::Listpack { pairs, .. } => pairs.size_hint(),
+            Iter::Tree(walk) => walk.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
 
 #[cfg(test)]
 mod tests {
@@ -798,6 +932,26 @@ mod tests {
         let mut v: Vec<_> = m.iter().map(|(k, s)| (k.clone(), *s)).collect();
         v.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
         v
+    }
+
+    /// The tree of a set past the listpack encoding.
+    fn tree_of(z: &ZSet) -> Option<&Tree> {
+        match &z.repr {
+            Repr::Listpack(_) => None,
+            Repr::Skiplist(big) => Some(&big.tree),
+        }
+    }
+
+    /// Checks a set's tree, if it has one, and that its dict agrees with it.
+    fn check(z: &ZSet) {
+        if let Repr::Skiplist(big) = &z.repr {
+            let Indexed { dict, tree } = &**big;
+            check_tree(tree);
+            assert_eq!(dict.len(), tree.len());
+            for (m, s) in z.iter() {
+                assert_eq!(dict.get(m).map(|e| e.score), Some(s));
+            }
+        }
     }
 
     /// Checks the tree's counts, bounds, fill and leaf links.
@@ -863,7 +1017,17 @@ mod tests {
 
     #[test]
     fn random_operations_match_a_naive_model() {
-        let limits = Limits::default();
+        // Both encodings: the default limits convert to the tree at 129 members; these
+        // keep the 300 members in a listpack throughout.
+        run_model(&Limits::default(), false);
+        let roomy = Limits {
+            zset_entries: 1000,
+            ..Limits::default()
+        };
+        run_model(&roomy, true);
+    }
+
+    fn run_model(limits: &Limits, listpack: bool) {
         let mut rng = Rng::new(42);
         let mut z = ZSet::new();
         let mut model = std::collections::HashMap::new();
@@ -872,7 +1036,7 @@ mod tests {
             let score = (rng.below(40) as f64) - 20.0;
             match rng.below(10) {
                 0..=5 => {
-                    let new = z.insert(&member, score, &limits);
+                    let new = z.insert(&member, score, limits);
                     assert_eq!(new, model.insert(member.clone(), score).is_none());
                 }
                 6 | 7 => assert_eq!(z.remove(&member), model.remove(&member).is_some()),
@@ -909,7 +1073,7 @@ mod tests {
                 }
             }
             if step % 500 == 0 {
-                check_tree(&z.list);
+                check(&z);
             }
             let sorted = model_sorted(&model);
             assert_eq!(z.len(), sorted.len());
@@ -921,7 +1085,7 @@ mod tests {
                 assert_eq!(got, vec![(m.as_slice(), *s)]);
             }
         }
-        check_tree(&z.list);
+        check(&z);
         let all: Vec<_> = z.iter().map(|(m, s)| (m.to_vec(), s)).collect();
         assert_eq!(all, model_sorted(&model));
         let rev: Vec<_> = z
@@ -930,6 +1094,7 @@ mod tests {
             .collect();
         assert_eq!(rev, all.into_iter().rev().collect::<Vec<_>>());
         assert_eq!(z.clone(), z);
+        assert_eq!(z.is_listpack(), listpack);
     }
 
     #[test]
@@ -1014,12 +1179,12 @@ mod tests {
                 _ => {}
             }
             assert_eq!(z.len(), order.len());
-            max_height = max_height.max(z.list.height);
+            max_height = max_height.max(tree_of(&z).map_or(0, |t| t.height));
             if step % 10_000 == 0 {
-                check_tree(&z.list);
+                check(&z);
             }
         }
-        check_tree(&z.list);
+        check(&z);
         assert!(max_height >= 3, "the test should grow a deep tree");
         let all: Vec<_> = z.iter().map(|(m, s)| (s as i64, m.to_vec())).collect();
         assert_eq!(all, order.into_iter().collect::<Vec<_>>());
