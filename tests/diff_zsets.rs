@@ -1052,3 +1052,290 @@ fn random_operations_agree() {
     ]);
     run_script(&script(cmds));
 }
+
+/// Words as owned strings, for the generated scripts.
+fn words(s: &[&str]) -> Vec<String> {
+    s.iter().map(|x| x.to_string()).collect()
+}
+
+/// A score for member `i` of the big sets: many ties, both infinities, and -0 next to 0
+/// (past the first ZADD's first 128 members, where the listpack would read -0 as 0).
+fn big_score(i: usize) -> String {
+    match i {
+        _ if i.is_multiple_of(500) => "-inf".into(),
+        _ if i % 500 == 1 => "+inf".into(),
+        _ if i.is_multiple_of(97) => "-0".into(),
+        _ if i.is_multiple_of(89) => "0".into(),
+        _ => format!("{}", ((i * 7919) % 1500) as f64 / 4.0),
+    }
+}
+
+/// Sets of 12,000 members (an order tree three levels deep): rank windows at the ends and
+/// around node sizes, BYSCORE with LIMIT and large offsets both ways, ranks, counts with
+/// every kind of bound, then removals by rank and score and pops that drain the set.
+#[test]
+fn deep_sets_ranges_ranks_and_pops() {
+    if !common::reference_available("deep_sets_ranges_ranks_and_pops") {
+        return;
+    }
+    const N: usize = 12_000;
+    let mut rng = Lcg(77);
+    let mut order: Vec<usize> = (0..N).collect();
+    for i in (1..N).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let mut cmds: Vec<Vec<String>> = Vec::new();
+    for chunk in order.chunks(3000) {
+        let mut c = words(&["ZADD", "big"]);
+        for &i in chunk {
+            c.push(big_score(i));
+            c.push(format!("m{i}"));
+        }
+        cmds.push(c);
+    }
+    let full = |cmds: &mut Vec<Vec<String>>| {
+        cmds.push(words(&["ZCARD", "big"]));
+        cmds.push(words(&["ZRANGE", "big", "0", "-1", "WITHSCORES"]));
+        cmds.push(words(&["ZREVRANGE", "big", "0", "-1"]));
+    };
+    full(&mut cmds);
+    let windows: &[(i64, i64)] = &[
+        (0, 0),
+        (0, 40),
+        (15, 17),
+        (31, 33),
+        (511, 513),
+        (1023, 1025),
+        (5000, 5100),
+        (-1, -1),
+        (-33, -31),
+        (-40, -1),
+        (11_990, 20_000),
+        (-20_000, 5),
+        (12_000, 12_001),
+        (7, 3),
+    ];
+    for &(a, b) in windows {
+        let (a, b) = (a.to_string(), b.to_string());
+        cmds.push(words(&["ZRANGE", "big", &a, &b, "WITHSCORES"]));
+        cmds.push(words(&["ZRANGE", "big", &a, &b, "REV", "WITHSCORES"]));
+        cmds.push(words(&["ZREVRANGE", "big", &a, &b]));
+    }
+    let offsets = [
+        "0", "1", "31", "32", "33", "511", "5000", "11990", "11999", "12000", "99999",
+    ];
+    for off in offsets {
+        for cnt in ["1", "5", "100", "-1"] {
+            cmds.push(words(&[
+                "ZRANGE", "big", "-inf", "+inf", "BYSCORE", "LIMIT", off, cnt,
+            ]));
+            cmds.push(words(&[
+                "ZRANGE",
+                "big",
+                "+inf",
+                "-inf",
+                "BYSCORE",
+                "REV",
+                "LIMIT",
+                off,
+                cnt,
+                "WITHSCORES",
+            ]));
+        }
+        cmds.push(words(&[
+            "ZRANGEBYSCORE",
+            "big",
+            "(0",
+            "100",
+            "WITHSCORES",
+            "LIMIT",
+            off,
+            "3",
+        ]));
+        cmds.push(words(&[
+            "ZREVRANGEBYSCORE",
+            "big",
+            "300",
+            "(-1",
+            "LIMIT",
+            off,
+            "7",
+        ]));
+        cmds.push(words(&[
+            "ZREVRANGEBYSCORE",
+            "big",
+            "(+inf",
+            "-inf",
+            "LIMIT",
+            off,
+            "2",
+        ]));
+    }
+    for i in (0..N + 40).step_by(37) {
+        let m = format!("m{i}");
+        cmds.push(words(&["ZRANK", "big", &m]));
+        cmds.push(words(&["ZREVRANK", "big", &m]));
+    }
+    let bounds = [
+        "-inf", "(-inf", "-1", "-0", "0", "(0", "(-0", "0.25", "(100", "100", "374.75", "(374.75",
+        "+inf", "(+inf",
+    ];
+    for min in bounds {
+        for max in bounds {
+            cmds.push(words(&["ZCOUNT", "big", min, max]));
+        }
+    }
+    cmds.push(words(&["ZRANGEBYSCORE", "big", "0", "0", "WITHSCORES"]));
+    cmds.push(words(&["ZRANGEBYSCORE", "big", "-inf", "-inf"]));
+    cmds.push(words(&["ZREVRANGEBYSCORE", "big", "+inf", "+inf"]));
+    // Removals over many leaves, then everything again.
+    cmds.push(words(&["ZREMRANGEBYRANK", "big", "1000", "3999"]));
+    cmds.push(words(&["ZREMRANGEBYRANK", "big", "-2000", "-1001"]));
+    cmds.push(words(&["ZREMRANGEBYRANK", "big", "0", "0"]));
+    cmds.push(words(&["ZREMRANGEBYSCORE", "big", "(50", "100"]));
+    cmds.push(words(&["ZREMRANGEBYSCORE", "big", "-inf", "-inf"]));
+    cmds.push(words(&["ZREMRANGEBYSCORE", "big", "(300", "+inf"]));
+    cmds.push(words(&["ZREMRANGEBYSCORE", "big", "0", "0"]));
+    full(&mut cmds);
+    for i in (0..N).step_by(53) {
+        cmds.push(words(&["ZRANK", "big", &format!("m{i}")]));
+    }
+    // Pops: single ones, then large bites from both ends until the set is gone.
+    cmds.push(words(&["ZPOPMIN", "big"]));
+    cmds.push(words(&["ZPOPMAX", "big"]));
+    cmds.push(words(&["ZPOPMIN", "big", "700"]));
+    cmds.push(words(&["ZPOPMAX", "big", "333"]));
+    cmds.push(words(&["ZRANGE", "big", "0", "5", "WITHSCORES"]));
+    cmds.push(words(&["ZRANGE", "big", "-5", "-1", "WITHSCORES"]));
+    for k in 0..6 {
+        let pop = if k % 2 == 0 { "ZPOPMIN" } else { "ZPOPMAX" };
+        cmds.push(words(&[pop, "big", "611"]));
+        cmds.push(words(&["ZCARD", "big"]));
+        cmds.push(words(&["ZRANGE", "big", "0", "2"]));
+    }
+    cmds.push(words(&["ZMPOP", "1", "big", "MAX", "COUNT", "500"]));
+    cmds.push(words(&["ZPOPMIN", "big", "100000"]));
+    cmds.push(words(&["EXISTS", "big"]));
+    cmds.push(words(&["ZPOPMAX", "big", "3"]));
+    run_script(&script(cmds));
+}
+
+/// 10,000 members of score 0 (some -0): lex ranges with bounds that are and are not
+/// members, reaching either end, with LIMIT, reversed, counted and removed.
+#[test]
+fn deep_lex_ranges_on_equal_scores() {
+    if !common::reference_available("deep_lex_ranges_on_equal_scores") {
+        return;
+    }
+    const N: u64 = 10_000;
+    let name = |i: u64| format!("{:x}", i.wrapping_mul(0x9e37_79b9) % 1_000_003);
+    let mut cmds: Vec<Vec<String>> = Vec::new();
+    for chunk in (0..N).collect::<Vec<_>>().chunks(2500) {
+        let mut c = words(&["ZADD", "lex"]);
+        for &i in chunk {
+            c.push(if i % 7 == 3 { "-0" } else { "0" }.to_string());
+            c.push(name(i));
+        }
+        cmds.push(c);
+    }
+    cmds.push(words(&["ZCARD", "lex"]));
+    cmds.push(words(&["ZRANGE", "lex", "0", "-1", "WITHSCORES"]));
+    let mut rng = Lcg(5);
+    let bound = |rng: &mut Lcg| -> String {
+        let pick = match rng.below(3) {
+            0 => name(rng.below(N)),
+            1 => format!("{:x}", rng.below(1_000_003)),
+            _ => ["", "0", "f", "ffff", "\u{7f}"][rng.below(5) as usize].to_string(),
+        };
+        match rng.below(12) {
+            0 => "-".into(),
+            1 => "+".into(),
+            2..=6 => format!("[{pick}"),
+            _ => format!("({pick}"),
+        }
+    };
+    for round in 0..150 {
+        let (a, b) = (bound(&mut rng), bound(&mut rng));
+        let off = ["0", "1", "32", "500", "4000", "9999"][rng.below(6) as usize];
+        let cnt = ["1", "3", "40", "-1"][rng.below(4) as usize];
+        cmds.push(words(&["ZLEXCOUNT", "lex", &a, &b]));
+        cmds.push(words(&["ZRANGEBYLEX", "lex", &a, &b, "LIMIT", off, cnt]));
+        cmds.push(words(&["ZREVRANGEBYLEX", "lex", &b, &a, "LIMIT", off, cnt]));
+        cmds.push(words(&[
+            "ZRANGE", "lex", &b, &a, "BYLEX", "REV", "LIMIT", off, cnt,
+        ]));
+        if round % 10 == 0 {
+            cmds.push(words(&["ZRANGEBYLEX", "lex", &a, &b]));
+            cmds.push(words(&["ZRANGESTORE", "dst", "lex", &a, &b, "BYLEX"]));
+            cmds.push(words(&["ZRANGE", "dst", "0", "-1", "WITHSCORES"]));
+        }
+    }
+    for (a, b) in [
+        ("-", "[8"),
+        ("(f0000", "+"),
+        ("[3", "(3z"),
+        ("(a", "[b"),
+        ("-", "(0"),
+        ("[ffffff", "+"),
+    ] {
+        cmds.push(words(&["ZREMRANGEBYLEX", "lex", a, b]));
+        cmds.push(words(&["ZCARD", "lex"]));
+        cmds.push(words(&["ZLEXCOUNT", "lex", "-", "+"]));
+        cmds.push(words(&["ZRANGE", "lex", "0", "9"]));
+        cmds.push(words(&["ZRANGE", "lex", "-10", "-1"]));
+    }
+    cmds.push(words(&["ZRANGE", "lex", "0", "-1", "WITHSCORES"]));
+    cmds.push(words(&["ZREMRANGEBYLEX", "lex", "-", "+"]));
+    cmds.push(words(&["EXISTS", "lex"]));
+    run_script(&script(cmds));
+}
+
+/// Random updates on a set of 6,000: small score changes (which stay between the
+/// member's neighbours), long jumps, ZINCRBY, removals and re-adds, with ranks and rank
+/// windows read after each.
+#[test]
+fn deep_set_rescoring_agrees() {
+    if !common::reference_available("deep_set_rescoring_agrees") {
+        return;
+    }
+    const N: u64 = 6000;
+    let mut cmds: Vec<Vec<String>> = vec![zadd_many("z", 0, N as usize, 0)];
+    let mut rng = Lcg(31);
+    for step in 0..1500 {
+        let m = format!("m{}", rng.below(N));
+        let cmd = match rng.below(8) {
+            0 | 1 => {
+                let d = ["0.01", "-0.01", "0.1", "-0.2"][rng.below(4) as usize];
+                words(&["ZINCRBY", "z", d, &m])
+            }
+            2 => {
+                let s = (rng.below(N) as f64 / 4.0).to_string();
+                words(&["ZADD", "z", "CH", &s, &m])
+            }
+            3 => {
+                let s = ["-inf", "+inf", "-0", "0", "1e300"][rng.below(5) as usize];
+                words(&["ZADD", "z", s, &m])
+            }
+            4 => words(&["ZREM", "z", &m]),
+            5 => words(&["ZADD", "z", "NX", "7.5", &m]),
+            _ => words(&[
+                "ZADD",
+                "z",
+                "GT",
+                "CH",
+                &(rng.below(N) as f64 / 4.0).to_string(),
+                &m,
+            ]),
+        };
+        cmds.push(cmd);
+        cmds.push(words(&["ZRANK", "z", &m]));
+        if step % 5 == 0 {
+            let r = rng.below(N + 10) as i64 - 5;
+            let (a, b) = (r.to_string(), (r + 3).to_string());
+            cmds.push(words(&["ZRANGE", "z", &a, &b, "WITHSCORES"]));
+            cmds.push(words(&["ZREVRANGE", "z", &a, &b, "WITHSCORES"]));
+        }
+    }
+    cmds.push(words(&["ZRANGE", "z", "0", "-1", "WITHSCORES"]));
+    run_script(&script(cmds));
+}

@@ -1189,4 +1189,507 @@ mod tests {
         let all: Vec<_> = z.iter().map(|(m, s)| (s as i64, m.to_vec())).collect();
         assert_eq!(all, order.into_iter().collect::<Vec<_>>());
     }
+
+    // ---- Edge cases of the B+tree: sizes at the split points, both ends, signed zeros,
+    // infinities, equal scores in deep trees, rescoring and clones.
+
+    /// A model entry: (score, member), kept sorted by [`before`] (so -0 and 0 tie).
+    type Entry = (f64, Vec<u8>);
+
+    fn model_pos(model: &[Entry], score: f64, member: &[u8]) -> usize {
+        model.partition_point(|(s, m)| before(*s, m, score, member))
+    }
+
+    fn model_insert(model: &mut Vec<Entry>, score: f64, member: &[u8]) {
+        let pos = model_pos(model, score, member);
+        model.insert(pos, (score, member.to_vec()));
+    }
+
+    fn entries(it: Iter<'_>) -> Vec<(u64, Vec<u8>)> {
+        it.map(|(m, s)| (s.to_bits(), m.to_vec())).collect()
+    }
+
+    fn bits(model: &[Entry]) -> Vec<(u64, Vec<u8>)> {
+        model
+            .iter()
+            .map(|(s, m)| (s.to_bits(), m.clone()))
+            .collect()
+    }
+
+    /// Every node of the arena is either reachable from the root or on the free list,
+    /// never both.
+    fn check_arena(t: &Tree) {
+        let mut seen = vec![false; t.nodes.len()];
+        let mut stack = vec![(t.root, t.height)];
+        while let Some((id, h)) = stack.pop() {
+            assert!(!seen[id as usize], "node {id} reached twice");
+            seen[id as usize] = true;
+            if h > 0 {
+                let n = t.node(id);
+                stack.extend(n.children[..n.len].iter().map(|&c| (c, h - 1)));
+            }
+        }
+        for &f in &t.free {
+            assert!(!seen[f as usize], "free node {f} is in the tree");
+            seen[f as usize] = true;
+        }
+        assert!(
+            seen.iter().all(|&s| s),
+            "a node is neither in the tree nor free"
+        );
+    }
+
+    /// The tree's structure, and its contents both ways against the model (scores
+    /// compared bit for bit, so -0 and 0 are told apart).
+    fn check_same(t: &Tree, model: &[Entry]) {
+        check_tree(t);
+        check_arena(t);
+        assert_eq!(t.len(), model.len());
+        assert_eq!(entries(t.iter_ranks(0..t.len(), false)), bits(model));
+        let mut rev = bits(model);
+        rev.reverse();
+        assert_eq!(entries(t.iter_ranks(0..usize::MAX, true)), rev);
+    }
+
+    /// Ranks, rank lookups and short walks both ways at every rank.
+    fn check_every_rank(t: &Tree, model: &[Entry]) {
+        let n = model.len();
+        for (r, (s, m)) in model.iter().enumerate() {
+            assert_eq!(t.seek(|ts, tm| before(ts, tm, *s, m)), r, "rank of {r}");
+            let fwd = entries(t.iter_ranks(r..r + 3, false));
+            assert_eq!(fwd, bits(&model[r..(r + 3).min(n)]), "forward from {r}");
+            let back = entries(t.iter_ranks(r.saturating_sub(2)..r + 1, true));
+            let mut want = bits(&model[r.saturating_sub(2)..=r]);
+            want.reverse();
+            assert_eq!(back, want, "backward from {r}");
+        }
+        assert_eq!(t.seek(|_, _| true), n);
+        assert_eq!(t.seek(|_, _| false), 0);
+        assert_eq!(t.iter_ranks(n..n + 5, false).count(), 0);
+        assert_eq!(t.iter_ranks(n + 1..n, true).count(), 0);
+    }
+
+    /// Builds trees of every size around the split points in four insertion orders, then
+    /// empties them from the front, the back and the middle one entry at a time.
+    #[test]
+    fn every_size_around_the_split_points() {
+        let mut rng = Rng::new(11);
+        let sizes = [
+            0, 1, 2, 15, 16, 17, 31, 32, 33, 34, 63, 64, 65, 97, 512, 513, 600,
+        ];
+        for &n in &sizes {
+            for order in 0..4 {
+                let mut keys: Vec<usize> = (0..n).collect();
+                match order {
+                    0 => {}
+                    1 => keys.reverse(),
+                    2 => {
+                        // Zigzag: both ends towards the middle.
+                        let (lo, hi) = keys.split_at(n / 2);
+                        keys = lo
+                            .iter()
+                            .zip(hi.iter().rev())
+                            .flat_map(|(&a, &b)| [a, b])
+                            .collect();
+                        if n % 2 == 1 {
+                            keys.push(n / 2);
+                        }
+                    }
+                    _ => {
+                        for i in (1..n).rev() {
+                            keys.swap(i, rng.below(i as u64 + 1) as usize);
+                        }
+                    }
+                }
+                let mut t = Tree::new();
+                let mut model = Vec::new();
+                for &k in &keys {
+                    // Few distinct scores, so members break most ties.
+                    let (s, m) = ((k / 7) as f64, format!("k{k:05}").into_bytes());
+                    t.insert(s, m.clone().into());
+                    model_insert(&mut model, s, &m);
+                }
+                check_same(&t, &model);
+                check_every_rank(&t, &model);
+                let mut step = 0;
+                while !model.is_empty() {
+                    let r = match step % 3 {
+                        0 => 0,
+                        1 => model.len() - 1,
+                        _ => model.len() / 2,
+                    };
+                    let (s, m) = model.remove(r);
+                    let got = if step % 2 == 0 {
+                        t.delete_ranks(r..r + 1)
+                    } else {
+                        t.delete(s, &m).map(|b| vec![(b, s)]).unwrap_or_default()
+                    };
+                    assert_eq!(got.len(), 1);
+                    assert_eq!((&*got[0].0, got[0].1), (m.as_slice(), s));
+                    if n <= 100 || step % 41 == 0 {
+                        check_same(&t, &model);
+                    }
+                    step += 1;
+                }
+                check_same(&t, &model);
+                assert_eq!(t.height, 0);
+                assert!(t.delete_ranks(0..10).is_empty());
+                assert_eq!(t.delete(0.0, b"k00000"), None);
+            }
+        }
+    }
+
+    /// A tree three inner levels deep: every rank, then drained by ZPOPMIN and ZPOPMAX
+    /// sized bites (delete_ranks at either end), checking what comes out.
+    #[test]
+    fn a_deep_tree_drains_from_both_ends() {
+        let mut rng = Rng::new(5);
+        let mut t = Tree::new();
+        let mut model = Vec::new();
+        // Ascending inserts leave the leaves half full: the deepest tree for the size.
+        for k in 0..9000usize {
+            let (s, m) = ((k / 3) as f64, format!("m{k:05}").into_bytes());
+            t.insert(s, m.clone().into());
+            model.push((s, m));
+        }
+        assert!(t.height >= 3, "height {}", t.height);
+        check_same(&t, &model);
+        check_every_rank(&t, &model);
+        let mut pops = 0;
+        while !model.is_empty() {
+            let k = (1 + rng.below(300) as usize).min(model.len());
+            let len = model.len();
+            let (ranks, rev) = if pops % 2 == 0 {
+                (0..k, false)
+            } else {
+                (len - k..len, true)
+            };
+            // What ZPOPMIN/ZPOPMAX reply with, then what they remove.
+            let mut want = bits(&model[ranks.clone()]);
+            if rev {
+                want.reverse();
+            }
+            assert_eq!(entries(t.iter_ranks(ranks.clone(), rev)), want);
+            let gone = t.delete_ranks(ranks.clone());
+            let gone: Vec<_> = gone
+                .into_iter()
+                .map(|(m, s)| (s.to_bits(), m.to_vec()))
+                .collect();
+            assert_eq!(gone, bits(&model[ranks.clone()]));
+            model.drain(ranks);
+            if pops % 5 == 0 {
+                check_same(&t, &model);
+            }
+            pops += 1;
+        }
+        check_same(&t, &model);
+        assert_eq!((t.height, t.len()), (0, 0));
+    }
+
+    /// ZREMRANGEBYRANK-like removals of wide and narrow spans anywhere in a deep tree,
+    /// with ranges reaching past the end or empty.
+    #[test]
+    fn wide_rank_removals_in_a_deep_tree() {
+        let mut rng = Rng::new(99);
+        let mut t = Tree::new();
+        let mut model = Vec::new();
+        let mut keys: Vec<usize> = (0..12000).collect();
+        for i in (1..keys.len()).rev() {
+            keys.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        for &k in &keys {
+            let (s, m) = ((k % 50) as f64 - 25.0, format!("{k}").into_bytes());
+            t.insert(s, m.clone().into());
+            model_insert(&mut model, s, &m);
+        }
+        assert!(t.height >= 2);
+        check_same(&t, &model);
+        for round in 0..40 {
+            let len = model.len();
+            let a = rng.below(len as u64 + 2) as usize;
+            let span = if round % 4 == 0 {
+                rng.below(3000) as usize
+            } else {
+                rng.below(40) as usize
+            };
+            let b = a + span;
+            let want = bits(&model[a.min(len)..b.min(len)]);
+            let gone = t.delete_ranks(a..b);
+            let gone: Vec<_> = gone
+                .into_iter()
+                .map(|(m, s)| (s.to_bits(), m.to_vec()))
+                .collect();
+            assert_eq!(gone, want, "round {round}: {a}..{b} of {len}");
+            model.drain(a.min(len)..b.min(len));
+            check_tree(&t);
+        }
+        // Reversed and out-of-range spans remove nothing.
+        let len = model.len();
+        let reversed = std::ops::Range { start: 10, end: 5 };
+        assert!(t.delete_ranks(reversed).is_empty());
+        assert!(t.delete_ranks(len..len + 10).is_empty());
+        assert!(t.delete_ranks(len + 5..len + 10).is_empty());
+        check_same(&t, &model);
+        check_every_rank(&t, &model);
+        let all = t.delete_ranks(0..usize::MAX);
+        assert_eq!(all.len(), len);
+        check_same(&t, &[]);
+    }
+
+    /// Scores of -inf, -0, 0 and +inf with many ties: score ranges with every combination
+    /// of ends, ranks, and a -0 that stays -0 once the set is past the listpack.
+    #[test]
+    fn infinities_and_signed_zeros() {
+        let limits = Limits::default();
+        let mut rng = Rng::new(3);
+        let values = [f64::NEG_INFINITY, -1.5, -0.0, 0.0, 2.0, f64::INFINITY];
+        let mut z = ZSet::new();
+        let mut model = Vec::new();
+        for k in 0..4000 {
+            let s = values[rng.below(values.len() as u64) as usize];
+            let m = format!("m{k}").into_bytes();
+            assert!(z.insert(&m, s, &limits));
+            // The listpack's first 128 members read -0 back as 0.
+            let stored = if k < limits.zset_entries && s == 0.0 {
+                0.0
+            } else {
+                s
+            };
+            model_insert(&mut model, stored, &m);
+        }
+        check_same(&z.list, &model);
+        for (r, (_, m)) in model.iter().enumerate().step_by(97) {
+            assert_eq!(z.rank(m), Some(r));
+        }
+        for &min in &values {
+            for &max in &values {
+                for ex in 0..4 {
+                    let r = ScoreRange {
+                        min,
+                        max,
+                        minex: ex & 1 == 1,
+                        maxex: ex & 2 == 2,
+                    };
+                    let want: Vec<_> = model
+                        .iter()
+                        .filter(|(s, _)| {
+                            (if r.minex { *s > min } else { *s >= min })
+                                && (if r.maxex { *s < max } else { *s <= max })
+                        })
+                        .cloned()
+                        .collect();
+                    let ranks = z.score_ranks(&r);
+                    assert_eq!(ranks.len(), want.len(), "{r:?}");
+                    assert_eq!(entries(z.iter_ranks(ranks.clone(), false)), bits(&want));
+                    let mut rev = bits(&want);
+                    rev.reverse();
+                    assert_eq!(entries(z.iter_ranks(ranks, true)), rev, "{r:?}");
+                }
+            }
+        }
+        // -0 and 0 are the same score: changing one to the other is no update.
+        let (s, m) = model
+            .iter()
+            .find(|(s, _)| s.to_bits() == (-0.0f64).to_bits())
+            .unwrap();
+        let (s, m) = (*s, m.clone());
+        assert!(!z.insert(&m, 0.0, &limits));
+        assert_eq!(z.score(&m).map(f64::to_bits), Some(s.to_bits()));
+        // Removing the +inf and -inf members by score range empties both ends.
+        let top = z.score_ranks(&ScoreRange {
+            min: f64::INFINITY,
+            max: f64::INFINITY,
+            minex: false,
+            maxex: false,
+        });
+        assert_eq!(top.end, z.len());
+        let n = z.remove_ranks(top);
+        let bottom = z.score_ranks(&ScoreRange {
+            min: f64::NEG_INFINITY,
+            max: f64::NEG_INFINITY,
+            minex: false,
+            maxex: false,
+        });
+        assert_eq!(bottom.start, 0);
+        let n = n + z.remove_ranks(bottom);
+        model.retain(|(s, _)| s.is_finite());
+        assert_eq!(n + model.len(), 4000);
+        check_same(&z.list, &model);
+    }
+
+    /// Lex ranges over a deep tree of equal scores (some of them -0), including ranges
+    /// that reach either end, then removed as ZREMRANGEBYLEX does.
+    #[test]
+    fn lex_ranges_on_equal_scores_in_a_deep_tree() {
+        let limits = Limits::default();
+        let mut rng = Rng::new(17);
+        let mut z = ZSet::new();
+        let mut members: Vec<Vec<u8>> = Vec::new();
+        for k in 0..10000u64 {
+            let m = format!("{:x}", k.wrapping_mul(0x9e37_79b9) % 1_000_003).into_bytes();
+            let s = if k % 3 == 0 { -0.0 } else { 0.0 };
+            if z.insert(&m, s, &limits) {
+                members.push(m);
+            }
+        }
+        members.sort();
+        assert!(z.list.height >= 2);
+        let bound = |rng: &mut Rng, members: &[Vec<u8>]| -> LexBound {
+            let pick = match rng.below(3) {
+                0 if !members.is_empty() => {
+                    members[rng.below(members.len() as u64) as usize].clone()
+                }
+                1 => format!("{:x}", rng.below(1_000_003)).into_bytes(),
+                _ => {
+                    let len = rng.below(3) as usize;
+                    rng.bytes(len)
+                }
+            };
+            match rng.below(10) {
+                0 => LexBound::Min,
+                1 => LexBound::Max,
+                2..=5 => LexBound::Inclusive(pick),
+                _ => LexBound::Exclusive(pick),
+            }
+        };
+        let inside = |r: &LexRange, m: &[u8]| !r.min.below_min(m) && r.max.within_max(m);
+        for round in 0..400 {
+            let r = LexRange {
+                min: bound(&mut rng, &members),
+                max: bound(&mut rng, &members),
+            };
+            let want: Vec<&[u8]> = members
+                .iter()
+                .map(|m| m.as_slice())
+                .filter(|m| inside(&r, m))
+                .collect();
+            let ranks = z.lex_ranks(&r);
+            let got: Vec<&[u8]> = z.iter_ranks(ranks.clone(), false).map(|(m, _)| m).collect();
+            assert_eq!(got, want, "{r:?}");
+            let back: Vec<&[u8]> = z.iter_ranks(ranks.clone(), true).map(|(m, _)| m).collect();
+            assert!(back.iter().rev().eq(want.iter()), "{r:?}");
+            if round % 20 == 19 && want.len() < members.len() / 4 {
+                assert_eq!(z.remove_ranks(ranks), want.len());
+                members.retain(|m| !inside(&r, m));
+                check_tree(&z.list);
+                assert!(z
+                    .iter()
+                    .map(|(m, _)| m)
+                    .eq(members.iter().map(|m| m.as_slice())));
+            }
+        }
+        // Ranges that reach the ends.
+        let r = LexRange {
+            min: LexBound::Min,
+            max: LexBound::Inclusive(members[members.len() / 2].clone()),
+        };
+        assert_eq!(z.lex_ranks(&r), 0..members.len() / 2 + 1);
+        let r = LexRange {
+            min: LexBound::Exclusive(members[members.len() / 2].clone()),
+            max: LexBound::Max,
+        };
+        assert_eq!(z.lex_ranks(&r), members.len() / 2 + 1..members.len());
+        let r = LexRange {
+            min: LexBound::Min,
+            max: LexBound::Max,
+        };
+        assert_eq!(z.remove_ranks(z.lex_ranks(&r)), members.len());
+        check_same(&z.list, &[]);
+    }
+
+    /// Rescoring: small moves that stay between the entry's neighbours in its leaf
+    /// (rescored in place), moves to a leaf's first or last slot, and long jumps,
+    /// including to and from the infinities.
+    #[test]
+    fn rescoring_in_place_and_across_leaves() {
+        let limits = Limits::default();
+        let mut rng = Rng::new(23);
+        let mut z = ZSet::new();
+        let mut model = Vec::new();
+        for k in 0..3000 {
+            let m = format!("m{k:04}").into_bytes();
+            z.insert(&m, k as f64, &limits);
+            model.push((k as f64, m));
+        }
+        let mut in_place = 0;
+        for step in 0..4000 {
+            let m = format!("m{:04}", rng.below(3000)).into_bytes();
+            let old = z.score(&m).unwrap();
+            let new = match rng.below(6) {
+                0 => old + 0.25,
+                1 => old - 0.25,
+                2 => rng.below(3000) as f64,
+                3 => old + 1.0,
+                4 => [f64::INFINITY, f64::NEG_INFINITY, -0.0][rng.below(3) as usize],
+                _ => old,
+            };
+            let r = model_pos(&model, old, &m);
+            // Whether the entry stays strictly between its neighbours in its leaf.
+            let (leaf, pos) = z.list.at(r);
+            let stays = pos > 0
+                && pos + 1 < z.list.node(leaf).len
+                && before(model[r - 1].0, &model[r - 1].1, new, &m)
+                && before(new, &m, model[r + 1].0, &model[r + 1].1);
+            z.insert(&m, new, &limits);
+            // -0 and 0 (or an unchanged score) are no update: the old score stays.
+            let new = if new == old { old } else { new };
+            model.remove(r);
+            model_insert(&mut model, new, &m);
+            let r = model_pos(&model, new, &m);
+            if stays {
+                assert_eq!(z.list.at(r), (leaf, pos), "rescored in place");
+                in_place += 1;
+            }
+            assert_eq!(z.score(&m).map(f64::to_bits), Some(new.to_bits()));
+            assert_eq!(z.rank(&m), Some(r));
+            let near = r.saturating_sub(1)..(r + 2).min(model.len());
+            assert_eq!(
+                entries(z.iter_ranks(near.clone(), false)),
+                bits(&model[near])
+            );
+            if step % 500 == 0 {
+                check_same(&z.list, &model);
+            }
+        }
+        assert!(in_place > 100, "{in_place} rescored in place");
+        check_same(&z.list, &model);
+        check_every_rank(&z.list, &model);
+    }
+
+    /// A clone of a deep set is a separate tree: changing either leaves the other as it
+    /// was, and both keep their invariants.
+    #[test]
+    fn a_clone_of_a_deep_set_is_independent() {
+        let limits = Limits::default();
+        let mut z = ZSet::new();
+        let mut model = Vec::new();
+        for k in (0..8000).rev() {
+            let m = format!("m{k:05}").into_bytes();
+            z.insert(&m, (k % 10) as f64, &limits);
+            model_insert(&mut model, (k % 10) as f64, &m);
+        }
+        // Leave some nodes on the free list, so the clone copies one too.
+        z.remove_ranks(100..3000);
+        model.drain(100..3000);
+        assert!(!z.list.free.is_empty());
+        let mut c = z.clone();
+        assert_eq!(c, z);
+        check_same(&c.list, &model);
+        c.remove_ranks(0..c.len() / 2);
+        for k in 0..500 {
+            c.insert(format!("n{k}").as_bytes(), -1.0, &limits);
+        }
+        check_tree(&c.list);
+        check_arena(&c.list);
+        assert_eq!(c.len(), (model.len() - model.len() / 2) + 500);
+        assert_eq!(c.rank(b"n0"), Some(0));
+        assert_eq!(c.score(&model[0].1), None);
+        // The original is untouched.
+        check_same(&z.list, &model);
+        assert_eq!(z.score(&model[0].1), Some(model[0].0));
+        assert_eq!(z.rank(b"n0"), None);
+        for (r, (_, m)) in model.iter().enumerate().step_by(101) {
+            assert_eq!(z.rank(m), Some(r));
+        }
+    }
 }
