@@ -934,6 +934,13 @@ mod tests {
         v
     }
 
+    /// An empty set already in the tree encoding, for tests of the tree.
+    fn tree_set() -> ZSet {
+        let mut z = ZSet::new();
+        z.convert_to_skiplist();
+        z
+    }
+
     /// The tree of a set past the listpack encoding.
     fn tree_of(z: &ZSet) -> Option<&Tree> {
         match &z.repr {
@@ -1205,7 +1212,7 @@ mod tests {
         model.insert(pos, (score, member.to_vec()));
     }
 
-    fn entries(it: Iter<'_>) -> Vec<(u64, Vec<u8>)> {
+    fn entries<'a>(it: impl Iterator<Item = (&'a [u8], f64)>) -> Vec<(u64, Vec<u8>)> {
         it.map(|(m, s)| (s.to_bits(), m.to_vec())).collect()
     }
 
@@ -1457,7 +1464,7 @@ mod tests {
             };
             model_insert(&mut model, stored, &m);
         }
-        check_same(&z.list, &model);
+        check_same(tree_of(&z).unwrap(), &model);
         for (r, (_, m)) in model.iter().enumerate().step_by(97) {
             assert_eq!(z.rank(m), Some(r));
         }
@@ -1514,7 +1521,7 @@ mod tests {
         let n = n + z.remove_ranks(bottom);
         model.retain(|(s, _)| s.is_finite());
         assert_eq!(n + model.len(), 4000);
-        check_same(&z.list, &model);
+        check_same(tree_of(&z).unwrap(), &model);
     }
 
     /// Lex ranges over a deep tree of equal scores (some of them -0), including ranges
@@ -1523,7 +1530,7 @@ mod tests {
     fn lex_ranges_on_equal_scores_in_a_deep_tree() {
         let limits = Limits::default();
         let mut rng = Rng::new(17);
-        let mut z = ZSet::new();
+        let mut z = tree_set();
         let mut members: Vec<Vec<u8>> = Vec::new();
         for k in 0..10000u64 {
             let m = format!("{:x}", k.wrapping_mul(0x9e37_79b9) % 1_000_003).into_bytes();
@@ -1533,7 +1540,7 @@ mod tests {
             }
         }
         members.sort();
-        assert!(z.list.height >= 2);
+        assert!(tree_of(&z).unwrap().height >= 2);
         let bound = |rng: &mut Rng, members: &[Vec<u8>]| -> LexBound {
             let pick = match rng.below(3) {
                 0 if !members.is_empty() => {
@@ -1571,7 +1578,7 @@ mod tests {
             if round % 20 == 19 && want.len() < members.len() / 4 {
                 assert_eq!(z.remove_ranks(ranks), want.len());
                 members.retain(|m| !inside(&r, m));
-                check_tree(&z.list);
+                check_tree(tree_of(&z).unwrap());
                 assert!(z
                     .iter()
                     .map(|(m, _)| m)
@@ -1594,7 +1601,7 @@ mod tests {
             max: LexBound::Max,
         };
         assert_eq!(z.remove_ranks(z.lex_ranks(&r)), members.len());
-        check_same(&z.list, &[]);
+        check_same(tree_of(&z).unwrap(), &[]);
     }
 
     /// Rescoring: small moves that stay between the entry's neighbours in its leaf
@@ -1604,7 +1611,7 @@ mod tests {
     fn rescoring_in_place_and_across_leaves() {
         let limits = Limits::default();
         let mut rng = Rng::new(23);
-        let mut z = ZSet::new();
+        let mut z = tree_set();
         let mut model = Vec::new();
         for k in 0..3000 {
             let m = format!("m{k:04}").into_bytes();
@@ -1625,9 +1632,9 @@ mod tests {
             };
             let r = model_pos(&model, old, &m);
             // Whether the entry stays strictly between its neighbours in its leaf.
-            let (leaf, pos) = z.list.at(r);
+            let (leaf, pos) = tree_of(&z).unwrap().at(r);
             let stays = pos > 0
-                && pos + 1 < z.list.node(leaf).len
+                && pos + 1 < tree_of(&z).unwrap().node(leaf).len
                 && before(model[r - 1].0, &model[r - 1].1, new, &m)
                 && before(new, &m, model[r + 1].0, &model[r + 1].1);
             z.insert(&m, new, &limits);
@@ -1637,7 +1644,7 @@ mod tests {
             model_insert(&mut model, new, &m);
             let r = model_pos(&model, new, &m);
             if stays {
-                assert_eq!(z.list.at(r), (leaf, pos), "rescored in place");
+                assert_eq!(tree_of(&z).unwrap().at(r), (leaf, pos), "rescored in place");
                 in_place += 1;
             }
             assert_eq!(z.score(&m).map(f64::to_bits), Some(new.to_bits()));
@@ -1648,12 +1655,12 @@ mod tests {
                 bits(&model[near])
             );
             if step % 500 == 0 {
-                check_same(&z.list, &model);
+                check_same(tree_of(&z).unwrap(), &model);
             }
         }
         assert!(in_place > 100, "{in_place} rescored in place");
-        check_same(&z.list, &model);
-        check_every_rank(&z.list, &model);
+        check_same(tree_of(&z).unwrap(), &model);
+        check_every_rank(tree_of(&z).unwrap(), &model);
     }
 
     /// A clone of a deep set is a separate tree: changing either leaves the other as it
@@ -1661,7 +1668,7 @@ mod tests {
     #[test]
     fn a_clone_of_a_deep_set_is_independent() {
         let limits = Limits::default();
-        let mut z = ZSet::new();
+        let mut z = tree_set();
         let mut model = Vec::new();
         for k in (0..8000).rev() {
             let m = format!("m{k:05}").into_bytes();
@@ -1671,21 +1678,21 @@ mod tests {
         // Leave some nodes on the free list, so the clone copies one too.
         z.remove_ranks(100..3000);
         model.drain(100..3000);
-        assert!(!z.list.free.is_empty());
+        assert!(!tree_of(&z).unwrap().free.is_empty());
         let mut c = z.clone();
         assert_eq!(c, z);
-        check_same(&c.list, &model);
+        check_same(tree_of(&c).unwrap(), &model);
         c.remove_ranks(0..c.len() / 2);
         for k in 0..500 {
             c.insert(format!("n{k}").as_bytes(), -1.0, &limits);
         }
-        check_tree(&c.list);
-        check_arena(&c.list);
+        check_tree(tree_of(&c).unwrap());
+        check_arena(tree_of(&c).unwrap());
         assert_eq!(c.len(), (model.len() - model.len() / 2) + 500);
         assert_eq!(c.rank(b"n0"), Some(0));
         assert_eq!(c.score(&model[0].1), None);
         // The original is untouched.
-        check_same(&z.list, &model);
+        check_same(tree_of(&z).unwrap(), &model);
         assert_eq!(z.score(&model[0].1), Some(model[0].0));
         assert_eq!(z.rank(b"n0"), None);
         for (r, (_, m)) in model.iter().enumerate().step_by(101) {
