@@ -291,7 +291,31 @@ impl Tree {
             self.height -= 1;
             self.release(old);
         }
+        self.shrink_if_sparse();
         Some(removed)
+    }
+
+    /// Gives memory back once the tree has shrunk to an eighth of what its arena could
+    /// hold half full: freed nodes are otherwise kept for reuse. The rebuild is O(n), and
+    /// it takes seven removals per entry left to come round again, so a removal costs
+    /// O(1) more on average.
+    fn shrink_if_sparse(&mut self) {
+        if self.nodes.len() <= 8 || self.len * 8 >= self.nodes.len() * (B / 2) {
+            return;
+        }
+        let mut entries = Vec::with_capacity(self.len);
+        let (mut leaf, _) = self.at(0);
+        while leaf != NIL {
+            let n = self.node_mut(leaf);
+            for i in 0..n.len {
+                entries.push((n.scores[i], std::mem::take(&mut n.members[i])));
+            }
+            leaf = n.next;
+        }
+        *self = Tree::new();
+        for (score, member) in entries {
+            self.insert(score, member);
+        }
     }
 
     fn remove_below(
@@ -1130,6 +1154,26 @@ mod tests {
         z.remove(b"d");
         assert_eq!(z.encoding(), "skiplist");
     }
+    #[test]
+    fn a_shrunken_tree_gives_its_arena_back() {
+        let mut t = Tree::new();
+        for k in 0..20_000u32 {
+            t.insert(k as f64, format!("m{k}").into_bytes().into());
+        }
+        let peak = t.nodes.len();
+        for k in (50..20_000u32).rev() {
+            assert!(t.delete(k as f64, format!("m{k}").as_bytes()).is_some());
+            if k % 1000 == 0 {
+                check_tree(&t);
+            }
+        }
+        check_tree(&t);
+        // At most one node per two entries (a node holds up to 32) stays allocated.
+        assert!(t.nodes.len() <= 25, "{} of {peak} nodes kept", t.nodes.len());
+        let left: Vec<_> = t.iter_ranks(0..t.len(), false).map(|(_, s)| s).collect();
+        assert_eq!(left, (0..50).map(f64::from).collect::<Vec<_>>());
+    }
+
     /// Enough members for three levels of inner nodes, scores with many ties, and long
     /// runs of removals: exercises splits, merges and evening out against a BTreeSet.
     #[test]
