@@ -1169,7 +1169,11 @@ mod tests {
         }
         check_tree(&t);
         // At most one node per two entries (a node holds up to 32) stays allocated.
-        assert!(t.nodes.len() <= 25, "{} of {peak} nodes kept", t.nodes.len());
+        assert!(
+            t.nodes.len() <= 25,
+            "{} of {peak} nodes kept",
+            t.nodes.len()
+        );
         let left: Vec<_> = t.iter_ranks(0..t.len(), false).map(|(_, s)| s).collect();
         assert_eq!(left, (0..50).map(f64::from).collect::<Vec<_>>());
     }
