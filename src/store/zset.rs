@@ -90,6 +90,17 @@ impl Node {
         self.prefix(0, |s, m| before(s, m, score, member))
     }
 
+    /// In an inner node: the child holding the entry at `rank` among this node's
+    /// entries; `rank` becomes the entry's rank within that child.
+    fn child_at(&self, rank: &mut usize) -> usize {
+        let mut i = 0;
+        while i + 1 < self.len && *rank >= self.counts[i] as usize {
+            *rank -= self.counts[i] as usize;
+            i += 1;
+        }
+        i
+    }
+
     /// The number of set members below this node.
     fn total(&self) -> usize {
         self.counts[..self.len].iter().map(|&c| c as usize).sum()
@@ -351,14 +362,7 @@ impl Tree {
             Target::Key(score, member) | Target::Rescore(score, member, _) => {
                 n.child_for(*score, member)
             }
-            Target::Rank(r) => {
-                let mut i = 0;
-                while i + 1 < n.len && *r >= n.counts[i] as usize {
-                    *r -= n.counts[i] as usize;
-                    i += 1;
-                }
-                i
-            }
+            Target::Rank(r) => n.child_at(r),
         };
         let child = n.children[i];
         let removed = self.remove_below(child, height - 1, target)?;
@@ -452,12 +456,7 @@ impl Tree {
         let mut id = self.root;
         for _ in 0..self.height {
             let n = self.node(id);
-            let mut i = 0;
-            while i + 1 < n.len && rank >= n.counts[i] as usize {
-                rank -= n.counts[i] as usize;
-                i += 1;
-            }
-            id = n.children[i];
+            id = n.children[n.child_at(&mut rank)];
         }
         (id, rank)
     }
@@ -669,6 +668,17 @@ impl Clone for ZSet {
     }
 }
 
+/// Where `member` sits in a listpack.
+fn position(v: &[(f64, Box<[u8]>)], member: &[u8]) -> Option<usize> {
+    v.iter().position(|(_, m)| **m == *member)
+}
+
+/// Puts (score, member) in its place in a listpack.
+fn insert_sorted(v: &mut Vec<(f64, Box<[u8]>)>, score: f64, member: Box<[u8]>) {
+    let at = v.partition_point(|(s, m)| before(*s, m, score, &member));
+    v.insert(at, (score, member));
+}
+
 /// The member -> score dict of these pairs.
 fn dict_of<'a>(pairs: impl Iterator<Item = (&'a [u8], f64)>) -> Table<Scored> {
     let mut dict = Table::new();
@@ -730,7 +740,7 @@ impl ZSet {
     /// A member's score.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match &self.repr {
-            Repr::Listpack(v) => v.iter().find(|(_, m)| **m == *member).map(|(s, _)| *s),
+            Repr::Listpack(v) => position(v, member).map(|i| v[i].0),
             Repr::Skiplist(big) => big.dict.get(member).map(|s| s.score),
         }
     }
@@ -741,18 +751,16 @@ impl ZSet {
         if let Repr::Listpack(v) = &mut self.repr {
             // A listpack stores scores as text, and Redis's text for -0 reads back as 0.
             let score = if score == 0.0 { 0.0 } else { score };
-            if let Some(pos) = v.iter().position(|(_, m)| **m == *member) {
+            if let Some(pos) = position(v, member) {
                 // As in Redis, -0 and 0 are the same score: no update.
                 if v[pos].0 != score {
                     let (_, member) = v.remove(pos);
-                    let at = v.partition_point(|(s, m)| before(*s, m, score, &member));
-                    v.insert(at, (score, member));
+                    insert_sorted(v, score, member);
                 }
                 return false;
             }
             if v.len() < limits.zset_entries && member.len() <= limits.zset_value {
-                let at = v.partition_point(|(s, m)| before(*s, m, score, member));
-                v.insert(at, (score, member.into()));
+                insert_sorted(v, score, member.into());
                 return true;
             }
             self.convert_to_skiplist();
@@ -780,7 +788,7 @@ impl ZSet {
     /// Removes a member. Returns whether it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match &mut self.repr {
-            Repr::Listpack(v) => match v.iter().position(|(_, m)| **m == *member) {
+            Repr::Listpack(v) => match position(v, member) {
                 Some(pos) => {
                     v.remove(pos);
                     true
@@ -809,7 +817,7 @@ impl ZSet {
     /// A member's rank (0 for the lowest score).
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         match &self.repr {
-            Repr::Listpack(v) => v.iter().position(|(_, m)| **m == *member),
+            Repr::Listpack(v) => position(v, member),
             Repr::Skiplist(_) => {
                 let score = self.score(member)?;
                 Some(self.seek(|s, m| before(s, m, score, member)))
