@@ -179,16 +179,11 @@ fn dump_file(c: &mut Criterion) {
         b.iter_batched(
             || Keyspace::new(16),
             |mut fresh| {
-                // As the server's loader does: size the table first, then insert.
                 dump::read(
                     bytes.as_slice(),
                     0,
                     &Limits::default(),
-                    |db, k, v, exp, n| {
-                        let db = fresh.db_mut(db as usize);
-                        db.reserve(n as usize);
-                        db.load(k, v, exp)
-                    },
+                    |db, k, v, exp, n| fresh.db_mut(db as usize).load(k, v, exp, n as usize),
                 )
                 .unwrap();
                 fresh

@@ -512,9 +512,8 @@ pub fn load(
         |db, key, value, expires, declared| {
             match ks.dbs().get(db as usize) {
                 Some(_) => {
-                    let db = ks.db_mut(db as usize);
-                    db.reserve(declared.min(most_keys) as usize);
-                    db.load(key, value, expires);
+                    let keys = declared.min(most_keys) as usize;
+                    ks.db_mut(db as usize).load(key, value, expires, keys);
                 }
                 None => bad_db = Some(db),
             }

@@ -901,15 +901,13 @@ impl Db {
         }
     }
 
-    /// Makes room for `keys` keys in all, so loading them never resizes the table.
-    pub fn reserve(&mut self, keys: usize) {
+    /// Inserts a loaded entry as-is (used when loading a dump). `keys` is how many keys
+    /// the database is to hold in all: the table is sized for them at once, so loading
+    /// never resizes it.
+    pub fn load(&mut self, key: Vec<u8>, value: Value, expires_at_ms: Option<u64>, keys: usize) {
         if !self.table_fixed() {
             self.table.reserve(keys);
         }
-    }
-
-    /// Inserts a loaded entry as-is (used when loading a dump).
-    pub fn load(&mut self, key: Vec<u8>, value: Value, expires_at_ms: Option<u64>) {
         self.remove_entry(&key);
         let entry = self.table.insert_new(Entry::new(&key, value));
         if let Some(at) = expires_at_ms {
