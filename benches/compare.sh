@@ -4,7 +4,8 @@
 # Starts both servers on free ports with saving off, runs the same redis-benchmark
 # invocations against each, alternating, for ROUNDS rounds, and reports the median of
 # each figure: requests per second, p50 and p99 latency, and the server's CPU time per
-# operation (from /proc/<pid>/stat). Then memory per key after 1,000,000 SETs of
+# operation (from /proc/<pid>/stat), split into user and kernel time, with the server
+# threads' context switches per request (from /proc/<pid>/task/*/status). Then memory per key after 1,000,000 SETs of
 # 100-byte values, and SAVE time, dump size and load time for that data set.
 # Prints a markdown table and writes it to benches/BENCHMARKS.md.
 #
@@ -20,12 +21,13 @@ KEYS=${KEYS:-1000000}
 OUT=${OUT:-benches/BENCHMARKS.md}
 # redis-benchmark's -t names. SPOP and ZPOPMIN pop from keys the benchmark never fills
 # (FLUSHALL runs before each test), so they measure the empty-key reply on both servers.
-TESTS="ping_mbulk set get incr lpush rpush lpop rpop sadd hset spop zadd zpopmin
-  lrange_100 lrange_300 lrange_500 mset"
+TESTS="ping_inline ping_mbulk set get incr lpush rpush lpop rpop sadd hset spop zadd
+  zpopmin lrange_100 lrange_300 lrange_500 lrange_600 mset"
 # The command each test needs, to skip tests whose commands redlite lacks so far.
-declare -A NEEDS=([ping_mbulk]=ping [set]=set [get]=get [incr]=incr [lpush]=lpush
-  [rpush]=rpush [lpop]=lpop [rpop]=rpop [sadd]=sadd [hset]=hset [spop]=spop [zadd]=zadd
-  [zpopmin]=zpopmin [lrange_100]=lrange [lrange_300]=lrange [lrange_500]=lrange [mset]=mset)
+declare -A NEEDS=([ping_inline]=ping [ping_mbulk]=ping [set]=set [get]=get [incr]=incr
+  [lpush]=lpush [rpush]=rpush [lpop]=lpop [rpop]=rpop [sadd]=sadd [hset]=hset [spop]=spop
+  [zadd]=zadd [zpopmin]=zpopmin [lrange_100]=lrange [lrange_300]=lrange [lrange_500]=lrange
+  [lrange_600]=lrange [mset]=mset)
 
 for tool in redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "bench-compare needs $tool on PATH" >&2; exit 1; }
@@ -72,7 +74,9 @@ start_server() {
   done
   echo "$name did not start: $(tail -3 "$dir/log")" >&2; exit 1
 }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; } # user sys
+# Context switches of all the server's threads (a thread that exits meanwhile drops out).
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n}'; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
@@ -91,23 +95,29 @@ for t in $TESTS; do
   fi
 done
 
-# bench SERVER PORT PID LABEL ROUND args...: appends "label server round rps p50 p99 cpu_us" to results
+# bench SERVER PORT PID LABEL ROUND args...: appends
+# "label server round rps p50 p99 cpu_us user_us sys_us switches_per_request" to results
 RESULTS="$WORK/results"
 : >"$RESULTS"
 bench() {
   local server=$1 port=$2 pid=$3 label=$4 round=$5; shift 5
-  local before after csv requests lines
+  local before after sw_before sw_after csv requests lines
   redis-cli -p "$port" FLUSHALL >/dev/null
+  sw_before=$(switches "$pid")
   before=$(cpu_ticks "$pid")
   csv=$(redis-benchmark -p "$port" --csv "$@" 2>/dev/null | grep -v '^"test"')
   after=$(cpu_ticks "$pid")
+  sw_after=$(switches "$pid")
   lines=$(echo "$csv" | wc -l)
   requests=$(( $(echo "$*" | sed -E 's/.*-n ([0-9]+).*/\1/') * lines ))
   # The last line is the test itself (LRANGE runs an LPUSH fill first).
   # CSV columns: test, rps, avg, min, p50, p95, p99, max (latencies in ms).
   echo "$csv" | tail -1 | tr -d '"' | awk -F, -v l="$label" -v s="$server" -v r="$round" \
-    -v cpu="$(( (after - before) * TICK_US ))" -v n="$requests" \
-    '{ printf "%s %s %s %s %s %s %.3f\n", l, s, r, $2, $5, $7, cpu / n }' >>"$RESULTS"
+    -v before="$before" -v after="$after" -v tick="$TICK_US" -v n="$requests" \
+    -v sw="$((sw_after - sw_before))" \
+    'BEGIN { split(before, b, " "); split(after, a, " ")
+             user = (a[1] - b[1]) * tick / n; sys = (a[2] - b[2]) * tick / n }
+     { printf "%s %s %s %s %s %s %.3f %.3f %.3f %.4f\n", l, s, r, $2, $5, $7, user + sys, user, sys, sw / n }' >>"$RESULTS"
 }
 
 for round in $(seq 1 "$ROUNDS"); do
@@ -159,6 +169,7 @@ for s in redlite redis; do
 done
 
 # The report.
+split_rows=""
 {
   echo "# redlite vs Redis: \`make bench-compare\`"
   echo
@@ -177,7 +188,7 @@ done
     row="| $label"
     declare -A v=()
     for s in redlite redis; do
-      for f in 4 5 6 7; do
+      for f in 4 5 6 7 8 9 10; do
         v[$s$f]=$(awk -v l="$label" -v s="$s" -v f="$f" '$1 == l && $2 == s {print $f}' "$RESULTS" | median)
       done
     done
@@ -185,7 +196,17 @@ done
     row+=" | ${v[redlite5]} | ${v[redis5]} | ${v[redlite6]} | ${v[redis6]} | $(ratio "${v[redlite6]}" "${v[redis6]}")"
     row+=" | ${v[redlite7]} | ${v[redis7]} | $(ratio "${v[redlite7]}" "${v[redis7]}") |"
     echo "$row"
+    split_rows+="| $label | ${v[redlite8]} | ${v[redis8]} | $(ratio "${v[redlite8]}" "${v[redis8]}")"
+    split_rows+=" | ${v[redlite9]} | ${v[redis9]} | $(ratio "${v[redlite9]}" "${v[redis9]}")"
+    split_rows+=" | ${v[redlite10]} | ${v[redis10]} |"$'\n'
   done
+  echo
+  echo "Where the CPU time goes: the same runs' CPU per op split into user and kernel (sys)"
+  echo "time, and the server threads' context switches per request."
+  echo
+  echo "| test | user µs/op redlite | user µs/op redis | user ratio | sys µs/op redlite | sys µs/op redis | sys ratio | switches/req redlite | switches/req redis |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  printf '%s' "$split_rows"
   echo
   echo "Memory and persistence, $KEYS keys \`key:%012d\` with 100-byte values:"
   echo
