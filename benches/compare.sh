@@ -76,7 +76,9 @@ start_server() {
 }
 cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; } # user sys
 # Context switches of all the server's threads (a thread that exits meanwhile drops out).
-switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n}'; }
+switches() {
+  { cat /proc/"$1"/task/*/status 2>/dev/null || true; } | awk '/ctxt_switches/ {n += $2} END {print n + 0}'
+}
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
