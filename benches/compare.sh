@@ -5,8 +5,9 @@
 # invocations against each, alternating, for ROUNDS rounds, and reports the median of
 # each figure: requests per second, p50 and p99 latency, and the server's CPU time per
 # operation (from /proc/<pid>/stat), split into user and kernel time, with the server
-# threads' context switches per request (from /proc/<pid>/task/*/status). Then memory per key after 1,000,000 SETs of
-# 100-byte values, and SAVE time, dump size and load time for that data set.
+# threads' context switches per request (from /proc/<pid>/task/*/status). Then memory
+# per key after 1,000,000 SETs of 100-byte values, and SAVE time, dump size and load
+# time for that data set.
 # Prints a markdown table and writes it to benches/BENCHMARKS.md.
 #
 # Needs only redis-server, redis-benchmark, redis-cli and coreutils/awk.
@@ -75,9 +76,16 @@ start_server() {
   echo "$name did not start: $(tail -3 "$dir/log")" >&2; exit 1
 }
 cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; } # user sys
-# Context switches of all the server's threads (a thread that exits meanwhile drops out).
+# Context switches of each of the server's threads: "tid count" lines.
 switches() {
-  { cat /proc/"$1"/task/*/status 2>/dev/null || true; } | awk '/ctxt_switches/ {n += $2} END {print n + 0}'
+  { grep -H ctxt_switches /proc/"$1"/task/*/status 2>/dev/null || true; } |
+    awk -F'[/:]' '{n[$5] += $NF} END {for (t in n) print t, n[t]}'
+}
+# switch_delta BEFORE AFTER: the switches made in between by the threads alive at the end
+# (one that started meanwhile counts whole; one that ended meanwhile is missed).
+switch_delta() {
+  awk 'NR == FNR {b[$1] = $2; next} {d += $2 - b[$1]} END {print d + 0}' \
+    <(echo "$1") <(echo "$2")
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
@@ -116,7 +124,7 @@ bench() {
   # CSV columns: test, rps, avg, min, p50, p95, p99, max (latencies in ms).
   echo "$csv" | tail -1 | tr -d '"' | awk -F, -v l="$label" -v s="$server" -v r="$round" \
     -v before="$before" -v after="$after" -v tick="$TICK_US" -v n="$requests" \
-    -v sw="$((sw_after - sw_before))" \
+    -v sw="$(switch_delta "$sw_before" "$sw_after")" \
     'BEGIN { split(before, b, " "); split(after, a, " ")
              user = (a[1] - b[1]) * tick / n; sys = (a[2] - b[2]) * tick / n }
      { printf "%s %s %s %s %s %s %.3f %.3f %.3f %.4f\n", l, s, r, $2, $5, $7, user + sys, user, sys, sw / n }' >>"$RESULTS"
