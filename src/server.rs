@@ -686,7 +686,15 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
     if server.persist.loading.load(Ordering::Acquire) {
         return;
     }
+    // While clients track keys, the keys that expire are kept to be invalidated: those
+    // this cycle removes are, here (with any a command left behind).
+    let tracking = server.tracking.active();
+    server.store.write().log_expired(tracking);
     expire::cycle(&server.store, hz, &mut state.next_expire_db);
+    if tracking {
+        let mut outgoing = crate::tracking::expired_in_cycle(server, &mut server.store.write());
+        crate::tracking::deliver(&mut outgoing);
+    }
     persist::save::cron(server);
 
     let elapsed = state.last_sample.0.elapsed();

@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::client::{ClientHandle, Registry};
 use crate::command::{flags, is, Command, Ctx};
 use crate::resp::{Args, Reply};
+use crate::server::Server;
 use crate::store::Keyspace;
 
 /// The pub/sub channel RESP2 redirect targets receive invalidations on.
@@ -404,6 +405,46 @@ pub fn after_write(
             &mut t.outgoing,
         );
     }
+}
+
+/// Invalidates the keys that expired while client `ctx` ran a command (kept by the
+/// keyspace while someone tracks, see [`Keyspace::log_expired`]): Redis's
+/// `deleteExpiredKeyAndPropagate` signals an expired key as modified, with the running
+/// client as the one that changed it (its push follows its reply; NOLOOP spares it).
+pub fn expired(ctx: &mut Ctx, ks: &mut Keyspace) {
+    let t = &mut ctx.client.tracking;
+    invalidate_expired(
+        ctx.server,
+        ks,
+        ctx.client.id,
+        &mut t.pending,
+        &mut t.outgoing,
+    );
+}
+
+/// Invalidates the keys that the active expiry cycle removed: no client changed them.
+pub fn expired_in_cycle(server: &Server, ks: &mut Keyspace) -> Outgoing {
+    let mut outgoing = Outgoing::new();
+    // No client has id 0, so nothing is pending for one.
+    invalidate_expired(server, ks, 0, &mut Vec::new(), &mut outgoing);
+    outgoing
+}
+
+fn invalidate_expired(
+    server: &Server,
+    ks: &mut Keyspace,
+    writer: u64,
+    pending: &mut Vec<u8>,
+    outgoing: &mut Outgoing,
+) {
+    let keys = ks.take_expired();
+    if keys.is_empty() {
+        return;
+    }
+    let keys: Vec<&[u8]> = keys.iter().map(|k| &**k).collect();
+    server
+        .tracking
+        .invalidate(&server.clients, writer, &keys, pending, outgoing);
 }
 
 /// Whether `a` and `b` would both match some key (Redis's prefix collision test).

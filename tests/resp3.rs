@@ -693,6 +693,104 @@ fn tracking_bcast_and_errors() {
     );
 }
 
+/// A key that expires is invalidated as a written one is (Redis's
+/// `deleteExpiredKeyAndPropagate` signals it modified): by the active expiry cycle, with
+/// no command running, and by the lookup of whichever command meets it first, whose own
+/// push then follows its reply. Client 0 tracks in the default mode, client 1 with BCAST
+/// on prefix `b`, client 2 writes.
+#[test]
+fn tracking_invalidates_expired_keys() {
+    if !common::reference_available("tracking_invalidates_expired_keys") {
+        return;
+    }
+    let pair = Pair::start();
+    let logs = [
+        expiry_scenario(pair.ours.port, false),
+        expiry_scenario(pair.theirs.port, true),
+    ];
+    assert_eq!(logs[0], logs[1], "left: redlite, right: redis");
+    // Not vacuous: each of the four ways a key expires reached its tracker.
+    for key in ["ak", "lazy1", "lazy2", "blazy"] {
+        let push = format!("invalidate\\r\\n*1\\r\\n${}\\r\\n{key}\\r\\n", key.len());
+        assert!(
+            logs[0].contains(&push),
+            "no invalidation of {key}:\n{}",
+            logs[0]
+        );
+    }
+}
+
+/// Sends `cmd` on client `who` and logs what it received.
+fn send_logged(log: &mut String, conn: &mut Conn, who: usize, cmd: &[&str]) {
+    conn.send(cmd);
+    log.push_str(&format!("[{who}] {}\n  {}\n", render_cmd(cmd), drain(conn)));
+}
+
+fn expiry_scenario(port: u16, reference: bool) -> String {
+    let mut side = Side::new(port, 3);
+    let mut log = String::new();
+    let [c0, c1, c2] = &mut side.conns[..] else {
+        unreachable!()
+    };
+    c0.cmd(&["HELLO", "3"]);
+    c1.cmd(&["HELLO", "3"]);
+    send_logged(&mut log, c0, 0, &["CLIENT", "TRACKING", "on"]);
+    send_logged(
+        &mut log,
+        c1,
+        1,
+        &["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "b"],
+    );
+
+    // The active cycle: database 1 has nothing else that expires, so the cycle removes
+    // `ak` within a tick of its expiry.
+    // Expiries leave a wide margin on either side of the steps, as each step waits for
+    // what arrives.
+    send_logged(&mut log, c0, 0, &["SELECT", "1"]);
+    let set_at = std::time::Instant::now();
+    send_logged(&mut log, c0, 0, &["SET", "ak", "v", "PX", "1000"]);
+    send_logged(&mut log, c0, 0, &["GET", "ak"]);
+    send_logged(&mut log, c0, 0, &["SELECT", "0"]);
+    std::thread::sleep(Duration::from_millis(1600).saturating_sub(set_at.elapsed()));
+    // The cycle's invalidation of `ak`; client 1's of nothing (not its prefix).
+    for (who, conn) in [&mut *c0, &mut *c1].into_iter().enumerate() {
+        log.push_str(&format!("[{who}] received\n  {}\n", drain(conn)));
+    }
+
+    // Lookups, with the active cycle kept away from the keys: the reference's is turned
+    // off; ours walks the keys with a TTL in the order they got it, twenty a tick while
+    // it finds none expired, and keys with a distant expiry come first.
+    if reference {
+        assert_eq!(c2.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), b"+OK\r\n");
+    }
+    for i in 0..2000 {
+        c2.send(&["SET", &format!("fill:{i}"), "x", "EX", "100000"]);
+    }
+    for _ in 0..2000 {
+        assert_eq!(c2.read_reply(), b"+OK\r\n");
+    }
+    let set_at = std::time::Instant::now();
+    for key in ["lazy1", "lazy2", "blazy"] {
+        send_logged(&mut log, c2, 2, &["SET", key, "v", "PX", "1500"]);
+    }
+    send_logged(&mut log, c0, 0, &["MGET", "lazy1", "lazy2"]);
+    std::thread::sleep(Duration::from_millis(2100).saturating_sub(set_at.elapsed()));
+    // Client 1's invalidation of `blazy` when it was set.
+    for (who, conn) in [&mut *c0, &mut *c1].into_iter().enumerate() {
+        log.push_str(&format!("[{who}] received\n  {}\n", drain(conn)));
+    }
+    send_logged(&mut log, c0, 0, &["GET", "lazy1"]);
+    send_logged(&mut log, c2, 2, &["DEL", "lazy2"]);
+    log.push_str(&format!("[0] received\n  {}\n", drain(c0)));
+    send_logged(&mut log, c2, 2, &["GET", "blazy"]);
+    log.push_str(&format!("[1] received\n  {}\n", drain(c1)));
+    // Read again after its invalidation, `lazy1` is tracked again.
+    send_logged(&mut log, c0, 0, &["GET", "lazy1"]);
+    send_logged(&mut log, c2, 2, &["SET", "lazy1", "w"]);
+    log.push_str(&format!("[0] received\n  {}\n", drain(c0)));
+    log
+}
+
 #[test]
 fn tracking_redirect_in_resp2_and_resp3() {
     tracking_scenario(

@@ -416,7 +416,8 @@ pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
             let stale = ks.db(ctx.client.db).has_stale();
             drop(ks);
             if stale {
-                ctx.server.store.write().reap_stale(ctx.now_ms);
+                let server = ctx.server;
+                reap_stale(ctx, &mut server.store.write());
             }
             result
         }
@@ -445,18 +446,27 @@ pub type WriteFn = fn(&mut Ctx, &mut Keyspace, &Args) -> CmdResult;
 /// the keys it wrote, and the clients that track them, if it changed anything.
 pub fn run_write(ctx: &mut Ctx, ks: &mut Keyspace, f: WriteFn, args: &Args) -> CmdResult {
     let dirty = ks.dirty;
-    let tracked = ctx
-        .server
-        .tracking
-        .active()
-        .then(|| crate::tracking::before_write(ctx, ks, args));
+    let tracking = ctx.server.tracking.active();
+    ks.log_expired(tracking);
+    let tracked = tracking.then(|| crate::tracking::before_write(ctx, ks, args));
     let result = f(ctx, ks, args);
     let changed = ks.dirty != dirty;
     if let Some(before) = tracked {
+        // The keys the command found expired first, as Redis invalidates them when its
+        // lookup removes them.
+        crate::tracking::expired(ctx, ks);
         crate::tracking::after_write(ctx, ks, args, &before, changed, result.is_ok());
     }
     ks.end_write(changed);
     result
+}
+
+/// Removes the expired keys that readers met (under the read lock they only note them),
+/// and invalidates them for the clients that track them.
+pub fn reap_stale(ctx: &mut Ctx, ks: &mut Keyspace) {
+    ks.log_expired(ctx.server.tracking.active());
+    ks.reap_stale(ctx.now_ms);
+    crate::tracking::expired(ctx, ks);
 }
 
 /// Serves the clients blocked on keys that got data (see [`crate::store::blocking`]),

@@ -154,7 +154,11 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         ctx.client.last_command = cmd.name;
         let result = match cmd.handler {
             Handler::Read(f) => {
-                let result = f(ctx, ks.as_ref().expect("locked"), args);
+                let ks = ks.as_mut().expect("locked");
+                let result = f(ctx, ks, args);
+                // As after a read outside a transaction: the expired keys it met go
+                // (and are invalidated) before it is remembered as read.
+                super::reap_stale(ctx, ks);
                 crate::tracking::after_read(ctx, cmd, args);
                 result
             }
@@ -180,7 +184,7 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     }
     ctx.client.in_exec = false;
     let mut ks = ks.expect("locked");
-    ks.reap_stale(ctx.now_ms);
+    super::reap_stale(ctx, &mut ks);
     super::finish_writes(ks, ctx.now_ms);
     Ok(())
 }

@@ -464,6 +464,9 @@ pub struct Db {
     has_stale: AtomicBool,
     /// Keys removed because they had expired (for INFO's `expired_keys`).
     pub expired_removed: u64,
+    /// Those keys themselves, kept while clients track keys (`None`: not kept), as an
+    /// expired key must be invalidated like a written one. See [`Keyspace::log_expired`].
+    expired_log: Option<Vec<Key>>,
     /// The keys clients WATCH (see [`watch`]); registered through [`Keyspace::watch`].
     pub(crate) watched: watch::Watched,
     /// The background save walking this database, if one is (see [`DbSnap`]).
@@ -556,6 +559,9 @@ impl Db {
         self.remove_entry(key);
         self.expired_removed += 1;
         self.watched.touch(key);
+        if let Some(log) = &mut self.expired_log {
+            log.push(key.into());
+        }
     }
 
     /// Whether `key` is there but expired (not yet removed).
@@ -721,6 +727,7 @@ impl Db {
         self.watched
             .touch_existing(|key| self.table.get(key).is_some());
         let expired_removed = self.expired_removed;
+        let expired_log = self.expired_log.take();
         let watched = std::mem::take(&mut self.watched);
         // A snapshot in progress keeps the old table to finish its walk on.
         let mut snap = self.snap.take();
@@ -729,6 +736,7 @@ impl Db {
         }
         *self = Db {
             expired_removed,
+            expired_log,
             watched,
             snap,
             ..Db::default()
@@ -956,6 +964,8 @@ pub struct Keyspace {
     /// How many (client, key) WATCH registrations exist in all databases: while there
     /// are none, a write command skips the watch bookkeeping of every database.
     watches: usize,
+    /// Whether the databases keep the keys that expire (see [`Keyspace::log_expired`]).
+    logging_expired: bool,
 }
 
 impl Keyspace {
@@ -967,7 +977,34 @@ impl Keyspace {
             ready: Vec::new(),
             blocked: blocking::BlockedKeys::default(),
             watches: 0,
+            logging_expired: false,
         }
+    }
+
+    /// Starts or stops keeping the keys that expire, lazily or in the active cycle: while
+    /// clients track keys, Redis invalidates a key that expires as one that is written
+    /// (`deleteExpiredKeyAndPropagate` signals it modified). Kept keys wait for
+    /// [`Keyspace::take_expired`].
+    pub fn log_expired(&mut self, on: bool) {
+        if on == self.logging_expired {
+            return;
+        }
+        self.logging_expired = on;
+        for db in &mut self.dbs {
+            db.expired_log = on.then(Vec::new);
+        }
+    }
+
+    /// The keys that expired since the last call, in every database (none unless
+    /// [`Keyspace::log_expired`] is on).
+    pub fn take_expired(&mut self) -> Vec<Key> {
+        let mut keys = Vec::new();
+        if self.logging_expired {
+            for log in self.dbs.iter_mut().filter_map(|db| db.expired_log.as_mut()) {
+                keys.append(log);
+            }
+        }
+        keys
     }
 
     /// The number of databases.
@@ -1195,6 +1232,45 @@ mod tests {
         db.set(b"a", s("3"));
         assert_eq!(db.get(b"a", 0).unwrap().expires_at(), None);
         assert_eq!(db.expires_count(), 0);
+    }
+
+    #[test]
+    fn expired_keys_are_kept_only_while_logging() {
+        let mut ks = Keyspace::new(2);
+        let expiring = |ks: &mut Keyspace, db: usize, key: &[u8]| {
+            ks.db_mut(db).set(key, s("v"));
+            ks.db_mut(db).set_expiry(key, 10, 0);
+        };
+        expiring(&mut ks, 0, b"off");
+        assert!(ks.db_mut(0).get_mut(b"off", 10).is_none());
+        assert!(ks.take_expired().is_empty(), "not logging: nothing kept");
+
+        ks.log_expired(true);
+        // Removed by a write's lookup, by reaping after a read, by the active cycle, in
+        // either database; a FLUSHDB in between does not stop the logging.
+        expiring(&mut ks, 0, b"written");
+        expiring(&mut ks, 0, b"read");
+        expiring(&mut ks, 1, b"cycled");
+        assert!(ks.db_mut(0).remove(b"written", 10).is_none());
+        assert!(ks.db(0).get(b"read", 10).is_none());
+        ks.reap_stale(10);
+        ks.db_mut(1).clear();
+        expiring(&mut ks, 1, b"cycled");
+        assert_eq!(ks.db_mut(1).expire_step(20, 10), (1, 1));
+        let kept: Vec<&[u8]> = vec![b"written", b"read", b"cycled"];
+        assert_eq!(
+            ks.take_expired(),
+            kept.into_iter().map(Key::from).collect::<Vec<_>>()
+        );
+        assert!(ks.take_expired().is_empty(), "taken once");
+
+        expiring(&mut ks, 0, b"dropped");
+        assert!(ks.db_mut(0).get_mut(b"dropped", 10).is_none());
+        ks.log_expired(false);
+        assert!(
+            ks.take_expired().is_empty(),
+            "turning logging off drops what was kept"
+        );
     }
 
     #[test]

@@ -204,6 +204,10 @@ impl Reference {
                     "",
                     "--appendonly",
                     "no",
+                    // For DEBUG SET-ACTIVE-EXPIRE, where a test needs the reference's
+                    // lazy expiry alone.
+                    "--enable-debug-command",
+                    "local",
                 ])
                 .arg("--dir")
                 .arg(dir.path())
