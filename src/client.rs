@@ -10,11 +10,11 @@
 //! read).
 
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::ObufLimit;
 use crate::resp::Args;
@@ -85,17 +85,43 @@ pub struct ClientHandle {
 /// The most the outbox's writer hands the socket at once.
 const WRITE_CHUNK: usize = 16 * 1024;
 
+/// How long one write to a client with an outbox may wait for room in its socket (about
+/// a scheduler tick): a publisher writing to a subscriber directly waits at most this
+/// once, then leaves the rest to the subscriber's writer thread.
+const WRITE_STALL: Duration = Duration::from_millis(1);
+
 /// Output queued for a client whose writes must never wait on it: a subscriber, which
 /// publishers write to. From its first SUBSCRIBE on, every reply to the client is queued
-/// here, in order, and a writer thread of its own sends it, so a publisher only copies
-/// bytes and a subscriber that stops reading holds up nobody. What is queued counts
-/// against Redis's `client-output-buffer-limit` for its class; past it the client is
-/// closed, as Redis closes it.
+/// here, in order. A publisher only copies its messages in, then at the end of its read
+/// batch sends each subscriber's queue in one write (as Redis writes each client's
+/// output once per event-loop pass); whatever the socket does not take at once is left
+/// to a writer thread of the subscriber's own, so a subscriber that stops reading holds
+/// up nobody for longer than one short send timeout. What is queued counts against
+/// Redis's `client-output-buffer-limit` for its class; past it the client is closed, as
+/// Redis closes it.
 #[derive(Debug, Default)]
 struct Outbox {
     state: Mutex<OutboxState>,
     /// Signalled when there is output to send, or the connection ends.
     wake: Condvar,
+}
+
+/// What [`ClientHandle::outbox_append`] did with the bytes.
+enum Appended<'a> {
+    /// The client has no outbox: the caller writes itself.
+    Inactive,
+    /// Thrown away: the client is closing, or just went over its output limit.
+    Dropped,
+    /// Queued; the outbox stays locked for the caller to finish with.
+    Queued(MutexGuard<'a, OutboxState>),
+}
+
+/// Whether a write error only means the socket had no room in time (its send timeout).
+fn transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+    )
 }
 
 #[derive(Debug, Default)]
@@ -114,6 +140,12 @@ struct OutboxState {
     /// The writer is asleep waiting for output. Only then does a publisher wake it: a
     /// busy writer takes everything queued meanwhile in one write anyway.
     idle: bool,
+    /// Output was queued by [`ClientHandle::queue_for_flush`] and some caller has
+    /// promised to flush it (so later callers need not).
+    flush_promised: bool,
+    /// Whether threads other than the writer may write to the socket (it has a send
+    /// timeout, so no write can wait long on a client that does not read).
+    direct: bool,
 }
 
 impl ClientHandle {
@@ -166,12 +198,69 @@ impl ClientHandle {
     /// Queues bytes in the outbox if it is active, and returns whether it was. Closes the
     /// client if the queue passes its output buffer limit.
     pub fn queue(&self, bytes: &[u8]) -> bool {
+        match self.outbox_append(bytes) {
+            Appended::Inactive => false,
+            Appended::Dropped => true,
+            Appended::Queued(out) => self.wake_writer(out),
+        }
+    }
+
+    /// Queues bytes for a subscriber as a publisher does: without waking its writer
+    /// thread. Returns true if the caller must call [`ClientHandle::flush_outbox`] once
+    /// it has queued all it will for now (at the end of its read batch), false if
+    /// another caller already promised to.
+    pub fn queue_for_flush(&self, bytes: &[u8]) -> bool {
+        match self.outbox_append(bytes) {
+            Appended::Queued(mut out) => !std::mem::replace(&mut out.flush_promised, true),
+            Appended::Inactive | Appended::Dropped => false,
+        }
+    }
+
+    /// Sends what is queued from the calling thread in one write, as Redis writes each
+    /// client's pending output once per pass of its event loop, instead of waking the
+    /// writer thread for every message. What the socket does not take within
+    /// [`WRITE_STALL`], and everything while the writer is busy, is left to the writer.
+    pub fn flush_outbox(&self) {
+        let mut out = self.outbox();
+        out.flush_promised = false;
+        if out.buf.is_empty() {
+            return;
+        }
+        if out.direct && out.in_flight == 0 && !out.closed && !self.is_killed() {
+            match (&*self.socket).write(&out.buf) {
+                Ok(n) => drop(out.buf.drain(..n)),
+                Err(e) if transient(&e) => {}
+                Err(_) => {
+                    drop(out);
+                    self.kill();
+                    return;
+                }
+            }
+            if out.buf.is_empty() {
+                return;
+            }
+        }
+        self.wake_writer(out);
+    }
+
+    /// Wakes the writer thread if it sleeps (a busy one finds the new output itself).
+    fn wake_writer(&self, mut out: MutexGuard<'_, OutboxState>) -> bool {
+        let idle = std::mem::take(&mut out.idle);
+        drop(out);
+        if idle {
+            self.outbox.wake.notify_one();
+        }
+        true
+    }
+
+    /// Appends to the outbox if it is active, enforcing the output buffer limit.
+    fn outbox_append(&self, bytes: &[u8]) -> Appended<'_> {
         let mut out = self.outbox();
         if !out.active {
-            return false;
+            return Appended::Inactive;
         }
         if out.closed || self.is_killed() {
-            return true;
+            return Appended::Dropped;
         }
         out.buf.extend_from_slice(bytes);
         let queued = (out.buf.len() + out.in_flight) as u64;
@@ -190,14 +279,9 @@ impl ClientHandle {
             out.buf = Vec::new();
             drop(out);
             self.kill();
-            return true;
+            return Appended::Dropped;
         }
-        let idle = std::mem::take(&mut out.idle);
-        drop(out);
-        if idle {
-            self.outbox.wake.notify_one();
-        }
-        true
+        Appended::Queued(out)
     }
 
     /// Sets the output buffer limit that applies to the queue (`None`: none).
@@ -214,6 +298,9 @@ impl ClientHandle {
             return;
         }
         out.active = true;
+        // With a bound on how long a write may wait, other threads may write to the
+        // socket directly (see `flush_outbox`).
+        out.direct = self.socket.set_write_timeout(Some(WRITE_STALL)).is_ok();
         self.has_writer.store(true, Ordering::Release);
         drop(out);
         let handle = Arc::clone(self);
@@ -250,7 +337,7 @@ impl ClientHandle {
             for chunk in batch.chunks(WRITE_CHUNK) {
                 let written = {
                     let _turn = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-                    (&*self.socket).write_all(chunk)
+                    self.write_patiently(chunk)
                 };
                 if written.is_err() {
                     self.kill();
@@ -260,6 +347,20 @@ impl ClientHandle {
                 out.in_flight = out.in_flight.saturating_sub(chunk.len());
             }
         }
+    }
+
+    /// Writes all of `bytes`, waiting for the client to read as long as it stays
+    /// connected (the socket's send timeout only bounds each single write).
+    fn write_patiently(&self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            match (&*self.socket).write(bytes) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if transient(&e) && !self.is_killed() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Ends the outbox: the writer sends what is queued, then stops.
@@ -488,6 +589,9 @@ pub struct ClientState {
     pub reply_off: bool,
     pub reply_skip: bool,
     pub reply_skip_next: bool,
+    /// Subscribers this client published to, whose output it sends once its read
+    /// batch is done (see [`ClientHandle::flush_outbox`]).
+    pub to_flush: Vec<Arc<ClientHandle>>,
 }
 
 /// A blocking command's wait.
@@ -553,6 +657,15 @@ impl ClientState {
             reply_off: false,
             reply_skip: false,
             reply_skip_next: false,
+            to_flush: Vec::new(),
+        }
+    }
+
+    /// Sends what this client's commands published to subscribers so far: at the end
+    /// of its read batch, or before it blocks.
+    pub fn flush_published(&mut self) {
+        for subscriber in self.to_flush.drain(..) {
+            subscriber.flush_outbox();
         }
     }
 }
@@ -630,5 +743,68 @@ mod tests {
         ] {
             assert!(!is_local_address(remote.parse().unwrap()), "{remote}");
         }
+    }
+
+    /// A connected pair: the handle's side (with its writer started) and the peer.
+    fn handle_and_peer() -> (Arc<ClientHandle>, TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (ours, _) = listener.accept().unwrap();
+        let handle = Arc::new(ClientHandle::new(1, ours).unwrap());
+        handle.start_writer();
+        peer.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        (handle, peer)
+    }
+
+    #[test]
+    fn queued_for_flush_output_is_flushed_once_by_whoever_promised() {
+        let (handle, mut peer) = handle_and_peer();
+        assert!(handle.queue_for_flush(b"one "), "the first queuer promises");
+        assert!(!handle.queue_for_flush(b"two "), "a later one relies on it");
+        handle.flush_outbox();
+        assert!(
+            handle.queue_for_flush(b"three "),
+            "after a flush, a new promise"
+        );
+        // Replies queued meanwhile keep their place between published messages.
+        assert!(handle.queue(b"reply "));
+        assert!(!handle.queue_for_flush(b"four"));
+        handle.flush_outbox();
+        let mut got = vec![0u8; "one two three reply four".len()];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(got, b"one two three reply four");
+        assert_eq!(handle.outbox_len(), 0);
+    }
+
+    #[test]
+    fn a_flush_to_a_client_that_does_not_read_leaves_the_rest_to_its_writer() {
+        let (handle, mut peer) = handle_and_peer();
+        // Far more than the socket buffers hold: the flush writes what fits, waits at
+        // most one short send timeout, and the writer thread keeps at the rest.
+        let chunk = vec![b'x'; 1 << 20];
+        let mut total = 0;
+        let started = Instant::now();
+        for _ in 0..64 {
+            handle.queue_for_flush(&chunk);
+            handle.flush_outbox();
+            total += chunk.len();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "flushes waited on a client that does not read"
+        );
+        assert!(
+            handle.outbox_len() > 0,
+            "the socket cannot have taken it all"
+        );
+        let mut got = 0;
+        let mut buf = vec![0u8; 1 << 16];
+        while got < total {
+            let n = peer.read(&mut buf).unwrap();
+            assert!(buf[..n].iter().all(|&b| b == b'x'));
+            got += n;
+        }
+        assert_eq!(got, total);
     }
 }

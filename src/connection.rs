@@ -177,8 +177,10 @@ impl<R: Read> Connection<'_, R> {
         client.reply_skip = std::mem::take(&mut client.reply_skip_next);
     }
 
-    /// Sends the pending replies in one write. Returns false if the client is gone.
+    /// Sends the pending replies in one write, then what this batch published to
+    /// subscribers. Returns false if the client is gone.
     fn flush(&mut self) -> bool {
+        self.client.flush_published();
         if self.out.is_empty() {
             return true;
         }

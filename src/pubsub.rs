@@ -80,18 +80,28 @@ impl Inner {
 
     /// Sends `message` to the subscribers of `channel` and of every matching pattern.
     /// Returns how many received it (a client subscribed twice counts twice, as in
-    /// Redis).
-    pub fn publish(&self, channel: &[u8], message: &[u8]) -> usize {
+    /// Redis). The messages are queued, not sent: the subscribers whose output the
+    /// caller must flush once its batch of commands is done are added to `to_flush`
+    /// (see [`ClientHandle::queue_for_flush`]).
+    pub fn publish(
+        &self,
+        channel: &[u8],
+        message: &[u8],
+        to_flush: &mut Vec<Arc<ClientHandle>>,
+    ) -> usize {
         let mut receivers = 0;
         if let Some(list) = self.channels.get(channel) {
             let mut frames = Frames::default();
             for client in list {
-                client.queue(frames.get(client, |out| {
+                let frame = frames.get(client, |out| {
                     out.push_or_array(3);
                     out.bulk(b"message");
                     out.bulk(channel);
                     out.bulk(message);
-                }));
+                });
+                if client.queue_for_flush(frame) {
+                    to_flush.push(Arc::clone(client));
+                }
                 receivers += 1;
             }
         }
@@ -101,13 +111,16 @@ impl Inner {
             }
             let mut frames = Frames::default();
             for client in list {
-                client.queue(frames.get(client, |out| {
+                let frame = frames.get(client, |out| {
                     out.push_or_array(4);
                     out.bulk(b"pmessage");
                     out.bulk(pattern);
                     out.bulk(channel);
                     out.bulk(message);
-                }));
+                });
+                if client.queue_for_flush(frame) {
+                    to_flush.push(Arc::clone(client));
+                }
                 receivers += 1;
             }
         }

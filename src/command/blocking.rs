@@ -285,7 +285,9 @@ pub fn wait(ctx: &mut Ctx) {
     let Some(blocked) = ctx.client.blocked.take() else {
         return;
     };
-    // The replies before it in the batch leave now, as Redis would have sent them.
+    // The replies before it in the batch leave now, as Redis would have sent them, and
+    // what it published.
+    ctx.client.flush_published();
     if !ctx.out.is_empty() {
         let _ = ctx.client.handle.send(ctx.out.as_bytes());
         ctx.out.clear();

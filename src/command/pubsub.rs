@@ -352,7 +352,12 @@ fn punsubscribe(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// ```
 /// The number of clients that received the message.
 fn publish(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let receivers = ctx.server.pubsub.lock().publish(&args[1], &args[2]);
+    let to_flush = &mut ctx.client.to_flush;
+    let receivers = ctx
+        .server
+        .pubsub
+        .lock()
+        .publish(&args[1], &args[2], to_flush);
     ctx.out.int(receivers as i64);
     Ok(())
 }
