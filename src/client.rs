@@ -670,6 +670,14 @@ impl ClientState {
     }
 }
 
+impl Drop for ClientState {
+    /// A connection that ends mid-batch, even by a panic, still keeps its promise to
+    /// flush: later publishers leave those subscribers' queues to it.
+    fn drop(&mut self) {
+        self.flush_published();
+    }
+}
+
 /// Every connected client, by id.
 #[derive(Debug, Default)]
 pub struct Registry {
@@ -775,6 +783,23 @@ mod tests {
         peer.read_exact(&mut got).unwrap();
         assert_eq!(got, b"one two three reply four");
         assert_eq!(handle.outbox_len(), 0);
+    }
+
+    #[test]
+    fn a_publisher_that_goes_away_still_flushes_what_it_promised() {
+        let (subscriber, mut peer) = handle_and_peer();
+        let (publisher, _peer) = handle_and_peer();
+        let mut state = ClientState::new(publisher);
+        assert!(subscriber.queue_for_flush(b"message"));
+        state.to_flush.push(Arc::clone(&subscriber));
+        drop(state);
+        let mut got = [0u8; 7];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"message");
+        assert!(
+            subscriber.queue_for_flush(b"next"),
+            "the promise was released"
+        );
     }
 
     #[test]
