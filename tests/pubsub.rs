@@ -468,3 +468,91 @@ fn a_subscriber_that_leaves_is_forgotten() {
     assert_eq!(admin.cmd(&["PUBSUB", "CHANNELS"]), b"*0\r\n");
     assert_eq!(admin.cmd(&["PUBLISH", "gone", "x"]), b":0\r\n");
 }
+
+/// Review finding: a publisher promises to flush a subscriber's queue at the end of its
+/// read batch (`ClientHandle::queue_for_flush`), so later publishers leave that queue
+/// alone. If a later command of the same batch then blocks (here: a SET whose BCAST
+/// invalidation goes to a RESP3 REDIRECT target that does not read, and has no writer
+/// thread, so `tracking::deliver` writes to its socket with no timeout), the promise is
+/// never kept: the subscriber gets neither that message nor anyone else's. Before
+/// 5a631d4 each PUBLISH woke the subscriber's writer and both arrived at once.
+#[test]
+fn a_publisher_stuck_later_in_its_batch_does_not_hold_back_other_messages() {
+    let server = Server::start(&[]);
+    // The redirect target: RESP3, never reads.
+    let mut target = server.conn();
+    target.cmd(&["HELLO", "3"]);
+    let id = String::from_utf8_lossy(&target.cmd(&["CLIENT", "ID"]))
+        .trim_start_matches(':')
+        .trim()
+        .to_string();
+    let mut tracker = server.conn();
+    assert_eq!(
+        tracker.cmd(&["CLIENT", "TRACKING", "on", "REDIRECT", &id, "BCAST"]),
+        b"+OK\r\n"
+    );
+    let mut subscriber = server.conn();
+    assert!(subscriber
+        .cmd_str(&["SUBSCRIBE", "ch"])
+        .contains("subscribe"));
+
+    // Fill the target's socket: every write sends it a key name of 100 KB.
+    let port = server.port;
+    std::thread::spawn(move || {
+        let mut filler = Conn::connect(port);
+        let long = "k".repeat(100_000);
+        for i in 0..200 {
+            let key = format!("{long}{i}");
+            if filler
+                .stream
+                .write_all(&encode(&[b"SET", key.as_bytes(), b"v"]))
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    let mut probe = server.conn();
+    let mut last = -1;
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let n = common::diff::int_reply(&probe.cmd(&["DBSIZE"])).unwrap();
+        if n == last {
+            break;
+        }
+        last = n;
+    }
+    assert!(last < 200, "the target's socket never filled ({last} keys)");
+
+    // One batch: PUBLISH, then a write that blocks on the target.
+    let mut publisher = server.conn();
+    let mut batch = encode(&[b"PUBLISH", b"ch", b"first"]);
+    batch.extend_from_slice(&encode(&[b"SET", b"x", b"1"]));
+    publisher.send_raw(&batch);
+    std::thread::sleep(Duration::from_millis(200));
+    // Another publisher, not stuck at all.
+    let mut other = server.conn();
+    assert_eq!(other.cmd(&["PUBLISH", "ch", "second"]), b":1\r\n");
+
+    subscriber
+        .stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let want = b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nfirst\r\n\
+                 *3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$6\r\nsecond\r\n";
+    while got.len() < want.len() && Instant::now() < deadline {
+        match subscriber.stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    drop(target);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(want),
+        "messages held back by a publisher stuck later in its batch"
+    );
+}
