@@ -870,3 +870,83 @@ fn client_reply_on_off_skip() {
         ],
     );
 }
+
+/// Review finding: the keys the active expiry cycle removes are logged per database and
+/// invalidated by the cron tick once the whole cycle is done, but the cycle releases the
+/// keyspace lock between steps, and any command that runs meanwhile (`run_write`,
+/// `reap_stale`) takes the whole log and invalidates those keys as if it had changed
+/// them itself. A NOLOOP client that keeps writing (other keys) then never hears that
+/// the keys it cached expired. Redis invalidates keys its active cycle removes with no
+/// current client, so NOLOOP spares nobody.
+#[test]
+fn tracking_noloop_client_hears_of_keys_the_cycle_expires() {
+    if !common::reference_available("tracking_noloop_client_hears_of_keys_the_cycle_expires") {
+        return;
+    }
+    let pair = Pair::start();
+    let ours = noloop_cycle_scenario(pair.ours.port);
+    let theirs = noloop_cycle_scenario(pair.theirs.port);
+    assert_eq!(theirs, NOLOOP_KEYS, "the reference invalidates every key");
+    assert_eq!(ours, NOLOOP_KEYS, "keys invalidated (of {NOLOOP_KEYS})");
+}
+
+const NOLOOP_KEYS: usize = 20000;
+
+/// Returns how many of the tracked keys were invalidated.
+fn noloop_cycle_scenario(port: u16) -> usize {
+    let mut side = Side::new(port, 2);
+    let [c, w] = &mut side.conns[..] else {
+        unreachable!()
+    };
+    c.cmd(&["HELLO", "3"]);
+    assert_eq!(c.cmd(&["CLIENT", "TRACKING", "on", "NOLOOP"]), b"+OK\r\n");
+    let keys: Vec<String> = (0..NOLOOP_KEYS).map(|i| format!("e:{i}")).collect();
+    for k in &keys {
+        w.send(&["SET", k, "v", "PX", "700"]);
+    }
+    for _ in &keys {
+        assert_eq!(w.read_reply(), b"+OK\r\n");
+    }
+    let set_at = std::time::Instant::now();
+    let mut mget = vec!["MGET"];
+    mget.extend(keys.iter().map(String::as_str));
+    let mut got = c.cmd(&mget);
+    // The tracking client keeps writing a key of its own while the keys expire, until
+    // the active cycle has removed them all (`x` stays).
+    let mut checked = set_at;
+    while set_at.elapsed() < Duration::from_secs(30) {
+        if checked.elapsed() > Duration::from_millis(100) {
+            checked = std::time::Instant::now();
+            if set_at.elapsed() > Duration::from_millis(800) && w.cmd(&["DBSIZE"]) == b":1\r\n" {
+                break;
+            }
+        }
+        c.send(&["SET", "x", "1"]);
+        loop {
+            let frame = c.read_reply();
+            let done = frame == b"+OK\r\n";
+            got.extend_from_slice(&frame);
+            if done {
+                break;
+            }
+        }
+    }
+    // What is still on its way, raw (not rendered).
+    c.stream
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = std::io::Read::read(&mut c.stream, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got);
+    // The MGET reply names no key; only the pushes do.
+    let invalidated: std::collections::HashSet<&str> = text
+        .split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == ':'))
+        .filter(|w| w.starts_with("e:"))
+        .collect();
+    invalidated.len()
+}
