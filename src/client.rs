@@ -9,7 +9,7 @@
 //! its connection's blocking read (and fails a write stuck on a client that does not
 //! read).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -140,9 +140,6 @@ struct OutboxState {
     /// The writer is asleep waiting for output. Only then does a publisher wake it: a
     /// busy writer takes everything queued meanwhile in one write anyway.
     idle: bool,
-    /// Output was queued by [`ClientHandle::queue_for_flush`] and some caller has
-    /// promised to flush it (so later callers need not).
-    flush_promised: bool,
     /// Whether threads other than the writer may write to the socket (it has a send
     /// timeout, so no write can wait long on a client that does not read).
     direct: bool,
@@ -206,14 +203,11 @@ impl ClientHandle {
     }
 
     /// Queues bytes for a subscriber as a publisher does: without waking its writer
-    /// thread. Returns true if the caller must call [`ClientHandle::flush_outbox`] once
-    /// it has queued all it will for now (at the end of its read batch), false if
-    /// another caller already promised to.
+    /// thread. Returns whether they were queued: then the caller must call
+    /// [`ClientHandle::flush_outbox`] once it has queued all it will for now (see
+    /// [`Published`]).
     pub fn queue_for_flush(&self, bytes: &[u8]) -> bool {
-        match self.outbox_append(bytes) {
-            Appended::Queued(mut out) => !std::mem::replace(&mut out.flush_promised, true),
-            Appended::Inactive | Appended::Dropped => false,
-        }
+        matches!(self.outbox_append(bytes), Appended::Queued(_))
     }
 
     /// Sends what is queued from the calling thread in one write, as Redis writes each
@@ -222,7 +216,6 @@ impl ClientHandle {
     /// [`WRITE_STALL`], and everything while the writer is busy, is left to the writer.
     pub fn flush_outbox(&self) {
         let mut out = self.outbox();
-        out.flush_promised = false;
         if out.buf.is_empty() {
             return;
         }
@@ -590,8 +583,35 @@ pub struct ClientState {
     pub reply_skip: bool,
     pub reply_skip_next: bool,
     /// Subscribers this client published to, whose output it sends once its read
-    /// batch is done (see [`ClientHandle::flush_outbox`]).
-    pub to_flush: Vec<Arc<ClientHandle>>,
+    /// batch is done.
+    pub published: Published,
+}
+
+/// The subscribers a connection queued messages for in its current read batch, each
+/// once. Every publisher flushes every subscriber it queued for, even where another
+/// publisher's flush may already have sent its messages: that way no subscriber ever
+/// waits on a publisher that is held up later in its batch.
+#[derive(Debug, Default)]
+pub struct Published {
+    ids: HashSet<u64>,
+    subscribers: Vec<Arc<ClientHandle>>,
+}
+
+impl Published {
+    /// Notes a subscriber that [`ClientHandle::queue_for_flush`] queued for.
+    pub fn add(&mut self, subscriber: &Arc<ClientHandle>) {
+        if self.ids.insert(subscriber.id) {
+            self.subscribers.push(Arc::clone(subscriber));
+        }
+    }
+
+    /// Sends each noted subscriber's queue (see [`ClientHandle::flush_outbox`]).
+    pub fn flush(&mut self) {
+        self.ids.clear();
+        for subscriber in self.subscribers.drain(..) {
+            subscriber.flush_outbox();
+        }
+    }
 }
 
 /// A blocking command's wait.
@@ -657,22 +677,19 @@ impl ClientState {
             reply_off: false,
             reply_skip: false,
             reply_skip_next: false,
-            to_flush: Vec::new(),
+            published: Published::default(),
         }
     }
 
     /// Sends what this client's commands published to subscribers so far: at the end
     /// of its read batch, or before it blocks.
     pub fn flush_published(&mut self) {
-        for subscriber in self.to_flush.drain(..) {
-            subscriber.flush_outbox();
-        }
+        self.published.flush();
     }
 }
 
 impl Drop for ClientState {
-    /// A connection that ends mid-batch, even by a panic, still keeps its promise to
-    /// flush: later publishers leave those subscribers' queues to it.
+    /// A connection that ends mid-batch, even by a panic, still sends what it published.
     fn drop(&mut self) {
         self.flush_published();
     }
@@ -766,18 +783,15 @@ mod tests {
     }
 
     #[test]
-    fn queued_for_flush_output_is_flushed_once_by_whoever_promised() {
+    fn queued_for_flush_output_goes_out_in_order_at_the_flush() {
         let (handle, mut peer) = handle_and_peer();
-        assert!(handle.queue_for_flush(b"one "), "the first queuer promises");
-        assert!(!handle.queue_for_flush(b"two "), "a later one relies on it");
+        assert!(handle.queue_for_flush(b"one "));
+        assert!(handle.queue_for_flush(b"two "));
         handle.flush_outbox();
-        assert!(
-            handle.queue_for_flush(b"three "),
-            "after a flush, a new promise"
-        );
+        assert!(handle.queue_for_flush(b"three "));
         // Replies queued meanwhile keep their place between published messages.
         assert!(handle.queue(b"reply "));
-        assert!(!handle.queue_for_flush(b"four"));
+        assert!(handle.queue_for_flush(b"four"));
         handle.flush_outbox();
         let mut got = vec![0u8; "one two three reply four".len()];
         peer.read_exact(&mut got).unwrap();
@@ -786,20 +800,19 @@ mod tests {
     }
 
     #[test]
-    fn a_publisher_that_goes_away_still_flushes_what_it_promised() {
+    fn a_publisher_that_goes_away_still_flushes_what_it_published() {
         let (subscriber, mut peer) = handle_and_peer();
         let (publisher, _peer) = handle_and_peer();
         let mut state = ClientState::new(publisher);
-        assert!(subscriber.queue_for_flush(b"message"));
-        state.to_flush.push(Arc::clone(&subscriber));
+        for _ in 0..2 {
+            assert!(subscriber.queue_for_flush(b"message"));
+            state.published.add(&subscriber);
+        }
+        assert_eq!(state.published.subscribers.len(), 1, "noted once");
         drop(state);
-        let mut got = [0u8; 7];
+        let mut got = [0u8; 14];
         peer.read_exact(&mut got).unwrap();
-        assert_eq!(&got, b"message");
-        assert!(
-            subscriber.queue_for_flush(b"next"),
-            "the promise was released"
-        );
+        assert_eq!(&got, b"messagemessage");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::client::ClientHandle;
+use crate::client::{ClientHandle, Published};
 use crate::resp::Reply;
 use crate::util::glob;
 
@@ -80,15 +80,9 @@ impl Inner {
 
     /// Sends `message` to the subscribers of `channel` and of every matching pattern.
     /// Returns how many received it (a client subscribed twice counts twice, as in
-    /// Redis). The messages are queued, not sent: the subscribers whose output the
-    /// caller must flush once its batch of commands is done are added to `to_flush`
-    /// (see [`ClientHandle::queue_for_flush`]).
-    pub fn publish(
-        &self,
-        channel: &[u8],
-        message: &[u8],
-        to_flush: &mut Vec<Arc<ClientHandle>>,
-    ) -> usize {
+    /// Redis). The messages are queued, not sent: the caller flushes the subscribers
+    /// noted in `published` once its batch of commands is done.
+    pub fn publish(&self, channel: &[u8], message: &[u8], published: &mut Published) -> usize {
         let mut receivers = 0;
         if let Some(list) = self.channels.get(channel) {
             let mut frames = Frames::default();
@@ -100,7 +94,7 @@ impl Inner {
                     out.bulk(message);
                 });
                 if client.queue_for_flush(frame) {
-                    to_flush.push(Arc::clone(client));
+                    published.add(client);
                 }
                 receivers += 1;
             }
@@ -119,7 +113,7 @@ impl Inner {
                     out.bulk(message);
                 });
                 if client.queue_for_flush(frame) {
-                    to_flush.push(Arc::clone(client));
+                    published.add(client);
                 }
                 receivers += 1;
             }

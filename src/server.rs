@@ -687,14 +687,17 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
         return;
     }
     // While clients track keys, the keys that expire are kept to be invalidated: those
-    // this cycle removes are, here (with any a command left behind).
+    // this cycle removes are taken after each of its steps, before a command could take
+    // them as its own, and sent once it is done.
     let tracking = server.tracking.active();
     server.store.write().log_expired(tracking);
-    expire::cycle(&server.store, hz, &mut state.next_expire_db);
-    if tracking {
-        let mut outgoing = crate::tracking::expired_in_cycle(server, &mut server.store.write());
-        crate::tracking::deliver(&mut outgoing);
-    }
+    let mut outgoing = Vec::new();
+    expire::cycle(&server.store, hz, &mut state.next_expire_db, |ks| {
+        if tracking {
+            crate::tracking::expired_in_cycle(server, ks, &mut outgoing);
+        }
+    });
+    crate::tracking::deliver(&mut outgoing);
     persist::save::cron(server);
 
     let elapsed = state.last_sample.0.elapsed();

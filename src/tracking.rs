@@ -422,12 +422,11 @@ pub fn expired(ctx: &mut Ctx, ks: &mut Keyspace) {
     );
 }
 
-/// Invalidates the keys that the active expiry cycle removed: no client changed them.
-pub fn expired_in_cycle(server: &Server, ks: &mut Keyspace) -> Outgoing {
-    let mut outgoing = Outgoing::new();
+/// Invalidates the keys that the active expiry cycle removed: no client changed them
+/// (so NOLOOP spares nobody). The messages go into `outgoing`, to send after the lock.
+pub fn expired_in_cycle(server: &Server, ks: &mut Keyspace, outgoing: &mut Outgoing) {
     // No client has id 0, so nothing is pending for one.
-    invalidate_expired(server, ks, 0, &mut Vec::new(), &mut outgoing);
-    outgoing
+    invalidate_expired(server, ks, 0, &mut Vec::new(), outgoing);
 }
 
 fn invalidate_expired(

@@ -469,13 +469,12 @@ fn a_subscriber_that_leaves_is_forgotten() {
     assert_eq!(admin.cmd(&["PUBLISH", "gone", "x"]), b":0\r\n");
 }
 
-/// Review finding: a publisher promises to flush a subscriber's queue at the end of its
-/// read batch (`ClientHandle::queue_for_flush`), so later publishers leave that queue
-/// alone. If a later command of the same batch then blocks (here: a SET whose BCAST
-/// invalidation goes to a RESP3 REDIRECT target that does not read, and has no writer
-/// thread, so `tracking::deliver` writes to its socket with no timeout), the promise is
-/// never kept: the subscriber gets neither that message nor anyone else's. Before
-/// 5a631d4 each PUBLISH woke the subscriber's writer and both arrived at once.
+/// A publisher sends what it queued for subscribers at the end of its read batch. If a
+/// later command of that batch blocks (here: a SET whose BCAST invalidation goes to a
+/// RESP3 REDIRECT target that does not read, and has no writer thread, so
+/// `tracking::deliver` writes to its socket with no timeout), another publisher's flush
+/// still sends the subscriber everything queued, its message and the stuck one's. (With
+/// a flush promised by the first publisher only, as first written, neither arrived.)
 #[test]
 fn a_publisher_stuck_later_in_its_batch_does_not_hold_back_other_messages() {
     let server = Server::start(&[]);

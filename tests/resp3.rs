@@ -871,13 +871,11 @@ fn client_reply_on_off_skip() {
     );
 }
 
-/// Review finding: the keys the active expiry cycle removes are logged per database and
-/// invalidated by the cron tick once the whole cycle is done, but the cycle releases the
-/// keyspace lock between steps, and any command that runs meanwhile (`run_write`,
-/// `reap_stale`) takes the whole log and invalidates those keys as if it had changed
-/// them itself. A NOLOOP client that keeps writing (other keys) then never hears that
-/// the keys it cached expired. Redis invalidates keys its active cycle removes with no
-/// current client, so NOLOOP spares nobody.
+/// Redis invalidates the keys its active expiry cycle removes with no current client, so
+/// NOLOOP spares nobody: a NOLOOP client that keeps writing (other keys) while the cycle
+/// runs still hears of every key it cached. The cycle releases the keyspace lock between
+/// steps, so it takes the keys each step removed before any command can take them as
+/// its own.
 #[test]
 fn tracking_noloop_client_hears_of_keys_the_cycle_expires() {
     if !common::reference_available("tracking_noloop_client_hears_of_keys_the_cycle_expires") {

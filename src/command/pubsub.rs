@@ -352,12 +352,12 @@ fn punsubscribe(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// ```
 /// The number of clients that received the message.
 fn publish(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let to_flush = &mut ctx.client.to_flush;
+    let published = &mut ctx.client.published;
     let receivers = ctx
         .server
         .pubsub
         .lock()
-        .publish(&args[1], &args[2], to_flush);
+        .publish(&args[1], &args[2], published);
     ctx.out.int(receivers as i64);
     Ok(())
 }

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::Store;
+use super::{Keyspace, Store};
 use crate::util::now_ms;
 
 /// Keys looked at per step (Redis's `ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP`).
@@ -24,7 +24,14 @@ const TIME_PERCENT: u32 = 25;
 /// leaving it where the time budget ran out, so that, as in Redis, a database full of
 /// expired keys cannot keep the cycle from ever reaching the ones after it. Returns how
 /// many keys it removed (they are also counted in each database's `expired_removed`).
-pub fn cycle(store: &Store, hz: u32, next_db: &mut usize) -> u64 {
+/// `after_step` runs after each step, still under its lock (client-side caching takes
+/// the keys the step removed there, before any command can).
+pub fn cycle(
+    store: &Store,
+    hz: u32,
+    next_db: &mut usize,
+    mut after_step: impl FnMut(&mut Keyspace),
+) -> u64 {
     let budget =
         Duration::from_micros(1_000_000 * u64::from(TIME_PERCENT) / 100 / u64::from(hz.max(1)));
     let start = Instant::now();
@@ -39,7 +46,9 @@ pub fn cycle(store: &Store, hz: u32, next_db: &mut usize) -> u64 {
                     break;
                 }
                 let now = now_ms();
-                ks.db_mut(db).expire_step(KEYS_PER_STEP, now)
+                let step = ks.db_mut(db).expire_step(KEYS_PER_STEP, now);
+                after_step(&mut ks);
+                step
             };
             removed_total += removed as u64;
             if start.elapsed() >= budget {
@@ -75,7 +84,7 @@ mod tests {
         let mut removed = 0;
         let mut next_db = 0;
         for _ in 0..100 {
-            removed += cycle(&store, 10, &mut next_db);
+            removed += cycle(&store, 10, &mut next_db, |_| {});
             if removed == 5000 {
                 break;
             }
