@@ -184,6 +184,19 @@ pub fn reference_available(test: &str) -> bool {
     found
 }
 
+/// `INFO server` from whatever listens on `port`; `None` if nothing answers it whole.
+fn info_server(port: u16) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(READ_TIMEOUT)).ok()?;
+    // QUIT, so that the server closes the connection once it has answered.
+    let mut request = encode(&[b"INFO", b"server"]);
+    request.extend_from_slice(&encode(&[b"QUIT"]));
+    s.write_all(&request).ok()?;
+    let mut reply = Vec::new();
+    s.read_to_end(&mut reply).ok()?;
+    Some(String::from_utf8_lossy(&reply).into_owned())
+}
+
 /// A reference redis-server 7.0 on a free port, killed when dropped.
 pub struct Reference {
     child: Child,
@@ -221,8 +234,9 @@ impl Reference {
             // may take it first: then our redis-server exits, and whatever answers on the
             // port is not ours. Only accept a live child that is really Redis.
             while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
-                if let Ok(mut c) = Conn::try_connect(port) {
-                    let info = String::from_utf8_lossy(&c.cmd(&["INFO", "server"])).into_owned();
+                // Whatever answers may also close the connection (a test's server
+                // shutting down on that port): then try again.
+                if let Some(info) = info_server(port) {
                     let ours = matches!(child.try_wait(), Ok(None));
                     if ours && info.contains("redis_version:") && !info.contains("redlite_version")
                     {
