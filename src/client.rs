@@ -185,7 +185,9 @@ impl ClientHandle {
             return Ok(());
         }
         let _turn = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        (&*self.socket).write_all(bytes)
+        // Patiently: another thread may just have started the writer, which gives the
+        // socket a send timeout.
+        self.write_patiently(bytes)
     }
 
     fn outbox(&self) -> MutexGuard<'_, OutboxState> {
@@ -283,8 +285,10 @@ impl ClientHandle {
     }
 
     /// Starts the client's writer thread, if it has none yet: from now on every reply
-    /// goes through the outbox. Called by the client's own connection thread, before it
-    /// queues anything, so no earlier reply can overtake a queued one.
+    /// goes through the outbox. Called by the client's own connection thread before it
+    /// queues anything, so no earlier reply can overtake a queued one; or by a tracking
+    /// client for its redirect target, whose pushes are not ordered with its replies
+    /// (the write lock keeps the two from interleaving within a write).
     pub fn start_writer(self: &Arc<Self>) {
         let mut out = self.outbox();
         if out.active {

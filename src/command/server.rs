@@ -1134,9 +1134,13 @@ fn client_tracking(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         mode.prefixes.extend(prefixes.iter().map(|p| p.to_vec()));
     }
-    // Invalidations reach this client from other threads: its output goes through its
-    // writer from now on, as a subscriber's does.
+    // Invalidations reach this client (or its redirect target) from other threads: its
+    // output goes through its writer from now on, as a subscriber's does, so a client
+    // that stops reading never holds up the one whose write sends them.
     ctx.client.handle.start_writer();
+    if let Some(target) = ctx.server.clients.get(mode.redirect) {
+        target.start_writer();
+    }
     ctx.server.tracking.enable(&ctx.client.handle, mode.clone());
     {
         let mut info = ctx.client.handle.info();
