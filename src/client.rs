@@ -200,7 +200,10 @@ impl ClientHandle {
         match self.outbox_append(bytes) {
             Appended::Inactive => false,
             Appended::Dropped => true,
-            Appended::Queued(out) => self.wake_writer(out),
+            Appended::Queued(out) => {
+                self.wake_writer(out);
+                true
+            }
         }
     }
 
@@ -239,13 +242,12 @@ impl ClientHandle {
     }
 
     /// Wakes the writer thread if it sleeps (a busy one finds the new output itself).
-    fn wake_writer(&self, mut out: MutexGuard<'_, OutboxState>) -> bool {
+    fn wake_writer(&self, mut out: MutexGuard<'_, OutboxState>) {
         let idle = std::mem::take(&mut out.idle);
         drop(out);
         if idle {
             self.outbox.wake.notify_one();
         }
-        true
     }
 
     /// Appends to the outbox if it is active, enforcing the output buffer limit.
@@ -586,8 +588,8 @@ pub struct ClientState {
     pub reply_off: bool,
     pub reply_skip: bool,
     pub reply_skip_next: bool,
-    /// Subscribers this client published to, whose output it sends once its read
-    /// batch is done.
+    /// Subscribers this client published to, whose output it sends at the end of its
+    /// read batch, before it blocks, and when it goes away.
     pub published: Published,
 }
 
@@ -684,18 +686,12 @@ impl ClientState {
             published: Published::default(),
         }
     }
-
-    /// Sends what this client's commands published to subscribers so far: at the end
-    /// of its read batch, or before it blocks.
-    pub fn flush_published(&mut self) {
-        self.published.flush();
-    }
 }
 
 impl Drop for ClientState {
     /// A connection that ends mid-batch, even by a panic, still sends what it published.
     fn drop(&mut self) {
-        self.flush_published();
+        self.published.flush();
     }
 }
 

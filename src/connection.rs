@@ -180,7 +180,7 @@ impl<R: Read> Connection<'_, R> {
     /// Sends the pending replies in one write, then what this batch published to
     /// subscribers. Returns false if the client is gone.
     fn flush(&mut self) -> bool {
-        self.client.flush_published();
+        self.client.published.flush();
         if self.out.is_empty() {
             return true;
         }

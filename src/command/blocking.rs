@@ -287,7 +287,7 @@ pub fn wait(ctx: &mut Ctx) {
     };
     // The replies before it in the batch leave now, as Redis would have sent them, and
     // what it published.
-    ctx.client.flush_published();
+    ctx.client.published.flush();
     if !ctx.out.is_empty() {
         let _ = ctx.client.handle.send(ctx.out.as_bytes());
         ctx.out.clear();
