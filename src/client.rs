@@ -572,6 +572,8 @@ pub struct ClientState {
     pub multi: Option<Multi>,
     /// Whether EXEC is running the queued commands (blocking commands do not block).
     pub in_exec: bool,
+    /// While EXEC runs: the commands its transaction propagates, to wrap in MULTI/EXEC.
+    pub held_ops: Option<Vec<crate::store::Op>>,
     /// The keys this client WATCHes: (database, key, whether it had already expired).
     pub watching: Vec<(usize, Key, bool)>,
     /// Set when a watched key changes (Redis's `CLIENT_DIRTY_CAS`).
@@ -675,6 +677,7 @@ impl ClientState {
             handle,
             multi: None,
             in_exec: false,
+            held_ops: None,
             watching: Vec::new(),
             watch_flag: WatchFlag::default(),
             subscriptions: Subscriptions::default(),

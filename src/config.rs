@@ -810,6 +810,16 @@ impl Config {
         lookup(name.as_bytes()).map(|e| self.render(e.idx))
     }
 
+    /// Whether a yes/no parameter is yes (false for an unknown name).
+    pub fn is_yes(&self, name: &str) -> bool {
+        self.value(name).is_some_and(|v| v == b"yes")
+    }
+
+    /// `notify-keyspace-events` as Redis's flag bits (see [`crate::store::class`]).
+    pub fn notify_flags(&self) -> u32 {
+        self.notify_flags
+    }
+
     /// The `client-output-buffer-limit` of subscribed clients (the `pubsub` class).
     pub fn pubsub_output_limit(&self) -> ObufLimit {
         self.obuf_limits[2]

@@ -29,6 +29,10 @@
 //!   loading at startup.
 //! - [`tracking`]: client-side caching: the keys tracking clients read, and the
 //!   invalidation messages writes send them.
+//! - [`consumers`]: what happens after a command: its effects record (the keys it
+//!   changed, the events they fire, the commands to replay; see [`store::effects`]) goes
+//!   to client-side caching, [`notify`] (keyspace notifications) and the propagation
+//!   stream ([`persist::aof`]).
 //! - [`log`]: Redis-style log lines.
 //! - [`util`]: Redis's glob matcher, its integer and long-double number rules, and a
 //!   small PRNG.
@@ -39,7 +43,9 @@ pub mod client;
 pub mod command;
 pub mod config;
 pub mod connection;
+pub mod consumers;
 pub mod log;
+pub mod notify;
 pub mod persist;
 pub mod pool;
 pub mod pubsub;

@@ -12,7 +12,7 @@
 use std::fmt;
 use std::net::{IpAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -122,6 +122,17 @@ pub struct Server {
     pub pubsub: PubSub,
     /// Client-side caching: who tracks which keys.
     pub tracking: crate::tracking::Tracking,
+    /// The append-only file: where propagated commands go.
+    pub aof: persist::aof::Aof,
+    /// Every propagated command, kept in unit-test builds so tests can read the stream.
+    #[cfg(test)]
+    pub propagated: Mutex<Vec<crate::store::Op>>,
+    /// Every keyspace event fired, whatever `notify-keyspace-events` says, kept in
+    /// unit-test builds.
+    #[cfg(test)]
+    pub events: Mutex<Vec<crate::store::Event>>,
+    /// `notify-keyspace-events`, mirrored for the commands that fire events.
+    notify_flags: AtomicU32,
     pub log: Logger,
     pub started: Instant,
     pub run_id: String,
@@ -156,6 +167,13 @@ impl Server {
         let password_set = !config.requirepass.is_empty();
         let password_digest = digest_of(&config.requirepass);
         let limits = config.limits();
+        let notify_flags = config.notify_flags();
+        {
+            let mut ks = store.write();
+            ks.set_lazy_expire(config.is_yes("lazyfree-lazy-expire"));
+            ks.lazy_user_del = config.is_yes("lazyfree-lazy-user-del");
+            ks.set_log_new(notify_flags & crate::store::class::NEW != 0);
+        }
         Server {
             store,
             config: RwLock::new(config),
@@ -170,6 +188,12 @@ impl Server {
             log,
             pubsub: PubSub::default(),
             tracking: Default::default(),
+            aof: Default::default(),
+            #[cfg(test)]
+            propagated: Mutex::default(),
+            #[cfg(test)]
+            events: Mutex::default(),
+            notify_flags: AtomicU32::new(notify_flags),
             started: Instant::now(),
             run_id: run_id(),
             port,
@@ -220,6 +244,27 @@ impl Server {
             .store(!config.requirepass.is_empty(), Ordering::Relaxed);
         self.log.set_level(config.loglevel);
         *self.limits.lock().unwrap_or_else(|e| e.into_inner()) = config.limits();
+        self.notify_flags
+            .store(config.notify_flags(), Ordering::Relaxed);
+        let mut ks = self.store.write();
+        ks.set_lazy_expire(config.is_yes("lazyfree-lazy-expire"));
+        ks.lazy_user_del = config.is_yes("lazyfree-lazy-user-del");
+        ks.set_log_new(config.notify_flags() & crate::store::class::NEW != 0);
+    }
+
+    /// `notify-keyspace-events` as flag bits (see [`crate::store::class`]).
+    pub fn notify_flags(&self) -> u32 {
+        self.notify_flags.load(Ordering::Relaxed)
+    }
+
+    /// Appends one command to the propagation stream (see [`crate::consumers`]).
+    pub fn feed(&self, op: &crate::store::Op) {
+        self.aof.feed(op);
+        #[cfg(test)]
+        self.propagated
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(op.clone());
     }
 
     /// The sizes up to which collections keep their compact encodings.
@@ -686,18 +731,24 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
     if server.persist.loading.load(Ordering::Acquire) {
         return;
     }
-    // While clients track keys, the keys that expire are kept to be invalidated: those
-    // this cycle removes are taken after each of its steps, before a command could take
-    // them as its own, and sent once it is done.
-    let tracking = server.tracking.active();
-    server.store.write().log_expired(tracking);
+    // The keys each step removes are taken, still under its lock, before a command could
+    // take them as its own; their messages are sent once the cycle is done.
     let mut outgoing = Vec::new();
+    let mut published = crate::client::Published::default();
     expire::cycle(&server.store, hz, &mut state.next_expire_db, |ks| {
-        if tracking {
-            crate::tracking::expired_in_cycle(server, ks, &mut outgoing);
+        if ks.effects_pending() {
+            let mut origin = crate::consumers::Origin {
+                client_id: 0,
+                pending: &mut Vec::new(),
+                outgoing: &mut outgoing,
+                published: &mut published,
+                held: None,
+            };
+            crate::consumers::deliver(server, ks.take_effects(), &mut origin, false);
         }
     });
     crate::tracking::deliver(&mut outgoing);
+    published.flush();
     persist::save::cron(server);
 
     let elapsed = state.last_sample.0.elapsed();

@@ -424,7 +424,7 @@ pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
         Handler::Write(f) => {
             let mut ks = ctx.server.store.write();
             let result = run_write(ctx, &mut ks, f, args);
-            finish_writes(ks, ctx.now_ms);
+            finish_writes(ctx, ks);
             // A blocking command that found nothing has registered a wait instead of
             // replying; it sleeps now, without the lock.
             blocking::wait(ctx);
@@ -434,7 +434,7 @@ pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
         Handler::Container => Ok(()),
     };
     if ctx.server.tracking.active() {
-        crate::tracking::after_read(ctx, cmd, args);
+        remember_read(ctx, cmd, args);
     }
     result
 }
@@ -442,43 +442,109 @@ pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
 /// A write handler's signature.
 pub type WriteFn = fn(&mut Ctx, &mut Keyspace, &Args) -> CmdResult;
 
-/// Runs a write handler under a write lock the caller holds, and tells the watchers of
-/// the keys it wrote, and the clients that track them, if it changed anything.
+/// Runs a write handler under a write lock the caller holds, then hands what it did to
+/// the consumers: the watchers of the keys it wrote are flagged if it changed anything,
+/// and its effects record (see [`crate::store::effects`]), closed with its own words if
+/// it counted a change, goes to [`crate::consumers::deliver`].
 pub fn run_write(ctx: &mut Ctx, ks: &mut Keyspace, f: WriteFn, args: &Args) -> CmdResult {
     let dirty = ks.dirty;
-    let tracking = ctx.server.tracking.active();
-    ks.log_expired(tracking);
-    let tracked = tracking.then(|| crate::tracking::before_write(ctx, ks, args));
     let result = f(ctx, ks, args);
     let changed = ks.dirty != dirty;
-    if let Some(before) = tracked {
-        // The keys the command found expired first, as Redis invalidates them when its
-        // lookup removes them.
-        crate::tracking::expired(ctx, ks);
-        crate::tracking::after_write(ctx, ks, args, &before, changed, result.is_ok());
-    }
     ks.end_write(changed);
+    let mut fx = ks.take_effects();
+    fx.finish(ctx.client.db, args.iter(), changed);
+    deliver(ctx, fx);
     result
 }
 
+/// Hands an effects record the running client caused to the consumers.
+fn deliver(ctx: &mut Ctx, fx: crate::store::Effects) {
+    if fx.is_empty() {
+        return;
+    }
+    let client = &mut *ctx.client;
+    let mut origin = crate::consumers::Origin {
+        client_id: client.id,
+        pending: &mut client.tracking.pending,
+        outgoing: &mut client.tracking.outgoing,
+        published: &mut client.published,
+        held: client.held_ops.as_mut(),
+    };
+    crate::consumers::deliver(ctx.server, fx, &mut origin, true);
+}
+
 /// Removes the expired keys that readers met (under the read lock they only note them),
-/// and invalidates them for the clients that track them.
+/// and hands their effects (events, invalidations, DELs) to the consumers.
 pub fn reap_stale(ctx: &mut Ctx, ks: &mut Keyspace) {
-    ks.log_expired(ctx.server.tracking.active());
     ks.reap_stale(ctx.now_ms);
-    crate::tracking::expired(ctx, ks);
+    if ks.effects_pending() {
+        let fx = ks.take_effects();
+        deliver(ctx, fx);
+    }
 }
 
 /// Serves the clients blocked on keys that got data (see [`crate::store::blocking`]),
-/// then releases the write lock.
-pub fn finish_writes(mut ks: std::sync::RwLockWriteGuard<'_, Keyspace>, now_ms: u64) {
+/// hands what serving them did to the consumers, then releases the write lock.
+pub fn finish_writes(ctx: &mut Ctx, mut ks: std::sync::RwLockWriteGuard<'_, Keyspace>) {
     if ks.ready.is_empty() {
         return;
     }
     let dirty = ks.dirty;
-    ks.serve_ready(now_ms);
+    ks.serve_ready(ctx.now_ms);
     let changed = ks.dirty != dirty;
     ks.end_write(changed);
+    if ks.effects_pending() {
+        let fx = ks.take_effects();
+        deliver(ctx, fx);
+    }
+}
+
+/// The keys a request names: the command table's positions, or the command's own
+/// parsing for those whose keys move (`numkeys key [key ...]`).
+pub fn command_keys<'a>(cmd: &Command, args: &'a Args) -> Vec<&'a [u8]> {
+    let argc = args.len() as i64;
+    let numkeys_at = match cmd.name {
+        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => Some(1),
+        _ => None,
+    };
+    if let Some(at) = numkeys_at {
+        let n = crate::util::num::parse_i64(&args[at]).unwrap_or(0).max(0);
+        let end = (at as i64 + 1 + n).min(argc);
+        return (at as i64 + 1..end).map(|i| &args[i as usize]).collect();
+    }
+    let (first, last, step) = cmd.keys;
+    if first <= 0 || step <= 0 {
+        return Vec::new();
+    }
+    let last = if last < 0 {
+        argc + i64::from(last)
+    } else {
+        i64::from(last)
+    };
+    (i64::from(first)..=last.min(argc - 1))
+        .step_by(step as usize)
+        .map(|i| &args[i as usize])
+        .collect()
+}
+
+/// After a read-only command: remembers its keys for the client if it tracks them
+/// (default mode; in OPTIN mode only after CLIENT CACHING YES, in OPTOUT mode unless
+/// CLIENT CACHING NO).
+pub fn remember_read(ctx: &mut Ctx, cmd: &Command, args: &Args) {
+    if cmd.flags & flags::READONLY == 0 || cmd.flags & flags::PUBSUB != 0 {
+        return;
+    }
+    let Some(mode) = &ctx.client.tracking.mode else {
+        return;
+    };
+    let caching = ctx.client.tracking.caching;
+    if mode.bcast || (mode.optin && !caching) || (mode.optout && caching) {
+        return;
+    }
+    let keys = command_keys(cmd, args);
+    if !keys.is_empty() {
+        ctx.server.tracking.remember(ctx.client.id, &keys);
+    }
 }
 
 // Helpers shared by the handlers.

@@ -146,6 +146,9 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     }
     ctx.out.array(multi.queued.len());
     ctx.client.in_exec = true;
+    // What the commands propagate waits to be wrapped in MULTI/EXEC (Redis propagates a
+    // transaction that wrote more than once as one).
+    ctx.client.held_ops = Some(Vec::new());
     for args in &multi.queued {
         // Each was resolved when it was queued; the table has not changed since.
         let Resolved::Found(cmd) = resolve(args) else {
@@ -159,7 +162,7 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
                 // As after a read outside a transaction: the expired keys it met go
                 // (and are invalidated) before it is remembered as read.
                 super::reap_stale(ctx, ks);
-                crate::tracking::after_read(ctx, cmd, args);
+                super::remember_read(ctx, cmd, args);
                 result
             }
             Handler::Write(f) => run_write(ctx, ks.as_mut().expect("locked"), f, args),
@@ -170,7 +173,7 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             Handler::Plain(f) => {
                 // It may lock the keyspace itself (INFO, SAVE...); it touches no key.
                 if let Some(guard) = ks.take() {
-                    super::finish_writes(guard, ctx.now_ms);
+                    super::finish_writes(ctx, guard);
                 }
                 let result = f(ctx, args);
                 ks = Some(ctx.server.store.write());
@@ -185,7 +188,9 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.client.in_exec = false;
     let mut ks = ks.expect("locked");
     super::reap_stale(ctx, &mut ks);
-    super::finish_writes(ks, ctx.now_ms);
+    let ops = ctx.client.held_ops.take().unwrap_or_default();
+    crate::consumers::propagate(ctx.server, ops, true);
+    super::finish_writes(ctx, ks);
     Ok(())
 }
 

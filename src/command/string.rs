@@ -6,6 +6,7 @@ use super::docs::doc;
 use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
+use crate::store::class::{GENERIC, STRING};
 use crate::store::{Db, Entry, Keyspace, StrOrigin};
 use crate::util::num::{
     format_long_double_human, i64_to_bytes, parse_i64, parse_long_double, LongDouble,
@@ -264,7 +265,13 @@ fn expire_at(
 /// OK; nil if NX/XX stopped it; with GET, the old value.
 fn set(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let opts = parse_set_options(ctx, args)?;
-    set_generic(ctx, ks, &args[1], &args[2], opts)
+    // Without an expiry (which rewrites it whole) SET is replayed without GET.
+    let drop_get = opts.get && !matches!(opts.ttl, Ttl::At(_));
+    set_generic(ctx, ks, &args[1], &args[2], opts)?;
+    if drop_get {
+        ks.rewrite(&args_without_get(args));
+    }
+    Ok(())
 }
 
 /// The shared body of SET, SETNX, SETEX and PSETEX (Redis's `setGenericCommand`).
@@ -296,10 +303,26 @@ fn set_generic(
         db.set_expiry(key, at, ctx.now_ms);
     }
     ks.dirty += 1;
+    let dbi = ctx.client.db;
+    ks.changed(STRING, "set", dbi, key);
+    if let Ttl::At(at) = opts.ttl {
+        // Replayed with the absolute time it now expires at.
+        ks.rewrite(&[b"SET", key, value, b"PXAT", at.to_string().as_bytes()]);
+        ks.notify(GENERIC, "expire", dbi, key);
+    }
     if !opts.get {
         ctx.out.ok();
     }
     Ok(())
+}
+
+/// SET's words without its GET options (from the 4th word on, as Redis skips them).
+fn args_without_get(args: &Args) -> Vec<&[u8]> {
+    args.iter()
+        .enumerate()
+        .filter(|&(i, w)| i < 3 || !is(w, "get"))
+        .map(|(_, w)| w)
+        .collect()
 }
 
 /// ```text
@@ -314,6 +337,7 @@ fn setnx(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     }
     db.set_str(&args[1], &args[2], false, ctx.now_ms);
     ks.dirty += 1;
+    ks.changed(STRING, "set", ctx.client.db, &args[1]);
     ctx.out.int(1);
     Ok(())
 }
@@ -368,16 +392,25 @@ fn getex(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         None => None,
     };
     ctx.out.bulk(value);
+    let dbi = ctx.client.db;
     match at {
         Some((at, false)) if at <= ctx.now_ms => {
             db.remove(key, ctx.now_ms);
             ks.dirty += 1;
+            ks.rewrite(&[del_word(ks), key]);
+            ks.changed(GENERIC, "del", dbi, key);
         }
         Some((at, _)) => {
             db.set_expiry(key, at, ctx.now_ms);
             ks.dirty += 1;
+            ks.rewrite(&[b"PEXPIREAT", key, at.to_string().as_bytes()]);
+            ks.changed(GENERIC, "expire", dbi, key);
         }
-        None if opts.persist && db.persist(key, ctx.now_ms) => ks.dirty += 1,
+        None if opts.persist && db.persist(key, ctx.now_ms) => {
+            ks.dirty += 1;
+            ks.rewrite(&[b"PERSIST", key]);
+            ks.changed(GENERIC, "persist", dbi, key);
+        }
         None => {}
     }
     Ok(())
@@ -392,6 +425,8 @@ fn getset(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     get_generic(ctx, db, &args[1])?;
     db.set_str(&args[1], &args[2], false, ctx.now_ms);
     ks.dirty += 1;
+    ks.changed(STRING, "set", ctx.client.db, &args[1]);
+    ks.rewrite(&[b"SET", &args[1], &args[2]]);
     Ok(())
 }
 
@@ -404,8 +439,20 @@ fn getdel(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     if get_generic(ctx, db, &args[1])? {
         db.remove(&args[1], ctx.now_ms);
         ks.dirty += 1;
+        let del: &[u8] = if ks.lazy_user_del { b"UNLINK" } else { b"DEL" };
+        ks.rewrite(&[del, &args[1]]);
+        ks.changed(GENERIC, "del", ctx.client.db, &args[1]);
     }
     Ok(())
+}
+
+/// How GETEX's deletion is replayed: UNLINK under `lazyfree-lazy-expire`, else DEL.
+fn del_word(ks: &Keyspace) -> &'static [u8] {
+    if ks.lazy_expire() {
+        b"UNLINK"
+    } else {
+        b"DEL"
+    }
 }
 
 /// ```text
@@ -459,6 +506,9 @@ fn mset_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, nx: bool) -> CmdR
         db.set_str(&args[pair], &args[pair + 1], false, ctx.now_ms);
     }
     ks.dirty += (args.len() as u64 - 1) / 2;
+    for pair in (1..args.len()).step_by(2) {
+        ks.changed(STRING, "set", ctx.client.db, &args[pair]);
+    }
     if nx {
         ctx.out.int(1);
     } else {
@@ -484,6 +534,7 @@ fn incr_by(ctx: &mut Ctx, ks: &mut Keyspace, key: &[u8], by: i64) -> CmdResult {
         }
     };
     ks.dirty += 1;
+    ks.changed(STRING, "incrby", ctx.client.db, key);
     ctx.out.int(new);
     Ok(())
 }
@@ -559,6 +610,9 @@ fn incrbyfloat(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         }
     }
     ks.dirty += 1;
+    ks.changed(STRING, "incrbyfloat", ctx.client.db, &args[1]);
+    // Replayed as the value it computed, so float rounding cannot differ on replay.
+    ks.rewrite(&[b"SET", &args[1], &new, b"KEEPTTL"]);
     ctx.out.bulk(&new);
     Ok(())
 }
@@ -593,6 +647,7 @@ fn append(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         }
     };
     ks.dirty += 1;
+    ks.changed(STRING, "append", ctx.client.db, &args[1]);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -671,6 +726,7 @@ fn setrange(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         }
     };
     ks.dirty += 1;
+    ks.changed(STRING, "setrange", ctx.client.db, key);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -855,4 +911,118 @@ fn parse_lcs_options(args: &Args) -> Result<LcsOptions, CmdError> {
         i += 1;
     }
     Ok(opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::command::testing::{strs, Session};
+
+    #[test]
+    fn set_family_events_and_propagation() {
+        let mut s = Session::new();
+        s.now_ms = Some(1_000_000);
+        let (_, ev, prop) = s.check(&["SET", "k", "v", "EX", "10"]);
+        assert_eq!(ev, strs(&["set k", "expire k"]));
+        assert_eq!(prop, strs(&["SET k v PXAT 1010000"]));
+        let (reply, ev, prop) = s.check(&["SET", "k", "w", "GET", "XX", "get"]);
+        assert_eq!(reply, "$1\r\nv\r\n");
+        assert_eq!(ev, strs(&["set k"]));
+        assert_eq!(prop, strs(&["SET k w XX"]));
+        let (_, ev, prop) = s.check(&["SET", "k", "x", "NX"]);
+        assert!(
+            ev.is_empty() && prop.is_empty(),
+            "NX on an existing key changes nothing"
+        );
+        let (_, ev, prop) = s.check(&["SETNX", "n", "1"]);
+        assert_eq!((ev, prop), (strs(&["set n"]), strs(&["SETNX n 1"])));
+        let (_, ev, prop) = s.check(&["PSETEX", "p", "500", "v"]);
+        assert_eq!(
+            (ev, prop),
+            (
+                strs(&["set p", "expire p"]),
+                strs(&["SET p v PXAT 1000500"])
+            )
+        );
+        let (_, ev, prop) = s.check(&["GETSET", "k", "y"]);
+        assert_eq!((ev, prop), (strs(&["set k"]), strs(&["SET k y"])));
+        let (_, ev, prop) = s.check(&["MSET", "a", "1", "b", "2"]);
+        assert_eq!(
+            (ev, prop),
+            (strs(&["set a", "set b"]), strs(&["MSET a 1 b 2"]))
+        );
+        let (_, ev, prop) = s.check(&["INCRBYFLOAT", "a", "1.5"]);
+        assert_eq!(ev, strs(&["incrbyfloat a"]));
+        assert_eq!(prop, strs(&["SET a 2.5 KEEPTTL"]));
+        let (_, ev, prop) = s.check(&["DECRBY", "a", "1"]);
+        assert!(
+            prop.is_empty() && ev.is_empty(),
+            "a float is not an integer"
+        );
+        let (_, ev, prop) = s.check(&["INCR", "b"]);
+        assert_eq!((ev, prop), (strs(&["incrby b"]), strs(&["INCR b"])));
+        let (_, ev, _) = s.check(&["APPEND", "b", "x"]);
+        assert_eq!(ev, strs(&["append b"]));
+        let (_, ev, prop) = s.check(&["SETRANGE", "b", "0", ""]);
+        assert!(
+            ev.is_empty() && prop.is_empty(),
+            "an empty SETRANGE changes nothing"
+        );
+        let (_, ev, prop) = s.check(&["GETEX", "b", "PX", "100"]);
+        assert_eq!(
+            (ev, prop),
+            (strs(&["expire b"]), strs(&["PEXPIREAT b 1000100"]))
+        );
+        let (_, ev, prop) = s.check(&["GETEX", "b", "PERSIST"]);
+        assert_eq!((ev, prop), (strs(&["persist b"]), strs(&["PERSIST b"])));
+        let (_, ev, prop) = s.check(&["GETEX", "b", "PERSIST"]);
+        assert!(ev.is_empty() && prop.is_empty());
+        let (_, ev, prop) = s.check(&["GETEX", "b", "PXAT", "5"]);
+        assert_eq!((ev, prop), (strs(&["del b"]), strs(&["DEL b"])));
+        let (_, ev, prop) = s.check(&["GETDEL", "a"]);
+        assert_eq!((ev, prop), (strs(&["del a"]), strs(&["DEL a"])));
+    }
+
+    #[test]
+    fn a_key_met_expired_fires_and_propagates_before_the_command() {
+        let mut s = Session::new();
+        s.now_ms = Some(1_000);
+        s.run(&["SET", "k", "v", "PX", "10"]);
+        s.run(&["SELECT", "3"]);
+        s.run(&["SET", "k", "v", "PX", "10"]);
+        s.now_ms = Some(1_010);
+        let (reply, ev, prop) = s.check(&["GET", "k"]);
+        assert_eq!(reply, "$1\r\nv\r\n", "alive at its expiry millisecond");
+        assert!(ev.is_empty() && prop.is_empty());
+        s.now_ms = Some(1_011);
+        let (reply, ev, prop) = s.check(&["GET", "k"]);
+        assert_eq!(reply, "$-1\r\n");
+        assert_eq!(
+            (ev, prop),
+            (strs(&["@3 expired k"]), strs(&["SELECT 3", "DEL k"]))
+        );
+        s.run(&["SELECT", "0"]);
+        let (_, ev, prop) = s.check(&["SET", "k", "w"]);
+        assert_eq!(ev, strs(&["expired k", "set k"]));
+        assert_eq!(prop, strs(&["MULTI", "DEL k", "SET k w", "EXEC"]));
+    }
+
+    #[test]
+    fn a_transaction_that_writes_twice_propagates_as_one() {
+        let mut s = Session::new();
+        for cmd in [
+            &["MULTI"][..],
+            &["SET", "a", "1"],
+            &["GET", "a"],
+            &["INCR", "a"],
+        ] {
+            s.run(cmd);
+        }
+        let (_, _, prop) = s.check(&["EXEC"]);
+        assert_eq!(prop, strs(&["MULTI", "SET a 1", "INCR a", "EXEC"]));
+        for cmd in [&["MULTI"][..], &["SET", "a", "1", "NX"], &["INCR", "a"]] {
+            s.run(cmd);
+        }
+        let (_, _, prop) = s.check(&["EXEC"]);
+        assert_eq!(prop, strs(&["INCR a"]), "one write is not wrapped");
+    }
 }

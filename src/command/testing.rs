@@ -9,12 +9,116 @@
 //!   stores them (a mutation completed before the panic stays, and stays consistent).
 //! - `DEBUG-PANIC-READ`: under the read lock.
 //! - `DEBUG-PANIC-PLAIN`: with no lock held.
+//!
+//! [`Session`] runs commands in-process through the dispatcher and shows what each
+//! reported: its reply, the keyspace events it fired and the commands it propagated.
 
 use super::docs::doc;
 use super::flags::*;
 use super::{CmdResult, Command, Ctx, Handler};
-use crate::resp::Args;
-use crate::store::{Keyspace, Value};
+use crate::client::{ClientHandle, ClientState};
+use crate::config::Config;
+use crate::resp::{Args, Reply};
+use crate::server::Server;
+use crate::store::{Keyspace, Store, Value};
+use std::sync::Arc;
+
+/// Owned strings, for comparing with what [`Session`] returns.
+pub fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// One client of an in-process server of 16 empty databases, for unit tests of what
+/// commands report. The clock is the real one unless `now_ms` is set.
+pub struct Session {
+    pub server: Server,
+    pub client: ClientState,
+    /// The time commands see (`None`: now).
+    pub now_ms: Option<u64>,
+    _peer: std::net::TcpStream,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
+impl Session {
+    pub fn new() -> Session {
+        let server = Server::new(Config::default(), Store::new(16), 0);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let peer = listener.accept().unwrap().0;
+        let handle = Arc::new(ClientHandle::new(1, stream).unwrap());
+        let client = ClientState::new(handle);
+        Session {
+            server,
+            client,
+            now_ms: None,
+            _peer: peer,
+        }
+    }
+
+    /// Runs one command; returns its reply as text (RESP, lossy UTF-8).
+    pub fn run(&mut self, parts: &[&str]) -> String {
+        let mut out = Reply::new();
+        let mut ctx = Ctx {
+            server: &self.server,
+            client: &mut self.client,
+            out: &mut out,
+            now_ms: self.now_ms.unwrap_or_else(crate::util::now_ms),
+        };
+        super::execute(&mut ctx, &Args::from_slices(parts));
+        String::from_utf8_lossy(out.as_bytes()).into_owned()
+    }
+
+    /// The events fired since the last call, as `event key` (`@db` added outside db 0).
+    pub fn events(&mut self) -> Vec<String> {
+        let events = std::mem::take(&mut *self.server.events.lock().unwrap());
+        events
+            .iter()
+            .map(|e| {
+                let at = if e.db == 0 {
+                    String::new()
+                } else {
+                    format!("@{} ", e.db)
+                };
+                format!("{at}{} {}", e.name, String::from_utf8_lossy(&e.key))
+            })
+            .collect()
+    }
+
+    /// The commands propagated since the last call, as space-separated words, each
+    /// preceded by `SELECT n` where its database differs from the previous one's (or,
+    /// for the first, from 0).
+    pub fn propagated(&mut self) -> Vec<String> {
+        let ops = std::mem::take(&mut *self.server.propagated.lock().unwrap());
+        let mut lines = Vec::new();
+        let mut selected = Some(0);
+        for op in ops {
+            if selected != Some(op.db) {
+                lines.push(format!("SELECT {}", op.db));
+                selected = Some(op.db);
+            }
+            let words: Vec<String> = op
+                .argv
+                .iter()
+                .map(|w| String::from_utf8_lossy(w).into_owned())
+                .collect();
+            lines.push(words.join(" "));
+        }
+        lines
+    }
+
+    /// Runs `parts`, and returns (reply, events, propagated) for it alone.
+    pub fn check(&mut self, parts: &[&str]) -> (String, Vec<String>, Vec<String>) {
+        self.events();
+        self.propagated();
+        let reply = self.run(parts);
+        (reply, self.events(), self.propagated())
+    }
+}
 
 pub const COMMANDS: &[Command] = &[
     Command::new(

@@ -464,7 +464,7 @@ pub struct LoadStats {
 }
 
 /// Reads a whole dump. Calls `on_entry(db_index, key, value, expires_at_ms, section_keys)`
-/// for every key whose expiry is None or > now_ms; keys already expired are skipped and
+/// for every key whose expiry is None or >= now_ms; keys already expired are skipped and
 /// counted. `section_keys` is the key count the database's section declares, for the
 /// caller to size its table up front (it is not validated yet: a damaged file may
 /// overstate it, so cap it by what the file could hold). The
@@ -667,7 +667,7 @@ fn read_entry<R: Read>(
     // An expired value is still decoded rather than skipped, so that each type's layout
     // is described once (here) and not again in a separate skipping parser.
     match expires_at_ms {
-        Some(t) if t <= now_ms => stats.keys_expired += 1,
+        Some(t) if t < now_ms => stats.keys_expired += 1,
         _ => {
             on_entry(section.index, key, value, expires_at_ms, section.count);
             stats.keys_loaded += 1;
@@ -1150,13 +1150,14 @@ mod tests {
         let data = build_entries(&entries);
         let (got, stats) = load(&data, 1_000).expect("load");
         let kept: Vec<&[u8]> = got.iter().map(|e| &e.1[..]).collect();
-        assert_eq!(kept, [&b"future"[..], b"forever", b"newlist"]);
-        assert_eq!(got[0].3, Some(1_001));
+        // A key expiring at the load's millisecond is still alive then (Redis's `<`).
+        assert_eq!(kept, [&b"now"[..], b"future", b"forever", b"newlist"]);
+        assert_eq!(got[1].3, Some(1_001));
         assert_eq!(
             stats,
             LoadStats {
-                keys_loaded: 3,
-                keys_expired: 3
+                keys_loaded: 4,
+                keys_expired: 2
             }
         );
     }

@@ -11,6 +11,7 @@
 //! This module knows nothing of sockets or RESP.
 
 pub mod blocking;
+pub mod effects;
 pub mod expire;
 pub mod hash;
 pub mod set;
@@ -23,6 +24,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+pub use effects::{class, Effects, Event, Op, Own};
 pub use hash::Hash;
 pub use set::Set;
 pub use value::{Limits, Value, ValueRef};
@@ -284,7 +286,9 @@ impl Entry {
     }
 
     fn is_expired(&self, now_ms: u64) -> bool {
-        self.expires_at != 0 && self.expires_at <= now_ms
+        // Redis's `keyIsExpired`: expired once now is past the expiry time, so at the
+        // expiry millisecond itself the key is still there (and PTTL answers 0).
+        self.expires_at != 0 && self.expires_at < now_ms
     }
 
     /// How the string value was last written (meaningless for other types).
@@ -464,9 +468,12 @@ pub struct Db {
     has_stale: AtomicBool,
     /// Keys removed because they had expired (for INFO's `expired_keys`).
     pub expired_removed: u64,
-    /// Those keys themselves, kept while clients track keys (`None`: not kept), as an
-    /// expired key must be invalidated like a written one. See [`Keyspace::log_expired`].
-    expired_log: Option<Vec<Key>>,
+    /// Keys that expired or were created since [`Keyspace`] last moved them into its
+    /// effects record (an expired key fires an event, is invalidated and propagates a
+    /// DEL; a new key fires `new`), in order.
+    log: Vec<(Logged, Key)>,
+    /// Whether new keys are logged (`notify-keyspace-events` has `n`).
+    log_new: bool,
     /// The keys clients WATCH (see [`watch`]); registered through [`Keyspace::watch`].
     pub(crate) watched: watch::Watched,
     /// The background save walking this database, if one is (see [`DbSnap`]).
@@ -476,6 +483,13 @@ pub struct Db {
 /// What a key looked like when a snapshot started: its value and expiry, or `None` if it
 /// did not exist.
 pub type PreImage = Option<(Value, Option<u64>)>;
+
+/// What a database logs for the effects record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Logged {
+    Expired,
+    New,
+}
 
 /// A point-in-time snapshot of one database in progress (BGSAVE), by chunked
 /// copy-on-write: the saver walks the buckets in increasing order, a chunk at a time
@@ -559,9 +573,7 @@ impl Db {
         self.remove_entry(key);
         self.expired_removed += 1;
         self.watched.touch(key);
-        if let Some(log) = &mut self.expired_log {
-            log.push(key.into());
-        }
+        self.log.push((Logged::Expired, key.into()));
     }
 
     /// Whether `key` is there but expired (not yet removed).
@@ -727,7 +739,8 @@ impl Db {
         self.watched
             .touch_existing(|key| self.table.get(key).is_some());
         let expired_removed = self.expired_removed;
-        let expired_log = self.expired_log.take();
+        let log = std::mem::take(&mut self.log);
+        let log_new = self.log_new;
         let watched = std::mem::take(&mut self.watched);
         // A snapshot in progress keeps the old table to finish its walk on.
         let mut snap = self.snap.take();
@@ -736,7 +749,8 @@ impl Db {
         }
         *self = Db {
             expired_removed,
-            expired_log,
+            log,
+            log_new,
             watched,
             snap,
             ..Db::default()
@@ -750,6 +764,9 @@ impl Db {
 
     /// Inserts a new entry, without resizing while a snapshot walks the table.
     fn table_insert(&mut self, entry: Entry) -> &mut Entry {
+        if self.log_new {
+            self.log.push((Logged::New, entry.key().into()));
+        }
         if self.table_fixed() {
             self.table.insert_fixed(entry)
         } else {
@@ -964,8 +981,12 @@ pub struct Keyspace {
     /// How many (client, key) WATCH registrations exist in all databases: while there
     /// are none, a write command skips the watch bookkeeping of every database.
     watches: usize,
-    /// Whether the databases keep the keys that expire (see [`Keyspace::log_expired`]).
-    logging_expired: bool,
+    /// What the running command did so far (see [`effects`]).
+    fx: Effects,
+    /// `lazyfree-lazy-expire`: expired keys propagate as UNLINK.
+    lazy_expire: bool,
+    /// `lazyfree-lazy-user-del`: DEL deletes as UNLINK does, and GETDEL propagates UNLINK.
+    pub lazy_user_del: bool,
 }
 
 impl Keyspace {
@@ -977,34 +998,112 @@ impl Keyspace {
             ready: Vec::new(),
             blocked: blocking::BlockedKeys::default(),
             watches: 0,
-            logging_expired: false,
+            fx: Effects::default(),
+            lazy_expire: false,
+            lazy_user_del: false,
         }
     }
 
-    /// Starts or stops keeping the keys that expire, lazily or in the active cycle: while
-    /// clients track keys, Redis invalidates a key that expires as one that is written
-    /// (`deleteExpiredKeyAndPropagate` signals it modified). Kept keys wait for
-    /// [`Keyspace::take_expired`].
-    pub fn log_expired(&mut self, on: bool) {
-        if on == self.logging_expired {
-            return;
-        }
-        self.logging_expired = on;
-        for db in &mut self.dbs {
-            db.expired_log = on.then(Vec::new);
-        }
+    /// The effects recorded so far, closed for consumers: the keys that expired on the
+    /// way are moved in first. Leaves an empty record behind.
+    pub fn take_effects(&mut self) -> Effects {
+        self.collect_logged();
+        std::mem::take(&mut self.fx)
     }
 
-    /// The keys that expired since the last call, in every database (none unless
-    /// [`Keyspace::log_expired`] is on).
-    pub fn take_expired(&mut self) -> Vec<Key> {
-        let mut keys = Vec::new();
-        if self.logging_expired {
-            for log in self.dbs.iter_mut().filter_map(|db| db.expired_log.as_mut()) {
-                keys.append(log);
+    /// Whether the current record is still empty (and no key expired since).
+    pub fn effects_pending(&self) -> bool {
+        !self.fx.is_empty() || self.dbs.iter().any(|db| !db.log.is_empty())
+    }
+
+    /// Moves the keys that expired since the last record into the effects record, so that
+    /// their events keep their place among the command's own.
+    fn collect_logged(&mut self) {
+        for (i, db) in self.dbs.iter_mut().enumerate() {
+            for (what, key) in db.log.drain(..) {
+                match what {
+                    Logged::Expired => self.fx.expired(i, key, self.lazy_expire),
+                    Logged::New => self.fx.events.push(Event {
+                        class: class::NEW,
+                        name: "new",
+                        db: i,
+                        key,
+                    }),
+                }
             }
         }
-        keys
+    }
+
+    /// `key` of `db` was modified and fires `event` of `class` (Redis's
+    /// `signalModifiedKey` followed by `notifyKeyspaceEvent`).
+    pub fn changed(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
+        self.collect_logged();
+        self.fx.modified.push((db, key.into()));
+        self.fx.events.push(Event {
+            class,
+            name: event,
+            db,
+            key: key.into(),
+        });
+    }
+
+    /// Fires `event` of `class` for `key` of `db`, without counting it as modified.
+    pub fn notify(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
+        self.collect_logged();
+        self.fx.events.push(Event {
+            class,
+            name: event,
+            db,
+            key: key.into(),
+        });
+    }
+
+    /// `key` of `db` was modified, firing no event (Redis's `signalModifiedKey` alone).
+    pub fn touched(&mut self, db: usize, key: &[u8]) {
+        self.collect_logged();
+        self.fx.modified.push((db, key.into()));
+    }
+
+    /// Every key of a database went at once (FLUSHDB, FLUSHALL).
+    pub fn flushed(&mut self) {
+        self.collect_logged();
+        self.fx.flushed = true;
+    }
+
+    /// Replays `argv` in `db` too (Redis's `alsoPropagate`), after what is recorded.
+    pub fn propagate<W: AsRef<[u8]>>(&mut self, db: usize, argv: &[W]) {
+        self.collect_logged();
+        self.fx.ops.push(Op::new(db, argv));
+    }
+
+    /// Propagates `argv` instead of the command's own words (Redis's
+    /// `rewriteClientCommandVector`), if the command counts a change.
+    pub fn rewrite<W: AsRef<[u8]>>(&mut self, argv: &[W]) {
+        self.fx.own = Own::Rewritten(argv.iter().map(|w| w.as_ref().to_vec()).collect());
+    }
+
+    /// Propagates nothing of the command's own words: what it did is in the ops it
+    /// recorded (Redis's `preventCommandPropagation`).
+    pub fn prevent_propagation(&mut self) {
+        self.fx.own = Own::Prevented;
+    }
+
+    /// Whether new keys fire `new` (`notify-keyspace-events` has `n`: only then is the
+    /// cost of logging each new key paid).
+    pub fn set_log_new(&mut self, on: bool) {
+        for db in &mut self.dbs {
+            db.log_new = on;
+        }
+    }
+
+    /// Whether an expired key is propagated as UNLINK (`lazyfree-lazy-expire`).
+    pub fn lazy_expire(&self) -> bool {
+        self.lazy_expire
+    }
+
+    /// Sets [`Keyspace::lazy_expire`].
+    pub fn set_lazy_expire(&mut self, on: bool) {
+        self.lazy_expire = on;
     }
 
     /// The number of databases.
@@ -1210,13 +1309,14 @@ mod tests {
         db.set(b"a", s("1"));
         assert!(db.set_expiry(b"a", 100, 50));
         assert!(db.get(b"a", 99).is_some());
-        assert!(db.get(b"a", 100).is_none());
+        assert!(db.get(b"a", 101).is_none());
         assert_eq!(db.len(), 1, "a read does not remove");
-        assert_eq!(db.reap_stale(100), 1, "but notes the key for removal");
+        assert_eq!(db.reap_stale(101), 1, "but notes the key for removal");
         assert_eq!(db.len(), 0);
         db.set(b"b", s("1"));
         db.set_expiry(b"b", 100, 50);
-        assert!(db.get_mut(b"b", 100).is_none());
+        assert!(db.get_mut(b"b", 100).is_some());
+        assert!(db.get_mut(b"b", 101).is_none());
         assert_eq!(db.len(), 0, "a write lookup removes");
         assert_eq!(db.expires_count(), 0);
         assert_eq!(db.expired_removed, 2);
@@ -1235,42 +1335,53 @@ mod tests {
     }
 
     #[test]
-    fn expired_keys_are_kept_only_while_logging() {
+    fn expired_keys_enter_the_effects_record_in_order() {
         let mut ks = Keyspace::new(2);
         let expiring = |ks: &mut Keyspace, db: usize, key: &[u8]| {
             ks.db_mut(db).set(key, s("v"));
             ks.db_mut(db).set_expiry(key, 10, 0);
         };
-        expiring(&mut ks, 0, b"off");
-        assert!(ks.db_mut(0).get_mut(b"off", 10).is_none());
-        assert!(ks.take_expired().is_empty(), "not logging: nothing kept");
-
-        ks.log_expired(true);
         // Removed by a write's lookup, by reaping after a read, by the active cycle, in
-        // either database; a FLUSHDB in between does not stop the logging.
+        // either database; a FLUSHDB in between keeps what was logged.
         expiring(&mut ks, 0, b"written");
         expiring(&mut ks, 0, b"read");
         expiring(&mut ks, 1, b"cycled");
-        assert!(ks.db_mut(0).remove(b"written", 10).is_none());
-        assert!(ks.db(0).get(b"read", 10).is_none());
-        ks.reap_stale(10);
+        assert!(
+            ks.db(0).get(b"written", 10).is_some(),
+            "alive at its expiry ms"
+        );
+        assert!(ks.db_mut(0).remove(b"written", 11).is_none());
+        ks.changed(class::GENERIC, "del", 0, b"other");
+        assert!(ks.db(0).get(b"read", 11).is_none());
+        ks.reap_stale(11);
         ks.db_mut(1).clear();
         expiring(&mut ks, 1, b"cycled");
-        assert_eq!(ks.db_mut(1).expire_step(20, 10), (1, 1));
-        let kept: Vec<&[u8]> = vec![b"written", b"read", b"cycled"];
+        assert_eq!(ks.db_mut(1).expire_step(20, 11), (1, 1));
+        let fx = ks.take_effects();
+        let events: Vec<(&str, usize, &[u8])> =
+            fx.events.iter().map(|e| (e.name, e.db, &*e.key)).collect();
         assert_eq!(
-            ks.take_expired(),
-            kept.into_iter().map(Key::from).collect::<Vec<_>>()
+            events,
+            [
+                ("expired", 0, b"written".as_slice()),
+                ("del", 0, b"other"),
+                ("expired", 0, b"read"),
+                ("expired", 1, b"cycled"),
+            ]
         );
-        assert!(ks.take_expired().is_empty(), "taken once");
-
-        expiring(&mut ks, 0, b"dropped");
-        assert!(ks.db_mut(0).get_mut(b"dropped", 10).is_none());
-        ks.log_expired(false);
-        assert!(
-            ks.take_expired().is_empty(),
-            "turning logging off drops what was kept"
+        assert_eq!(
+            fx.ops,
+            [
+                Op::new(0, &["DEL", "written"]),
+                Op::new(0, &["DEL", "read"]),
+                Op::new(1, &["DEL", "cycled"]),
+            ]
         );
+        assert!(!ks.effects_pending(), "taken once");
+        ks.set_lazy_expire(true);
+        expiring(&mut ks, 0, b"lazy");
+        assert!(ks.db_mut(0).get_mut(b"lazy", 11).is_none());
+        assert_eq!(ks.take_effects().ops, [Op::new(0, &["UNLINK", "lazy"])]);
     }
 
     #[test]
@@ -1418,7 +1529,7 @@ mod tests {
             assert_eq!(db.table.get(key).unwrap().ttl_slot as usize, slot);
         }
         assert!(
-            db.get(b"b", 1000).is_none(),
+            db.get(b"b", 1001).is_none(),
             "the moved expiry still applies"
         );
     }
@@ -1436,15 +1547,15 @@ mod tests {
         db.set(b"live", s("v"));
         // All but one expired: the draws give up and the walk finds it.
         for _ in 0..20 {
-            assert_eq!(db.random_key(&mut rng, 10), Some(&b"live"[..]));
+            assert_eq!(db.random_key(&mut rng, 11), Some(&b"live"[..]));
         }
         assert!(
             db.has_stale.load(Ordering::Acquire),
             "expired draws are noted"
         );
-        assert!(db.reap_stale(10) > 0);
-        db.remove(b"live", 10);
-        assert_eq!(db.random_key(&mut rng, 10), None);
+        assert!(db.reap_stale(11) > 0);
+        db.remove(b"live", 11);
+        assert_eq!(db.random_key(&mut rng, 11), None);
         // Live keys are all reachable.
         let mut db = Db::default();
         for i in 0..20u32 {
