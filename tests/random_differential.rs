@@ -17,6 +17,13 @@
 //! A default-length run also checks its own coverage: each command of the new families
 //! must have succeeded at least once and met a key of the wrong type.
 //!
+//! Every command's keyspace notifications are compared too: each server has a subscriber
+//! to `__key*__:*` (with `notify-keyspace-events KEAn`), and after each command a
+//! PUBLISH on a sync channel marks where its events end, so the two event streams must
+//! agree command by command. `expired` events are left out of that comparison: keys set
+//! to expire at once are removed by each server's active expiry cycle on its own clock,
+//! so where their event falls differs (tests/notifications.rs checks them).
+//!
 //! The seed is fixed so CI is deterministic; set `REDLITE_SEED` to explore others, and
 //! `REDLITE_COMMANDS` to change the count. A mismatch prints the seed and the command.
 
@@ -25,6 +32,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::diff::{agree, render, render_cmd, same_elements};
+use common::events::EventListener;
 use common::{array_elements, reference_available, Conn, Reference, Server};
 use pretty_assertions::assert_eq;
 use redlite::util::rand::Rng;
@@ -873,6 +881,9 @@ fn random_commands_agree_with_redis() {
     let theirs_server = Reference::start();
     let mut ours: Conn = ours_server.conn();
     let mut theirs: Conn = theirs_server.conn();
+    // Keys set to expire at once go by each server's active expiry on its own clock.
+    let mut ours_events = EventListener::start(&mut ours, ours_server.conn(), "KEAn", false);
+    let mut theirs_events = EventListener::start(&mut theirs, theirs_server.conn(), "KEAn", false);
     let mut gen = Gen {
         rng: Rng::new(seed),
     };
@@ -936,6 +947,13 @@ fn random_commands_agree_with_redis() {
             render_cmd(&words),
             render(&a),
             render(&b)
+        );
+        let (ea, eb) = (ours_events.take(&mut ours), theirs_events.take(&mut theirs));
+        assert_eq!(
+            ea.join("\n"),
+            eb.join("\n"),
+            "seed {seed}, command #{i}: {}: events differ (left: redlite, right: redis)\n(rerun with REDLITE_SEED={seed})",
+            render_cmd(&words)
         );
         let seen = stats.entry(name).or_default();
         if b.starts_with(b"-WRONGTYPE") {

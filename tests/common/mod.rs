@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub mod diff;
+pub mod events;
 
 /// How long any single read may take before the test fails instead of hanging.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(20);
