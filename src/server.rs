@@ -257,6 +257,19 @@ impl Server {
         self.notify_flags.load(Ordering::Relaxed)
     }
 
+    /// Which parts of the effects record have a consumer now (unit-test builds keep
+    /// everything, for tests to read).
+    pub fn wanted(&self) -> crate::store::Wanted {
+        if cfg!(test) {
+            return crate::store::Wanted::ALL;
+        }
+        crate::store::Wanted {
+            events: self.notify_flags() != 0,
+            modified: self.tracking.active(),
+            ops: self.aof.enabled(),
+        }
+    }
+
     /// Appends one command to the propagation stream (see [`crate::consumers`]).
     pub fn feed(&self, op: &crate::store::Op) {
         self.aof.feed(op);
@@ -735,7 +748,9 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
     // take them as its own; their messages are sent once the cycle is done.
     let mut outgoing = Vec::new();
     let mut published = crate::client::Published::default();
+    let wanted = server.wanted();
     expire::cycle(&server.store, hz, &mut state.next_expire_db, |ks| {
+        ks.set_wanted(wanted);
         if ks.effects_pending() {
             let mut origin = crate::consumers::Origin {
                 client_id: 0,

@@ -448,11 +448,14 @@ pub type WriteFn = fn(&mut Ctx, &mut Keyspace, &Args) -> CmdResult;
 /// it counted a change, goes to [`crate::consumers::deliver`].
 pub fn run_write(ctx: &mut Ctx, ks: &mut Keyspace, f: WriteFn, args: &Args) -> CmdResult {
     let dirty = ks.dirty;
+    ks.set_wanted(ctx.server.wanted());
     let result = f(ctx, ks, args);
     let changed = ks.dirty != dirty;
     ks.end_write(changed);
     let mut fx = ks.take_effects();
-    fx.finish(ctx.client.db, args.iter(), changed);
+    if ks.wanted().ops {
+        fx.finish(ctx.client.db, args.iter(), changed);
+    }
     deliver(ctx, fx);
     result
 }
@@ -476,6 +479,7 @@ fn deliver(ctx: &mut Ctx, fx: crate::store::Effects) {
 /// Removes the expired keys that readers met (under the read lock they only note them),
 /// and hands their effects (events, invalidations, DELs) to the consumers.
 pub fn reap_stale(ctx: &mut Ctx, ks: &mut Keyspace) {
+    ks.set_wanted(ctx.server.wanted());
     ks.reap_stale(ctx.now_ms);
     if ks.effects_pending() {
         let fx = ks.take_effects();
@@ -490,6 +494,7 @@ pub fn finish_writes(ctx: &mut Ctx, mut ks: std::sync::RwLockWriteGuard<'_, Keys
         return;
     }
     let dirty = ks.dirty;
+    ks.set_wanted(ctx.server.wanted());
     ks.serve_ready(ctx.now_ms);
     let changed = ks.dirty != dirty;
     ks.end_write(changed);

@@ -29,6 +29,11 @@ impl Aof {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether commands are being recorded.
+    pub fn enabled(&self) -> bool {
+        self.lock().on
+    }
+
     /// Appends one propagated command (while recording).
     pub fn feed(&self, op: &Op) {
         let mut inner = self.lock();

@@ -85,6 +85,26 @@ impl Op {
     }
 }
 
+/// Which parts of the record some consumer reads (the others are not recorded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wanted {
+    /// Keyspace events (someone may be subscribed to them).
+    pub events: bool,
+    /// Modified keys (client-side caching).
+    pub modified: bool,
+    /// Commands to replay (the AOF).
+    pub ops: bool,
+}
+
+impl Wanted {
+    /// Everything.
+    pub const ALL: Wanted = Wanted {
+        events: true,
+        modified: true,
+        ops: true,
+    };
+}
+
 /// What the command's own words become when it is propagated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Own {
@@ -138,19 +158,26 @@ impl Effects {
     }
 
     /// Records that `key` of `db` expired and was removed (`deleteExpiredKeyAndPropagate`).
-    pub fn expired(&mut self, db: usize, key: Key, lazy_free: bool) {
-        self.events.push(Event {
-            class: class::EXPIRED,
-            name: "expired",
-            db,
-            key: key.clone(),
-        });
-        let del: &[u8] = if lazy_free { b"UNLINK" } else { b"DEL" };
-        self.ops.push(Op {
-            db,
-            argv: vec![del.to_vec(), key.to_vec()],
-        });
-        self.modified.push((db, key));
+    /// Only the parts in `wanted` are recorded.
+    pub fn expired(&mut self, db: usize, key: Key, lazy_free: bool, wanted: Wanted) {
+        if wanted.events {
+            self.events.push(Event {
+                class: class::EXPIRED,
+                name: "expired",
+                db,
+                key: key.clone(),
+            });
+        }
+        if wanted.ops {
+            let del: &[u8] = if lazy_free { b"UNLINK" } else { b"DEL" };
+            self.ops.push(Op {
+                db,
+                argv: vec![del.to_vec(), key.to_vec()],
+            });
+        }
+        if wanted.modified {
+            self.modified.push((db, key));
+        }
     }
 }
 
@@ -165,7 +192,7 @@ mod tests {
     #[test]
     fn a_change_propagates_the_command_after_what_it_recorded() {
         let mut fx = Effects::default();
-        fx.expired(0, b"old".as_slice().into(), false);
+        fx.expired(0, b"old".as_slice().into(), false, Wanted::ALL);
         fx.finish(0, words(&["SET", "old", "v"]), true);
         assert_eq!(
             fx.ops,
@@ -208,7 +235,7 @@ mod tests {
     #[test]
     fn lazy_free_expiry_propagates_unlink() {
         let mut fx = Effects::default();
-        fx.expired(3, b"k".as_slice().into(), true);
+        fx.expired(3, b"k".as_slice().into(), true, Wanted::ALL);
         assert_eq!(fx.ops, vec![Op::new(3, &["UNLINK", "k"])]);
     }
 }

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-pub use effects::{class, Effects, Event, Op, Own};
+pub use effects::{class, Effects, Event, Op, Own, Wanted};
 pub use hash::Hash;
 pub use set::Set;
 pub use value::{Limits, Value, ValueRef};
@@ -983,6 +983,8 @@ pub struct Keyspace {
     watches: usize,
     /// What the running command did so far (see [`effects`]).
     fx: Effects,
+    /// Which parts of it are recorded.
+    wanted: Wanted,
     /// `lazyfree-lazy-expire`: expired keys propagate as UNLINK.
     lazy_expire: bool,
     /// `lazyfree-lazy-user-del`: DEL deletes as UNLINK does, and GETDEL propagates UNLINK.
@@ -999,9 +1001,22 @@ impl Keyspace {
             blocked: blocking::BlockedKeys::default(),
             watches: 0,
             fx: Effects::default(),
+            wanted: Wanted::ALL,
             lazy_expire: false,
             lazy_user_del: false,
         }
+    }
+
+    /// Says which parts of the effects record have a consumer: the others are not
+    /// recorded at all, so a server with no subscriber to keyspace events, no tracking
+    /// client and no AOF pays nothing for them.
+    pub fn set_wanted(&mut self, wanted: Wanted) {
+        self.wanted = wanted;
+    }
+
+    /// What [`Keyspace::set_wanted`] last said.
+    pub fn wanted(&self) -> Wanted {
+        self.wanted
     }
 
     /// The effects recorded so far, closed for consumers: the keys that expired on the
@@ -1022,7 +1037,8 @@ impl Keyspace {
         for (i, db) in self.dbs.iter_mut().enumerate() {
             for (what, key) in db.log.drain(..) {
                 match what {
-                    Logged::Expired => self.fx.expired(i, key, self.lazy_expire),
+                    Logged::Expired => self.fx.expired(i, key, self.lazy_expire, self.wanted),
+                    Logged::New if !self.wanted.events => {}
                     Logged::New => self.fx.events.push(Event {
                         class: class::NEW,
                         name: "new",
@@ -1038,30 +1054,38 @@ impl Keyspace {
     /// `signalModifiedKey` followed by `notifyKeyspaceEvent`).
     pub fn changed(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
         self.collect_logged();
-        self.fx.modified.push((db, key.into()));
-        self.fx.events.push(Event {
-            class,
-            name: event,
-            db,
-            key: key.into(),
-        });
+        if self.wanted.modified {
+            self.fx.modified.push((db, key.into()));
+        }
+        if self.wanted.events {
+            self.fx.events.push(Event {
+                class,
+                name: event,
+                db,
+                key: key.into(),
+            });
+        }
     }
 
     /// Fires `event` of `class` for `key` of `db`, without counting it as modified.
     pub fn notify(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
         self.collect_logged();
-        self.fx.events.push(Event {
-            class,
-            name: event,
-            db,
-            key: key.into(),
-        });
+        if self.wanted.events {
+            self.fx.events.push(Event {
+                class,
+                name: event,
+                db,
+                key: key.into(),
+            });
+        }
     }
 
     /// `key` of `db` was modified, firing no event (Redis's `signalModifiedKey` alone).
     pub fn touched(&mut self, db: usize, key: &[u8]) {
         self.collect_logged();
-        self.fx.modified.push((db, key.into()));
+        if self.wanted.modified {
+            self.fx.modified.push((db, key.into()));
+        }
     }
 
     /// Every key of a database went at once (FLUSHDB, FLUSHALL).
@@ -1073,12 +1097,17 @@ impl Keyspace {
     /// Replays `argv` in `db` too (Redis's `alsoPropagate`), after what is recorded.
     pub fn propagate<W: AsRef<[u8]>>(&mut self, db: usize, argv: &[W]) {
         self.collect_logged();
-        self.fx.ops.push(Op::new(db, argv));
+        if self.wanted.ops {
+            self.fx.ops.push(Op::new(db, argv));
+        }
     }
 
     /// Propagates `argv` instead of the command's own words (Redis's
     /// `rewriteClientCommandVector`), if the command counts a change.
     pub fn rewrite<W: AsRef<[u8]>>(&mut self, argv: &[W]) {
+        if !self.wanted.ops {
+            return;
+        }
         self.fx.own = Own::Rewritten(argv.iter().map(|w| w.as_ref().to_vec()).collect());
     }
 
