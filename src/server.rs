@@ -133,6 +133,8 @@ pub struct Server {
     pub events: Mutex<Vec<crate::store::Event>>,
     /// `notify-keyspace-events`, mirrored for the commands that fire events.
     notify_flags: AtomicU32,
+    /// Whether the cron runs the active expiry cycle (DEBUG SET-ACTIVE-EXPIRE).
+    pub active_expire: AtomicBool,
     pub log: Logger,
     pub started: Instant,
     pub run_id: String,
@@ -194,6 +196,7 @@ impl Server {
             #[cfg(test)]
             events: Mutex::default(),
             notify_flags: AtomicU32::new(notify_flags),
+            active_expire: AtomicBool::new(true),
             started: Instant::now(),
             run_id: run_id(),
             port,
@@ -749,19 +752,21 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
     let mut outgoing = Vec::new();
     let mut published = crate::client::Published::default();
     let wanted = server.wanted();
-    expire::cycle(&server.store, hz, &mut state.next_expire_db, |ks| {
-        ks.set_wanted(wanted);
-        if ks.effects_pending() {
-            let mut origin = crate::consumers::Origin {
-                client_id: 0,
-                pending: &mut Vec::new(),
-                outgoing: &mut outgoing,
-                published: &mut published,
-                held: None,
-            };
-            crate::consumers::deliver(server, ks.take_effects(), &mut origin, false);
-        }
-    });
+    if server.active_expire.load(Ordering::Relaxed) {
+        expire::cycle(&server.store, hz, &mut state.next_expire_db, |ks| {
+            ks.set_wanted(wanted);
+            if ks.effects_pending() {
+                let mut origin = crate::consumers::Origin {
+                    client_id: 0,
+                    pending: &mut Vec::new(),
+                    outgoing: &mut outgoing,
+                    published: &mut published,
+                    held: None,
+                };
+                crate::consumers::deliver(server, ks.take_effects(), &mut origin, false);
+            }
+        });
+    }
     crate::tracking::deliver(&mut outgoing);
     published.flush();
     persist::save::cron(server);

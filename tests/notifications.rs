@@ -229,3 +229,38 @@ fn the_setting_takes_effect_at_startup_and_at_once() {
         "nothing while off; only string events of the keyevent kind after"
     );
 }
+
+#[test]
+fn debug_set_active_expire_is_protected_as_in_redis() {
+    if !reference_available("debug_set_active_expire_is_protected_as_in_redis") {
+        return;
+    }
+    let script: &[&[&str]] = &[
+        &["DEBUG", "SET-ACTIVE-EXPIRE", "0"],
+        &["DEBUG", "set-active-expire", "1"],
+        &["DEBUG", "SET-ACTIVE-EXPIRE"],
+        &["DEBUG", "NOSUCH", "x"],
+        &["DEBUG"],
+    ];
+    for setting in ["local", "no"] {
+        let ours = Server::start(&["--enable-debug-command", setting]);
+        let theirs = common::Reference::start_with(&["--enable-debug-command", setting]);
+        let (mut a, mut b) = (ours.conn(), theirs.conn());
+        for cmd in script {
+            assert_eq!(
+                render(&a.cmd(cmd)),
+                render(&b.cmd(cmd)),
+                "{cmd:?} with enable-debug-command {setting}"
+            );
+        }
+    }
+    // Off, a key set to expire stays in DBSIZE until something meets it.
+    let ours = Server::start(&["--enable-debug-command", "yes"]);
+    let mut c = ours.conn();
+    c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    c.cmd(&["SET", "k", "v", "PX", "1"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(c.cmd(&["DBSIZE"]), b":1\r\n");
+    assert_eq!(c.cmd(&["GET", "k"]), b"$-1\r\n");
+    assert_eq!(c.cmd(&["DBSIZE"]), b":0\r\n");
+}

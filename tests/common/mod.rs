@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod aof;
 pub mod diff;
 pub mod events;
 
@@ -202,11 +203,17 @@ fn info_server(port: u16) -> Option<String> {
 pub struct Reference {
     child: Child,
     pub port: u16,
-    _dir: TempDir,
+    /// Its working directory (`--dir`).
+    pub dir: TempDir,
 }
 
 impl Reference {
     pub fn start() -> Reference {
+        Reference::start_with(&[])
+    }
+
+    /// Starts one with `extra` flags after the defaults (which they override).
+    pub fn start_with(extra: &[&str]) -> Reference {
         let dir = TempDir::new("ref");
         for _ in 0..5 {
             let port = free_port();
@@ -225,6 +232,7 @@ impl Reference {
                 ])
                 .arg("--dir")
                 .arg(dir.path())
+                .args(extra)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -241,11 +249,7 @@ impl Reference {
                     let ours = matches!(child.try_wait(), Ok(None));
                     if ours && info.contains("redis_version:") && !info.contains("redlite_version")
                     {
-                        return Reference {
-                            child,
-                            port,
-                            _dir: dir,
-                        };
+                        return Reference { child, port, dir };
                     }
                 }
                 std::thread::sleep(Duration::from_millis(20));
