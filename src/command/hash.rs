@@ -12,6 +12,7 @@ use super::flags::*;
 use super::keys::{parse_cursor, parse_scan_options, write_scan_reply};
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
+use crate::store::class::{GENERIC, HASH};
 use crate::store::{Db, Hash, Keyspace, Value};
 use crate::util::glob;
 use crate::util::num::{
@@ -84,7 +85,7 @@ fn write_hash<'a>(ctx: &Ctx, db: &'a mut Db, key: &[u8]) -> Result<&'a mut Hash,
 }
 
 /// The shared body of HSET and HMSET (Redis's `hsetCommand`): every pair is set, and
-/// `dirty` counts every pair, new or not.
+/// `dirty` counts every pair, new or not. Both fire `hset`.
 fn hset_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, name: &str) -> CmdResult {
     if args.len() % 2 == 1 {
         return Err(CmdError::err(format!(
@@ -98,6 +99,7 @@ fn hset_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, name: &str) -> Cm
         created += i64::from(hash.insert(&args[pair], &args[pair + 1], &limits));
     }
     ks.dirty += (args.len() as u64 - 2) / 2;
+    ks.changed(HASH, "hset", ctx.client.db, &args[1]);
     if name == "hset" {
         ctx.out.int(created);
     } else {
@@ -125,7 +127,7 @@ fn hmset(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// ```text
 /// HSETNX key field value
 /// ```
-/// 1 if the field was set, 0 if it already existed.
+/// 1 if the field was set (firing `hset`), 0 if it already existed.
 fn hsetnx(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let limits = ctx.server.limits();
     let hash = write_hash(ctx, ks.db_mut(ctx.client.db), &args[1])?;
@@ -135,6 +137,7 @@ fn hsetnx(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     }
     hash.insert(&args[2], &args[3], &limits);
     ks.dirty += 1;
+    ks.changed(HASH, "hset", ctx.client.db, &args[1]);
     ctx.out.int(1);
     Ok(())
 }
@@ -170,9 +173,11 @@ fn hmget(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
 /// ```text
 /// HDEL key field [field ...]
 /// ```
-/// The number of fields removed. The key goes when its last field does.
+/// The number of fields removed, firing `hdel` if there were any. The key goes when its
+/// last field does, firing `del` after.
 fn hdel(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
-    let db = ks.db_mut(ctx.client.db);
+    let dbi = ctx.client.db;
+    let db = ks.db_mut(dbi);
     let Some(entry) = db.get_mut(&args[1], ctx.now_ms) else {
         ctx.out.int(0);
         return Ok(());
@@ -187,8 +192,15 @@ fn hdel(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
             }
         }
     }
-    if hash.is_empty() {
+    let emptied = hash.is_empty();
+    if emptied {
         db.remove(&args[1], ctx.now_ms);
+    }
+    if deleted > 0 {
+        ks.changed(HASH, "hdel", dbi, &args[1]);
+        if emptied {
+            ks.notify(GENERIC, "del", dbi, &args[1]);
+        }
     }
     ks.dirty += deleted;
     ctx.out.int(deleted as i64);
@@ -294,6 +306,7 @@ fn hincrby(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let new = current.checked_add(by).ok_or(CmdError::Overflow)?;
     hash.insert(&args[2], &i64_to_bytes(new), &limits);
     ks.dirty += 1;
+    ks.changed(HASH, "hincrby", ctx.client.db, &args[1]);
     ctx.out.int(new);
     Ok(())
 }
@@ -304,6 +317,8 @@ fn hincrby(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// The new value, as a bulk string, computed and written as INCRBYFLOAT does (x87 long
 /// double, `%.17Lf` without trailing zeros; see [`crate::util::num`]). An infinite
 /// increment is refused before the key is looked at, a value that is not a number after.
+/// Fires `hincrbyfloat`, and is replayed as `HSET key field <new value>`, so float
+/// rounding cannot differ on replay.
 fn hincrbyfloat(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let incr =
         parse_long_double(&args[3]).ok_or_else(|| CmdError::err("value is not a valid float"))?;
@@ -325,6 +340,8 @@ fn hincrbyfloat(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let new = format_long_double_human(sum);
     hash.insert(&args[2], &new, &limits);
     ks.dirty += 1;
+    ks.changed(HASH, "hincrbyfloat", ctx.client.db, &args[1]);
+    ks.rewrite(&[b"HSET", &args[1][..], &args[2][..], &new[..]]);
     ctx.out.bulk(&new);
     Ok(())
 }
@@ -437,6 +454,7 @@ fn hscan(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use crate::client::{ClientHandle, ClientState};
+    use crate::command::testing::{strs, Session};
     use crate::command::{execute, Ctx};
     use crate::config::Config;
     use crate::resp::{Args, Reply};
@@ -493,5 +511,112 @@ mod tests {
         assert!(got[7].starts_with("*2\r\n*2\r\n$1\r\n"), "{:?}", got[7]);
         assert_eq!(got[7].matches("*2\r\n").count(), 3);
         assert_eq!(got[8], "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    }
+
+    /// What a command reported, as (events, propagated).
+    fn effects(s: &mut Session, parts: &[&str]) -> (Vec<String>, Vec<String>) {
+        let (_, ev, prop) = s.check(parts);
+        (ev, prop)
+    }
+
+    fn nothing() -> (Vec<String>, Vec<String>) {
+        (Vec::new(), Vec::new())
+    }
+
+    #[test]
+    fn hset_family_events_and_propagation() {
+        let mut s = Session::new();
+        assert_eq!(
+            effects(&mut s, &["HSET", "h", "a", "1", "b", "2"]),
+            (strs(&["hset h"]), strs(&["HSET h a 1 b 2"]))
+        );
+        // Overwriting with the same value still counts, as in Redis.
+        assert_eq!(
+            effects(&mut s, &["hset", "h", "a", "1"]),
+            (strs(&["hset h"]), strs(&["hset h a 1"]))
+        );
+        assert_eq!(
+            effects(&mut s, &["HMSET", "h2", "x", "1"]),
+            (strs(&["hset h2"]), strs(&["HMSET h2 x 1"]))
+        );
+        assert_eq!(effects(&mut s, &["HSET", "h", "a"]), nothing());
+        s.run(&["SET", "str", "v"]);
+        assert_eq!(effects(&mut s, &["HSET", "str", "a", "1"]), nothing());
+        assert_eq!(effects(&mut s, &["HSETNX", "h", "a", "9"]), nothing());
+        assert_eq!(
+            effects(&mut s, &["HSETNX", "h", "c", "3"]),
+            (strs(&["hset h"]), strs(&["HSETNX h c 3"]))
+        );
+        assert_eq!(
+            effects(&mut s, &["HSETNX", "new", "c", "3"]),
+            (strs(&["hset new"]), strs(&["HSETNX new c 3"]))
+        );
+    }
+
+    #[test]
+    fn hdel_fires_del_after_hdel_when_the_hash_goes() {
+        let mut s = Session::new();
+        s.run(&["HSET", "h", "a", "1", "b", "2", "c", "3"]);
+        assert_eq!(effects(&mut s, &["HDEL", "h", "zz"]), nothing());
+        assert_eq!(effects(&mut s, &["HDEL", "nokey", "a"]), nothing());
+        assert_eq!(
+            effects(&mut s, &["HDEL", "h", "a", "zz"]),
+            (strs(&["hdel h"]), strs(&["HDEL h a zz"]))
+        );
+        let (reply, ev, prop) = s.check(&["HDEL", "h", "b", "c", "zz"]);
+        assert_eq!(reply, ":2\r\n");
+        assert_eq!(ev, strs(&["hdel h", "del h"]));
+        assert_eq!(prop, strs(&["HDEL h b c zz"]));
+        assert_eq!(s.run(&["EXISTS", "h"]), ":0\r\n");
+    }
+
+    #[test]
+    fn hincrby_and_hincrbyfloat_events_and_propagation() {
+        let mut s = Session::new();
+        assert_eq!(
+            effects(&mut s, &["HINCRBY", "h", "n", "5"]),
+            (strs(&["hincrby h"]), strs(&["HINCRBY h n 5"]))
+        );
+        assert_eq!(effects(&mut s, &["HINCRBY", "h", "n", "x"]), nothing());
+        s.run(&["HSET", "h", "big", "9223372036854775807", "s", "abc"]);
+        assert_eq!(effects(&mut s, &["HINCRBY", "h", "big", "1"]), nothing());
+        assert_eq!(effects(&mut s, &["HINCRBY", "h", "s", "1"]), nothing());
+        // Replayed as the value it computed.
+        let (reply, ev, prop) = s.check(&["hincrbyfloat", "h", "f", "1.5"]);
+        assert_eq!(reply, "$3\r\n1.5\r\n");
+        assert_eq!(ev, strs(&["hincrbyfloat h"]));
+        assert_eq!(prop, strs(&["HSET h f 1.5"]));
+        assert_eq!(
+            effects(&mut s, &["HINCRBYFLOAT", "h", "n", "1e1"]),
+            (strs(&["hincrbyfloat h"]), strs(&["HSET h n 15"]))
+        );
+        assert_eq!(effects(&mut s, &["HINCRBYFLOAT", "h", "s", "1"]), nothing());
+        assert_eq!(
+            effects(&mut s, &["HINCRBYFLOAT", "h", "f", "inf"]),
+            nothing()
+        );
+    }
+
+    #[test]
+    fn an_expired_hash_goes_before_the_write_that_recreates_it() {
+        let mut s = Session::new();
+        s.now_ms = Some(1_000);
+        s.run(&["HSET", "h", "a", "1"]);
+        s.run(&["PEXPIRE", "h", "10"]);
+        s.now_ms = Some(1_011);
+        assert_eq!(
+            effects(&mut s, &["HDEL", "h", "a"]),
+            (strs(&["expired h"]), strs(&["DEL h"]))
+        );
+        s.run(&["HSET", "h", "a", "1"]);
+        s.run(&["PEXPIRE", "h", "10"]);
+        s.now_ms = Some(1_022);
+        assert_eq!(
+            effects(&mut s, &["HINCRBYFLOAT", "h", "a", "2"]),
+            (
+                strs(&["expired h", "hincrbyfloat h"]),
+                strs(&["MULTI", "DEL h", "HSET h a 2", "EXEC"])
+            )
+        );
     }
 }

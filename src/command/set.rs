@@ -23,6 +23,7 @@ use super::flags::*;
 use super::keys::{parse_cursor, parse_scan_options, write_scan_reply};
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
+use crate::store::class::{GENERIC, SET};
 use crate::store::{Keyspace, Set, Value};
 use crate::util::glob;
 use crate::util::num::parse_i64;
@@ -247,7 +248,7 @@ fn reply_members<M: AsRef<[u8]>>(ctx: &mut Ctx, members: &[M]) {
 /// ```text
 /// SADD key member [member ...]
 /// ```
-/// The number of members added.
+/// The number of members added; fires `sadd` if there were any.
 fn sadd(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let limits = ctx.server.limits();
     let entry = ks
@@ -261,6 +262,9 @@ fn sadd(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         .skip(2)
         .filter(|m| set.insert(m, &limits))
         .count();
+    if added > 0 {
+        ks.changed(SET, "sadd", ctx.client.db, &args[1]);
+    }
     ks.dirty += added as u64;
     ctx.out.int(added as i64);
     Ok(())
@@ -269,9 +273,11 @@ fn sadd(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// ```text
 /// SREM key member [member ...]
 /// ```
-/// The number of members removed; a set left empty deletes its key.
+/// The number of members removed, firing `srem` if there were any; a set left empty
+/// deletes its key, firing `del` after.
 fn srem(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
-    let db = ks.db_mut(ctx.client.db);
+    let dbi = ctx.client.db;
+    let db = ks.db_mut(dbi);
     let Some(entry) = db.get_mut(&args[1], ctx.now_ms) else {
         ctx.out.int(0);
         return Ok(());
@@ -280,8 +286,15 @@ fn srem(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         return Err(CmdError::WrongType);
     };
     let removed = args.iter().skip(2).filter(|m| set.remove(m)).count();
-    if set.is_empty() {
+    let emptied = set.is_empty();
+    if emptied {
         db.remove(&args[1], ctx.now_ms);
+    }
+    if removed > 0 {
+        ks.changed(SET, "srem", dbi, &args[1]);
+        if emptied {
+            ks.notify(GENERIC, "del", dbi, &args[1]);
+        }
     }
     ks.dirty += removed as u64;
     ctx.out.int(removed as i64);
@@ -292,37 +305,55 @@ fn srem(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// SMOVE source destination member
 /// ```
 /// 1 if the member was moved (or, with source and destination the same key, is there),
-/// 0 if the source does not hold it. A missing source is 0 before the destination's type
-/// is looked at.
+/// 0 if the source does not hold it. Both keys are looked up for writing first (an
+/// expired one goes then); a missing source is 0 before the destination's type is
+/// looked at. A move fires `srem` on the source (then `del` if that emptied it) and
+/// `sadd` on the destination unless it already held the member.
 fn smove(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let (src, dst, member) = (&args[1], &args[2], &args[3]);
-    let Some(src_set) = read_set(ctx, ks, src)? else {
-        ctx.out.int(0);
-        return Ok(());
+    let (dbi, now) = (ctx.client.db, ctx.now_ms);
+    let db = ks.db_mut(dbi);
+    // Whether each key holds a set: `None` if missing.
+    let src_is_set = db.get_mut(src, now).map(|e| e.as_set().is_some());
+    let dst_is_set = db.get_mut(dst, now).map(|e| e.as_set().is_some());
+    match src_is_set {
+        None => {
+            ctx.out.int(0);
+            return Ok(());
+        }
+        Some(false) => return Err(CmdError::WrongType),
+        Some(true) if dst_is_set == Some(false) => return Err(CmdError::WrongType),
+        Some(true) => {}
+    }
+    let Some(src_set) = db.get_mut(src, now).and_then(|e| e.as_set_mut()) else {
+        return Err(CmdError::WrongType);
     };
-    read_set(ctx, ks, dst)?;
     if src == dst {
         ctx.out.int(i64::from(src_set.contains(member)));
         return Ok(());
     }
-    let (dbi, now) = (ctx.client.db, ctx.now_ms);
-    let db = ks.db_mut(dbi);
-    let Some(src_set) = db.get_mut(src, now).and_then(|e| e.as_set_mut()) else {
-        return Err(CmdError::WrongType);
-    };
     if !src_set.remove(member) {
         ctx.out.int(0);
         return Ok(());
     }
-    if src_set.is_empty() {
-        db.remove(src, now);
+    let emptied = src_set.is_empty();
+    ks.notify(SET, "srem", dbi, src);
+    if emptied {
+        ks.db_mut(dbi).remove(src, now);
+        ks.notify(GENERIC, "del", dbi, src);
     }
     let limits = ctx.server.limits();
-    let entry = db.get_or_insert_with(dst, now, || Value::Set(Set::new()));
-    let added = entry
+    let added = ks
+        .db_mut(dbi)
+        .get_or_insert_with(dst, now, || Value::Set(Set::new()))
         .as_set_mut()
         .is_some_and(|set| set.insert(member, &limits));
-    ks.dirty += 1 + u64::from(added);
+    ks.touched(dbi, src);
+    ks.dirty += 1;
+    if added {
+        ks.dirty += 1;
+        ks.changed(SET, "sadd", dbi, dst);
+    }
     ctx.out.int(1);
     Ok(())
 }
@@ -370,6 +401,11 @@ const SPOP_MOVE_STRATEGY_MUL: usize = 5;
 /// A random member, removed (nil if the key is missing); with a count, a set of up to
 /// count distinct members (empty if missing). The count is parsed before the key is
 /// looked up.
+///
+/// A pop fires `spop` (then `del` if the set is gone) and is replayed as what it
+/// removed, as Redis 7.0 does: one member as `SREM key member`; a count that takes the
+/// whole set as `DEL key`; a count that leaves some as one `SREM key member` per member,
+/// in the reply's order (a transaction when there are several).
 fn spop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::Syntax);
@@ -382,9 +418,10 @@ fn spop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         ),
         _ => None,
     };
+    let key = &args[1];
     let (dbi, now) = (ctx.client.db, ctx.now_ms);
     let db = ks.db_mut(dbi);
-    let Some(entry) = db.get_mut(&args[1], now) else {
+    let Some(entry) = db.get_mut(key, now) else {
         match count {
             Some(_) => ctx.out.set(0),
             None => ctx.out.null(),
@@ -395,55 +432,65 @@ fn spop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         return Err(CmdError::WrongType);
     };
     let size = set.len();
-    let popped = match count {
-        None => {
-            if let Some(m) = with_thread_rng(|rng| set.pop_random(rng)) {
-                ctx.out.bulk(&m);
-            }
-            1
+    let Some(count) = count else {
+        let Some(member) = with_thread_rng(|rng| set.pop_random(rng)) else {
+            // A stored set is never empty.
+            ctx.out.null();
+            return Ok(());
+        };
+        let emptied = set.is_empty();
+        ks.notify(SET, "spop", dbi, key);
+        ks.rewrite(&[&b"SREM"[..], key, &member]);
+        ctx.out.bulk(&member);
+        if emptied {
+            ks.db_mut(dbi).remove(key, now);
+            ks.notify(GENERIC, "del", dbi, key);
         }
-        Some(0) => {
-            ctx.out.set(0);
-            0
-        }
+        ks.touched(dbi, key);
+        ks.dirty += 1;
+        return Ok(());
+    };
+    if count == 0 {
+        ctx.out.set(0);
+        return Ok(());
+    }
+    // The members popped, in the reply's order (unless the whole set goes).
+    let popped: Vec<Vec<u8>> = if count >= size {
         // The whole set, in the order of a fresh copy (as Redis replies through SUNION).
-        Some(n) if n >= size => {
-            let fresh = Set::from_members(set.iter(), &ctx.server.limits());
-            reply_members(ctx, &fresh.iter().collect::<Vec<_>>());
-            db.remove(&args[1], now);
-            size
-        }
-        Some(n) if (size - n) * SPOP_MOVE_STRATEGY_MUL > n => {
-            ctx.out.set(n);
-            for _ in 0..n {
-                if let Some(m) = with_thread_rng(|rng| set.pop_random(rng)) {
-                    ctx.out.bulk(&m);
-                }
-            }
-            n
-        }
+        let fresh = Set::from_members(set.iter(), &ctx.server.limits());
+        reply_members(ctx, &fresh.iter().collect::<Vec<_>>());
+        ks.db_mut(dbi).remove(key, now);
+        ks.notify(SET, "spop", dbi, key);
+        ks.dirty += size as u64;
+        ks.notify(GENERIC, "del", dbi, key);
+        ks.rewrite(&[&b"DEL"[..], key]);
+        ks.touched(dbi, key);
+        return Ok(());
+    } else if (size - count) * SPOP_MOVE_STRATEGY_MUL > count {
+        with_thread_rng(|rng| (0..count).filter_map(|_| set.pop_random(rng)).collect())
+    } else {
         // Most of the set goes: move the members that stay into a new set (which may be
         // an intset again) and reply with what is left of the old one.
-        Some(n) => {
-            let limits = ctx.server.limits();
-            let mut stays = Set::new();
-            for _ in 0..size - n {
-                if let Some(m) = with_thread_rng(|rng| set.pop_random(rng)) {
+        let limits = ctx.server.limits();
+        let mut stays = Set::new();
+        with_thread_rng(|rng| {
+            for _ in 0..size - count {
+                if let Some(m) = set.pop_random(rng) {
                     stays.insert(&m, &limits);
                 }
             }
-            let gone = std::mem::replace(set, stays);
-            reply_members(ctx, &gone.iter().collect::<Vec<_>>());
-            n
-        }
+        });
+        let gone = std::mem::replace(set, stays);
+        gone.iter().map(|m| m.into_owned()).collect()
     };
-    if db
-        .get(&args[1], now)
-        .is_some_and(|e| e.as_set().is_some_and(Set::is_empty))
-    {
-        db.remove(&args[1], now);
+    ks.notify(SET, "spop", dbi, key);
+    ks.dirty += count as u64;
+    reply_members(ctx, &popped);
+    for member in &popped {
+        ks.propagate(dbi, &[&b"SREM"[..], key, member]);
     }
-    ks.dirty += popped as u64;
+    ks.prevent_propagation();
+    ks.touched(dbi, key);
     Ok(())
 }
 
@@ -618,35 +665,59 @@ fn sintercard(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// Ends a STORE command: the source keys it found expired go first (Redis's lookups
+/// delete them as they meet them; ours only note them), then its result, computed from
+/// the sources, is stored with [`store`], unless computing it failed.
+fn finish_store(
+    ctx: &mut Ctx,
+    ks: &mut Keyspace,
+    dst: &[u8],
+    result: Result<Set, CmdError>,
+    event: &'static str,
+) -> CmdResult {
+    ks.reap_stale(ctx.now_ms);
+    store(ctx, ks, dst, result?, event);
+    Ok(())
+}
+
 /// Stores a STORE command's result at `dst`, replacing whatever was there (TTL
-/// included); an empty result deletes `dst` instead. Replies with the result's size. One
-/// change for Redis's dirty counter, unless the result is empty and `dst` was missing.
-fn store(ctx: &mut Ctx, ks: &mut Keyspace, dst: &[u8], result: Set) {
+/// included), and fires `event`; an empty result deletes `dst` instead, firing `del`
+/// if there was one. Replies with the result's size. One change for Redis's dirty
+/// counter, unless the result is empty and `dst` was missing.
+///
+/// As in Redis, a result is stored after a write lookup of `dst` (an expired `dst`
+/// fires `expired` first), but an empty result deletes `dst` without one (`dbDelete`):
+/// an expired `dst` is then deleted as a live one would be.
+fn store(ctx: &mut Ctx, ks: &mut Keyspace, dst: &[u8], result: Set, event: &'static str) {
     let len = result.len();
-    let db = ks.db_mut(ctx.client.db);
-    let changed = if result.is_empty() {
-        db.remove(dst, ctx.now_ms).is_some()
+    let (dbi, now) = (ctx.client.db, ctx.now_ms);
+    let db = ks.db_mut(dbi);
+    if result.is_empty() {
+        if db.delete(dst).is_some() {
+            ks.dirty += 1;
+            ks.changed(GENERIC, "del", dbi, dst);
+        }
     } else {
+        db.get_mut(dst, now);
         db.set(dst, Value::Set(result));
-        true
-    };
-    ks.dirty += u64::from(changed);
+        ks.dirty += 1;
+        ks.changed(SET, event, dbi, dst);
+    }
     ctx.out.int(len as i64);
 }
 
 /// ```text
 /// SINTERSTORE destination key [key ...]
 /// ```
-/// The size of the intersection stored at destination.
+/// The size of the intersection stored at destination; fires `sinterstore`.
 fn sinterstore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let keys: Vec<&[u8]> = args.iter().skip(2).collect();
     let limits = ctx.server.limits();
-    let result = match intersection(ctx, ks, &keys)? {
+    let result = intersection(ctx, ks, &keys).map(|found| match found {
         Some(members) => Set::from_members(members, &limits),
         None => Set::new(),
-    };
-    store(ctx, ks, &args[1], result);
-    Ok(())
+    });
+    finish_store(ctx, ks, &args[1], result, "sinterstore")
 }
 
 /// Which of the two `union_diff` computes.
@@ -698,12 +769,16 @@ fn union_diff_reply(ctx: &mut Ctx, ks: &Keyspace, args: &Args, op: Op) -> CmdRes
     Ok(())
 }
 
-/// The shared body of SUNIONSTORE and SDIFFSTORE.
+/// The shared body of SUNIONSTORE and SDIFFSTORE, which fire `sunionstore` and
+/// `sdiffstore`.
 fn union_diff_store(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, op: Op) -> CmdResult {
     let keys: Vec<&[u8]> = args.iter().skip(2).collect();
-    let result = union_diff(ctx, ks, &keys, op)?;
-    store(ctx, ks, &args[1], result);
-    Ok(())
+    let result = union_diff(ctx, ks, &keys, op);
+    let event = match op {
+        Op::Union => "sunionstore",
+        Op::Diff => "sdiffstore",
+    };
+    finish_store(ctx, ks, &args[1], result, event)
 }
 
 /// ```text
@@ -760,4 +835,274 @@ fn sscan(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
         .collect();
     write_scan_reply(ctx.out, next, &members);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::command::testing::{strs, Session};
+
+    /// What a command reported, as (events, propagated).
+    fn effects(s: &mut Session, parts: &[&str]) -> (Vec<String>, Vec<String>) {
+        let (_, ev, prop) = s.check(parts);
+        (ev, prop)
+    }
+
+    fn nothing() -> (Vec<String>, Vec<String>) {
+        (Vec::new(), Vec::new())
+    }
+
+    /// The bulk strings of a RESP reply, in order.
+    fn bulks(reply: &str) -> Vec<String> {
+        let lines: Vec<&str> = reply.split("\r\n").collect();
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with('$'))
+            .map(|(i, _)| lines[i + 1].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn sadd_and_srem_events_and_propagation() {
+        let mut s = Session::new();
+        assert_eq!(
+            effects(&mut s, &["SADD", "s", "a", "b", "c"]),
+            (strs(&["sadd s"]), strs(&["SADD s a b c"]))
+        );
+        assert_eq!(effects(&mut s, &["SADD", "s", "a"]), nothing());
+        assert_eq!(effects(&mut s, &["SREM", "s", "zz"]), nothing());
+        assert_eq!(effects(&mut s, &["SREM", "nokey", "a"]), nothing());
+        assert_eq!(
+            effects(&mut s, &["SREM", "s", "a"]),
+            (strs(&["srem s"]), strs(&["SREM s a"]))
+        );
+        assert_eq!(
+            effects(&mut s, &["srem", "s", "b", "c", "zz"]),
+            (strs(&["srem s", "del s"]), strs(&["srem s b c zz"]))
+        );
+        s.run(&["SET", "str", "v"]);
+        assert_eq!(effects(&mut s, &["SADD", "str", "a"]), nothing());
+    }
+
+    #[test]
+    fn smove_events_and_propagation() {
+        let mut s = Session::new();
+        s.run(&["SADD", "src", "x", "y", "z"]);
+        s.run(&["SADD", "dst", "y"]);
+        assert_eq!(
+            effects(&mut s, &["SMOVE", "src", "new", "x"]),
+            (strs(&["srem src", "sadd new"]), strs(&["SMOVE src new x"]))
+        );
+        // Already in the destination: only the source changes.
+        assert_eq!(
+            effects(&mut s, &["SMOVE", "src", "dst", "y"]),
+            (strs(&["srem src"]), strs(&["SMOVE src dst y"]))
+        );
+        assert_eq!(effects(&mut s, &["SMOVE", "src", "dst", "zz"]), nothing());
+        assert_eq!(effects(&mut s, &["SMOVE", "src", "src", "z"]), nothing());
+        assert_eq!(effects(&mut s, &["SMOVE", "nokey", "dst", "z"]), nothing());
+        s.run(&["SET", "str", "v"]);
+        assert_eq!(effects(&mut s, &["SMOVE", "src", "str", "z"]), nothing());
+        assert_eq!(
+            effects(&mut s, &["SMOVE", "src", "dst", "z"]),
+            (
+                strs(&["srem src", "del src", "sadd dst"]),
+                strs(&["SMOVE src dst z"])
+            )
+        );
+    }
+
+    #[test]
+    fn smove_expires_both_keys_first() {
+        let mut s = Session::new();
+        s.now_ms = Some(1_000);
+        s.run(&["SADD", "src", "x", "y"]);
+        s.run(&["SADD", "dst", "y"]);
+        s.run(&["PEXPIRE", "dst", "10"]);
+        s.run(&["SADD", "gone", "x"]);
+        s.run(&["PEXPIRE", "gone", "10"]);
+        s.now_ms = Some(1_011);
+        assert_eq!(
+            effects(&mut s, &["SMOVE", "gone", "src", "x"]),
+            (strs(&["expired gone"]), strs(&["DEL gone"]))
+        );
+        assert_eq!(
+            effects(&mut s, &["SMOVE", "src", "dst", "y"]),
+            (
+                strs(&["expired dst", "srem src", "sadd dst"]),
+                strs(&["MULTI", "DEL dst", "SMOVE src dst y", "EXEC"])
+            )
+        );
+    }
+
+    #[test]
+    fn spop_without_count_propagates_srem() {
+        let mut s = Session::new();
+        assert_eq!(effects(&mut s, &["SPOP", "nokey"]), nothing());
+        s.run(&["SADD", "s", "a", "b"]);
+        let (reply, ev, prop) = s.check(&["SPOP", "s"]);
+        let first = bulks(&reply).remove(0);
+        assert_eq!(ev, strs(&["spop s"]));
+        assert_eq!(prop, vec![format!("SREM s {first}")]);
+        let (reply, ev, prop) = s.check(&["spop", "s"]);
+        let second = bulks(&reply).remove(0);
+        assert_ne!(first, second);
+        assert_eq!(ev, strs(&["spop s", "del s"]));
+        assert_eq!(prop, vec![format!("SREM s {second}")]);
+        s.run(&["SET", "str", "v"]);
+        assert_eq!(effects(&mut s, &["SPOP", "str"]), nothing());
+    }
+
+    #[test]
+    fn spop_with_count_propagates_what_it_removed() {
+        let mut s = Session::new();
+        assert_eq!(effects(&mut s, &["SPOP", "nokey", "3"]), nothing());
+        s.run(&[
+            "SADD", "s", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10",
+        ]);
+        assert_eq!(effects(&mut s, &["SPOP", "s", "0"]), nothing());
+        assert_eq!(effects(&mut s, &["SPOP", "s", "-1"]), nothing());
+
+        // One member: one SREM, not wrapped.
+        let (reply, ev, prop) = s.check(&["SPOP", "s", "1"]);
+        let popped = bulks(&reply);
+        assert_eq!(ev, strs(&["spop s"]));
+        assert_eq!(prop, vec![format!("SREM s {}", popped[0])]);
+
+        // A few members (popped one by one): one SREM each, in the reply's order.
+        let (reply, ev, prop) = s.check(&["SPOP", "s", "2"]);
+        let popped = bulks(&reply);
+        assert_eq!(popped.len(), 2);
+        assert_eq!(ev, strs(&["spop s"]));
+        let mut want = vec!["MULTI".to_string()];
+        want.extend(popped.iter().map(|m| format!("SREM s {m}")));
+        want.push("EXEC".to_string());
+        assert_eq!(prop, want);
+
+        // Most of the set (the remainder is rebuilt): the same, for every member.
+        let (reply, ev, prop) = s.check(&["SPOP", "s", "6"]);
+        let popped = bulks(&reply);
+        assert_eq!(popped.len(), 6);
+        assert_eq!(ev, strs(&["spop s"]));
+        let mut want = vec!["MULTI".to_string()];
+        want.extend(popped.iter().map(|m| format!("SREM s {m}")));
+        want.push("EXEC".to_string());
+        assert_eq!(prop, want);
+        assert_eq!(s.run(&["SCARD", "s"]), ":1\r\n");
+
+        // The whole set: DEL, whatever lazyfree-lazy-user-del says.
+        s.run(&["CONFIG", "SET", "lazyfree-lazy-user-del", "yes"]);
+        let (reply, ev, prop) = s.check(&["SPOP", "s", "5"]);
+        assert_eq!(bulks(&reply).len(), 1);
+        assert_eq!(ev, strs(&["spop s", "del s"]));
+        assert_eq!(prop, strs(&["DEL s"]));
+        assert_eq!(s.run(&["EXISTS", "s"]), ":0\r\n");
+    }
+
+    #[test]
+    fn store_commands_events_and_propagation() {
+        let mut s = Session::new();
+        s.run(&["SADD", "a", "1", "2", "3"]);
+        s.run(&["SADD", "b", "2", "3", "4"]);
+        s.run(&["SADD", "c", "9"]);
+        assert_eq!(
+            effects(&mut s, &["SINTERSTORE", "dst", "a", "b"]),
+            (strs(&["sinterstore dst"]), strs(&["SINTERSTORE dst a b"]))
+        );
+        // An empty result deletes an existing destination...
+        assert_eq!(
+            effects(&mut s, &["SINTERSTORE", "dst", "a", "nokey"]),
+            (strs(&["del dst"]), strs(&["SINTERSTORE dst a nokey"]))
+        );
+        // ...and does nothing without one.
+        assert_eq!(
+            effects(&mut s, &["SINTERSTORE", "dst", "a", "nokey"]),
+            nothing()
+        );
+        assert_eq!(
+            effects(&mut s, &["SINTERSTORE", "dst", "a", "c"]),
+            nothing()
+        );
+        s.run(&["SET", "dst", "string"]);
+        assert_eq!(
+            effects(&mut s, &["SUNIONSTORE", "dst", "a", "b"]),
+            (strs(&["sunionstore dst"]), strs(&["SUNIONSTORE dst a b"]))
+        );
+        assert_eq!(
+            effects(&mut s, &["SDIFFSTORE", "dst", "a", "b"]),
+            (strs(&["sdiffstore dst"]), strs(&["SDIFFSTORE dst a b"]))
+        );
+        assert_eq!(
+            effects(&mut s, &["sdiffstore", "dst", "a", "a"]),
+            (strs(&["del dst"]), strs(&["sdiffstore dst a a"]))
+        );
+        assert_eq!(effects(&mut s, &["SUNIONSTORE", "dst", "nokey"]), nothing());
+        s.run(&["SET", "str", "v"]);
+        assert_eq!(
+            effects(&mut s, &["SUNIONSTORE", "dst", "a", "str"]),
+            nothing()
+        );
+        assert_eq!(effects(&mut s, &["SINTERCARD", "2", "a", "b"]), nothing());
+        assert_eq!(effects(&mut s, &["SRANDMEMBER", "a", "2"]), nothing());
+    }
+
+    #[test]
+    fn new_keys_fire_new_where_redis_creates_them() {
+        let mut s = Session::new();
+        s.run(&["CONFIG", "SET", "notify-keyspace-events", "KEAn"]);
+        s.now_ms = Some(1_000);
+        assert_eq!(
+            effects(&mut s, &["SADD", "src", "x", "y"]).0,
+            strs(&["new src", "sadd src"])
+        );
+        assert_eq!(
+            effects(&mut s, &["SMOVE", "src", "nd", "x"]).0,
+            strs(&["srem src", "new nd", "sadd nd"])
+        );
+        s.run(&["SADD", "dd", "z"]);
+        s.run(&["PEXPIRE", "dd", "10"]);
+        s.now_ms = Some(1_011);
+        assert_eq!(
+            effects(&mut s, &["SUNIONSTORE", "dd", "src"]).0,
+            strs(&["expired dd", "new dd", "sunionstore dd"])
+        );
+    }
+
+    #[test]
+    fn store_commands_and_expired_keys() {
+        let mut s = Session::new();
+        s.now_ms = Some(1_000);
+        s.run(&["SADD", "a", "1", "2"]);
+        for key in ["dst", "dst2", "src", "bad"] {
+            s.run(&["SADD", key, "z"]);
+            s.run(&["PEXPIRE", key, "10"]);
+        }
+        s.now_ms = Some(1_011);
+        // A result is stored after a write lookup of the destination.
+        assert_eq!(
+            effects(&mut s, &["SUNIONSTORE", "dst", "a"]),
+            (
+                strs(&["expired dst", "sunionstore dst"]),
+                strs(&["MULTI", "DEL dst", "SUNIONSTORE dst a", "EXEC"])
+            )
+        );
+        // An empty result deletes the destination unlooked-at, as Redis's dbDelete.
+        assert_eq!(
+            effects(&mut s, &["SINTERSTORE", "dst2", "a", "nokey"]),
+            (strs(&["del dst2"]), strs(&["SINTERSTORE dst2 a nokey"]))
+        );
+        // A source met expired goes first.
+        assert_eq!(
+            effects(&mut s, &["SUNIONSTORE", "dst3", "src", "a"]),
+            (
+                strs(&["expired src", "sunionstore dst3"]),
+                strs(&["MULTI", "DEL src", "SUNIONSTORE dst3 src a", "EXEC"])
+            )
+        );
+        // Even when a later key fails the command.
+        s.run(&["SET", "str", "v"]);
+        let (reply, ev, prop) = s.check(&["SINTERSTORE", "dst3", "bad", "str"]);
+        assert!(reply.starts_with("-WRONGTYPE"), "{reply}");
+        assert_eq!((ev, prop), (strs(&["expired bad"]), strs(&["DEL bad"])));
+    }
 }
