@@ -18,7 +18,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::client::{is_local_address, ClientHandle, Registry};
-use crate::command::server::sha256;
 use crate::config::Config;
 use crate::log::Logger;
 use crate::persist;
@@ -26,6 +25,7 @@ use crate::pool::Pool;
 use crate::pubsub::PubSub;
 use crate::store::Limits;
 use crate::store::{expire, Store};
+use crate::util::sha256::sha256;
 use crate::util::{now_ms, now_us};
 
 /// The Redis version we answer to, so client libraries' version checks pass.
