@@ -175,6 +175,7 @@ impl Server {
             ks.set_lazy_expire(config.is_yes("lazyfree-lazy-expire"));
             ks.lazy_user_del = config.is_yes("lazyfree-lazy-user-del");
             ks.set_log_new(notify_flags & crate::store::class::NEW != 0);
+            ks.set_log_miss(notify_flags & crate::store::class::KEY_MISS != 0);
         }
         Server {
             store,
@@ -253,6 +254,7 @@ impl Server {
         ks.set_lazy_expire(config.is_yes("lazyfree-lazy-expire"));
         ks.lazy_user_del = config.is_yes("lazyfree-lazy-user-del");
         ks.set_log_new(config.notify_flags() & crate::store::class::NEW != 0);
+        ks.set_log_miss(config.notify_flags() & crate::store::class::KEY_MISS != 0);
     }
 
     /// `notify-keyspace-events` as flag bits (see [`crate::store::class`]).

@@ -463,8 +463,9 @@ pub struct Db {
     ttl_keys: Vec<Key>,
     /// The active expiry cycle's position in `ttl_keys`.
     expire_cursor: usize,
-    /// Expired keys that readers met under the read lock, to remove after it.
-    stale: Mutex<Vec<Key>>,
+    /// Expired keys that readers met under the read lock, to remove after it, and (while
+    /// `keymiss` events are on) the keys they missed, in the order met.
+    stale: Mutex<Vec<(Note, Key)>>,
     has_stale: AtomicBool,
     /// Keys removed because they had expired (for INFO's `expired_keys`).
     pub expired_removed: u64,
@@ -474,6 +475,8 @@ pub struct Db {
     log: Vec<(Logged, Key)>,
     /// Whether new keys are logged (`notify-keyspace-events` has `n`).
     log_new: bool,
+    /// Whether read lookups that miss are noted (`notify-keyspace-events` has `m`).
+    log_miss: bool,
     /// The keys clients WATCH (see [`watch`]); registered through [`Keyspace::watch`].
     pub(crate) watched: watch::Watched,
     /// The background save walking this database, if one is (see [`DbSnap`]).
@@ -489,6 +492,17 @@ pub type PreImage = Option<(Value, Option<u64>)>;
 enum Logged {
     Expired,
     New,
+    /// A read lookup missed (`keymiss`).
+    Miss,
+}
+
+/// What a reader notes under the read lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Note {
+    /// An expired key, to remove.
+    Stale,
+    /// A miss, for its `keymiss` event.
+    Miss,
 }
 
 /// A point-in-time snapshot of one database in progress (BGSAVE), by chunked
@@ -542,14 +556,37 @@ impl Db {
         self.ttl_keys.len()
     }
 
-    /// Looks a key up for reading; an expired key is absent (and noted for removal).
+    /// Looks a key up for reading (Redis's `lookupKeyRead`); an expired key is absent
+    /// (and noted for removal), and, while `keymiss` events are on, a miss is noted for
+    /// its event.
     pub fn get(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        match self.table.get(key) {
+            Some(entry) if !entry.is_expired(now_ms) => Some(entry),
+            found => {
+                if found.is_some() || self.log_miss {
+                    let mut notes = self.stale.lock().unwrap_or_else(|e| e.into_inner());
+                    if found.is_some() {
+                        notes.push((Note::Stale, key.into()));
+                    }
+                    if self.log_miss {
+                        notes.push((Note::Miss, key.into()));
+                    }
+                    self.has_stale.store(true, Ordering::Release);
+                }
+                None
+            }
+        }
+    }
+
+    /// Looks a key up for reading without a `keymiss` event (Redis's `LOOKUP_NONOTIFY`,
+    /// as OBJECT looks keys up).
+    pub fn get_quietly(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
         let entry = self.table.get(key)?;
         if entry.is_expired(now_ms) {
             self.stale
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push(key.into());
+                .push((Note::Stale, key.into()));
             self.has_stale.store(true, Ordering::Release);
             return None;
         }
@@ -748,7 +785,7 @@ impl Db {
             .touch_existing(|key| self.table.get(key).is_some());
         let expired_removed = self.expired_removed;
         let log = std::mem::take(&mut self.log);
-        let log_new = self.log_new;
+        let (log_new, log_miss) = (self.log_new, self.log_miss);
         let watched = std::mem::take(&mut self.watched);
         // A snapshot in progress keeps the old table to finish its walk on.
         let mut snap = self.snap.take();
@@ -759,6 +796,7 @@ impl Db {
             expired_removed,
             log,
             log_new,
+            log_miss,
             watched,
             snap,
             ..Db::default()
@@ -851,22 +889,28 @@ impl Db {
         next >= table.buckets()
     }
 
-    /// Whether a reader noted expired keys that [`Keyspace::reap_stale`] should remove.
+    /// Whether a reader noted expired keys that [`Keyspace::reap_stale`] should remove
+    /// (or misses to fire `keymiss` for).
     pub fn has_stale(&self) -> bool {
         self.has_stale.load(Ordering::Acquire)
     }
 
-    /// Removes the expired keys readers noted. Returns how many were removed.
+    /// Removes the expired keys readers noted, and logs the misses, in the order they
+    /// were met. Returns how many keys were removed.
     fn reap_stale(&mut self, now_ms: u64) -> usize {
         if !self.has_stale.swap(false, Ordering::Acquire) {
             return 0;
         }
-        let keys = std::mem::take(self.stale.get_mut().unwrap_or_else(|e| e.into_inner()));
+        let notes = std::mem::take(self.stale.get_mut().unwrap_or_else(|e| e.into_inner()));
         let mut removed = 0;
-        for key in keys {
-            if self.is_expired_present(&key, now_ms) {
-                self.remove_expired(&key);
-                removed += 1;
+        for (note, key) in notes {
+            match note {
+                Note::Stale if self.is_expired_present(&key, now_ms) => {
+                    self.remove_expired(&key);
+                    removed += 1;
+                }
+                Note::Stale => {}
+                Note::Miss => self.log.push((Logged::Miss, key)),
             }
         }
         removed
@@ -1046,10 +1090,16 @@ impl Keyspace {
             for (what, key) in db.log.drain(..) {
                 match what {
                     Logged::Expired => self.fx.expired(i, key, self.lazy_expire, self.wanted),
-                    Logged::New if !self.wanted.events => {}
+                    Logged::New | Logged::Miss if !self.wanted.events => {}
                     Logged::New => self.fx.events.push(Event {
                         class: class::NEW,
                         name: "new",
+                        db: i,
+                        key,
+                    }),
+                    Logged::Miss => self.fx.events.push(Event {
+                        class: class::KEY_MISS,
+                        name: "keymiss",
                         db: i,
                         key,
                     }),
@@ -1130,6 +1180,13 @@ impl Keyspace {
     pub fn set_log_new(&mut self, on: bool) {
         for db in &mut self.dbs {
             db.log_new = on;
+        }
+    }
+
+    /// Whether read lookups that miss fire `keymiss` (`notify-keyspace-events` has `m`).
+    pub fn set_log_miss(&mut self, on: bool) {
+        for db in &mut self.dbs {
+            db.log_miss = on;
         }
     }
 
