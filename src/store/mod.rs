@@ -644,6 +644,14 @@ impl Db {
         self.remove_entry(key)
     }
 
+    /// Removes `key` whether or not it has expired, returning its entry (Redis's
+    /// `dbDelete`, which the STORE commands call on a destination they did not look up:
+    /// an expired one goes as a deletion, not as an expiry).
+    pub fn delete(&mut self, key: &[u8]) -> Option<Entry> {
+        self.watched.note_write(key);
+        self.remove_entry(key)
+    }
+
     /// Sets the absolute expiry of a live key. Returns false if there is no such key.
     pub fn set_expiry(&mut self, key: &[u8], at_ms: u64, now_ms: u64) -> bool {
         let next_slot = self.ttl_keys.len() as u32;
