@@ -11,6 +11,12 @@
 //!
 //! Scores are read with Redis's `strtod` rules and printed as `%.17g`
 //! ([`crate::util::num`]). A sorted set that becomes empty deletes its key.
+//!
+//! Write commands report what Redis reports for them (see [`crate::store::effects`]): their
+//! event when they changed something (`zadd`, `zincr`, `zrem`, `zremrangebyscore`...,
+//! `zpopmin`/`zpopmax`, the STORE forms' own names), then `del` when the key went. ZMPOP
+//! is replayed as ZPOPMIN or ZPOPMAX with the number of members taken ([`pop_replay`]);
+//! [`pop_members`] is the pop every pop command shares, blocking or not.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -20,6 +26,7 @@ use super::flags::*;
 use super::keys::{parse_cursor, parse_scan_options};
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::{Args, Reply};
+use crate::store::class::{GENERIC, ZSET};
 use crate::store::zset::{LexBound, LexRange, ScoreRange};
 use crate::store::{Keyspace, Value, ZSet};
 use crate::util::num::{format_double, parse_double, strtod};
@@ -118,15 +125,26 @@ fn write_zset<'a>(
     }
 }
 
-/// Deletes `key` if its sorted set became empty, as Redis does after every removal.
-fn drop_if_empty(ctx: &Ctx, ks: &mut Keyspace, key: &[u8]) {
-    let db = ks.db_mut(ctx.client.db);
-    if db
-        .get(key, ctx.now_ms)
+/// Deletes `key` of `db` if its sorted set became empty, as Redis does after every
+/// removal; returns whether it did (the caller fires `del` after its own event).
+fn drop_if_empty(ks: &mut Keyspace, db: usize, key: &[u8], now_ms: u64) -> bool {
+    let db = ks.db_mut(db);
+    let empty = db
+        .get(key, now_ms)
         .and_then(|e| e.zset())
-        .is_some_and(ZSet::is_empty)
-    {
-        db.remove(key, ctx.now_ms);
+        .is_some_and(ZSet::is_empty);
+    if empty {
+        db.remove(key, now_ms);
+    }
+    empty
+}
+
+/// Reports a removal of `key` of `db` that took something: `event`, then `del` if the
+/// set became empty and its key went (Redis's order in ZREM, ZREMRANGEBY* and the pops).
+fn report_removal(ks: &mut Keyspace, db: usize, key: &[u8], event: &'static str, deleted: bool) {
+    ks.changed(ZSET, event, db, key);
+    if deleted {
+        ks.notify(GENERIC, "del", db, key);
     }
 }
 
@@ -354,24 +372,36 @@ fn zadd_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, incr: bool) -> Cm
         return Ok(());
     };
     let (mut added, mut updated, mut last) = (0, 0, None);
+    let mut failed = None;
     for (score, member) in pairs {
-        match zset_add(z, member, score, &f, &limits)? {
-            Added::New(s) => {
+        match zset_add(z, member, score, &f, &limits) {
+            Ok(Added::New(s)) => {
                 added += 1;
                 last = Some(s);
             }
-            Added::Updated(s) => {
+            Ok(Added::Updated(s)) => {
                 updated += 1;
                 last = Some(s);
             }
-            Added::Same(s) => last = Some(s),
-            Added::Nop => {}
+            Ok(Added::Same(s)) => last = Some(s),
+            Ok(Added::Nop) => {}
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
         }
     }
-    ks.dirty += added + updated;
-    let count = if f.ch { added + updated } else { added };
-    reply_zadd(ctx.out, &f, last, count as i64);
-    Ok(())
+    // As Redis: a NaN stops the command before it counts its changes, but what it did
+    // before still fires the event.
+    if failed.is_none() {
+        ks.dirty += added + updated;
+        let count = if f.ch { added + updated } else { added };
+        reply_zadd(ctx.out, &f, last, count as i64);
+    }
+    if added + updated > 0 {
+        ks.changed(ZSET, if f.incr { "zincr" } else { "zadd" }, dbi, key);
+    }
+    failed.map_or(Ok(()), Err)
 }
 
 /// ZADD's reply: the count, or with INCR the new score (nil if nothing was done).
@@ -420,8 +450,12 @@ fn zrem(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
             }
         }
     }
-    drop_if_empty(ctx, ks, &args[1]);
-    ks.dirty += removed;
+    let dbi = ctx.client.db;
+    let deleted = drop_if_empty(ks, dbi, &args[1], ctx.now_ms);
+    if removed > 0 {
+        report_removal(ks, dbi, &args[1], "zrem", deleted);
+        ks.dirty += removed;
+    }
     ctx.out.int(removed as i64);
     Ok(())
 }
@@ -469,7 +503,16 @@ fn remrange_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, kind: RangeKi
         return Ok(());
     };
     let removed = z.remove_ranks(range.ranks(z));
-    drop_if_empty(ctx, ks, &args[1]);
+    let dbi = ctx.client.db;
+    let deleted = drop_if_empty(ks, dbi, &args[1], ctx.now_ms);
+    if removed > 0 {
+        let event = match kind {
+            RangeKind::Rank => "zremrangebyrank",
+            RangeKind::Score => "zremrangebyscore",
+            RangeKind::Lex => "zremrangebylex",
+        };
+        report_removal(ks, dbi, &args[1], event, deleted);
+    }
     ks.dirty += removed as u64;
     ctx.out.int(removed as i64);
     Ok(())
@@ -758,17 +801,25 @@ fn zrevrangebylex(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     range_generic(ctx, ks, args, Some(RangeKind::Lex), Some(true))
 }
 
-/// Stores `z` at `dst` and replies with its size, or deletes `dst` and replies 0 when
-/// `z` is empty (Redis's store finalizers). The destination is built fresh, so it is a
-/// listpack again if it fits.
-fn store_result(ctx: &mut Ctx, ks: &mut Keyspace, dst: &[u8], z: ZSet) {
+/// Stores `z` at `dst` and replies with its size, firing `event`, or deletes `dst` and
+/// replies 0 when `z` is empty, firing `del` if there was a key (Redis's store
+/// finalizers). The destination is built fresh, so it is a listpack again if it fits.
+///
+/// As in Redis, storing looks the destination up first (an expired one fires `expired`
+/// before the command's event), while deleting does not: an expired destination is
+/// deleted as any other.
+fn store_result(ctx: &mut Ctx, ks: &mut Keyspace, dst: &[u8], z: ZSet, event: &'static str) {
     let dbi = ctx.client.db;
     let len = z.len();
     if len > 0 {
-        ks.db_mut(dbi).set(dst, Value::ZSet(z));
+        let db = ks.db_mut(dbi);
+        db.get_mut(dst, ctx.now_ms);
+        db.set(dst, Value::ZSet(z));
         ks.signal_ready(dbi, dst);
+        ks.changed(ZSET, event, dbi, dst);
         ks.dirty += 1;
-    } else if ks.db_mut(dbi).remove(dst, ctx.now_ms).is_some() {
+    } else if ks.db_mut(dbi).delete(dst).is_some() {
+        ks.changed(GENERIC, "del", dbi, dst);
         ks.dirty += 1;
     }
     ctx.out.int(len as i64);
@@ -787,7 +838,10 @@ fn zrangestore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
             out.insert(member, score, &limits);
         }
     }
-    store_result(ctx, ks, &args[1], out);
+    // An expired source goes before the destination is touched, as Redis's read lookup
+    // deletes it.
+    ks.reap_stale(ctx.now_ms);
+    store_result(ctx, ks, &args[1], out, "zrangestore");
     Ok(())
 }
 
@@ -813,9 +867,72 @@ impl End {
     }
 }
 
+/// The event a pop from `end` fires.
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Min => "zpopmin",
+        End::Max => "zpopmax",
+    }
+}
+
+/// The command a pop from `end` is replayed as: `ZPOPMIN key [count]` or `ZPOPMAX key
+/// [count]`, `count` being how many members it took (Redis's rewrite of ZMPOP, BZPOPMIN,
+/// BZPOPMAX and BZMPOP, and what serving a blocked client propagates).
+pub fn pop_replay(end: End, key: &[u8], count: Option<usize>) -> Vec<Vec<u8>> {
+    let name: &[u8] = match end {
+        End::Min => b"ZPOPMIN",
+        End::Max => b"ZPOPMAX",
+    };
+    let mut words = vec![name.to_vec(), key.to_vec()];
+    if let Some(n) = count {
+        words.push(n.to_string().into_bytes());
+    }
+    words
+}
+
+/// Pops up to `count` members from `end` of the sorted set at `key` of `db` (the removal
+/// step of Redis's `genericZpopCommand`, which every pop shares, blocking or not).
+/// `emit` is given how many members are taken, then those members with their scores,
+/// lowest first for `Min` and highest first for `Max`, before they go.
+///
+/// Returns `Ok(None)` if there is no such key (an expired one is removed, as a write
+/// lookup does) and `WRONGTYPE` if it is not a sorted set. Otherwise it reports what Redis
+/// reports: each member taken counts as a change, and if any was, the key fires
+/// `zpopmin` or `zpopmax` and is modified, then `del` if the set became empty and its key
+/// was deleted. The replay is the caller's: the words as given for ZPOPMIN and ZPOPMAX,
+/// [`pop_replay`] for the others.
+pub fn pop_members<R>(
+    ks: &mut Keyspace,
+    db: usize,
+    key: &[u8],
+    end: End,
+    count: usize,
+    now_ms: u64,
+    emit: impl FnOnce(usize, &mut dyn Iterator<Item = (&[u8], f64)>) -> R,
+) -> Result<Option<R>, CmdError> {
+    let Some(entry) = ks.db_mut(db).get_mut(key, now_ms) else {
+        return Ok(None);
+    };
+    let z = entry.zset_mut().ok_or(CmdError::WrongType)?;
+    let n = count.min(z.len());
+    let ranks = match end {
+        End::Min => 0..n,
+        End::Max => z.len() - n..z.len(),
+    };
+    let result = emit(n, &mut z.iter_ranks(ranks.clone(), end == End::Max));
+    z.remove_ranks(ranks);
+    if n > 0 {
+        ks.dirty += n as u64;
+        let deleted = drop_if_empty(ks, db, key, now_ms);
+        report_removal(ks, db, key, pop_event(end), deleted);
+    }
+    Ok(Some(result))
+}
+
 /// The shared body of ZPOPMIN, ZPOPMAX and ZMPOP (Redis's `genericZpopCommand`): pops up
 /// to `count` members (`None`: one, replied flat) from the first non-empty key. ZMPOP
-/// (`emit_key`) names the key and replies nil when every key is empty.
+/// (`emit_key`) names the key, replies nil when every key is empty, and is replayed as
+/// ZPOPMIN or ZPOPMAX of the key with the number of members taken.
 fn pop_generic(
     ctx: &mut Ctx,
     ks: &mut Keyspace,
@@ -824,14 +941,19 @@ fn pop_generic(
     count: Option<usize>,
     emit_key: bool,
 ) -> CmdResult {
-    let mut found = None;
+    let mut found = Ok(None);
     for key in keys {
-        if read_zset(ctx, ks, key)?.is_some() {
-            found = Some(*key);
-            break;
+        match read_zset(ctx, ks, key) {
+            Ok(None) => continue,
+            Ok(Some(_)) => found = Ok(Some(*key)),
+            Err(e) => found = Err(e),
         }
+        break;
     }
-    let Some(key) = found else {
+    // The expired keys met on the way go now, in order, as Redis's write lookups delete
+    // them.
+    ks.reap_stale(ctx.now_ms);
+    let Some(key) = found? else {
         if emit_key {
             ctx.out.null_array();
         } else {
@@ -844,30 +966,28 @@ fn pop_generic(
         return Ok(());
     }
     let nested = emit_key || (ctx.out.resp3 && count.is_some());
-    let Some(z) = write_zset(ctx, ks, key)? else {
-        return Ok(());
-    };
-    let n = count.unwrap_or(1).min(z.len());
-    let ranks = match end {
-        End::Min => 0..n,
-        End::Max => z.len() - n..z.len(),
-    };
+    let (dbi, now_ms) = (ctx.client.db, ctx.now_ms);
     let out = &mut *ctx.out;
-    if emit_key {
-        out.array(2);
-        out.bulk(key);
-    }
-    out.array(if nested { n } else { n * 2 });
-    for (member, score) in z.iter_ranks(ranks.clone(), end == End::Max) {
-        if nested {
+    let taken = pop_members(ks, dbi, key, end, count.unwrap_or(1), now_ms, |n, items| {
+        if emit_key {
             out.array(2);
+            out.bulk(key);
         }
-        out.bulk(member);
-        reply_score(out, score);
+        out.array(if nested { n } else { n * 2 });
+        for (member, score) in items {
+            if nested {
+                out.array(2);
+            }
+            out.bulk(member);
+            reply_score(out, score);
+        }
+        n
+    })?;
+    if emit_key {
+        if let Some(n) = taken {
+            ks.rewrite(&pop_replay(end, key, Some(n)));
+        }
     }
-    z.remove_ranks(ranks);
-    drop_if_empty(ctx, ks, key);
-    ks.dirty += n as u64;
     Ok(())
 }
 
@@ -1216,8 +1336,17 @@ fn setop_reply(ctx: &mut Ctx, ks: &Keyspace, args: &Args, op: SetOp) -> CmdResul
 
 /// ZUNIONSTORE, ZINTERSTORE and ZDIFFSTORE: the result stored at the destination.
 fn setop_store(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, op: SetOp) -> CmdResult {
-    if let (SetOpResult::Set(z), _) = setop_generic(ctx, ks, args, 2, op, true, false)? {
-        store_result(ctx, ks, &args[1], z);
+    let result = setop_generic(ctx, ks, args, 2, op, true, false);
+    // The expired sources go now, in order, before the destination is touched (even if
+    // the options turn out wrong), as Redis's read lookups delete them.
+    ks.reap_stale(ctx.now_ms);
+    if let (SetOpResult::Set(z), _) = result? {
+        let event = match op {
+            SetOp::Union => "zunionstore",
+            SetOp::Inter => "zinterstore",
+            SetOp::Diff => "zdiffstore",
+        };
+        store_result(ctx, ks, &args[1], z, event);
     }
     Ok(())
 }
@@ -1368,5 +1497,283 @@ mod tests {
         assert_eq!(rank_range(5, 10, 5), 0..0);
         assert_eq!(rank_range(-2, -1, 5), 3..5);
         assert_eq!(rank_range(0, -1, 0), 0..0);
+    }
+}
+
+/// What each write command reports: its events and the commands it propagates, as
+/// Redis 7.0.15's t_zset.c does.
+#[cfg(test)]
+mod effects_tests {
+    use crate::command::testing::{strs, Session};
+
+    fn none() -> Vec<String> {
+        Vec::new()
+    }
+
+    #[test]
+    fn zadd_and_zincrby_report_only_changes() {
+        let mut s = Session::new();
+        let (reply, ev, prop) = s.check(&["ZADD", "z", "1", "a", "2", "b"]);
+        assert_eq!(reply, ":2\r\n");
+        assert_eq!(ev, strs(&["zadd z"]));
+        assert_eq!(prop, strs(&["ZADD z 1 a 2 b"]));
+        // Same score, XX on a missing member, NX on an existing one: nothing.
+        for cmd in [
+            &["ZADD", "z", "1", "a"][..],
+            &["ZADD", "z", "XX", "1", "c"],
+            &["ZADD", "z", "NX", "5", "a"],
+            &["ZADD", "z", "GT", "0", "a"],
+            &["ZADD", "z", "LT", "CH", "9", "b"],
+            &["ZADD", "nokey", "XX", "1", "a"],
+            &["ZINCRBY", "z", "0", "a"],
+            &["ZADD", "z", "NX", "INCR", "1", "a"],
+        ] {
+            let (_, ev, prop) = s.check(cmd);
+            assert_eq!((ev, prop), (none(), none()), "{cmd:?}");
+        }
+        assert_eq!(s.run(&["EXISTS", "nokey"]), ":0\r\n");
+        // An update (with CH or not) fires zadd; INCR, as an option or as ZINCRBY, zincr.
+        let (reply, ev, prop) = s.check(&["ZADD", "z", "CH", "3", "b", "3", "c"]);
+        assert_eq!(reply, ":2\r\n");
+        assert_eq!(
+            (ev, prop),
+            (strs(&["zadd z"]), strs(&["ZADD z CH 3 b 3 c"]))
+        );
+        let (_, ev, prop) = s.check(&["ZADD", "z", "XX", "4", "b"]);
+        assert_eq!((ev, prop), (strs(&["zadd z"]), strs(&["ZADD z XX 4 b"])));
+        let (reply, ev, prop) = s.check(&["ZADD", "z", "INCR", "5", "a"]);
+        assert_eq!(reply, "$1\r\n6\r\n");
+        assert_eq!((ev, prop), (strs(&["zincr z"]), strs(&["ZADD z INCR 5 a"])));
+        let (_, ev, prop) = s.check(&["ZINCRBY", "z", "1", "new"]);
+        assert_eq!((ev, prop), (strs(&["zincr z"]), strs(&["ZINCRBY z 1 new"])));
+        // Errors report nothing.
+        s.run(&["ZADD", "inf", "inf", "m"]);
+        let (reply, ev, prop) = s.check(&["ZINCRBY", "inf", "-inf", "m"]);
+        assert!(reply.starts_with("-ERR resulting score is not a number"));
+        assert_eq!((ev, prop), (none(), none()));
+        let (_, ev, prop) = s.check(&["ZADD", "z", "1", "a", "x", "b"]);
+        assert_eq!((ev, prop), (none(), none()));
+    }
+
+    #[test]
+    fn zrem_fires_del_after_zrem_when_the_set_empties() {
+        let mut s = Session::new();
+        s.run(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+        let (_, ev, prop) = s.check(&["ZREM", "z", "x"]);
+        assert_eq!((ev, prop), (none(), none()));
+        let (_, ev, prop) = s.check(&["ZREM", "nokey", "x"]);
+        assert_eq!((ev, prop), (none(), none()));
+        let (reply, ev, prop) = s.check(&["ZREM", "z", "a", "x"]);
+        assert_eq!(reply, ":1\r\n");
+        assert_eq!((ev, prop), (strs(&["zrem z"]), strs(&["ZREM z a x"])));
+        let (reply, ev, prop) = s.check(&["ZREM", "z", "b", "x", "c", "d"]);
+        assert_eq!(reply, ":2\r\n");
+        assert_eq!(
+            (ev, prop),
+            (strs(&["zrem z", "del z"]), strs(&["ZREM z b x c d"]))
+        );
+        assert_eq!(s.run(&["EXISTS", "z"]), ":0\r\n");
+    }
+
+    #[test]
+    fn zremrangeby_star_events() {
+        let mut s = Session::new();
+        s.run(&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"]);
+        for cmd in [
+            &["ZREMRANGEBYSCORE", "z", "5", "6"][..],
+            &["ZREMRANGEBYRANK", "z", "5", "6"],
+            &["ZREMRANGEBYLEX", "z", "[x", "+"],
+            &["ZREMRANGEBYLEX", "nokey", "-", "+"],
+            &["ZREMRANGEBYSCORE", "z", "x", "1"],
+        ] {
+            let (_, ev, prop) = s.check(cmd);
+            assert_eq!((ev, prop), (none(), none()), "{cmd:?}");
+        }
+        let (_, ev, prop) = s.check(&["ZREMRANGEBYSCORE", "z", "1", "1"]);
+        assert_eq!(
+            (ev, prop),
+            (
+                strs(&["zremrangebyscore z"]),
+                strs(&["ZREMRANGEBYSCORE z 1 1"])
+            )
+        );
+        let (_, ev, prop) = s.check(&["ZREMRANGEBYRANK", "z", "0", "0"]);
+        assert_eq!(
+            (ev, prop),
+            (
+                strs(&["zremrangebyrank z"]),
+                strs(&["ZREMRANGEBYRANK z 0 0"])
+            )
+        );
+        let (reply, ev, prop) = s.check(&["ZREMRANGEBYLEX", "z", "-", "+"]);
+        assert_eq!(reply, ":2\r\n");
+        assert_eq!(
+            (ev, prop),
+            (
+                strs(&["zremrangebylex z", "del z"]),
+                strs(&["ZREMRANGEBYLEX z - +"])
+            )
+        );
+    }
+
+    #[test]
+    fn zpopmin_and_zpopmax_propagate_verbatim() {
+        let mut s = Session::new();
+        s.run(&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"]);
+        let (reply, ev, prop) = s.check(&["ZPOPMIN", "z"]);
+        assert_eq!(reply, "*2\r\n$1\r\na\r\n$1\r\n1\r\n");
+        assert_eq!((ev, prop), (strs(&["zpopmin z"]), strs(&["ZPOPMIN z"])));
+        let (_, ev, prop) = s.check(&["ZPOPMAX", "z", "0"]);
+        assert_eq!((ev, prop), (none(), none()));
+        let (_, ev, prop) = s.check(&["ZPOPMAX", "nokey", "3"]);
+        assert_eq!((ev, prop), (none(), none()));
+        let (_, ev, prop) = s.check(&["ZPOPMAX", "z", "1"]);
+        assert_eq!((ev, prop), (strs(&["zpopmax z"]), strs(&["ZPOPMAX z 1"])));
+        // More than there is: every member, one event, then del; the words as given.
+        let (reply, ev, prop) = s.check(&["ZPOPMAX", "z", "10"]);
+        assert_eq!(reply, "*4\r\n$1\r\nc\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n2\r\n");
+        assert_eq!(
+            (ev, prop),
+            (strs(&["zpopmax z", "del z"]), strs(&["ZPOPMAX z 10"]))
+        );
+        s.run(&["SET", "str", "v"]);
+        let (_, ev, prop) = s.check(&["ZPOPMIN", "str"]);
+        assert_eq!((ev, prop), (none(), none()));
+    }
+
+    #[test]
+    fn zmpop_is_replayed_as_a_pop_with_the_count_taken() {
+        let mut s = Session::new();
+        s.run(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+        let (reply, ev, prop) = s.check(&["ZMPOP", "1", "z", "MIN"]);
+        assert_eq!(reply, "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n");
+        assert_eq!((ev, prop), (strs(&["zpopmin z"]), strs(&["ZPOPMIN z 1"])));
+        let (_, ev, prop) = s.check(&["ZMPOP", "2", "nokey", "z", "max", "COUNT", "5"]);
+        assert_eq!(
+            (ev, prop),
+            (strs(&["zpopmax z", "del z"]), strs(&["ZPOPMAX z 2"]))
+        );
+        let (reply, ev, prop) = s.check(&["ZMPOP", "1", "z", "MIN"]);
+        assert_eq!(reply, "*-1\r\n");
+        assert_eq!((ev, prop), (none(), none()));
+    }
+
+    #[test]
+    fn pops_expire_the_keys_they_pass_first() {
+        let mut s = Session::new();
+        s.now_ms = Some(1_000_000);
+        s.run(&["ZADD", "gone", "1", "m"]);
+        s.run(&["PEXPIRE", "gone", "10"]);
+        s.run(&["ZADD", "z", "1", "a", "2", "b"]);
+        s.now_ms = Some(2_000_000);
+        let (_, ev, prop) = s.check(&["ZMPOP", "3", "gone", "nokey", "z", "MIN"]);
+        assert_eq!(ev, strs(&["expired gone", "zpopmin z"]));
+        assert_eq!(prop, strs(&["MULTI", "DEL gone", "ZPOPMIN z 1", "EXEC"]));
+        // Even when a later key then fails the type check.
+        s.now_ms = Some(3_000_000);
+        s.run(&["ZADD", "gone", "1", "m"]);
+        s.run(&["PEXPIRE", "gone", "10"]);
+        s.run(&["SET", "str", "v"]);
+        s.now_ms = Some(4_000_000);
+        let (reply, ev, prop) = s.check(&["ZMPOP", "2", "gone", "str", "MIN"]);
+        assert!(reply.starts_with("-WRONGTYPE"));
+        assert_eq!((ev, prop), (strs(&["expired gone"]), strs(&["DEL gone"])));
+        s.run(&["ZADD", "gone", "1", "m"]);
+        s.run(&["PEXPIRE", "gone", "10"]);
+        s.now_ms = Some(5_000_000);
+        let (reply, ev, prop) = s.check(&["ZPOPMIN", "gone"]);
+        assert_eq!(reply, "*0\r\n");
+        assert_eq!((ev, prop), (strs(&["expired gone"]), strs(&["DEL gone"])));
+    }
+
+    #[test]
+    fn store_commands_fire_their_event_or_del() {
+        let mut s = Session::new();
+        s.run(&["ZADD", "a", "1", "x", "2", "y"]);
+        s.run(&["ZADD", "b", "3", "y", "4", "z"]);
+        for (cmd, event) in [
+            (&["ZUNIONSTORE", "u", "2", "a", "b"][..], "zunionstore u"),
+            (
+                &["ZINTERSTORE", "i", "2", "a", "b", "WEIGHTS", "1", "2"],
+                "zinterstore i",
+            ),
+            (&["ZDIFFSTORE", "d", "2", "a", "b"], "zdiffstore d"),
+            (&["ZRANGESTORE", "r", "a", "0", "0"], "zrangestore r"),
+        ] {
+            let (_, ev, prop) = s.check(cmd);
+            assert_eq!(ev, strs(&[event]), "{cmd:?}");
+            assert_eq!(prop, vec![cmd.join(" ")], "{cmd:?}");
+        }
+        // An empty result deletes the destination, once.
+        for (cmd, dst) in [
+            (&["ZINTERSTORE", "i", "2", "a", "nokey"][..], "i"),
+            (&["ZDIFFSTORE", "d", "2", "a", "a"], "d"),
+            (&["ZRANGESTORE", "r", "a", "5", "6"], "r"),
+            (&["ZUNIONSTORE", "u", "1", "nokey"], "u"),
+        ] {
+            let (reply, ev, prop) = s.check(cmd);
+            assert_eq!(reply, ":0\r\n");
+            assert_eq!(ev, vec![format!("del {dst}")], "{cmd:?}");
+            assert_eq!(prop, vec![cmd.join(" ")], "{cmd:?}");
+            let (_, ev, prop) = s.check(cmd);
+            assert_eq!((ev, prop), (none(), none()), "{cmd:?} again");
+        }
+        // Errors report nothing.
+        s.run(&["SET", "str", "v"]);
+        for cmd in [
+            &["ZUNIONSTORE", "u", "2", "a", "str"][..],
+            &["ZUNIONSTORE", "u", "1", "a", "foo"],
+            &["ZRANGESTORE", "u", "str", "0", "-1"],
+            &["ZRANGESTORE", "u", "a", "x", "-1"],
+        ] {
+            let (_, ev, prop) = s.check(cmd);
+            assert_eq!((ev, prop), (none(), none()), "{cmd:?}");
+        }
+    }
+
+    #[test]
+    fn store_commands_and_expired_keys() {
+        let mut s = Session::new();
+        s.now_ms = Some(1_000_000);
+        s.run(&["ZADD", "a", "1", "x"]);
+        for key in ["e", "e2", "dst", "r", "d3"] {
+            s.run(&["SET", key, "v", "PX", "10"]);
+        }
+        s.run(&["ZADD", "e", "1", "m"]);
+        s.now_ms = Some(2_000_000);
+        // Expired sources go first, in order; an expired destination that is stored to
+        // expires before the command's event.
+        let (_, ev, prop) = s.check(&["ZUNIONSTORE", "dst", "3", "a", "e", "e2"]);
+        assert_eq!(
+            ev,
+            strs(&["expired e", "expired e2", "expired dst", "zunionstore dst"])
+        );
+        assert_eq!(
+            prop,
+            strs(&[
+                "MULTI",
+                "DEL e",
+                "DEL e2",
+                "DEL dst",
+                "ZUNIONSTORE dst 3 a e e2",
+                "EXEC"
+            ])
+        );
+        // An expired destination of an empty result is deleted as any key (Redis's
+        // dbDelete does not look at expiry).
+        let (_, ev, prop) = s.check(&["ZRANGESTORE", "r", "nokey", "0", "-1"]);
+        assert_eq!(
+            (ev, prop),
+            (strs(&["del r"]), strs(&["ZRANGESTORE r nokey 0 -1"]))
+        );
+        // Unless it is a source too: then it expired already.
+        let (_, ev, prop) = s.check(&["ZINTERSTORE", "d3", "1", "d3"]);
+        assert_eq!((ev, prop), (strs(&["expired d3"]), strs(&["DEL d3"])));
+        // A source expires even if the options then fail.
+        s.run(&["SET", "e", "v", "PX", "10"]);
+        s.now_ms = Some(3_000_000);
+        let (reply, ev, prop) = s.check(&["ZUNIONSTORE", "u", "2", "e", "a", "foo"]);
+        assert!(reply.starts_with("-ERR syntax error"));
+        assert_eq!((ev, prop), (strs(&["expired e"]), strs(&["DEL e"])));
     }
 }
