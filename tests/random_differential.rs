@@ -18,7 +18,7 @@
 //! must have succeeded at least once and met a key of the wrong type.
 //!
 //! Every command's keyspace notifications are compared too: each server has a subscriber
-//! to `__key*__:*` (with `notify-keyspace-events KEAn`), and after each command a
+//! to `__key*__:*` (with `notify-keyspace-events KEAmn`), and after each command a
 //! PUBLISH on a sync channel marks where its events end, so the two event streams must
 //! agree command by command. And what each server propagated (its AOF, written with
 //! `appendfsync always`) must agree command by command at the end, expiry times

@@ -1026,3 +1026,28 @@ mod tests {
         assert_eq!(prop, strs(&["INCR a"]), "one write is not wrapped");
     }
 }
+
+#[cfg(test)]
+mod keymiss_tests {
+    use crate::command::testing::{strs, Session};
+
+    #[test]
+    fn read_lookups_that_miss_fire_keymiss_in_order() {
+        let mut s = Session::new();
+        s.now_ms = Some(1_000);
+        let (_, ev, _) = s.check(&["GET", "a"]);
+        assert!(ev.is_empty(), "off by default");
+        s.run(&["CONFIG", "SET", "notify-keyspace-events", "KEAm"]);
+        s.run(&["SET", "b", "v", "PX", "10"]);
+        s.run(&["SET", "c", "v"]);
+        s.now_ms = Some(1_011);
+        let (_, ev, prop) = s.check(&["MGET", "a", "b", "c", "d"]);
+        assert_eq!(
+            ev,
+            strs(&["keymiss a", "expired b", "keymiss b", "keymiss d"])
+        );
+        assert_eq!(prop, strs(&["DEL b"]));
+        let (_, ev, _) = s.check(&["SET", "a", "1"]);
+        assert_eq!(ev, strs(&["set a"]), "a write lookup is no miss");
+    }
+}
