@@ -4,12 +4,18 @@
 //! A list is a `VecDeque`, so both ends are O(1); a list that becomes empty deletes its
 //! key, as in Redis. Each family shares one body, as Redis's do: [`push`] (LPUSH, RPUSH,
 //! LPUSHX, RPUSHX), [`pop_elements`] (LPOP, RPOP, LMPOP), [`pop_first`] (LMPOP) and
-//! [`move_element`] (LMOVE, RPOPLPUSH). The last three only touch the keyspace and
-//! return what they took, so the blocking variants (BLMPOP, BLMOVE, BRPOPLPUSH) can call
-//! them once a key is ready.
+//! [`move_element`] (LMOVE, RPOPLPUSH). The last three touch the keyspace, report their
+//! events and return what they took, leaving the propagation to the caller, so the
+//! blocking variants (BLPOP, BLMPOP, BLMOVE, BRPOPLPUSH) can call them, at once or once
+//! a key is ready ([`take_elements`] is the pop that reports nothing).
 //!
 //! `ks.dirty` grows as Redis's `server.dirty` does: by one per element pushed, popped or
 //! removed, by one per LSET, LINSERT and LMOVE, and not at all when nothing changed.
+//!
+//! Each command reports what t_list.c reports: its event (`lpush`, `rpush`, `linsert`,
+//! `lset`, `lpop`, `rpop`, `lrem`, `ltrim`), followed by `del` when the list it emptied
+//! goes, and the key as modified. LMPOP propagates as the `LPOP`/`RPOP key count` it
+//! amounts to; the others propagate as they were written.
 
 use std::collections::VecDeque;
 
@@ -17,7 +23,7 @@ use super::docs::doc;
 use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::{Args, Reply};
-use crate::store::{Keyspace, Value};
+use crate::store::{class, Keyspace, Value};
 use crate::util::num::parse_i64;
 
 /// The list commands, as COMMAND INFO reports them.
@@ -85,6 +91,40 @@ impl End {
     }
 }
 
+impl End {
+    /// The event a pop from this end fires.
+    pub fn pop_event(self) -> &'static str {
+        match self {
+            End::Head => "lpop",
+            End::Tail => "rpop",
+        }
+    }
+
+    /// The event a push to this end fires.
+    pub fn push_event(self) -> &'static str {
+        match self {
+            End::Head => "lpush",
+            End::Tail => "rpush",
+        }
+    }
+
+    /// The word `LPOP` or `RPOP`, as Redis propagates a pop from this end.
+    pub fn pop_command(self) -> &'static str {
+        match self {
+            End::Head => "LPOP",
+            End::Tail => "RPOP",
+        }
+    }
+
+    /// `left` or `right`, as Redis spells the ends when it propagates a served BLMOVE.
+    pub fn word(self) -> &'static str {
+        match self {
+            End::Head => "left",
+            End::Tail => "right",
+        }
+    }
+}
+
 /// Takes one element from `end` of `list`.
 fn take(list: &mut VecDeque<Vec<u8>>, end: End) -> Option<Vec<u8>> {
     match end {
@@ -133,13 +173,6 @@ fn write_list<'a>(
     }
 }
 
-/// Deletes `key` if its list is now empty: Redis never keeps an empty list.
-fn delete_if_empty(ks: &mut Keyspace, db: usize, key: &[u8], now_ms: u64) {
-    if matches!(write_list(ks, db, key, now_ms), Ok(Some(list)) if list.is_empty()) {
-        ks.db_mut(db).remove(key, now_ms);
-    }
-}
-
 /// Which elements LRANGE and LTRIM select: the inclusive range from `start` to `stop`
 /// of a list of `len` elements, negative indexes counting from the end, clamped to the
 /// list; `None` if it is empty (Redis's `addListRangeReply` index rules).
@@ -182,6 +215,7 @@ fn push(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, end: End, only_existing: 
     let len = list.len();
     ks.dirty += args.len() as u64 - 2;
     ks.signal_ready(dbi, &args[1]);
+    ks.changed(class::LIST, end.push_event(), dbi, &args[1]);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -223,9 +257,44 @@ fn rpushx(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 // ---------------------------------------------------------------------------------------
 
 /// Takes up to `count` elements from `end` of the list at `key`, in the order they are
+/// popped, and deletes the list if that empties it; reports nothing. `Ok(None)` if there
+/// is no such key, `WRONGTYPE` if it is not a list; else the elements and whether the
+/// key went. Every element taken counts as a change.
+pub fn take_elements(
+    ks: &mut Keyspace,
+    db: usize,
+    key: &[u8],
+    end: End,
+    count: usize,
+    now_ms: u64,
+) -> Result<Option<(Popped, bool)>, CmdError> {
+    let Some(list) = write_list(ks, db, key, now_ms)? else {
+        return Ok(None);
+    };
+    let n = count.min(list.len());
+    let popped: Popped = (0..n).filter_map(|_| take(list, end)).collect();
+    let emptied = list.is_empty();
+    if emptied {
+        ks.db_mut(db).remove(key, now_ms);
+    }
+    ks.dirty += popped.len() as u64;
+    Ok(Some((popped, emptied)))
+}
+
+/// The events of elements popped from `end` of `key`: `lpop` or `rpop`, then `del` if
+/// the list went (the notifications of Redis's `listElementsRemoved`).
+pub fn notify_popped(ks: &mut Keyspace, db: usize, key: &[u8], end: End, deleted: bool) {
+    ks.notify(class::LIST, end.pop_event(), db, key);
+    if deleted {
+        ks.notify(class::GENERIC, "del", db, key);
+    }
+}
+
+/// Takes up to `count` elements from `end` of the list at `key`, in the order they are
 /// popped: `Ok(None)` if there is no such key, `WRONGTYPE` if it is not a list. A list
-/// left empty is deleted and every element taken counts as a change (Redis's
-/// `listElementsRemoved`). The core of LPOP, RPOP, LMPOP and BLMPOP.
+/// left empty is deleted and every element taken counts as a change; if any was taken,
+/// it reports the pop as Redis's `listElementsRemoved` does (its event, `del` if the
+/// key went, the key as modified). The core of LPOP, RPOP, LMPOP and BLMPOP.
 pub fn pop_elements(
     ks: &mut Keyspace,
     db: usize,
@@ -234,13 +303,13 @@ pub fn pop_elements(
     count: usize,
     now_ms: u64,
 ) -> Result<Option<Popped>, CmdError> {
-    let Some(list) = write_list(ks, db, key, now_ms)? else {
+    let Some((popped, deleted)) = take_elements(ks, db, key, end, count, now_ms)? else {
         return Ok(None);
     };
-    let n = count.min(list.len());
-    let popped: Popped = (0..n).filter_map(|_| take(list, end)).collect();
-    delete_if_empty(ks, db, key, now_ms);
-    ks.dirty += popped.len() as u64;
+    if !popped.is_empty() {
+        notify_popped(ks, db, key, end, deleted);
+        ks.touched(db, key);
+    }
     Ok(Some(popped))
 }
 
@@ -274,12 +343,18 @@ pub fn pop_first<'k>(
 /// anything is popped, as in Redis; with `src == dst` the list rotates in place (and
 /// keeps its TTL even with one element). The core of LMOVE, RPOPLPUSH, BLMOVE and
 /// BRPOPLPUSH (Redis's `lmoveGenericCommand`).
+///
+/// It reports as Redis does: the destination modified and its `lpush`/`rpush`, then the
+/// source's `lpop`/`rpop`, `del` if it went, and the source modified, except for a
+/// blocked client being `served` (Redis's `serveClientBlockedOnList` does not signal
+/// the source, whose push already did).
 pub fn move_element(
     ks: &mut Keyspace,
     db: usize,
     (src, from): (&[u8], End),
     (dst, to): (&[u8], End),
     now_ms: u64,
+    served: bool,
 ) -> Result<Option<Vec<u8>>, CmdError> {
     let Some(list) = write_list(ks, db, src, now_ms)? else {
         return Ok(None);
@@ -290,11 +365,14 @@ pub fn move_element(
         };
         put(list, to, element.clone());
         ks.dirty += 1;
+        report_move(ks, db, (src, from), (dst, to), false, served);
         return Ok(Some(element));
     }
     write_list(ks, db, dst, now_ms)?;
-    let Some(element) = pop_elements(ks, db, src, from, 1, now_ms)?.and_then(|mut v| v.pop())
-    else {
+    let Some((mut popped, deleted)) = take_elements(ks, db, src, from, 1, now_ms)? else {
+        return Ok(None);
+    };
+    let Some(element) = popped.pop() else {
         return Ok(None);
     };
     let entry = ks
@@ -304,7 +382,25 @@ pub fn move_element(
         put(list, to, element.clone());
     }
     ks.signal_ready(db, dst);
+    report_move(ks, db, (src, from), (dst, to), deleted, served);
     Ok(Some(element))
+}
+
+/// What a move reports (see [`move_element`]), in Redis's order.
+fn report_move(
+    ks: &mut Keyspace,
+    db: usize,
+    (src, from): (&[u8], End),
+    (dst, to): (&[u8], End),
+    deleted: bool,
+    served: bool,
+) {
+    ks.touched(db, dst);
+    ks.notify(class::LIST, to.push_event(), db, dst);
+    notify_popped(ks, db, src, from, deleted);
+    if !served {
+        ks.touched(db, src);
+    }
 }
 
 /// The shared body of LPOP and RPOP (Redis's `popGenericCommand`).
@@ -381,6 +477,9 @@ fn lmpop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let keys = keys.map(|i| &args[i]);
     match pop_first(ks, ctx.client.db, keys, end, count, ctx.now_ms)? {
         Some((key, elements)) => {
+            // Propagated as the [LR]POP key count it amounts to.
+            let n = elements.len().to_string();
+            ks.rewrite(&[end.pop_command().as_bytes(), key, n.as_bytes()]);
             ctx.out.array(2);
             ctx.out.bulk(key);
             bulk_array(ctx.out, &elements);
@@ -437,7 +536,7 @@ pub fn parse_mpop_with<T>(
 fn lmove_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, from: End, to: End) -> CmdResult {
     let src = (&args[1], from);
     let dst = (&args[2], to);
-    match move_element(ks, ctx.client.db, src, dst, ctx.now_ms)? {
+    match move_element(ks, ctx.client.db, src, dst, ctx.now_ms, false)? {
         Some(element) => ctx.out.bulk(&element),
         None => ctx.out.null(),
     }
@@ -647,6 +746,7 @@ fn lset(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         .ok_or_else(|| CmdError::err("index out of range"))?;
     *slot = args[3].to_vec();
     ks.dirty += 1;
+    ks.changed(class::LIST, "lset", ctx.client.db, &args[1]);
     ctx.out.ok();
     Ok(())
 }
@@ -698,8 +798,15 @@ fn lrem(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     // the number removed, so every match goes, as with 0.
     let limit = usize::try_from(count.wrapping_abs()).unwrap_or(0);
     let removed = remove_matches(list, &args[3], limit, count < 0);
-    delete_if_empty(ks, dbi, &args[1], ctx.now_ms);
+    let emptied = list.is_empty();
     ks.dirty += removed as u64;
+    if removed > 0 {
+        ks.changed(class::LIST, "lrem", dbi, &args[1]);
+    }
+    if emptied {
+        ks.db_mut(dbi).remove(&args[1], ctx.now_ms);
+        ks.notify(class::GENERIC, "del", dbi, &args[1]);
+    }
     ctx.out.int(removed as i64);
     Ok(())
 }
@@ -723,8 +830,15 @@ fn ltrim(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
             None => list.clear(),
         }
         let removed = before - list.len();
-        delete_if_empty(ks, dbi, &args[1], ctx.now_ms);
+        let emptied = list.is_empty();
         ks.dirty += removed as u64;
+        // Redis reports a trim even when it removed nothing (then nothing propagates).
+        ks.notify(class::LIST, "ltrim", dbi, &args[1]);
+        if emptied {
+            ks.db_mut(dbi).remove(&args[1], ctx.now_ms);
+            ks.notify(class::GENERIC, "del", dbi, &args[1]);
+        }
+        ks.touched(dbi, &args[1]);
     }
     ctx.out.ok();
     Ok(())
@@ -754,6 +868,7 @@ fn linsert(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     list.insert(at + usize::from(after), args[4].to_vec());
     let len = list.len();
     ks.dirty += 1;
+    ks.changed(class::LIST, "linsert", ctx.client.db, &args[1]);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -878,7 +993,7 @@ mod tests {
     fn move_element_rotates_moves_and_deletes_the_emptied_source() {
         let mut ks = Keyspace::new(1);
         ks.db_mut(0).set(b"l", Value::List(list(&["a", "b", "c"])));
-        let got = move_element(&mut ks, 0, (b"l", End::Head), (b"l", End::Tail), 0);
+        let got = move_element(&mut ks, 0, (b"l", End::Head), (b"l", End::Tail), 0, false);
         assert_eq!(got, Ok(Some(b"a".to_vec())));
         assert_eq!(
             ks.db(0).get(b"l", 0).unwrap().list(),
@@ -886,7 +1001,7 @@ mod tests {
         );
 
         ks.db_mut(0).set(b"s", Value::Str(b"x".to_vec()));
-        let got = move_element(&mut ks, 0, (b"l", End::Head), (b"s", End::Tail), 0);
+        let got = move_element(&mut ks, 0, (b"l", End::Head), (b"s", End::Tail), 0, false);
         assert_eq!(got, Err(CmdError::WrongType));
         assert_eq!(
             ks.db(0).get(b"l", 0).unwrap().list().map(VecDeque::len),
@@ -894,7 +1009,7 @@ mod tests {
         );
 
         for _ in 0..3 {
-            move_element(&mut ks, 0, (b"l", End::Tail), (b"m", End::Head), 0).unwrap();
+            move_element(&mut ks, 0, (b"l", End::Tail), (b"m", End::Head), 0, false).unwrap();
         }
         assert!(ks.db(0).get(b"l", 0).is_none());
         assert_eq!(
@@ -902,7 +1017,184 @@ mod tests {
             Some(&list(&["b", "c", "a"]))
         );
         assert_eq!(ks.dirty, 4);
-        let got = move_element(&mut ks, 0, (b"l", End::Tail), (b"m", End::Head), 0);
+        let got = move_element(&mut ks, 0, (b"l", End::Tail), (b"m", End::Head), 0, false);
         assert_eq!(got, Ok(None));
+    }
+
+    use crate::command::testing::{strs, Session};
+
+    /// (events, propagated) of one command.
+    fn fx(s: &mut Session, parts: &[&str]) -> (Vec<String>, Vec<String>) {
+        let (_, ev, prop) = s.check(parts);
+        (ev, prop)
+    }
+
+    fn none() -> (Vec<String>, Vec<String>) {
+        (Vec::new(), Vec::new())
+    }
+
+    #[test]
+    fn pushes_report_their_event_and_propagate_verbatim() {
+        let mut s = Session::new();
+        assert_eq!(
+            fx(&mut s, &["RPUSH", "l", "a", "b"]),
+            (strs(&["rpush l"]), strs(&["RPUSH l a b"]))
+        );
+        assert_eq!(
+            fx(&mut s, &["LPUSH", "l", "c"]),
+            (strs(&["lpush l"]), strs(&["LPUSH l c"]))
+        );
+        assert_eq!(
+            fx(&mut s, &["lpushx", "l", "d", "e"]),
+            (strs(&["lpush l"]), strs(&["lpushx l d e"]))
+        );
+        assert_eq!(
+            fx(&mut s, &["RPUSHX", "l", "f"]),
+            (strs(&["rpush l"]), strs(&["RPUSHX l f"]))
+        );
+        // An absent key stays absent for the X variants, and a wrong type changes nothing.
+        assert_eq!(fx(&mut s, &["LPUSHX", "none", "a"]), none());
+        assert_eq!(fx(&mut s, &["RPUSHX", "none", "a"]), none());
+        s.run(&["SET", "str", "v"]);
+        let (reply, ev, prop) = s.check(&["LPUSH", "str", "a"]);
+        assert!(reply.starts_with("-WRONGTYPE"));
+        assert_eq!((ev, prop), none());
+    }
+
+    #[test]
+    fn pops_report_the_pop_then_del_when_the_list_goes() {
+        let mut s = Session::new();
+        s.run(&["RPUSH", "l", "a", "b", "c", "d"]);
+        assert_eq!(
+            fx(&mut s, &["LPOP", "l"]),
+            (strs(&["lpop l"]), strs(&["LPOP l"]))
+        );
+        assert_eq!(
+            fx(&mut s, &["RPOP", "l", "1"]),
+            (strs(&["rpop l"]), strs(&["RPOP l 1"]))
+        );
+        // A count of 0 on an existing list: an empty array, nothing changed.
+        let (reply, ev, prop) = s.check(&["LPOP", "l", "0"]);
+        assert_eq!(reply, "*0\r\n");
+        assert_eq!((ev, prop), none());
+        assert_eq!(
+            fx(&mut s, &["lpop", "l", "10"]),
+            (strs(&["lpop l", "del l"]), strs(&["lpop l 10"]))
+        );
+        assert_eq!(fx(&mut s, &["LPOP", "l"]), none());
+        assert_eq!(fx(&mut s, &["RPOP", "l", "3"]), none());
+    }
+
+    #[test]
+    fn lmpop_propagates_as_the_pop_with_the_count_taken() {
+        let mut s = Session::new();
+        s.run(&["RPUSH", "b", "1", "2", "3"]);
+        assert_eq!(
+            fx(&mut s, &["LMPOP", "2", "a", "b", "right", "COUNT", "2"]),
+            (strs(&["rpop b"]), strs(&["RPOP b 2"]))
+        );
+        assert_eq!(
+            fx(&mut s, &["lmpop", "1", "b", "LEFT", "count", "9"]),
+            (strs(&["lpop b", "del b"]), strs(&["LPOP b 1"]))
+        );
+        assert_eq!(fx(&mut s, &["LMPOP", "2", "a", "b", "LEFT"]), none());
+    }
+
+    #[test]
+    fn moves_report_the_push_before_the_pop() {
+        let mut s = Session::new();
+        s.run(&["RPUSH", "q", "1", "2"]);
+        assert_eq!(
+            fx(&mut s, &["LMOVE", "q", "r", "left", "RIGHT"]),
+            (
+                strs(&["rpush r", "lpop q"]),
+                strs(&["LMOVE q r left RIGHT"])
+            )
+        );
+        assert_eq!(
+            fx(&mut s, &["RPOPLPUSH", "q", "r"]),
+            (
+                strs(&["lpush r", "rpop q", "del q"]),
+                strs(&["RPOPLPUSH q r"])
+            )
+        );
+        // A rotation fires both, and a single element survives it.
+        assert_eq!(
+            fx(&mut s, &["RPOPLPUSH", "r", "r"]),
+            (strs(&["lpush r", "rpop r"]), strs(&["RPOPLPUSH r r"]))
+        );
+        s.run(&["RPUSH", "one", "x"]);
+        assert_eq!(
+            fx(&mut s, &["LMOVE", "one", "one", "LEFT", "LEFT"]),
+            (
+                strs(&["lpush one", "lpop one"]),
+                strs(&["LMOVE one one LEFT LEFT"])
+            )
+        );
+        // Absent source, or a destination of another type: nothing happens.
+        assert_eq!(fx(&mut s, &["RPOPLPUSH", "none", "r"]), none());
+        s.run(&["SET", "str", "v"]);
+        let (reply, ev, prop) = s.check(&["LMOVE", "r", "str", "LEFT", "LEFT"]);
+        assert!(reply.starts_with("-WRONGTYPE"));
+        assert_eq!((ev, prop), none());
+    }
+
+    #[test]
+    fn edits_report_only_what_changed() {
+        let mut s = Session::new();
+        s.run(&["RPUSH", "l", "a", "b", "a", "c"]);
+        assert_eq!(
+            fx(&mut s, &["LINSERT", "l", "BEFORE", "b", "x"]),
+            (strs(&["linsert l"]), strs(&["LINSERT l BEFORE b x"]))
+        );
+        assert_eq!(fx(&mut s, &["LINSERT", "l", "AFTER", "zz", "x"]), none());
+        assert_eq!(fx(&mut s, &["LINSERT", "none", "AFTER", "a", "x"]), none());
+        assert_eq!(
+            fx(&mut s, &["LSET", "l", "-1", "d"]),
+            (strs(&["lset l"]), strs(&["LSET l -1 d"]))
+        );
+        assert_eq!(fx(&mut s, &["LSET", "l", "99", "d"]), none());
+        assert_eq!(fx(&mut s, &["LSET", "none", "0", "d"]), none());
+        assert_eq!(
+            fx(&mut s, &["LREM", "l", "0", "a"]),
+            (strs(&["lrem l"]), strs(&["LREM l 0 a"]))
+        );
+        assert_eq!(fx(&mut s, &["LREM", "l", "0", "zz"]), none());
+        assert_eq!(fx(&mut s, &["LREM", "none", "0", "a"]), none());
+        // l is x b d now. A trim that removes nothing still fires (and propagates nothing).
+        assert_eq!(fx(&mut s, &["LTRIM", "l", "0", "-1"]).0, strs(&["ltrim l"]));
+        assert!(fx(&mut s, &["LTRIM", "l", "0", "99"]).1.is_empty());
+        assert_eq!(
+            fx(&mut s, &["LTRIM", "l", "1", "-1"]),
+            (strs(&["ltrim l"]), strs(&["LTRIM l 1 -1"]))
+        );
+        assert_eq!(fx(&mut s, &["LTRIM", "none", "0", "1"]), none());
+        assert_eq!(
+            fx(&mut s, &["LTRIM", "l", "5", "1"]),
+            (strs(&["ltrim l", "del l"]), strs(&["LTRIM l 5 1"]))
+        );
+        s.run(&["RPUSH", "m", "a", "a"]);
+        assert_eq!(
+            fx(&mut s, &["LREM", "m", "-5", "a"]),
+            (strs(&["lrem m", "del m"]), strs(&["LREM m -5 a"]))
+        );
+    }
+
+    #[test]
+    fn every_change_marks_its_keys_modified() {
+        let key = |k: &str| (0, crate::store::Key::from(k.as_bytes()));
+        let mut ks = Keyspace::new(1);
+        ks.db_mut(0).set(b"l", Value::List(list(&["a", "b"])));
+        pop_elements(&mut ks, 0, b"l", End::Head, 0, 0).unwrap();
+        assert!(ks.take_effects().is_empty(), "a count of 0 takes nothing");
+        pop_elements(&mut ks, 0, b"l", End::Head, 1, 0).unwrap();
+        assert_eq!(ks.take_effects().modified, vec![key("l")]);
+        move_element(&mut ks, 0, (b"l", End::Head), (b"m", End::Tail), 0, false).unwrap();
+        let fx = ks.take_effects();
+        assert_eq!(fx.modified, vec![key("m"), key("l")]);
+        assert_eq!(fx.events.len(), 3, "rpush m, lpop l, del l");
+        // Serving a blocked client does not mark the source again.
+        move_element(&mut ks, 0, (b"m", End::Head), (b"n", End::Tail), 0, true).unwrap();
+        assert_eq!(ks.take_effects().modified, vec![key("n")]);
     }
 }

@@ -488,18 +488,19 @@ pub fn reap_stale(ctx: &mut Ctx, ks: &mut Keyspace) {
 }
 
 /// Serves the clients blocked on keys that got data (see [`crate::store::blocking`]),
-/// hands what serving them did to the consumers, then releases the write lock.
+/// hands what serving them did to the consumers, then releases the write lock. Each
+/// served client's record is delivered on its own, after the command (or EXEC) that
+/// woke it, as Redis propagates each served client separately.
 pub fn finish_writes(ctx: &mut Ctx, mut ks: std::sync::RwLockWriteGuard<'_, Keyspace>) {
     if ks.ready.is_empty() {
         return;
     }
     let dirty = ks.dirty;
     ks.set_wanted(ctx.server.wanted());
-    ks.serve_ready(ctx.now_ms);
+    let served = ks.serve_ready(ctx.now_ms);
     let changed = ks.dirty != dirty;
     ks.end_write(changed);
-    if ks.effects_pending() {
-        let fx = ks.take_effects();
+    for fx in served {
         deliver(ctx, fx);
     }
 }

@@ -1531,7 +1531,6 @@ fn function_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::server::password_matches;
     use crate::util::sha256::sha256;
 

@@ -19,7 +19,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-use super::{Key, Keyspace};
+use super::{Effects, Key, Keyspace};
 
 /// What a waiter's [`ServeFn`] made of a ready key.
 #[derive(Debug)]
@@ -201,18 +201,28 @@ impl BlockedKeys {
 impl Keyspace {
     /// Serves the clients blocked on the keys that got data (see the module docs), until
     /// no ready key is left: serving BLMOVE's destination can make another key ready.
-    pub fn serve_ready(&mut self, now_ms: u64) {
+    ///
+    /// Returns what serving did, one closed effects record per served client in the
+    /// order they were served: Redis's `handleClientsBlockedOnKeys` propagates after
+    /// each one (`afterCommand`), so each is its own unit of propagation, never wrapped
+    /// with the command that woke it or with another served client.
+    pub fn serve_ready(&mut self, now_ms: u64) -> Vec<Effects> {
+        let mut served = Vec::new();
         while !self.ready.is_empty() {
             let (db, key) = self.ready.remove(0);
             for waiter in self.blocked.waiters(db, &key) {
-                if self.dbs[db].get(&key, now_ms).is_none() {
+                if self.dbs[db].get_quietly(&key, now_ms).is_none() {
                     break;
                 }
                 if waiter.try_serve(self, db, &key, now_ms) {
                     self.blocked.unblock(&waiter);
                 }
+                if self.effects_pending() {
+                    served.push(self.take_effects());
+                }
             }
         }
+        served
     }
 }
 
