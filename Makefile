@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench bench-compare lint clean
+.PHONY: all build run-server test bench bench-compare bench-aof lint clean
 
 all: build
 
@@ -26,6 +26,11 @@ bench:
 ## benches/BENCHMARKS.md. Needs redis-server, redis-benchmark and redis-cli.
 bench-compare:
 	bash benches/compare.sh
+
+## The append-only file against redis-server 7.0: throughput with appendfsync
+## everysec/always, rewrite and load times; adds its section to benches/BENCHMARKS.md.
+bench-aof:
+	bash benches/aof.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -33,64 +33,7 @@ declare -A NEEDS=([ping_inline]=ping [ping_mbulk]=ping [set]=set [get]=get [incr
 for tool in redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "bench-compare needs $tool on PATH" >&2; exit 1; }
 done
-cargo build --release --quiet
-REDLITE=target/release/redlite-server
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-free_port() { # a port nothing listens on
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 30000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-wait_ping() { # port pid: 0 once PING answers, 1 if the server exits or 30 s pass
-  for _ in $(seq 1 600); do
-    [ "$(redis-cli -p "$1" PING 2>/dev/null)" = PONG ] && return 0
-    kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
-# start_server NAME DIR [extra flags...]: sets PORT and PID. A free port can be taken
-# before the server binds it (redis-benchmark's thousand clients use many), so a server
-# that exits at once is started again on another port.
-start_server() {
-  local name=$1 dir=$2; shift 2
-  mkdir -p "$dir"
-  for _ in 1 2 3 4 5; do
-    PORT=$(free_port)
-    if [ "$name" = redlite ]; then
-      "$REDLITE" --port "$PORT" --dir "$dir" "$@" >"$dir/log" 2>&1 &
-    else
-      redis-server --port "$PORT" --dir "$dir" --appendonly no "$@" >"$dir/log" 2>&1 &
-    fi
-    PID=$!
-    PIDS+=("$PID")
-    wait_ping "$PORT" "$PID" && return 0
-    kill "$PID" 2>/dev/null || true
-  done
-  echo "$name did not start: $(tail -3 "$dir/log")" >&2; exit 1
-}
-cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; } # user sys
-# Context switches of each of the server's threads: "tid count" lines.
-switches() {
-  { grep -H ctxt_switches /proc/"$1"/task/*/status 2>/dev/null || true; } |
-    awk -F'[/:]' '{n[$5] += $NF} END {for (t in n) print t, n[t]}'
-}
-# switch_delta BEFORE AFTER: the switches made in between by the threads alive at the end
-# (one that started meanwhile counts whole; one that ended meanwhile is missed).
-switch_delta() {
-  awk 'NR == FNR {b[$1] = $2; next} {d += $2 - b[$1]} END {print d + 0}' \
-    <(echo "$1") <(echo "$2")
-}
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
-TICK_US=$((1000000 / $(getconf CLK_TCK)))
+source benches/common.sh
 
 start_server redlite "$WORK/rl" --save ""; RL_PORT=$PORT; RL_PID=$PID
 start_server redis "$WORK/rd" --save ""; RD_PORT=$PORT; RD_PID=$PID
@@ -150,13 +93,6 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 # Memory and persistence: fresh servers, saving to their own dirs.
-load_keys() { # port: SET key:%012d with 100-byte values, KEYS times, through --pipe
-  awk -v n="$KEYS" 'BEGIN {
-    v = sprintf("%0100d", 0)
-    for (i = 0; i < n; i++) printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$100\r\n%s\r\n", i, v
-  }' | redis-cli -p "$1" --pipe >/dev/null
-}
-now_ms() { date +%s%3N; }
 declare -A MEM SAVE_MS DUMP_BYTES LOAD_MS
 for s in redlite redis; do
   dir="$WORK/persist-$s"
