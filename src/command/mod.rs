@@ -442,29 +442,29 @@ pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
 /// A write handler's signature.
 pub type WriteFn = fn(&mut Ctx, &mut Keyspace, &Args) -> CmdResult;
 
-/// Runs a write handler under a write lock the caller holds, then hands what it did to
-/// the consumers: the watchers of the keys it wrote are flagged if it changed anything,
-/// and its effects record (see [`crate::store::effects`]), closed with its own words if
-/// it counted a change, goes to [`crate::consumers::deliver`].
+/// Runs a write handler under a write lock the caller holds, then hands what it did, its
+/// effects record (see [`crate::store::effects`]) closed with its own words if it
+/// counted a change, to the consumers.
 pub fn run_write(ctx: &mut Ctx, ks: &mut Keyspace, f: WriteFn, args: &Args) -> CmdResult {
     let dirty = ks.dirty;
     ks.set_wanted(ctx.server.wanted());
     let result = f(ctx, ks, args);
     let changed = ks.dirty != dirty;
-    ks.end_write(changed);
     let mut fx = ks.take_effects();
     if ks.wanted().ops {
         fx.finish(ctx.client.db, args.iter(), changed);
     }
-    deliver(ctx, fx);
+    deliver(ctx, ks, fx);
     result
 }
 
-/// Hands an effects record the running client caused to the consumers.
-fn deliver(ctx: &mut Ctx, fx: crate::store::Effects) {
+/// Hands an effects record the running client caused to the consumers: WATCH (whose
+/// registry is in the keyspace), then [`crate::consumers::deliver`].
+fn deliver(ctx: &mut Ctx, ks: &Keyspace, fx: crate::store::Effects) {
     if fx.is_empty() {
         return;
     }
+    ks.signal_watchers(&fx);
     let client = &mut *ctx.client;
     let mut origin = crate::consumers::Origin {
         client_id: client.id,
@@ -483,7 +483,7 @@ pub fn reap_stale(ctx: &mut Ctx, ks: &mut Keyspace) {
     ks.reap_stale(ctx.now_ms);
     if ks.effects_pending() {
         let fx = ks.take_effects();
-        deliver(ctx, fx);
+        deliver(ctx, ks, fx);
     }
 }
 
@@ -495,13 +495,10 @@ pub fn finish_writes(ctx: &mut Ctx, mut ks: std::sync::RwLockWriteGuard<'_, Keys
     if ks.ready.is_empty() {
         return;
     }
-    let dirty = ks.dirty;
     ks.set_wanted(ctx.server.wanted());
     let served = ks.serve_ready(ctx.now_ms);
-    let changed = ks.dirty != dirty;
-    ks.end_write(changed);
     for fx in served {
-        deliver(ctx, fx);
+        deliver(ctx, &ks, fx);
     }
 }
 

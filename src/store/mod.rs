@@ -595,7 +595,6 @@ impl Db {
 
     /// Looks a key up for writing, removing it first if it has expired.
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        self.watched.note_write(key);
         self.snap_note(key);
         // Only a database with expiring keys needs the second lookup.
         if !self.ttl_keys.is_empty() && self.table.get(key)?.is_expired(now_ms) {
@@ -625,7 +624,6 @@ impl Db {
 
     /// Stores `value` under `key`, clearing any expiry (SET's semantics).
     pub fn set(&mut self, key: &[u8], value: Value) {
-        self.watched.note_write(key);
         self.snap_note(key);
         match self.table.get_mut(key) {
             Some(entry) => {
@@ -643,7 +641,6 @@ impl Db {
     /// Stores a string under `key`, clearing any expiry unless `keep_ttl` (and the key is
     /// live). The string is copied once, straight into the entry.
     pub fn set_str(&mut self, key: &[u8], value: &[u8], keep_ttl: bool, now_ms: u64) {
-        self.watched.note_write(key);
         self.snap_note(key);
         if keep_ttl {
             // An expired key's TTL is not kept: a write lookup removes the key.
@@ -685,7 +682,6 @@ impl Db {
     /// an expired key goes as a plain deletion, without an `expired` event. Returns its
     /// entry if there was one.
     pub fn delete(&mut self, key: &[u8]) -> Option<Entry> {
-        self.watched.note_write(key);
         self.remove_entry(key)
     }
 
@@ -728,7 +724,6 @@ impl Db {
     /// Adds `entry` under its own key, replacing whatever was there, with the expiry it
     /// carries (RENAME, MOVE and COPY move whole entries between keys and databases).
     pub fn insert(&mut self, mut entry: Entry) {
-        self.watched.note_write(entry.key());
         self.snap_note(entry.key());
         self.remove_entry(entry.key());
         let with_ttl = entry.expires_at != 0;
@@ -1064,6 +1059,8 @@ impl Keyspace {
     /// client and no AOF pays nothing for them.
     pub fn set_wanted(&mut self, wanted: Wanted) {
         self.wanted = wanted;
+        // WATCH reads the modified keys too.
+        self.wanted.modified |= self.watches > 0;
     }
 
     /// What [`Keyspace::set_wanted`] last said.
@@ -1284,15 +1281,15 @@ impl Keyspace {
         }
     }
 
-    /// Ends a write command: the watchers of the keys it looked up for writing are
-    /// flagged if it changed anything (`dirty` moved).
-    pub fn end_write(&mut self, changed: bool) {
+    /// Flags the watchers of the keys `fx` modified (WATCH's consumer of the effects
+    /// record: Redis's `signalModifiedKey` touches them).
+    pub fn signal_watchers(&self, fx: &Effects) {
         if self.watches == 0 {
             return;
         }
-        for db in &mut self.dbs {
-            if !db.watched.is_empty() {
-                db.watched.end_command(changed);
+        for (db, key) in &fx.modified {
+            if let Some(db) = self.dbs.get(*db) {
+                db.watched.touch(key);
             }
         }
     }

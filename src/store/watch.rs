@@ -4,13 +4,11 @@
 //! watches. A database keeps, per watched key, the flags of its watchers. A change to a
 //! watched key sets them; EXEC then fails with a null reply.
 //!
-//! A write command does not report which keys it changed. Instead the database notes the
-//! watched keys that the command looked up for writing (or replaced, or removed), and the
-//! dispatcher flags them only if the command then counted a change in
-//! [`Keyspace::dirty`](super::Keyspace::dirty), as Redis's `signalModifiedKey` follows
-//! real changes. A database nobody watches skips all of this after one `is_empty` test.
-//! Expiry, FLUSHDB, FLUSHALL and SWAPDB change keys outside a command's count and flag
-//! the watchers at once.
+//! A write command reports the keys it modified in its effects record (Redis's
+//! `signalModifiedKey`); the dispatcher flags their watchers
+//! ([`Keyspace::signal_watchers`](super::Keyspace::signal_watchers)). Expiry, FLUSHDB,
+//! FLUSHALL and SWAPDB flag the watchers of the keys they remove at once (Redis's
+//! `touchAllWatchedKeysInDb`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,8 +23,6 @@ pub type WatchFlag = Arc<AtomicBool>;
 #[derive(Debug, Default)]
 pub struct Watched {
     watchers: HashMap<Key, Vec<WatchFlag>>,
-    /// Watched keys the running command looked up for writing.
-    written: Vec<Key>,
 }
 
 impl Watched {
@@ -57,22 +53,6 @@ impl Watched {
             self.watchers.remove(key);
         }
         removed
-    }
-
-    /// Notes that the running command may change `key`.
-    pub fn note_write(&mut self, key: &[u8]) {
-        if !self.watchers.is_empty() && self.watchers.contains_key(key) {
-            self.written.push(key.into());
-        }
-    }
-
-    /// Ends a command: flags the watchers of the keys it noted if it changed anything.
-    pub fn end_command(&mut self, changed: bool) {
-        for key in std::mem::take(&mut self.written) {
-            if changed {
-                self.touch(&key);
-            }
-        }
     }
 
     /// Flags every watcher of `key` (it changed).
@@ -107,19 +87,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_changed_commands_flag_their_noted_keys() {
+    fn touching_a_key_flags_its_watchers_once_each() {
         let mut w = Watched::default();
-        let flag = WatchFlag::default();
-        w.add(b"k", &flag);
-        w.add(b"k", &flag);
-        w.note_write(b"other");
-        w.note_write(b"k");
-        w.end_command(false);
+        let (flag, other) = (WatchFlag::default(), WatchFlag::default());
+        assert!(w.add(b"k", &flag));
+        assert!(!w.add(b"k", &flag), "once per client and key");
+        w.add(b"j", &other);
+        w.touch(b"nobody");
         assert!(!flag.load(Ordering::Acquire));
-        w.note_write(b"k");
-        w.end_command(true);
-        assert!(flag.load(Ordering::Acquire));
-        w.remove(b"k", &flag);
+        w.touch(b"k");
+        assert!(flag.load(Ordering::Acquire) && !other.load(Ordering::Acquire));
+        assert!(w.remove(b"k", &flag));
+        w.remove(b"j", &other);
         assert!(w.is_empty());
     }
 }
