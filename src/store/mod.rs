@@ -644,6 +644,13 @@ impl Db {
         self.remove_entry(key)
     }
 
+    /// Removes `key` whatever its expiry, returning its entry (Redis's `dbDelete`, which
+    /// does not look at it: an expired key still there is deleted, not expired).
+    pub fn delete(&mut self, key: &[u8]) -> Option<Entry> {
+        self.watched.note_write(key);
+        self.remove_entry(key)
+    }
+
     /// Sets the absolute expiry of a live key. Returns false if there is no such key.
     pub fn set_expiry(&mut self, key: &[u8], at_ms: u64, now_ms: u64) -> bool {
         let next_slot = self.ttl_keys.len() as u32;
