@@ -13,6 +13,7 @@ use super::flags::*;
 use super::string::get_str;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
+use crate::store::class::{GENERIC, STRING};
 use crate::store::{Db, Keyspace, StrMut, StrOrigin, Value};
 use crate::util::c_str;
 use crate::util::num::parse_i64;
@@ -197,7 +198,7 @@ fn string_for_bits<'a>(
 /// ```text
 /// SETBIT key offset value
 /// ```
-/// The bit's previous value.
+/// The bit's previous value. A change (or a string created or grown) fires `setbit`.
 fn setbit(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let offset = bit_offset(&args[2], None, ctx.server.proto_max_bulk_len())?;
     let on = match parse_i64(&args[3]) {
@@ -210,6 +211,7 @@ fn setbit(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let old = get_bit(s.get(), offset);
     set_bit(s.bytes_mut(), offset, on);
     if grew || old != on {
+        ks.changed(STRING, "setbit", ctx.client.db, &args[1]);
         ks.dirty += 1;
     }
     ctx.out.int(i64::from(old));
@@ -348,7 +350,8 @@ enum BitOp {
 /// BITOP AND|OR|XOR|NOT destkey key [key ...]
 /// ```
 /// The length of the result stored at `destkey` (the longest source; missing keys are
-/// empty strings, and shorter ones are padded with zeros). An empty result deletes it.
+/// empty strings, and shorter ones are padded with zeros). A result fires `set`; an empty
+/// one deletes `destkey` (even expired, as Redis's `dbDelete`) and fires `del`.
 fn bitop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let op = match c_str(&args[1]) {
         w if is(w, "and") => BitOp::And,
@@ -384,15 +387,19 @@ fn bitop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
             combine(op, &mut result, src);
         }
     }
-    let dest = &args[2];
+    let (dbi, dest) = (ctx.client.db, &args[2]);
     if !result.is_empty() {
+        // Redis's `setKey`: a write lookup first, so an expired destination expires.
+        db.get_mut(dest, ctx.now_ms);
         db.set_str(dest, &result, false, ctx.now_ms);
         // Redis builds the destination as a raw string, whatever its content.
         if let Some(entry) = db.get_mut(dest, ctx.now_ms) {
             entry.set_origin(StrOrigin::Modified);
         }
+        ks.changed(STRING, "set", dbi, dest);
         ks.dirty += 1;
-    } else if db.remove(dest, ctx.now_ms).is_some() {
+    } else if db.delete(dest).is_some() {
+        ks.changed(GENERIC, "del", dbi, dest);
         ks.dirty += 1;
     }
     ctx.out.int(result.len() as i64);
@@ -628,11 +635,16 @@ fn bitfield_get(ctx: &mut Ctx, ks: &Keyspace, key: &[u8], fields: &[Field]) -> C
 /// ```
 /// One reply per GET, SET and INCRBY, in order. A write creates the key, and grows it to
 /// the farthest field written, before any subcommand runs (even when they all FAIL).
+/// Any change fires one `setbit`.
 fn bitfield(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let fields = parse_fields(ctx, args)?;
     let writes = fields.iter().filter(|f| f.op != FieldOp::Get);
     let Some(max_bit) = writes.map(|f| f.offset + u64::from(f.bits) - 1).max() else {
-        return bitfield_get(ctx, ks, &args[1], &fields);
+        let result = bitfield_get(ctx, ks, &args[1], &fields);
+        // Redis's read lookup deletes an expired key at once (the dispatcher does this
+        // after read commands only).
+        ks.reap_stale(ctx.now_ms);
+        return result;
     };
     let db = ks.db_mut(ctx.client.db);
     let (mut s, grew) = string_for_bits(db, &args[1], max_bit, ctx.now_ms)?;
@@ -646,7 +658,10 @@ fn bitfield(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
             changes += u64::from(changed || grew);
         }
     }
-    ks.dirty += changes;
+    if changes > 0 {
+        ks.changed(STRING, "setbit", ctx.client.db, &args[1]);
+        ks.dirty += changes;
+    }
     Ok(())
 }
 
@@ -807,5 +822,71 @@ mod tests {
         assert_eq!(acc, [0xff, 0x01, 0x02]);
         combine(BitOp::Xor, &mut acc, b"\xff");
         assert_eq!(acc, [0x00, 0x01, 0x02]);
+    }
+
+    #[test]
+    fn bit_writes_fire_setbit_set_or_del() {
+        use crate::command::testing::{strs, Session};
+        let mut s = Session::new();
+        s.now_ms = Some(1_000_000);
+        s.run(&["CONFIG", "SET", "notify-keyspace-events", "KEAn"]);
+        let (_, ev, prop) = s.check(&["SETBIT", "b", "3", "1"]);
+        assert_eq!(
+            (ev, prop),
+            (strs(&["new b", "setbit b"]), strs(&["SETBIT b 3 1"]))
+        );
+        let (_, ev, prop) = s.check(&["SETBIT", "b", "3", "1"]);
+        assert!(ev.is_empty() && prop.is_empty(), "unchanged");
+        let (_, ev, prop) = s.check(&["SETBIT", "b", "20", "0"]);
+        assert_eq!(ev, strs(&["setbit b"]), "grown");
+        assert_eq!(prop, strs(&["SETBIT b 20 0"]));
+
+        let (_, ev, prop) = s.check(&["BITFIELD", "b", "SET", "u8", "0", "255", "GET", "u8", "0"]);
+        assert_eq!(ev, strs(&["setbit b"]));
+        assert_eq!(prop, strs(&["BITFIELD b SET u8 0 255 GET u8 0"]));
+        let (_, ev, prop) = s.check(&["BITFIELD", "b", "SET", "u8", "0", "255"]);
+        assert!(ev.is_empty() && prop.is_empty(), "unchanged");
+        let args = [
+            "BITFIELD", "nb", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "300",
+        ];
+        let (reply, ev, prop) = s.check(&args);
+        assert_eq!(reply, "*1\r\n$-1\r\n");
+        assert_eq!(ev, strs(&["new nb"]), "created, never written");
+        assert!(prop.is_empty());
+        let (_, ev, prop) = s.check(&["BITFIELD", "nb2", "INCRBY", "u8", "0", "0"]);
+        assert_eq!(ev, strs(&["new nb2", "setbit nb2"]), "created counts");
+        assert_eq!(prop, strs(&["BITFIELD nb2 INCRBY u8 0 0"]));
+        s.run(&["SET", "e", "1", "PX", "10"]);
+        s.now_ms = Some(1_000_011);
+        let (_, ev, prop) = s.check(&["BITFIELD", "e", "GET", "u8", "0"]);
+        assert_eq!((ev, prop), (strs(&["expired e"]), strs(&["DEL e"])));
+
+        let (reply, ev, prop) = s.check(&["BITOP", "NOT", "dst", "b"]);
+        assert_eq!(reply, ":3\r\n");
+        assert_eq!(
+            (ev, prop),
+            (strs(&["new dst", "set dst"]), strs(&["BITOP NOT dst b"]))
+        );
+        let (_, ev, prop) = s.check(&["BITOP", "OR", "dst", "b"]);
+        assert_eq!(ev, strs(&["set dst"]));
+        assert_eq!(prop, strs(&["BITOP OR dst b"]));
+        let (reply, ev, prop) = s.check(&["BITOP", "AND", "dst", "nokey"]);
+        assert_eq!(reply, ":0\r\n");
+        assert_eq!(
+            (ev, prop),
+            (strs(&["del dst"]), strs(&["BITOP AND dst nokey"]))
+        );
+        let (_, ev, prop) = s.check(&["BITOP", "AND", "dst", "nokey"]);
+        assert!(ev.is_empty() && prop.is_empty(), "nothing to delete");
+        // A destination met expired: a result expires it first; an empty result
+        // deletes it as Redis's `dbDelete` does, whatever its expiry.
+        s.run(&["SET", "x", "1", "PX", "10"]);
+        s.run(&["SET", "w", "1", "PX", "10"]);
+        s.now_ms = Some(1_000_022);
+        let (_, ev, prop) = s.check(&["BITOP", "OR", "x", "b"]);
+        assert_eq!(ev, strs(&["expired x", "new x", "set x"]));
+        assert_eq!(prop, strs(&["MULTI", "DEL x", "BITOP OR x b", "EXEC"]));
+        let (_, ev, prop) = s.check(&["BITOP", "OR", "w", "l2", "l3"]);
+        assert_eq!((ev, prop), (strs(&["del w"]), strs(&["BITOP OR w l2 l3"])));
     }
 }

@@ -27,6 +27,7 @@ use super::docs::doc;
 use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::{Args, Reply};
+use crate::store::class::GENERIC;
 use crate::store::table::{Keyed, Table};
 use crate::store::{Db, Entry, Keyspace};
 use crate::util::rand::with_thread_rng;
@@ -454,16 +455,19 @@ const OBJECT: &[Command] = &[
 ];
 
 /// The shared body of DEL and UNLINK (Redis's `delGenericCommand`; both free at once
-/// here): how many keys were removed.
+/// here): how many keys were removed. Each fires `del`; the command is replayed as
+/// given (DEL stays DEL under `lazyfree-lazy-user-del`, as in Redis).
 fn del_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
-    let db = ks.db_mut(ctx.client.db);
-    let removed = args
-        .iter()
-        .skip(1)
-        .filter(|key| db.remove(key, ctx.now_ms).is_some())
-        .count();
-    ks.dirty += removed as u64;
-    ctx.out.int(removed as i64);
+    let dbi = ctx.client.db;
+    let mut removed = 0;
+    for key in args.iter().skip(1) {
+        if ks.db_mut(dbi).remove(key, ctx.now_ms).is_some() {
+            ks.changed(GENERIC, "del", dbi, key);
+            ks.dirty += 1;
+            removed += 1;
+        }
+    }
+    ctx.out.int(removed);
     Ok(())
 }
 
@@ -580,7 +584,9 @@ fn parse_expire_flags(args: &Args) -> Result<ExpireFlags, CmdError> {
 
 /// The shared body of the EXPIRE family (Redis's `expireGenericCommand`): `base_ms` is
 /// added to the argument (now for relative forms, 0 for absolute), `unit` is 1000 for
-/// seconds. A time already past deletes the key.
+/// seconds. A time already past deletes the key, replayed as DEL (UNLINK under
+/// `lazyfree-lazy-expire`); otherwise the command is replayed as PEXPIREAT with the
+/// absolute time in ms, its options kept.
 fn expire_generic(
     ctx: &mut Ctx,
     ks: &mut Keyspace,
@@ -616,12 +622,27 @@ fn expire_generic(
         ctx.out.int(0);
         return Ok(());
     }
+    let (dbi, key) = (ctx.client.db, &args[1]);
     if when <= ctx.now_ms as i64 {
-        db.remove(&args[1], ctx.now_ms);
+        db.remove(key, ctx.now_ms);
+        ks.dirty += 1;
+        let del: &[u8] = if ks.lazy_expire() { b"UNLINK" } else { b"DEL" };
+        ks.rewrite(&[del, key]);
+        ks.changed(GENERIC, "del", dbi, key);
     } else {
-        db.set_expiry(&args[1], when as u64, ctx.now_ms);
+        db.set_expiry(key, when as u64, ctx.now_ms);
+        // PEXPIREAT itself is replayed as given; the others get its name and, unless
+        // their time was already absolute ms, the computed one.
+        if base_ms != 0 || unit != 1 {
+            let when = when.to_string();
+            let mut words: Vec<&[u8]> = args.iter().collect();
+            words[0] = b"PEXPIREAT";
+            words[2] = when.as_bytes();
+            ks.rewrite(&words);
+        }
+        ks.changed(GENERIC, "expire", dbi, key);
+        ks.dirty += 1;
     }
-    ks.dirty += 1;
     ctx.out.int(1);
     Ok(())
 }
@@ -729,6 +750,7 @@ fn pexpiretime(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
 fn persist(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let removed = ks.db_mut(ctx.client.db).persist(&args[1], ctx.now_ms);
     if removed {
+        ks.changed(GENERIC, "persist", ctx.client.db, &args[1]);
         ks.dirty += 1;
     }
     ctx.out.int(i64::from(removed));
@@ -752,6 +774,15 @@ fn flush_mode(args: &Args) -> CmdResult {
     }
 }
 
+/// Replays a FLUSHDB or FLUSHALL as given even if it removed nothing (Redis's
+/// `forceCommandPropagation`), and invalidates every key tracking clients cached.
+fn flush_effects(ctx: &Ctx, ks: &mut Keyspace, args: &Args) {
+    ks.flushed();
+    let words: Vec<&[u8]> = args.iter().collect();
+    ks.propagate(ctx.client.db, &words);
+    ks.prevent_propagation();
+}
+
 /// ```text
 /// FLUSHDB [ASYNC|SYNC]
 /// ```
@@ -760,6 +791,7 @@ fn flushdb(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let n = ks.db(ctx.client.db).len() as u64;
     ks.db_mut(ctx.client.db).clear();
     ks.dirty += n;
+    flush_effects(ctx, ks, args);
     ctx.out.ok();
     Ok(())
 }
@@ -773,6 +805,7 @@ fn flushall(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     flush_mode(args)?;
     ks.flush_all();
     ks.dirty += 1;
+    flush_effects(ctx, ks, args);
     if !ctx.server.config().save.is_empty() {
         // A failed save is logged by the saver; FLUSHALL itself still succeeds, as in Redis.
         let _ = crate::persist::save::save(ctx.server, ks);
@@ -805,10 +838,11 @@ fn same_object() -> CmdError {
     CmdError::err("source and destination objects are the same")
 }
 
-/// Adds `entry` to database `db` and, when it brings a list to a key some client is
-/// blocked on, records the key as ready (Redis's `dbAdd` signals it).
+/// Adds `entry` to database `db` and, when it brings a list or a sorted set to a key
+/// some client is blocked on, records the key as ready (Redis's `dbAdd` signals it).
 fn add_entry(ks: &mut Keyspace, db: usize, entry: Entry) {
-    let key: Option<Box<[u8]>> = entry.list().is_some().then(|| entry.key().into());
+    let wakes = entry.list().is_some() || entry.zset().is_some();
+    let key: Option<Box<[u8]>> = wakes.then(|| entry.key().into());
     ks.db_mut(db).insert(entry);
     if let Some(key) = key {
         ks.signal_ready(db, &key);
@@ -816,7 +850,9 @@ fn add_entry(ks: &mut Keyspace, db: usize, entry: Entry) {
 }
 
 /// The shared body of RENAME and RENAMENX (Redis's `renameGenericCommand`). The value
-/// keeps its expiry; renaming a key to itself only checks that it exists.
+/// keeps its expiry; renaming a key to itself only checks that it exists. Both keys are
+/// modified, firing `rename_from` and `rename_to` (and `new` for the destination, which
+/// Redis re-adds even when it overwrites).
 fn rename_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, nx: bool) -> CmdResult {
     let (src, dst) = (&args[1], &args[2]);
     // Keys over 1 GiB (possible only with proto-max-bulk-len raised past it) cannot be
@@ -836,7 +872,8 @@ fn rename_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, nx: bool) -> Cm
         }
         return Ok(());
     }
-    if nx && db.get_mut(dst, ctx.now_ms).is_some() {
+    // Looked up for writing either way: an expired destination goes first.
+    if db.get_mut(dst, ctx.now_ms).is_some() && nx {
         ctx.out.int(0);
         return Ok(());
     }
@@ -845,6 +882,10 @@ fn rename_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, nx: bool) -> Cm
         .expect("the key was just found")
         .rekeyed(dst);
     add_entry(ks, dbi, entry);
+    ks.touched(dbi, src);
+    ks.touched(dbi, dst);
+    ks.notify(GENERIC, "rename_from", dbi, src);
+    ks.notify(GENERIC, "rename_to", dbi, dst);
     ks.dirty += 1;
     match nx {
         true => ctx.out.int(1),
@@ -908,6 +949,8 @@ fn copy(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         .expect("the key was just found")
         .duplicate(dst);
     add_entry(ks, dst_db, copy);
+    ks.touched(dst_db, dst);
+    ks.notify(GENERIC, "copy_to", dst_db, dst);
     ks.dirty += 1;
     ctx.out.int(1);
     Ok(())
@@ -935,6 +978,10 @@ fn move_(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         .remove(key, ctx.now_ms)
         .expect("the key was just found");
     add_entry(ks, dst_db, entry);
+    ks.touched(src_db, key);
+    ks.touched(dst_db, key);
+    ks.notify(GENERIC, "move_from", src_db, key);
+    ks.notify(GENERIC, "move_to", dst_db, key);
     ks.dirty += 1;
     ctx.out.int(1);
     Ok(())
@@ -943,7 +990,9 @@ fn move_(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// ```text
 /// SWAPDB index1 index2
 /// ```
-/// OK; clients see the other database's data under the same number at once.
+/// OK; clients see the other database's data under the same number at once. As in
+/// Redis, no key counts as modified and no event fires (client-side caching is not
+/// invalidated); the command is replayed as given.
 fn swapdb(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let index = |arg: &[u8], which: &str| {
         crate::util::num::parse_i64(arg)
@@ -1246,6 +1295,7 @@ fn wait(ctx: &mut Ctx, args: &Args) -> CmdResult {
 mod tests {
     use super::*;
     use crate::client::{ClientHandle, ClientState};
+    use crate::command::testing::{strs, Session};
     use crate::config::Config;
     use crate::server::Server;
     use crate::store::blocking::{Attempt, WaitState, Waiter};
@@ -1287,6 +1337,22 @@ mod tests {
             (0, &[push, &["COPY", "src", "k"]], ":1\r\n"),
             (3, &[push, &["COPY", "src", "k", "DB", "3"]], ":1\r\n"),
             (3, &[&["RPUSH", "k", "x"], &["MOVE", "k", "3"]], ":1\r\n"),
+            // Sorted sets too (BZPOPMIN waits on them).
+            (
+                0,
+                &[&["ZADD", "src", "1", "m"], &["RENAME", "src", "k"]],
+                "+OK\r\n",
+            ),
+            (
+                0,
+                &[&["ZADD", "src", "1", "m"], &["COPY", "src", "k"]],
+                ":1\r\n",
+            ),
+            (
+                3,
+                &[&["ZADD", "k", "1", "m"], &["MOVE", "k", "3"]],
+                ":1\r\n",
+            ),
             (
                 0,
                 &[push, &["SORT", "src", "ALPHA", "STORE", "k"]],
@@ -1382,6 +1448,220 @@ mod tests {
             syntax(&["hscan", "0", "type", "x"], false),
             Some(CmdError::Syntax)
         );
+    }
+
+    /// A session whose clock stands at 1,000,000 ms.
+    fn session() -> Session {
+        let mut s = Session::new();
+        s.now_ms = Some(1_000_000);
+        s
+    }
+
+    #[test]
+    fn del_and_unlink_fire_del_per_key_and_replay_as_given() {
+        let mut s = session();
+        s.run(&["MSET", "a", "1", "b", "2", "c", "3"]);
+        let (reply, ev, prop) = s.check(&["DEL", "a", "nokey", "b"]);
+        assert_eq!(reply, ":2\r\n");
+        assert_eq!(ev, strs(&["del a", "del b"]));
+        assert_eq!(prop, strs(&["DEL a nokey b"]));
+        let (_, ev, prop) = s.check(&["DEL", "a", "nokey"]);
+        assert!(ev.is_empty() && prop.is_empty(), "nothing deleted");
+        s.run(&["CONFIG", "SET", "lazyfree-lazy-user-del", "yes"]);
+        let (_, ev, prop) = s.check(&["del", "c"]);
+        assert_eq!((ev, prop), (strs(&["del c"]), strs(&["del c"])));
+        s.run(&["SET", "u", "1", "PX", "10"]);
+        s.run(&["SET", "v", "1"]);
+        s.now_ms = Some(1_000_011);
+        let (reply, ev, prop) = s.check(&["UNLINK", "u", "v"]);
+        assert_eq!(reply, ":1\r\n");
+        assert_eq!(ev, strs(&["expired u", "del v"]));
+        assert_eq!(prop, strs(&["MULTI", "DEL u", "UNLINK u v", "EXEC"]));
+        s.run(&["SET", "u", "1", "PX", "10"]);
+        s.now_ms = Some(1_000_022);
+        let (reply, ev, prop) = s.check(&["DEL", "u"]);
+        assert_eq!(reply, ":0\r\n");
+        assert_eq!(
+            (ev, prop),
+            (strs(&["expired u"]), strs(&["DEL u"])),
+            "only the expiry is replayed"
+        );
+    }
+
+    #[test]
+    fn the_expire_family_replays_as_pexpireat_or_del() {
+        let mut s = session();
+        s.run(&["SET", "k", "v"]);
+        let (_, ev, prop) = s.check(&["EXPIRE", "k", "100"]);
+        assert_eq!(ev, strs(&["expire k"]));
+        assert_eq!(prop, strs(&["PEXPIREAT k 1100000"]));
+        let (reply, ev, prop) = s.check(&["EXPIRE", "k", "100", "NX"]);
+        assert_eq!(reply, ":0\r\n");
+        assert!(ev.is_empty() && prop.is_empty(), "refused by NX");
+        let (_, ev, prop) = s.check(&["pexpire", "k", "200000", "xx"]);
+        assert_eq!(ev, strs(&["expire k"]));
+        assert_eq!(prop, strs(&["PEXPIREAT k 1200000 xx"]), "options kept");
+        let (_, ev, prop) = s.check(&["PEXPIRE", "k", "5000", "GT"]);
+        assert!(ev.is_empty() && prop.is_empty(), "refused by GT");
+        let (_, _, prop) = s.check(&["EXPIREAT", "k", "1300", "gt"]);
+        assert_eq!(prop, strs(&["PEXPIREAT k 1300000 gt"]));
+        let (_, _, prop) = s.check(&["pexpireat", "k", "1250000", "LT"]);
+        assert_eq!(prop, strs(&["pexpireat k 1250000 LT"]), "replayed as given");
+        let (_, ev, prop) = s.check(&["EXPIRE", "nokey", "10"]);
+        assert!(ev.is_empty() && prop.is_empty());
+        let (reply, ev, prop) = s.check(&["EXPIRE", "k", "-1"]);
+        assert_eq!(reply, ":1\r\n");
+        assert_eq!((ev, prop), (strs(&["del k"]), strs(&["DEL k"])));
+        s.run(&["SET", "k", "v"]);
+        s.run(&["CONFIG", "SET", "lazyfree-lazy-expire", "yes"]);
+        let (_, ev, prop) = s.check(&["PEXPIREAT", "k", "1000000"]);
+        assert_eq!((ev, prop), (strs(&["del k"]), strs(&["UNLINK k"])));
+        // An expired key is not there to set a timeout on.
+        s.run(&["SET", "k", "v", "PX", "10"]);
+        s.now_ms = Some(1_000_011);
+        let (reply, ev, prop) = s.check(&["EXPIRE", "k", "10"]);
+        assert_eq!(reply, ":0\r\n");
+        assert_eq!((ev, prop), (strs(&["expired k"]), strs(&["UNLINK k"])));
+    }
+
+    #[test]
+    fn persist_fires_only_when_a_timeout_goes() {
+        let mut s = session();
+        s.run(&["SET", "k", "v", "EX", "100"]);
+        let (_, ev, prop) = s.check(&["PERSIST", "k"]);
+        assert_eq!((ev, prop), (strs(&["persist k"]), strs(&["PERSIST k"])));
+        let (reply, ev, prop) = s.check(&["PERSIST", "k"]);
+        assert_eq!(reply, ":0\r\n");
+        assert!(ev.is_empty() && prop.is_empty());
+        let (_, ev, prop) = s.check(&["PERSIST", "nokey"]);
+        assert!(ev.is_empty() && prop.is_empty());
+    }
+
+    #[test]
+    fn flushes_invalidate_everything_and_always_replay() {
+        let mut s = session();
+        s.run(&["SET", "k", "v"]);
+        for cmd in [&["FLUSHDB"][..], &["FLUSHDB"], &["flushdb", "async"]] {
+            let (reply, ev, prop) = s.check(cmd);
+            assert_eq!(reply, "+OK\r\n");
+            assert!(ev.is_empty());
+            assert_eq!(prop, vec![cmd.join(" ")], "replayed even when empty");
+        }
+        // No save points: FLUSHALL would write a dump file.
+        s.run(&["CONFIG", "SET", "save", ""]);
+        s.run(&["SELECT", "2"]);
+        s.run(&["SET", "k", "v"]);
+        let (_, ev, prop) = s.check(&["FLUSHALL", "SYNC"]);
+        assert!(ev.is_empty());
+        assert_eq!(prop, strs(&["SELECT 2", "FLUSHALL SYNC"]));
+        let (_, _, prop) = s.check(&["FLUSHALL"]);
+        assert_eq!(prop, strs(&["SELECT 2", "FLUSHALL"]));
+        let (_, ev, prop) = s.check(&["FLUSHALL", "bad"]);
+        assert!(ev.is_empty() && prop.is_empty(), "a syntax error");
+    }
+
+    #[test]
+    fn flushes_invalidate_every_tracked_key_even_in_an_empty_database() {
+        let mut s = session();
+        s.run(&["HELLO", "3"]);
+        s.run(&["CLIENT", "TRACKING", "ON"]);
+        for cmd in [&["FLUSHDB"][..], &["FLUSHALL"]] {
+            s.client.tracking.pending.clear();
+            s.run(&["CONFIG", "SET", "save", ""]);
+            s.run(cmd);
+            assert_eq!(
+                String::from_utf8_lossy(&s.client.tracking.pending),
+                ">2\r\n$10\r\ninvalidate\r\n_\r\n",
+                "{cmd:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rename_fires_from_and_to() {
+        let mut s = session();
+        s.run(&["CONFIG", "SET", "notify-keyspace-events", "KEAn"]);
+        s.run(&["SET", "a", "1"]);
+        s.run(&["SET", "b", "2"]);
+        let (_, ev, prop) = s.check(&["RENAME", "a", "b"]);
+        assert_eq!(ev, strs(&["new b", "rename_from a", "rename_to b"]));
+        assert_eq!(prop, strs(&["RENAME a b"]));
+        let (reply, ev, prop) = s.check(&["RENAMENX", "b", "b"]);
+        assert_eq!(reply, ":0\r\n");
+        assert!(ev.is_empty() && prop.is_empty());
+        let (reply, ev, prop) = s.check(&["RENAME", "b", "b"]);
+        assert_eq!(reply, "+OK\r\n");
+        assert!(ev.is_empty() && prop.is_empty());
+        let (_, ev, prop) = s.check(&["RENAME", "nokey", "b"]);
+        assert!(ev.is_empty() && prop.is_empty());
+        s.run(&["SET", "c", "3"]);
+        let (reply, ev, prop) = s.check(&["RENAMENX", "b", "c"]);
+        assert_eq!(reply, ":0\r\n");
+        assert!(ev.is_empty() && prop.is_empty());
+        let (reply, ev, prop) = s.check(&["RENAMENX", "b", "d"]);
+        assert_eq!(reply, ":1\r\n");
+        assert_eq!(ev, strs(&["new d", "rename_from b", "rename_to d"]));
+        assert_eq!(prop, strs(&["RENAMENX b d"]));
+        // An expired destination expires first, for RENAME as for RENAMENX.
+        for cmd in ["RENAME", "RENAMENX"] {
+            s.run(&["SET", "x", "1", "PX", "10"]);
+            s.run(&["SET", "src", "1"]);
+            s.now_ms = s.now_ms.map(|t| t + 11);
+            let (_, ev, prop) = s.check(&[cmd, "src", "x"]);
+            assert_eq!(
+                ev,
+                strs(&["expired x", "new x", "rename_from src", "rename_to x"])
+            );
+            assert_eq!(
+                prop,
+                strs(&["MULTI", "DEL x", &format!("{cmd} src x"), "EXEC"])
+            );
+        }
+    }
+
+    #[test]
+    fn move_copy_and_swapdb_report_like_redis() {
+        let mut s = session();
+        s.run(&["CONFIG", "SET", "notify-keyspace-events", "KEAn"]);
+        s.run(&["SET", "k", "v"]);
+        let (_, ev, prop) = s.check(&["MOVE", "k", "3"]);
+        assert_eq!(ev, strs(&["@3 new k", "move_from k", "@3 move_to k"]));
+        assert_eq!(prop, strs(&["MOVE k 3"]));
+        s.run(&["SET", "k", "v"]);
+        let (reply, ev, prop) = s.check(&["MOVE", "k", "3"]);
+        assert_eq!(reply, ":0\r\n");
+        assert!(ev.is_empty() && prop.is_empty(), "exists there");
+        let (_, ev, prop) = s.check(&["MOVE", "nokey", "3"]);
+        assert!(ev.is_empty() && prop.is_empty());
+
+        let (_, ev, prop) = s.check(&["COPY", "k", "c"]);
+        assert_eq!(
+            (ev, prop),
+            (strs(&["new c", "copy_to c"]), strs(&["COPY k c"]))
+        );
+        let (reply, ev, prop) = s.check(&["COPY", "k", "c"]);
+        assert_eq!(reply, ":0\r\n");
+        assert!(ev.is_empty() && prop.is_empty());
+        let (_, ev, prop) = s.check(&["COPY", "k", "c", "REPLACE"]);
+        assert_eq!(ev, strs(&["new c", "copy_to c"]));
+        assert_eq!(prop, strs(&["COPY k c REPLACE"]));
+        let (_, ev, prop) = s.check(&["COPY", "k", "c", "DB", "4"]);
+        assert_eq!(ev, strs(&["@4 new c", "@4 copy_to c"]));
+        assert_eq!(prop, strs(&["COPY k c DB 4"]));
+        let (_, ev, prop) = s.check(&["COPY", "nokey", "c"]);
+        assert!(ev.is_empty() && prop.is_empty());
+        s.run(&["SET", "x", "1", "PX", "10"]);
+        s.now_ms = Some(1_000_011);
+        let (_, ev, prop) = s.check(&["COPY", "k", "x"]);
+        assert_eq!(ev, strs(&["expired x", "new x", "copy_to x"]));
+        assert_eq!(prop, strs(&["MULTI", "DEL x", "COPY k x", "EXEC"]));
+
+        let (_, ev, prop) = s.check(&["SWAPDB", "0", "1"]);
+        assert!(ev.is_empty());
+        assert_eq!(prop, strs(&["SWAPDB 0 1"]));
+        let (_, ev, prop) = s.check(&["SWAPDB", "1", "1"]);
+        assert!(ev.is_empty());
+        assert_eq!(prop, strs(&["SWAPDB 1 1"]), "counted even so, as in Redis");
     }
 
     /// A table element that is not a keyspace entry, as a hash field will be.

@@ -19,6 +19,7 @@ use super::docs::doc;
 use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
+use crate::store::class::{GENERIC, LIST};
 use crate::store::{Db, Keyspace, Value, ValueRef};
 use crate::util::c_str;
 use crate::util::num::strtod;
@@ -494,7 +495,9 @@ fn sort_reply(ctx: &mut Ctx, ks: &Keyspace, args: &Args, opts: &SortOptions) -> 
 }
 
 /// SORT ... STORE: the output becomes a list at `dest` (nil GETs as empty strings; an
-/// empty output deletes `dest`), and the reply is its length.
+/// empty output deletes `dest`), and the reply is its length. The list fires
+/// `sortstore`; a deletion fires `del` (Redis's `dbDelete` removes even an expired
+/// destination still there, so that is a `del` too). The command is replayed as given.
 fn sort_store(
     ctx: &mut Ctx,
     ks: &mut Keyspace,
@@ -508,11 +511,20 @@ fn sort_store(
         .collect();
     let n = list.len();
     let dbi = ctx.client.db;
+    // The keys the sort met expired go first, as Redis deletes them as it meets them.
+    ks.reap_stale(ctx.now_ms);
     if n > 0 {
-        ks.db_mut(dbi).set(dest, Value::List(list));
+        // Redis's `setKey`: a write lookup (an expired destination goes), then the list
+        // replaces whatever is there, without expiry.
+        let db = ks.db_mut(dbi);
+        db.get_mut(dest, ctx.now_ms);
+        db.set(dest, Value::List(list));
+        ks.touched(dbi, dest);
         ks.signal_ready(dbi, dest);
+        ks.notify(LIST, "sortstore", dbi, dest);
         ks.dirty += n as u64;
-    } else if ks.db_mut(dbi).remove(dest, ctx.now_ms).is_some() {
+    } else if ks.db_mut(dbi).delete(dest).is_some() {
+        ks.changed(GENERIC, "del", dbi, dest);
         ks.dirty += 1;
     }
     ctx.out.int(n as i64);
@@ -667,5 +679,54 @@ mod tests {
             score("0x.000000000000000000000000000000000001p0"),
             Some(2f64.powi(-144))
         );
+    }
+
+    #[test]
+    fn sort_store_fires_sortstore_or_del() {
+        use crate::command::testing::{strs, Session};
+        let mut s = Session::new();
+        s.now_ms = Some(1_000_000);
+        s.run(&["CONFIG", "SET", "notify-keyspace-events", "KEAn"]);
+        s.run(&["RPUSH", "l", "2", "1"]);
+        s.run(&["SET", "w_1", "a", "PX", "10"]);
+        s.run(&["SET", "d", "1", "PX", "10"]);
+        s.now_ms = Some(1_000_011);
+        // The keys the sort meets expired go first, in order, then the destination's.
+        let (reply, ev, prop) = s.check(&["SORT", "l", "GET", "w_*", "STORE", "d"]);
+        assert_eq!(reply, ":2\r\n");
+        assert_eq!(
+            ev,
+            strs(&["expired w_1", "expired d", "new d", "sortstore d"])
+        );
+        assert_eq!(
+            prop,
+            strs(&[
+                "MULTI",
+                "DEL w_1",
+                "DEL d",
+                "SORT l GET w_* STORE d",
+                "EXEC"
+            ])
+        );
+        let (_, ev, prop) = s.check(&["SORT", "l", "STORE", "d"]);
+        assert_eq!(ev, strs(&["sortstore d"]), "overwritten: not new");
+        assert_eq!(prop, strs(&["SORT l STORE d"]));
+        let (reply, ev, prop) = s.check(&["SORT", "l", "LIMIT", "0", "0", "STORE", "d"]);
+        assert_eq!(reply, ":0\r\n");
+        assert_eq!(ev, strs(&["del d"]));
+        assert_eq!(prop, strs(&["SORT l LIMIT 0 0 STORE d"]));
+        let (_, ev, prop) = s.check(&["SORT", "l", "LIMIT", "0", "0", "STORE", "d"]);
+        assert!(ev.is_empty() && prop.is_empty(), "nothing to delete");
+        // An empty result deletes an expired destination as any other (Redis's
+        // `dbDelete` does not look at the expiry).
+        s.run(&["SET", "z", "1", "PX", "10"]);
+        s.now_ms = Some(1_000_022);
+        let (_, ev, prop) = s.check(&["SORT", "nokey", "STORE", "z"]);
+        assert_eq!(
+            (ev, prop),
+            (strs(&["del z"]), strs(&["SORT nokey STORE z"]))
+        );
+        let (_, ev, prop) = s.check(&["SORT", "l"]);
+        assert!(ev.is_empty() && prop.is_empty(), "no STORE");
     }
 }
