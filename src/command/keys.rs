@@ -1181,9 +1181,10 @@ fn eviction_flags(ctx: &Ctx) -> (bool, bool) {
     (lfu, no_maxmemory || !(lfu || lru))
 }
 
-/// The entry OBJECT looks at; a nil reply (and `None`) when there is none.
+/// The entry OBJECT looks at; a nil reply (and `None`) when there is none. A miss fires
+/// no `keymiss` (Redis's `objectCommandLookup` passes `LOOKUP_NONOTIFY`).
 fn object_lookup<'a>(ctx: &mut Ctx, ks: &'a Keyspace, key: &[u8]) -> Option<&'a Entry> {
-    let entry = ks.db(ctx.client.db).get(key, ctx.now_ms);
+    let entry = ks.db(ctx.client.db).get_quietly(key, ctx.now_ms);
     if entry.is_none() {
         ctx.out.null();
     }

@@ -502,13 +502,13 @@ fn mset_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, nx: bool) -> CmdR
         ctx.out.int(0);
         return Ok(());
     }
+    // Each key fires its event as it is set (a new key's `new` comes just before).
     for pair in (1..args.len()).step_by(2) {
-        db.set_str(&args[pair], &args[pair + 1], false, ctx.now_ms);
-    }
-    ks.dirty += (args.len() as u64 - 1) / 2;
-    for pair in (1..args.len()).step_by(2) {
+        ks.db_mut(ctx.client.db)
+            .set_str(&args[pair], &args[pair + 1], false, ctx.now_ms);
         ks.changed(STRING, "set", ctx.client.db, &args[pair]);
     }
+    ks.dirty += (args.len() as u64 - 1) / 2;
     if nx {
         ctx.out.int(1);
     } else {
