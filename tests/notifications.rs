@@ -225,7 +225,7 @@ fn the_setting_takes_effect_at_startup_and_at_once() {
     control.cmd(&["SET", "k", "w"]);
     assert_eq!(
         frame(&mut sub),
-        "*4\\r\\n$8\\r\\npmessage\\r\\n$10\\r\\n__key*__:*\\r\\n$15\\r\\n__keyevent@0__:set\\r\\n$1\\r\\nk\\r\\n",
+        "*4\\r\\n$8\\r\\npmessage\\r\\n$10\\r\\n__key*__:*\\r\\n$18\\r\\n__keyevent@0__:set\\r\\n$1\\r\\nk\\r\\n",
         "nothing while off; only string events of the keyevent kind after"
     );
 }

@@ -1,11 +1,21 @@
 //! The command table and the dispatcher.
 //!
 //! The table is data, as in Redis's `commands.c`: a name, an arity (`N` means exactly N
-//! words including the name, `-N` at least N), flags, key positions and a handler. The
-//! dispatcher looks a command up case-insensitively, checks the arity in one place, refuses
-//! clients that must authenticate first (`-NOAUTH`), takes the keyspace lock the handler's
-//! kind asks for, and turns a returned [`CmdError`] into the error reply. Handlers never
-//! count arguments and never lock.
+//! words including the name, `-N` at least N), flags, key positions and a handler.
+//!
+//! One request goes through one pipeline, as Redis's `processCommand` and `call()`:
+//! 1. refusals ([`execute`]): unknown command, arity, a command MULTI may not queue,
+//!    NOAUTH, MISCONF and LOADING, what a RESP2 subscriber may not run; then queueing
+//!    inside MULTI;
+//! 2. lock and run ([`run`]): the keyspace lock the handler's kind asks for; a returned
+//!    [`CmdError`] becomes the error reply. Handlers never count arguments and never lock;
+//! 3. effects ([`run_write`]): what a write handler reported on the way, the keys it
+//!    changed with their events and the commands to replay (see
+//!    [`crate::store::effects`]), closed with the command's own words if it counted a
+//!    change;
+//! 4. consumers: WATCH, then [`crate::consumers`] (client-side caching, keyspace
+//!    notifications, the AOF), none of which knows which command ran. Clients blocked on
+//!    keys the write filled are served last, each one's effects delivered on its own.
 //!
 //! Files follow Redis's split: [`string`] (t_string.c), [`bitmap`] (bitops.c), [`list`]
 //! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
