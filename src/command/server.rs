@@ -1358,16 +1358,19 @@ fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     }
     let appendonly = config.is_yes("appendonly");
-    if appendonly != before.is_yes("appendonly") {
-        // Redis's `updateAppendonly`: turning the AOF on starts a rewrite first.
+    let appendonly_changed = appendonly != before.is_yes("appendonly");
+    drop(config);
+    if appendonly_changed {
+        // Redis's `updateAppendonly`: turning the AOF on starts a rewrite first. The
+        // config lock is released: the AOF reads the settings it needs.
         if let Err(why) = crate::persist::aof::set_enabled(server, appendonly, ctx.client.in_exec) {
-            *config = before;
+            *server.config_mut() = before;
+            server.config_changed();
             return Err(CmdError::err(format!(
                 "CONFIG SET failed (possibly related to argument 'appendonly') - {why}"
             )));
         }
     }
-    drop(config);
     // A new requirepass applies to clients that connect from now on; those already in
     // stay in, as in Redis.
     server.config_changed();

@@ -696,11 +696,13 @@ pub fn open_on_start(server: &Server) -> Result<(), String> {
     let names = names(server);
     let aof = &server.aof;
     create_dir(server, &names).map_err(|e| e.to_string())?;
-    let mut f = lock(&aof.file);
-    let had_incrs = !f.manifest.incrs.is_empty();
-    if f.manifest.is_empty() {
+    // The keyspace lock is never taken while the file lock is held: the manifest is
+    // taken out while the base is written (nothing else runs yet at startup anyway).
+    let mut am = std::mem::take(&mut lock(&aof.file).manifest);
+    let had_incrs = !am.incrs.is_empty();
+    if am.is_empty() {
         log_preamble_once(server);
-        let base = f.manifest.new_base(&names.filename, false);
+        let base = am.new_base(&names.filename, false);
         let tmp = format!("temp-rewriteaof-{}.aof", std::process::id());
         let written = {
             let ks = server.store.read();
@@ -723,6 +725,8 @@ pub fn open_on_start(server: &Server) -> Result<(), String> {
         aof.current_size.store(size, Ordering::Relaxed);
         aof.base_size.store(size, Ordering::Relaxed);
     }
+    let mut f = lock(&aof.file);
+    f.manifest = am;
     let name = f.manifest.last_incr(&names.filename);
     let fd = open_append(&names.dir.join(&name), false).map_err(|e| {
         let msg = format!("Can't open the append-only file {name}: {}", strerror(&e));
