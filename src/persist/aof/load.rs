@@ -185,6 +185,9 @@ fn fake_client(server: &Server) -> io::Result<FakeClient> {
     let handle = Arc::new(ClientHandle::new(server.clients.next_id(), stream)?);
     let mut state = ClientState::new(handle);
     state.authenticated = true;
+    // Never blocks (Redis's CLIENT_DENY_BLOCKING): a blocking command finding nothing
+    // answers as it would inside EXEC.
+    state.in_exec = true;
     Ok(FakeClient { state, _peer: peer })
 }
 
