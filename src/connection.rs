@@ -51,6 +51,7 @@ fn serve_from<R: Read>(server: &Server, reader: R, handle: Arc<ClientHandle>) {
         args: Args::default(),
         out: Reply::new(),
         client,
+        aof_target: 0,
     };
     conn.run();
     let client = &mut conn.client;
@@ -68,6 +69,9 @@ struct Connection<'a, R> {
     args: Args,
     out: Reply,
     client: ClientState,
+    /// How much of the AOF stream must be on disk before the pending replies go out
+    /// (0: nothing this batch wrote).
+    aof_target: u64,
 }
 
 impl<R: Read> Connection<'_, R> {
@@ -144,7 +148,14 @@ impl<R: Read> Connection<'_, R> {
             now_ms: now_ms(),
         };
         let args = &self.args;
+        let fed_before = self.server.aof.fed();
         let outcome = catch_unwind(AssertUnwindSafe(|| command::execute(&mut ctx, args)));
+        // Whatever was fed meanwhile (this command's, or another client's) must reach
+        // the AOF before these replies are sent.
+        let fed_after = self.server.aof.fed();
+        if fed_after != fed_before {
+            self.aof_target = fed_after;
+        }
         if outcome.is_err() {
             self.out.truncate(reply_start);
             self.out
@@ -180,6 +191,10 @@ impl<R: Read> Connection<'_, R> {
     /// Sends the pending replies in one write, then what this batch published to
     /// subscribers. Returns false if the client is gone.
     fn flush(&mut self) -> bool {
+        if self.aof_target != 0 {
+            self.server.aof.before_reply(self.server, self.aof_target);
+            self.aof_target = 0;
+        }
         self.client.published.flush();
         if self.out.is_empty() {
             return true;

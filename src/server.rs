@@ -177,6 +177,8 @@ impl Server {
             ks.set_log_new(notify_flags & crate::store::class::NEW != 0);
             ks.set_log_miss(notify_flags & crate::store::class::KEY_MISS != 0);
         }
+        let aof = persist::aof::Aof::default();
+        persist::aof::init(&aof, &config);
         Server {
             store,
             config: RwLock::new(config),
@@ -191,7 +193,7 @@ impl Server {
             log,
             pubsub: PubSub::default(),
             tracking: Default::default(),
-            aof: Default::default(),
+            aof,
             #[cfg(test)]
             propagated: Mutex::default(),
             #[cfg(test)]
@@ -250,6 +252,7 @@ impl Server {
         *self.limits.lock().unwrap_or_else(|e| e.into_inner()) = config.limits();
         self.notify_flags
             .store(config.notify_flags(), Ordering::Relaxed);
+        self.aof.configure(&config);
         let mut ks = self.store.write();
         ks.set_lazy_expire(config.is_yes("lazyfree-lazy-expire"));
         ks.lazy_user_del = config.is_yes("lazyfree-lazy-user-del");
@@ -439,7 +442,13 @@ pub fn run(config: Config) -> Result<(), StartError> {
     let server = Server::new(config, Store::new(databases), port).into_arc();
     persist::save::cleanup_temp_files(&server.log);
     let dump = server.dump_path();
-    if let Ok(meta) = std::fs::metadata(&dump) {
+    // With appendonly yes the AOF is loaded instead of the dump, as Redis does.
+    let aof_on = server.config().is_yes("appendonly");
+    if aof_on {
+        let p = &server.persist;
+        p.loading_started.store(now_ms() / 1000, Ordering::Relaxed);
+        p.loading.store(true, Ordering::Release);
+    } else if let Ok(meta) = std::fs::metadata(&dump) {
         let p = &server.persist;
         p.loading_total_bytes.store(meta.len(), Ordering::Relaxed);
         p.loading_started.store(now_ms() / 1000, Ordering::Relaxed);
@@ -467,13 +476,19 @@ pub fn run(config: Config) -> Result<(), StartError> {
         accept_threads.push(t);
     }
     if server.persist.loading.load(Ordering::Acquire) {
-        let loaded = load_dump(&server);
+        let loaded = if aof_on {
+            // The AOF loader logs its own fatal errors, as Redis does.
+            persist::aof::load_on_start(&server)
+                .and_then(|()| persist::aof::open_on_start(&server))
+                .map_err(fail)
+        } else {
+            load_dump(&server).inspect_err(|e| server.log.warning(&e.message))
+        };
         server.persist.loading.store(false, Ordering::Release);
-        if let Err(e) = loaded {
-            server.log.warning(&e.message);
-            return Err(e);
-        }
+        loaded?;
     }
+    persist::aof::start_thread(&server)
+        .map_err(|e| fail(format!("Can't start the AOF thread: {e}")))?;
     server.log.notice("Ready to accept connections");
     for t in accept_threads {
         let _ = t.join();

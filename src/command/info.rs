@@ -247,18 +247,10 @@ fn persistence_section(server: &Server, out: &mut String) {
         get(&p.keys_expired_on_load),
     );
     field(out, "rdb_last_load_keys_loaded", get(&p.keys_loaded));
-    field(out, "aof_enabled", 0);
-    field(out, "aof_rewrite_in_progress", 0);
-    field(out, "aof_rewrite_scheduled", 0);
-    field(out, "aof_last_rewrite_time_sec", -1);
-    field(out, "aof_current_rewrite_time_sec", -1);
-    field(out, "aof_last_bgrewrite_status", "ok");
-    field(out, "aof_rewrites", 0);
-    field(out, "aof_rewrites_consecutive_failures", 0);
-    field(out, "aof_last_write_status", "ok");
-    field(out, "aof_last_cow_size", 0);
-    field(out, "module_fork_in_progress", 0);
-    field(out, "module_fork_last_cow_size", 0);
+    let appendonly = server.config().is_yes("appendonly");
+    for (name, value) in server.aof.info(appendonly) {
+        field(out, name, value);
+    }
     if loading {
         // Redis's loading progress fields, by bytes of the file read.
         let started = get(&p.loading_started);

@@ -368,6 +368,15 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
     if let Some(msg) = crate::persist::save::refusal(ctx.server, cmd.flags, cmd.name == "ping") {
         return reject(ctx, msg);
     }
+    // MISCONF after the AOF could not be written (Redis's DISK_ERROR_TYPE_AOF).
+    if cmd.flags & flags::WRITE != 0 || cmd.name == "ping" {
+        if let Some(why) = ctx.server.aof.write_error() {
+            return reject(
+                ctx,
+                &format!("MISCONF Errors writing to the AOF file: {why}"),
+            );
+        }
+    }
     if ctx.client.resp == 2
         && ctx.client.subscriptions.count() > 0
         && !pubsub::allowed_while_subscribed(cmd)

@@ -185,6 +185,19 @@ pub const COMMANDS: &[Command] = &[
         ),
     ),
     Command::new(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT,
+        (0, 0, 0),
+        Handler::Plain(bgrewriteaof),
+        doc(
+            "server",
+            "1.0.0",
+            "Asynchronously rewrites the append-only file to disk.",
+            "",
+        ),
+    ),
+    Command::new(
         "lastsave",
         1,
         LOADING | STALE | FAST,
@@ -1287,7 +1300,20 @@ fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
             )));
         }
     }
+    let appendonly = config.is_yes("appendonly");
+    let appendonly_changed = appendonly != before.is_yes("appendonly");
     drop(config);
+    if appendonly_changed {
+        // Redis's `updateAppendonly`: turning the AOF on starts a rewrite first. The
+        // config lock is released: the AOF reads the settings it needs.
+        if let Err(why) = crate::persist::aof::set_enabled(server, appendonly, ctx.client.in_exec) {
+            *server.config_mut() = before;
+            server.config_changed();
+            return Err(CmdError::err(format!(
+                "CONFIG SET failed (possibly related to argument 'appendonly') - {why}"
+            )));
+        }
+    }
     // A new requirepass applies to clients that connect from now on; those already in
     // stay in, as in Redis.
     server.config_changed();
@@ -1365,7 +1391,11 @@ fn bgsave(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if p.bgsave_running.load(Ordering::Acquire) {
         return Err(CmdError::err("Background save already in progress"));
     }
-    if ctx.client.in_exec {
+    let aof_rewriting = ctx.server.aof.rewrite.running.load(Ordering::Acquire);
+    if aof_rewriting && args.len() == 1 && !ctx.client.in_exec {
+        return Err(CmdError::err("Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."));
+    }
+    if ctx.client.in_exec || aof_rewriting {
         p.bgsave_scheduled.store(true, Ordering::Relaxed);
         ctx.out.simple("Background saving scheduled");
         return Ok(());
@@ -1414,6 +1444,19 @@ fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 /// ```text
+/// BGREWRITEAOF
+/// ```
+/// Starts rewriting the AOF in the background (see [`crate::persist::aof`]); scheduled
+/// instead while a BGSAVE runs or inside MULTI.
+fn bgrewriteaof(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    match crate::persist::aof::bgrewriteaof(ctx.server, ctx.client.in_exec) {
+        Ok(status) => ctx.out.simple(status),
+        Err(e) => return Err(CmdError::Msg(e.to_string())),
+    }
+    Ok(())
+}
+
+/// ```text
 /// LASTSAVE
 /// ```
 fn lastsave(ctx: &mut Ctx, _args: &Args) -> CmdResult {
@@ -1457,6 +1500,9 @@ fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
             .log
             .warning("There is a child saving an .rdb. Killing it!");
         crate::persist::save::wait_bgsave(server, true);
+    }
+    if crate::persist::aof::shutdown(server, force).is_err() {
+        return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
     }
     let must_save = save || (!nosave && !server.config().save.is_empty());
     if must_save {

@@ -214,7 +214,11 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveError> {
     let p = &server.persist;
     let arc = server.arc().ok_or(BgsaveError::Failed)?;
     let mut ks = server.store.write();
-    // Decided under the write lock, so two BGSAVEs never both start.
+    // Decided under the write lock, so two BGSAVEs never both start, nor one while an
+    // AOF rewrite (which starts under the same lock) holds the snapshot.
+    if server.aof.rewrite.running.load(Ordering::Acquire) {
+        return Err(BgsaveError::InProgress);
+    }
     if p.bgsave_running.swap(true, Ordering::AcqRel) {
         return Err(BgsaveError::InProgress);
     }
@@ -402,7 +406,7 @@ pub fn wait_bgsave(server: &Server, abort: bool) {
 /// recent attempt failed.
 pub fn cron(server: &Server) {
     let p = &server.persist;
-    if p.bgsave_running.load(Ordering::Acquire) || p.loading.load(Ordering::Relaxed) {
+    if crate::persist::aof::child_active(server) || p.loading.load(Ordering::Relaxed) {
         return;
     }
     let now = now_secs();

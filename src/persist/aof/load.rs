@@ -1,0 +1,522 @@
+//! Loading the AOF at startup: the manifest's base file, then its incremental files,
+//! each replayed command by command through the dispatcher by a fake client, as Redis's
+//! `loadAppendOnlyFiles` and `loadSingleAppendOnlyFile` do (same checks, same outcomes,
+//! same log lines).
+//!
+//! The reader ([`CommandReader`]) reads as Redis's does with `fgets` and `fread`: a line
+//! of at most 1023 bytes for `*<argc>` and `$<len>`, `#` annotation lines skipped, the
+//! bulk's bytes and two more (the CRLF, not checked). A file that ends inside a command
+//! is truncated at the end of the last complete one when `aof-load-truncated` is yes
+//! (only the last file may be); anything else that is not a command is fatal.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::manifest::{strerror, Manifest};
+use crate::client::{ClientHandle, ClientState};
+use crate::command::{self, Ctx, Resolved};
+use crate::resp::{Args, Reply};
+use crate::server::Server;
+
+/// Redis's `AOF_ANNOTATION_LINE_MAX_LEN`: the `fgets` buffer (1023 bytes and a NUL).
+const LINE_MAX: usize = 1024;
+
+/// The outcome of loading one file or all of them (Redis's `AOF_*` codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    NotExist,
+    Empty,
+    OpenErr,
+    Failed,
+    Truncated,
+}
+
+/// One step of reading.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// A complete command.
+    Command(Vec<Vec<u8>>),
+    /// The file ended where a command may start.
+    End,
+    /// The file ended inside a command.
+    Truncated,
+    /// Something that is not a command (Redis's `fmterr`).
+    BadFormat,
+}
+
+/// Reads commands as Redis's AOF loader does, counting the bytes consumed.
+pub struct CommandReader<R> {
+    inner: R,
+    /// Bytes consumed so far (the offset of the next byte).
+    pub pos: u64,
+}
+
+impl<R: BufRead> CommandReader<R> {
+    pub fn new(inner: R) -> Self {
+        CommandReader { inner, pos: 0 }
+    }
+
+    /// `fgets`: up to 1023 bytes, or through a newline; `None` at the end of the file.
+    fn line(&mut self) -> io::Result<Option<Vec<u8>>> {
+        let mut line = Vec::new();
+        while line.len() < LINE_MAX - 1 {
+            let buf = match self.inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let room = LINE_MAX - 1 - line.len();
+            let take = buf.len().min(room);
+            let (n, done) = match buf[..take].iter().position(|&b| b == b'\n') {
+                Some(nl) => (nl + 1, true),
+                None => (take, false),
+            };
+            line.extend_from_slice(&buf[..n]);
+            self.inner.consume(n);
+            self.pos += n as u64;
+            if done {
+                break;
+            }
+        }
+        Ok((!line.is_empty()).then_some(line))
+    }
+
+    /// Reads exactly `n` bytes; false if the file ends first.
+    fn bytes(&mut self, n: u64, into: &mut Vec<u8>) -> io::Result<bool> {
+        let got = (&mut self.inner).take(n).read_to_end(into)? as u64;
+        self.pos += got;
+        Ok(got == n)
+    }
+
+    /// The next command.
+    pub fn next_command(&mut self) -> io::Result<Next> {
+        let line = loop {
+            match self.line()? {
+                None => return Ok(Next::End),
+                Some(l) if l[0] == b'#' => continue,
+                Some(l) => break l,
+            }
+        };
+        if line[0] != b'*' {
+            return Ok(Next::BadFormat);
+        }
+        if line.len() == 1 {
+            // `*` and nothing more: the file ended (Redis checks buf[1] == '\0').
+            return Ok(Next::Truncated);
+        }
+        let argc = atol(&line[1..]);
+        if argc < 1 {
+            return Ok(Next::BadFormat);
+        }
+        let mut argv = Vec::with_capacity((argc as usize).min(1024));
+        for _ in 0..argc {
+            let Some(line) = self.line()? else {
+                return Ok(Next::Truncated);
+            };
+            if line[0] != b'$' {
+                return Ok(Next::BadFormat);
+            }
+            // strtol into an unsigned long: a negative length is huge.
+            let len = atol(&line[1..]) as u64;
+            let mut arg = Vec::new();
+            if len > 0 && !self.bytes(len, &mut arg)? {
+                return Ok(Next::Truncated);
+            }
+            let mut crlf = Vec::new();
+            if !self.bytes(2, &mut crlf)? {
+                return Ok(Next::Truncated);
+            }
+            argv.push(arg);
+        }
+        Ok(Next::Command(argv))
+    }
+}
+
+/// C's `atoi`/`strtol` base 10: optional space and sign, then digits.
+fn atol(s: &[u8]) -> i64 {
+    let mut i = 0;
+    while i < s.len() && (s[i] == b' ' || (b'\t'..=b'\r').contains(&s[i])) {
+        i += 1;
+    }
+    let neg = match s.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let mut n: i64 = 0;
+    while let Some(d) = s.get(i).filter(|c| c.is_ascii_digit()) {
+        n = n.saturating_mul(10).saturating_add(i64::from(d - b'0'));
+        i += 1;
+    }
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
+/// A client that runs the AOF's commands: its replies go nowhere. It needs a socket like
+/// any client; a loopback pair that nobody reads serves.
+struct FakeClient {
+    state: ClientState,
+    _peer: std::net::TcpStream,
+}
+
+fn fake_client(server: &Server) -> io::Result<FakeClient> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    let peer = listener.accept()?.0;
+    // Ids count up from 1 for real clients; the AOF client takes one too (Redis uses a
+    // reserved id, which CLIENT LIST never shows either).
+    let handle = Arc::new(ClientHandle::new(server.clients.next_id(), stream)?);
+    let mut state = ClientState::new(handle);
+    state.authenticated = true;
+    // Never blocks (Redis's CLIENT_DENY_BLOCKING): a blocking command finding nothing
+    // answers as it would inside EXEC.
+    state.in_exec = true;
+    Ok(FakeClient { state, _peer: peer })
+}
+
+/// Runs one command for the fake client, ignoring its reply.
+fn run(server: &Server, client: &mut ClientState, out: &mut Reply, argv: &Args) {
+    if let Resolved::Found(cmd) = command::resolve(argv) {
+        let mut ctx = Ctx {
+            server,
+            client,
+            out,
+            now_ms: crate::util::now_ms(),
+        };
+        let _ = command::run(&mut ctx, cmd, argv);
+    }
+    out.clear();
+}
+
+/// Replays one file of the AOF directory (Redis's `loadSingleAppendOnlyFile`).
+pub fn load_single(server: &Server, dir: &Path, name: &str, truncate_ok: bool) -> Status {
+    let log = &server.log;
+    let path = dir.join(name);
+    let file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) => {
+            if e.kind() == io::ErrorKind::NotFound {
+                log.warning(&format!(
+                    "The append log file {name} doesn't exist: {}",
+                    strerror(&e)
+                ));
+                return Status::NotExist;
+            }
+            log.warning(&format!(
+                "Fatal error: can't open the append log file {name} for reading: {}",
+                strerror(&e)
+            ));
+            return Status::OpenErr;
+        }
+    };
+    if file.metadata().map(|m| m.len()).unwrap_or(1) == 0 {
+        return Status::Empty;
+    }
+    let mut fake = match fake_client(server) {
+        Ok(f) => f,
+        Err(e) => {
+            log.warning(&format!(
+                "Can't create the AOF loading client: {}",
+                strerror(&e)
+            ));
+            return Status::Failed;
+        }
+    };
+    let mut reader = CommandReader::new(BufReader::with_capacity(64 * 1024, file));
+    // An RDB base (written by Redis with aof-use-rdb-preamble yes): we cannot read it.
+    {
+        let head = reader
+            .inner
+            .fill_buf()
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        if head.starts_with(b"REDIS") {
+            log.notice("Reading RDB base file on AOF loading...");
+            log.warning(&format!(
+                "Error reading the RDB base file {name}, AOF loading aborted (redlite reads AOF files in RESP only: aof-use-rdb-preamble no)"
+            ));
+            return Status::Failed;
+        }
+    }
+    let progress = &server.persist.loading_loaded_bytes;
+    let mut reported = 0u64;
+    let mut out = Reply::new();
+    let mut valid_up_to = 0u64;
+    let mut valid_before_multi = 0u64;
+    let mut queued: Option<Vec<Args>> = None;
+    let mut args = Args::default();
+    let outcome = loop {
+        if reader.pos - reported >= 1024 * 1024 {
+            progress.fetch_add(reader.pos - reported, Ordering::Relaxed);
+            reported = reader.pos;
+        }
+        let next = match reader.next_command() {
+            Ok(n) => n,
+            Err(e) => {
+                log.warning(&format!(
+                    "Unrecoverable error reading the append only file {name}: {}",
+                    strerror(&e)
+                ));
+                return Status::Failed;
+            }
+        };
+        let argv = match next {
+            Next::Command(argv) => argv,
+            Next::End => break None,
+            Next::Truncated => break Some(false),
+            Next::BadFormat => break Some(true),
+        };
+        args.clear();
+        for a in &argv {
+            args.push(a);
+        }
+        let Some(cmd) = command::lookup(&args[0]) else {
+            log.warning(&format!(
+                "Unknown command '{}' reading the append only file {name}",
+                String::from_utf8_lossy(&args[0])
+            ));
+            return Status::Failed;
+        };
+        match (cmd.name, &mut queued) {
+            ("multi", None) => {
+                valid_before_multi = valid_up_to;
+                queued = Some(Vec::new());
+            }
+            ("exec", Some(_)) => {
+                for a in queued.take().unwrap_or_default() {
+                    run(server, &mut fake.state, &mut out, &a);
+                }
+            }
+            (_, Some(q)) => q.push(args.clone()),
+            (_, None) => run(server, &mut fake.state, &mut out, &args),
+        }
+        if truncate_ok {
+            valid_up_to = reader.pos;
+        }
+    };
+    progress.fetch_add(reader.pos - reported, Ordering::Relaxed);
+    let bad_format = match outcome {
+        None if queued.is_none() => return Status::Ok,
+        None => {
+            log.warning(&format!(
+                "Revert incomplete MULTI/EXEC transaction in AOF file {name}"
+            ));
+            valid_up_to = valid_before_multi;
+            false
+        }
+        Some(bad) => bad,
+    };
+    if bad_format {
+        log.warning(&format!(
+            "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
+        ));
+        return Status::Failed;
+    }
+    // The file ended inside a command (or a transaction).
+    if truncate_ok {
+        log.warning(&format!(
+            "!!! Warning: short read while loading the AOF file {name}!!!"
+        ));
+        log.warning(&format!(
+            "!!! Truncating the AOF {name} at offset {valid_up_to} !!!"
+        ));
+        match OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_len(valid_up_to))
+        {
+            Ok(()) => {
+                log.warning(&format!(
+                    "AOF {name} loaded anyway because aof-load-truncated is enabled"
+                ));
+                return Status::Truncated;
+            }
+            Err(e) => log.warning(&format!(
+                "Error truncating the AOF file {name}: {}",
+                strerror(&e)
+            )),
+        }
+    }
+    log.warning(&format!(
+        "Unexpected end of file reading the append only file {name}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
+    ));
+    Status::Failed
+}
+
+/// The size of one file of the AOF directory (`getAppendOnlyFileSize`).
+pub fn file_size(server: &Server, dir: &Path, name: &str) -> Result<u64, Status> {
+    match std::fs::metadata(dir.join(name)) {
+        Ok(m) => Ok(m.len()),
+        Err(e) => {
+            server.log.warning(&format!(
+                "Unable to obtain the AOF file {name} length. stat: {}",
+                strerror(&e)
+            ));
+            Err(if e.kind() == io::ErrorKind::NotFound {
+                Status::NotExist
+            } else {
+                Status::OpenErr
+            })
+        }
+    }
+}
+
+/// What loading found: the outcome, and the total and base sizes (for INFO and the
+/// automatic rewrite).
+pub struct Loaded {
+    pub status: Status,
+    pub total_size: u64,
+    pub base_size: u64,
+}
+
+/// Loads every file the manifest lists (Redis's `loadAppendOnlyFiles`).
+pub fn load_files(server: &Server, am: &Manifest, dir: &Path) -> Loaded {
+    let fail = |status| Loaded {
+        status,
+        total_size: 0,
+        base_size: 0,
+    };
+    if am.is_empty() {
+        return fail(Status::NotExist);
+    }
+    let truncate_ok = server.config().is_yes("aof-load-truncated");
+    let files: Vec<&str> = am
+        .base
+        .iter()
+        .chain(&am.incrs)
+        .map(|i| i.name.as_str())
+        .collect();
+    let mut total = 0;
+    for name in &files {
+        match file_size(server, dir, name) {
+            Ok(n) => total += n,
+            // A file the manifest lists but the disk lacks is fatal.
+            Err(Status::NotExist) => return fail(Status::Failed),
+            Err(s) => return fail(s),
+        }
+    }
+    if total == 0 {
+        return fail(Status::Empty);
+    }
+    let p = &server.persist;
+    p.loading_total_bytes.store(total, Ordering::Relaxed);
+    p.loading_loaded_bytes.store(0, Ordering::Relaxed);
+    let mut base_size = 0;
+    let mut status = Status::Ok;
+    for (i, name) in files.iter().enumerate() {
+        let is_base = i == 0 && am.base.is_some();
+        if is_base {
+            base_size = file_size(server, dir, name).unwrap_or(0);
+        }
+        let last = i + 1 == files.len();
+        let start = Instant::now();
+        status = load_single(server, dir, name, truncate_ok);
+        if status == Status::Ok || (status == Status::Truncated && last) {
+            server.log.notice(&format!(
+                "DB loaded from {} file {name}: {:.3} seconds",
+                if is_base { "base" } else { "incr" },
+                start.elapsed().as_secs_f64()
+            ));
+        }
+        if status == Status::Empty && !is_base {
+            status = Status::Ok;
+        }
+        if status == Status::Truncated && !last {
+            server
+                .log
+                .warning("Fatal error: the truncated file is not the last file");
+            status = Status::Failed;
+        }
+        if matches!(status, Status::OpenErr | Status::Failed) {
+            return fail(status);
+        }
+    }
+    Loaded {
+        status,
+        total_size: total,
+        base_size,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(input: &[u8]) -> Vec<Next> {
+        let mut r = CommandReader::new(input);
+        let mut out = Vec::new();
+        loop {
+            let n = r.next_command().unwrap();
+            let stop = !matches!(n, Next::Command(_));
+            out.push(n);
+            if stop {
+                return out;
+            }
+        }
+    }
+
+    fn cmd(words: &[&str]) -> Next {
+        Next::Command(words.iter().map(|w| w.as_bytes().to_vec()).collect())
+    }
+
+    #[test]
+    fn reads_commands_and_skips_annotations() {
+        let input = b"#TS:1700000000\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n";
+        assert_eq!(
+            read_all(input),
+            vec![cmd(&["SELECT", "0"]), cmd(&["SET", "k", ""]), Next::End]
+        );
+    }
+
+    #[test]
+    fn binary_bulks_may_hold_crlf() {
+        let input = b"*2\r\n$3\r\nGET\r\n$4\r\na\r\nb\r\n";
+        assert_eq!(
+            read_all(input),
+            vec![
+                Next::Command(vec![b"GET".to_vec(), b"a\r\nb".to_vec()]),
+                Next::End
+            ]
+        );
+    }
+
+    #[test]
+    fn truncation_anywhere_in_a_command() {
+        let full = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
+        for cut in 1..full.len() {
+            let got = read_all(&full[..cut]);
+            assert_eq!(got, vec![Next::Truncated], "cut at {cut}");
+        }
+        let mut r = CommandReader::new(&full[..]);
+        r.next_command().unwrap();
+        assert_eq!(r.pos, full.len() as u64);
+    }
+
+    #[test]
+    fn garbage_is_a_format_error() {
+        assert_eq!(read_all(b"hello\r\n"), vec![Next::BadFormat]);
+        assert_eq!(read_all(b"*0\r\n"), vec![Next::BadFormat]);
+        assert_eq!(read_all(b"*x\r\n"), vec![Next::BadFormat]);
+        assert_eq!(
+            read_all(b"*1\r\n$4\r\nPING\r\n*1\r\nfoo\r\n"),
+            vec![cmd(&["PING"]), Next::BadFormat]
+        );
+    }
+}
