@@ -771,7 +771,7 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
     let wanted = server.wanted();
     if server.active_expire.load(Ordering::Relaxed) {
         expire::cycle(&server.store, hz, &mut state.next_expire_db, |ks| {
-            ks.set_wanted(wanted);
+            ks.begin(wanted);
             if ks.effects_pending() {
                 let mut origin = crate::consumers::Origin {
                     client_id: 0,

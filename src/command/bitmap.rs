@@ -368,7 +368,7 @@ fn bitop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let db = ks.db_mut(ctx.client.db);
     let mut result: Vec<u8> = Vec::new();
     for (i, key) in args.iter().enumerate().skip(3) {
-        let src = match db.get_mut(key, ctx.now_ms) {
+        let src = match db.lookup_read(key, ctx.now_ms) {
             None => {
                 ctx.client.stats.keyspace_misses += 1;
                 &[][..]
@@ -643,7 +643,7 @@ fn bitfield(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         let result = bitfield_get(ctx, ks, &args[1], &fields);
         // Redis's read lookup deletes an expired key at once (the dispatcher does this
         // after read commands only).
-        ks.reap_stale(ctx.now_ms);
+        ks.reap_stale();
         return result;
     };
     let db = ks.db_mut(ctx.client.db);

@@ -935,7 +935,7 @@ fn copy(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     if src_db == dst_db && src == dst {
         return Err(same_object());
     }
-    if ks.db_mut(src_db).get_mut(src, ctx.now_ms).is_none() {
+    if ks.db_mut(src_db).lookup_read(src, ctx.now_ms).is_none() {
         ctx.out.int(0);
         return Ok(());
     }

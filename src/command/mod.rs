@@ -466,7 +466,7 @@ pub type WriteFn = fn(&mut Ctx, &mut Keyspace, &Args) -> CmdResult;
 /// counted a change, to the consumers.
 pub fn run_write(ctx: &mut Ctx, ks: &mut Keyspace, f: WriteFn, args: &Args) -> CmdResult {
     let dirty = ks.dirty;
-    ks.set_wanted(ctx.server.wanted());
+    ks.begin(ctx.server.wanted());
     let result = f(ctx, ks, args);
     let changed = ks.dirty != dirty;
     let mut fx = ks.take_effects();
@@ -498,8 +498,8 @@ fn deliver(ctx: &mut Ctx, ks: &Keyspace, fx: crate::store::Effects) {
 /// Removes the expired keys that readers met (under the read lock they only note them),
 /// and hands their effects (events, invalidations, DELs) to the consumers.
 pub fn reap_stale(ctx: &mut Ctx, ks: &mut Keyspace) {
-    ks.set_wanted(ctx.server.wanted());
-    ks.reap_stale(ctx.now_ms);
+    ks.begin(ctx.server.wanted());
+    ks.reap_stale();
     if ks.effects_pending() {
         let fx = ks.take_effects();
         deliver(ctx, ks, fx);
@@ -514,7 +514,7 @@ pub fn finish_writes(ctx: &mut Ctx, mut ks: std::sync::RwLockWriteGuard<'_, Keys
     if ks.ready.is_empty() {
         return;
     }
-    ks.set_wanted(ctx.server.wanted());
+    ks.begin(ctx.server.wanted());
     let served = ks.serve_ready(ctx.now_ms);
     for fx in served {
         deliver(ctx, &ks, fx);

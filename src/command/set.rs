@@ -675,7 +675,7 @@ fn finish_store(
     result: Result<Set, CmdError>,
     event: &'static str,
 ) -> CmdResult {
-    ks.reap_stale(ctx.now_ms);
+    ks.reap_stale();
     store(ctx, ks, dst, result?, event);
     Ok(())
 }

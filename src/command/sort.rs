@@ -512,7 +512,7 @@ fn sort_store(
     let n = list.len();
     let dbi = ctx.client.db;
     // The keys the sort met expired go first, as Redis deletes them as it meets them.
-    ks.reap_stale(ctx.now_ms);
+    ks.reap_stale();
     if n > 0 {
         // Redis's `setKey`: a write lookup (an expired destination goes), then the list
         // replaces whatever is there, without expiry.
@@ -547,7 +547,7 @@ fn sort(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     };
     // The expired keys the lookups met go now, as Redis deletes them as it meets them
     // (the dispatcher does this after read commands only).
-    ks.reap_stale(ctx.now_ms);
+    ks.reap_stale();
     result
 }
 
@@ -561,7 +561,7 @@ fn sort_ro(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let opts = parse_sort(args, true)?;
     convert_zset(ctx, ks, &args[1]);
     let result = sort_reply(ctx, ks, args, &opts);
-    ks.reap_stale(ctx.now_ms);
+    ks.reap_stale();
     result
 }
 
@@ -570,9 +570,10 @@ fn sort_ro(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// type check), which OBJECT ENCODING shows.
 fn convert_zset(ctx: &Ctx, ks: &mut Keyspace, key: &[u8]) {
     let (db, now) = (ctx.client.db, ctx.now_ms);
+    // Redis converts the object its one lookup found: no lookup (and no keymiss) here.
     let listpack = ks
         .db(db)
-        .get(key, now)
+        .get_quietly(key, now)
         .and_then(|e| e.zset())
         .is_some_and(|z| z.is_listpack());
     if listpack {

@@ -94,7 +94,7 @@ pub fn get_str<'a>(
 /// `getGenericCommand`, under the write lock): replies with the value or nil, or fails
 /// with `WRONGTYPE`. Returns whether the key exists.
 fn get_generic(ctx: &mut Ctx, db: &mut Db, key: &[u8]) -> Result<bool, CmdError> {
-    let entry = db.get_mut(key, ctx.now_ms);
+    let entry = db.lookup_read(key, ctx.now_ms);
     count_lookup(ctx, entry.is_some());
     match entry {
         None => {
@@ -378,7 +378,7 @@ fn getex(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let opts = parse_extended(args, Extended::GetEx)?;
     let key = &args[1];
     let db = ks.db_mut(ctx.client.db);
-    let entry = db.get_mut(key, ctx.now_ms);
+    let entry = db.lookup_read(key, ctx.now_ms);
     count_lookup(ctx, entry.is_some());
     let Some(entry) = entry else {
         ctx.out.null();

@@ -840,7 +840,7 @@ fn zrangestore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     }
     // An expired source goes before the destination is touched, as Redis's read lookup
     // deletes it.
-    ks.reap_stale(ctx.now_ms);
+    ks.reap_stale();
     store_result(ctx, ks, &args[1], out, "zrangestore");
     Ok(())
 }
@@ -943,7 +943,12 @@ fn pop_generic(
 ) -> CmdResult {
     let mut found = Ok(None);
     for key in keys {
-        match read_zset(ctx, ks, key) {
+        // Redis looks them up for writing: no keymiss.
+        let lookup = ks.db(ctx.client.db).get_quietly(key, ctx.now_ms);
+        match lookup
+            .map(|e| e.zset().ok_or(CmdError::WrongType))
+            .transpose()
+        {
             Ok(None) => continue,
             Ok(Some(_)) => found = Ok(Some(*key)),
             Err(e) => found = Err(e),
@@ -952,7 +957,7 @@ fn pop_generic(
     }
     // The expired keys met on the way go now, in order, as Redis's write lookups delete
     // them.
-    ks.reap_stale(ctx.now_ms);
+    ks.reap_stale();
     let Some(key) = found? else {
         if emit_key {
             ctx.out.null_array();
@@ -1339,7 +1344,7 @@ fn setop_store(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, op: SetOp) -> CmdR
     let result = setop_generic(ctx, ks, args, 2, op, true, false);
     // The expired sources go now, in order, before the destination is touched (even if
     // the options turn out wrong), as Redis's read lookups delete them.
-    ks.reap_stale(ctx.now_ms);
+    ks.reap_stale();
     if let (SetOpResult::Set(z), _) = result? {
         let event = match op {
             SetOp::Union => "zunionstore",

@@ -499,8 +499,8 @@ enum Logged {
 /// What a reader notes under the read lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Note {
-    /// An expired key, to remove.
-    Stale,
+    /// An expired key, to remove, and when the reader found it expired.
+    Stale(u64),
     /// A miss, for its `keymiss` event.
     Miss,
 }
@@ -566,7 +566,7 @@ impl Db {
                 if found.is_some() || self.log_miss {
                     let mut notes = self.stale.lock().unwrap_or_else(|e| e.into_inner());
                     if found.is_some() {
-                        notes.push((Note::Stale, key.into()));
+                        notes.push((Note::Stale(now_ms), key.into()));
                     }
                     if self.log_miss {
                         notes.push((Note::Miss, key.into()));
@@ -578,6 +578,27 @@ impl Db {
         }
     }
 
+    /// Looks a key up for reading from a write command (Redis's `lookupKeyRead` there):
+    /// an expired key is removed at once, and a miss fires `keymiss` (while those are on).
+    pub fn lookup_read(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        if self.get_mut(key, now_ms).is_none() {
+            self.note_miss(key);
+            return None;
+        }
+        self.table.get_mut(key)
+    }
+
+    /// Notes a read lookup's miss for its `keymiss` event (while those are on): for the
+    /// write commands that look a key up as Redis's `lookupKeyRead` does, after a
+    /// [`Db::get_mut`] that removed it if it had expired.
+    pub fn note_miss(&self, key: &[u8]) {
+        if self.log_miss {
+            let mut notes = self.stale.lock().unwrap_or_else(|e| e.into_inner());
+            notes.push((Note::Miss, key.into()));
+            self.has_stale.store(true, Ordering::Release);
+        }
+    }
+
     /// Looks a key up for reading without a `keymiss` event (Redis's `LOOKUP_NONOTIFY`,
     /// as OBJECT looks keys up).
     pub fn get_quietly(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
@@ -586,7 +607,7 @@ impl Db {
             self.stale
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push((Note::Stale, key.into()));
+                .push((Note::Stale(now_ms), key.into()));
             self.has_stale.store(true, Ordering::Release);
             return None;
         }
@@ -609,7 +630,7 @@ impl Db {
         self.remove_entry(key);
         self.expired_removed += 1;
         self.watched.touch(key);
-        self.log.push((Logged::Expired, key.into()));
+        self.log_push(Logged::Expired, key.into());
     }
 
     /// Whether `key` is there but expired (not yet removed).
@@ -806,7 +827,7 @@ impl Db {
     /// Inserts a new entry, without resizing while a snapshot walks the table.
     fn table_insert(&mut self, entry: Entry) -> &mut Entry {
         if self.log_new {
-            self.log.push((Logged::New, entry.key().into()));
+            self.log_push(Logged::New, entry.key().into());
         }
         if self.table_fixed() {
             self.table.insert_fixed(entry)
@@ -892,23 +913,32 @@ impl Db {
 
     /// Removes the expired keys readers noted, and logs the misses, in the order they
     /// were met. Returns how many keys were removed.
-    fn reap_stale(&mut self, now_ms: u64) -> usize {
-        if !self.has_stale.swap(false, Ordering::Acquire) {
+    fn reap_stale(&mut self) -> usize {
+        // A plain load first: this runs at every record point, for every database.
+        if !*self.has_stale.get_mut() {
             return 0;
         }
+        *self.has_stale.get_mut() = false;
         let notes = std::mem::take(self.stale.get_mut().unwrap_or_else(|e| e.into_inner()));
         let mut removed = 0;
         for (note, key) in notes {
             match note {
-                Note::Stale if self.is_expired_present(&key, now_ms) => {
+                // Still expired as the reader saw it (not replaced since).
+                Note::Stale(seen_at) if self.is_expired_present(&key, seen_at) => {
                     self.remove_expired(&key);
                     removed += 1;
                 }
-                Note::Stale => {}
+                Note::Stale(_) => {}
                 Note::Miss => self.log.push((Logged::Miss, key)),
             }
         }
         removed
+    }
+
+    /// Logs `what` for the effects record, after what readers noted before it.
+    fn log_push(&mut self, what: Logged, key: Key) {
+        self.reap_stale();
+        self.log.push((what, key));
     }
 
     /// One step of active expiry: looks at up to `count` keys that have a TTL, from the
@@ -1054,16 +1084,17 @@ impl Keyspace {
         }
     }
 
-    /// Says which parts of the effects record have a consumer: the others are not
-    /// recorded at all, so a server with no subscriber to keyspace events, no tracking
-    /// client and no AOF pays nothing for them.
-    pub fn set_wanted(&mut self, wanted: Wanted) {
+    /// Starts a command (or an expiry pass), saying which parts of the
+    /// effects record have a consumer: the others are not recorded at all, so a server
+    /// with no subscriber to keyspace events, no tracking client, no WATCH and no AOF
+    /// pays nothing for them.
+    pub fn begin(&mut self, wanted: Wanted) {
         self.wanted = wanted;
         // WATCH reads the modified keys too.
         self.wanted.modified |= self.watches > 0;
     }
 
-    /// What [`Keyspace::set_wanted`] last said.
+    /// What [`Keyspace::begin`] last said.
     pub fn wanted(&self) -> Wanted {
         self.wanted
     }
@@ -1084,6 +1115,9 @@ impl Keyspace {
     /// their events keep their place among the command's own.
     fn collect_logged(&mut self) {
         for (i, db) in self.dbs.iter_mut().enumerate() {
+            // What read lookups noted so far (in this command, or in readers since),
+            // first: they came before whatever is being recorded now.
+            db.reap_stale();
             for (what, key) in db.log.drain(..) {
                 match what {
                     Logged::Expired => self.fx.expired(i, key, self.lazy_expire, self.wanted),
@@ -1295,9 +1329,9 @@ impl Keyspace {
     }
 
     /// Removes the expired keys readers met, as Redis deletes them on access.
-    pub fn reap_stale(&mut self, now_ms: u64) {
+    pub fn reap_stale(&mut self) {
         for db in &mut self.dbs {
-            db.reap_stale(now_ms);
+            db.reap_stale();
         }
     }
 
@@ -1402,7 +1436,7 @@ mod tests {
         assert!(db.get(b"a", 99).is_some());
         assert!(db.get(b"a", 101).is_none());
         assert_eq!(db.len(), 1, "a read does not remove");
-        assert_eq!(db.reap_stale(101), 1, "but notes the key for removal");
+        assert_eq!(db.reap_stale(), 1, "but notes the key for removal");
         assert_eq!(db.len(), 0);
         db.set(b"b", s("1"));
         db.set_expiry(b"b", 100, 50);
@@ -1444,7 +1478,7 @@ mod tests {
         assert!(ks.db_mut(0).remove(b"written", 11).is_none());
         ks.changed(class::GENERIC, "del", 0, b"other");
         assert!(ks.db(0).get(b"read", 11).is_none());
-        ks.reap_stale(11);
+        ks.reap_stale();
         ks.db_mut(1).clear();
         expiring(&mut ks, 1, b"cycled");
         assert_eq!(ks.db_mut(1).expire_step(20, 11), (1, 1));
@@ -1644,7 +1678,7 @@ mod tests {
             db.has_stale.load(Ordering::Acquire),
             "expired draws are noted"
         );
-        assert!(db.reap_stale(11) > 0);
+        assert!(db.reap_stale() > 0);
         db.remove(b"live", 11);
         assert_eq!(db.random_key(&mut rng, 11), None);
         // Live keys are all reachable.
