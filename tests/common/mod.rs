@@ -204,7 +204,9 @@ pub struct Reference {
     child: Child,
     pub port: u16,
     /// Its working directory (`--dir`).
-    pub dir: TempDir,
+    pub path: PathBuf,
+    /// The directory, when it is the server's own.
+    _dir: Option<TempDir>,
 }
 
 impl Reference {
@@ -212,9 +214,17 @@ impl Reference {
         Reference::start_with(&[])
     }
 
-    /// Starts one with `extra` flags after the defaults (which they override).
+    /// Starts one in a fresh directory with `extra` flags after the defaults (which they
+    /// override).
     pub fn start_with(extra: &[&str]) -> Reference {
         let dir = TempDir::new("ref");
+        let mut reference = Reference::start_in(dir.path(), extra);
+        reference._dir = Some(dir);
+        reference
+    }
+
+    /// Starts one working in `dir` (which outlives it), as [`Reference::start_with`].
+    pub fn start_in(dir: &Path, extra: &[&str]) -> Reference {
         for _ in 0..5 {
             let port = free_port();
             let child = Command::new("redis-server")
@@ -231,7 +241,7 @@ impl Reference {
                     "local",
                 ])
                 .arg("--dir")
-                .arg(dir.path())
+                .arg(dir)
                 .args(extra)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -249,7 +259,12 @@ impl Reference {
                     let ours = matches!(child.try_wait(), Ok(None));
                     if ours && info.contains("redis_version:") && !info.contains("redlite_version")
                     {
-                        return Reference { child, port, dir };
+                        return Reference {
+                            child,
+                            port,
+                            path: dir.to_path_buf(),
+                            _dir: None,
+                        };
                     }
                 }
                 std::thread::sleep(Duration::from_millis(20));
@@ -262,6 +277,12 @@ impl Reference {
 
     pub fn conn(&self) -> Conn {
         Conn::connect(self.port)
+    }
+
+    /// SHUTDOWN NOSAVE (its AOF, if on, is flushed and fsynced), then waits for the exit.
+    pub fn shutdown(mut self) {
+        self.conn().send(&["SHUTDOWN", "NOSAVE"]);
+        let _ = self.child.wait();
     }
 }
 
