@@ -19,7 +19,7 @@ use crate::client::{ClientHandle, ClientState, LocalStats};
 use crate::command::{self, Ctx};
 use crate::resp::parse::Parsed;
 use crate::resp::{Args, Parser, Reply};
-use crate::server::Server;
+use crate::state::Server;
 use crate::util::now_ms;
 
 /// The read buffer's size: at least Redis's 16 KiB `PROTO_IOBUF_LEN`.

@@ -9,7 +9,7 @@
 //! messages are queued and sent by the caller once the lock is released.
 
 use crate::client::Published;
-use crate::server::Server;
+use crate::state::Server;
 use crate::store::{Effects, Op};
 use crate::tracking::Outgoing;
 

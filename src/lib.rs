@@ -3,13 +3,17 @@
 //!
 //! # Layout
 //!
-//! Data flows one way: `server -> connection -> command -> store`, with `resp`,
-//! `persist` and `util` below them.
+//! Data flows one way: `server -> connection -> command -> store`, with `state` (what
+//! every connection shares), the consumers of what commands change (`consumers`,
+//! `tracking`, `notify`, `persist`), `resp` and `util` below the command layer, which
+//! none of them imports.
 //!
 //! - [`config`]: redis-server style flags, the optional config file, and the CONFIG
 //!   GET/SET table of every Redis 7.0 parameter.
-//! - [`server`]: shared state, startup (load the dump, bind), the accept loop, maxclients,
-//!   and the cron thread (active expiry, client timeouts).
+//! - [`server`]: startup (load the dump or the AOF, bind), the accept loop, maxclients,
+//!   and the cron thread (active expiry, client timeouts, saves).
+//! - [`state`]: the state every connection shares (Redis's `server` struct): keyspace,
+//!   configuration, clients, pub/sub, tracking, persistence and AOF state, counters.
 //! - [`pool`]: the elastic pool of std threads; one worker serves one connection.
 //! - [`connection`]: one client: read, parse, run every buffered request, one write.
 //! - [`client`]: the client registry; the shared handle (write half of the socket, so
@@ -26,7 +30,8 @@
 //!   compact encodings, our own order-statistic B+tree), the WATCH registry, and the waiter registry
 //!   blocking commands build on.
 //! - [`persist`]: the dump format (documented in [`persist::dump`]), crash-safe SAVE, and
-//!   loading at startup.
+//!   loading at startup; the append-only file ([`persist::aof`]: Redis 7.0's multi-part
+//!   layout, fsync policies, loading, rewriting).
 //! - [`tracking`]: client-side caching: the keys tracking clients read, and the
 //!   invalidation messages writes send them.
 //! - [`consumers`]: what happens after a command: its effects record (the keys it
@@ -51,6 +56,7 @@ pub mod pool;
 pub mod pubsub;
 pub mod resp;
 pub mod server;
+pub mod state;
 pub mod store;
 pub mod tracking;
 pub mod util;

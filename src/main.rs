@@ -1,6 +1,6 @@
 //! `redlite-server [config-file] [--option value ...]`: parse the arguments, then run.
 
-use redlite::server::{REDIS_VERSION, REDLITE_VERSION};
+use redlite::state::{REDIS_VERSION, REDLITE_VERSION};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -3,7 +3,7 @@
 //! classes `notify-keyspace-events` turns on.
 
 use crate::client::Published;
-use crate::server::Server;
+use crate::state::Server;
 use crate::store::{class, Event};
 
 /// Publishes `events` in order (keyspace channel first, then keyevent, as Redis's

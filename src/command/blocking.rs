@@ -533,7 +533,7 @@ mod tests {
     use crate::command::testing::{strs, Session};
     use crate::command::Ctx;
     use crate::resp::{Args, Reply};
-    use crate::server::Server;
+    use crate::state::Server;
 
     /// (events, propagated) of one command run by the session's client.
     fn fx(s: &mut Session, parts: &[&str]) -> (Vec<String>, Vec<String>) {

@@ -458,7 +458,7 @@ mod tests {
     use crate::command::{execute, Ctx};
     use crate::config::Config;
     use crate::resp::{Args, Reply};
-    use crate::server::Server;
+    use crate::state::Server;
     use crate::store::Store;
     use std::sync::Arc;
 

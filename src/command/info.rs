@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-use crate::server::{Server, REDIS_VERSION, REDLITE_VERSION};
+use crate::state::{Server, REDIS_VERSION, REDLITE_VERSION};
 use crate::util::{now_ms, now_us};
 
 const DEFAULT: &[&str] = &[

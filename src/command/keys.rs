@@ -1298,7 +1298,7 @@ mod tests {
     use crate::client::{ClientHandle, ClientState};
     use crate::command::testing::{strs, Session};
     use crate::config::Config;
-    use crate::server::Server;
+    use crate::state::Server;
     use crate::store::blocking::{Attempt, WaitState, Waiter};
     use crate::store::Store;
     use std::sync::Arc;

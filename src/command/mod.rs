@@ -44,7 +44,7 @@ use std::sync::OnceLock;
 
 use crate::client::ClientState;
 use crate::resp::{Args, Reply};
-use crate::server::Server;
+use crate::state::Server;
 use crate::store::Keyspace;
 
 /// What a command may need while it runs.
@@ -365,7 +365,10 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
         return reject(ctx, "NOAUTH Authentication required.");
     }
     // MISCONF after a failed BGSAVE, LOADING while the dump loads.
-    if let Some(msg) = crate::persist::save::refusal(ctx.server, cmd.flags, cmd.name == "ping") {
+    let (write, ok_loading) = (cmd.is_write(), cmd.flags & flags::LOADING != 0);
+    if let Some(msg) =
+        crate::persist::save::refusal(ctx.server, write, ok_loading, cmd.name == "ping")
+    {
         return reject(ctx, msg);
     }
     // MISCONF after the AOF could not be written (Redis's DISK_ERROR_TYPE_AOF).
@@ -456,6 +459,30 @@ pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
         remember_read(ctx, cmd, args);
     }
     result
+}
+
+/// How the AOF loader runs commands (see [`crate::persist::aof::Replay`]): through
+/// [`run`], as the loading client, after the table lookup (no refusals: the file was
+/// written from commands that ran).
+pub const REPLAY: crate::persist::aof::Replay = crate::persist::aof::Replay {
+    command_name: replay_name,
+    run: replay_one,
+};
+
+fn replay_name(word: &[u8]) -> Option<&'static str> {
+    lookup(word).map(|c| c.name)
+}
+
+fn replay_one(server: &Server, client: &mut ClientState, out: &mut Reply, argv: &Args) {
+    if let Resolved::Found(cmd) = resolve(argv) {
+        let mut ctx = Ctx {
+            server,
+            client,
+            out,
+            now_ms: crate::util::now_ms(),
+        };
+        let _ = run(&mut ctx, cmd, argv);
+    }
 }
 
 /// A write handler's signature.

@@ -21,7 +21,7 @@ use super::{
 };
 use crate::client::{ClientState, Multi};
 use crate::resp::Args;
-use crate::server::Server;
+use crate::state::Server;
 use crate::store::Keyspace;
 
 pub const COMMANDS: &[Command] = &[
@@ -296,7 +296,7 @@ mod tests {
 
     use crate::client::ClientHandle;
     use crate::config::Config;
-    use crate::server::Server;
+    use crate::state::Server;
     use crate::store::Store;
 
     /// Whether nobody watches a key of database 0 or 3.

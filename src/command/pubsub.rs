@@ -13,7 +13,7 @@ use super::{CmdError, CmdResult, Command, Ctx, Handler};
 use crate::client::ClientState;
 use crate::pubsub::Inner;
 use crate::resp::{Args, Reply};
-use crate::server::Server;
+use crate::state::Server;
 
 const SUBCOMMANDS: &[Command] = &[
     Command::new(

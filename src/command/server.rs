@@ -5,7 +5,7 @@
 //! Authentication: the only user is `default`, whose password is `requirepass` (none when
 //! empty, and then any password is accepted for `default`, as Redis's `nopass`).
 //! Passwords are compared as SHA-256 digests, in time that depends on neither where they
-//! differ nor how long the secret is ([`crate::server::password_matches`]).
+//! differ nor how long the secret is ([`crate::state::password_matches`]).
 
 use crate::store::blocking::Interrupt;
 use std::sync::atomic::Ordering;
@@ -14,7 +14,7 @@ use super::docs::{doc, help_subcommand};
 use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
-use crate::server::REDIS_VERSION;
+use crate::state::REDIS_VERSION;
 use crate::tracking::{self, Mode};
 use crate::util::now_us;
 
@@ -1577,7 +1577,7 @@ fn function_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use crate::server::password_matches;
+    use crate::state::password_matches;
     use crate::util::sha256::sha256;
 
     #[test]

@@ -19,7 +19,7 @@ use super::{CmdResult, Command, Ctx, Handler};
 use crate::client::{ClientHandle, ClientState};
 use crate::config::Config;
 use crate::resp::{Args, Reply};
-use crate::server::Server;
+use crate::state::Server;
 use crate::store::{Keyspace, Store, Value};
 use std::sync::Arc;
 
@@ -202,7 +202,7 @@ mod tests {
 
     use crate::client::ClientHandle;
     use crate::config::Config;
-    use crate::server::Server;
+    use crate::state::Server;
     use crate::store::Store;
 
     /// A server over 16 empty databases on a loopback listener; each accepted connection

@@ -59,7 +59,7 @@ use std::time::{Duration, Instant};
 
 use super::dump::{self, LoadStats};
 use crate::log::Logger;
-use crate::server::{PersistState, Server};
+use crate::state::{PersistState, Server};
 use crate::store::{Db, Keyspace, Limits, Store};
 use crate::util::now_ms;
 
@@ -437,17 +437,14 @@ pub fn cron(server: &Server) {
 }
 
 /// Redis's `writeCommandsDeniedByDiskError` plus the loading check of `processCommand`:
-/// the error a command gets instead of running, if any.
-pub fn refusal(server: &Server, flags: u32, is_ping: bool) -> Option<&'static str> {
-    use crate::command::flags::{LOADING as OK_LOADING, WRITE};
+/// the error a command gets instead of running, if any. The dispatcher says what the
+/// command is: a write, one allowed while loading, PING.
+pub fn refusal(server: &Server, write: bool, ok_loading: bool, ping: bool) -> Option<&'static str> {
     let p = &server.persist;
-    if !p.last_save_ok.load(Ordering::Relaxed)
-        && (flags & WRITE != 0 || is_ping)
-        && stop_writes_on_error(server)
-    {
+    if !p.last_save_ok.load(Ordering::Relaxed) && (write || ping) && stop_writes_on_error(server) {
         return Some(MISCONF);
     }
-    if p.loading.load(Ordering::Relaxed) && flags & OK_LOADING == 0 {
+    if p.loading.load(Ordering::Relaxed) && !ok_loading {
         return Some(LOADING);
     }
     None

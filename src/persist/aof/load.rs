@@ -18,9 +18,8 @@ use std::time::Instant;
 
 use super::manifest::{strerror, Manifest};
 use crate::client::{ClientHandle, ClientState};
-use crate::command::{self, Ctx, Resolved};
 use crate::resp::{Args, Reply};
-use crate::server::Server;
+use crate::state::Server;
 
 /// Redis's `AOF_ANNOTATION_LINE_MAX_LEN`: the `fgets` buffer (1023 bytes and a NUL).
 const LINE_MAX: usize = 1024;
@@ -191,22 +190,28 @@ fn fake_client(server: &Server) -> io::Result<FakeClient> {
     Ok(FakeClient { state, _peer: peer })
 }
 
+/// What loading needs of the command layer, handed in by the server at startup, so that
+/// persistence imports nothing of it: a command word's table name (lowercase), and a
+/// way to run one command as the loading client, its reply going into `out`.
+pub struct Replay {
+    pub command_name: fn(&[u8]) -> Option<&'static str>,
+    pub run: fn(&Server, &mut ClientState, &mut Reply, &Args),
+}
+
 /// Runs one command for the fake client, ignoring its reply.
-fn run(server: &Server, client: &mut ClientState, out: &mut Reply, argv: &Args) {
-    if let Resolved::Found(cmd) = command::resolve(argv) {
-        let mut ctx = Ctx {
-            server,
-            client,
-            out,
-            now_ms: crate::util::now_ms(),
-        };
-        let _ = command::run(&mut ctx, cmd, argv);
-    }
+fn run(replay: &Replay, server: &Server, client: &mut ClientState, out: &mut Reply, argv: &Args) {
+    (replay.run)(server, client, out, argv);
     out.clear();
 }
 
 /// Replays one file of the AOF directory (Redis's `loadSingleAppendOnlyFile`).
-pub fn load_single(server: &Server, dir: &Path, name: &str, truncate_ok: bool) -> Status {
+pub fn load_single(
+    server: &Server,
+    replay: &Replay,
+    dir: &Path,
+    name: &str,
+    truncate_ok: bool,
+) -> Status {
     let log = &server.log;
     let path = dir.join(name);
     let file = match File::open(&path) {
@@ -287,25 +292,25 @@ pub fn load_single(server: &Server, dir: &Path, name: &str, truncate_ok: bool) -
         for a in &argv {
             args.push(a);
         }
-        let Some(cmd) = command::lookup(&args[0]) else {
+        let Some(name) = (replay.command_name)(&args[0]) else {
             log.warning(&format!(
                 "Unknown command '{}' reading the append only file {name}",
                 String::from_utf8_lossy(&args[0])
             ));
             return Status::Failed;
         };
-        match (cmd.name, &mut queued) {
+        match (name, &mut queued) {
             ("multi", None) => {
                 valid_before_multi = valid_up_to;
                 queued = Some(Vec::new());
             }
             ("exec", Some(_)) => {
                 for a in queued.take().unwrap_or_default() {
-                    run(server, &mut fake.state, &mut out, &a);
+                    run(replay, server, &mut fake.state, &mut out, &a);
                 }
             }
             (_, Some(q)) => q.push(args.clone()),
-            (_, None) => run(server, &mut fake.state, &mut out, &args),
+            (_, None) => run(replay, server, &mut fake.state, &mut out, &args),
         }
         if truncate_ok {
             valid_up_to = reader.pos;
@@ -387,7 +392,7 @@ pub struct Loaded {
 }
 
 /// Loads every file the manifest lists (Redis's `loadAppendOnlyFiles`).
-pub fn load_files(server: &Server, am: &Manifest, dir: &Path) -> Loaded {
+pub fn load_files(server: &Server, replay: &Replay, am: &Manifest, dir: &Path) -> Loaded {
     let fail = |status| Loaded {
         status,
         total_size: 0,
@@ -427,7 +432,7 @@ pub fn load_files(server: &Server, am: &Manifest, dir: &Path) -> Loaded {
         }
         let last = i + 1 == files.len();
         let start = Instant::now();
-        status = load_single(server, dir, name, truncate_ok);
+        status = load_single(server, replay, dir, name, truncate_ok);
         if status == Status::Ok || (status == Status::Truncated && last) {
             server.log.notice(&format!(
                 "DB loaded from {} file {name}: {:.3} seconds",

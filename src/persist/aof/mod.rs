@@ -48,9 +48,10 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+pub use self::load::Replay;
 use self::load::Status;
 use self::manifest::{strerror, Manifest};
-use crate::server::Server;
+use crate::state::Server;
 use crate::store::Op;
 use crate::util::now_ms;
 
@@ -658,7 +659,7 @@ fn upgrade_old_style(server: &Server, names: &Names, am: &mut Manifest) -> Resul
 
 /// Loads the AOF at startup (`appendonly yes`): Redis's `loadDataFromDisk` for the AOF.
 /// An error (already logged) means the server must not start.
-pub fn load_on_start(server: &Server) -> Result<(), String> {
+pub fn load_on_start(server: &Server, replay: &load::Replay) -> Result<(), String> {
     let names = names(server);
     let mut am = load_manifest(server, &names)?;
     let old_style = Path::new(&names.filename).is_file();
@@ -672,7 +673,7 @@ pub fn load_on_start(server: &Server) -> Result<(), String> {
         upgrade_old_style(server, &names, &mut am)?;
     }
     let start = Instant::now();
-    let loaded = load::load_files(server, &am, &names.dir);
+    let loaded = load::load_files(server, replay, &am, &names.dir);
     if matches!(loaded.status, Status::Failed | Status::OpenErr) {
         return Err("Fatal error loading the AOF. Exiting.".to_string());
     }
