@@ -1142,18 +1142,8 @@ impl Keyspace {
     /// `key` of `db` was modified and fires `event` of `class` (Redis's
     /// `signalModifiedKey` followed by `notifyKeyspaceEvent`).
     pub fn changed(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
-        self.collect_logged();
-        if self.wanted.modified {
-            self.fx.modified.push((db, key.into()));
-        }
-        if self.wanted.events {
-            self.fx.events.push(Event {
-                class,
-                name: event,
-                db,
-                key: key.into(),
-            });
-        }
+        self.touched(db, key);
+        self.notify(class, event, db, key);
     }
 
     /// Fires `event` of `class` for `key` of `db`, without counting it as modified.
