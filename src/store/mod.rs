@@ -22,7 +22,7 @@ pub mod zset;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use effects::{class, Effects, Event, Op, Own, Wanted};
 pub use hash::Hash;
@@ -477,6 +477,10 @@ pub struct Db {
     log_new: bool,
     /// Whether read lookups that miss are noted (`notify-keyspace-events` has `m`).
     log_miss: bool,
+    /// Set when this database (or another of the same keyspace: they share the flag)
+    /// logs or notes something, so that recording an effect looks at the databases only
+    /// when one of them has something for it.
+    pending: Arc<AtomicBool>,
     /// The keys clients WATCH (see [`watch`]); registered through [`Keyspace::watch`].
     pub(crate) watched: watch::Watched,
     /// The background save walking this database, if one is (see [`DbSnap`]).
@@ -572,6 +576,7 @@ impl Db {
                         notes.push((Note::Miss, key.into()));
                     }
                     self.has_stale.store(true, Ordering::Release);
+                    self.pending.store(true, Ordering::Release);
                 }
                 None
             }
@@ -596,6 +601,7 @@ impl Db {
             let mut notes = self.stale.lock().unwrap_or_else(|e| e.into_inner());
             notes.push((Note::Miss, key.into()));
             self.has_stale.store(true, Ordering::Release);
+            self.pending.store(true, Ordering::Release);
         }
     }
 
@@ -609,6 +615,7 @@ impl Db {
                 .unwrap_or_else(|e| e.into_inner())
                 .push((Note::Stale(now_ms), key.into()));
             self.has_stale.store(true, Ordering::Release);
+            self.pending.store(true, Ordering::Release);
             return None;
         }
         Some(entry)
@@ -802,6 +809,7 @@ impl Db {
         let expired_removed = self.expired_removed;
         let log = std::mem::take(&mut self.log);
         let (log_new, log_miss) = (self.log_new, self.log_miss);
+        let pending = Arc::clone(&self.pending);
         let watched = std::mem::take(&mut self.watched);
         // A snapshot in progress keeps the old table to finish its walk on.
         let mut snap = self.snap.take();
@@ -813,6 +821,7 @@ impl Db {
             log,
             log_new,
             log_miss,
+            pending,
             watched,
             snap,
             ..Db::default()
@@ -939,6 +948,7 @@ impl Db {
     fn log_push(&mut self, what: Logged, key: Key) {
         self.reap_stale();
         self.log.push((what, key));
+        self.pending.store(true, Ordering::Release);
     }
 
     /// One step of active expiry: looks at up to `count` keys that have a TTL, from the
@@ -1071,8 +1081,14 @@ pub struct Keyspace {
 impl Keyspace {
     /// `n` empty databases.
     pub fn new(n: usize) -> Keyspace {
+        let pending = Arc::new(AtomicBool::new(false));
         Keyspace {
-            dbs: (0..n).map(|_| Db::default()).collect(),
+            dbs: (0..n)
+                .map(|_| Db {
+                    pending: Arc::clone(&pending),
+                    ..Db::default()
+                })
+                .collect(),
             dirty: 0,
             ready: Vec::new(),
             blocked: blocking::BlockedKeys::default(),
@@ -1108,12 +1124,20 @@ impl Keyspace {
 
     /// Whether the current record is still empty (and no key expired since).
     pub fn effects_pending(&self) -> bool {
-        !self.fx.is_empty() || self.dbs.iter().any(|db| !db.log.is_empty())
+        !self.fx.is_empty()
+            || self
+                .dbs
+                .first()
+                .is_some_and(|db| db.pending.load(Ordering::Acquire))
     }
 
     /// Moves the keys that expired since the last record into the effects record, so that
     /// their events keep their place among the command's own.
     fn collect_logged(&mut self) {
+        match self.dbs.first() {
+            Some(db) if db.pending.load(Ordering::Acquire) => {}
+            _ => return,
+        }
         for (i, db) in self.dbs.iter_mut().enumerate() {
             // What read lookups noted so far (in this command, or in readers since),
             // first: they came before whatever is being recorded now.
@@ -1137,6 +1161,8 @@ impl Keyspace {
                 }
             }
         }
+        // Everything is drained (reaping may have set the flag again meanwhile).
+        self.dbs[0].pending.store(false, Ordering::Release);
     }
 
     /// `key` of `db` was modified and fires `event` of `class` (Redis's
