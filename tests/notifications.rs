@@ -264,3 +264,79 @@ fn debug_set_active_expire_is_protected_as_in_redis() {
     assert_eq!(c.cmd(&["GET", "k"]), b"$-1\r\n");
     assert_eq!(c.cmd(&["DBSIZE"]), b":0\r\n");
 }
+
+/// Served blocked clients, compared with redis-server: the events each push and each
+/// served pop fire, and what both servers propagate (their AOFs), in order.
+#[test]
+fn served_blocked_clients_fire_and_propagate_as_in_redis() {
+    if !reference_available("served_blocked_clients_fire_and_propagate_as_in_redis") {
+        return;
+    }
+    let aof = ["--appendonly", "yes", "--appendfsync", "always"];
+    let ours = Server::start(&aof);
+    let theirs =
+        common::Reference::start_with(&[&aof[..], &["--aof-use-rdb-preamble", "no"]].concat());
+    let mut streams = Vec::new();
+    for port in [ours.port, theirs.port] {
+        let mut control = Conn::connect(port);
+        let mut events = EventListener::start(&mut control, Conn::connect(port), "KEA", true);
+        let mut seen = Vec::new();
+        // Each waiter blocks, then a push (or a transaction) serves it.
+        let waits: &[&[&str]] = &[
+            &["BLPOP", "list", "0"],
+            &["BRPOP", "list", "0"],
+            &["BLMOVE", "list", "dst", "RIGHT", "LEFT", "0"],
+            &["BLMPOP", "0", "1", "list", "LEFT", "COUNT", "2"],
+            &["BZPOPMIN", "zs", "0"],
+            &["BZMPOP", "0", "1", "zs", "MAX", "COUNT", "5"],
+        ];
+        let pushes: &[&[&str]] = &[
+            &["RPUSH", "list", "a", "b"],
+            &["RPUSH", "list", "c"],
+            &["LPUSH", "list", "d"],
+            &["RPUSH", "list", "e", "f", "g"],
+            &["ZADD", "zs", "1", "x", "2", "y"],
+            &["ZADD", "zs", "3", "z"],
+        ];
+        for (wait, push) in waits.iter().zip(pushes) {
+            // Nothing left from the step before, so the waiter blocks.
+            control.cmd(&["DEL", "list", "zs"]);
+            let mut waiter = Conn::connect(port);
+            waiter.send(wait);
+            // Wait until the server has it blocked.
+            while !String::from_utf8_lossy(&control.cmd(&["INFO", "clients"]))
+                .contains("blocked_clients:1")
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            control.cmd(push);
+            seen.push(render(&waiter.read_reply()));
+            seen.extend(events.take(&mut control));
+        }
+        // Served at once, and inside a transaction.
+        control.cmd(&["RPUSH", "list", "h"]);
+        seen.push(render(&control.cmd(&["BLPOP", "list", "0"])));
+        control.cmd(&["MULTI"]);
+        control.cmd(&["RPUSH", "list", "i"]);
+        control.cmd(&["BRPOP", "list", "0"]);
+        seen.push(render(&control.cmd(&["EXEC"])));
+        seen.extend(events.take(&mut control));
+        streams.push(seen);
+    }
+    assert_eq!(streams[0], streams[1], "replies and events");
+    // Both write with appendfsync always: every acknowledged write is in the file.
+    let ours_path = ours.dir.as_ref().expect("a dir").path().to_path_buf();
+    let theirs_stream = common::aof::incr_commands(&theirs.path);
+    assert_eq!(
+        common::aof::incr_commands(&ours_path),
+        theirs_stream,
+        "propagated (left: redlite, right: redis)"
+    );
+    // Served pops are there, as the plain commands that ran.
+    for name in ["LPOP", "RPOP", "LMOVE", "ZPOPMIN", "ZPOPMAX", "MULTI"] {
+        assert!(
+            theirs_stream.iter().any(|c| c[0].eq_ignore_ascii_case(name)),
+            "{name} in {theirs_stream:?}"
+        );
+    }
+}
