@@ -85,6 +85,10 @@ pub struct Aof {
     /// The open incremental file and the manifest (taken to write, never while `buf`
     /// is held, and never before the keyspace lock).
     file: Mutex<FileSide>,
+    /// Group commit: whether a connection is writing (the leader), and where the others
+    /// wait for it. See [`Aof::before_reply`].
+    leader: Mutex<bool>,
+    committed: Condvar,
     state: AtomicU8,
     fsync_policy: AtomicU8,
     no_fsync_on_rewrite: AtomicBool,
@@ -154,6 +158,9 @@ struct FileSide {
     /// Bytes in the current incremental file, and how many of them were fsynced.
     incr_size: u64,
     incr_synced: u64,
+    /// The buffer last written, empty, swapped with the feed buffer at the next write so
+    /// that neither is allocated again.
+    spare: Vec<u8>,
 }
 
 /// Where the AOF lives: the directory (relative to `dir`) and the file name prefix.
@@ -228,6 +235,13 @@ impl Aof {
     /// Before a connection sends the replies of a batch whose commands fed up to
     /// `target`: writes the buffer (and with `always` fsyncs it), unless someone already
     /// did. See the module docs.
+    ///
+    /// A group commit: if no one is writing, this connection becomes the leader and
+    /// writes (and fsyncs) everything fed so far, for everyone; if a leader is writing,
+    /// it waits for it, and leaves if the leader covered its target, else becomes the
+    /// next leader, which takes everything fed meanwhile. A connection leads at most
+    /// once: a write that did not happen (postponed by a slow fsync, or failed) lets the
+    /// replies go, as Redis's `beforeSleep` does.
     pub fn before_reply(&self, server: &Server, target: u64) {
         if self.state.load(Ordering::Acquire) == OFF {
             return;
@@ -240,11 +254,30 @@ impl Aof {
         if done.load(Ordering::Acquire) >= target {
             return;
         }
-        let mut f = lock(&self.file);
-        if done.load(Ordering::Acquire) >= target {
-            return;
+        {
+            let mut leading = lock(&self.leader);
+            loop {
+                if done.load(Ordering::Acquire) >= target {
+                    return;
+                }
+                if !*leading {
+                    *leading = true;
+                    break;
+                }
+                leading = self
+                    .committed
+                    .wait(leading)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
         }
-        self.flush_locked(server, &mut f, false);
+        {
+            let mut f = lock(&self.file);
+            if done.load(Ordering::Acquire) < target {
+                self.flush_locked(server, &mut f, false);
+            }
+        }
+        *lock(&self.leader) = false;
+        self.committed.notify_all();
     }
 
     /// Redis's `flushAppendOnlyFile`: writes the buffer to the current incremental file
@@ -283,12 +316,11 @@ impl Aof {
             self.delayed_fsync.fetch_add(1, Ordering::Relaxed);
             server.log.notice("Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.");
         }
-        let (data, end) = {
+        let mut data = std::mem::take(&mut f.spare);
+        let end = {
             let mut buf = lock(&self.buf);
-            (
-                std::mem::take(&mut buf.data),
-                self.fed.load(Ordering::Acquire),
-            )
+            std::mem::swap(&mut buf.data, &mut data);
+            self.fed.load(Ordering::Acquire)
         };
         self.postponed_since.store(0, Ordering::Relaxed);
         let fd = f.fd.as_mut().expect("checked above");
@@ -362,6 +394,11 @@ impl Aof {
         self.current_size
             .fetch_add(data.len() as u64, Ordering::Relaxed);
         self.written.fetch_max(end, Ordering::Release);
+        // Keep the allocation unless a big burst grew it.
+        if data.capacity() <= 4 * 1024 * 1024 {
+            data.clear();
+            f.spare = data;
+        }
         let in_progress = self.fsync_in_progress.load(Ordering::Acquire);
         self.try_fsync(server, f, policy, in_progress, now);
     }
@@ -544,13 +581,31 @@ pub fn encode_op(op: &Op, selected: &mut Option<usize>, buf: &mut Vec<u8>) {
 
 /// Encodes one command as a RESP array of bulk strings.
 pub fn encode_argv<W: AsRef<[u8]>>(argv: &[W], buf: &mut Vec<u8>) {
-    buf.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());
+    encode_len(buf, b'*', argv.len());
     for w in argv {
         let w = w.as_ref();
-        buf.extend_from_slice(format!("${}\r\n", w.len()).as_bytes());
+        encode_len(buf, b'$', w.len());
         buf.extend_from_slice(w);
         buf.extend_from_slice(b"\r\n");
     }
+}
+
+/// Appends `<prefix><n>\r\n` (a RESP array or bulk header) without allocating.
+pub fn encode_len(buf: &mut Vec<u8>, prefix: u8, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.push(prefix);
+    buf.extend_from_slice(&digits[at..]);
+    buf.extend_from_slice(b"\r\n");
 }
 
 /// Opens (creating) a file of the AOF directory for appending (mode 0644).
