@@ -59,6 +59,12 @@ use crate::util::now_ms;
 /// fsyncs its file every this many bytes.
 const AUTOSYNC_BYTES: u64 = 4 * 1024 * 1024;
 
+/// Commands per second above which clients count as active: the rewrite's walk then
+/// pauses after each chunk as BGSAVE's does ([`crate::persist::save::WALK_PAUSE`] times
+/// the chunk's time), leaving them the CPU and the keyspace lock; below it (an idle
+/// server, or one polled by INFO) it runs unpaced.
+const BUSY_RATE: f64 = 1000.0;
+
 /// Redis's `AOF_WRITE_LOG_ERROR_RATE`: seconds between two logs of a write error.
 const WRITE_ERROR_LOG_RATE: u64 = 30;
 
@@ -805,8 +811,9 @@ pub fn open_on_start(server: &Server) -> Result<(), String> {
             .log
             .notice(&format!("Creating AOF incr file {name} on server start"));
     }
-    delete_history(server, &names, &mut f);
+    let doomed = delete_history(server, &names, &mut f);
     drop(f);
+    remove_files(doomed);
     aof.state.store(ON, Ordering::Release);
     let mut buf = lock(&aof.buf);
     buf.accepting = true;
@@ -839,20 +846,33 @@ fn write_base_sync(server: &Server, ks: &crate::store::Keyspace, tmp: &Path) -> 
     file.sync_all()
 }
 
-/// Removes the history files the manifest lists (Redis's `aofDelHistoryFiles`), unless
-/// `aof-disable-auto-gc` is yes.
-fn delete_history(server: &Server, names: &Names, f: &mut FileSide) {
+/// Drops the history files from the manifest (Redis's `aofDelHistoryFiles`), unless
+/// `aof-disable-auto-gc` is yes, and returns them for [`remove_files`].
+#[must_use]
+fn delete_history(server: &Server, names: &Names, f: &mut FileSide) -> Vec<PathBuf> {
     if f.manifest.history.is_empty() || server.config().is_yes("aof-disable-auto-gc") {
-        return;
+        return Vec::new();
     }
+    let mut doomed = Vec::new();
     for info in std::mem::take(&mut f.manifest.history) {
         server.log.notice(&format!(
             "Removing the history file {} in the background",
             info.name
         ));
-        let _ = fs::remove_file(names.dir.join(&info.name));
+        doomed.push(names.dir.join(&info.name));
     }
     let _ = f.manifest.persist(&names.dir, &names.filename, &server.log);
+    // Unlinking a big file takes tens of milliseconds, which the file lock must not wait
+    // for (Redis's bio thread does it too); without a thread, here.
+    doomed
+}
+
+/// Unlinks the files [`delete_history`] dropped from the manifest. Unlinking a big file
+/// takes tens of milliseconds: this is done without the file lock.
+fn remove_files(paths: Vec<PathBuf>) {
+    for path in paths {
+        let _ = fs::remove_file(path);
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1158,6 +1178,10 @@ fn write_snapshot(server: &Server, tmp: &Path, sections: &[(usize, u64)]) -> io:
     if server.aof.timestamps.load(Ordering::Relaxed) {
         out.extend_from_slice(format!("#TS:{}\r\n", now_secs()).as_bytes());
     }
+    // Clients' activity since the previous chunk: the walk is paced only while they
+    // run commands (see [`BUSY_RATE`]).
+    let commands = || server.stats.commands_processed.load(Ordering::Relaxed);
+    let mut window = (Instant::now(), commands());
     for &(index, count) in sections {
         rewrite::select(&mut out, index);
         let mut written = 0u64;
@@ -1180,7 +1204,12 @@ fn write_snapshot(server: &Server, tmp: &Path, sections: &[(usize, u64)]) -> io:
             if done {
                 break;
             }
-            std::thread::sleep(chunk_start.elapsed() * WALK_PAUSE);
+            let (since, ran) = window;
+            let busy = (commands() - ran) as f64 > BUSY_RATE * since.elapsed().as_secs_f64();
+            if busy {
+                std::thread::sleep(chunk_start.elapsed() * WALK_PAUSE);
+            }
+            window = (Instant::now(), commands());
         }
         let snap = server.store.write().snapshot_end(index);
         if let Some(snap) = snap {
@@ -1208,13 +1237,17 @@ fn rewrite_done(server: &Server, ok: bool, aborted: bool) {
     let names = names(server);
     let tmp = temp_rewrite_name();
     let mut f = lock(&aof.file);
+    let mut doomed = Vec::new();
     if ok {
         server
             .log
             .notice("Background AOF rewrite terminated with success");
-        if let Err(()) = install_rewrite(server, &names, &mut f, &tmp) {
-            r.last_failed.store(true, Ordering::Relaxed);
-            r.consecutive_failures.fetch_add(1, Ordering::Relaxed);
+        match install_rewrite(server, &names, &mut f, &tmp) {
+            Ok(paths) => doomed = paths,
+            Err(()) => {
+                r.last_failed.store(true, Ordering::Relaxed);
+                r.consecutive_failures.fetch_add(1, Ordering::Relaxed);
+            }
         }
     } else if aborted {
         server
@@ -1242,6 +1275,7 @@ fn rewrite_done(server: &Server, ok: bool, aborted: bool) {
         r.scheduled.store(true, Ordering::Relaxed);
     }
     drop(f);
+    remove_files(doomed);
     let started = r.started.load(Ordering::Relaxed);
     r.last_secs
         .store(now_secs().saturating_sub(started) as i64, Ordering::Relaxed);
@@ -1249,7 +1283,12 @@ fn rewrite_done(server: &Server, ok: bool, aborted: bool) {
 }
 
 /// The successful half of [`rewrite_done`]: the new base and manifest.
-fn install_rewrite(server: &Server, names: &Names, f: &mut FileSide, tmp: &str) -> Result<(), ()> {
+fn install_rewrite(
+    server: &Server,
+    names: &Names,
+    f: &mut FileSide,
+    tmp: &str,
+) -> Result<Vec<PathBuf>, ()> {
     let aof = &server.aof;
     let mut am = f.manifest.clone();
     let base = am.new_base(&names.filename, false);
@@ -1304,7 +1343,7 @@ fn install_rewrite(server: &Server, names: &Names, f: &mut FileSide, tmp: &str) 
         aof.current_size.store(size, Ordering::Relaxed);
         aof.base_size.store(size, Ordering::Relaxed);
     }
-    delete_history(server, names, f);
+    let doomed = delete_history(server, names, f);
     aof.rewrite.last_failed.store(false, Ordering::Relaxed);
     aof.rewrite.consecutive_failures.store(0, Ordering::Relaxed);
     server
@@ -1313,7 +1352,7 @@ fn install_rewrite(server: &Server, names: &Names, f: &mut FileSide, tmp: &str) 
     if state == WAIT_REWRITE {
         aof.state.store(ON, Ordering::Release);
     }
-    Ok(())
+    Ok(doomed)
 }
 
 /// Stops the running rewrite (if any) and waits until it is gone.
