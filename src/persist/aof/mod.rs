@@ -12,8 +12,9 @@
 //! - before a connection sends the replies of a batch that wrote
 //!   ([`Aof::before_reply`], Redis's `flushAppendOnlyFile` in `beforeSleep`): with
 //!   `appendfsync always` the data is written and fsynced first. That is a group commit:
-//!   whoever takes the file lock writes and fsyncs everything fed so far, so the clients
-//!   queued behind it find their writes already durable;
+//!   the connection that finds no write under way (the leader) writes and fsyncs
+//!   everything fed so far; the others wait on a condition variable, not on the file
+//!   lock, and leave if the leader covered them, the first uncovered one leading next;
 //! - and at every tick of the AOF thread ([`cron`]), for what the server itself fed
 //!   (expired keys) and for writes postponed by a slow fsync.
 //!
@@ -28,7 +29,8 @@
 //! point-in-time snapshot of the keyspace in one step under the write lock, so every
 //! command is either in the snapshot or in the new file. A thread then writes the
 //! snapshot as commands ([`rewrite`]) into `temp-rewriteaof-bg-<pid>.aof` with BGSAVE's
-//! copy-on-write walk (see [`crate::persist::save`]), and when it is done, renames it into
+//! copy-on-write walk (see [`crate::persist::save`]; paced only while clients are active,
+//! see [`BUSY_RATE`]), and when it is done, renames it into
 //! a new base file, makes the old base and incremental files history in the manifest,
 //! writes the manifest atomically and deletes the history files, as Redis's
 //! `backgroundRewriteDoneHandler`.
