@@ -30,7 +30,7 @@
 //! command is either in the snapshot or in the new file. A thread then writes the
 //! snapshot as commands ([`rewrite`]) into `temp-rewriteaof-bg-<pid>.aof` with BGSAVE's
 //! copy-on-write walk (see [`crate::persist::save`]; paced only while clients are active,
-//! see [`BUSY_RATE`]), and when it is done, renames it into
+//! see `BUSY_RATE`), and when it is done, renames it into
 //! a new base file, makes the old base and incremental files history in the manifest,
 //! writes the manifest atomically and deletes the history files, as Redis's
 //! `backgroundRewriteDoneHandler`.
