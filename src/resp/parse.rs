@@ -108,6 +108,17 @@ impl Args {
         self.ends.push(self.data.len());
     }
 
+    /// Appends bytes to the argument being built, which [`Args::end_arg`] closes (for
+    /// readers that get an argument in pieces).
+    pub fn extend_arg(&mut self, bytes: &[u8]) {
+        self.data.extend_from_slice(bytes);
+    }
+
+    /// Closes the argument [`Args::extend_arg`] built.
+    pub fn end_arg(&mut self) {
+        self.ends.push(self.data.len());
+    }
+
     /// Forgets every argument, keeping the buffers unless one request made them huge.
     pub fn clear(&mut self) {
         self.data.clear();

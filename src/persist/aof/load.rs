@@ -10,7 +10,7 @@
 //! (only the last file may be); anything else that is not a command is fatal.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -53,17 +53,34 @@ pub struct CommandReader<R> {
     inner: R,
     /// Bytes consumed so far (the offset of the next byte).
     pub pos: u64,
+    /// The last line read (kept to reuse its allocation).
+    line: Vec<u8>,
+}
+
+/// What [`CommandReader::next_into`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// A complete command, in the `Args` given.
+    Command,
+    End,
+    Truncated,
+    BadFormat,
 }
 
 impl<R: BufRead> CommandReader<R> {
     pub fn new(inner: R) -> Self {
-        CommandReader { inner, pos: 0 }
+        CommandReader {
+            inner,
+            pos: 0,
+            line: Vec::new(),
+        }
     }
 
-    /// `fgets`: up to 1023 bytes, or through a newline; `None` at the end of the file.
-    fn line(&mut self) -> io::Result<Option<Vec<u8>>> {
-        let mut line = Vec::new();
-        while line.len() < LINE_MAX - 1 {
+    /// `fgets`: up to 1023 bytes, or through a newline, into `self.line`; false at the
+    /// end of the file.
+    fn line(&mut self) -> io::Result<bool> {
+        self.line.clear();
+        while self.line.len() < LINE_MAX - 1 {
             let buf = match self.inner.fill_buf() {
                 Ok(b) => b,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -72,70 +89,94 @@ impl<R: BufRead> CommandReader<R> {
             if buf.is_empty() {
                 break;
             }
-            let room = LINE_MAX - 1 - line.len();
+            let room = LINE_MAX - 1 - self.line.len();
             let take = buf.len().min(room);
             let (n, done) = match buf[..take].iter().position(|&b| b == b'\n') {
                 Some(nl) => (nl + 1, true),
                 None => (take, false),
             };
-            line.extend_from_slice(&buf[..n]);
+            self.line.extend_from_slice(&buf[..n]);
             self.inner.consume(n);
             self.pos += n as u64;
             if done {
                 break;
             }
         }
-        Ok((!line.is_empty()).then_some(line))
+        Ok(!self.line.is_empty())
     }
 
-    /// Reads exactly `n` bytes; false if the file ends first.
-    fn bytes(&mut self, n: u64, into: &mut Vec<u8>) -> io::Result<bool> {
-        let got = (&mut self.inner).take(n).read_to_end(into)? as u64;
-        self.pos += got;
-        Ok(got == n)
-    }
-
-    /// The next command.
-    pub fn next_command(&mut self) -> io::Result<Next> {
-        let line = loop {
-            match self.line()? {
-                None => return Ok(Next::End),
-                Some(l) if l[0] == b'#' => continue,
-                Some(l) => break l,
-            }
-        };
-        if line[0] != b'*' {
-            return Ok(Next::BadFormat);
-        }
-        if line.len() == 1 {
-            // `*` and nothing more: the file ended (Redis checks buf[1] == '\0').
-            return Ok(Next::Truncated);
-        }
-        let argc = atol(&line[1..]);
-        if argc < 1 {
-            return Ok(Next::BadFormat);
-        }
-        let mut argv = Vec::with_capacity((argc as usize).min(1024));
-        for _ in 0..argc {
-            let Some(line) = self.line()? else {
-                return Ok(Next::Truncated);
+    /// Reads exactly `n` bytes, handing them to `sink` piece by piece; false if the file
+    /// ends first.
+    fn bytes(&mut self, mut n: u64, mut sink: impl FnMut(&[u8])) -> io::Result<bool> {
+        while n > 0 {
+            let buf = match self.inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
             };
-            if line[0] != b'$' {
-                return Ok(Next::BadFormat);
+            if buf.is_empty() {
+                return Ok(false);
+            }
+            let take = buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+            sink(&buf[..take]);
+            self.inner.consume(take);
+            self.pos += take as u64;
+            n -= take as u64;
+        }
+        Ok(true)
+    }
+
+    /// The next command, as a list of words.
+    pub fn next_command(&mut self) -> io::Result<Next> {
+        let mut args = Args::default();
+        Ok(match self.next_into(&mut args)? {
+            Step::Command => Next::Command(args.iter().map(<[u8]>::to_vec).collect()),
+            Step::End => Next::End,
+            Step::Truncated => Next::Truncated,
+            Step::BadFormat => Next::BadFormat,
+        })
+    }
+
+    /// The next command, into `args` (cleared first).
+    pub fn next_into(&mut self, args: &mut Args) -> io::Result<Step> {
+        args.clear();
+        loop {
+            if !self.line()? {
+                return Ok(Step::End);
+            }
+            if self.line[0] != b'#' {
+                break;
+            }
+        }
+        if self.line[0] != b'*' {
+            return Ok(Step::BadFormat);
+        }
+        if self.line.len() == 1 {
+            // `*` and nothing more: the file ended (Redis checks buf[1] == '\0').
+            return Ok(Step::Truncated);
+        }
+        let argc = atol(&self.line[1..]);
+        if argc < 1 {
+            return Ok(Step::BadFormat);
+        }
+        for _ in 0..argc {
+            if !self.line()? {
+                return Ok(Step::Truncated);
+            }
+            if self.line[0] != b'$' {
+                return Ok(Step::BadFormat);
             }
             // strtol into an unsigned long: a negative length is huge.
-            let len = atol(&line[1..]) as u64;
-            let mut arg = Vec::new();
-            if len > 0 && !self.bytes(len, &mut arg)? {
-                return Ok(Next::Truncated);
+            let len = atol(&self.line[1..]) as u64;
+            if len > 0 && !self.bytes(len, |b| args.extend_arg(b))? {
+                return Ok(Step::Truncated);
             }
-            let mut crlf = Vec::new();
-            if !self.bytes(2, &mut crlf)? {
-                return Ok(Next::Truncated);
+            if !self.bytes(2, |_| {})? {
+                return Ok(Step::Truncated);
             }
-            argv.push(arg);
+            args.end_arg();
         }
-        Ok(Next::Command(argv))
+        Ok(Step::Command)
     }
 }
 
@@ -272,7 +313,7 @@ pub fn load_single(
             progress.fetch_add(reader.pos - reported, Ordering::Relaxed);
             reported = reader.pos;
         }
-        let next = match reader.next_command() {
+        let next = match reader.next_into(&mut args) {
             Ok(n) => n,
             Err(e) => {
                 log.warning(&format!(
@@ -282,15 +323,11 @@ pub fn load_single(
                 return Status::Failed;
             }
         };
-        let argv = match next {
-            Next::Command(argv) => argv,
-            Next::End => break None,
-            Next::Truncated => break Some(false),
-            Next::BadFormat => break Some(true),
-        };
-        args.clear();
-        for a in &argv {
-            args.push(a);
+        match next {
+            Step::Command => {}
+            Step::End => break None,
+            Step::Truncated => break Some(false),
+            Step::BadFormat => break Some(true),
         }
         let Some(name) = (replay.command_name)(&args[0]) else {
             log.warning(&format!(

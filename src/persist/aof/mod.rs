@@ -12,8 +12,9 @@
 //! - before a connection sends the replies of a batch that wrote
 //!   ([`Aof::before_reply`], Redis's `flushAppendOnlyFile` in `beforeSleep`): with
 //!   `appendfsync always` the data is written and fsynced first. That is a group commit:
-//!   whoever takes the file lock writes and fsyncs everything fed so far, so the clients
-//!   queued behind it find their writes already durable;
+//!   the connection that finds no write under way (the leader) writes and fsyncs
+//!   everything fed so far; the others wait on a condition variable, not on the file
+//!   lock, and leave if the leader covered them, the first uncovered one leading next;
 //! - and at every tick of the AOF thread ([`cron`]), for what the server itself fed
 //!   (expired keys) and for writes postponed by a slow fsync.
 //!
@@ -28,7 +29,8 @@
 //! point-in-time snapshot of the keyspace in one step under the write lock, so every
 //! command is either in the snapshot or in the new file. A thread then writes the
 //! snapshot as commands ([`rewrite`]) into `temp-rewriteaof-bg-<pid>.aof` with BGSAVE's
-//! copy-on-write walk (see [`crate::persist::save`]), and when it is done, renames it into
+//! copy-on-write walk (see [`crate::persist::save`]; paced only while clients are active,
+//! see `BUSY_RATE`), and when it is done, renames it into
 //! a new base file, makes the old base and incremental files history in the manifest,
 //! writes the manifest atomically and deletes the history files, as Redis's
 //! `backgroundRewriteDoneHandler`.
@@ -59,6 +61,12 @@ use crate::util::now_ms;
 /// fsyncs its file every this many bytes.
 const AUTOSYNC_BYTES: u64 = 4 * 1024 * 1024;
 
+/// Commands per second above which clients count as active: the rewrite's walk then
+/// pauses after each chunk as BGSAVE's does ([`crate::persist::save::WALK_PAUSE`] times
+/// the chunk's time), leaving them the CPU and the keyspace lock; below it (an idle
+/// server, or one polled by INFO) it runs unpaced.
+const BUSY_RATE: f64 = 1000.0;
+
 /// Redis's `AOF_WRITE_LOG_ERROR_RATE`: seconds between two logs of a write error.
 const WRITE_ERROR_LOG_RATE: u64 = 30;
 
@@ -85,6 +93,10 @@ pub struct Aof {
     /// The open incremental file and the manifest (taken to write, never while `buf`
     /// is held, and never before the keyspace lock).
     file: Mutex<FileSide>,
+    /// Group commit: whether a connection is writing (the leader), and where the others
+    /// wait for it. See [`Aof::before_reply`].
+    leader: Mutex<bool>,
+    committed: Condvar,
     state: AtomicU8,
     fsync_policy: AtomicU8,
     no_fsync_on_rewrite: AtomicBool,
@@ -154,6 +166,9 @@ struct FileSide {
     /// Bytes in the current incremental file, and how many of them were fsynced.
     incr_size: u64,
     incr_synced: u64,
+    /// The buffer last written, empty, swapped with the feed buffer at the next write so
+    /// that neither is allocated again.
+    spare: Vec<u8>,
 }
 
 /// Where the AOF lives: the directory (relative to `dir`) and the file name prefix.
@@ -228,6 +243,13 @@ impl Aof {
     /// Before a connection sends the replies of a batch whose commands fed up to
     /// `target`: writes the buffer (and with `always` fsyncs it), unless someone already
     /// did. See the module docs.
+    ///
+    /// A group commit: if no one is writing, this connection becomes the leader and
+    /// writes (and fsyncs) everything fed so far, for everyone; if a leader is writing,
+    /// it waits for it, and leaves if the leader covered its target, else becomes the
+    /// next leader, which takes everything fed meanwhile. A connection leads at most
+    /// once: a write that did not happen (postponed by a slow fsync, or failed) lets the
+    /// replies go, as Redis's `beforeSleep` does.
     pub fn before_reply(&self, server: &Server, target: u64) {
         if self.state.load(Ordering::Acquire) == OFF {
             return;
@@ -240,11 +262,30 @@ impl Aof {
         if done.load(Ordering::Acquire) >= target {
             return;
         }
-        let mut f = lock(&self.file);
-        if done.load(Ordering::Acquire) >= target {
-            return;
+        {
+            let mut leading = lock(&self.leader);
+            loop {
+                if done.load(Ordering::Acquire) >= target {
+                    return;
+                }
+                if !*leading {
+                    *leading = true;
+                    break;
+                }
+                leading = self
+                    .committed
+                    .wait(leading)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
         }
-        self.flush_locked(server, &mut f, false);
+        {
+            let mut f = lock(&self.file);
+            if done.load(Ordering::Acquire) < target {
+                self.flush_locked(server, &mut f, false);
+            }
+        }
+        *lock(&self.leader) = false;
+        self.committed.notify_all();
     }
 
     /// Redis's `flushAppendOnlyFile`: writes the buffer to the current incremental file
@@ -283,12 +324,11 @@ impl Aof {
             self.delayed_fsync.fetch_add(1, Ordering::Relaxed);
             server.log.notice("Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.");
         }
-        let (data, end) = {
+        let mut data = std::mem::take(&mut f.spare);
+        let end = {
             let mut buf = lock(&self.buf);
-            (
-                std::mem::take(&mut buf.data),
-                self.fed.load(Ordering::Acquire),
-            )
+            std::mem::swap(&mut buf.data, &mut data);
+            self.fed.load(Ordering::Acquire)
         };
         self.postponed_since.store(0, Ordering::Relaxed);
         let fd = f.fd.as_mut().expect("checked above");
@@ -362,6 +402,11 @@ impl Aof {
         self.current_size
             .fetch_add(data.len() as u64, Ordering::Relaxed);
         self.written.fetch_max(end, Ordering::Release);
+        // Keep the allocation unless a big burst grew it.
+        if data.capacity() <= 4 * 1024 * 1024 {
+            data.clear();
+            f.spare = data;
+        }
         let in_progress = self.fsync_in_progress.load(Ordering::Acquire);
         self.try_fsync(server, f, policy, in_progress, now);
     }
@@ -544,13 +589,31 @@ pub fn encode_op(op: &Op, selected: &mut Option<usize>, buf: &mut Vec<u8>) {
 
 /// Encodes one command as a RESP array of bulk strings.
 pub fn encode_argv<W: AsRef<[u8]>>(argv: &[W], buf: &mut Vec<u8>) {
-    buf.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());
+    encode_len(buf, b'*', argv.len());
     for w in argv {
         let w = w.as_ref();
-        buf.extend_from_slice(format!("${}\r\n", w.len()).as_bytes());
+        encode_len(buf, b'$', w.len());
         buf.extend_from_slice(w);
         buf.extend_from_slice(b"\r\n");
     }
+}
+
+/// Appends `<prefix><n>\r\n` (a RESP array or bulk header) without allocating.
+pub fn encode_len(buf: &mut Vec<u8>, prefix: u8, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.push(prefix);
+    buf.extend_from_slice(&digits[at..]);
+    buf.extend_from_slice(b"\r\n");
 }
 
 /// Opens (creating) a file of the AOF directory for appending (mode 0644).
@@ -750,8 +813,9 @@ pub fn open_on_start(server: &Server) -> Result<(), String> {
             .log
             .notice(&format!("Creating AOF incr file {name} on server start"));
     }
-    delete_history(server, &names, &mut f);
+    let doomed = delete_history(server, &names, &mut f);
     drop(f);
+    remove_files(doomed);
     aof.state.store(ON, Ordering::Release);
     let mut buf = lock(&aof.buf);
     buf.accepting = true;
@@ -784,20 +848,33 @@ fn write_base_sync(server: &Server, ks: &crate::store::Keyspace, tmp: &Path) -> 
     file.sync_all()
 }
 
-/// Removes the history files the manifest lists (Redis's `aofDelHistoryFiles`), unless
-/// `aof-disable-auto-gc` is yes.
-fn delete_history(server: &Server, names: &Names, f: &mut FileSide) {
+/// Drops the history files from the manifest (Redis's `aofDelHistoryFiles`), unless
+/// `aof-disable-auto-gc` is yes, and returns them for [`remove_files`].
+#[must_use]
+fn delete_history(server: &Server, names: &Names, f: &mut FileSide) -> Vec<PathBuf> {
     if f.manifest.history.is_empty() || server.config().is_yes("aof-disable-auto-gc") {
-        return;
+        return Vec::new();
     }
+    let mut doomed = Vec::new();
     for info in std::mem::take(&mut f.manifest.history) {
         server.log.notice(&format!(
             "Removing the history file {} in the background",
             info.name
         ));
-        let _ = fs::remove_file(names.dir.join(&info.name));
+        doomed.push(names.dir.join(&info.name));
     }
     let _ = f.manifest.persist(&names.dir, &names.filename, &server.log);
+    // Unlinking a big file takes tens of milliseconds, which the file lock must not wait
+    // for (Redis's bio thread does it too); without a thread, here.
+    doomed
+}
+
+/// Unlinks the files [`delete_history`] dropped from the manifest. Unlinking a big file
+/// takes tens of milliseconds: this is done without the file lock.
+fn remove_files(paths: Vec<PathBuf>) {
+    for path in paths {
+        let _ = fs::remove_file(path);
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1103,6 +1180,10 @@ fn write_snapshot(server: &Server, tmp: &Path, sections: &[(usize, u64)]) -> io:
     if server.aof.timestamps.load(Ordering::Relaxed) {
         out.extend_from_slice(format!("#TS:{}\r\n", now_secs()).as_bytes());
     }
+    // Clients' activity since the previous chunk: the walk is paced only while they
+    // run commands (see [`BUSY_RATE`]).
+    let commands = || server.stats.commands_processed.load(Ordering::Relaxed);
+    let mut window = (Instant::now(), commands());
     for &(index, count) in sections {
         rewrite::select(&mut out, index);
         let mut written = 0u64;
@@ -1125,7 +1206,12 @@ fn write_snapshot(server: &Server, tmp: &Path, sections: &[(usize, u64)]) -> io:
             if done {
                 break;
             }
-            std::thread::sleep(chunk_start.elapsed() * WALK_PAUSE);
+            let (since, ran) = window;
+            let busy = (commands() - ran) as f64 > BUSY_RATE * since.elapsed().as_secs_f64();
+            if busy {
+                std::thread::sleep(chunk_start.elapsed() * WALK_PAUSE);
+            }
+            window = (Instant::now(), commands());
         }
         let snap = server.store.write().snapshot_end(index);
         if let Some(snap) = snap {
@@ -1153,13 +1239,17 @@ fn rewrite_done(server: &Server, ok: bool, aborted: bool) {
     let names = names(server);
     let tmp = temp_rewrite_name();
     let mut f = lock(&aof.file);
+    let mut doomed = Vec::new();
     if ok {
         server
             .log
             .notice("Background AOF rewrite terminated with success");
-        if let Err(()) = install_rewrite(server, &names, &mut f, &tmp) {
-            r.last_failed.store(true, Ordering::Relaxed);
-            r.consecutive_failures.fetch_add(1, Ordering::Relaxed);
+        match install_rewrite(server, &names, &mut f, &tmp) {
+            Ok(paths) => doomed = paths,
+            Err(()) => {
+                r.last_failed.store(true, Ordering::Relaxed);
+                r.consecutive_failures.fetch_add(1, Ordering::Relaxed);
+            }
         }
     } else if aborted {
         server
@@ -1187,6 +1277,7 @@ fn rewrite_done(server: &Server, ok: bool, aborted: bool) {
         r.scheduled.store(true, Ordering::Relaxed);
     }
     drop(f);
+    remove_files(doomed);
     let started = r.started.load(Ordering::Relaxed);
     r.last_secs
         .store(now_secs().saturating_sub(started) as i64, Ordering::Relaxed);
@@ -1194,7 +1285,12 @@ fn rewrite_done(server: &Server, ok: bool, aborted: bool) {
 }
 
 /// The successful half of [`rewrite_done`]: the new base and manifest.
-fn install_rewrite(server: &Server, names: &Names, f: &mut FileSide, tmp: &str) -> Result<(), ()> {
+fn install_rewrite(
+    server: &Server,
+    names: &Names,
+    f: &mut FileSide,
+    tmp: &str,
+) -> Result<Vec<PathBuf>, ()> {
     let aof = &server.aof;
     let mut am = f.manifest.clone();
     let base = am.new_base(&names.filename, false);
@@ -1249,7 +1345,7 @@ fn install_rewrite(server: &Server, names: &Names, f: &mut FileSide, tmp: &str) 
         aof.current_size.store(size, Ordering::Relaxed);
         aof.base_size.store(size, Ordering::Relaxed);
     }
-    delete_history(server, names, f);
+    let doomed = delete_history(server, names, f);
     aof.rewrite.last_failed.store(false, Ordering::Relaxed);
     aof.rewrite.consecutive_failures.store(0, Ordering::Relaxed);
     server
@@ -1258,7 +1354,7 @@ fn install_rewrite(server: &Server, names: &Names, f: &mut FileSide, tmp: &str) 
     if state == WAIT_REWRITE {
         aof.state.store(ON, Ordering::Release);
     }
-    Ok(())
+    Ok(doomed)
 }
 
 /// Stops the running rewrite (if any) and waits until it is gone.

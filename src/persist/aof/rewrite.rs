@@ -85,11 +85,11 @@ fn batched(
 }
 
 fn header(out: &mut Vec<u8>, n: usize) {
-    out.extend_from_slice(format!("*{n}\r\n").as_bytes());
+    super::encode_len(out, b'*', n);
 }
 
 fn bulk(out: &mut Vec<u8>, word: &[u8]) {
-    out.extend_from_slice(format!("${}\r\n", word.len()).as_bytes());
+    super::encode_len(out, b'$', word.len());
     out.extend_from_slice(word);
     out.extend_from_slice(b"\r\n");
 }
