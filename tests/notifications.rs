@@ -335,7 +335,9 @@ fn served_blocked_clients_fire_and_propagate_as_in_redis() {
     // Served pops are there, as the plain commands that ran.
     for name in ["LPOP", "RPOP", "LMOVE", "ZPOPMIN", "ZPOPMAX", "MULTI"] {
         assert!(
-            theirs_stream.iter().any(|c| c[0].eq_ignore_ascii_case(name)),
+            theirs_stream
+                .iter()
+                .any(|c| c[0].eq_ignore_ascii_case(name)),
             "{name} in {theirs_stream:?}"
         );
     }

@@ -54,13 +54,13 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::dump::{self, LoadStats};
 use crate::log::Logger;
 use crate::state::{PersistState, Server};
-use crate::store::{Db, Keyspace, Limits, Store};
+use crate::store::{Keyspace, Limits, Store, ValueRef};
 use crate::util::now_ms;
 
 /// Keys serialized per chunk of the BGSAVE walk (one hold of the read lock). After each
@@ -305,7 +305,7 @@ impl Write for Spool {
 }
 
 fn aborted() -> io::Error {
-    io::Error::other("aborted (shutdown)")
+    io::Error::other("aborted")
 }
 
 /// Writes the snapshot's sections to `file` (see the module docs).
@@ -315,48 +315,25 @@ fn write_snapshot(server: &Server, mut file: File, sections: &[(usize, u64)]) ->
     let mut done_before = 0u64;
     for &(index, count) in sections {
         w.begin_db(index as u32, count)?;
-        let mut written = 0u64;
-        let mut failed = None;
-        loop {
-            if p.bgsave_abort.load(Ordering::Relaxed) {
-                return Err(aborted());
-            }
-            let chunk_start = Instant::now();
-            let done = {
-                let ks = server.store.read();
-                let Some(db) = ks.snapshot_db(index) else {
-                    return Err(io::Error::other("the snapshot went away"));
-                };
-                step(db, &mut w, &mut written, &mut failed)
-            };
-            if let Some(e) = failed.take() {
-                return Err(e);
-            }
-            drain(&mut w, &mut file)?;
-            p.save_keys_processed
-                .store(done_before + written, Ordering::Relaxed);
-            if done {
-                break;
-            }
-            // Pace the walk: pause WALK_PAUSE times as long as the chunk took, so the saver
-            // takes only a slice of a core from the clients (see [`WALK_PAUSE`]).
-            std::thread::sleep(chunk_start.elapsed() * WALK_PAUSE);
-        }
-        // Keys deleted since the start: their pre-images are all that is left of them.
-        let snap = server.store.write().snapshot_end(index);
-        if let Some(snap) = snap {
-            for (key, image) in snap.into_leftovers() {
-                if let Some((value, expires)) = image {
-                    w.entry(&key, value.as_ref(), expires)?;
-                    written += 1;
-                }
-            }
-        }
-        if written != count {
-            return Err(io::Error::other(format!(
-                "snapshot of DB {index} wrote {written} keys, expected {count}"
-            )));
-        }
+        let walk = Walk {
+            server,
+            index,
+            count,
+            abort: &p.bgsave_abort,
+        };
+        walk.run(
+            &mut w,
+            |w, key, value, expires| w.entry(key, value, expires),
+            |w, written| {
+                drain(w, &mut file)?;
+                p.save_keys_processed
+                    .store(done_before + written, Ordering::Relaxed);
+                Ok(())
+            },
+            // Pause WALK_PAUSE times as long as the chunk took, so the saver takes only
+            // a slice of a core from the clients (see [`WALK_PAUSE`]).
+            |chunk| std::thread::sleep(chunk * WALK_PAUSE),
+        )?;
         done_before += count;
         p.save_keys_processed.store(done_before, Ordering::Relaxed);
         drain(&mut w, &mut file)?;
@@ -366,21 +343,78 @@ fn write_snapshot(server: &Server, mut file: File, sections: &[(usize, u64)]) ->
     Ok(file)
 }
 
-/// One chunk of the walk over `db`, under the read lock. Returns true when it is complete.
-fn step(
-    db: &Db,
-    w: &mut dump::Writer<Spool>,
-    written: &mut u64,
-    failed: &mut Option<io::Error>,
-) -> bool {
-    db.snapshot_step(CHUNK_KEYS, |key, value, expires| {
-        if failed.is_none() {
-            match w.entry(key, value, expires) {
-                Ok(()) => *written += 1,
-                Err(e) => *failed = Some(e),
+/// The walk of one database's point-in-time snapshot, shared by BGSAVE and the AOF
+/// rewrite: chunks of [`CHUNK_KEYS`] buckets under the read lock, then the pre-images
+/// of the keys deleted since the snapshot started.
+pub struct Walk<'a> {
+    pub server: &'a Server,
+    /// The database's number when the snapshot started.
+    pub index: usize,
+    /// How many keys it had then: the walk must visit exactly that many.
+    pub count: u64,
+    /// Set to stop the walk (SHUTDOWN, a stopped rewrite).
+    pub abort: &'a AtomicBool,
+}
+
+impl Walk<'_> {
+    /// Runs the walk: `visit` gets each key as it was at the start, `after_chunk` runs
+    /// after each chunk without the lock (with the keys visited so far), and `pause` gets
+    /// how long the chunk took, to pace the walk.
+    pub fn run<S>(
+        &self,
+        sink: &mut S,
+        mut visit: impl FnMut(&mut S, &[u8], ValueRef<'_>, Option<u64>) -> io::Result<()>,
+        mut after_chunk: impl FnMut(&mut S, u64) -> io::Result<()>,
+        mut pause: impl FnMut(Duration),
+    ) -> io::Result<()> {
+        let mut written = 0u64;
+        loop {
+            if self.abort.load(Ordering::Relaxed) {
+                return Err(aborted());
+            }
+            let chunk_start = Instant::now();
+            let mut failed = None;
+            let done = {
+                let ks = self.server.store.read();
+                let Some(db) = ks.snapshot_db(self.index) else {
+                    return Err(io::Error::other("the snapshot went away"));
+                };
+                db.snapshot_step(CHUNK_KEYS, |key, value, expires| {
+                    if failed.is_none() {
+                        match visit(sink, key, value, expires) {
+                            Ok(()) => written += 1,
+                            Err(e) => failed = Some(e),
+                        }
+                    }
+                })
+            };
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            after_chunk(sink, written)?;
+            if done {
+                break;
+            }
+            pause(chunk_start.elapsed());
+        }
+        // Keys deleted since the start: their pre-images are all that is left of them.
+        let snap = self.server.store.write().snapshot_end(self.index);
+        if let Some(snap) = snap {
+            for (key, image) in snap.into_leftovers() {
+                if let Some((value, expires)) = image {
+                    visit(sink, &key, value.as_ref(), expires)?;
+                    written += 1;
+                }
             }
         }
-    })
+        if written != self.count {
+            return Err(io::Error::other(format!(
+                "snapshot of DB {} wrote {written} keys, expected {}",
+                self.index, self.count
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Moves what the writer spooled to the file.

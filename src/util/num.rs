@@ -10,6 +10,38 @@
 //! prints the exact binary value rounded half to even, so all three are computed here
 //! exactly with a small big-integer type and rounded once, as the C library does.
 
+/// Where a C number parser (`strtol`, `strtod`) finds the digits of `s`: past leading
+/// white space (`isspace`) and one optional sign. Returns whether the sign was `-`, and
+/// the index after it.
+fn c_sign(s: &[u8]) -> (bool, usize) {
+    let i = s
+        .iter()
+        .position(|&c| !matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+        .unwrap_or(s.len());
+    match s.get(i) {
+        Some(b'-') => (true, i + 1),
+        Some(b'+') => (false, i + 1),
+        _ => (false, i),
+    }
+}
+
+/// C's `strtol` base 10 on a prefix (as `atoi`/`atol`/`atoll` read numbers): optional
+/// leading white space and sign, then the digits up to the first other byte; 0 if there
+/// are none. Saturates instead of overflowing, as `strtol` does.
+pub fn atol(s: &[u8]) -> i64 {
+    let (neg, i) = c_sign(s);
+    let mut n: i64 = 0;
+    for &d in s[i..].iter().take_while(|c| c.is_ascii_digit()) {
+        let d = i64::from(d - b'0');
+        n = if neg {
+            n.saturating_mul(10).saturating_sub(d)
+        } else {
+            n.saturating_mul(10).saturating_add(d)
+        };
+    }
+    n
+}
+
 /// Parses a signed 64-bit integer the way Redis's `string2ll` does: no sign but `-`, no
 /// leading zeros, no spaces, and nothing after the digits.
 pub fn parse_i64(s: &[u8]) -> Option<i64> {
@@ -733,21 +765,7 @@ pub fn format_double(v: f64) -> Vec<u8> {
 /// glibc's `strtod` on a prefix of `s` (C locale): the value, how many bytes it used,
 /// and whether it set `ERANGE`. `None` when no number starts `s`.
 pub fn strtod(s: &[u8]) -> Option<(f64, usize, bool)> {
-    let mut i = s
-        .iter()
-        .position(|&c| !matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
-        .unwrap_or(s.len());
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let (neg, i) = c_sign(s);
     let sign = |v: f64| if neg { -v } else { v };
     let rest = &s[i..];
     let starts =
@@ -932,6 +950,18 @@ fn round_binary(mant: u128, exp: i64, sticky: bool) -> (f64, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atol_reads_a_prefix_as_strtol() {
+        assert_eq!(atol(b"123"), 123);
+        assert_eq!(atol(b"  -42abc"), -42);
+        assert_eq!(atol(b"+7\r\n"), 7);
+        assert_eq!(atol(b"x1"), 0);
+        assert_eq!(atol(b""), 0);
+        assert_eq!(atol(b"99999999999999999999"), i64::MAX);
+        assert_eq!(atol(b"-99999999999999999999"), i64::MIN);
+        assert_eq!(atol(b"-9223372036854775808"), i64::MIN);
+    }
 
     #[test]
     fn parse_follows_string2ll() {

@@ -20,6 +20,7 @@ use super::manifest::{strerror, Manifest};
 use crate::client::{ClientHandle, ClientState};
 use crate::resp::{Args, Reply};
 use crate::state::Server;
+use crate::util::num::atol;
 
 /// Redis's `AOF_ANNOTATION_LINE_MAX_LEN`: the `fgets` buffer (1023 bytes and a NUL).
 const LINE_MAX: usize = 1024;
@@ -177,35 +178,6 @@ impl<R: BufRead> CommandReader<R> {
             args.end_arg();
         }
         Ok(Step::Command)
-    }
-}
-
-/// C's `atoi`/`strtol` base 10: optional space and sign, then digits.
-fn atol(s: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < s.len() && (s[i] == b' ' || (b'\t'..=b'\r').contains(&s[i])) {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut n: i64 = 0;
-    while let Some(d) = s.get(i).filter(|c| c.is_ascii_digit()) {
-        n = n.saturating_mul(10).saturating_add(i64::from(d - b'0'));
-        i += 1;
-    }
-    if neg {
-        -n
-    } else {
-        n
     }
 }
 

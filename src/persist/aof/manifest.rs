@@ -12,6 +12,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
 
+use crate::util::num::atol;
+
 /// Redis's `MANIFEST_MAX_LINE`.
 const MAX_LINE: usize = 1024;
 
@@ -137,7 +139,7 @@ impl Manifest {
                     }
                     name = Some(String::from_utf8_lossy(value).into_owned());
                 } else if key.eq_ignore_ascii_case(b"seq") {
-                    seq = atoll(value);
+                    seq = atol(value);
                 } else if key.eq_ignore_ascii_case(b"type") {
                     kind = value.first().copied().unwrap_or(0);
                 }
@@ -320,35 +322,6 @@ fn trim(mut s: &[u8]) -> &[u8] {
         s = &s[..s.len() - 1];
     }
     s
-}
-
-/// C's `atoll`: optional space and sign, then digits, stopping at the first non-digit.
-fn atoll(s: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < s.len() && (s[i] == b' ' || (b'\t'..=b'\r').contains(&s[i])) {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut n: i64 = 0;
-    while let Some(d) = s.get(i).filter(|c| c.is_ascii_digit()) {
-        n = n.wrapping_mul(10).wrapping_add(i64::from(d - b'0'));
-        i += 1;
-    }
-    if neg {
-        n.wrapping_neg()
-    } else {
-        n
-    }
 }
 
 /// `sdsneedsrepr`.

@@ -1161,7 +1161,7 @@ fn run_rewrite(server: &Server, sections: &[(usize, u64)]) {
 
 /// Writes the snapshot's databases as commands to `tmp`, then fsyncs it.
 fn write_snapshot(server: &Server, tmp: &Path, sections: &[(usize, u64)]) -> io::Result<()> {
-    use crate::persist::save::{CHUNK_KEYS, WALK_PAUSE};
+    use crate::persist::save::{Walk, WALK_PAUSE};
     let r = &server.aof.rewrite;
     let incremental = server.config().is_yes("aof-rewrite-incremental-fsync");
     let mut file = File::create(tmp)?;
@@ -1186,47 +1186,28 @@ fn write_snapshot(server: &Server, tmp: &Path, sections: &[(usize, u64)]) -> io:
     let mut window = (Instant::now(), commands());
     for &(index, count) in sections {
         rewrite::select(&mut out, index);
-        let mut written = 0u64;
-        loop {
-            if r.abort.load(Ordering::Relaxed) {
-                return Err(io::Error::other("aborted"));
-            }
-            let chunk_start = Instant::now();
-            let done = {
-                let ks = server.store.read();
-                let Some(db) = ks.snapshot_db(index) else {
-                    return Err(io::Error::other("the snapshot went away"));
-                };
-                db.snapshot_step(CHUNK_KEYS, |key, value, expires| {
-                    rewrite::key(&mut out, key, value, expires);
-                    written += 1;
-                })
-            };
-            drain(&mut out, &mut file)?;
-            if done {
-                break;
-            }
-            let (since, ran) = window;
-            let busy = (commands() - ran) as f64 > BUSY_RATE * since.elapsed().as_secs_f64();
-            if busy {
-                std::thread::sleep(chunk_start.elapsed() * WALK_PAUSE);
-            }
-            window = (Instant::now(), commands());
-        }
-        let snap = server.store.write().snapshot_end(index);
-        if let Some(snap) = snap {
-            for (key, image) in snap.into_leftovers() {
-                if let Some((value, expires)) = image {
-                    rewrite::key(&mut out, &key, value.as_ref(), expires);
-                    written += 1;
+        let walk = Walk {
+            server,
+            index,
+            count,
+            abort: &r.abort,
+        };
+        walk.run(
+            &mut out,
+            |out, key, value, expires| {
+                rewrite::key(out, key, value, expires);
+                Ok(())
+            },
+            |out, _| drain(out, &mut file),
+            |chunk| {
+                let (since, ran) = window;
+                let busy = (commands() - ran) as f64 > BUSY_RATE * since.elapsed().as_secs_f64();
+                if busy {
+                    std::thread::sleep(chunk * WALK_PAUSE);
                 }
-            }
-        }
-        if written != count {
-            return Err(io::Error::other(format!(
-                "snapshot of DB {index} wrote {written} keys, expected {count}"
-            )));
-        }
+                window = (Instant::now(), commands());
+            },
+        )?;
         drain(&mut out, &mut file)?;
     }
     file.sync_all()
