@@ -900,7 +900,7 @@ fn noloop_cycle_scenario(port: u16) -> usize {
     assert_eq!(c.cmd(&["CLIENT", "TRACKING", "on", "NOLOOP"]), b"+OK\r\n");
     let keys: Vec<String> = (0..NOLOOP_KEYS).map(|i| format!("e:{i}")).collect();
     for k in &keys {
-        w.send(&["SET", k, "v", "PX", "2000"]);
+        w.send(&["SET", k, "v", "PX", "5000"]);
     }
     for _ in &keys {
         assert_eq!(w.read_reply(), b"+OK\r\n");
@@ -915,7 +915,7 @@ fn noloop_cycle_scenario(port: u16) -> usize {
     while set_at.elapsed() < Duration::from_secs(30) {
         if checked.elapsed() > Duration::from_millis(100) {
             checked = std::time::Instant::now();
-            if set_at.elapsed() > Duration::from_millis(2100) && w.cmd(&["DBSIZE"]) == b":1\r\n" {
+            if set_at.elapsed() > Duration::from_millis(5100) && w.cmd(&["DBSIZE"]) == b":1\r\n" {
                 break;
             }
         }
@@ -931,7 +931,7 @@ fn noloop_cycle_scenario(port: u16) -> usize {
     }
     // What is still on its way, raw (not rendered).
     c.stream
-        .set_read_timeout(Some(Duration::from_millis(300)))
+        .set_read_timeout(Some(Duration::from_millis(1000)))
         .unwrap();
     let mut buf = [0u8; 4096];
     while let Ok(n) = std::io::Read::read(&mut c.stream, &mut buf) {
