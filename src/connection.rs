@@ -150,10 +150,10 @@ impl<R: Read> Connection<'_, R> {
         let args = &self.args;
         let fed_before = self.server.aof.fed();
         let outcome = catch_unwind(AssertUnwindSafe(|| command::execute(&mut ctx, args)));
-        // Whatever was fed meanwhile (this command's, or another client's) must reach
-        // the AOF before these replies are sent.
+        // Whatever was fed until now (this command's, or another client's whose data
+        // this one may have read) must reach the AOF before these replies are sent.
         let fed_after = self.server.aof.fed();
-        if fed_after != fed_before {
+        if fed_after != fed_before || (fed_after > 0 && self.server.aof.enabled()) {
             self.aof_target = fed_after;
         }
         if outcome.is_err() {

@@ -221,11 +221,18 @@ impl Server {
         self.notify_flags
             .store(config.notify_flags(), Ordering::Relaxed);
         self.aof.configure(&config);
+        let (lazy_expire, lazy_user_del, flags) = (
+            config.is_yes("lazyfree-lazy-expire"),
+            config.is_yes("lazyfree-lazy-user-del"),
+            config.notify_flags(),
+        );
+        // Commands take the keyspace lock before the config's: never the other way.
+        drop(config);
         let mut ks = self.store.write();
-        ks.set_lazy_expire(config.is_yes("lazyfree-lazy-expire"));
-        ks.lazy_user_del = config.is_yes("lazyfree-lazy-user-del");
-        ks.set_log_new(config.notify_flags() & crate::store::class::NEW != 0);
-        ks.set_log_miss(config.notify_flags() & crate::store::class::KEY_MISS != 0);
+        ks.set_lazy_expire(lazy_expire);
+        ks.lazy_user_del = lazy_user_del;
+        ks.set_log_new(flags & crate::store::class::NEW != 0);
+        ks.set_log_miss(flags & crate::store::class::KEY_MISS != 0);
     }
 
     /// `notify-keyspace-events` as flag bits (see [`crate::store::class`]).

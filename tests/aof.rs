@@ -654,3 +654,65 @@ fn config_set_appendonly_at_runtime_writes_a_base_first() {
         size
     );
 }
+
+/// Nothing expires while the AOF loads, as in Redis: a key whose time passed while the
+/// server was down is not removed halfway through the file (where the next command
+/// would recreate it without its TTL); it expires after loading, when met.
+#[test]
+fn keys_do_not_expire_while_the_aof_loads() {
+    let dir = TempDir::new("aof-no-expire-on-load");
+    let server = Server::start_in(dir.path(), &AOF).unwrap();
+    let mut c = server.conn();
+    for cmd in [
+        &["SET", "k", "5", "PX", "400"][..],
+        &["INCR", "k"],
+        &["SADD", "s", "a"],
+        &["PEXPIRE", "s", "400"],
+        &["SADD", "s", "b"],
+    ] {
+        c.cmd(cmd);
+    }
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    let mut server = server;
+    let _ = server.child.wait();
+    std::thread::sleep(Duration::from_millis(600));
+    let server = Server::start_in(dir.path(), &AOF).unwrap();
+    let mut c = server.conn();
+    assert_eq!(c.cmd(&["GET", "k"]), b"$-1\r\n");
+    assert_eq!(c.cmd(&["EXISTS", "s"]), b":0\r\n");
+}
+
+/// A transaction that lets the lock go (INFO inside EXEC) while another client writes
+/// still reaches the AOF in the order things ran: the value after a restart is the
+/// value before it.
+#[test]
+fn a_transaction_that_releases_the_lock_keeps_the_aof_in_execution_order() {
+    let dir = TempDir::new("aof-exec-order");
+    let server = Server::start_in(dir.path(), &AOF).unwrap();
+    let port = server.port;
+    let other = std::thread::spawn(move || {
+        let mut c = Conn::connect(port);
+        for _ in 0..600 {
+            c.cmd(&["APPEND", "s", "B"]);
+        }
+    });
+    let mut c = server.conn();
+    for _ in 0..300 {
+        c.send(&["MULTI"]);
+        c.send(&["APPEND", "s", "A"]);
+        c.send(&["INFO", "server"]);
+        c.send(&["APPEND", "s", "a"]);
+        c.send(&["EXEC"]);
+        for _ in 0..5 {
+            c.read_reply();
+        }
+    }
+    other.join().unwrap();
+    let before = c.cmd(&["GET", "s"]);
+    assert_eq!(before.len(), "$1200\r\n".len() + 1200 + 2);
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    let mut server = server;
+    let _ = server.child.wait();
+    let server = Server::start_in(dir.path(), &AOF).unwrap();
+    assert_eq!(server.conn().cmd(&["GET", "s"]), before);
+}

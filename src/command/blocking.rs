@@ -389,7 +389,10 @@ pub fn wait(ctx: &mut Ctx) {
         return;
     };
     // The replies before it in the batch leave now, as Redis would have sent them, and
-    // what it published.
+    // what it published: after what they wrote is in the AOF.
+    ctx.server
+        .aof
+        .before_reply(ctx.server, ctx.server.aof.fed());
     ctx.client.published.flush();
     if !ctx.out.is_empty() {
         let _ = ctx.client.handle.send(ctx.out.as_bytes());

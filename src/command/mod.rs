@@ -475,11 +475,13 @@ fn replay_name(word: &[u8]) -> Option<&'static str> {
 
 fn replay_one(server: &Server, client: &mut ClientState, out: &mut Reply, argv: &Args) {
     if let Resolved::Found(cmd) = resolve(argv) {
+        // Nothing expires while loading, as in Redis (`keyIsExpired` is false then): the
+        // clock stands at 0, before every expiry time. The file's times are absolute.
         let mut ctx = Ctx {
             server,
             client,
             out,
-            now_ms: crate::util::now_ms(),
+            now_ms: 0,
         };
         let _ = run(&mut ctx, cmd, argv);
     }

@@ -171,7 +171,11 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             }
             Handler::Plain(f) if runs_under_lock(args) => f(ctx, args),
             Handler::Plain(f) => {
-                // It may lock the keyspace itself (INFO, SAVE...); it touches no key.
+                // It may lock the keyspace itself (INFO, SAVE...); it touches no key. Others
+                // may write while the lock is released: what the transaction did so far
+                // is propagated first, so the stream stays in the order of execution.
+                let held = std::mem::take(ctx.client.held_ops.get_or_insert_with(Vec::new));
+                crate::consumers::propagate(ctx.server, held, true);
                 if let Some(guard) = ks.take() {
                     super::finish_writes(ctx, guard);
                 }
