@@ -567,17 +567,10 @@ impl Db {
         match self.table.get(key) {
             Some(entry) if !entry.is_expired(now_ms) => Some(entry),
             found => {
-                if found.is_some() || self.log_miss {
-                    let mut notes = self.stale.lock().unwrap_or_else(|e| e.into_inner());
-                    if found.is_some() {
-                        notes.push((Note::Stale(now_ms), key.into()));
-                    }
-                    if self.log_miss {
-                        notes.push((Note::Miss, key.into()));
-                    }
-                    self.has_stale.store(true, Ordering::Release);
-                    self.pending.store(true, Ordering::Release);
+                if found.is_some() {
+                    self.note(Note::Stale(now_ms), key);
                 }
+                self.note_miss(key);
                 None
             }
         }
@@ -598,11 +591,18 @@ impl Db {
     /// [`Db::get_mut`] that removed it if it had expired.
     pub fn note_miss(&self, key: &[u8]) {
         if self.log_miss {
-            let mut notes = self.stale.lock().unwrap_or_else(|e| e.into_inner());
-            notes.push((Note::Miss, key.into()));
-            self.has_stale.store(true, Ordering::Release);
-            self.pending.store(true, Ordering::Release);
+            self.note(Note::Miss, key);
         }
+    }
+
+    /// Notes what a reader met, for the next writer to handle (see [`Db::reap_stale`]).
+    fn note(&self, note: Note, key: &[u8]) {
+        self.stale
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((note, key.into()));
+        self.has_stale.store(true, Ordering::Release);
+        self.pending.store(true, Ordering::Release);
     }
 
     /// Looks a key up for reading without a `keymiss` event (Redis's `LOOKUP_NONOTIFY`,
@@ -610,12 +610,7 @@ impl Db {
     pub fn get_quietly(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
         let entry = self.table.get(key)?;
         if entry.is_expired(now_ms) {
-            self.stale
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((Note::Stale(now_ms), key.into()));
-            self.has_stale.store(true, Ordering::Release);
-            self.pending.store(true, Ordering::Release);
+            self.note(Note::Stale(now_ms), key);
             return None;
         }
         Some(entry)
