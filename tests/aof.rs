@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{array_elements, reference_available, Conn, Reference, Server, TempDir};
+use common::{array_elements, info_field, reference_available, Conn, Reference, Server, TempDir};
 use pretty_assertions::assert_eq;
 
 /// A key's type, value (canonical: sets and hashes sorted) and whether it has a TTL.
@@ -139,15 +139,6 @@ fn populate(c: &mut Conn, tag: &str) {
     }
     let refs: Vec<&str> = big.iter().map(String::as_str).collect();
     assert!(c.cmd(&refs).starts_with(b":"));
-}
-
-fn info_field(c: &mut Conn, name: &str) -> String {
-    let info = String::from_utf8_lossy(&c.cmd(&["INFO", "persistence"])).into_owned();
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("no {name} in {info}"))
-        .trim()
-        .to_string()
 }
 
 fn wait_rewrite_done(c: &mut Conn) {

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{array_elements, Conn, Reference, Server, TempDir};
+use common::{array_elements, info_field, Conn, Reference, Server, TempDir};
 use pretty_assertions::assert_eq;
 
 const MISCONF: &str = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.\r\n";
@@ -28,16 +28,6 @@ fn fill(c: &mut Conn, prefix: &str, n: usize) {
     for _ in 0..batches {
         assert_eq!(c.read_reply(), b"+OK\r\n");
     }
-}
-
-/// The value of one INFO field.
-fn info_field(c: &mut Conn, name: &str) -> String {
-    let info = String::from_utf8_lossy(&c.cmd(&["INFO", "persistence"])).into_owned();
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("no {name} in {info}"))
-        .trim()
-        .to_string()
 }
 
 fn wait_bgsave_done(c: &mut Conn) {

@@ -353,6 +353,16 @@ impl Conn {
     }
 }
 
+/// The value of one field of `INFO persistence`.
+pub fn info_field(c: &mut Conn, name: &str) -> String {
+    let info = String::from_utf8_lossy(&c.cmd(&["INFO", "persistence"])).into_owned();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name} in {info}"))
+        .trim()
+        .to_string()
+}
+
 /// Encodes a request as RESP multibulk.
 pub fn encode(args: &[&[u8]]) -> Vec<u8> {
     redlite::resp::reply::request(args)
