@@ -69,8 +69,8 @@ struct Connection<'a, R> {
     args: Args,
     out: Reply,
     client: ClientState,
-    /// How much of the AOF stream must be on disk before the pending replies go out
-    /// (0: nothing this batch wrote).
+    /// How much of the AOF stream must be written (or, with `always`, fsynced) before
+    /// the pending replies go out (0: none, the AOF is off).
     aof_target: u64,
 }
 
@@ -148,13 +148,11 @@ impl<R: Read> Connection<'_, R> {
             now_ms: now_ms(),
         };
         let args = &self.args;
-        let fed_before = self.server.aof.fed();
         let outcome = catch_unwind(AssertUnwindSafe(|| command::execute(&mut ctx, args)));
         // Whatever was fed until now (this command's, or another client's whose data
         // this one may have read) must reach the AOF before these replies are sent.
-        let fed_after = self.server.aof.fed();
-        if fed_after != fed_before || (fed_after > 0 && self.server.aof.enabled()) {
-            self.aof_target = fed_after;
+        if self.server.aof.enabled() {
+            self.aof_target = self.server.aof.fed();
         }
         if outcome.is_err() {
             self.out.truncate(reply_start);
