@@ -517,11 +517,13 @@ fn with_always_every_acknowledged_write_survives_kill_9() {
     acknowledged_writes_survive_kill_9(&AOF);
 }
 
-/// With everysec the buffer still reaches the file (the kernel) before the reply, as in
-/// Redis, so a killed process loses no acknowledged write either: only a machine crash
-/// can lose the last second.
+/// With everysec the buffer reaches the file before the reply, except while the previous
+/// background fsync is still running: then, as in Redis, the write is postponed (up to
+/// two seconds) and the replies go out meanwhile, so a kill may lose what was
+/// acknowledged in the last two seconds, never more, and the file still loads with every
+/// transaction whole.
 #[test]
-fn with_everysec_every_acknowledged_write_survives_kill_9() {
+fn with_everysec_a_kill_9_loses_at_most_the_last_seconds() {
     let mut args = AOF;
     args[3] = "everysec";
     acknowledged_writes_survive_kill_9(&args);
@@ -530,9 +532,12 @@ fn with_everysec_every_acknowledged_write_survives_kill_9() {
 /// Rounds of: a client writing numbered transactions, the server killed (SIGKILL) at some
 /// moment, and a restart that must hold every write acknowledged before.
 fn acknowledged_writes_survive_kill_9(args: &[&str]) {
+    // Each round lasts well under two seconds: with everysec all its writes may go.
+    let everysec = args.contains(&"everysec");
     let dir = TempDir::new("aof-crash");
     let acked = Arc::new(AtomicU64::new(0));
     for round in 0..3u64 {
+        let round_start = acked.load(Ordering::SeqCst);
         let server = Server::start_in(dir.path(), args).unwrap();
         let port = server.port;
         let stop = Arc::new(AtomicBool::new(false));
@@ -598,8 +603,9 @@ fn acknowledged_writes_survive_kill_9(args: &[&str]) {
             .parse()
             .unwrap_or(0);
         let n = acked.load(Ordering::SeqCst);
+        let least = if everysec { round_start } else { n };
         assert!(
-            got == n || got == n + 1,
+            (least..=n + 1).contains(&got),
             "round {round}: acked {n}, found {got}"
         );
         // A transaction is all or nothing.
