@@ -55,6 +55,7 @@ pub mod persist;
 pub mod pool;
 pub mod pubsub;
 pub mod resp;
+pub mod script;
 pub mod server;
 pub mod state;
 pub mod store;

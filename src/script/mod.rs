@@ -1,0 +1,3 @@
+//! Scripting: EVAL, EVALSHA, SCRIPT and FUNCTION, on the Lua interpreter in [`lua`].
+
+pub mod lua;
