@@ -148,6 +148,12 @@ impl Lua {
         todo!()
     }
 
+    /// A new userdata with no contents (as `newproxy()` makes): a unique value, equal
+    /// only to itself, such as `cjson.null`.
+    pub fn new_userdata(&mut self) -> Value {
+        todo!()
+    }
+
     /// A native function value; `name` is what error messages call it.
     pub fn native(&mut self, name: &'static str, f: NativeFn) -> Value {
         todo!()
