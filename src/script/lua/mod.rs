@@ -21,8 +21,6 @@
 
 #![allow(unused_variables, dead_code)]
 
-use std::any::Any;
-
 /// A Lua value. Cloning is cheap (strings are shared, tables and functions are handles).
 #[derive(Clone, Debug, Default)]
 pub enum Value {
@@ -91,8 +89,12 @@ pub trait Host {
     /// Called about every [`Lua::set_hook_interval`] instructions (default 100,000). An
     /// `Err` aborts the script (make it `fatal` to escape `pcall`).
     fn interrupt(&mut self, lua: &mut Lua) -> Result<(), Error>;
-    /// The host's own state, for its native functions to downcast.
-    fn as_any(&mut self) -> &mut dyn Any;
+    /// Native functions the host defines reach it here, by their own number: a host's
+    /// state borrows from its caller, so it cannot be downcast through `Any`.
+    fn host_call(&mut self, lua: &mut Lua, op: u32, args: &[Value]) -> Result<Vec<Value>, Error> {
+        let _ = (op, args);
+        Err(Error::msg(lua, "no host function here"))
+    }
 }
 
 /// A host with nothing to offer (tests, pure computations).
@@ -101,9 +103,6 @@ pub struct NoHost;
 impl Host for NoHost {
     fn interrupt(&mut self, _: &mut Lua) -> Result<(), Error> {
         Ok(())
-    }
-    fn as_any(&mut self) -> &mut dyn Any {
-        self
     }
 }
 
