@@ -1531,7 +1531,7 @@ fn trim(mut s: &[u8]) -> &[u8] {
 
 /// Redis's `sdssplitargs` (shared with inline requests): `None` on unbalanced or badly
 /// closed quotes.
-fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut args = crate::resp::Args::default();
     crate::resp::parse::split_args(line, &mut args).ok()?;
     Some(args.iter().map(<[u8]>::to_vec).collect())

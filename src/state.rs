@@ -92,6 +92,8 @@ pub struct Server {
     pub tracking: crate::tracking::Tracking,
     /// The append-only file: where propagated commands go.
     pub aof: persist::aof::Aof,
+    /// Scripting: the script cache, function libraries, the running script.
+    pub scripts: crate::script::Scripts,
     /// Every propagated command, kept in unit-test builds so tests can read the stream.
     #[cfg(test)]
     pub propagated: Mutex<Vec<crate::store::Op>>,
@@ -162,6 +164,7 @@ impl Server {
             pubsub: PubSub::default(),
             tracking: Default::default(),
             aof,
+            scripts: crate::script::Scripts::default(),
             #[cfg(test)]
             propagated: Mutex::default(),
             #[cfg(test)]

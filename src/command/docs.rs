@@ -223,6 +223,7 @@ fn acl_categories(c: &Command) -> Vec<&'static str> {
         "bitmap" => cats.push("@bitmap"),
         "generic" => cats.push("@keyspace"),
         "connection" => cats.push("@connection"),
+        "scripting" => cats.push("@scripting"),
         _ => {}
     }
     if c.flags & ADMIN != 0 {
@@ -306,6 +307,10 @@ pub fn help(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
+    if let Some(lines) = super::scripting::help_text(parent.name) {
+        super::reply_lines(ctx.out, lines);
+        return Ok(());
+    }
     let upper = parent.name.to_ascii_uppercase();
     let mut lines = vec![format!(
         "{upper} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"

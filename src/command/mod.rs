@@ -31,6 +31,7 @@ pub mod keys;
 pub mod list;
 pub mod multi;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -132,6 +133,8 @@ pub mod flags {
     /// The keys are not at fixed positions (Redis derives it from the key specs): LMPOP,
     /// SINTERCARD, SORT...
     pub const MOVABLEKEYS: u32 = 1 << 17;
+    /// A command that may be called without keys (EVAL, FCALL).
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 18;
 
     /// Flag names in COMMAND INFO's order. SENTINEL is not among them: Redis 7.0 keeps it
     /// to itself.
@@ -150,6 +153,7 @@ pub mod flags {
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_MULTI, "no_multi"),
         (MOVABLEKEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),
@@ -234,6 +238,7 @@ pub fn table() -> &'static [&'static [Command]] {
         multi::COMMANDS,
         pubsub::COMMANDS,
         sort::COMMANDS,
+        scripting::COMMANDS,
         server::COMMANDS,
         docs::COMMANDS,
         #[cfg(test)]
@@ -389,6 +394,12 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
             full_name(cmd, args)
         );
         return reject(ctx, &msg);
+    }
+    // While a script runs past busy-reply-threshold (Redis's `isInsideYieldingLongCommand`).
+    if cmd.flags & flags::ALLOW_BUSY == 0 {
+        if let Some(msg) = ctx.server.scripts.busy_error() {
+            return reject(ctx, msg);
+        }
     }
     if let Some(multi) = &mut ctx.client.multi {
         if !multi::runs_at_once(cmd) {
@@ -556,6 +567,7 @@ pub fn command_keys<'a>(cmd: &Command, args: &'a Args) -> Vec<&'a [u8]> {
     let argc = args.len() as i64;
     let numkeys_at = match cmd.name {
         "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => Some(1),
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro" => Some(2),
         _ => None,
     };
     if let Some(at) = numkeys_at {

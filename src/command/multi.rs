@@ -170,6 +170,9 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
                 select_locked(ctx, ks.as_ref().expect("locked"), args)
             }
             Handler::Plain(f) if runs_under_lock(args) => f(ctx, args),
+            Handler::Plain(_) if super::scripting::runs_script(cmd.name) => {
+                super::scripting::run_locked(ctx, ks.as_mut().expect("locked"), args)
+            }
             Handler::Plain(f) => {
                 // It may lock the keyspace itself (INFO, SAVE...); it touches no key. Others
                 // may write while the lock is released: what the transaction did so far
@@ -204,7 +207,7 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 /// keyspace themselves, and EXEC releases its lock around them; std's locks are not
 /// reentrant. A list of the safe ones rather than of the others, so that a new command
 /// costs atomicity at worst, never a deadlock.
-fn runs_under_lock(args: &Args) -> bool {
+pub(crate) fn runs_under_lock(args: &Args) -> bool {
     let sub = |word: &str| args.len() > 1 && is(&args[1], word);
     match args[0].to_ascii_lowercase().as_slice() {
         b"ping" | b"echo" | b"time" | b"lastsave" | b"wait" | b"publish" | b"subscribe"
@@ -218,7 +221,7 @@ fn runs_under_lock(args: &Args) -> bool {
 
 /// SELECT inside EXEC, checked against the keyspace EXEC holds locked (the command's own
 /// handler locks it to count the databases). Same checks and error texts as SELECT.
-fn select_locked(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+pub(crate) fn select_locked(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     let index = int_arg(&args[1])?;
     if i32::try_from(index).is_err() {
         return Err(CmdError::err(

@@ -135,6 +135,27 @@ impl Reply {
         }
     }
 
+    /// A boolean: `#t`/`#f` in RESP3, `:1`/`:0` in RESP2 (Redis's `addReplyBool`).
+    pub fn boolean(&mut self, b: bool) {
+        if self.resp3 {
+            self.buf
+                .extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
+        } else {
+            self.int(i64::from(b));
+        }
+    }
+
+    /// A big number: `(digits` in RESP3, a bulk string in RESP2.
+    pub fn big_number(&mut self, text: &str) {
+        if self.resp3 {
+            self.buf.push(b'(');
+            self.buf.extend_from_slice(text.as_bytes());
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(text.as_bytes());
+        }
+    }
+
     /// An array header for `n` elements that follow.
     pub fn array(&mut self, n: usize) {
         self.header(b'*', n);

@@ -21,6 +21,8 @@
 
 #![allow(unused_variables, dead_code)]
 
+pub mod ext;
+
 /// A Lua value. Cloning is cheap (strings are shared, tables and functions are handles).
 #[derive(Clone, Debug, Default)]
 pub enum Value {
@@ -70,9 +72,22 @@ pub struct Error {
     /// A fatal error ([`Host::interrupt`] raised it) unwinds through `pcall` and
     /// `xpcall` without being caught, up to [`Lua::call`].
     pub fatal: bool,
+    /// Where it was raised: `source` (as Lua keeps it, `@user_script`) and current line
+    /// of the innermost Lua function running then (a native function's caller), what
+    /// Redis's error handler reads with `debug.getinfo`. Set by the interpreter.
+    pub position: Option<(String, u32)>,
 }
 
 impl Error {
+    /// A catchable error with this value (the interpreter adds the position).
+    pub fn value(value: Value) -> Error {
+        Error {
+            value,
+            fatal: false,
+            position: None,
+        }
+    }
+
     /// A catchable error whose value is this message, unchanged (no position added).
     pub fn msg(lua: &mut Lua, text: &str) -> Error {
         todo!()
@@ -238,6 +253,11 @@ impl Lua {
 
     /// `lua_tonumber`: a number, or a string that converts to one.
     pub fn to_number(&self, v: &Value) -> Option<f64> {
+        todo!()
+    }
+
+    /// `rawequal(a, b)`.
+    pub fn raw_equal(a: &Value, b: &Value) -> bool {
         todo!()
     }
 

@@ -1,0 +1,1277 @@
+//! EVAL, EVALSHA, their `_RO` forms and SCRIPT (Redis's `eval.c`); FCALL and FUNCTION
+//! (`functions.c`). The scripting itself is in [`crate::script`].
+
+use std::sync::Arc;
+
+use super::docs::{doc, help_subcommand};
+use super::flags::*;
+use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
+use crate::resp::Args;
+use crate::script::lua::Value;
+use crate::script::run::{self, RunningGuard, ScriptHost, Spec};
+use crate::script::{engine, flag, Script};
+use crate::store::Keyspace;
+
+const SCRIPT: &[Command] = &[
+    Command::new(
+        "debug",
+        3,
+        NOSCRIPT,
+        (0, 0, 0),
+        Handler::Plain(script_debug),
+        doc(
+            "scripting",
+            "3.2.0",
+            "Sets the debug mode of server-side Lua scripts.",
+            "YES|SYNC|NO",
+        ),
+    ),
+    Command::new(
+        "exists",
+        -3,
+        NOSCRIPT,
+        (0, 0, 0),
+        Handler::Plain(script_exists),
+        doc(
+            "scripting",
+            "2.6.0",
+            "Determines whether server-side Lua scripts exist in the script cache.",
+            "sha1 [sha1 ...]",
+        ),
+    ),
+    Command::new(
+        "flush",
+        -2,
+        NOSCRIPT,
+        (0, 0, 0),
+        Handler::Plain(script_flush),
+        doc(
+            "scripting",
+            "2.6.0",
+            "Removes all server-side Lua scripts from the script cache.",
+            "[ASYNC|SYNC]",
+        ),
+    ),
+    help_subcommand("scripting"),
+    Command::new(
+        "kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        (0, 0, 0),
+        Handler::Plain(script_kill),
+        doc(
+            "scripting",
+            "2.6.0",
+            "Terminates a server-side Lua script during execution.",
+            "",
+        ),
+    ),
+    Command::new(
+        "load",
+        3,
+        NOSCRIPT | STALE,
+        (0, 0, 0),
+        Handler::Plain(script_load),
+        doc(
+            "scripting",
+            "2.6.0",
+            "Loads a server-side Lua script to the script cache.",
+            "script",
+        ),
+    ),
+];
+
+/// Flags of the script-running commands.
+const RUNS: u32 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLEKEYS;
+
+pub const COMMANDS: &[Command] = &[
+    Command::new(
+        "eval",
+        -3,
+        RUNS,
+        (0, 0, 0),
+        Handler::Plain(eval),
+        doc(
+            "scripting",
+            "2.6.0",
+            "Executes a server-side Lua script.",
+            "script numkeys [key [key ...]] [arg [arg ...]]",
+        ),
+    ),
+    Command::new(
+        "evalsha",
+        -3,
+        RUNS,
+        (0, 0, 0),
+        Handler::Plain(evalsha),
+        doc(
+            "scripting",
+            "2.6.0",
+            "Executes a server-side Lua script by SHA1 digest.",
+            "sha1 numkeys [key [key ...]] [arg [arg ...]]",
+        ),
+    ),
+    Command::new(
+        "eval_ro",
+        -3,
+        READONLY | RUNS,
+        (0, 0, 0),
+        Handler::Plain(eval_ro),
+        doc(
+            "scripting",
+            "7.0.0",
+            "Executes a read-only server-side Lua script.",
+            "script numkeys [key [key ...]] [arg [arg ...]]",
+        ),
+    ),
+    Command::new(
+        "evalsha_ro",
+        -3,
+        READONLY | RUNS,
+        (0, 0, 0),
+        Handler::Plain(evalsha_ro),
+        doc(
+            "scripting",
+            "7.0.0",
+            "Executes a read-only server-side Lua script by SHA1 digest.",
+            "sha1 numkeys [key [key ...]] [arg [arg ...]]",
+        ),
+    ),
+    Command::container(
+        "script",
+        -2,
+        Handler::Container,
+        SCRIPT,
+        doc(
+            "scripting",
+            "2.6.0",
+            "A container for Lua scripts management commands.",
+            "",
+        ),
+    ),
+    Command::new(
+        "fcall",
+        -3,
+        RUNS,
+        (0, 0, 0),
+        Handler::Plain(fcall),
+        doc(
+            "scripting",
+            "7.0.0",
+            "Invokes a function.",
+            "function numkeys [key [key ...]] [arg [arg ...]]",
+        ),
+    ),
+    Command::new(
+        "fcall_ro",
+        -3,
+        READONLY | RUNS,
+        (0, 0, 0),
+        Handler::Plain(fcall_ro),
+        doc(
+            "scripting",
+            "7.0.0",
+            "Invokes a read-only function.",
+            "function numkeys [key [key ...]] [arg [arg ...]]",
+        ),
+    ),
+    Command::container(
+        "function",
+        -2,
+        Handler::Container,
+        FUNCTION,
+        doc(
+            "scripting",
+            "7.0.0",
+            "A container for function commands.",
+            "",
+        ),
+    ),
+];
+
+const FUNCTION: &[Command] = &[
+    Command::new(
+        "delete",
+        3,
+        WRITE | NOSCRIPT,
+        (0, 0, 0),
+        Handler::Write(function_delete),
+        doc(
+            "scripting",
+            "7.0.0",
+            "Deletes a library and its functions.",
+            "library-name",
+        ),
+    ),
+    Command::new(
+        "dump",
+        2,
+        NOSCRIPT,
+        (0, 0, 0),
+        Handler::Plain(function_dump),
+        doc(
+            "scripting",
+            "7.0.0",
+            "Dumps all libraries into a serialized binary payload.",
+            "",
+        ),
+    ),
+    Command::new(
+        "flush",
+        -2,
+        WRITE | NOSCRIPT,
+        (0, 0, 0),
+        Handler::Write(function_flush),
+        doc(
+            "scripting",
+            "7.0.0",
+            "Deletes all libraries and functions.",
+            "[ASYNC|SYNC]",
+        ),
+    ),
+    help_subcommand("scripting"),
+    Command::new(
+        "kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        (0, 0, 0),
+        Handler::Plain(function_kill),
+        doc(
+            "scripting",
+            "7.0.0",
+            "Terminates a function during execution.",
+            "",
+        ),
+    ),
+    Command::new(
+        "list",
+        -2,
+        NOSCRIPT,
+        (0, 0, 0),
+        Handler::Plain(function_list),
+        doc(
+            "scripting",
+            "7.0.0",
+            "Returns information about all libraries.",
+            "[LIBRARYNAME library-name-pattern] [WITHCODE]",
+        ),
+    ),
+    Command::new(
+        "load",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        (0, 0, 0),
+        Handler::Write(function_load),
+        doc(
+            "scripting",
+            "7.0.0",
+            "Creates a library.",
+            "[REPLACE] function-code",
+        ),
+    ),
+    Command::new(
+        "restore",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        (0, 0, 0),
+        Handler::Write(function_restore),
+        doc(
+            "scripting",
+            "7.0.0",
+            "Restores all libraries from a payload.",
+            "serialized-value [FLUSH|APPEND|REPLACE]",
+        ),
+    ),
+    Command::new(
+        "stats",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        (0, 0, 0),
+        Handler::Plain(function_stats),
+        doc(
+            "scripting",
+            "7.0.0",
+            "Returns information about a function during execution.",
+            "",
+        ),
+    ),
+];
+
+/// How a script-running command is called.
+#[derive(Clone, Copy)]
+struct How {
+    by_sha: bool,
+    read_only: bool,
+}
+
+fn eval(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    locked(
+        ctx,
+        args,
+        How {
+            by_sha: false,
+            read_only: false,
+        },
+    )
+}
+
+fn evalsha(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    locked(
+        ctx,
+        args,
+        How {
+            by_sha: true,
+            read_only: false,
+        },
+    )
+}
+
+fn eval_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    locked(
+        ctx,
+        args,
+        How {
+            by_sha: false,
+            read_only: true,
+        },
+    )
+}
+
+fn evalsha_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    locked(
+        ctx,
+        args,
+        How {
+            by_sha: true,
+            read_only: true,
+        },
+    )
+}
+
+/// Whether a command runs a script (EXEC then runs it under its own lock, through
+/// [`run_locked`]).
+pub fn runs_script(name: &str) -> bool {
+    matches!(
+        name,
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+    )
+}
+
+/// Runs a script command under a write lock the caller (EXEC) holds.
+pub fn run_locked(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let name = args[0].to_ascii_lowercase();
+    let read_only = name.ends_with(b"_ro");
+    if name.starts_with(b"fcall") {
+        return fcall_locked(ctx, ks, args, read_only);
+    }
+    let how = How {
+        by_sha: name.starts_with(b"evalsha"),
+        read_only,
+    };
+    eval_locked(ctx, ks, args, how)
+}
+
+/// Takes the write lock for the script's whole run, then serves the clients blocked on
+/// keys it filled.
+fn locked(ctx: &mut Ctx, args: &Args, how: How) -> CmdResult {
+    if how.by_sha && args[1].len() != 40 {
+        return Err(noscript());
+    }
+    let server = ctx.server;
+    let mut ks = server.store.write();
+    let result = eval_locked(ctx, &mut ks, args, how);
+    super::finish_writes(ctx, ks);
+    result
+}
+
+fn noscript() -> CmdError {
+    CmdError::Msg("NOSCRIPT No matching script. Please use EVAL.".into())
+}
+
+/// Checks `numkeys` as Redis does, returning it.
+fn numkeys(args: &Args) -> Result<usize, CmdError> {
+    let n = int_arg(&args[2])?;
+    if n > args.len() as i64 - 3 {
+        return Err(CmdError::err(
+            "Number of keys can't be greater than number of args",
+        ));
+    }
+    if n < 0 {
+        return Err(CmdError::err("Number of keys can't be negative"));
+    }
+    Ok(n as usize)
+}
+
+/// Compiles a script body in this thread's state (cached there under its SHA-1 and kept
+/// alive in the registry).
+fn compile(eng: &mut engine::Engine, sha: [u8; 40], script: &Script) -> Result<Value, CmdError> {
+    if let Some(f) = eng.scripts.get(&sha) {
+        return Ok(f.clone());
+    }
+    let code = &script.body[script.code_start..];
+    let f = eng
+        .lua
+        .load(code, "@user_script")
+        .map_err(|e| CmdError::err(format!("Error compiling script (new function): {e}")))?;
+    let key = format!("f_{}", String::from_utf8_lossy(&sha));
+    eng.lua.registry_set(&key, f.clone());
+    eng.scripts.insert(sha, f.clone());
+    Ok(f)
+}
+
+/// Finds or creates the cache entry for an EVAL body (a shebang error is refused here,
+/// as Redis's `luaCreateFunction`).
+fn script_for_body(body: &[u8]) -> Result<([u8; 40], Arc<Script>), CmdError> {
+    let sha = crate::script::sha1_hex(body);
+    let (flags, code_start) = crate::script::shebang(body).map_err(CmdError::err)?;
+    Ok((
+        sha,
+        Arc::new(Script {
+            body: body.into(),
+            flags,
+            code_start,
+        }),
+    ))
+}
+
+/// The lowercase form of a SHA-1 argument.
+fn sha_arg(arg: &[u8]) -> Option<[u8; 40]> {
+    let mut sha = [0u8; 40];
+    if arg.len() != 40 {
+        return None;
+    }
+    for (d, s) in sha.iter_mut().zip(arg) {
+        *d = s.to_ascii_lowercase();
+    }
+    Some(sha)
+}
+
+/// The refusals `scriptPrepareForRun` makes for a script with flags (a shebang), and
+/// for `_ro` commands.
+fn prepare(ctx: &Ctx, flags: u64, read_only: bool) -> Result<(), CmdError> {
+    if flags & flag::EVAL_COMPAT != 0 || flags & flag::NO_WRITES != 0 {
+        return Ok(());
+    }
+    if crate::persist::save::refusal(ctx.server, true, true, false).is_some() {
+        return Err(CmdError::Msg("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.".into()));
+    }
+    if let Some(why) = ctx.server.aof.write_error() {
+        return Err(CmdError::Msg(format!("MISCONF Redis is configured to persist data to AOF, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts. AOF error: {why}")));
+    }
+    if read_only {
+        return Err(CmdError::err(
+            "Can not execute a script with write flag using *_ro command.",
+        ));
+    }
+    Ok(())
+}
+
+fn eval_locked(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, how: How) -> CmdResult {
+    if how.by_sha && args[1].len() != 40 {
+        return Err(noscript());
+    }
+    let nkeys = numkeys(args)?;
+    let scripts = &ctx.server.scripts;
+    let (sha, script) = if how.by_sha {
+        let sha = sha_arg(&args[1]).ok_or_else(noscript)?;
+        (sha, scripts.get(&sha).ok_or_else(noscript)?)
+    } else {
+        let sha = crate::script::sha1_hex(&args[1]);
+        match scripts.get(&sha) {
+            Some(s) => (sha, s),
+            None => script_for_body(&args[1])?,
+        }
+    };
+    let generation = scripts.generation();
+    engine::with(generation, |eng| {
+        let f = compile(eng, sha, &script)?;
+        ctx.server.scripts.insert(sha, Arc::clone(&script));
+        prepare(ctx, script.flags, how.read_only)?;
+        let read_only = how.read_only
+            || (script.flags & flag::EVAL_COMPAT == 0 && script.flags & flag::NO_WRITES != 0);
+        let name = String::from_utf8_lossy(&sha).into_owned();
+        let lua = &mut eng.lua;
+        for (global, range) in [("KEYS", 3..3 + nkeys), ("ARGV", 3 + nkeys..args.len())] {
+            let t = lua.create_table(range.len(), 0);
+            for (i, a) in range.enumerate() {
+                let s = lua.string(&args[a]);
+                let _ = lua.raw_set(&t, Value::Num((i + 1) as f64), s);
+            }
+            lua.set_global(global, t);
+        }
+        let spec = Spec {
+            name: &name,
+            eval: true,
+            read_only,
+        };
+        run_script(ctx, args, ks, lua, &f, &[], &spec);
+        Ok(())
+    })
+}
+
+/// Runs a compiled script or function: marks it running, holds what it propagates,
+/// makes blocking commands answer at once, and writes its reply.
+fn run_script(
+    ctx: &mut Ctx,
+    argv: &Args,
+    ks: &mut Keyspace,
+    lua: &mut crate::script::lua::Lua,
+    f: &Value,
+    call_args: &[Value],
+    spec: &Spec,
+) {
+    let server = ctx.server;
+    let _running = RunningGuard::start(&server.scripts.running, spec.eval, spec.name, argv);
+    // Inside EXEC the transaction already holds what it propagates.
+    let own_hold = ctx.client.held_ops.is_none();
+    if own_hold {
+        ctx.client.held_ops = Some(Vec::new());
+    }
+    let in_exec = std::mem::replace(&mut ctx.client.in_exec, true);
+    let db = ctx.client.db;
+    {
+        let mut host = ScriptHost::new(ctx, ks, spec);
+        run::call_and_reply(lua, f, call_args, &mut host, spec.name);
+    }
+    ctx.client.in_exec = in_exec;
+    ctx.client.db = db;
+    if own_hold {
+        let ops = ctx.client.held_ops.take().unwrap_or_default();
+        crate::consumers::propagate(server, ops, true);
+    }
+}
+
+const SCRIPT_HELP: &[&str] = &[
+    "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DEBUG (YES|SYNC|NO)",
+    "    Set the debug mode for subsequent scripts executed.",
+    "EXISTS <sha1> [<sha1> ...]",
+    "    Return information about the existence of the scripts in the script cache.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Flush the Lua scripts cache. Very dangerous on replicas.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the scripts cache.",
+    "    * SYNC: Synchronously flush the scripts cache.",
+    "KILL",
+    "    Kill the currently executing Lua script.",
+    "LOAD <script>",
+    "    Load a script into the scripts cache without executing it.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// The HELP texts of SCRIPT and FUNCTION (Redis's own, not generated from the table).
+pub fn help_text(container: &str) -> Option<&'static [&'static str]> {
+    match container {
+        "script" => Some(SCRIPT_HELP),
+        "function" => Some(super::scripting::FUNCTION_HELP),
+        _ => None,
+    }
+}
+
+/// ```text
+/// SCRIPT DEBUG YES|SYNC|NO
+/// ```
+/// redlite has no Lua debugger: NO is accepted, YES and SYNC are refused.
+fn script_debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if is(&args[2], "no") {
+        ctx.out.ok();
+        return Ok(());
+    }
+    if is(&args[2], "yes") || is(&args[2], "sync") {
+        return Err(CmdError::err(
+            "SCRIPT DEBUG is not supported: redlite has no Lua debugger",
+        ));
+    }
+    Err(CmdError::err("Use SCRIPT DEBUG YES/SYNC/NO"))
+}
+
+/// ```text
+/// SCRIPT EXISTS sha1 [sha1 ...]
+/// ```
+fn script_exists(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    ctx.out.array(args.len() - 2);
+    for a in args.iter().skip(2) {
+        let found = sha_arg(a).is_some_and(|sha| ctx.server.scripts.get(&sha).is_some());
+        ctx.out.int(i64::from(found));
+    }
+    Ok(())
+}
+
+/// ```text
+/// SCRIPT FLUSH [ASYNC|SYNC]
+/// ```
+fn script_flush(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let ok =
+        args.len() == 2 || (args.len() == 3 && (is(&args[2], "sync") || is(&args[2], "async")));
+    if !ok {
+        return Err(CmdError::err("SCRIPT FLUSH only support SYNC|ASYNC option"));
+    }
+    ctx.server.scripts.flush();
+    ctx.out.ok();
+    Ok(())
+}
+
+/// ```text
+/// SCRIPT KILL
+/// ```
+fn script_kill(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    match ctx.server.scripts.kill(true) {
+        Some(msg) => Err(CmdError::Msg(msg.into())),
+        None => {
+            ctx.out.ok();
+            Ok(())
+        }
+    }
+}
+
+/// ```text
+/// SCRIPT LOAD script
+/// ```
+/// Compiles the script and caches it; its SHA-1.
+fn script_load(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let scripts = &ctx.server.scripts;
+    let sha = crate::script::sha1_hex(&args[2]);
+    if scripts.get(&sha).is_none() {
+        let (sha, script) = script_for_body(&args[2])?;
+        engine::with(scripts.generation(), |eng| compile(eng, sha, &script))?;
+        scripts.insert(sha, script);
+    }
+    ctx.out.bulk(&sha);
+    Ok(())
+}
+
+fn fcall(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let server = ctx.server;
+    let mut ks = server.store.write();
+    let result = fcall_locked(ctx, &mut ks, args, false);
+    super::finish_writes(ctx, ks);
+    result
+}
+
+fn fcall_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let server = ctx.server;
+    let mut ks = server.store.write();
+    let result = fcall_locked(ctx, &mut ks, args, true);
+    super::finish_writes(ctx, ks);
+    result
+}
+
+/// ```text
+/// FCALL function numkeys [key ...] [arg ...]
+/// ```
+/// Runs a library's function with the keys and arguments as its two table arguments.
+fn fcall_locked(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, read_only: bool) -> CmdResult {
+    let name = String::from_utf8_lossy(&args[1]).into_owned();
+    let libs = ctx
+        .server
+        .scripts
+        .functions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let Some((_, info)) = libs.function(&name) else {
+        return Err(CmdError::err("Function not found"));
+    };
+    let fflags = info.flags;
+    let n = crate::util::num::parse_i64(&args[2])
+        .ok_or_else(|| CmdError::err("Bad number of keys provided"))?;
+    numkeys(args)?;
+    let n = n as usize;
+    prepare(ctx, fflags, read_only)?;
+    let version = libs.version;
+    let generation = ctx.server.scripts.generation();
+    engine::with(generation, |eng| {
+        if eng.functions_version != version {
+            reload_functions(eng, &libs);
+        }
+        drop(libs);
+        let Some(f) = eng.functions.get(&name).cloned() else {
+            return Err(CmdError::err("Function not found"));
+        };
+        let lua = &mut eng.lua;
+        let mut tables = Vec::with_capacity(2);
+        for range in [3..3 + n, 3 + n..args.len()] {
+            let t = lua.create_table(range.len(), 0);
+            for (i, a) in range.enumerate() {
+                let s = lua.string(&args[a]);
+                let _ = lua.raw_set(&t, Value::Num((i + 1) as f64), s);
+            }
+            tables.push(t);
+        }
+        let spec = Spec {
+            name: &name,
+            eval: false,
+            read_only: read_only || fflags & flag::NO_WRITES != 0,
+        };
+        run_script(ctx, args, ks, lua, &f, &tables, &spec);
+        Ok(())
+    })
+}
+
+/// Runs every library's code in this thread's state, so it has the callbacks.
+fn reload_functions(eng: &mut engine::Engine, libs: &crate::script::function::Libraries) {
+    use crate::script::function::{self, LoadHost, Registrations};
+    for name in eng.functions.keys() {
+        eng.lua.registry_set(&format!("fn_{name}"), Value::Nil);
+    }
+    eng.functions.clear();
+    for lib in libs.libraries.values() {
+        let Ok((_, _, start)) = function::metadata(&lib.code) else {
+            continue;
+        };
+        let mut reg = Registrations::default();
+        let mut host = LoadHost {
+            registrations: &mut reg,
+        };
+        if function::load(&mut eng.lua, &lib.code, start, &mut host).is_ok() {
+            for (info, f) in reg.functions {
+                eng.lua
+                    .registry_set(&format!("fn_{}", info.name), f.clone());
+                eng.functions.insert(info.name, f);
+            }
+        }
+    }
+    eng.functions_version = libs.version;
+}
+
+/// Loads a library's code in this thread's state, checking it as FUNCTION LOAD does;
+/// the library to add.
+fn build_library(ctx: &Ctx, code: &[u8]) -> Result<crate::script::function::Library, String> {
+    use crate::script::function::{self, FunctionInfo, LoadHost, Registrations};
+    let (engine_name, name, start) = function::metadata(code)?;
+    if !function::valid_name(name.as_bytes()) {
+        return Err("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".into());
+    }
+    if !engine_name.eq_ignore_ascii_case("lua") {
+        return Err(format!("Engine '{engine_name}' not found"));
+    }
+    let mut reg = Registrations::default();
+    engine::with(ctx.server.scripts.generation(), |eng| {
+        let mut host = LoadHost {
+            registrations: &mut reg,
+        };
+        function::load(&mut eng.lua, code, start, &mut host)
+    })?;
+    if reg.functions.is_empty() {
+        return Err("No functions registered".into());
+    }
+    let functions: Vec<FunctionInfo> = reg.functions.into_iter().map(|(f, _)| f).collect();
+    Ok(function::Library {
+        name,
+        code: code.to_vec(),
+        functions,
+    })
+}
+
+/// Adds libraries to the set: a library of the same name is an error unless `replace`;
+/// a function another library already has is always one. All or nothing.
+fn join(
+    libs: &mut crate::script::function::Libraries,
+    new: Vec<crate::script::function::Library>,
+    replace: bool,
+) -> Result<(), String> {
+    for lib in &new {
+        if libs.libraries.contains_key(&lib.name) && !replace {
+            return Err(format!("Library '{}' already exists", lib.name));
+        }
+    }
+    for lib in &new {
+        for f in &lib.functions {
+            let clash = libs
+                .libraries
+                .values()
+                .filter(|l| !new.iter().any(|n| n.name == l.name))
+                .chain(new.iter().filter(|l| l.name != lib.name))
+                .any(|l| l.functions.iter().any(|g| g.name == f.name));
+            if clash {
+                return Err(format!("Function {} already exists", f.name));
+            }
+        }
+    }
+    for lib in new {
+        libs.insert(lib);
+    }
+    Ok(())
+}
+
+/// ```text
+/// FUNCTION LOAD [REPLACE] function-code
+/// ```
+fn function_load(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let mut replace = false;
+    let mut at = 2;
+    while at < args.len() - 1 {
+        if !is(&args[at], "replace") {
+            return Err(CmdError::err(format!(
+                "Unknown option given: {}",
+                String::from_utf8_lossy(&args[at])
+            )));
+        }
+        replace = true;
+        at += 1;
+    }
+    if at >= args.len() {
+        return Err(CmdError::err("Function code is missing"));
+    }
+    let lib = build_library(ctx, &args[at]).map_err(CmdError::err)?;
+    let name = lib.name.clone();
+    let mut libs = ctx
+        .server
+        .scripts
+        .functions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if libs.libraries.contains_key(&name) && !replace {
+        return Err(CmdError::err(format!("Library '{name}' already exists")));
+    }
+    join(&mut libs, vec![lib], true).map_err(CmdError::err)?;
+    ks.dirty += 1;
+    ctx.out.bulk(name.as_bytes());
+    Ok(())
+}
+
+/// ```text
+/// FUNCTION DELETE library-name
+/// ```
+fn function_delete(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    let name = String::from_utf8_lossy(&args[2]).into_owned();
+    let mut libs = ctx
+        .server
+        .scripts
+        .functions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if !libs.libraries.contains_key(&name) {
+        return Err(CmdError::err("Library not found"));
+    }
+    libs.remove(&name);
+    ks.dirty += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// ```text
+/// FUNCTION FLUSH [ASYNC|SYNC]
+/// ```
+fn function_flush(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    if args.len() > 3 {
+        return Err(subcommand_syntax(args));
+    }
+    if args.len() == 3 && !is(&args[2], "sync") && !is(&args[2], "async") {
+        return Err(CmdError::err(
+            "FUNCTION FLUSH only supports SYNC|ASYNC option",
+        ));
+    }
+    ctx.server
+        .scripts
+        .functions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
+    ks.dirty += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Redis's `addReplySubcommandSyntaxError`.
+fn subcommand_syntax(args: &Args) -> CmdError {
+    CmdError::err(format!(
+        "unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        String::from_utf8_lossy(&args[1]),
+        String::from_utf8_lossy(&args[0]).to_ascii_uppercase()
+    ))
+}
+
+/// ```text
+/// FUNCTION KILL
+/// ```
+fn function_kill(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    match ctx.server.scripts.kill(false) {
+        Some(msg) => Err(CmdError::Msg(msg.into())),
+        None => {
+            ctx.out.ok();
+            Ok(())
+        }
+    }
+}
+
+/// ```text
+/// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]
+/// ```
+fn function_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (mut with_code, mut pattern): (bool, Option<&[u8]>) = (false, None);
+    let mut i = 2;
+    while i < args.len() {
+        if !with_code && is(&args[i], "withcode") {
+            with_code = true;
+        } else if pattern.is_none() && is(&args[i], "libraryname") {
+            if i >= args.len() - 1 {
+                return Err(CmdError::err("library name argument was not given"));
+            }
+            i += 1;
+            pattern = Some(&args[i]);
+        } else {
+            return Err(CmdError::err(format!(
+                "Unknown argument {}",
+                String::from_utf8_lossy(&args[i])
+            )));
+        }
+        i += 1;
+    }
+    let libs = ctx
+        .server
+        .scripts
+        .functions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let chosen: Vec<_> = libs
+        .libraries
+        .values()
+        .filter(|l| {
+            pattern.map_or(true, |p| {
+                crate::util::glob::matches(p, l.name.as_bytes(), true)
+            })
+        })
+        .collect();
+    let out = &mut *ctx.out;
+    out.array(chosen.len());
+    for lib in chosen {
+        out.map(if with_code { 4 } else { 3 });
+        out.bulk(b"library_name");
+        out.bulk(lib.name.as_bytes());
+        out.bulk(b"engine");
+        out.bulk(b"LUA");
+        out.bulk(b"functions");
+        out.array(lib.functions.len());
+        for f in &lib.functions {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(f.name.as_bytes());
+            out.bulk(b"description");
+            match &f.description {
+                Some(d) => out.bulk(d),
+                None => out.null(),
+            }
+            out.bulk(b"flags");
+            let names: Vec<&str> = flag::NAMES
+                .iter()
+                .filter(|(bit, _)| f.flags & bit != 0)
+                .map(|(_, n)| *n)
+                .collect();
+            out.set(names.len());
+            for n in names {
+                out.simple(n);
+            }
+        }
+        if with_code {
+            out.bulk(b"library_code");
+            out.bulk(&lib.code);
+        }
+    }
+    Ok(())
+}
+
+/// ```text
+/// FUNCTION STATS
+/// ```
+fn function_stats(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let scripts = &ctx.server.scripts;
+    let running = scripts
+        .running
+        .started
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let busy = scripts
+        .running
+        .busy
+        .load(std::sync::atomic::Ordering::Acquire);
+    let eval = scripts
+        .running
+        .eval
+        .load(std::sync::atomic::Ordering::Acquire);
+    if busy && eval {
+        return Err(CmdError::Msg(
+            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.".into(),
+        ));
+    }
+    let out = &mut *ctx.out;
+    out.map(2);
+    out.bulk(b"running_script");
+    match running.filter(|_| busy) {
+        None => out.null(),
+        Some((started, name, argv)) => {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(name.as_bytes());
+            out.bulk(b"command");
+            out.array(argv.len());
+            for a in &argv {
+                out.bulk(a);
+            }
+            out.bulk(b"duration_ms");
+            out.int(started.elapsed().as_millis() as i64);
+        }
+    }
+    let libs = scripts.functions.lock().unwrap_or_else(|e| e.into_inner());
+    out.bulk(b"engines");
+    out.map(1);
+    out.bulk(b"LUA");
+    out.map(2);
+    out.bulk(b"libraries_count");
+    out.int(libs.libraries.len() as i64);
+    out.bulk(b"functions_count");
+    out.int(libs.function_count() as i64);
+    Ok(())
+}
+
+/// RDB's opcode for a function library in a dump (`RDB_OPCODE_FUNCTION2`).
+const OPCODE_FUNCTION2: u8 = 245;
+/// The RDB version FUNCTION DUMP writes (Redis 7.0's `RDB_VERSION`).
+const RDB_VERSION: u16 = 10;
+
+/// ```text
+/// FUNCTION DUMP
+/// ```
+/// Every library as Redis's payload: each library's code as an RDB string after the
+/// FUNCTION2 opcode, then the RDB version and a CRC64. (Strings are stored
+/// uncompressed: Redis compresses those over 20 bytes with LZF, so the bytes differ,
+/// but each side restores the other's payload.)
+fn function_dump(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let libs = ctx
+        .server
+        .scripts
+        .functions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let mut payload = Vec::new();
+    for lib in libs.libraries.values() {
+        payload.push(OPCODE_FUNCTION2);
+        rdb_len(&mut payload, lib.code.len() as u64);
+        payload.extend_from_slice(&lib.code);
+    }
+    payload.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = crate::persist::crc64::crc64(0, &payload);
+    payload.extend_from_slice(&crc.to_le_bytes());
+    ctx.out.bulk(&payload);
+    Ok(())
+}
+
+/// RDB's length encoding.
+fn rdb_len(out: &mut Vec<u8>, n: u64) {
+    if n < 1 << 6 {
+        out.push(n as u8);
+    } else if n < 1 << 14 {
+        out.push(0x40 | (n >> 8) as u8);
+        out.push(n as u8);
+    } else if n <= u64::from(u32::MAX) {
+        out.push(0x80);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    } else {
+        out.push(0x81);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+/// Reads an RDB length at `*pos`: (value, whether it is a special encoding).
+fn read_rdb_len(data: &[u8], pos: &mut usize) -> Option<(u64, bool)> {
+    let first = *data.get(*pos)?;
+    *pos += 1;
+    match first >> 6 {
+        0 => Some((u64::from(first & 0x3f), false)),
+        1 => {
+            let second = *data.get(*pos)?;
+            *pos += 1;
+            Some(((u64::from(first & 0x3f) << 8) | u64::from(second), false))
+        }
+        2 => {
+            let width = if first == 0x80 {
+                4
+            } else if first == 0x81 {
+                8
+            } else {
+                return None;
+            };
+            let bytes = data.get(*pos..*pos + width)?;
+            *pos += width;
+            Some((
+                bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+                false,
+            ))
+        }
+        _ => Some((u64::from(first & 0x3f), true)),
+    }
+}
+
+/// Reads an RDB string (raw, integer-encoded or LZF-compressed) at `*pos`.
+fn read_rdb_string(data: &[u8], pos: &mut usize) -> Option<Vec<u8>> {
+    let (n, special) = read_rdb_len(data, pos)?;
+    if !special {
+        let s = data.get(*pos..*pos + n as usize)?.to_vec();
+        *pos += n as usize;
+        return Some(s);
+    }
+    match n {
+        0 | 1 | 2 => {
+            let width = 1 << n;
+            let bytes = data.get(*pos..*pos + width)?;
+            *pos += width;
+            let v = match width {
+                1 => i64::from(bytes[0] as i8),
+                2 => i64::from(i16::from_le_bytes([bytes[0], bytes[1]])),
+                _ => i64::from(i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])),
+            };
+            Some(v.to_string().into_bytes())
+        }
+        3 => {
+            let (clen, _) = read_rdb_len(data, pos)?;
+            let (len, _) = read_rdb_len(data, pos)?;
+            let compressed = data.get(*pos..*pos + clen as usize)?;
+            *pos += clen as usize;
+            lzf_decompress(compressed, len as usize)
+        }
+        _ => None,
+    }
+}
+
+/// LZF decompression (liblzf's format, as Redis uses for RDB strings).
+fn lzf_decompress(input: &[u8], len: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(len);
+    let mut i = 0;
+    while i < input.len() {
+        let ctrl = usize::from(input[i]);
+        i += 1;
+        if ctrl < 32 {
+            let run = ctrl + 1;
+            out.extend_from_slice(input.get(i..i + run)?);
+            i += run;
+        } else {
+            let mut n = ctrl >> 5;
+            if n == 7 {
+                n += usize::from(*input.get(i)?);
+                i += 1;
+            }
+            let back = ((ctrl & 0x1f) << 8) + usize::from(*input.get(i)?) + 1;
+            i += 1;
+            let start = out.len().checked_sub(back)?;
+            for k in 0..n + 2 {
+                let b = out[start + k];
+                out.push(b);
+            }
+        }
+        if out.len() > len {
+            return None;
+        }
+    }
+    (out.len() == len).then_some(out)
+}
+
+/// ```text
+/// FUNCTION RESTORE serialized-value [FLUSH|APPEND|REPLACE]
+/// ```
+fn function_restore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+    if args.len() > 4 {
+        return Err(subcommand_syntax(args));
+    }
+    let policy = match (args.len() > 3).then(|| &args[3]) {
+        None => "append",
+        Some(p) if is(p, "append") => "append",
+        Some(p) if is(p, "replace") => "replace",
+        Some(p) if is(p, "flush") => "flush",
+        Some(_) => {
+            return Err(CmdError::err(
+                "Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+            ))
+        }
+    };
+    let data = &args[2];
+    let bad = || CmdError::err("DUMP payload version or checksum are wrong");
+    if data.len() < 10 {
+        return Err(bad());
+    }
+    let body = &data[..data.len() - 8];
+    let version = u16::from_le_bytes([data[data.len() - 10], data[data.len() - 9]]);
+    let crc = u64::from_le_bytes(data[data.len() - 8..].try_into().expect("8 bytes"));
+    if version > RDB_VERSION || (crc != 0 && crc != crate::persist::crc64::crc64(0, body)) {
+        return Err(bad());
+    }
+    let mut pos = 0;
+    let mut new = Vec::new();
+    while data.len() - pos > 10 {
+        let kind = data[pos];
+        pos += 1;
+        if kind != OPCODE_FUNCTION2 {
+            return Err(CmdError::err("given type is not a function"));
+        }
+        let code = read_rdb_string(data, &mut pos)
+            .ok_or_else(|| CmdError::err("Failed loading library payload"))?;
+        let lib = build_library(ctx, &code).map_err(CmdError::err)?;
+        if new
+            .iter()
+            .any(|l: &crate::script::function::Library| l.name == lib.name)
+        {
+            return Err(CmdError::err(format!(
+                "Library '{}' already exists",
+                lib.name
+            )));
+        }
+        new.push(lib);
+    }
+    let mut libs = ctx
+        .server
+        .scripts
+        .functions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if policy == "flush" {
+        libs.clear();
+    }
+    join(&mut libs, new, policy != "append").map_err(CmdError::err)?;
+    ks.dirty += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+pub const FUNCTION_HELP: &[&str] = &[
+    "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "LOAD [REPLACE] <FUNCTION CODE>",
+    "    Create a new library with the given library name and code.",
+    "DELETE <LIBRARY NAME>",
+    "    Delete the given library.",
+    "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+    "    Return general information on all the libraries:",
+    "    * Library name",
+    "    * The engine used to run the Library",
+    "    * Library description",
+    "    * Functions list",
+    "    * Library code (if WITHCODE is given)",
+    "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+    "STATS",
+    "    Return information about the current function running:",
+    "    * Function name",
+    "    * Command used to run the function",
+    "    * Duration in MS that the function is running",
+    "    If no function is running, return nil",
+    "    In addition, returns a list of available engines.",
+    "KILL",
+    "    Kill the current running function.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Delete all the libraries.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the libraries.",
+    "    * SYNC: Synchronously flush the libraries.",
+    "DUMP",
+    "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+    "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+    "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+    "    control how to handle existing libraries (default APPEND):",
+    "    * FLUSH: delete all existing libraries.",
+    "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+    "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+    "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+    "      in case of functions name collision with another library).",
+    "HELP",
+    "    Prints this help.",
+];
