@@ -44,7 +44,7 @@ pub fn render(server: &Server, requested: &[String]) -> String {
         match *section {
             "server" => server_section(server, &mut out),
             "clients" => clients_section(server, &mut out),
-            "memory" => memory_section(&mut out),
+            "memory" => memory_section(server, &mut out),
             "persistence" => persistence_section(server, &mut out),
             "stats" => stats_section(server, &mut out),
             "replication" => replication_section(server, &mut out),
@@ -158,7 +158,7 @@ fn human(n: u64) -> String {
     }
 }
 
-fn memory_section(out: &mut String) {
+fn memory_section(server: &Server, out: &mut String) {
     let rss = rss_bytes();
     let total = read_trimmed("/proc/meminfo")
         .lines()
@@ -174,14 +174,41 @@ fn memory_section(out: &mut String) {
     field(out, "used_memory_peak_human", human(rss));
     field(out, "total_system_memory", total);
     field(out, "total_system_memory_human", human(total));
-    field(out, "used_memory_lua", 0);
-    field(out, "used_memory_scripts", 0);
+    scripting_memory(server, out);
     field(out, "maxmemory", 0);
     field(out, "maxmemory_human", "0B");
     field(out, "maxmemory_policy", "noeviction");
     field(out, "mem_fragmentation_ratio", "1.00");
     field(out, "mem_allocator", "libc");
     field(out, "lazyfree_pending_objects", 0);
+}
+
+/// The scripting lines of the memory section, in Redis 7.0's order. A Lua state's size
+/// is the one the last script left in its thread (each thread has its own).
+fn scripting_memory(server: &Server, out: &mut String) {
+    let scripts = &server.scripts;
+    let lua = scripts.lua_memory.load(Ordering::Relaxed);
+    let (cached, scripts_bytes) = scripts.cached();
+    let (functions, libraries, functions_bytes) = {
+        let libs = scripts.functions.lock().unwrap_or_else(|e| e.into_inner());
+        let bytes: usize = libs.libraries.values().map(|l| l.code.len() + 64).sum();
+        (libs.function_count(), libs.libraries.len(), bytes)
+    };
+    let scripts_bytes = scripts_bytes as u64;
+    let functions_bytes = functions_bytes as u64;
+    field(out, "used_memory_lua", lua);
+    field(out, "used_memory_vm_eval", lua);
+    field(out, "used_memory_lua_human", human(lua));
+    field(out, "used_memory_scripts_eval", scripts_bytes);
+    field(out, "number_of_cached_scripts", cached);
+    field(out, "number_of_functions", functions);
+    field(out, "number_of_libraries", libraries);
+    field(out, "used_memory_vm_functions", lua);
+    field(out, "used_memory_vm_total", 2 * lua);
+    field(out, "used_memory_vm_total_human", human(2 * lua));
+    field(out, "used_memory_functions", functions_bytes);
+    field(out, "used_memory_scripts", scripts_bytes + functions_bytes);
+    field(out, "used_memory_scripts_human", human(scripts_bytes + functions_bytes));
 }
 
 fn persistence_section(server: &Server, out: &mut String) {

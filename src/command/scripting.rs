@@ -533,6 +533,10 @@ fn run_script(
         let mut host = ScriptHost::new(ctx, ks, spec);
         run::call_and_reply(lua, f, call_args, &mut host, spec.name);
     }
+    server
+        .scripts
+        .lua_memory
+        .store(lua.used_memory() as u64, std::sync::atomic::Ordering::Relaxed);
     ctx.client.in_exec = in_exec;
     ctx.client.db = db;
     if own_hold {

@@ -77,6 +77,8 @@ pub struct Scripts {
     pub functions: Mutex<function::Libraries>,
     /// The script running now (at most one: a script holds the keyspace write lock).
     pub running: Running,
+    /// The size of the Lua state the last script ran in (INFO's `used_memory_lua`).
+    pub lua_memory: AtomicU64,
 }
 
 /// What other clients may know of the running script.

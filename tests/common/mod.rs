@@ -334,6 +334,17 @@ impl Conn {
         self.read_reply()
     }
 
+    /// Sends a command with binary arguments and returns its reply's raw bytes.
+    pub fn cmd_bytes(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.send_bytes(args);
+        self.read_reply()
+    }
+
+    /// The port this connection talks to.
+    pub fn port(&self) -> u16 {
+        self.stream.peer_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
     /// Like [`Conn::cmd`], with the reply as a (lossy) string for readable diffs.
     pub fn cmd_str(&mut self, args: &[&str]) -> String {
         String::from_utf8_lossy(&self.cmd(args)).into_owned()
