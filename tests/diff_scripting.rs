@@ -95,21 +95,51 @@ fn redis_call_runs_commands_as_clients_do() {
         return;
     }
     run_script(&[
-        &["EVAL", "return redis.call('set', KEYS[1], ARGV[1])", "1", "k", "v"],
+        &[
+            "EVAL",
+            "return redis.call('set', KEYS[1], ARGV[1])",
+            "1",
+            "k",
+            "v",
+        ],
         &["EVAL", "return redis.call('get', KEYS[1])", "1", "k"],
         &["EVAL", "return redis.call('get', 'nokey')", "0"],
         &["EVAL", "return redis.call('incr', 'n')", "0"],
         &["EVAL", "return redis.call('incrbyfloat', 'f', 1.5)", "0"],
-        &["EVAL", "return redis.call('rpush', 'l', 1, 2, 3.5, 'x')", "0"],
+        &[
+            "EVAL",
+            "return redis.call('rpush', 'l', 1, 2, 3.5, 'x')",
+            "0",
+        ],
         &["EVAL", "return redis.call('lrange', 'l', 0, -1)", "0"],
-        &["EVAL", "return redis.call('hset', 'h', 'a', 1, 'b', 2)", "0"],
+        &[
+            "EVAL",
+            "return redis.call('hset', 'h', 'a', 1, 'b', 2)",
+            "0",
+        ],
         &["EVAL", "return redis.call('hgetall', 'h')", "0"],
-        &["EVAL", "return redis.call('zadd', 'z', 1.5, 'a', 2, 'b')", "0"],
-        &["EVAL", "return redis.call('zrange', 'z', 0, -1, 'withscores')", "0"],
+        &[
+            "EVAL",
+            "return redis.call('zadd', 'z', 1.5, 'a', 2, 'b')",
+            "0",
+        ],
+        &[
+            "EVAL",
+            "return redis.call('zrange', 'z', 0, -1, 'withscores')",
+            "0",
+        ],
         &["EVAL", "return redis.call('ping')", "0"],
         &["EVAL", "return redis.call('exists', 'k', 'nokey')", "0"],
-        &["EVAL", "redis.call('select', 1) return redis.call('ping')", "0"],
-        &["EVAL", "redis.call('select', 1) redis.call('set', 'in1', 'x') return redis.call('dbsize')", "0"],
+        &[
+            "EVAL",
+            "redis.call('select', 1) return redis.call('ping')",
+            "0",
+        ],
+        &[
+            "EVAL",
+            "redis.call('select', 1) redis.call('set', 'in1', 'x') return redis.call('dbsize')",
+            "0",
+        ],
         &["DBSIZE"],
         &["EVAL", "return redis.call('nosuch')", "0"],
         &["EVAL", "return redis.call('get')", "0"],
@@ -121,8 +151,16 @@ fn redis_call_runs_commands_as_clients_do() {
         &["EVAL", "return redis.call('lpush', 'k', 'x')", "0"],
         &["EVAL", "return redis.pcall('lpush', 'k', 'x')", "0"],
         &["EVAL", "return redis.pcall('nosuch')", "0"],
-        &["EVAL", "local x = redis.pcall('nosuch'); return type(x)..tostring(x.err)", "0"],
-        &["EVAL", "local ok, e = pcall(function() redis.call('nosuch') end) return {tostring(ok), e}", "0"],
+        &[
+            "EVAL",
+            "local x = redis.pcall('nosuch'); return type(x)..tostring(x.err)",
+            "0",
+        ],
+        &[
+            "EVAL",
+            "local ok, e = pcall(function() redis.call('nosuch') end) return {tostring(ok), e}",
+            "0",
+        ],
         &["EVAL", "return pcall(function() error({err='x'}) end)", "0"],
         &["EVAL", "return {pcall(error, 'y')}", "0"],
         &["EVAL", "return redis.sha1hex('')", "0"],
@@ -138,7 +176,14 @@ fn redis_call_runs_commands_as_clients_do() {
         &["EVAL", "return redis.breakpoint()", "0"],
         &["EVAL", "return redis.acl_check_cmd('get', 'x')", "0"],
         &["EVAL", "return redis.acl_check_cmd('nosuch')", "0"],
-        &["EVAL", "return {KEYS[1], KEYS[2], ARGV[1], #KEYS, #ARGV}", "2", "a", "b", "c"],
+        &[
+            "EVAL",
+            "return {KEYS[1], KEYS[2], ARGV[1], #KEYS, #ARGV}",
+            "2",
+            "a",
+            "b",
+            "c",
+        ],
         &["EVAL", "return 1", "-1"],
         &["EVAL", "return 1", "2", "a"],
         &["EVAL", "return 1", "x"],
@@ -188,19 +233,36 @@ fn script_cache_and_evalsha() {
     run_script(&[
         &["SCRIPT", "LOAD", "return 'loaded'"],
         &["EVALSHA", "c2ea1bbd4b9e4cc3c9a42e3b3d8a8b4d8c9d9b5e", "0"],
-        &["SCRIPT", "EXISTS", "b534286061d4b9e4026607613b95c06c06015ae8", "ffffffffffffffffffffffffffffffffffffffff"],
+        &[
+            "SCRIPT",
+            "EXISTS",
+            "b534286061d4b9e4026607613b95c06c06015ae8",
+            "ffffffffffffffffffffffffffffffffffffffff",
+        ],
         &["EVALSHA", "b534286061d4b9e4026607613b95c06c06015ae8", "0"],
         &["EVALSHA", "B534286061D4B9E4026607613B95C06C06015AE8", "0"],
         &["EVALSHA", "short", "0"],
-        &["EVALSHA_RO", "b534286061d4b9e4026607613b95c06c06015ae8", "0"],
+        &[
+            "EVALSHA_RO",
+            "b534286061d4b9e4026607613b95c06c06015ae8",
+            "0",
+        ],
         &["EVAL", "return 'cached by eval'", "0"],
-        &["SCRIPT", "EXISTS", "0d7ed2e4f0bb1ccbc0f8a5a4f1d8b8d4e6bd8fce"],
+        &[
+            "SCRIPT",
+            "EXISTS",
+            "0d7ed2e4f0bb1ccbc0f8a5a4f1d8b8d4e6bd8fce",
+        ],
         &["SCRIPT", "LOAD", "retur 1"],
         &["SCRIPT", "LOAD", "#!lua flags=bad\nreturn 1"],
         &["SCRIPT", "LOAD", "#!py\nreturn 1"],
         &["SCRIPT", "FLUSH", "bad"],
         &["SCRIPT", "FLUSH", "SYNC"],
-        &["SCRIPT", "EXISTS", "b534286061d4b9e4026607613b95c06c06015ae8"],
+        &[
+            "SCRIPT",
+            "EXISTS",
+            "b534286061d4b9e4026607613b95c06c06015ae8",
+        ],
         &["EVALSHA", "b534286061d4b9e4026607613b95c06c06015ae8", "0"],
         &["SCRIPT", "FLUSH"],
         &["SCRIPT", "FLUSH", "ASYNC"],
@@ -223,11 +285,23 @@ fn read_only_scripts_and_shebangs() {
         &["SET", "k", "v"],
         &["EVAL_RO", "return redis.call('get', 'k')", "1", "k"],
         &["EVAL_RO", "return redis.call('set', 'k', 'w')", "1", "k"],
-        &["EVAL", "#!lua flags=no-writes\nreturn redis.call('set', 'k', 'w')", "0"],
-        &["EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'k')", "0"],
+        &[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('set', 'k', 'w')",
+            "0",
+        ],
+        &[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('get', 'k')",
+            "0",
+        ],
         &["EVAL", "#!lua\nreturn redis.call('set', 'k', 'w')", "0"],
         &["EVAL_RO", "#!lua\nreturn 1", "0"],
-        &["EVAL", "#!lua flags=allow-oom,allow-stale,no-cluster,allow-cross-slot-keys\nreturn 2", "0"],
+        &[
+            "EVAL",
+            "#!lua flags=allow-oom,allow-stale,no-cluster,allow-cross-slot-keys\nreturn 2",
+            "0",
+        ],
         &["EVAL", "#!lua flags=\nreturn 3", "0"],
         &["EVAL", "#!lua name=x\nreturn 1", "0"],
         &["EVAL", "#!lua flags=nope\nreturn 1", "0"],
@@ -312,19 +386,32 @@ fn function_dump_and_restore_cross() {
     let lib = "#!lua name=dumped\nredis.register_function('dumpedf', function() return 'from a dump' end)";
     theirs.cmd(&["FUNCTION", "LOAD", lib]);
     let payload = bulk_body(&theirs.cmd(&["FUNCTION", "DUMP"]));
-    assert_eq!(render(&ours.cmd_bytes(&[b"FUNCTION", b"RESTORE", &payload])), "+OK\\r\\n");
-    assert_eq!(render(&ours.cmd(&["FCALL", "dumpedf", "0"])), "$11\\r\\nfrom a dump\\r\\n");
+    assert_eq!(
+        render(&ours.cmd_bytes(&[b"FUNCTION", b"RESTORE", &payload])),
+        "+OK\\r\\n"
+    );
+    assert_eq!(
+        render(&ours.cmd(&["FCALL", "dumpedf", "0"])),
+        "$11\\r\\nfrom a dump\\r\\n"
+    );
     assert_eq!(
         render(&ours.cmd_bytes(&[b"FUNCTION", b"RESTORE", &payload])),
         render(&theirs.cmd_bytes(&[b"FUNCTION", b"RESTORE", &payload]))
     );
-    ours.cmd(&["FUNCTION", "LOAD", "#!lua name=mine\nredis.register_function('minef', function() return 'mine' end)"]);
+    ours.cmd(&[
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=mine\nredis.register_function('minef', function() return 'mine' end)",
+    ]);
     let ours_payload = bulk_body(&ours.cmd(&["FUNCTION", "DUMP"]));
     assert_eq!(
         render(&theirs.cmd_bytes(&[b"FUNCTION", b"RESTORE", &ours_payload, b"REPLACE"])),
         "+OK\\r\\n"
     );
-    assert_eq!(render(&theirs.cmd(&["FCALL", "minef", "0"])), "$4\\r\\nmine\\r\\n");
+    assert_eq!(
+        render(&theirs.cmd(&["FCALL", "minef", "0"])),
+        "$4\\r\\nmine\\r\\n"
+    );
 }
 
 /// The body of a bulk reply.
@@ -430,7 +517,11 @@ fn script_effects_are_notified_and_propagated() {
     run_on(script, &mut o, &mut t);
     let ours_aof = common::aof::incr_commands(ours_dir.path());
     let theirs_aof = common::aof::incr_commands(theirs_dir.path());
-    assert_eq!(ours_aof.len(), theirs_aof.len(), "{ours_aof:?}\n{theirs_aof:?}");
+    assert_eq!(
+        ours_aof.len(),
+        theirs_aof.len(),
+        "{ours_aof:?}\n{theirs_aof:?}"
+    );
     for (a, b) in ours_aof.iter().zip(&theirs_aof) {
         assert!(common::aof::same_command(a, b, 2000), "{a:?} vs {b:?}");
     }
@@ -478,7 +569,11 @@ fn busy_scripts_and_kill() {
         lines.push(render(&other.cmd(&["PING"])));
         lines.push(render(&other.cmd(&["SCRIPT", "KILL"])));
         // A script that wrote first cannot be killed.
-        runner.send(&["EVAL", "redis.call('set', 'x', '1') local i = 0 while i < 1e8 do i = i + 1 end return 'done'", "0"]);
+        runner.send(&[
+            "EVAL",
+            "redis.call('set', 'x', '1') local i = 0 while i < 1e8 do i = i + 1 end return 'done'",
+            "0",
+        ]);
         std::thread::sleep(Duration::from_millis(300));
         lines.push(render(&other.cmd(&["SCRIPT", "KILL"])));
         lines.push(render(&runner.read_reply()));

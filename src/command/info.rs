@@ -208,7 +208,11 @@ fn scripting_memory(server: &Server, out: &mut String) {
     field(out, "used_memory_vm_total_human", human(2 * lua));
     field(out, "used_memory_functions", functions_bytes);
     field(out, "used_memory_scripts", scripts_bytes + functions_bytes);
-    field(out, "used_memory_scripts_human", human(scripts_bytes + functions_bytes));
+    field(
+        out,
+        "used_memory_scripts_human",
+        human(scripts_bytes + functions_bytes),
+    );
 }
 
 fn persistence_section(server: &Server, out: &mut String) {

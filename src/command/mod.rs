@@ -443,7 +443,9 @@ fn full_name(cmd: &Command, args: &Args) -> String {
 pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
     let result = match cmd.handler {
         Handler::Read(f) => {
-            let ks = ctx.server.store.read();
+            let Some(ks) = ctx.server.store.read_or_busy() else {
+                return Err(busy(ctx));
+            };
             let result = f(ctx, &ks, args);
             // Reads only ever look at the client's own database.
             let stale = ks.db(ctx.client.db).has_stale();
@@ -455,7 +457,9 @@ pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
             result
         }
         Handler::Write(f) => {
-            let mut ks = ctx.server.store.write();
+            let Some(mut ks) = ctx.server.store.write_or_busy() else {
+                return Err(busy(ctx));
+            };
             let result = run_write(ctx, &mut ks, f, args);
             finish_writes(ctx, ks);
             // A blocking command that found nothing has registered a wait instead of
@@ -470,6 +474,14 @@ pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
         remember_read(ctx, cmd, args);
     }
     result
+}
+
+/// The `-BUSY` error for a command that found the keyspace owned by a busy script.
+pub fn busy(ctx: &Ctx) -> CmdError {
+    let msg = ctx.server.scripts.busy_error().unwrap_or(
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
+    );
+    CmdError::Msg(msg.into())
 }
 
 /// How the AOF loader runs commands (see [`crate::persist::aof::Replay`]): through

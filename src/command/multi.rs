@@ -130,7 +130,10 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             "EXECABORT Transaction discarded because of previous errors.".into(),
         ));
     }
-    let mut ks = Some(ctx.server.store.write());
+    let Some(guard) = ctx.server.store.write_or_busy() else {
+        return Err(super::busy(ctx));
+    };
+    let mut ks = Some(guard);
     let changed = {
         let ks = ks.as_ref().expect("locked");
         ctx.client.watch_flag.load(Ordering::Acquire)
@@ -171,7 +174,7 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             }
             Handler::Plain(f) if runs_under_lock(args) => f(ctx, args),
             Handler::Plain(_) if super::scripting::runs_script(cmd.name) => {
-                super::scripting::run_locked(ctx, ks.as_mut().expect("locked"), args)
+                super::scripting::run_locked(ctx, &mut ks, args)
             }
             Handler::Plain(f) => {
                 // It may lock the keyspace itself (INFO, SAVE...); it touches no key. Others

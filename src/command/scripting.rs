@@ -8,7 +8,7 @@ use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::script::lua::Value;
-use crate::script::run::{self, RunningGuard, ScriptHost, Spec};
+use crate::script::run::{self, Guard, RunningGuard, ScriptHost, Spec};
 use crate::script::{engine, flag, Script};
 use crate::store::Keyspace;
 
@@ -358,7 +358,7 @@ pub fn runs_script(name: &str) -> bool {
 }
 
 /// Runs a script command under a write lock the caller (EXEC) holds.
-pub fn run_locked(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+pub fn run_locked<'s>(ctx: &mut Ctx<'s>, ks: &mut Guard<'s>, args: &Args) -> CmdResult {
     let name = args[0].to_ascii_lowercase();
     let read_only = name.ends_with(b"_ro");
     if name.starts_with(b"fcall") {
@@ -378,9 +378,12 @@ fn locked(ctx: &mut Ctx, args: &Args, how: How) -> CmdResult {
         return Err(noscript());
     }
     let server = ctx.server;
-    let mut ks = server.store.write();
+    let Some(guard) = server.store.write_or_busy() else {
+        return Err(super::busy(ctx));
+    };
+    let mut ks = Some(guard);
     let result = eval_locked(ctx, &mut ks, args, how);
-    super::finish_writes(ctx, ks);
+    super::finish_writes(ctx, ks.expect("a script ends holding the lock"));
     result
 }
 
@@ -466,7 +469,7 @@ fn prepare(ctx: &Ctx, flags: u64, read_only: bool) -> Result<(), CmdError> {
     Ok(())
 }
 
-fn eval_locked(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, how: How) -> CmdResult {
+fn eval_locked<'s>(ctx: &mut Ctx<'s>, ks: &mut Guard<'s>, args: &Args, how: How) -> CmdResult {
     if how.by_sha && args[1].len() != 40 {
         return Err(noscript());
     }
@@ -511,10 +514,10 @@ fn eval_locked(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, how: How) -> CmdRe
 
 /// Runs a compiled script or function: marks it running, holds what it propagates,
 /// makes blocking commands answer at once, and writes its reply.
-fn run_script(
-    ctx: &mut Ctx,
+fn run_script<'s>(
+    ctx: &mut Ctx<'s>,
     argv: &Args,
-    ks: &mut Keyspace,
+    ks: &mut Guard<'s>,
     lua: &mut crate::script::lua::Lua,
     f: &Value,
     call_args: &[Value],
@@ -533,10 +536,10 @@ fn run_script(
         let mut host = ScriptHost::new(ctx, ks, spec);
         run::call_and_reply(lua, f, call_args, &mut host, spec.name);
     }
-    server
-        .scripts
-        .lua_memory
-        .store(lua.used_memory() as u64, std::sync::atomic::Ordering::Relaxed);
+    server.scripts.lua_memory.store(
+        lua.used_memory() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     ctx.client.in_exec = in_exec;
     ctx.client.db = db;
     if own_hold {
@@ -648,17 +651,23 @@ fn script_load(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 fn fcall(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let server = ctx.server;
-    let mut ks = server.store.write();
+    let Some(guard) = server.store.write_or_busy() else {
+        return Err(super::busy(ctx));
+    };
+    let mut ks = Some(guard);
     let result = fcall_locked(ctx, &mut ks, args, false);
-    super::finish_writes(ctx, ks);
+    super::finish_writes(ctx, ks.expect("a script ends holding the lock"));
     result
 }
 
 fn fcall_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let server = ctx.server;
-    let mut ks = server.store.write();
+    let Some(guard) = server.store.write_or_busy() else {
+        return Err(super::busy(ctx));
+    };
+    let mut ks = Some(guard);
     let result = fcall_locked(ctx, &mut ks, args, true);
-    super::finish_writes(ctx, ks);
+    super::finish_writes(ctx, ks.expect("a script ends holding the lock"));
     result
 }
 
@@ -666,7 +675,12 @@ fn fcall_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// FCALL function numkeys [key ...] [arg ...]
 /// ```
 /// Runs a library's function with the keys and arguments as its two table arguments.
-fn fcall_locked(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, read_only: bool) -> CmdResult {
+fn fcall_locked<'s>(
+    ctx: &mut Ctx<'s>,
+    ks: &mut Guard<'s>,
+    args: &Args,
+    read_only: bool,
+) -> CmdResult {
     let name = String::from_utf8_lossy(&args[1]).into_owned();
     let libs = ctx
         .server

@@ -223,30 +223,6 @@ pub const COMMANDS: &[Command] = &[
             "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]",
         ),
     ),
-    Command::container(
-        "function",
-        -2,
-        Handler::Container,
-        FUNCTION,
-        doc(
-            "scripting",
-            "7.0.0",
-            "A container for function commands.",
-            "",
-        ),
-    ),
-    Command::container(
-        "script",
-        -2,
-        Handler::Container,
-        SCRIPT,
-        doc(
-            "scripting",
-            "2.6.0",
-            "A container for Lua scripts management commands.",
-            "",
-        ),
-    ),
 ];
 
 const CLIENT: &[Command] = &[
@@ -471,53 +447,6 @@ const CONFIG: &[Command] = &[
         doc("server", "2.0.0", "Resets the server's statistics.", ""),
     ),
     help_subcommand("server"),
-];
-
-const FUNCTION: &[Command] = &[
-    Command::new(
-        "flush",
-        -2,
-        WRITE | NOSCRIPT,
-        (0, 0, 0),
-        Handler::Plain(flush_scripts),
-        doc(
-            "scripting",
-            "7.0.0",
-            "Deletes all libraries and functions.",
-            "[ASYNC|SYNC]",
-        ),
-    ),
-    Command::new(
-        "list",
-        -2,
-        NOSCRIPT,
-        (0, 0, 0),
-        Handler::Plain(function_list),
-        doc(
-            "scripting",
-            "7.0.0",
-            "Returns information about all libraries.",
-            "[LIBRARYNAME library-name-pattern] [WITHCODE]",
-        ),
-    ),
-    help_subcommand("scripting"),
-];
-
-const SCRIPT: &[Command] = &[
-    Command::new(
-        "flush",
-        -2,
-        NOSCRIPT,
-        (0, 0, 0),
-        Handler::Plain(flush_scripts),
-        doc(
-            "scripting",
-            "2.6.0",
-            "Removes all server-side Lua scripts from the script cache.",
-            "[ASYNC|SYNC]",
-        ),
-    ),
-    help_subcommand("scripting"),
 ];
 
 /// ```text
@@ -1492,6 +1421,12 @@ fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if abort {
         return Err(CmdError::err("No shutdown in progress."));
     }
+    // While a script is busy only SHUTDOWN NOSAVE may stop the server.
+    if !nosave {
+        if let Some(msg) = ctx.server.scripts.busy_error() {
+            return Err(CmdError::Msg(msg.into()));
+        }
+    }
     let server = ctx.server;
     server.log.warning("User requested shutdown...");
     if server.persist.bgsave_running.load(Ordering::Acquire) {
@@ -1528,51 +1463,6 @@ fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
         .log
         .warning("redlite is now ready to exit, bye bye...");
     std::process::exit(0);
-}
-
-/// ```text
-/// FUNCTION FLUSH [ASYNC|SYNC]
-/// SCRIPT FLUSH [ASYNC|SYNC]
-/// ```
-/// OK: there are no functions or scripts to remove.
-fn flush_scripts(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    match args.len() {
-        2 => {}
-        3 if is(&args[2], "sync") || is(&args[2], "async") => {}
-        3 if is(&args[0], "script") => {
-            return Err(CmdError::err("SCRIPT FLUSH only support SYNC|ASYNC option"))
-        }
-        3 => {
-            return Err(CmdError::err(
-                "FUNCTION FLUSH only supports SYNC|ASYNC option",
-            ))
-        }
-        _ => return Err(CmdError::Syntax),
-    }
-    ctx.out.ok();
-    Ok(())
-}
-
-/// ```text
-/// FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]
-/// ```
-/// An empty array: no libraries are loaded.
-fn function_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let mut i = 2;
-    while i < args.len() {
-        if is(&args[i], "withcode") {
-            i += 1;
-        } else if is(&args[i], "libraryname") && i + 1 < args.len() {
-            i += 2;
-        } else {
-            return Err(CmdError::err(format!(
-                "Unknown argument {}",
-                String::from_utf8_lossy(&args[i])
-            )));
-        }
-    }
-    ctx.out.array(0);
-    Ok(())
 }
 
 #[cfg(test)]

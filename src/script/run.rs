@@ -23,6 +23,10 @@ use crate::command::{self, CmdError, Ctx, Handler, Resolved};
 use crate::resp::{Args, Reply};
 use crate::store::Keyspace;
 
+/// The keyspace lock a script runs under (taken back after a pause; see
+/// [`crate::store::Store::pause`]).
+pub type Guard<'s> = Option<std::sync::RwLockWriteGuard<'s, Keyspace>>;
+
 /// What a run needs to know about the script.
 pub struct Spec<'a> {
     /// The SHA-1 (EVAL) or function name (FCALL), as errors and the log name it.
@@ -37,7 +41,8 @@ pub struct Spec<'a> {
 /// and the state of the script's own client (database, protocol, replication flags).
 pub struct ScriptHost<'a, 'b, 'c> {
     pub ctx: &'a mut Ctx<'b>,
-    pub ks: &'c mut Keyspace,
+    /// The lock, `None` while the script is busy and has let go of it.
+    pub guard: &'c mut Guard<'b>,
     /// The script client's database (SELECT inside a script changes only this).
     pub db: usize,
     /// `redis.setresp(3)`.
@@ -57,7 +62,7 @@ pub struct ScriptHost<'a, 'b, 'c> {
 
 impl<'a, 'b, 'c> ScriptHost<'a, 'b, 'c> {
     /// A host for a script that starts now.
-    pub fn new(ctx: &'a mut Ctx<'b>, ks: &'c mut Keyspace, spec: &Spec) -> Self {
+    pub fn new(ctx: &'a mut Ctx<'b>, guard: &'c mut Guard<'b>, spec: &Spec) -> Self {
         let busy_after_ms = ctx
             .server
             .config()
@@ -68,7 +73,7 @@ impl<'a, 'b, 'c> ScriptHost<'a, 'b, 'c> {
         let db = ctx.client.db;
         ScriptHost {
             ctx,
-            ks,
+            guard,
             db,
             resp3: false,
             read_only: spec.read_only,
@@ -97,6 +102,10 @@ impl Host for ScriptHost<'_, '_, '_> {
                 self.name
             ));
             running.busy.store(true, Ordering::Release);
+        }
+        // Let clients queued on the lock through, to be answered -BUSY.
+        if let Some(g) = self.guard.take() {
+            self.ctx.server.store.pause(g);
         }
         if running.killed.load(Ordering::Acquire) {
             self.ctx
@@ -173,7 +182,22 @@ impl Host for ScriptHost<'_, '_, '_> {
     }
 }
 
-impl ScriptHost<'_, '_, '_> {
+impl<'b> ScriptHost<'_, 'b, '_> {
+    /// The keyspace, taking the lock back if a pause let it go.
+    fn keyspace(&mut self) -> &mut Keyspace {
+        let server: &'b crate::state::Server = self.ctx.server;
+        self.guard.get_or_insert_with(|| server.store.owner_write())
+    }
+
+    /// Ends a pause: the lock is the script's again, for the rest of its command.
+    pub fn finish(&mut self) {
+        let server: &'b crate::state::Server = self.ctx.server;
+        if server.store.is_paused() {
+            let g = self.guard.take();
+            *self.guard = Some(server.store.resume(g));
+        }
+    }
+
     /// `redis.log(level, ...)`.
     fn log(&mut self, lua: &mut Lua, args: &[Value]) -> Result<Vec<Value>, Error> {
         if args.len() < 2 {
@@ -269,6 +293,9 @@ impl ScriptHost<'_, '_, '_> {
         }
         let mut out = Reply::new();
         out.resp3 = self.resp3;
+        self.keyspace();
+        let ks = self.guard.as_mut().expect("taken above");
+        let ks: &mut Keyspace = ks;
         let client = &mut *self.ctx.client;
         let (caller_db, caller_resp) = (client.db, client.resp);
         client.db = self.db;
@@ -281,7 +308,6 @@ impl ScriptHost<'_, '_, '_> {
             out: &mut out,
             now_ms: self.ctx.now_ms,
         };
-        let ks = &mut *self.ks;
         let result = match cmd.handler {
             Handler::Read(f) => {
                 let r = f(&mut ctx, ks, argv);
@@ -378,6 +404,7 @@ pub fn call_and_reply(
 ) {
     lua.set_hook_interval(100_000);
     let result = lua.call(f, call_args, host);
+    host.finish();
     let out = &mut *host.ctx.out;
     match result {
         Ok(values) => {

@@ -22,7 +22,7 @@ pub mod zset;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use effects::{class, Effects, Event, Op, Own, Wanted};
 pub use hash::Hash;
@@ -1400,9 +1400,20 @@ impl Keyspace {
 }
 
 /// The shared keyspace and its lock.
+///
+/// A script that runs past `busy-reply-threshold` lets go of the lock so that clients
+/// queued on it can be answered `-BUSY` (Redis serves them from inside the script), but
+/// the keyspace stays the script's: while it is [paused](Store::pause), whoever takes the
+/// lock gives it back at once. Commands get `None` from [`Store::write_or_busy`] and
+/// reply `-BUSY`; the server's own users ([`Store::read`], [`Store::write`]) wait for the
+/// script to end.
 #[derive(Debug)]
 pub struct Store {
     keyspace: RwLock<Keyspace>,
+    /// Set while a busy script owns the keyspace without holding the lock.
+    paused: AtomicBool,
+    /// Signalled when a paused script takes the keyspace back for good.
+    resumed: (Mutex<()>, Condvar),
 }
 
 impl Store {
@@ -1415,19 +1426,99 @@ impl Store {
     pub fn from_keyspace(keyspace: Keyspace) -> Store {
         Store {
             keyspace: RwLock::new(keyspace),
+            paused: AtomicBool::new(false),
+            resumed: (Mutex::new(()), Condvar::new()),
         }
     }
 
-    /// The read lock. A panic elsewhere while holding the lock must not take the server
-    /// down with it, so poisoning is ignored: every mutation leaves the maps consistent
-    /// between statements.
-    pub fn read(&self) -> RwLockReadGuard<'_, Keyspace> {
+    /// The lock itself, ignoring a pause. A panic elsewhere while holding the lock must
+    /// not take the server down with it, so poisoning is ignored: every mutation leaves
+    /// the maps consistent between statements.
+    fn raw_read(&self) -> RwLockReadGuard<'_, Keyspace> {
         self.keyspace.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The write lock (see [`Store::read`] on poisoning).
-    pub fn write(&self) -> RwLockWriteGuard<'_, Keyspace> {
+    fn raw_write(&self) -> RwLockWriteGuard<'_, Keyspace> {
         self.keyspace.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until no busy script owns the keyspace.
+    fn wait_resumed(&self) {
+        let (lock, cv) = &self.resumed;
+        let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while self.paused.load(Ordering::Acquire) {
+            g = cv
+                .wait_timeout(g, std::time::Duration::from_millis(100))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// The read lock, once no busy script owns the keyspace.
+    pub fn read(&self) -> RwLockReadGuard<'_, Keyspace> {
+        loop {
+            let g = self.raw_read();
+            if !self.paused.load(Ordering::Acquire) {
+                return g;
+            }
+            drop(g);
+            self.wait_resumed();
+        }
+    }
+
+    /// The write lock, once no busy script owns the keyspace.
+    pub fn write(&self) -> RwLockWriteGuard<'_, Keyspace> {
+        loop {
+            let g = self.raw_write();
+            if !self.paused.load(Ordering::Acquire) {
+                return g;
+            }
+            drop(g);
+            self.wait_resumed();
+        }
+    }
+
+    /// The read lock for a command, or `None` while a busy script owns the keyspace.
+    pub fn read_or_busy(&self) -> Option<RwLockReadGuard<'_, Keyspace>> {
+        let g = self.raw_read();
+        (!self.paused.load(Ordering::Acquire)).then_some(g)
+    }
+
+    /// The write lock for a command, or `None` while a busy script owns the keyspace.
+    pub fn write_or_busy(&self) -> Option<RwLockWriteGuard<'_, Keyspace>> {
+        let g = self.raw_write();
+        (!self.paused.load(Ordering::Acquire)).then_some(g)
+    }
+
+    /// A busy script lets go of the lock; the keyspace stays its own.
+    pub fn pause(&self, guard: RwLockWriteGuard<'_, Keyspace>) {
+        self.paused.store(true, Ordering::Release);
+        drop(guard);
+    }
+
+    /// The paused script takes the lock again, to run a command ([`Store::resume`] ends
+    /// the pause).
+    pub fn owner_write(&self) -> RwLockWriteGuard<'_, Keyspace> {
+        self.raw_write()
+    }
+
+    /// The script is done being busy: the lock is its own again, and everyone waiting
+    /// may go on once it releases it.
+    pub fn resume<'s>(
+        &'s self,
+        guard: Option<RwLockWriteGuard<'s, Keyspace>>,
+    ) -> RwLockWriteGuard<'s, Keyspace> {
+        let g = guard.unwrap_or_else(|| self.raw_write());
+        let (lock, cv) = &self.resumed;
+        let _l = lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.paused.store(false, Ordering::Release);
+        cv.notify_all();
+        g
+    }
+
+    /// Whether a busy script owns the keyspace.
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Acquire)
     }
 }
 
