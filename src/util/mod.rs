@@ -3,6 +3,7 @@
 pub mod glob;
 pub mod num;
 pub mod rand;
+pub mod sha1;
 pub mod sha256;
 
 use std::time::{SystemTime, UNIX_EPOCH};

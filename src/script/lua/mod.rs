@@ -23,6 +23,8 @@
 
 use std::any::Any;
 
+pub mod ext;
+
 /// A Lua value. Cloning is cheap (strings are shared, tables and functions are handles).
 #[derive(Clone, Debug, Default)]
 pub enum Value {
