@@ -964,7 +964,7 @@ mod tests {
             encode_number_precision: 3,
             ..Config::default()
         };
-        assert_eq!(enc_with(&D::N(3.14159), &short).unwrap(), "3.14");
+        assert_eq!(enc_with(&D::N(1.23456), &short).unwrap(), "1.23");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod bit;
 pub mod json;
 pub mod msgpack;
+pub mod structs;
 
 /// What an encoder sees of a Lua value.
 #[derive(Debug)]

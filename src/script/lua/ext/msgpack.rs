@@ -104,10 +104,7 @@ fn pack_header(len: usize, fix: u8, big: u8, out: &mut Vec<u8>) {
 fn pack_number(n: f64, out: &mut Vec<u8>) {
     // IS_INT64_EQUIVALENT: `(int64_t)n == n`; x86 turns NaN and out-of-range values into
     // INT64_MIN, which equals only -2^63 itself.
-    if n.is_finite()
-        && n.fract() == 0.0
-        && (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&n)
-    {
+    if n.is_finite() && n.fract() == 0.0 && (i64::MIN as f64..-(i64::MIN as f64)).contains(&n) {
         pack_int(n as i64, out);
     } else if (n as f32) as f64 == n {
         out.push(0xca);
@@ -350,7 +347,7 @@ fn read_item(data: &[u8], pos: &mut usize, used: usize) -> Result<Item, UnpackEr
         0xc2 => (Item::Bool(false), 1),
         0xca => (Item::Num(f32::from_bits(be(need(5)?) as u32) as f64), 5),
         0xcb => (Item::Num(f64::from_bits(be(need(9)?))), 9),
-        0xd9 | 0xda | 0xdb => {
+        0xd9..=0xdb => {
             let head = match tag {
                 0xd9 => 2,
                 0xda => 3,
