@@ -999,3 +999,526 @@ mod tree {
         }
     }
 }
+
+/// Scripts run through the interpreter, against what Redis 7.0.15 answers for the same
+/// script (`EVAL script 0` on a fresh `redis-server`; each expected value below was
+/// captured that way). Every script returns a string, so the comparison is on bytes.
+/// Error texts come through `pcall`: with a Lua function in between, `luaL_error` adds
+/// `user_script:1:`; called by `pcall` directly, it adds nothing.
+#[cfg(test)]
+mod lua_tests {
+    use super::super::{Lua, NoHost};
+    use super::open;
+
+    fn check(cases: &[(&str, &[u8])]) {
+        for &(script, want) in cases {
+            let mut lua = Lua::new();
+            open(&mut lua);
+            let f = match lua.load(script.as_bytes(), "@user_script") {
+                Ok(f) => f,
+                Err(e) => panic!("{script}: {e}"),
+            };
+            let got = match lua.call(&f, &[], &mut NoHost) {
+                Ok(values) => values.first().and_then(|v| lua.to_bytes(v)),
+                Err(e) => panic!("{script}: {:?}", lua.to_bytes(&e.value)),
+            };
+            assert_eq!(
+                got.as_deref().map(String::from_utf8_lossy),
+                Some(String::from_utf8_lossy(want)),
+                "{script}"
+            );
+        }
+    }
+
+    #[test]
+    #[ignore = "needs the interpreter"]
+    fn cjson_encode_matches_redis() {
+        let cases: &[(&str, &[u8])] = &[
+            (
+                "return cjson.encode({1,2,{a=1}})",
+                b"[1,2,{\"a\":1}]",
+            ),
+            (
+                "return cjson.encode({[1]=1,[3]=3})",
+                b"[1,null,3]",
+            ),
+            (
+                "return cjson.encode({[2^40]=1})",
+                b"{\"1099511627776\":1}",
+            ),
+            (
+                "return cjson.encode('a/b\"c\\\\\\1\\127\\n\\té')",
+                b"\"a\\/b\\\"c\\\\\\u0001\\u007f\\n\\t\xc3\xa9\"",
+            ),
+            (
+                "return cjson.encode({0.1, 1e15, -0.0, 1/3, 1e-5, 123456789012345, true, false})",
+                b"[0.1,1e+15,-0,0.33333333333333,1e-05,1.2345678901234e+14,true,false]",
+            ),
+            (
+                "return cjson.encode({})",
+                b"{}",
+            ),
+            (
+                "return cjson.encode({cjson.null, 'x'})",
+                b"[null,\"x\"]",
+            ),
+            (
+                "return cjson.encode({[1.5]=1})",
+                b"{\"1.5\":1}",
+            ),
+            (
+                "return cjson.encode({a={b={c={}}}})",
+                b"{\"a\":{\"b\":{\"c\":{}}}}",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.encode(function() end) end) return e",
+                b"user_script:1: Cannot serialise function: type not supported",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.encode({1/0}) end) return e",
+                b"user_script:1: Cannot serialise number: must not be NaN or Inf",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.encode({[true]=1}) end) return e",
+                b"user_script:1: Cannot serialise boolean: table key must be a number or string",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.encode({[1]=1,[30]=3}) end) return e",
+                b"user_script:1: Cannot serialise table: excessively sparse array",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.encode(1, 2) end) return e",
+                b"user_script:1: bad argument #1 to 'encode' (expected 1 argument)",
+            ),
+            (
+                "local t = 1 for i = 1, 1001 do t = {t} end local ok, e = pcall(function() return cjson.encode(t) end) return e",
+                b"user_script:1: Cannot serialise, excessive nesting (1001)",
+            ),
+            (
+                "local t = {} t[1] = t local ok, e = pcall(function() return cjson.encode(t) end) return e",
+                b"user_script:1: Cannot serialise, excessive nesting (1001)",
+            ),
+            (
+                "cjson.encode_max_depth(2147483647) local t = 1 for i = 1, 9000 do t = {t} end local ok, e = pcall(cjson.encode, t) cjson.encode_max_depth(1000) return e",
+                b"Cannot serialise, excessive nesting (7998)",
+            ),
+            (
+                "local r = {cjson.encode_sparse_array(true)} local s = cjson.encode({[1]=1,[30]=3}) cjson.encode_sparse_array(false) return s",
+                b"{\"1\":1,\"30\":3}",
+            ),
+            (
+                "local r = cjson.encode_invalid_numbers('null') local s = cjson.encode({1/0, -1/0}) cjson.encode_invalid_numbers(false) return tostring(r) .. s",
+                b"null[null,null]",
+            ),
+            (
+                "local r = cjson.encode_invalid_numbers(true) local s = cjson.encode({1/0, -1/0}) cjson.encode_invalid_numbers(false) return tostring(r) .. s",
+                b"true[inf,-inf]",
+            ),
+            (
+                "local r = cjson.encode_number_precision(3) local s = cjson.encode(3.14159) cjson.encode_number_precision(14) return r .. s",
+                b"33.14",
+            ),
+            (
+                "cjson.encode_max_depth(2) local ok, e = pcall(cjson.encode, {{{1}}}) cjson.encode_max_depth(1000) return e",
+                b"Cannot serialise, excessive nesting (3)",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.encode_max_depth(0) end) return e",
+                b"user_script:1: bad argument #1 to 'encode_max_depth' (expected integer between 1 and 2147483647)",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.encode_max_depth(1, 2) end) return e",
+                b"user_script:1: bad argument #2 to 'encode_max_depth' (found too many arguments)",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.encode_sparse_array(true, -1) end) cjson.encode_sparse_array(false) return e",
+                b"user_script:1: bad argument #1 to 'encode_sparse_array' (expected integer between 0 and 2147483647)",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.encode_invalid_numbers('maybe') end) return e",
+                b"user_script:1: bad argument #1 to 'encode_invalid_numbers' (invalid option 'maybe')",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.encode_number_precision(15) end) return e",
+                b"user_script:1: bad argument #1 to 'encode_number_precision' (expected integer between 1 and 14)",
+            ),
+            (
+                "local a, b, c = cjson.encode_sparse_array() return tostring(a) .. ' ' .. b .. ' ' .. c",
+                b"false 2 10",
+            ),
+            (
+                "return tostring(cjson.encode_keep_buffer()) .. tostring(cjson.encode_invalid_numbers()) .. tostring(cjson.decode_invalid_numbers()) .. cjson.encode_max_depth() .. cjson.decode_max_depth() .. cjson.encode_number_precision()",
+                b"truefalsetrue1000100014",
+            ),
+            (
+                "return cjson._NAME .. ' ' .. cjson._VERSION .. ' ' .. type(cjson.null) .. ' ' .. type(cjson.new)",
+                b"cjson 2.1.0 userdata function",
+            ),
+            (
+                "local c = cjson.new() return c.encode({1, c.null, cjson.null})",
+                b"[1,null,null]",
+            ),
+        ];
+        check(cases);
+    }
+
+    #[test]
+    #[ignore = "needs the interpreter"]
+    fn cjson_decode_matches_redis() {
+        let cases: &[(&str, &[u8])] = &[
+            (
+                "local t = cjson.decode('[1,2,{\"a\":1}]') return t[1] .. t[2] .. t[3].a .. #t",
+                b"1213",
+            ),
+            (
+                "return cjson.encode(cjson.decode('{\"a\":[1,{\"b\":null}],\"c\":false}'))",
+                b"{\"a\":[1,{\"b\":null}],\"c\":false}",
+            ),
+            (
+                "return tostring(cjson.decode('null') == cjson.null)",
+                b"true",
+            ),
+            (
+                "return cjson.decode('\"\\\\u00e9\\\\ud83d\\\\ude00\\\\/\\\\n\"')",
+                b"\xc3\xa9\xf0\x9f\x98\x80/\n",
+            ),
+            (
+                "return tostring(cjson.decode('0x10')) .. tostring(cjson.decode('-Infinity')) .. tostring(cjson.decode('+1')) .. tostring(cjson.decode('007'))",
+                b"16-inf17",
+            ),
+            (
+                "return tostring(cjson.decode('-1.5e3')) .. ' ' .. tostring(cjson.decode(' 12 '))",
+                b"-1500 12",
+            ),
+            (
+                "return tostring(cjson.decode('12\\0x'))",
+                b"12",
+            ),
+            (
+                "return cjson.decode(123) .. ''",
+                b"123",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.decode('nul') end) return e",
+                b"user_script:1: Expected value but found invalid token at character 1",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.decode('[1,2') end) return e",
+                b"user_script:1: Expected comma or array end but found T_END at character 5",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.decode('{1:2}') end) return e",
+                b"user_script:1: Expected object key string but found T_NUMBER at character 2",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.decode('{\"a\" 2}') end) return e",
+                b"user_script:1: Expected colon but found T_NUMBER at character 6",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.decode('[1] x') end) return e",
+                b"user_script:1: Expected the end but found invalid token at character 5",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.decode('\"\\\\ud800\"') end) return e",
+                b"user_script:1: Expected value but found invalid unicode escape code at character 2",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.decode('\"ab\\\\q\"') end) return e",
+                b"user_script:1: Expected value but found invalid escape code at character 4",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.decode('\"abc') end) return e",
+                b"user_script:1: Expected value but found unexpected end of string at character 5",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.decode('') end) return e",
+                b"user_script:1: Expected value but found T_END at character 1",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.decode('\\0\\1') end) return e",
+                b"user_script:1: JSON parser does not support UTF-16 or UTF-32",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.decode(string.rep('[', 1001)) end) return e",
+                b"user_script:1: Found too many nested data structures (1001) at character 1001",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.decode(string.rep('{\"a\":', 1001)) end) return e",
+                b"user_script:1: Found too many nested data structures (1001) at character 5001",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.decode({}) end) return e",
+                b"user_script:1: bad argument #1 to 'decode' (string expected, got table)",
+            ),
+            (
+                "local ok, e = pcall(function() return cjson.decode() end) return e",
+                b"user_script:1: bad argument #1 to 'decode' (expected 1 argument)",
+            ),
+            (
+                "cjson.decode_invalid_numbers(false) local ok, e = pcall(cjson.decode, '[0x10]') cjson.decode_invalid_numbers(true) return e",
+                b"Expected value but found invalid number at character 2",
+            ),
+            (
+                "cjson.decode_max_depth(2147483647) local ok, e = pcall(cjson.decode, string.rep('[{\"a\":', 9000)) cjson.decode_max_depth(1000) return e",
+                b"Found too many nested data structures (5333) at character 15997",
+            ),
+            (
+                "local t = cjson.decode('{\"a\":1,\"a\":2}') return tostring(t.a)",
+                b"2",
+            ),
+        ];
+        check(cases);
+    }
+
+    #[test]
+    #[ignore = "needs the interpreter"]
+    fn cmsgpack_matches_redis() {
+        let cases: &[(&str, &[u8])] = &[
+            (
+                "local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end return hex(cmsgpack.pack({1,2,{a=1}}, 'x', 1.5, 0.1, -1, 2^63, -2^63, 2^53, nil, true))",
+                b"93010281a16101a178ca3fc00000cb3fb999999999999affca5f000000d38000000000000000cf0020000000000000c0c3",
+            ),
+            (
+                "local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end return hex(cmsgpack.pack({}, {[1]=1,[3]=3}, 200, -200, 70000, -70000, -100, 2^32, -2^32, -33))",
+                b"908201010303ccc8d1ff38ce00011170d2fffeee90d09ccf0000000100000000d3ffffffff00000000d0df",
+            ),
+            (
+                "local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end return hex(cmsgpack.pack(string.rep('a', 40), string.rep('b', 300)):sub(1, 20))",
+                b"d928616161616161616161616161616161616161",
+            ),
+            (
+                "local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end local t = 1 for i = 1, 20 do t = {t} end return hex(cmsgpack.pack(t))",
+                b"91919191919191919191919191919191c0",
+            ),
+            (
+                "local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end return hex(cmsgpack.pack(function() end, cjson.null, 1/0, 0/0 ~= 0/0))",
+                b"c0c0ca7f800000c3",
+            ),
+            (
+                "local a, b, c = cmsgpack.unpack(cmsgpack.pack({1,2,{a=1}}, 'x', true)) return cjson.encode({a, b, c})",
+                b"[[1,2,{\"a\":1}],\"x\",true]",
+            ),
+            (
+                "return tostring(cmsgpack.unpack(string.char(0xcf,255,255,255,255,255,255,255,255)))",
+                b"-1",
+            ),
+            (
+                "return tostring(cmsgpack.unpack(string.char(0xd1,255,128))) .. tostring(cmsgpack.unpack(string.char(0xca,0x3f,0xc0,0,0)))",
+                b"-1281.5",
+            ),
+            (
+                "return cjson.encode({cmsgpack.unpack_one(string.char(1,2,3), 1)})",
+                b"[2,2]",
+            ),
+            (
+                "return cjson.encode({cmsgpack.unpack_one(string.char(1,2,3), 2)})",
+                b"[-1,3]",
+            ),
+            (
+                "return cjson.encode({cmsgpack.unpack_limit(string.char(1,2,3), 2)})",
+                b"[2,1,2]",
+            ),
+            (
+                "return cjson.encode({cmsgpack.unpack_limit(string.char(1,2,3), 5, 3)})",
+                b"[-1]",
+            ),
+            (
+                "return cjson.encode({cmsgpack.unpack(string.char(0x93, 0xc0, 1, 0xc0))})",
+                b"[[null,1]]",
+            ),
+            (
+                "return cjson.encode({cmsgpack.unpack(string.char(0x81, 1, 0xc0))})",
+                b"[{}]",
+            ),
+            (
+                "local ok, e = pcall(function() return cmsgpack.pack() end) return e",
+                b"user_script:1: bad argument #0 to 'pack' (MessagePack pack needs input.)",
+            ),
+            (
+                "local ok, e = pcall(function() return cmsgpack.unpack(string.char(0x81, 0xc0, 1)) end) return e",
+                b"table index is nil",
+            ),
+            (
+                "local ok, e = pcall(function() return cmsgpack.unpack(string.char(0x81, 0xc0)) end) return e",
+                b"user_script:1: Missing bytes in input.",
+            ),
+            (
+                "local ok, e = pcall(function() return cmsgpack.unpack(string.char(0xc1)) end) return e",
+                b"user_script:1: Bad data format in input.",
+            ),
+            (
+                "local ok, e = pcall(function() return cmsgpack.unpack_limit(string.char(1,2,3), 5, -1) end) return e",
+                b"user_script:1: Invalid request to unpack with offset of -1 and limit of 3.",
+            ),
+            (
+                "local ok, e = pcall(function() return cmsgpack.unpack_limit(string.char(1,2,3), 5, 9) end) return e",
+                b"user_script:1: Start offset 9 greater than input length 3.",
+            ),
+            (
+                "local ok, e = pcall(function() return cmsgpack.unpack() end) return e",
+                b"user_script:1: bad argument #1 to 'unpack' (string expected, got no value)",
+            ),
+            (
+                "local ok, e = pcall(function() return cmsgpack.unpack_limit('a', 'x') end) return e",
+                b"user_script:1: bad argument #2 to 'unpack_limit' (number expected, got string)",
+            ),
+            (
+                "local ok, e = pcall(function() return select('#', cmsgpack.unpack(string.rep(string.char(1), 8000))) end) return e",
+                b"user_script:1: stack overflow (too many return values at once; use unpack_one or unpack_limit instead.)",
+            ),
+            (
+                "local ok, e = pcall(function() return cmsgpack.unpack(string.rep(string.char(0x91), 9000)) end) return e",
+                b"user_script:1: stack overflow (in function mp_decode_to_lua_array)",
+            ),
+            (
+                "return select('#', cmsgpack.unpack(string.rep(string.char(1), 7999))) .. ''",
+                b"7999",
+            ),
+            (
+                "return cmsgpack._NAME .. ' ' .. cmsgpack._VERSION .. ' ' .. cmsgpack._COPYRIGHT .. ' ' .. cmsgpack._DESCRIPTION",
+                b"cmsgpack lua-cmsgpack 0.4.0 Copyright (C) 2012, Salvatore Sanfilippo MessagePack C implementation for Lua",
+            ),
+        ];
+        check(cases);
+    }
+
+    #[test]
+    #[ignore = "needs the interpreter"]
+    fn bit_matches_redis() {
+        let cases: &[(&str, &[u8])] = &[
+            (
+                "return table.concat({bit.tobit(0xffffffff), bit.tobit(2^32 + 1), bit.tobit(1.5), bit.tobit(2.5), bit.tobit('12')}, ' ')",
+                b"-1 1 2 2 12",
+            ),
+            (
+                "return table.concat({bit.bnot(0), bit.band(0x12345678, 0xff), bit.bor(1, 2, 4, 8), bit.bxor(1, 3, 7)}, ' ')",
+                b"-1 120 15 5",
+            ),
+            (
+                "return table.concat({bit.lshift(1, 31), bit.lshift(1, 32), bit.rshift(-1, 28), bit.arshift(-256, 4), bit.rol(0x12345678, 12), bit.ror(0x12345678, 12)}, ' ')",
+                b"-2147483648 1 15 -16 1164411171 1736516421",
+            ),
+            (
+                "local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end return table.concat({bit.bswap(0x12345678), bit.tohex(1), bit.tohex(-1), bit.tohex(65535, -4), bit.tohex(0x21, 4), bit.tohex(255, 0)}, ' ')",
+                b"2018915346 00000001 ffffffff FFFF 0021 ",
+            ),
+            (
+                "local ok, e = pcall(function() return bit.band(1, 'x', {}) end) return e",
+                b"user_script:1: bad argument #3 to 'band' (number expected, got table)",
+            ),
+            (
+                "local ok, e = pcall(function() return bit.tobit() end) return e",
+                b"user_script:1: bad argument #1 to 'tobit' (number expected, got no value)",
+            ),
+            (
+                "local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end local ok, e = pcall(function() return bit.tohex(1, nil) end) return e",
+                b"user_script:1: bad argument #2 to 'tohex' (number expected, got nil)",
+            ),
+        ];
+        check(cases);
+    }
+
+    #[test]
+    #[ignore = "needs the interpreter"]
+    fn struct_matches_redis() {
+        let cases: &[(&str, &[u8])] = &[
+            (
+                "local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end return hex(struct.pack('>i2<i2', 1, 1) .. struct.pack('<i10', -2) .. struct.pack('b c0 d', 3, 'abc', 1.5))",
+                b"00010100feffffffffffffff000003616263000000000000f83f",
+            ),
+            (
+                "local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end return hex(struct.pack('s', 'hi') .. struct.pack('c2', 'hello') .. struct.pack('!4 b i', 1, 2) .. struct.pack('>f', 1.5) .. struct.pack('xB', 255) .. struct.pack('h', '10'))",
+                b"686900686501000000020000003fc0000000ff0a00",
+            ),
+            (
+                "return table.concat({struct.unpack('b c0 d', struct.pack('b c0 d', 3, 'abc', 1.5))}, ' ')",
+                b"abc 1.5 13",
+            ),
+            (
+                "return table.concat({struct.unpack('<i9', string.rep(string.char(255), 9))}, ' ')",
+                b"-1 10",
+            ),
+            (
+                "return table.concat({struct.unpack('>I2 >h', string.char(255, 254, 255, 254))}, ' ')",
+                b"65534 -2 5",
+            ),
+            (
+                "return table.concat({struct.unpack('s s', 'ab\\0c\\0')}, ' ')",
+                b"ab c 6",
+            ),
+            (
+                "return table.concat({struct.unpack('b', '\\1\\2', 2)}, ' ')",
+                b"2 3",
+            ),
+            (
+                "return table.concat({struct.unpack('c1 c0', '2abc')}, ' ')",
+                b"ab 4",
+            ),
+            (
+                "return table.concat({struct.size('!8bd'), struct.size('bhlTfdxi3c4'), struct.size('z')}, ' ')",
+                b"16 39 0",
+            ),
+            (
+                "local ok, e = pcall(function() return struct.pack('c5', 'ab') end) return e",
+                b"user_script:1: bad argument #3 to 'pack' (string too short)",
+            ),
+            (
+                "local ok, e = pcall(function() return struct.pack('z', 1) end) return e",
+                b"user_script:1: bad argument #1 to 'pack' (invalid format option 'z')",
+            ),
+            (
+                "local ok, e = pcall(function() return struct.pack('!3i', 1) end) return e",
+                b"user_script:1: alignment 3 is not a power of 2",
+            ),
+            (
+                "local ok, e = pcall(function() return struct.pack('i33', 1) end) return e",
+                b"user_script:1: integral size 33 is larger than limit of 32",
+            ),
+            (
+                "local ok, e = pcall(function() return struct.pack('i99999999999', 1) end) return e",
+                b"user_script:1: integral size overflow",
+            ),
+            (
+                "local ok, e = pcall(function() return struct.pack('i', 'x') end) return e",
+                b"user_script:1: bad argument #2 to 'pack' (number expected, got string)",
+            ),
+            (
+                "local ok, e = pcall(function() return struct.pack('i') end) return e",
+                b"user_script:1: bad argument #2 to 'pack' (number expected, got nil)",
+            ),
+            (
+                "local ok, e = pcall(function() return struct.unpack('c0', 'abc') end) return e",
+                b"user_script:1: format 'c0' needs a previous size",
+            ),
+            (
+                "local ok, e = pcall(function() return struct.unpack('s', 'abc') end) return e",
+                b"user_script:1: unfinished string in data",
+            ),
+            (
+                "local ok, e = pcall(function() return struct.unpack('i', 'abc') end) return e",
+                b"user_script:1: bad argument #2 to 'unpack' (data string too short)",
+            ),
+            (
+                "local ok, e = pcall(function() return struct.unpack('i', 'abcd', 0) end) return e",
+                b"user_script:1: bad argument #3 to 'unpack' (offset must be 1 or greater)",
+            ),
+            (
+                "local ok, e = pcall(function() return struct.unpack('i', 'abcd', -1) end) return e",
+                b"user_script:1: bad argument #2 to 'unpack' (data string too short)",
+            ),
+            (
+                "local ok, e = pcall(function() return struct.size('s') end) return e",
+                b"user_script:1: bad argument #1 to 'size' (option 's' has no fixed size)",
+            ),
+            (
+                "local ok, e = pcall(function() return struct.size('c0') end) return e",
+                b"user_script:1: bad argument #1 to 'size' (option 'c0' has no fixed size)",
+            ),
+            (
+                "local ok, e = pcall(function() return select('#', struct.unpack(string.rep('b', 7998), string.rep('\\0', 9000))) end) return e",
+                b"user_script:1: stack overflow (too many results)",
+            ),
+        ];
+        check(cases);
+    }
+}
