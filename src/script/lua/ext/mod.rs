@@ -1522,3 +1522,285 @@ mod lua_tests {
         check(cases);
     }
 }
+
+/// The natives called straight from Rust (no script around them), checking the glue's
+/// conversions and argument errors. Messages are compared without their position
+/// prefix, which depends on what called the native.
+#[cfg(test)]
+mod native_tests {
+    use super::super::{Lua, NoHost, Value};
+    use super::open;
+
+    /// `user_script:1: msg` -> `msg`.
+    fn strip_position(msg: &str) -> String {
+        if let Some((head, rest)) = msg.split_once(": ") {
+            if let Some((_, line)) = head.rsplit_once(':') {
+                if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) {
+                    return rest.to_string();
+                }
+            }
+        }
+        msg.to_string()
+    }
+
+    fn s(lua: &mut Lua, b: &str) -> Value {
+        lua.string(b.as_bytes())
+    }
+    fn call(lua: &mut Lua, lib: &str, f: &str, args: &[Value]) -> Result<Vec<Value>, String> {
+        let t = lua.get_global(lib);
+        let func = lua.get_field(&t, f);
+        lua.call(&func, args, &mut NoHost).map_err(|e| {
+            strip_position(&String::from_utf8_lossy(
+                &lua.to_bytes(&e.value).unwrap_or_default(),
+            ))
+        })
+    }
+    fn text(lua: &Lua, v: &Value) -> String {
+        String::from_utf8_lossy(&lua.to_bytes(v).unwrap_or(b"<none>".to_vec())).into_owned()
+    }
+    fn arr(lua: &mut Lua, items: Vec<Value>) -> Value {
+        let t = lua.create_table(0, 0);
+        for (i, v) in items.into_iter().enumerate() {
+            lua.raw_set(&t, Value::Num(i as f64 + 1.0), v).unwrap();
+        }
+        t
+    }
+
+    #[test]
+    #[ignore = "needs the interpreter"]
+    fn natives_cjson() {
+        let mut lua = Lua::new();
+        open(&mut lua);
+        let inner = lua.create_table(0, 0);
+        lua.set_field(&inner, "a", Value::Num(1.0)).unwrap();
+        let t = arr(&mut lua, vec![Value::Num(1.0), Value::Num(2.0), inner]);
+        let r = call(&mut lua, "cjson", "encode", &[t]).unwrap();
+        assert_eq!(text(&lua, &r[0]), "[1,2,{\"a\":1}]");
+        let cj = lua.get_global("cjson");
+        let null = lua.get_field(&cj, "null");
+        let t = arr(&mut lua, vec![null.clone(), Value::Bool(true)]);
+        let r = call(&mut lua, "cjson", "encode", &[t]).unwrap();
+        assert_eq!(text(&lua, &r[0]), "[null,true]");
+        let ud = lua.new_userdata();
+        assert_eq!(
+            call(&mut lua, "cjson", "encode", &[ud]).unwrap_err(),
+            "Cannot serialise userdata: type not supported"
+        );
+        assert_eq!(
+            call(&mut lua, "cjson", "encode", &[]).unwrap_err(),
+            "bad argument #1 to 'encode' (expected 1 argument)"
+        );
+        let doc = s(&mut lua, "{\"a\":[1,{\"b\":null}],\"c\":false}");
+        let r = call(&mut lua, "cjson", "decode", &[doc]).unwrap();
+        let back = call(&mut lua, "cjson", "encode", &[r[0].clone()]).unwrap();
+        assert_eq!(text(&lua, &back[0]), "{\"a\":[1,{\"b\":null}],\"c\":false}");
+        let doc = s(&mut lua, "null");
+        let r = call(&mut lua, "cjson", "decode", &[doc]).unwrap();
+        let set = lua.registry_get(super::NULL_SET_KEY);
+        assert!(matches!(lua.raw_get(&set, &r[0]), Value::Bool(true)));
+        let doc = s(&mut lua, "[1,2");
+        assert_eq!(
+            call(&mut lua, "cjson", "decode", &[doc]).unwrap_err(),
+            "Expected comma or array end but found T_END at character 5"
+        );
+        let t = lua.create_table(0, 0);
+        assert_eq!(
+            call(&mut lua, "cjson", "decode", &[t]).unwrap_err(),
+            "bad argument #1 to 'decode' (string expected, got table)"
+        );
+        // settings
+        let r = call(&mut lua, "cjson", "encode_max_depth", &[Value::Num(2.0)]).unwrap();
+        assert_eq!(text(&lua, &r[0]), "2");
+        let deep0 = arr(&mut lua, vec![Value::Num(1.0)]);
+        let deep1 = arr(&mut lua, vec![deep0]);
+        let deep = arr(&mut lua, vec![deep1]);
+        assert_eq!(
+            call(&mut lua, "cjson", "encode", &[deep]).unwrap_err(),
+            "Cannot serialise, excessive nesting (3)"
+        );
+        assert_eq!(
+            call(&mut lua, "cjson", "encode_max_depth", &[Value::Num(0.0)]).unwrap_err(),
+            "bad argument #1 to 'encode_max_depth' (expected integer between 1 and 2147483647)"
+        );
+        assert_eq!(
+            call(
+                &mut lua,
+                "cjson",
+                "encode_max_depth",
+                &[Value::Num(1.0), Value::Num(1.0)]
+            )
+            .unwrap_err(),
+            "bad argument #2 to 'encode_max_depth' (found too many arguments)"
+        );
+        let r = call(
+            &mut lua,
+            "cjson",
+            "encode_max_depth",
+            &[Value::Num(2f64.powi(32) + 1000.0)],
+        )
+        .unwrap();
+        assert_eq!(text(&lua, &r[0]), "1000");
+        let r = call(&mut lua, "cjson", "encode_sparse_array", &[]).unwrap();
+        assert!(matches!(r[0], Value::Bool(false)));
+        assert_eq!(text(&lua, &r[1]), "2");
+        assert_eq!(text(&lua, &r[2]), "10");
+        let on = s(&mut lua, "null");
+        let r = call(&mut lua, "cjson", "encode_invalid_numbers", &[on]).unwrap();
+        assert_eq!(text(&lua, &r[0]), "null");
+        let t = arr(&mut lua, vec![Value::Num(f64::INFINITY)]);
+        let r = call(&mut lua, "cjson", "encode", &[t]).unwrap();
+        assert_eq!(text(&lua, &r[0]), "[null]");
+        let bad = s(&mut lua, "maybe");
+        assert_eq!(
+            call(&mut lua, "cjson", "encode_invalid_numbers", &[bad]).unwrap_err(),
+            "bad argument #1 to 'encode_invalid_numbers' (invalid option 'maybe')"
+        );
+        let r = call(
+            &mut lua,
+            "cjson",
+            "encode_invalid_numbers",
+            &[Value::Bool(true)],
+        )
+        .unwrap();
+        assert!(matches!(r[0], Value::Bool(true)));
+        let r = call(&mut lua, "cjson", "encode_keep_buffer", &[]).unwrap();
+        assert!(matches!(r[0], Value::Bool(true)));
+        let r = call(&mut lua, "cjson", "new", &[]).unwrap();
+        let enc = lua.get_field(&r[0], "encode");
+        let one = lua.call(&enc, &[Value::Num(1.5)], &mut NoHost).unwrap();
+        assert_eq!(text(&lua, &one[0]), "1.5");
+    }
+
+    #[test]
+    #[ignore = "needs the interpreter"]
+    fn natives_cmsgpack() {
+        let mut lua = Lua::new();
+        open(&mut lua);
+        let inner = lua.create_table(0, 0);
+        lua.set_field(&inner, "a", Value::Num(1.0)).unwrap();
+        let t = arr(&mut lua, vec![Value::Num(1.0), Value::Num(2.0), inner]);
+        let x = s(&mut lua, "x");
+        let r = call(&mut lua, "cmsgpack", "pack", &[t, x, Value::Bool(true)]).unwrap();
+        assert_eq!(
+            lua.to_bytes(&r[0]).unwrap(),
+            b"\x93\x01\x02\x81\xa1a\x01\xa1x\xc3"
+        );
+        let vals = call(&mut lua, "cmsgpack", "unpack", &[r[0].clone()]).unwrap();
+        assert_eq!(vals.len(), 3);
+        let back = call(&mut lua, "cjson", "encode", &[vals[0].clone()]).unwrap();
+        assert_eq!(text(&lua, &back[0]), "[1,2,{\"a\":1}]");
+        assert_eq!(text(&lua, &vals[1]), "x");
+        let data = s(&mut lua, "\x01\x02\x03");
+        let r = call(
+            &mut lua,
+            "cmsgpack",
+            "unpack_one",
+            &[data.clone(), Value::Num(1.0)],
+        )
+        .unwrap();
+        assert_eq!(
+            (text(&lua, &r[0]), text(&lua, &r[1])),
+            ("2".into(), "2".into())
+        );
+        let r = call(
+            &mut lua,
+            "cmsgpack",
+            "unpack_limit",
+            &[data.clone(), Value::Num(2.0)],
+        )
+        .unwrap();
+        assert_eq!(
+            r.iter().map(|v| text(&lua, v)).collect::<Vec<_>>(),
+            vec!["2", "1", "2"]
+        );
+        let nested = lua.string(b"\x92\x91\x81\xa1k\x90\x07");
+        let r = call(&mut lua, "cmsgpack", "unpack", &[nested]).unwrap();
+        let back = call(&mut lua, "cjson", "encode", &[r[0].clone()]).unwrap();
+        assert_eq!(text(&lua, &back[0]), "[[{\"k\":{}}],7]");
+        let bad = lua.string(b"\x81\xc0\x01");
+        assert_eq!(
+            call(&mut lua, "cmsgpack", "unpack", &[bad]).unwrap_err(),
+            "table index is nil"
+        );
+        assert_eq!(
+            call(&mut lua, "cmsgpack", "pack", &[]).unwrap_err(),
+            "bad argument #0 to 'pack' (MessagePack pack needs input.)"
+        );
+        assert_eq!(
+            call(&mut lua, "cmsgpack", "unpack", &[]).unwrap_err(),
+            "bad argument #1 to 'unpack' (string expected, got no value)"
+        );
+        let a = s(&mut lua, "a");
+        let xx = s(&mut lua, "x");
+        assert_eq!(
+            call(&mut lua, "cmsgpack", "unpack_limit", &[a, xx]).unwrap_err(),
+            "bad argument #2 to 'unpack_limit' (number expected, got string)"
+        );
+        let big = s(&mut lua, &"\x01".repeat(8000));
+        assert!(call(&mut lua, "cmsgpack", "unpack", &[big])
+            .unwrap_err()
+            .contains("too many return values"));
+    }
+
+    #[test]
+    #[ignore = "needs the interpreter"]
+    fn natives_bit_struct() {
+        let mut lua = Lua::new();
+        open(&mut lua);
+        let r = call(
+            &mut lua,
+            "bit",
+            "band",
+            &[Value::Num(0x12345678 as f64), Value::Num(255.0)],
+        )
+        .unwrap();
+        assert_eq!(text(&lua, &r[0]), "120");
+        let x = s(&mut lua, "x");
+        let t = lua.create_table(0, 0);
+        assert_eq!(
+            call(&mut lua, "bit", "band", &[Value::Num(1.0), x, t]).unwrap_err(),
+            "bad argument #3 to 'band' (number expected, got table)"
+        );
+        let r = call(
+            &mut lua,
+            "bit",
+            "tohex",
+            &[Value::Num(65535.0), Value::Num(-4.0)],
+        )
+        .unwrap();
+        assert_eq!(text(&lua, &r[0]), "FFFF");
+        assert_eq!(
+            call(&mut lua, "bit", "tohex", &[Value::Num(1.0), Value::Nil]).unwrap_err(),
+            "bad argument #2 to 'tohex' (number expected, got nil)"
+        );
+        let fmt = s(&mut lua, "b c0 d");
+        let abc = s(&mut lua, "abc");
+        let r = call(
+            &mut lua,
+            "struct",
+            "pack",
+            &[fmt.clone(), Value::Num(3.0), abc, Value::Num(1.5)],
+        )
+        .unwrap();
+        let u = call(&mut lua, "struct", "unpack", &[fmt, r[0].clone()]).unwrap();
+        assert_eq!(
+            u.iter().map(|v| text(&lua, v)).collect::<Vec<_>>(),
+            vec!["abc", "1.5", "13"]
+        );
+        let fmt = s(&mut lua, "c5");
+        let ab = s(&mut lua, "ab");
+        assert_eq!(
+            call(&mut lua, "struct", "pack", &[fmt, ab]).unwrap_err(),
+            "bad argument #3 to 'pack' (string too short)"
+        );
+        let fmt = s(&mut lua, "!8bd");
+        let r = call(&mut lua, "struct", "size", &[fmt]).unwrap();
+        assert_eq!(text(&lua, &r[0]), "16");
+        let fmt = s(&mut lua, "i");
+        let d = s(&mut lua, "abcd");
+        assert_eq!(
+            call(&mut lua, "struct", "unpack", &[fmt, d, Value::Num(0.0)]).unwrap_err(),
+            "bad argument #3 to 'unpack' (offset must be 1 or greater)"
+        );
+    }
+}
