@@ -132,6 +132,28 @@ impl Fmt<'_> {
     }
 }
 
+/// A double converted to a C `long` on x86-64 (`cvttsd2si`): out of range and NaN give
+/// the minimum.
+fn to_i64(n: f64) -> i64 {
+    if (i64::MIN as f64..-(i64::MIN as f64)).contains(&n) {
+        n as i64
+    } else {
+        i64::MIN
+    }
+}
+
+/// A double converted to a C `unsigned long` as gcc compiles it for x86-64: below 2^63
+/// through the signed conversion, else 2^63 less and the top bit flipped back (so 2^64
+/// and beyond give 0, NaN gives 2^63).
+fn to_u64(n: f64) -> u64 {
+    const TWO_63: f64 = -(i64::MIN as f64);
+    if n >= TWO_63 {
+        (to_i64(n - TWO_63) as u64) ^ (1 << 63)
+    } else {
+        to_i64(n) as u64
+    }
+}
+
 /// `gettoalign`: padding before an item of `size` at `len`.
 fn gettoalign(len: usize, h: &Header, opt: u8, size: usize) -> usize {
     if size == 0 || opt == b'c' {
@@ -164,7 +186,7 @@ pub fn pack(fmt: &[u8], args: &mut dyn PackArgs) -> Result<Vec<u8>, StructError>
             _ if is_int(opt) => {
                 let n = args.number(arg)?;
                 arg += 1;
-                let mut value = if n < 0.0 { n as i64 as u64 } else { n as u64 };
+                let mut value = if n < 0.0 { to_i64(n) as u64 } else { to_u64(n) };
                 let mut bytes = vec![0u8; size];
                 for i in 0..size {
                     let slot = if h.little { i } else { size - 1 - i };
@@ -310,12 +332,8 @@ pub fn unpack(
                             "format 'c0' needs a previous size".into(),
                         ));
                     };
-                    // A double converted to size_t (negative sizes wrap, then fail).
-                    size = if n < 0.0 {
-                        n as i64 as u64 as usize
-                    } else {
-                        n as usize
-                    };
+                    // A double converted to size_t, as x86-64 code does it.
+                    size = to_u64(n) as usize;
                     out.pop();
                     if !(size <= ld && pos <= ld - size) {
                         return Err(short());
@@ -551,6 +569,25 @@ mod tests {
         assert_eq!(
             unpack(&b"b".repeat(7998), &[0; 9000], 1, 2).unwrap_err(),
             raise("stack overflow (too many results)")
+        );
+    }
+
+    #[test]
+    fn c_conversions() {
+        // Checked against Redis 7.0.15: `struct.pack('<L', 2^64)` is eight zero bytes, and
+        // a huge double before `c0` is a size of 0.
+        assert_eq!(to_u64(2f64.powi(64)), 0);
+        assert_eq!(to_u64(2f64.powi(63)), 1 << 63);
+        assert_eq!(to_u64(-1.0), u64::MAX);
+        assert_eq!(to_u64(f64::NAN), 1 << 63);
+        assert_eq!(to_i64(1e300), i64::MIN);
+        assert_eq!(pk("<L", vec![A::N(2f64.powi(64))]).unwrap(), [0; 8]);
+        let huge = 2f64.powi(705);
+        let mut data = huge.to_le_bytes().to_vec();
+        data.extend_from_slice(b"rest");
+        assert_eq!(
+            up("d!2c0", &data, 1).unwrap(),
+            (vec![Unpacked::Str(vec![])], 9.0)
         );
     }
 
