@@ -24,7 +24,7 @@
 //!   own settings needs natives with upvalues.
 //! - `bad argument #n to 'f'` names the function as the library registers it (`encode`,
 //!   `unpack`, ...). Lua names it from the call site: `?` when `pcall` calls it directly,
-//!   the local's name after `local f = cjson.encode`. [`arg_error`] is the one place to
+//!   the local's name after `local f = cjson.encode`. `arg_error` is the one place to
 //!   change once the interpreter can name the caller.
 //! - Which error comes first, the order of an object's keys in `cjson.encode`, and the
 //!   order of a map's entries in `cmsgpack.pack` follow `next`: they match Redis byte for
