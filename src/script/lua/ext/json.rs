@@ -645,13 +645,11 @@ pub fn decode(text: &[u8], cfg: &Config) -> Result<Vec<Event>, DecodeError> {
                 }
             }
         }
-        // A scalar value stored into an object releases its key slot; containers release
-        // it when they close (above).
+        // An object's scalar value is stored at once, releasing its key's slot (nothing
+        // is checked in between); a container value releases it when it closes (above).
         if matches!(stack.last(), Some(Ctx::ObjectNext))
             && !matches!(token.tok, Tok::ObjBegin | Tok::ArrBegin)
         {
-            // The value is processed at the top of the loop, then stored: the key slot
-            // is released now, before it is counted again for the next entry.
             slots -= 1;
         }
     }
