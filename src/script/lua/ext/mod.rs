@@ -1173,6 +1173,14 @@ mod lua_tests {
                 "local c = cjson.new() return c.encode({1, c.null, cjson.null})",
                 b"[1,null,null]",
             ),
+            (
+                "return cjson.encode(cjson.decode('[]')) .. cjson.encode({[0]=1}) .. cjson.encode({[-1]=1}) .. cjson.encode({1, nil, 3})",
+                b"{}{\"0\":1}{\"-1\":1}[1,null,3]",
+            ),
+            (
+                "return cjson.encode('xxx\\0') .. cjson.encode({['a b']={[1]='\\r'}})",
+                b"\"xxx\\u0000\"{\"a b\":[\"\\r\"]}",
+            ),
         ];
         check(cases);
     }
@@ -1393,6 +1401,10 @@ mod lua_tests {
                 "return cmsgpack._NAME .. ' ' .. cmsgpack._VERSION .. ' ' .. cmsgpack._COPYRIGHT .. ' ' .. cmsgpack._DESCRIPTION",
                 b"cmsgpack lua-cmsgpack 0.4.0 Copyright (C) 2012, Salvatore Sanfilippo MessagePack C implementation for Lua",
             ),
+            (
+                "local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end return hex(cmsgpack.pack(-0.0, 2^31, -2^31 - 1, 4294967295, 4294967296, 65535, 65536, -32768, -32769, 127, 128, -32, -33, 15.5))",
+                b"00ce80000000d3ffffffff7fffffffceffffffffcf0000000100000000cdffffce00010000d18000d2ffff7fff7fcc80e0d0dfca41780000",
+            ),
         ];
         check(cases);
     }
@@ -1429,6 +1441,10 @@ mod lua_tests {
                 "local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end local ok, e = pcall(function() return bit.tohex(1, nil) end) return e",
                 b"user_script:1: bad argument #2 to 'tohex' (number expected, got nil)",
             ),
+            (
+                "local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end return table.concat({bit.tobit(2^53), bit.tobit(-2^31), bit.tobit(2^31), bit.arshift(2^31, 31), bit.rshift(1, -1), bit.tohex(-1, -100)}, ' ')",
+                b"0 -2147483648 -2147483648 -1 0 FFFFFFFF",
+            ),
         ];
         check(cases);
     }
@@ -1437,6 +1453,14 @@ mod lua_tests {
     #[ignore = "needs the interpreter"]
     fn struct_matches_redis() {
         let cases: &[(&str, &[u8])] = &[
+            (
+                "local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end return hex(struct.pack('<l>L<T', -1, 2^32, 7) .. struct.pack('>i3', -2) .. struct.pack('<I3', 2^24 + 5))",
+                b"ffffffffffffffff00000001000000000700000000000000fffffe050000",
+            ),
+            (
+                "return table.concat({struct.unpack('<l>Lb', struct.pack('<l>Lb', -5, 2^40, -1))}, ' ')",
+                b"-5 1099511627776 -1 18",
+            ),
             (
                 "local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end return hex(struct.pack('>i2<i2', 1, 1) .. struct.pack('<i10', -2) .. struct.pack('b c0 d', 3, 'abc', 1.5))",
                 b"00010100feffffffffffffff000003616263000000000000f83f",
