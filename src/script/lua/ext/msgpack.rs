@@ -430,6 +430,36 @@ mod tests {
     }
 
     #[test]
+    fn int_widths_match_redis() {
+        // `cmsgpack.pack(-0.0, 2^31, -2^31 - 1, 4294967295, 4294967296, 65535, 65536,
+        // -32768, -32769, 127, 128, -32, -33, 15.5)` in Redis 7.0.15, in hex.
+        let want = "00ce80000000d3ffffffff7fffffffceffffffffcf0000000100000000cdffffce00010000\
+                    d18000d2ffff7fff7fcc80e0d0dfca41780000";
+        let nums = [
+            -0.0,
+            2f64.powi(31),
+            -(2f64.powi(31)) - 1.0,
+            4294967295.0,
+            4294967296.0,
+            65535.0,
+            65536.0,
+            -32768.0,
+            -32769.0,
+            127.0,
+            128.0,
+            -32.0,
+            -33.0,
+            15.5,
+        ];
+        let mut out = Vec::new();
+        for n in nums {
+            pack(&Tree, &D::N(n), &mut out);
+        }
+        let hex: String = out.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, want);
+    }
+
+    #[test]
     fn deep_tables_pack_as_nil() {
         let mut t = D::N(1.0);
         for _ in 0..20 {

@@ -452,6 +452,32 @@ mod tests {
     }
 
     #[test]
+    fn longs_match_redis() {
+        // `struct.pack('<l>L<T', -1, 2^32, 7) .. struct.pack('>i3', -2) ..
+        // struct.pack('<I3', 2^24 + 5)` in Redis 7.0.15.
+        let mut got = pk("<l>L<T", vec![A::N(-1.0), A::N(2f64.powi(32)), A::N(7.0)]).unwrap();
+        got.extend(pk(">i3", vec![A::N(-2.0)]).unwrap());
+        got.extend(pk("<I3", vec![A::N(2f64.powi(24) + 5.0)]).unwrap());
+        let hex: String = got.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "ffffffffffffffff00000001000000000700000000000000fffffe050000"
+        );
+        let packed = pk("<l>Lb", vec![A::N(-5.0), A::N(2f64.powi(40)), A::N(-1.0)]).unwrap();
+        assert_eq!(
+            up("<l>Lb", &packed, 1).unwrap(),
+            (
+                vec![
+                    Unpacked::Num(-5.0),
+                    Unpacked::Num(1099511627776.0),
+                    Unpacked::Num(-1.0)
+                ],
+                18.0
+            )
+        );
+    }
+
+    #[test]
     fn pack_errors() {
         assert_eq!(
             pk("c5", vec![A::S("ab")]).unwrap_err(),
