@@ -168,7 +168,7 @@ impl Scripts {
 
 /// The lowercase hex SHA-1 of a script body.
 pub fn sha1_hex(body: &[u8]) -> [u8; 40] {
-    let digest = crate::util::sha1::digest(body);
+    let digest = crate::util::sha1::sha1(body);
     let mut out = [0u8; 40];
     for (i, b) in digest.iter().enumerate() {
         out[2 * i] = b"0123456789abcdef"[usize::from(b >> 4)];
