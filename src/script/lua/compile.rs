@@ -24,7 +24,7 @@ pub(crate) enum Op {
     GetTable(u8, u8, Rk),
     SetTable(u8, Rk, Rk),
     NewTable(u8, u16, u16),
-    SelfOp(u8, u8, Rk),
+    SelfCall(u8, u8, Rk),
     Add(u8, Rk, Rk),
     Sub(u8, Rk, Rk),
     Mul(u8, Rk, Rk),
@@ -73,7 +73,6 @@ pub(crate) struct Proto {
     pub max_stack: usize,
     pub locvars: Vec<LocVar>,
     pub source: Rc<str>,
-    pub line_defined: u32,
 }
 
 #[derive(Hash, PartialEq, Eq)]
@@ -185,7 +184,8 @@ impl Compiler {
 
     fn constant(&mut self, v: Value) -> R<u32> {
         let key = match &v {
-            Value::Num(n) => ConstKey::Num(n.to_bits()),
+            // -0 and 0 share a slot, the first one seen wins (as Lua 5.1).
+            Value::Num(n) => ConstKey::Num(if *n == 0.0 { 0 } else { n.to_bits() }),
             Value::Str(s) => ConstKey::Str(s.as_bytes().to_vec()),
             Value::Bool(b) => ConstKey::Bool(*b),
             _ => ConstKey::Nil,
@@ -211,7 +211,6 @@ impl Compiler {
     fn function(&mut self, body: &FuncBody, _name: Option<&[u8]>) -> R<Proto> {
         let mut p = Proto {
             source: self.chunk.clone(),
-            line_defined: body.line,
             nparams: body.params.len(),
             is_vararg: body.vararg,
             ..Default::default()
@@ -714,7 +713,7 @@ impl Compiler {
                 let k = self.str_const(name)?;
                 line = *l;
                 self.line = line;
-                self.emit(Op::SelfOp(base as u8, o, k as Rk + RK_K).fix_rk(k));
+                self.emit(Op::SelfCall(base as u8, o, k as Rk + RK_K).fix_rk(k));
                 args
             }
             _ => return Err(self.err("syntax error")),
@@ -1097,4 +1096,3 @@ fn uses_any_local(e: &Expr) -> bool {
         Expr::Nil | Expr::True | Expr::False | Expr::Num(_) | Expr::Str(_)
     )
 }
-

@@ -72,13 +72,6 @@ impl<T: Default> Arena<T> {
             self.marks[i] = false;
         }
     }
-    fn live_iter(&self) -> impl Iterator<Item = &T> {
-        self.items
-            .iter()
-            .zip(&self.live)
-            .filter(|(_, l)| **l)
-            .map(|(t, _)| t)
-    }
 }
 
 pub(crate) struct LuaFn {
@@ -88,6 +81,9 @@ pub(crate) struct LuaFn {
 }
 
 pub(crate) struct NativeObj {
+    /// The name it was registered under (Lua itself names a function by how it was
+    /// called, so messages do not use it).
+    #[allow(dead_code)]
     pub name: &'static str,
     pub f: NativeFn,
     pub upvals: Vec<Value>,
@@ -144,7 +140,6 @@ pub(crate) struct Coroutine {
     pub func: Value,
     /// Where the values of the next resume go: the yield call's slot and wanted count.
     pub target: (usize, i32),
-    pub top: usize,
 }
 
 #[derive(Default)]
@@ -349,11 +344,6 @@ impl Lua {
         self.heap.debt = 0;
         let pause = self.heap.pause.max(100) as usize;
         self.heap.threshold = (self.heap.estimate / 100 * pause).max(256 << 10);
-    }
-
-    /// Sum of live objects, for statistics.
-    pub(crate) fn live_objects(&self) -> usize {
-        self.heap.tables.live_iter().count() + self.heap.funcs.live_iter().count()
     }
 }
 

@@ -214,6 +214,12 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    fn near_str(delim: u8, out: &[u8]) -> String {
+        let mut v = vec![delim];
+        v.extend_from_slice(out);
+        String::from_utf8_lossy(&v).into_owned()
+    }
+
     fn read_string(&mut self, delim: u8) -> Result<Vec<u8>, String> {
         self.pos += 1;
         let mut out = Vec::new();
@@ -228,7 +234,8 @@ impl<'a> Lexer<'a> {
             }
             match c {
                 b'\n' | b'\r' => {
-                    return Err(self.error("unfinished string", Some(&self.near_here())));
+                    let near = Self::near_str(delim, &out);
+                    return Err(self.error("unfinished string", Some(&near)));
                 }
                 b'\\' => {
                     self.pos += 1;
@@ -256,9 +263,8 @@ impl<'a> Lexer<'a> {
                                 i += 1;
                             }
                             if v > 255 {
-                                return Err(
-                                    self.error("escape sequence too large", Some(&self.near_here()))
-                                );
+                                let near = Self::near_str(delim, &out);
+                                return Err(self.error("escape sequence too large", Some(&near)));
                             }
                             out.push(v as u8);
                             continue;
@@ -328,9 +334,7 @@ impl<'a> Lexer<'a> {
                             self.pos = save;
                             if self.peek(1) == b'=' {
                                 self.pos += 2;
-                                return Err(
-                                    self.error("invalid long string delimiter", Some("[="))
-                                );
+                                return Err(self.error("invalid long string delimiter", Some("[=")));
                             }
                             self.pos += 1;
                             return Ok(Tok::Char(b'['));

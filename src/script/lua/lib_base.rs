@@ -10,8 +10,20 @@ pub(crate) type R = Result<Vec<Value>, Error>;
 
 // ---- argument helpers --------------------------------------------------------------
 
+/// `luaL_argerror`: names the function as the calling instruction does (`'?'` when a
+/// native called it), and counts a method's arguments without `self`.
 pub(crate) fn arg_error(lua: &mut Lua, n: usize, msg: &str) -> Error {
-    let name = lua.native_name();
+    let (kind, name) = match lua.calling_name() {
+        Some((k, s)) => (k, s),
+        None => ("", "?".to_string()),
+    };
+    let mut n = n;
+    if kind == "method" {
+        n -= 1;
+        if n == 0 {
+            return lua.error_here(1, &format!("calling '{}' on bad self ({})", name, msg));
+        }
+    }
     lua.error_here(1, &format!("bad argument #{} to '{}' ({})", n, name, msg))
 }
 
@@ -43,13 +55,6 @@ pub(crate) fn check_num(lua: &mut Lua, args: &[Value], n: usize) -> Result<f64, 
             None => Err(type_err(lua, args, n, "number")),
         },
         _ => Err(type_err(lua, args, n, "number")),
-    }
-}
-
-pub(crate) fn opt_num(lua: &mut Lua, args: &[Value], n: usize, d: f64) -> Result<f64, Error> {
-    match args.get(n - 1) {
-        None | Some(Value::Nil) => Ok(d),
-        _ => check_num(lua, args, n),
     }
 }
 
@@ -97,7 +102,13 @@ pub(crate) fn reg(lua: &mut Lua, t: &Value, name: &'static str, f: super::Native
     let _ = lua.set_field(t, name, v);
 }
 
-fn reg_kind(lua: &mut Lua, t: &Value, name: &'static str, f: super::NativeFn, kind: NKind) -> Value {
+fn reg_kind(
+    lua: &mut Lua,
+    t: &Value,
+    name: &'static str,
+    f: super::NativeFn,
+    kind: NKind,
+) -> Value {
     let v = lua.native_with(name, f, vec![], kind);
     let _ = lua.set_field(t, name, v.clone());
     v
@@ -120,7 +131,13 @@ pub(crate) fn addr_of(v: &Value) -> usize {
 pub(crate) fn tostring_raw(v: &Value) -> Vec<u8> {
     match v {
         Value::Nil => b"nil".to_vec(),
-        Value::Bool(b) => if *b { b"true".to_vec() } else { b"false".to_vec() },
+        Value::Bool(b) => {
+            if *b {
+                b"true".to_vec()
+            } else {
+                b"false".to_vec()
+            }
+        }
         Value::Num(n) => fmt_number(*n).into_bytes(),
         Value::Str(s) => s.as_bytes().to_vec(),
         other => format!("{}: 0x{:012x}", type_name(other), addr_of(other)).into_bytes(),
@@ -162,7 +179,10 @@ pub(crate) fn error_bytes(lua: &mut Lua, level: u32, msg: &[u8]) -> Error {
     };
     b.extend_from_slice(msg);
     let value = lua.string(&b);
-    Error { value, fatal: false }
+    Error {
+        value,
+        fatal: false,
+    }
 }
 
 fn b_collectgarbage(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
@@ -184,7 +204,8 @@ fn b_collectgarbage(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
             if lua.gc_inhibit == 0 {
                 lua.full_gc();
             }
-            Ok(vec![Value::Bool(true)])
+            // A step of size 0 does not finish a cycle in Lua 5.1 (what Redis prints).
+            Ok(vec![Value::Bool(ex > 0)])
         }
         b"stop" => {
             lua.heap.stopped = true;
@@ -218,13 +239,16 @@ fn b_gcinfo(lua: &mut Lua, _: &mut dyn Host, _: &[Value]) -> R {
 fn b_error(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
     let v = arg(args, 1);
     let level = opt_int(lua, args, 2, 1)?;
-    if let Value::Str(s) = &v {
+    if let Some(s) = lua.to_bytes(&v) {
         if level > 0 {
             if let Some((src, line)) = lua.where_(level as u32) {
                 let mut b = format!("{}:{}: ", src, line).into_bytes();
-                b.extend_from_slice(s.as_bytes());
+                b.extend_from_slice(&s);
                 let value = lua.string(&b);
-                return Err(Error { value, fatal: false });
+                return Err(Error {
+                    value,
+                    fatal: false,
+                });
             }
         }
     }
@@ -310,7 +334,7 @@ fn b_setmetatable(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
     let mt = match args.get(1) {
         Some(Value::Nil) => None,
         Some(Value::Table(m)) => Some(m.0),
-        _ => return Err(type_err(lua, args, 2, "nil or table")),
+        _ => return Err(arg_error(lua, 2, "nil or table expected")),
     };
     if let Some(old) = lua.heap.tables.get(t).meta {
         if !lua.heap.tables.get(old).get_str(b"__metatable").is_nil() {
@@ -347,7 +371,7 @@ fn b_next(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
     match lua.heap.tables.get(t).next(&k) {
         Ok(Some((k, v))) => Ok(vec![k, v]),
         Ok(None) => Ok(vec![Value::Nil]),
-        Err(()) => Err(lua.error_here(1, "invalid key to 'next'")),
+        Err(()) => Err(Error::msg(lua, "invalid key to 'next'")),
     }
 }
 
@@ -442,7 +466,10 @@ fn b_xpcall(lua: &mut Lua, host: &mut dyn Host, args: &[Value]) -> R {
             Ok(v)
         }
         Err(e) if !e.fatal => match lua.call_value(&h, &[e.value], host) {
-            Ok(r) => Ok(vec![Value::Bool(false), r.into_iter().next().unwrap_or_default()]),
+            Ok(r) => Ok(vec![
+                Value::Bool(false),
+                r.into_iter().next().unwrap_or_default(),
+            ]),
             Err(e2) if e2.fatal => Err(e2),
             Err(_) => {
                 let m = lua.string(b"error in error handling");
@@ -536,7 +563,11 @@ fn b_tonumber(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
     if i != b.len() {
         return Ok(vec![Value::Nil]);
     }
-    let v = if neg { (n as i64).wrapping_neg() as u64 } else { n };
+    let v = if neg {
+        (n as i64).wrapping_neg() as u64
+    } else {
+        n
+    };
     Ok(vec![Value::Num(v as f64)])
 }
 
@@ -643,7 +674,10 @@ fn co_wrap_aux(lua: &mut Lua, host: &mut dyn Host, args: &[Value]) -> R {
                     let mut b = format!("{}:{}: ", src, line).into_bytes();
                     b.extend_from_slice(s.as_bytes());
                     let value = lua.string(&b);
-                    return Err(Error { value, fatal: false });
+                    return Err(Error {
+                        value,
+                        fatal: false,
+                    });
                 }
             }
             Err(Error {

@@ -1,8 +1,7 @@
 //! The string library, with patterns (see `pattern`) and a C-printf `string.format`.
 
 use super::lib_base::{
-    arg_error, check_int, check_num, check_str, opt_int, reg, to_int, tostring_raw, type_err,
-    R,
+    arg_error, check_int, check_num, check_str, opt_int, reg, to_int, tostring_raw, type_err, R,
 };
 use super::pattern::{MatchState, SPECIALS};
 use super::value::{fmt_g, type_name};
@@ -39,7 +38,9 @@ fn s_sub(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
         end = l as i64;
     }
     if start <= end {
-        Ok(vec![lua.string(&s.as_bytes()[start as usize - 1..end as usize])])
+        Ok(vec![
+            lua.string(&s.as_bytes()[start as usize - 1..end as usize])
+        ])
     } else {
         Ok(vec![lua.string(b"")])
     }
@@ -475,13 +476,20 @@ fn fmt_exp(x: f64, prec: usize, upper: bool, alt: bool) -> String {
 
 fn fmt_float(spec: &Spec, x: f64, conv: u8) -> Vec<u8> {
     let upper = conv.is_ascii_uppercase();
-    let neg = x.is_sign_negative() && !(x.is_nan() && !x.is_sign_negative());
+    let neg = x.is_sign_negative();
     if !x.is_finite() {
-        let mut b = if x.is_nan() { "nan".to_string() } else { "inf".to_string() };
+        let mut b = if x.is_nan() {
+            "nan".to_string()
+        } else {
+            "inf".to_string()
+        };
         if upper {
             b = b.to_uppercase();
         }
-        let s2 = Spec { zero: false, ..*spec };
+        let s2 = Spec {
+            zero: false,
+            ..*spec
+        };
         return pad(&s2, format!("{}{}", sign_prefix(spec, neg), b), false);
     }
     let prec = spec.prec.unwrap_or(6);
@@ -494,10 +502,7 @@ fn fmt_float(spec: &Spec, x: f64, conv: u8) -> Vec<u8> {
             s
         }
         b'e' | b'E' => fmt_exp(x, prec, upper, spec.alt),
-        _ => {
-            let s = fmt_g(x.abs(), prec, upper, spec.alt);
-            s
-        }
+        _ => fmt_g(x.abs(), prec, upper, spec.alt),
     };
     pad(spec, format!("{}{}", sign_prefix(spec, neg), body), true)
 }

@@ -30,8 +30,12 @@ fn t_concat(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
         match geti(lua, t, k) {
             Value::Str(s) => out.extend_from_slice(s.as_bytes()),
             Value::Num(n) => out.extend_from_slice(fmt_number(n).as_bytes()),
-            _ => {
-                let m = format!("invalid value (at index {}) in table for 'concat'", k);
+            other => {
+                let m = format!(
+                    "invalid value ({}) at index {} in table for 'concat'",
+                    super::value::type_name(&other),
+                    k
+                );
                 return Err(lua.error_here(1, &m));
             }
         }

@@ -30,10 +30,10 @@ mod lib_table;
 mod parse;
 mod pattern;
 mod table;
-mod value;
-mod vm;
 #[cfg(test)]
 mod tests;
+mod value;
+mod vm;
 
 pub use vm::MAX_CCALLS;
 
@@ -125,7 +125,6 @@ impl Host for NoHost {
         self
     }
 }
-
 
 /// One interpreter state: heap, globals, registry, string metatable.
 pub struct Lua {

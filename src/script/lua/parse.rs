@@ -45,17 +45,11 @@ pub(crate) fn parse_chunk(src: &[u8], chunkname: &str) -> R<FuncBody> {
         params: vec![],
         vararg: true,
         body,
-        line: 0,
         end_line: p.lex.line,
-        is_method: false,
     })
 }
 
 impl<'a> Parser<'a> {
-    pub fn chunk_name(&self) -> &str {
-        &self.lex.chunk
-    }
-
     fn advance(&mut self) -> R<()> {
         if let Some((t, s, l)) = self.ahead.take() {
             self.tok = t;
@@ -150,7 +144,7 @@ impl<'a> Parser<'a> {
             self.advance()?;
             Ok(n)
         } else {
-            Err(self.err_near("<name> expected"))
+            Err(self.err_near("'<name>' expected"))
         }
     }
 
@@ -179,10 +173,10 @@ impl<'a> Parser<'a> {
             }
             if self.tok == Tok::Break {
                 let line = self.line;
+                self.advance()?;
                 if *self.loop_depth.last().unwrap() == 0 {
                     return Err(self.err_near("no loop to break"));
                 }
-                self.advance()?;
                 self.test_next(&Tok::Char(b';'))?;
                 out.push(Stat::Break(line));
                 break;
@@ -400,9 +394,7 @@ impl<'a> Parser<'a> {
             params,
             vararg,
             body,
-            line,
             end_line,
-            is_method,
         })
     }
 
@@ -474,9 +466,9 @@ impl<'a> Parser<'a> {
             Tok::Char(b'{') => Ok(vec![self.table()?]),
             Tok::Char(b'(') => {
                 if line != self.line {
-                    return Err(self.err_plain(
-                        "ambiguous syntax (function call x new statement) near '('",
-                    ));
+                    return Err(
+                        self.err_plain("ambiguous syntax (function call x new statement) near '('")
+                    );
                 }
                 self.advance()?;
                 let args = if self.tok == Tok::Char(b')') {

@@ -341,7 +341,11 @@ impl<'a> MatchState<'a> {
     }
 
     pub fn captures(&self, s: usize, e: usize, whole: bool) -> R<Vec<Value>> {
-        let n = if self.level == 0 && whole { 1 } else { self.level };
+        let n = if self.level == 0 && whole {
+            1
+        } else {
+            self.level
+        };
         (0..n).map(|i| self.capture_value(i, s, e)).collect()
     }
 

@@ -195,6 +195,82 @@ impl TableObj {
         self.set_hash(Value::Num(i as f64), v)
     }
 
+    /// A constructor's positional item: goes to the array part even when nil.
+    pub fn set_list_item(&mut self, i: usize, v: Value) -> usize {
+        let len = self.arr.len();
+        if i >= 1 && i <= len {
+            self.arr[i - 1] = v;
+            return 0;
+        }
+        if i == len + 1 {
+            let cap = self.arr.capacity();
+            self.arr.push(v);
+            if !self.keys.is_empty() {
+                if let Some(n) = self.find(&Value::Num(i as f64)) {
+                    self.vals[n] = Value::Nil;
+                }
+            }
+            return (self.arr.capacity() - cap) * 24;
+        }
+        self.set_int(i as i64, v)
+    }
+
+    /// Lua's `rehash` sizing: the largest n such that more than n/2 of the slots 1..n
+    /// would be used becomes the array part (counting the key being inserted).
+    fn grow_array(&mut self, newkey: &Value) {
+        let mut nums = [0usize; 65];
+        let mut total = 0usize;
+        fn slot(k: usize) -> usize {
+            (usize::BITS - (k - 1).leading_zeros()) as usize
+        }
+        for (i, v) in self.arr.iter().enumerate() {
+            if !v.is_nil() {
+                nums[slot(i + 1)] += 1;
+                total += 1;
+            }
+        }
+        let mut count = |k: &Value| {
+            if let Value::Num(n) = k {
+                if let Some(i) = as_index(*n) {
+                    if (1..=(1 << 26)).contains(&i) {
+                        nums[slot(i as usize)] += 1;
+                        total += 1;
+                    }
+                }
+            }
+        };
+        for (k, v) in self.keys.iter().zip(&self.vals) {
+            if !v.is_nil() {
+                count(k);
+            }
+        }
+        count(newkey);
+        let (mut a, mut n, mut twotoi, mut i) = (0usize, 0usize, 1usize, 0usize);
+        while twotoi / 2 < total && i < nums.len() {
+            if nums[i] > 0 {
+                a += nums[i];
+                if a > twotoi / 2 {
+                    n = twotoi;
+                }
+            }
+            twotoi *= 2;
+            i += 1;
+        }
+        if n > self.arr.len() {
+            let old = self.arr.len();
+            self.arr.resize(n, Value::Nil);
+            for (k, v) in self.keys.iter().zip(self.vals.iter_mut()) {
+                if let Value::Num(x) = k {
+                    if let Some(i) = as_index(*x) {
+                        if i as usize > old && i as usize <= n && !v.is_nil() {
+                            self.arr[i as usize - 1] = std::mem::take(v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     fn set_hash(&mut self, k: Value, v: Value) -> usize {
         if let Some(n) = self.find(&k) {
             self.vals[n] = v;
@@ -205,6 +281,17 @@ impl TableObj {
         }
         let before = self.size();
         if (self.keys.len() + 1) * 4 > self.slots.len() * 3 {
+            if let Value::Num(_) = k {
+                self.grow_array(&k);
+                if let Value::Num(n) = k {
+                    if let Some(i) = as_index(n) {
+                        if i >= 1 && (i as usize) <= self.arr.len() {
+                            self.arr[i as usize - 1] = v;
+                            return self.size().saturating_sub(before);
+                        }
+                    }
+                }
+            }
             let live = self.vals.iter().filter(|v| !v.is_nil()).count() + 1;
             let cap = (live * 2).next_power_of_two().max(4);
             self.rebuild(cap);

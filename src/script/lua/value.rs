@@ -98,12 +98,16 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
 /// Formats `n` as C's `%.14g`.
 pub(crate) fn fmt_number(n: f64) -> String {
     if n.is_nan() {
-        return if n.is_sign_negative() { "-nan".into() } else { "nan".into() };
+        return if n.is_sign_negative() {
+            "-nan".into()
+        } else {
+            "nan".into()
+        };
     }
     if n.is_infinite() {
         return if n < 0.0 { "-inf".into() } else { "inf".into() };
     }
-    if n == n.trunc() && n.abs() < 1e15 {
+    if n == n.trunc() && n.abs() < 1e14 {
         if n == 0.0 && n.is_sign_negative() {
             return "-0".into();
         }
@@ -126,7 +130,11 @@ pub(crate) fn fmt_g(n: f64, prec: usize, upper: bool, alt: bool) -> String {
         } else {
             "inf"
         };
-        return if upper { s.to_uppercase() } else { s.to_string() };
+        return if upper {
+            s.to_uppercase()
+        } else {
+            s.to_string()
+        };
     }
     let p = if prec == 0 { 1 } else { prec };
     // Exponent after rounding to p significant digits.
@@ -135,7 +143,11 @@ pub(crate) fn fmt_g(n: f64, prec: usize, upper: bool, alt: bool) -> String {
     let exp: i32 = e_repr[epos + 1..].parse().unwrap_or(0);
     let mut out = if exp < -4 || exp >= p as i32 {
         let mant = &e_repr[..epos];
-        let mant = if alt { mant.to_string() } else { strip_zeros(mant) };
+        let mant = if alt {
+            mant.to_string()
+        } else {
+            strip_zeros(mant)
+        };
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{}e{}{:02}", mant, sign, exp.abs())
     } else {
@@ -232,7 +244,9 @@ mod tests {
         assert_eq!(fmt_number(-0.0), "-0");
         assert_eq!(fmt_number(3.0), "3");
         assert_eq!(fmt_number(1.0 / 3.0), "0.33333333333333");
-        assert_eq!(fmt_number(123456789012345.0), "123456789012345");
+        assert_eq!(fmt_number(123456789012345.0), "1.2345678901234e+14");
+        assert_eq!(fmt_number(1e14), "1e+14");
+        assert_eq!(fmt_number(99999999999999.0), "99999999999999");
         assert_eq!(fmt_number(1e-5), "1e-05");
         assert_eq!(fmt_number(f64::INFINITY), "inf");
         assert_eq!(fmt_number(2.5e100), "2.5e+100");

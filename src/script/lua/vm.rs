@@ -65,7 +65,6 @@ pub(crate) enum Ar {
     Div,
     Mod,
     Pow,
-    Unm,
 }
 
 impl Ar {
@@ -77,7 +76,6 @@ impl Ar {
             Ar::Div => "__div",
             Ar::Mod => "__mod",
             Ar::Pow => "__pow",
-            Ar::Unm => "__unm",
         }
     }
 }
@@ -91,7 +89,6 @@ pub(crate) fn arith_num(op: Ar, a: f64, b: f64) -> f64 {
         Ar::Div => a / b,
         Ar::Mod => a - (a / b).floor() * b,
         Ar::Pow => a.powf(b),
-        Ar::Unm => -a,
     }
 }
 
@@ -166,17 +163,6 @@ impl Lua {
         }
     }
 
-    /// The name of the running native function.
-    pub(crate) fn native_name(&self) -> &'static str {
-        match self.frames.last() {
-            Some(f) => match self.heap.funcs.get(f.closure) {
-                FuncObj::Native(n) => n.name,
-                _ => "?",
-            },
-            None => "?",
-        }
-    }
-
     pub(crate) fn meta_of(&self, v: &Value) -> Option<u32> {
         match v {
             Value::Table(t) => self.heap.tables.get(t.0).meta,
@@ -218,6 +204,21 @@ impl Lua {
         let f = self.frames.last()?;
         let p = f.proto.as_ref()?;
         describe_reg(p, f.pc.saturating_sub(1), reg)
+    }
+
+    /// How the Lua function that called the running native named it (`getfuncname`).
+    pub(crate) fn calling_name(&self) -> Option<(&'static str, String)> {
+        let n = self.frames.len();
+        if n < 2 {
+            return None;
+        }
+        let f = &self.frames[n - 2];
+        let p = f.proto.as_ref()?;
+        let pc = f.pc.checked_sub(1)?;
+        match p.code.get(pc)? {
+            Op::Call(a, _, _) | Op::TailCall(a, _) => describe_reg(p, pc, *a as usize),
+            _ => None,
+        }
     }
 
     pub(crate) fn type_error(&mut self, v: &Value, op: &str, reg: Option<usize>) -> Error {
@@ -310,7 +311,10 @@ impl Lua {
                 if *th == self.cur_thread {
                     self.stack[*i as usize].clone()
                 } else {
-                    self.stack_of(*th).get(*i as usize).cloned().unwrap_or_default()
+                    self.stack_of(*th)
+                        .get(*i as usize)
+                        .cloned()
+                        .unwrap_or_default()
                 }
             }
         }
@@ -506,7 +510,9 @@ impl Lua {
             (Value::Num(a), Value::Num(b)) => Ok(a < b),
             (Value::Str(a), Value::Str(b)) => Ok(a.as_bytes() < b.as_bytes()),
             _ => match self.comp_tm(x, y, "__lt") {
-                Some(mm) => Ok(first(self.call_value(&mm, &[x.clone(), y.clone()], host)?).truthy()),
+                Some(mm) => {
+                    Ok(first(self.call_value(&mm, &[x.clone(), y.clone()], host)?).truthy())
+                }
                 None => Err(self.order_error(x, y)),
             },
         }
@@ -518,9 +524,7 @@ impl Lua {
             (Value::Str(a), Value::Str(b)) => Ok(a.as_bytes() <= b.as_bytes()),
             _ => {
                 if let Some(mm) = self.comp_tm(x, y, "__le") {
-                    return Ok(
-                        first(self.call_value(&mm, &[x.clone(), y.clone()], host)?).truthy()
-                    );
+                    return Ok(first(self.call_value(&mm, &[x.clone(), y.clone()], host)?).truthy());
                 }
                 if let Some(mm) = self.comp_tm(y, x, "__lt") {
                     return Ok(
@@ -532,7 +536,12 @@ impl Lua {
         }
     }
 
-    pub(crate) fn equals(&mut self, x: &Value, y: &Value, host: &mut dyn Host) -> Result<bool, Error> {
+    pub(crate) fn equals(
+        &mut self,
+        x: &Value,
+        y: &Value,
+        host: &mut dyn Host,
+    ) -> Result<bool, Error> {
         if raw_eq(x, y) {
             return Ok(true);
         }
@@ -621,7 +630,11 @@ impl Lua {
                 if mm.is_nil() {
                     return Err(self.type_error(v, "get length of", Some(reg)));
                 }
-                Ok(first(self.call_value(&mm, &[v.clone()], host)?))
+                Ok(first(self.call_value(
+                    &mm,
+                    std::slice::from_ref(v),
+                    host,
+                )?))
             }
         }
     }
@@ -775,10 +788,7 @@ impl Lua {
     }
 
     fn do_yield(&mut self, func: usize, nargs: usize, nresults: i32) -> Result<Pre, Error> {
-        if self.cur_thread == MAIN {
-            return Err(Error::msg(self, "attempt to yield from outside a coroutine"));
-        }
-        if self.c_depth != self.co_base_depth {
+        if self.cur_thread == MAIN || self.c_depth != self.co_base_depth {
             return Err(Error::msg(
                 self,
                 "attempt to yield across metamethod/C-call boundary",
@@ -897,7 +907,10 @@ impl Lua {
                 let out = self.stack[..self.top.min(self.stack.len())].to_vec();
                 (CoStatus::Dead, Ok(Ok(out)))
             }
-            Ok(Exec::Yield) => (CoStatus::Suspended, Ok(Ok(std::mem::take(&mut self.yield_vals)))),
+            Ok(Exec::Yield) => (
+                CoStatus::Suspended,
+                Ok(Ok(std::mem::take(&mut self.yield_vals))),
+            ),
             Err(e) => {
                 self.close_upvals(0);
                 if e.fatal {
@@ -1062,7 +1075,8 @@ impl Lua {
                         } else {
                             save!();
                             let key = key.clone();
-                            let v = self.index_value(&Value::Table(Table(env)), &key, host, None)?;
+                            let v =
+                                self.index_value(&Value::Table(Table(env)), &key, host, None)?;
                             reg!(a) = v;
                         }
                     }
@@ -1129,7 +1143,7 @@ impl Lua {
                             self.gc_check();
                         }
                     }
-                    Op::SelfOp(a, b, c) => {
+                    Op::SelfCall(a, b, c) => {
                         let obj = reg!(b).clone();
                         let key = rk!(c).clone();
                         reg!(a + 1) = obj.clone();
@@ -1190,9 +1204,7 @@ impl Lua {
                     Op::Len(a, b) => {
                         let v = match &reg!(b) {
                             Value::Str(s) => Value::Num(s.as_bytes().len() as f64),
-                            Value::Table(t) => {
-                                Value::Num(self.heap.tables.get(t.0).len() as f64)
-                            }
+                            Value::Table(t) => Value::Num(self.heap.tables.get(t.0).len() as f64),
                             other => {
                                 let other = other.clone();
                                 save!();
@@ -1365,7 +1377,9 @@ impl Lua {
                         save!();
                         let init = match init {
                             Some(n) => n,
-                            None => return Err(self.rt_error("'for' initial value must be a number")),
+                            None => {
+                                return Err(self.rt_error("'for' initial value must be a number"))
+                            }
                         };
                         let limit = match limit {
                             Some(n) => n,
@@ -1378,7 +1392,11 @@ impl Lua {
                         self.stack[ra] = Value::Num(init);
                         self.stack[ra + 1] = Value::Num(limit);
                         self.stack[ra + 2] = Value::Num(step);
-                        let go = if step > 0.0 { init <= limit } else { init >= limit };
+                        let go = if step > 0.0 {
+                            init <= limit
+                        } else {
+                            init >= limit
+                        };
                         if go {
                             self.stack[ra + 3] = Value::Num(init);
                         } else {
@@ -1417,7 +1435,7 @@ impl Lua {
                                     Ok(None) => self.stack[ra + 3] = Value::Nil,
                                     Err(()) => {
                                         save!();
-                                        return Err(self.rt_error("invalid key to 'next'"));
+                                        return Err(Error::msg(self, "invalid key to 'next'"));
                                     }
                                 }
                                 for i in 2..n as usize {
@@ -1475,7 +1493,7 @@ impl Lua {
                             let id = t.0;
                             for i in 1..=n {
                                 let v = self.stack[ra + i].clone();
-                                let g = self.heap.tables.get_mut(id).set_int((start + i) as i64, v);
+                                let g = self.heap.tables.get_mut(id).set_list_item(start + i, v);
                                 self.heap.debt += g;
                             }
                             if self.heap.over_cap() {
@@ -1574,7 +1592,7 @@ fn describe_reg(p: &Proto, pc: usize, reg: usize) -> Option<(&'static str, Strin
                     .get(u as usize)
                     .map(|n| ("upvalue", String::from_utf8_lossy(n).into_owned()));
             }
-            Op::SelfOp(a, _, c) if a as usize == reg => return kstr(c).map(|s| ("method", s)),
+            Op::SelfCall(a, _, c) if a as usize == reg => return kstr(c).map(|s| ("method", s)),
             Op::Move(a, b) if a as usize == reg => {
                 if (b as usize) < reg {
                     return describe_reg(p, i, b as usize);
@@ -1604,7 +1622,7 @@ fn describe_reg(p: &Proto, pc: usize, reg: usize) -> Option<(&'static str, Strin
             {
                 return None
             }
-            Op::SelfOp(a, _, _) if a as usize + 1 == reg => return None,
+            Op::SelfCall(a, _, _) if a as usize + 1 == reg => return None,
             _ => {}
         }
     }
