@@ -1,0 +1,797 @@
+//! The conformance suite: Lua source run through the interpreter, results checked.
+
+use super::*;
+
+fn run(src: &str) -> Result<Vec<Value>, String> {
+    let mut lua = Lua::new();
+    let f = lua.load(src.as_bytes(), "@user_script")?;
+    lua.call(&f, &[], &mut NoHost).map_err(|e| {
+        String::from_utf8_lossy(
+            &lua.to_bytes(&e.value)
+                .unwrap_or_else(|| b"<non-string error>".to_vec()),
+        )
+        .into_owned()
+    })
+}
+
+/// Runs `src` and renders its results as text (tostring of each, joined by ",").
+fn eval(src: &str) -> String {
+    let mut lua = Lua::new();
+    let f = match lua.load(src.as_bytes(), "@user_script") {
+        Ok(f) => f,
+        Err(e) => return format!("COMPILE: {e}"),
+    };
+    match lua.call(&f, &[], &mut NoHost) {
+        Ok(vals) => vals
+            .iter()
+            .map(|v| String::from_utf8_lossy(&lib_base::tostring_raw(v)).into_owned())
+            .collect::<Vec<_>>()
+            .join(","),
+        Err(e) => format!(
+            "ERR: {}",
+            String::from_utf8_lossy(&lib_base::tostring_raw(&e.value))
+        ),
+    }
+}
+
+macro_rules! check {
+    ($src:expr, $want:expr) => {
+        assert_eq!(eval($src), $want, "script: {}", $src);
+    };
+}
+
+#[test]
+fn basics() {
+    check!("return 1 + 2", "3");
+    check!("local a, b = 1, 2 return a + b, a - b", "3,-1");
+    check!("return 10 / 4, 7 % 3, -7 % 3, 2 ^ 10", "2.5,1,2,1024");
+    check!("return 'a' .. 'b' .. 1 .. 2", "ab12");
+    check!("return '10' + 5, 3 .. ''", "15,3");
+    check!(
+        "return 1 == 1, 1 < 2, 'a' < 'b', 2 <= 1, nil == false",
+        "true,true,true,false,false"
+    );
+    check!(
+        "return not nil, 1 and 2, nil or 3, false and 1",
+        "true,2,3,false"
+    );
+    check!("return #'abc', #{1,2,3}", "3,3");
+    check!("return 0x10, 1e2, .5", "16,100,0.5");
+    check!("return 1e15, 0.1, -0.0", "1e+15,0.1,-0");
+    check!("return 1/0, -1/0", "inf,-inf");
+    // Lua 5.1 shares one constant slot between 0 and -0: the first wins.
+    check!("return -0.0, 1/0", "-0,-inf");
+}
+
+#[test]
+fn control_flow() {
+    check!("local s = 0 for i = 1, 10 do s = s + i end return s", "55");
+    check!(
+        "local s = 0 for i = 10, 1, -2 do s = s + i end return s",
+        "30"
+    );
+    check!("local i = 0 while i < 5 do i = i + 1 end return i", "5");
+    check!(
+        "local i = 0 repeat local j = i i = i + 1 until j >= 3 return i",
+        "4"
+    );
+    check!("for i = 1, 3 do if i == 2 then return i end end", "2");
+    check!(
+        "local t = {} for i = 1, 10 do if i > 3 then break end t[#t+1] = i end return #t",
+        "3"
+    );
+    check!(
+        "local x = 5 if x > 10 then return 1 elseif x > 3 then return 2 else return 3 end",
+        "2"
+    );
+    check!(
+        "local s = '' for k, v in ipairs({'a','b','c'}) do s = s .. k .. v end return s",
+        "1a2b3c"
+    );
+    check!(
+        "local n = 0 for k, v in pairs({a=1, b=2, 3}) do n = n + 1 end return n",
+        "3"
+    );
+}
+
+#[test]
+fn functions_and_closures() {
+    check!(
+        "local function f(a, b) return a + b end return f(1, 2)",
+        "3"
+    );
+    check!("local function fib(n) if n < 2 then return n end return fib(n-1) + fib(n-2) end return fib(20)", "6765");
+    check!(
+        "local function f(...) return select('#', ...), ... end return f(1, nil, 3)",
+        "3,1,nil,3"
+    );
+    check!(
+        "local function f() return 1, 2, 3 end local t = {f()} return #t, (f())",
+        "3,1"
+    );
+    check!(
+        "local function f() return 1, 2 end return f(), f()",
+        "1,1,2"
+    );
+    check!("local fs = {} for i = 1, 3 do fs[i] = function() return i end end return fs[1](), fs[2](), fs[3]()", "1,2,3");
+    check!("local function counter() local c = 0 return function() c = c + 1 return c end end local c = counter() c() c() return c()", "3");
+    check!("local a = {} function a.b(x) return x * 2 end function a:c(x) return self.b(x) end return a:c(21)", "42");
+    check!("local function loop(n) if n == 0 then return 'done' end return loop(n - 1) end return loop(100000)", "done");
+    check!(
+        "local t = setmetatable({}, {__call = function(self, a) return a + 1 end}) return t(41)",
+        "42"
+    );
+    check!("return select(-1, 1, 2, 3)", "3");
+    check!(
+        "local a, b, c = (function() return 1, 2, 3 end)() return c",
+        "3"
+    );
+}
+
+#[test]
+fn errors_with_positions() {
+    check!(
+        "foo()",
+        "ERR: user_script:1: attempt to call global 'foo' (a nil value)"
+    );
+    check!(
+        "local x\nx()",
+        "ERR: user_script:2: attempt to call local 'x' (a nil value)"
+    );
+    check!(
+        "local t = {} t.a.b = 1",
+        "ERR: user_script:1: attempt to index field 'a' (a nil value)"
+    );
+    check!(
+        "local t = {} t:m()",
+        "ERR: user_script:1: attempt to call method 'm' (a nil value)"
+    );
+    check!(
+        "return 1 + nil",
+        "ERR: user_script:1: attempt to perform arithmetic on a nil value"
+    );
+    check!(
+        "local x return x .. 'a'",
+        "ERR: user_script:1: attempt to concatenate local 'x' (a nil value)"
+    );
+    check!(
+        "return {} < {}",
+        "ERR: user_script:1: attempt to compare two table values"
+    );
+    check!(
+        "return 1 < 'x'",
+        "ERR: user_script:1: attempt to compare number with string"
+    );
+    check!("error('boom')", "ERR: user_script:1: boom");
+    check!(
+        "local ok, e = pcall(error, {code=1}) return ok, e.code",
+        "false,1"
+    );
+    check!("return pcall(error, 'x')", "false,x");
+    check!("return pcall(function() error('y', 0) end)", "false,y");
+    check!(
+        "return pcall(function() error('y') end)",
+        "false,user_script:1: y"
+    );
+    check!(
+        "return select(2, xpcall(function() error('z') end, function(m) return 'h:' .. m end))",
+        "h:user_script:1: z"
+    );
+    check!(
+        "return string.sub()",
+        "ERR: user_script:1: bad argument #1 to 'sub' (string expected, got no value)"
+    );
+    check!(
+        "return ('x'):rep(1, 2, 3) .. string.rep(nil)",
+        "ERR: user_script:1: bad argument #1 to 'rep' (string expected, got nil)"
+    );
+    check!(
+        "x = ",
+        "COMPILE: user_script:1: unexpected symbol near '<eof>'"
+    );
+    check!(
+        "local function f() return f() + 1 end return f()",
+        "ERR: user_script:1: stack overflow"
+    );
+}
+
+#[test]
+fn strings() {
+    check!(
+        "return string.format('%d %5.2f %s %q', 3, 3.14159, 'x', 'a\\nb')",
+        "3  3.14 x \"a\\\nb\""
+    );
+    check!(
+        "return string.format('%x %X %o %e %g', 255, 255, 8, 12345.678, 0.0001)",
+        "ff FF 10 1.234568e+04 0.0001"
+    );
+    check!(
+        "return string.format('%5s|%-5s|%05d', 'a', 'b', 42)",
+        "    a|b    |00042"
+    );
+    check!("return string.find('hello world', 'o w')", "5,7");
+    check!("return string.find('hello', 'l+')", "3,4");
+    check!("return string.match('key=val', '(%w+)=(%w+)')", "key,val");
+    check!(
+        "return string.gsub('hello world', 'o', '0')",
+        "hell0 w0rld,2"
+    );
+    check!("return string.gsub('abc', '%w', '%0%0')", "aabbcc,3");
+    check!("return string.gsub('hello', '(l)(l)', '%2%1')", "hello,1");
+    check!("local t = {} for w in string.gmatch('one two three', '%a+') do t[#t+1] = w end return table.concat(t, ',')", "one,two,three");
+    check!("return string.match('  trim  ', '^%s*(.-)%s*$')", "trim");
+    check!("return string.find('a(b)c', '%b()')", "2,4");
+    check!("return string.match('THE (quick) fox', '%f[%a]%a+')", "THE");
+    check!("return string.match('hello', '()ll()')", "3,5");
+    check!("return string.byte('ABC', 1, -1)", "65,66,67");
+    check!("return string.char(72, 105)", "Hi");
+    check!(
+        "return ('abc'):upper(), ('ABC'):lower(), ('abc'):reverse(), ('abc'):len()",
+        "ABC,abc,cba,3"
+    );
+    check!(
+        "return string.sub('hello', 2, -2), string.sub('hello', -3)",
+        "ell,llo"
+    );
+    check!("return string.rep('ab', 3)", "ababab");
+    check!("return string.gsub('abc', '.', {a=1, b=false})", "1bc,3");
+    check!(
+        "return string.gsub('abc', '.', {a=true})",
+        "ERR: user_script:1: invalid replacement value (a boolean)"
+    );
+    check!(
+        "return string.gsub('abc', '.', function(c) return c:upper() end)",
+        "ABC,3"
+    );
+    check!(
+        "return tostring(12), tostring(nil), tostring(true)",
+        "12,nil,true"
+    );
+    check!(
+        "return tonumber('0x1F'), tonumber('  12  '), tonumber('z', 36), tonumber('abc')",
+        "31,12,35,nil"
+    );
+}
+
+#[test]
+fn tables() {
+    check!(
+        "local t = {3, 1, 2} table.sort(t) return table.concat(t, ' ')",
+        "1 2 3"
+    );
+    check!("local t = {3, 1, 2} table.sort(t, function(a, b) return a > b end) return table.concat(t, ' ')", "3 2 1");
+    check!(
+        "local t = {1, 2} table.insert(t, 3) table.insert(t, 1, 0) return table.concat(t, ',')",
+        "0,1,2,3"
+    );
+    check!(
+        "local t = {1, 2, 3} local v = table.remove(t, 1) return v, table.concat(t, ',')",
+        "1,2,3"
+    );
+    check!("return table.maxn({1, 2, [10] = 3})", "10");
+    check!("local t = {} t[1.0] = 'a' return t[1]", "a");
+    check!("return unpack({1, 2, 3})", "1,2,3");
+    check!("local t = {n = 1, [2] = 'x'} return t.n, t[2]", "1,x");
+    check!("local t = {} for i = 1, 100 do t[i] = i end for i = 1, 100 do t[i] = nil end return #t, next(t)", "0,nil");
+}
+
+#[test]
+fn metatables() {
+    check!(
+        "local t = setmetatable({}, {__index = function(t, k) return k .. '!' end}) return t.x",
+        "x!"
+    );
+    check!(
+        "local base = {a = 1} local t = setmetatable({}, {__index = base}) return t.a",
+        "1"
+    );
+    check!("local log = {} local t = setmetatable({}, {__newindex = function(t, k, v) rawset(t, k, v * 2) end}) t.x = 2 return t.x", "4");
+    check!("local V = {} V.__add = function(a, b) return a.v + b.v end local a = setmetatable({v=1}, V) local b = setmetatable({v=2}, V) return a + b", "3");
+    check!("local m = {__eq = function() return true end} return setmetatable({}, m) == setmetatable({}, m)", "true");
+    check!("local m = {__lt = function(a, b) return a.v < b.v end} return setmetatable({v=1}, m) < setmetatable({v=2}, m)", "true");
+    check!(
+        "local m = {__tostring = function() return 'obj' end} return tostring(setmetatable({}, m))",
+        "obj"
+    );
+    check!(
+        "local m = {__concat = function(a, b) return 'cat' end} return setmetatable({}, m) .. 'x'",
+        "cat"
+    );
+    check!(
+        "local m = {__unm = function() return 'neg' end} return -setmetatable({}, m)",
+        "neg"
+    );
+    check!(
+        "return getmetatable(setmetatable({}, {__metatable = 'locked'}))",
+        "locked"
+    );
+    check!("return getmetatable('').__index == string", "true");
+}
+
+#[test]
+fn coroutines() {
+    check!("local co = coroutine.create(function(a) local b = coroutine.yield(a + 1) return b * 2 end) local _, x = coroutine.resume(co, 1) local _, y = coroutine.resume(co, 10) return x, y, coroutine.status(co)", "2,20,dead");
+    check!("local gen = coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end) return gen(), gen(), gen()", "1,2,3");
+    check!(
+        "return coroutine.resume(coroutine.create(function() error('x') end))",
+        "false,user_script:1: x"
+    );
+    check!("local co = coroutine.create(function() pcall(coroutine.yield) end) return coroutine.resume(co)", "true");
+    check!(
+        "return pcall(coroutine.yield)",
+        "false,attempt to yield across metamethod/C-call boundary"
+    );
+    check!("local co co = coroutine.create(function() return coroutine.status(co), coroutine.running() == co end) return coroutine.resume(co)", "true,running,true");
+}
+
+#[test]
+fn math_lib() {
+    check!(
+        "return math.floor(3.7), math.ceil(3.2), math.abs(-2), math.max(1, 5, 3), math.min(4, 2)",
+        "3,4,2,5,2"
+    );
+    check!(
+        "return math.huge, -math.huge, math.pi",
+        "inf,-inf,3.1415926535898"
+    );
+    check!("return math.fmod(7, 3), math.modf(3.5)", "1,3,0.5");
+    check!("return math.sqrt(16), 2^0.5 == math.sqrt(2)", "4,true");
+}
+
+#[test]
+fn redis_prng_matches() {
+    // Same seed, same numbers as Redis 7.0.15 (`redis-cli eval` with randomseed(0)).
+    // A fresh Redis 7.0.15 answers 40, 85, 0.35333609737146 to its first script.
+    let mut lua = Lua::new();
+    let f = lua
+        .load(
+            b"return math.random(100), math.random(100), math.random()",
+            "@t",
+        )
+        .unwrap();
+    let r = lua.call(&f, &[], &mut NoHost).unwrap();
+    let text: Vec<String> = r
+        .iter()
+        .map(|v| String::from_utf8_lossy(&lib_base::tostring_raw(v)).into_owned())
+        .collect();
+    assert_eq!(text.join(" "), "40 85 0.35333609737146");
+    lua.rand_seed(7);
+    let a = lua.call(&f, &[], &mut NoHost).unwrap();
+    lua.rand_seed(7);
+    let b = lua.call(&f, &[], &mut NoHost).unwrap();
+    assert!(a.iter().zip(&b).all(|(x, y)| value::raw_eq(x, y)));
+    let _ = run;
+}
+
+#[test]
+fn gc_keeps_memory_flat() {
+    let mut lua = Lua::new();
+    let f = lua
+        .load(b"for i = 1, 300000 do local t = {i, {}} local f = function() return t end end return collectgarbage('count')", "@t")
+        .unwrap();
+    let r = lua.call(&f, &[], &mut NoHost).unwrap();
+    let kb = lua.to_number(&r[0]).unwrap();
+    assert!(kb < 64.0 * 1024.0, "heap grew to {kb} KB");
+    assert!(lua.heap.tables.items.len() < 200_000);
+}
+
+#[test]
+fn readonly_tables() {
+    let mut lua = Lua::new();
+    let t = lua.create_table(0, 0);
+    lua.set_global("ro", t.clone());
+    lua.set_readonly(&t, true);
+    let f = lua.load(b"ro.x = 1", "@user_script").unwrap();
+    let e = lua.call(&f, &[], &mut NoHost).unwrap_err();
+    assert_eq!(
+        lua.to_bytes(&e.value).unwrap(),
+        b"user_script:1: Attempt to modify a readonly table"
+    );
+    let f = lua
+        .load(b"return pcall(rawset, ro, 'a', 1)", "@user_script")
+        .unwrap();
+    let r = lua.call(&f, &[], &mut NoHost).unwrap();
+    assert_eq!(
+        lua.to_bytes(&r[1]).unwrap(),
+        b"Attempt to modify a readonly table"
+    );
+}
+
+/// Differential check against a real Redis (`LUA_REF_PORT=7301 cargo test --lib
+/// lua::tests::against_redis -- --ignored`): each snippet's pcall results, rendered
+/// with tostring, must match byte for byte.
+#[test]
+#[ignore]
+fn against_redis() {
+    use std::io::{BufRead, BufReader, Write};
+    let port: u16 = std::env::var("LUA_REF_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(7301);
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("reference redis");
+    let mut w = stream.try_clone().unwrap();
+    let mut r = BufReader::new(stream);
+    let mut failures = Vec::new();
+    for snippet in DIFF_SNIPPETS.split("\n--\n") {
+        let snippet = snippet.trim();
+        if snippet.is_empty() {
+            continue;
+        }
+        let script = format!(
+            "local r = {{pcall(function() {snippet} end)}} local o = {{}} for i = 1, table.maxn(r) do o[#o+1] = tostring(r[i]) end return table.concat(o, '|')"
+        );
+        let cmd = format!(
+            "*3\r\n$4\r\nEVAL\r\n${}\r\n{}\r\n$1\r\n0\r\n",
+            script.len(),
+            script
+        );
+        w.write_all(cmd.as_bytes()).unwrap();
+        let mut line = Vec::new();
+        r.read_until(b'\n', &mut line).unwrap();
+        let want = if line[0] == b'$' {
+            let n: usize = String::from_utf8_lossy(&line[1..line.len() - 2])
+                .parse()
+                .unwrap();
+            let mut buf = vec![0u8; n + 2];
+            std::io::Read::read_exact(&mut r, &mut buf).unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        } else {
+            String::from_utf8_lossy(&line).trim_end().to_string()
+        };
+        let mut lua = Lua::new();
+        let got = match lua.load(script.as_bytes(), "@user_script") {
+            Err(e) => format!("-ERR Error compiling script (new function): {e}"),
+            Ok(f) => match lua.call(&f, &[], &mut NoHost) {
+                Ok(v) => {
+                    String::from_utf8_lossy(&lua.to_bytes(&v[0]).unwrap_or_default()).into_owned()
+                }
+                Err(e) => format!(
+                    "ERROR {}",
+                    String::from_utf8_lossy(&lib_base::tostring_raw(&e.value))
+                ),
+            },
+        };
+        if got != want {
+            failures.push(format!(
+                "snippet: {snippet}\n  redis: {want}\n  ours:  {got}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+const DIFF_SNIPPETS: &str = r#"
+return 1e15, 1e14, 123456789012, 0.1, 1/3, -0.0, 1/0, -1/0, 2^53, 2^63, 1e-300, 5e-324
+--
+return 0/0
+--
+return string.format('%5.2f|%-8d|%+d|% d|%x|%X|%#x|%o|%#o|%e|%E|%g|%G|%10.3g|%c', 3.14159, 42, 5, 5, 255, 255, 255, 8, 8, 12345.6789, 0.000123, 1e20, 1e-10, math.pi, 65)
+--
+return string.format('%q', 'a\0b\r\n"\\')
+--
+return string.format('%s %s %10s %-10s|', 1, 2.5, 'x', 'y')
+--
+return string.format('%d', 3.9), string.format('%d', -3.9), string.format('%.3d', 7), string.format('%5.1s|', 'abc')
+--
+return string.format('%y', 1)
+--
+return string.format('%d')
+--
+return string.rep()
+--
+return ('x'):rep()
+--
+local s = string.rep return s()
+--
+return string.sub('hello', 0), string.sub('hello', 10), string.sub('hello', -100, 2), string.sub('hello', 3, 2)
+--
+return string.find('abc', 'b', -10), string.find('abc', '', 10), string.find('abc', '', 4), string.find('a.b', '.', 1, true)
+--
+return string.match('2024-01-05', '(%d+)-(%d+)-(%d+)')
+--
+return string.gsub('hello world', '%w+', '<%0>', 1)
+--
+return string.gsub('abc', '', '-')
+--
+return string.gsub('abc', 'b*', 'X')
+--
+return string.find('abc', '[a-')
+--
+return string.find('abc', '%')
+--
+return string.match('x', '(()')
+--
+return string.gsub('abc', '(a)', '%2')
+--
+return string.match('[[x]]', '%[(%b[])%]')
+--
+return string.match('hello world', '%f[%w]%w+$')
+--
+return string.match('aaa', '(a*)%1')
+--
+return string.match('  x', '^%s*()')
+--
+return string.gsub('a,b,,c', ',', ';')
+--
+return tonumber('  0x10  '), tonumber('1e1'), tonumber(''), tonumber(' '), tonumber('10', 2), tonumber('ff', 16), tonumber('8', 8), tonumber('1.5e+3'), tonumber('-0x10')
+--
+return tonumber('10', 99)
+--
+return math.floor(-3.5), math.ceil(-3.5), math.fmod(-7, 3), -7 % 3, 7 % -3, math.modf(-3.7)
+--
+return math.frexp(8), math.ldexp(0.5, 4), math.log(math.exp(1)), math.log10(1000)
+--
+return math.max(), 1
+--
+return math.random(0)
+--
+return #{1, 2, nil, 4}
+--
+return #{nil, nil, 3}
+--
+local t = {1, 2, 3} t[5] = 5 return #t
+--
+local t = {} t[1] = 1 t[2] = 2 t[4] = 4 return #t
+--
+return select('#'), select('#', nil, nil), select(2, 'a', 'b', 'c')
+--
+return select(0, 1)
+--
+return unpack({1, 2, 3}, 2), unpack({1, 2}, 1, 4)
+--
+return table.concat({1, 2, 3}, ', ', 2, 3), table.concat({}, 'x'), table.concat({1, {}, 3})
+--
+local t = {5, 2, 8, 1, 9, 3} table.sort(t) return table.concat(t, ' ')
+--
+local t = {'b', 'a', 'c'} table.sort(t, function(a, b) return a > b end) return table.concat(t)
+--
+local t = {3, 1, 2} table.sort(t, function(a, b) return true end) return table.concat(t, ' ')
+--
+local t = {1, 'x', 2} table.sort(t)
+--
+return table.insert({}, 1, 2, 3)
+--
+return table.getn({1, 2}), table.maxn({}), table.remove({}), table.remove({1, 2})
+--
+return table.setn({}, 1)
+--
+return setmetatable({}, 1)
+--
+return getmetatable('x').__index == string, ('abc'):upper()
+--
+local t = setmetatable({}, {__index = function(t, k) return k * 2 end}) return t[21]
+--
+local t = setmetatable({}, {__newindex = function(t, k, v) rawset(t, k, v + 1) end}) t[1] = 1 return t[1]
+--
+return setmetatable({}, {__tostring = function() return 'T' end})
+--
+local mt = {__add = function(a, b) return 'add' end, __sub = function() return 'sub' end, __mul = function() return 'mul' end, __div = function() return 'div' end, __mod = function() return 'mod' end, __pow = function() return 'pow' end, __unm = function() return 'unm' end, __concat = function() return 'cat' end, __len = function() return 'len' end} local a = setmetatable({}, mt) return a + 1, 1 - a, a * a, a / 2, a % 2, a ^ 2, -a, a .. 'x', #a
+--
+local a = setmetatable({}, {__le = function() return true end, __lt = function() return false end}) return a <= a, a < a, a >= a, a > a
+--
+return {} .. 'x'
+--
+local t = {} return t.x.y
+--
+local t = {} t.x.y = 1
+--
+return ('x')()
+--
+return #nil
+--
+return -{}
+--
+local a = 'x' return a + 1
+--
+return 1 < {}
+--
+return {} <= {}
+--
+return 'a' < 1
+--
+error('msg', 2)
+--
+error('msg', 0)
+--
+error()
+--
+error(nil)
+--
+error(42)
+--
+assert(false)
+--
+assert(nil, 'custom')
+--
+assert(1 == 1, 'no') return 'ok'
+--
+return pcall(error)
+--
+return xpcall(function() error('e') end, function(m) return 'handled: ' .. m end)
+--
+return coroutine.resume(coroutine.create(function(...) return select('#', ...), ... end), 1, 2)
+--
+local co = coroutine.create(function() coroutine.yield(1) end) coroutine.resume(co) coroutine.resume(co) return coroutine.resume(co)
+--
+local co = coroutine.wrap(function() error('in co') end) return co()
+--
+return coroutine.status(coroutine.create(function() end)), coroutine.running()
+--
+return coroutine.yield()
+--
+local co = coroutine.create(function() local t = setmetatable({}, {__index = function() return coroutine.yield(1) end}) return t.x end) return coroutine.resume(co)
+--
+local function f(n) if n == 0 then return 0 end return 1 + f(n - 1) end return f(150)
+--
+local function f(n) return f(n + 1) + 1 end return f(1)
+--
+local s = 0 for i = 1, 3, 0.5 do s = s + i end return s
+--
+for i = 1, 'x' do end
+--
+for i = 'a', 2 do end
+--
+for i = 1, 2, {} do end
+--
+local x = 0 for i = 10, 1 do x = x + 1 end return x
+--
+return loadstring('return 1 +')
+--
+return loadstring('x = ')
+--
+return loadstring('return "abc')
+--
+return loadstring('return [[abc')
+--
+return loadstring('for')
+--
+return loadstring('local x = 1 x')
+--
+return type(loadstring('f(\n)'))
+--
+return loadstring('return 1 2')
+--
+return loadstring('break')
+--
+return loadstring('return ...')()
+--
+return loadstring('function f(a) return ... end')
+--
+return loadstring('return 0x')
+--
+return loadstring('return 1e')
+--
+return loadstring('return "\\300"')
+--
+return loadstring('x = }')
+--
+return loadstring('if x then')
+--
+return loadstring('return "a\nb"')
+--
+return type(loadstring('return 1', 'chunky'))
+--
+return loadstring('error("x")')()
+--
+local f = loadstring('error("x")', '=named') return pcall(f)
+--
+return string.len('\65\066\0067'), '\x41', 'a\z', "\'"
+--
+return [==[a]]b]==], [[
+line]]
+--
+local a <const> = 1
+--
+return 0x7fffffff + 1, 2^31, -2^31, 1e308 * 10
+--
+return 10 // 3
+--
+return 3 & 1
+--
+goto x
+--
+return gcinfo() > 0, collectgarbage('count') > 0, collectgarbage(), collectgarbage('step'), collectgarbage('setpause', 100), collectgarbage('setpause', 200)
+--
+return collectgarbage('bogus')
+--
+local t = {10, 20, 30, x = 1} local n = 0 for k, v in pairs(t) do n = n + 1 end return n
+--
+local s = '' for i, v in ipairs({1, 2, nil, 4}) do s = s .. v end return s
+--
+return pairs(nil)
+--
+return ipairs()
+--
+return next({}, 'nokey')
+--
+return rawset({}, nil, 1)
+--
+local t = {} t[nil] = 1
+--
+local t = {} t[0/0] = 1
+--
+return string.byte('abc', 0), string.byte(''), string.char(), string.char(256)
+--
+return ('%d'):format(1e100)
+--
+return string.format('%.14g', 0.1), string.format('%5.3s|', 'abcdef'), string.format('%-5c|', 65)
+--
+return string.format('%.20f', 0.1), string.format('%.0f', 0.5), string.format('%.0f', 1.5), string.format('%#.0f', 1), string.format('%g', 100000), string.format('%g', 1000000), string.format('%#g', 1)
+--
+return string.format('%5.1f|%-8.3e|%08.2f|%+.2e', -0.05, 1234.5, -3.14159, 0)
+--
+return string.format('%i', 42), string.format('%u', 42), string.format('%x', -1)
+--
+return tostring(1e100), tostring(-1e-100), tostring(123456.789), tostring(2^63), 2^24 + 0.5
+--
+return math.abs(-0), 0 * -1, math.floor(-0.0)
+--
+return 'abc' < 'abd', 'Z' < 'a', '' < 'a', 'a\0b' < 'a\0c'
+--
+local t = {} for i = 1, 10 do t[i] = i end for i = 1, 10 do t[i] = nil end t[20] = 1 return #t
+--
+local a = {n = 0} function a:inc(k) self.n = self.n + (k or 1) return self end return a:inc():inc(5).n
+--
+local x, y, z = 1 return x, y, z
+--
+local a, b = 1, 2, 3 return a, b
+--
+local t = {f = function(...) return ... end} return t.f(1, 2), (t.f(3, 4))
+--
+local function v(...) local a, b = ... return a, b, select('#', ...) end return v(), v(1), v(1, 2, 3)
+--
+local i = 1 local t = {} i, t[i] = i + 1, 20 return i, t[1], t[2]
+--
+local a, b = 1, 2 a, b = b, a return a, b
+--
+local t = setmetatable({}, {__index = string}) return t.upper('x')
+--
+local ok, e = pcall(function() local t = setmetatable({}, {__index = function(t, k) error('idx ' .. k) end}) return t.foo end) return ok, e
+--
+return string.gsub('hello', 'l', {l = 'L'}), string.gsub('abc', '%w', '%%')
+--
+return string.gsub('abc', '(b)', '%3')
+--
+return string.find('', ''), string.find('abc', '^b'), string.find('abc', 'c$'), string.match('a$', 'a$')
+--
+return string.gmatch('abc', '.')()
+--
+local r = {} for k, v in string.gmatch('a=1, b=2', '(%w+)=(%w+)') do r[#r+1] = k .. v end return table.concat(r, ';')
+--
+local r = {} for w in string.gmatch('abc', '') do r[#r+1] = '[' .. w .. ']' end return table.concat(r)
+--
+return string.rep('ab', 3, ','), string.rep('x', 0), string.rep('x', -1)
+--
+return string.format('%s', setmetatable({}, {__tostring = function() return 'TT' end}))
+--
+return tostring(setmetatable({}, {__tostring = function() return 1 end}))
+--
+return string.reverse(''), string.lower('ÀB'), string.upper('aé')
+--
+return table.concat({1, 2, 3}, nil), table.concat({'a'}, 'x', 1, 0)
+--
+local t = {1, 2, 3} table.insert(t, 5, 'x') return t[5], #t
+--
+local t = {1, 2, 3} table.remove(t, 1) table.remove(t) return t[1], #t
+--
+return math.min(1), math.max(3, 2, 'x')
+--
+return math.pow(2, 3), math.sqrt(-1), math.huge // 1
+--
+return 2^-1074, 2^1023 * 2, string.format('%.17g', 0.1)
+--
+return 1e15 + 0.5, 123456789012345678
+--
+return -2^63, 2^63 - 1, -1e15, 1e16
+--
+return tostring(nil), tostring(false), tostring(123.0), tostring('x'), type(nil), type(next), rawequal('a', 'a'), rawget({10}, 1)
+--
+return coroutine.create(string.len)
+--
+return 100000000000000, 1e14 * 10, 99999999999999.9
+"#;
