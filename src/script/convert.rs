@@ -122,7 +122,7 @@ fn parse_one(lua: &mut Lua, bytes: &[u8], pos: usize) -> Parsed {
             scalar(t)
         }
         b'-' => {
-            let t = error_table(lua, body);
+            let t = error_table(lua, head);
             let _ = lua.set_field(&t, "ignore_error_stats_update", Value::Bool(true));
             scalar(t)
         }

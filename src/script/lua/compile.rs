@@ -72,7 +72,10 @@ pub(crate) struct Proto {
     pub is_vararg: bool,
     pub max_stack: usize,
     pub locvars: Vec<LocVar>,
+    /// `short_src`, as messages show it (`user_script`).
     pub source: Rc<str>,
+    /// The chunk name as given (`@user_script`), as `debug.getinfo` reports `source`.
+    pub chunkname: Rc<str>,
 }
 
 #[derive(Hash, PartialEq, Eq)]
@@ -107,15 +110,17 @@ enum Var {
 pub(crate) struct Compiler {
     fs: Vec<FuncState>,
     chunk: Rc<str>,
+    chunkname: Rc<str>,
     line: u32,
 }
 
 type R<T> = Result<T, String>;
 
-pub(crate) fn compile(body: &FuncBody, chunk: &str) -> R<Rc<Proto>> {
+pub(crate) fn compile(body: &FuncBody, chunk: &str, chunkname: &str) -> R<Rc<Proto>> {
     let mut c = Compiler {
         fs: vec![],
         chunk: Rc::from(chunk),
+        chunkname: Rc::from(chunkname),
         line: 1,
     };
     c.function(body, None).map(Rc::new)
@@ -211,6 +216,7 @@ impl Compiler {
     fn function(&mut self, body: &FuncBody, _name: Option<&[u8]>) -> R<Proto> {
         let mut p = Proto {
             source: self.chunk.clone(),
+            chunkname: self.chunkname.clone(),
             nparams: body.params.len(),
             is_vararg: body.vararg,
             ..Default::default()

@@ -179,10 +179,7 @@ pub(crate) fn error_bytes(lua: &mut Lua, level: u32, msg: &[u8]) -> Error {
     };
     b.extend_from_slice(msg);
     let value = lua.string(&b);
-    Error {
-        value,
-        fatal: false,
-    }
+    Error::value(value)
 }
 
 fn b_collectgarbage(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
@@ -245,17 +242,11 @@ fn b_error(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
                 let mut b = format!("{}:{}: ", src, line).into_bytes();
                 b.extend_from_slice(&s);
                 let value = lua.string(&b);
-                return Err(Error {
-                    value,
-                    fatal: false,
-                });
+                return Err(Error::value(value));
             }
         }
     }
-    Err(Error {
-        value: v,
-        fatal: false,
-    })
+    Err(Error::value(v))
 }
 
 /// The function at `level` (0 = none/global, 1 = caller of the native) or given.
@@ -674,16 +665,10 @@ fn co_wrap_aux(lua: &mut Lua, host: &mut dyn Host, args: &[Value]) -> R {
                     let mut b = format!("{}:{}: ", src, line).into_bytes();
                     b.extend_from_slice(s.as_bytes());
                     let value = lua.string(&b);
-                    return Err(Error {
-                        value,
-                        fatal: false,
-                    });
+                    return Err(Error::value(value));
                 }
             }
-            Err(Error {
-                value: e,
-                fatal: false,
-            })
+            Err(Error::value(e))
         }
     }
 }

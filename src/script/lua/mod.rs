@@ -106,10 +106,7 @@ impl Error {
 
     /// A catchable error whose value is this message, unchanged (no position added).
     pub fn msg(lua: &mut Lua, text: &str) -> Error {
-        Error {
-            value: lua.string(text.as_bytes()),
-            fatal: false,
-        }
+        Error::value(lua.string(text.as_bytes()))
     }
 }
 
@@ -217,7 +214,7 @@ impl Lua {
     /// returns its message.
     pub fn load(&mut self, chunk: &[u8], chunkname: &str) -> Result<Value, String> {
         let ast = parse::parse_chunk(chunk, chunkname)?;
-        let proto = compile::compile(&ast, &lex::chunk_id(chunkname))?;
+        let proto = compile::compile(&ast, &lex::chunk_id(chunkname), chunkname)?;
         let env = self.globals;
         Ok(self.new_lua_function(proto, env))
     }
@@ -306,15 +303,9 @@ impl Lua {
         match t {
             Value::Table(t) => match self.heap.tables.get(t.0).next(k) {
                 Ok(r) => Ok(r),
-                Err(()) => Err(Error {
-                    value: Value::str(b"invalid key to 'next'"),
-                    fatal: false,
-                }),
+                Err(()) => Err(Error::value(Value::str(b"invalid key to 'next'"))),
             },
-            _ => Err(Error {
-                value: Value::str(b"table expected"),
-                fatal: false,
-            }),
+            _ => Err(Error::value(Value::str(b"table expected"))),
         }
     }
 
@@ -395,7 +386,7 @@ impl Lua {
 
     /// `rawequal(a, b)`.
     pub fn raw_equal(a: &Value, b: &Value) -> bool {
-        todo!()
+        value::raw_eq(a, b)
     }
 
     /// `type(v)`.

@@ -831,7 +831,19 @@ impl Lua {
                 let out = self.stack[func..self.top].to_vec();
                 Ok(out)
             }
-            Err(e) => {
+            Err(mut e) => {
+                // Where it was raised: the innermost Lua function still on the stack
+                // (the caller, when a native function raised it).
+                if e.position.is_none() {
+                    e.position = self.frames[nframes.min(self.frames.len())..]
+                        .iter()
+                        .rev()
+                        .find_map(|f| {
+                            let p = f.proto.as_ref()?;
+                            let line = p.lines.get(f.pc.saturating_sub(1)).copied().unwrap_or(0);
+                            Some((p.chunkname.to_string(), line))
+                        });
+                }
                 self.close_upvals(func);
                 self.frames.truncate(nframes);
                 Err(e)
