@@ -791,7 +791,7 @@ fn join(
 ) -> Result<(), String> {
     for lib in &new {
         if libs.libraries.contains_key(&lib.name) && !replace {
-            return Err(format!("Library '{}' already exists", lib.name));
+            return Err(format!("Library {} already exists", lib.name));
         }
     }
     for lib in &new {

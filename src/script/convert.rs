@@ -264,10 +264,20 @@ pub fn lua_to_reply(lua: &mut Lua, value: &Value, out: &mut Reply, script_resp3:
                     out.boolean(b);
                 }
             }
-            Value::Num(n) => out.int(n as i64),
+            Value::Num(n) => out.int(c_long_long(n)),
             Value::Table(_) => table_reply(lua, &v, out, slots, &mut work),
             _ => out.null(),
         }
+    }
+}
+
+/// C's `(long long)` cast of a double as x86-64 does it: truncation, and
+/// `LLONG_MIN` for NaN and anything out of range (what Redis replies for `return 1e20`).
+pub fn c_long_long(n: f64) -> i64 {
+    if n.is_nan() || n >= 9_223_372_036_854_775_808.0 || n < -9_223_372_036_854_775_808.0 {
+        i64::MIN
+    } else {
+        n as i64
     }
 }
 
@@ -357,6 +367,15 @@ fn entries(lua: &mut Lua, t: &Value) -> Vec<(Value, Value)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_cast_as_c_does() {
+        assert_eq!(c_long_long(3.99), 3);
+        assert_eq!(c_long_long(-3.99), -3);
+        assert_eq!(c_long_long(1e20), i64::MIN);
+        assert_eq!(c_long_long(f64::NAN), i64::MIN);
+        assert_eq!(c_long_long(-9_223_372_036_854_775_808.0), i64::MIN);
+    }
 
     #[test]
     fn crlf_trimmed() {

@@ -363,9 +363,13 @@ impl Compiler {
                 self.line = *line;
                 let start = self.pc();
                 let exits = self.cond_jump(cond, false)?;
-                self.block(body, true)?;
+                // The loop's own block ends after the jump back, so `break` lands past
+                // it (as 5.1's whilestat); the body's block closes its upvalues first.
+                self.enter_block(true);
+                self.block(body, false)?;
                 let j = self.jump();
                 self.patch(j, start);
+                self.leave_block(false)?;
                 self.patch_here(exits);
             }
             Stat::Repeat(body, cond, line) => {

@@ -795,3 +795,18 @@ return coroutine.create(string.len)
 --
 return 100000000000000, 1e14 * 10, 99999999999999.9
 "#;
+
+#[test]
+fn break_leaves_a_while_loop() {
+    let mut lua = Lua::new();
+    let f = lua
+        .load(
+            b"local i = 0 while true do i = i + 1 if i > 7 then break end end \
+              local j = 0 while j < 100 do j = j + 1 local x = function() return j end if j == 3 then break end end \
+              return i * 100 + j",
+            "=t",
+        )
+        .unwrap();
+    let r = lua.call(&f, &[], &mut NoHost).unwrap();
+    assert!(matches!(r[0], Value::Num(n) if n == 803.0));
+}
