@@ -179,7 +179,10 @@ fn cve_2021_32626_deep_replies_and_many_arguments() {
     let reply = eval(&mut c, "return #redis.call('lrange', 'l', 0, -1)");
     assert_eq!(reply, ":7999\\r\\n");
     // Past Lua's stack limit, unpack refuses, as in Redis.
-    let reply = eval(&mut c, "local t = {} for i = 1, 8000 do t[i] = i end return unpack(t)");
+    let reply = eval(
+        &mut c,
+        "local t = {} for i = 1, 8000 do t[i] = i end return unpack(t)",
+    );
     assert!(reply.contains("too many results to unpack"), "{reply}");
     let reply = eval(
         &mut c,
