@@ -583,3 +583,35 @@ fn busy_scripts_and_kill() {
     }
     assert_eq!(seen[0], seen[1]);
 }
+
+/// A client that was already waiting on the keyspace when the script turned busy gets
+/// -BUSY too (Redis answers it from inside the script; redlite's script lets go of the
+/// lock while it stays the keyspace's owner).
+#[test]
+fn clients_waiting_before_busy_get_busy() {
+    if !common::reference_available("clients_waiting_before_busy_get_busy") {
+        return;
+    }
+    let pair = Pair::start();
+    let mut seen = Vec::new();
+    for port in [pair.ours.port, pair.theirs.port] {
+        let mut admin = Conn::connect(port);
+        admin.cmd(&["CONFIG", "SET", "busy-reply-threshold", "500"]);
+        admin.cmd(&["SET", "k", "before"]);
+        let mut runner = Conn::connect(port);
+        runner.send(&["EVAL", "redis.call('get', 'k') while true do end", "0"]);
+        std::thread::sleep(Duration::from_millis(100));
+        // Sent before the threshold: it waits, then is answered -BUSY.
+        let mut early = Conn::connect(port);
+        early.send(&["SET", "k", "during"]);
+        let mut reader = Conn::connect(port);
+        reader.send(&["GET", "k"]);
+        let early_reply = render(&early.read_reply());
+        let reader_reply = render(&reader.read_reply());
+        let kill = render(&admin.cmd(&["SCRIPT", "KILL"]));
+        let _ = runner.read_reply();
+        let after = render(&admin.cmd(&["GET", "k"]));
+        seen.push(format!("{early_reply}\n{reader_reply}\n{kill}\n{after}"));
+    }
+    assert_eq!(seen[0], seen[1]);
+}
