@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench bench-compare bench-aof lint clean
+.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting lint clean
 
 all: build
 
@@ -31,6 +31,11 @@ bench-compare:
 ## everysec/always, rewrite and load times; adds its section to benches/BENCHMARKS.md.
 bench-aof:
 	bash benches/aof.sh
+
+## Scripting against redis-server 7.0: EVALSHA (one call, a ten-call rate limiter) at
+## -P 1 and -P 16, and pure-Lua CPU scripts; adds its section to benches/BENCHMARKS.md.
+bench-scripting:
+	bash benches/scripting.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -118,11 +118,4 @@ done
   echo "| longest SET wait without one (ms) | ${WAIT_PLAIN[redlite]} | ${WAIT_PLAIN[redis]} | $(ratio "${WAIT_PLAIN[redlite]}" "${WAIT_PLAIN[redis]}") |"
   echo
 } >"$WORK/aof.md"
-# Replace the section in BENCHMARKS.md (or append it), keeping the rest.
-if [ -f "$OUT" ]; then
-  awk '/^## Append-only file/ {skip = 1; next} /^## / {skip = 0} !skip' "$OUT" >"$WORK/rest.md"
-else
-  : >"$WORK/rest.md"
-fi
-{ cat "$WORK/rest.md"; echo; cat "$WORK/aof.md"; } | cat -s >"$OUT"
-cat "$WORK/aof.md"
+write_section "Append-only file" "$WORK/aof.md" "$OUT"

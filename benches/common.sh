@@ -68,3 +68,16 @@ load_keys() { # port: SET key:%012d with 100-byte values, KEYS times, through --
   }' | redis-cli -p "$1" --pipe >/dev/null
 }
 now_ms() { date +%s%3N; }
+
+# write_section TITLE FILE OUT: replaces the "## TITLE" section of OUT (or appends it)
+# with FILE, keeping the rest, and prints FILE.
+write_section() {
+  local title=$1 file=$2 out=$3
+  if [ -f "$out" ]; then
+    awk -v t="## $title" '$0 == t {skip = 1; next} /^## / {skip = 0} !skip' "$out" >"$WORK/rest.md"
+  else
+    : >"$WORK/rest.md"
+  fi
+  { cat "$WORK/rest.md"; echo; cat "$file"; } | cat -s >"$out"
+  cat "$file"
+}

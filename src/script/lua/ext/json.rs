@@ -408,9 +408,13 @@ impl Parser<'_> {
     }
 
     fn number_token(&mut self, token: &mut Token) {
+        // strtod reads no further than the characters a number can hold (and stops at
+        // a NUL, as on a C string): bounding the slice keeps decoding linear.
         let end = self.data[self.pos..]
             .iter()
-            .position(|&b| b == 0)
+            .position(|&b| {
+                !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-' | b'(' | b')' | b'_'))
+            })
             .map_or(self.data.len(), |i| self.pos + i);
         match strtod(&self.data[self.pos..end]) {
             Some((n, used)) => {
