@@ -149,6 +149,14 @@ impl Server {
         }
         let aof = persist::aof::Aof::default();
         persist::aof::init(&aof, &config);
+        let scripts = crate::script::Scripts::default();
+        let busy_ms = config
+            .value("busy-reply-threshold")
+            .and_then(|v| crate::util::num::parse_i64(&v))
+            .unwrap_or(5000);
+        scripts
+            .busy_after_ms
+            .store(busy_ms.max(0) as u64, Ordering::Relaxed);
         Server {
             store,
             config: RwLock::new(config),
@@ -164,7 +172,7 @@ impl Server {
             pubsub: PubSub::default(),
             tracking: Default::default(),
             aof,
-            scripts: crate::script::Scripts::default(),
+            scripts,
             #[cfg(test)]
             propagated: Mutex::default(),
             #[cfg(test)]
@@ -223,6 +231,13 @@ impl Server {
         *self.limits.lock().unwrap_or_else(|e| e.into_inner()) = config.limits();
         self.notify_flags
             .store(config.notify_flags(), Ordering::Relaxed);
+        let busy_ms = config
+            .value("busy-reply-threshold")
+            .and_then(|v| crate::util::num::parse_i64(&v))
+            .unwrap_or(5000);
+        self.scripts
+            .busy_after_ms
+            .store(busy_ms.max(0) as u64, Ordering::Relaxed);
         self.aof.configure(&config);
         let (lazy_expire, lazy_user_del, flags) = (
             config.is_yes("lazyfree-lazy-expire"),

@@ -506,8 +506,9 @@ fn eval_locked<'s>(ctx: &mut Ctx<'s>, ks: &mut Guard<'s>, args: &Args, how: How)
             name: &name,
             eval: true,
             read_only,
+            argv: args,
         };
-        run_script(ctx, args, ks, lua, &f, &[], &spec);
+        run_script(ctx, ks, lua, &f, &[], &spec);
         Ok(())
     })
 }
@@ -516,7 +517,6 @@ fn eval_locked<'s>(ctx: &mut Ctx<'s>, ks: &mut Guard<'s>, args: &Args, how: How)
 /// makes blocking commands answer at once, and writes its reply.
 fn run_script<'s>(
     ctx: &mut Ctx<'s>,
-    argv: &Args,
     ks: &mut Guard<'s>,
     lua: &mut crate::script::lua::Lua,
     f: &Value,
@@ -524,7 +524,7 @@ fn run_script<'s>(
     spec: &Spec,
 ) {
     let server = ctx.server;
-    let _running = RunningGuard::start(&server.scripts.running, spec.eval, spec.name, argv);
+    let _running = RunningGuard::start(&server.scripts.running, spec.eval);
     // Inside EXEC the transaction already holds what it propagates.
     let own_hold = ctx.client.held_ops.is_none();
     if own_hold {
@@ -721,8 +721,9 @@ fn fcall_locked<'s>(
             name: &name,
             eval: false,
             read_only: read_only || fflags & flag::NO_WRITES != 0,
+            argv: args,
         };
-        run_script(ctx, args, ks, lua, &f, &tables, &spec);
+        run_script(ctx, ks, lua, &f, &tables, &spec);
         Ok(())
     })
 }

@@ -67,7 +67,6 @@ pub struct Script {
 
 /// Scripting's shared state: the script cache, the function libraries, and the script
 /// running now.
-#[derive(Default)]
 pub struct Scripts {
     cache: Mutex<HashMap<[u8; 40], Arc<Script>>>,
     /// Bumped by SCRIPT FLUSH: each thread's Lua state starts over when it sees a new
@@ -79,6 +78,8 @@ pub struct Scripts {
     pub running: Running,
     /// The size of the Lua state the last script ran in (INFO's `used_memory_lua`).
     pub lua_memory: AtomicU64,
+    /// `busy-reply-threshold`, mirrored here (see [`crate::state::Server::config_changed`]).
+    pub busy_after_ms: AtomicU64,
 }
 
 /// What other clients may know of the running script.
@@ -97,6 +98,19 @@ pub struct Running {
     /// When it started, its name (SHA-1 or function name) and the command that runs it
     /// (FUNCTION STATS shows them).
     pub started: Mutex<Option<(Instant, String, Vec<Vec<u8>>)>>,
+}
+
+impl Default for Scripts {
+    fn default() -> Scripts {
+        Scripts {
+            cache: Mutex::default(),
+            generation: AtomicU64::new(0),
+            functions: Mutex::default(),
+            running: Running::default(),
+            lua_memory: AtomicU64::new(0),
+            busy_after_ms: AtomicU64::new(5000),
+        }
+    }
 }
 
 impl Scripts {

@@ -35,6 +35,8 @@ pub struct Spec<'a> {
     pub eval: bool,
     /// Writes are refused (EVAL_RO, FCALL_RO, or the `no-writes` flag).
     pub read_only: bool,
+    /// The command that runs it (FUNCTION STATS shows it once the script is busy).
+    pub argv: &'a Args,
 }
 
 /// The running script's view of the server: the caller's context, the locked keyspace,
@@ -56,20 +58,15 @@ pub struct ScriptHost<'a, 'b, 'c> {
     started: Instant,
     busy_after_ms: u64,
     name: String,
+    argv: &'a Args,
     /// While FUNCTION LOAD runs a library's code: what it registered.
     pub registering: Option<&'a mut super::function::Registrations>,
 }
 
 impl<'a, 'b, 'c> ScriptHost<'a, 'b, 'c> {
     /// A host for a script that starts now.
-    pub fn new(ctx: &'a mut Ctx<'b>, guard: &'c mut Guard<'b>, spec: &Spec) -> Self {
-        let busy_after_ms = ctx
-            .server
-            .config()
-            .value("busy-reply-threshold")
-            .and_then(|v| crate::util::num::parse_i64(&v))
-            .unwrap_or(5000)
-            .max(0) as u64;
+    pub fn new(ctx: &'a mut Ctx<'b>, guard: &'c mut Guard<'b>, spec: &Spec<'a>) -> Self {
+        let busy_after_ms = ctx.server.scripts.busy_after_ms.load(Ordering::Relaxed);
         let db = ctx.client.db;
         ScriptHost {
             ctx,
@@ -83,6 +80,7 @@ impl<'a, 'b, 'c> ScriptHost<'a, 'b, 'c> {
             started: Instant::now(),
             busy_after_ms,
             name: spec.name.to_string(),
+            argv: spec.argv,
             registering: None,
         }
     }
@@ -100,6 +98,11 @@ impl Host for ScriptHost<'_, '_, '_> {
                 "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the {} command. Script name is: {}.",
                 if self.eval { "SCRIPT KILL" } else { "FUNCTION KILL" },
                 self.name
+            ));
+            *running.started.lock().unwrap_or_else(|e| e.into_inner()) = Some((
+                self.started,
+                self.name.clone(),
+                self.argv.iter().map(<[u8]>::to_vec).collect(),
             ));
             running.busy.store(true, Ordering::Release);
         }
@@ -242,8 +245,9 @@ impl<'b> ScriptHost<'_, 'b, '_> {
         };
         let (value, failed) = match result {
             Ok(reply) => {
+                let reply = reply.as_bytes();
                 let failed = reply.first() == Some(&b'-');
-                (convert::reply_to_lua(lua, &reply), failed)
+                (convert::reply_to_lua(lua, reply), failed)
             }
             Err(msg) => {
                 let t = engine::raise_value(lua, &msg);
@@ -259,7 +263,7 @@ impl<'b> ScriptHost<'_, 'b, '_> {
 
     /// Runs one command for the script: the checks `scriptCall` makes, then the handler
     /// as EXEC runs it. Returns the encoded reply, or the text of a refusal.
-    fn run_command(&mut self, argv: &Args) -> Result<Vec<u8>, String> {
+    fn run_command(&mut self, argv: &Args) -> Result<Reply, String> {
         let cmd = match command::resolve(argv) {
             Resolved::Found(cmd) => cmd,
             Resolved::Rejected(msg) if msg.starts_with("ERR wrong number") => {
@@ -291,7 +295,7 @@ impl<'b> ScriptHost<'_, 'b, '_> {
                 .wrote
                 .store(true, Ordering::Release);
         }
-        let mut out = Reply::new();
+        let mut out = Reply::default();
         out.resp3 = self.resp3;
         self.keyspace();
         let ks = self.guard.as_mut().expect("taken above");
@@ -339,7 +343,7 @@ impl<'b> ScriptHost<'_, 'b, '_> {
                 held.truncate(held_before);
             }
         }
-        Ok(out.as_bytes().to_vec())
+        Ok(out)
     }
 }
 
@@ -369,15 +373,10 @@ pub struct RunningGuard<'a> {
 }
 
 impl<'a> RunningGuard<'a> {
-    pub fn start(running: &'a super::Running, eval: bool, name: &str, argv: &Args) -> Self {
+    pub fn start(running: &'a super::Running, eval: bool) -> Self {
         running.eval.store(eval, Ordering::Release);
         running.wrote.store(false, Ordering::Release);
         running.killed.store(false, Ordering::Release);
-        *running.started.lock().unwrap_or_else(|e| e.into_inner()) = Some((
-            Instant::now(),
-            name.to_string(),
-            argv.iter().map(<[u8]>::to_vec).collect(),
-        ));
         running.active.store(true, Ordering::Release);
         RunningGuard { running }
     }
@@ -386,10 +385,11 @@ impl<'a> RunningGuard<'a> {
 impl Drop for RunningGuard<'_> {
     fn drop(&mut self) {
         let r = self.running;
-        r.busy.store(false, Ordering::Release);
         r.killed.store(false, Ordering::Release);
         r.active.store(false, Ordering::Release);
-        *r.started.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if r.busy.swap(false, Ordering::AcqRel) {
+            *r.started.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
     }
 }
 
