@@ -361,6 +361,8 @@ fn functions_load_list_call_and_delete() {
         &["FUNCTION", "LOAD", "#!lua name=x\nredis.register_function{function_name='f', callback=function() end, flags={'nope'}}"],
         &["FUNCTION", "LOAD", "#!lua name=x\nredis.register_function{function_name='f', callback=function() end, other=1}"],
         &["FUNCTION", "LOAD", "BADOPT", "#!lua name=x\nreturn 1"],
+        &["FUNCTION", "LOAD", "#!lua name=slow\nwhile true do end"],
+        &["FUNCTION", "LOAD", "#!lua name=slow\nlocal ok = pcall(function() while true do end end) redis.register_function('f', function() end)"],
         &["FUNCTION", "LOAD", "#!lua name=err\nredis.register_function('fails', function() return error('inside') end)"],
         &["FCALL", "fails", "0"],
         &["FUNCTION", "DELETE", "nosuch"],

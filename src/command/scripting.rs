@@ -740,9 +740,7 @@ fn reload_functions(eng: &mut engine::Engine, libs: &crate::script::function::Li
             continue;
         };
         let mut reg = Registrations::default();
-        let mut host = LoadHost {
-            registrations: &mut reg,
-        };
+        let mut host = LoadHost::new(&mut reg);
         if function::load(&mut eng.lua, &lib.code, start, &mut host).is_ok() {
             for (info, f) in reg.functions {
                 eng.lua
@@ -767,9 +765,7 @@ fn build_library(ctx: &Ctx, code: &[u8]) -> Result<crate::script::function::Libr
     }
     let mut reg = Registrations::default();
     engine::with(ctx.server.scripts.generation(), |eng| {
-        let mut host = LoadHost {
-            registrations: &mut reg,
-        };
+        let mut host = LoadHost::new(&mut reg);
         function::load(&mut eng.lua, code, start, &mut host)
     })?;
     if reg.functions.is_empty() {

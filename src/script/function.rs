@@ -335,14 +335,33 @@ pub fn load(
     })
 }
 
-/// A host for loading a library outside any command (a thread reloading the libraries
-/// it has not run yet): only `register_function` works, `redis.log` is silent.
+/// How long a library's code may run while it loads (Redis's `LOAD_TIMEOUT_MS`).
+pub const LOAD_TIMEOUT_MS: u128 = 500;
+
+/// The host a library's code runs with while it loads: `register_function` records,
+/// `redis.log` is silent, and code that runs past [`LOAD_TIMEOUT_MS`] is stopped (a
+/// fatal error, which `pcall` cannot catch).
 pub struct LoadHost<'a> {
     pub registrations: &'a mut Registrations,
+    pub started: std::time::Instant,
+}
+
+impl<'a> LoadHost<'a> {
+    pub fn new(registrations: &'a mut Registrations) -> Self {
+        LoadHost {
+            registrations,
+            started: std::time::Instant::now(),
+        }
+    }
 }
 
 impl super::lua::Host for LoadHost<'_> {
-    fn interrupt(&mut self, _: &mut Lua) -> Result<(), Error> {
+    fn interrupt(&mut self, lua: &mut Lua) -> Result<(), Error> {
+        if self.started.elapsed().as_millis() > LOAD_TIMEOUT_MS {
+            let mut e = engine::raise(lua, "FUNCTION LOAD timeout");
+            e.fatal = true;
+            return Err(e);
+        }
         Ok(())
     }
 
