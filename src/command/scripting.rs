@@ -943,11 +943,7 @@ fn function_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let chosen: Vec<_> = libs
         .libraries
         .values()
-        .filter(|l| {
-            pattern.map_or(true, |p| {
-                crate::util::glob::matches(p, l.name.as_bytes(), true)
-            })
-        })
+        .filter(|l| pattern.is_none_or(|p| crate::util::glob::matches(p, l.name.as_bytes(), true)))
         .collect();
     let out = &mut *ctx.out;
     out.array(chosen.len());
@@ -1128,7 +1124,7 @@ fn read_rdb_string(data: &[u8], pos: &mut usize) -> Option<Vec<u8>> {
         return Some(s);
     }
     match n {
-        0 | 1 | 2 => {
+        0..=2 => {
             let width = 1 << n;
             let bytes = data.get(*pos..*pos + width)?;
             *pos += width;

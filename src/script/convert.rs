@@ -274,7 +274,8 @@ pub fn lua_to_reply(lua: &mut Lua, value: &Value, out: &mut Reply, script_resp3:
 /// C's `(long long)` cast of a double as x86-64 does it: truncation, and
 /// `LLONG_MIN` for NaN and anything out of range (what Redis replies for `return 1e20`).
 pub fn c_long_long(n: f64) -> i64 {
-    if n.is_nan() || n >= 9_223_372_036_854_775_808.0 || n < -9_223_372_036_854_775_808.0 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if n.is_nan() || !(-LIMIT..LIMIT).contains(&n) {
         i64::MIN
     } else {
         n as i64

@@ -54,7 +54,7 @@ thread_local! {
 pub fn with<R>(generation: u64, f: impl FnOnce(&mut Engine) -> R) -> R {
     ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
-        let stale = slot.as_ref().map_or(true, |e| e.generation != generation);
+        let stale = slot.as_ref().is_none_or(|e| e.generation != generation);
         if stale {
             *slot = Some(Engine::new(generation));
         }

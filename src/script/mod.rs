@@ -82,6 +82,9 @@ pub struct Scripts {
     pub busy_after_ms: AtomicU64,
 }
 
+/// A busy script: when it started, its name and the command that runs it.
+pub type RunningScript = (Instant, String, Vec<Vec<u8>>);
+
 /// What other clients may know of the running script.
 #[derive(Default)]
 pub struct Running {
@@ -97,7 +100,7 @@ pub struct Running {
     pub killed: AtomicBool,
     /// When it started, its name (SHA-1 or function name) and the command that runs it
     /// (FUNCTION STATS shows them).
-    pub started: Mutex<Option<(Instant, String, Vec<Vec<u8>>)>>,
+    pub started: Mutex<Option<RunningScript>>,
 }
 
 impl Default for Scripts {
