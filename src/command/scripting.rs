@@ -624,7 +624,12 @@ fn script_flush(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// SCRIPT KILL
 /// ```
 fn script_kill(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    match ctx.server.scripts.kill(true) {
+    kill(ctx, true)
+}
+
+/// SCRIPT KILL (`eval`) and FUNCTION KILL.
+fn kill(ctx: &mut Ctx, eval: bool) -> CmdResult {
+    match ctx.server.scripts.kill(eval) {
         Some(msg) => Err(CmdError::Msg(msg.into())),
         None => {
             ctx.out.ok();
@@ -902,13 +907,7 @@ fn subcommand_syntax(args: &Args) -> CmdError {
 /// FUNCTION KILL
 /// ```
 fn function_kill(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    match ctx.server.scripts.kill(false) {
-        Some(msg) => Err(CmdError::Msg(msg.into())),
-        None => {
-            ctx.out.ok();
-            Ok(())
-        }
-    }
+    kill(ctx, false)
 }
 
 /// ```text

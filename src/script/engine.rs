@@ -265,6 +265,13 @@ pub fn raise(lua: &mut Lua, text: &str) -> Error {
     Error::value(value)
 }
 
+/// [`raise`], made fatal: `pcall` cannot catch it (a killed or timed-out script).
+pub fn raise_fatal(lua: &mut Lua, text: &str) -> Error {
+    let mut e = raise(lua, text);
+    e.fatal = true;
+    e
+}
+
 /// The state of `redisLrand48`: 48 bits, one sequence for the whole server as Redis's.
 static RAND48: AtomicU64 = AtomicU64::new(0x1234_ABCD_330E);
 

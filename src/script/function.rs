@@ -358,9 +358,7 @@ impl<'a> LoadHost<'a> {
 impl super::lua::Host for LoadHost<'_> {
     fn interrupt(&mut self, lua: &mut Lua) -> Result<(), Error> {
         if self.started.elapsed().as_millis() > LOAD_TIMEOUT_MS {
-            let mut e = engine::raise(lua, "FUNCTION LOAD timeout");
-            e.fatal = true;
-            return Err(e);
+            return Err(engine::raise_fatal(lua, "FUNCTION LOAD timeout"));
         }
         Ok(())
     }

@@ -115,9 +115,10 @@ impl Host for ScriptHost<'_, '_, '_> {
                 .server
                 .log
                 .warning("Lua script killed by user with SCRIPT KILL.");
-            let mut e = engine::raise(lua, "Script killed by user with SCRIPT KILL...");
-            e.fatal = true;
-            return Err(e);
+            return Err(engine::raise_fatal(
+                lua,
+                "Script killed by user with SCRIPT KILL...",
+            ));
         }
         Ok(())
     }
