@@ -831,6 +831,7 @@ fn write_base_sync(server: &Server, ks: &crate::store::Keyspace, tmp: &Path) -> 
     if server.aof.timestamps.load(Ordering::Relaxed) {
         out.extend_from_slice(format!("#TS:{}\r\n", now_secs()).as_bytes());
     }
+    out.extend_from_slice(&function_loads(server));
     for (index, db) in ks.dbs().iter().enumerate() {
         if db.is_empty() {
             continue;
@@ -1066,11 +1067,13 @@ pub fn start_rewrite(server: &Server) -> Result<(), RewriteError> {
         lock(&aof.buf).accepting = true;
     }
     let sections = ks.snapshot_begin();
+    // The libraries as they are at the same point as the keyspace's snapshot.
+    let functions = function_loads(server);
     drop(ks);
     log_preamble_once(server);
     let spawned = std::thread::Builder::new()
         .name("redlite-aofrw".into())
-        .spawn(move || run_rewrite(&arc, &sections));
+        .spawn(move || run_rewrite(&arc, &sections, &functions));
     if let Err(e) = spawned {
         let leftovers = server.store.write().snapshot_end_all();
         drop(leftovers);
@@ -1138,9 +1141,9 @@ fn open_new_incr(server: &Server, names: &Names, f: &mut FileSide) -> io::Result
 }
 
 /// The rewrite thread: writes the snapshot, then finishes (success or not).
-fn run_rewrite(server: &Server, sections: &[(usize, u64)]) {
+fn run_rewrite(server: &Server, sections: &[(usize, u64)], functions: &[u8]) {
     let tmp = temp_rewrite_name();
-    let result = write_snapshot(server, Path::new(&tmp), sections);
+    let result = write_snapshot(server, Path::new(&tmp), sections, functions);
     let leftovers = server.store.write().snapshot_end_all();
     drop(leftovers);
     let aborted = server.aof.rewrite.abort.load(Ordering::Relaxed);
@@ -1160,7 +1163,27 @@ fn run_rewrite(server: &Server, sections: &[(usize, u64)]) {
 }
 
 /// Writes the snapshot's databases as commands to `tmp`, then fsyncs it.
-fn write_snapshot(server: &Server, tmp: &Path, sections: &[(usize, u64)]) -> io::Result<()> {
+/// The function libraries as the base file starts with them (Redis's
+/// `rewriteFunctions`): one `FUNCTION LOAD <code>` each.
+fn function_loads(server: &Server) -> Vec<u8> {
+    let libs = server
+        .scripts
+        .functions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let mut out = Vec::new();
+    for lib in libs.libraries.values() {
+        encode_argv(&[b"FUNCTION".as_slice(), b"LOAD", &lib.code], &mut out);
+    }
+    out
+}
+
+fn write_snapshot(
+    server: &Server,
+    tmp: &Path,
+    sections: &[(usize, u64)],
+    functions: &[u8],
+) -> io::Result<()> {
     use crate::persist::save::{Walk, WALK_PAUSE};
     let r = &server.aof.rewrite;
     let incremental = server.config().is_yes("aof-rewrite-incremental-fsync");
@@ -1180,6 +1203,7 @@ fn write_snapshot(server: &Server, tmp: &Path, sections: &[(usize, u64)]) -> io:
     if server.aof.timestamps.load(Ordering::Relaxed) {
         out.extend_from_slice(format!("#TS:{}\r\n", now_secs()).as_bytes());
     }
+    out.extend_from_slice(functions);
     // Clients' activity since the previous chunk: the walk is paced only while they
     // run commands (see [`BUSY_RATE`]).
     let commands = || server.stats.commands_processed.load(Ordering::Relaxed);
