@@ -617,3 +617,28 @@ fn clients_waiting_before_busy_get_busy() {
     }
     assert_eq!(seen[0], seen[1]);
 }
+
+/// While a script is busy SHUTDOWN is refused unless NOSAVE, which stops the server.
+#[test]
+fn shutdown_nosave_stops_a_busy_server() {
+    if !common::reference_available("shutdown_nosave_stops_a_busy_server") {
+        return;
+    }
+    let pair = Pair::start();
+    let mut seen = Vec::new();
+    for port in [pair.ours.port, pair.theirs.port] {
+        let mut admin = Conn::connect(port);
+        admin.cmd(&["CONFIG", "SET", "busy-reply-threshold", "100"]);
+        let mut runner = Conn::connect(port);
+        runner.send(&["EVAL", "while true do end", "0"]);
+        std::thread::sleep(Duration::from_millis(300));
+        let refused = render(&admin.cmd(&["SHUTDOWN"]));
+        admin.send(&["SHUTDOWN", "NOSAVE"]);
+        let closed = admin.is_closed();
+        std::thread::sleep(Duration::from_millis(200));
+        let gone = Conn::try_connect(port).is_err();
+        seen.push(format!("{refused} closed={closed} gone={gone}"));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert!(seen[0].ends_with("closed=true gone=true"), "{}", seen[0]);
+}
