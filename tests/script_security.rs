@@ -222,3 +222,38 @@ fn runaway_memory_is_an_error() {
     }
     healthy(&mut c);
 }
+
+/// Garbage, cycles included, is collected: many scripts that each leave cyclic tables
+/// and closures behind do not make the Lua state grow.
+#[test]
+fn garbage_with_cycles_is_collected_across_scripts() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let script = "local a = {} local b = {a = a} a.b = b a.f = function() return a end \
+                  setmetatable(a, {__index = b}) local t = {} for i = 1, 200 do t[i] = {t, a} end \
+                  return #t";
+    let sha = String::from_utf8(c.cmd(&["SCRIPT", "LOAD", script])).unwrap();
+    let sha = sha.lines().nth(1).unwrap().to_string();
+    let lua_memory = |c: &mut Conn| -> u64 {
+        common::info_field_in(c, "memory", "used_memory_lua")
+            .parse()
+            .unwrap()
+    };
+    for _ in 0..200 {
+        assert_eq!(render(&c.cmd(&["EVALSHA", &sha, "0"])), ":200\\r\\n");
+    }
+    let early = lua_memory(&mut c);
+    for _ in 0..3000 {
+        c.send(&["EVALSHA", &sha, "0"]);
+    }
+    for _ in 0..3000 {
+        assert_eq!(render(&c.read_reply()), ":200\\r\\n");
+    }
+    let late = lua_memory(&mut c);
+    assert!(late < early * 3 + 1_000_000, "grew from {early} to {late}");
+    assert_eq!(
+        eval(&mut c, "collectgarbage('collect') return 1"),
+        ":1\\r\\n"
+    );
+    healthy(&mut c);
+}

@@ -366,7 +366,12 @@ impl Conn {
 
 /// The value of one field of `INFO persistence`.
 pub fn info_field(c: &mut Conn, name: &str) -> String {
-    let info = String::from_utf8_lossy(&c.cmd(&["INFO", "persistence"])).into_owned();
+    info_field_in(c, "persistence", name)
+}
+
+/// The value of one field of an INFO section.
+pub fn info_field_in(c: &mut Conn, section: &str, name: &str) -> String {
+    let info = String::from_utf8_lossy(&c.cmd(&["INFO", section])).into_owned();
     info.lines()
         .find_map(|l| l.strip_prefix(&format!("{name}:")))
         .unwrap_or_else(|| panic!("no {name} in {info}"))
