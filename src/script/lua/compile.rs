@@ -105,6 +105,7 @@ enum Var {
 }
 
 pub(crate) struct Compiler {
+    stack_base: usize,
     fs: Vec<FuncState>,
     chunk: Rc<str>,
     line: u32,
@@ -114,6 +115,7 @@ type R<T> = Result<T, String>;
 
 pub(crate) fn compile(body: &FuncBody, chunk: &str) -> R<Rc<Proto>> {
     let mut c = Compiler {
+        stack_base: super::vm::stack_addr(),
         fs: vec![],
         chunk: Rc::from(chunk),
         line: 1,
@@ -335,6 +337,7 @@ impl Compiler {
     }
 
     fn stat(&mut self, s: &Stat) -> R<()> {
+        self.deep_check()?;
         match s {
             Stat::Expr(e) => {
                 let free = self.free();
@@ -786,7 +789,15 @@ impl Compiler {
         Ok(self.expr_any(e)? as Rk)
     }
 
+    fn deep_check(&self) -> R<()> {
+        if self.stack_base.abs_diff(super::vm::stack_addr()) > super::vm::PARSE_STACK_BUDGET {
+            return Err(self.err("chunk has too many syntax levels"));
+        }
+        Ok(())
+    }
+
     fn expr_to(&mut self, e: &Expr, dst: u8) -> R<()> {
+        self.deep_check()?;
         match e {
             Expr::Nil => {
                 self.emit(Op::LoadNil(dst, dst));
@@ -1012,6 +1023,7 @@ impl Compiler {
 
     /// Emits jumps taken when `e`'s truth is `when`; falls through otherwise.
     fn cond_jump(&mut self, e: &Expr, when: bool) -> R<Vec<usize>> {
+        self.deep_check()?;
         match e {
             Expr::Nil | Expr::False => Ok(if !when { vec![self.jump()] } else { vec![] }),
             Expr::True | Expr::Num(_) | Expr::Str(_) => {

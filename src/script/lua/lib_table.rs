@@ -44,7 +44,7 @@ fn t_concat(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
                 out.extend_from_slice(s.as_bytes());
             }
         }
-        if out.len() > super::vm::MAX_STR {
+        if out.len() > lua.heap.max_str() {
             return Err(lua.mem_error());
         }
         k += 1;

@@ -20,6 +20,8 @@
 //! the signatures stay (additions are free).
 
 mod ast;
+#[cfg(test)]
+mod bench;
 mod compile;
 mod gc;
 mod lex;
@@ -154,6 +156,8 @@ pub struct Lua {
     pub(crate) next_fn: u32,
     pub(crate) inext_fn: u32,
     pub(crate) arg_buf: Vec<Value>,
+    /// Rust stack address at the outermost entry into the VM.
+    pub(crate) stack_base: usize,
 }
 
 impl Default for Lua {
@@ -189,6 +193,7 @@ impl Lua {
             next_fn: u32::MAX,
             inext_fn: u32::MAX,
             arg_buf: Vec::new(),
+            stack_base: 0,
         };
         lib_base::open(&mut lua);
         lib_string::open(&mut lua);
@@ -417,6 +422,12 @@ impl Lua {
     /// Bytes the heap holds, as `collectgarbage("count") * 1024` reports.
     pub fn used_memory(&self) -> usize {
         self.heap.estimate + self.heap.debt
+    }
+
+    /// Caps the heap (estimated bytes, default 1 GB): allocations beyond raise the Lua
+    /// error "not enough memory"; strings are capped at half of it (at most 512 MB).
+    pub fn set_memory_limit(&mut self, bytes: usize) {
+        self.heap.limit = bytes.max(1 << 20);
     }
 
     /// Seeds `math.random` (Redis's `redisSrand48`; Redis seeds 0 before each script).

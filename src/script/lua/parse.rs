@@ -14,6 +14,7 @@ pub(crate) struct Parser<'a> {
     level: u32,
     vararg_stack: Vec<bool>,
     loop_depth: Vec<u32>,
+    stack_base: usize,
 }
 
 type R<T> = Result<T, String>;
@@ -35,6 +36,7 @@ pub(crate) fn parse_chunk(src: &[u8], chunkname: &str) -> R<FuncBody> {
         level: 0,
         vararg_stack: vec![true],
         loop_depth: vec![0],
+        stack_base: super::vm::stack_addr(),
     };
     p.advance()?;
     let body = p.block()?;
@@ -88,7 +90,8 @@ impl<'a> Parser<'a> {
 
     fn enter(&mut self) -> R<()> {
         self.level += 1;
-        if self.level > MAX_LEVELS {
+        let used = self.stack_base.abs_diff(super::vm::stack_addr());
+        if self.level > MAX_LEVELS || used > super::vm::PARSE_STACK_BUDGET {
             return Err(self.err_near("chunk has too many syntax levels"));
         }
         Ok(())

@@ -795,3 +795,155 @@ return coroutine.create(string.len)
 --
 return 100000000000000, 1e14 * 10, 99999999999999.9
 "#;
+
+/// Runs `src` on a thread with a 1 MB stack (less than the server's script threads).
+fn eval_small_stack(src: &'static str, limit: Option<usize>) -> String {
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let mut lua = Lua::new();
+            if let Some(l) = limit {
+                lua.set_memory_limit(l);
+            }
+            let f = match lua.load(src.as_bytes(), "@user_script") {
+                Ok(f) => f,
+                Err(e) => return format!("COMPILE: {e}"),
+            };
+            match lua.call(&f, &[], &mut NoHost) {
+                Ok(v) => v
+                    .iter()
+                    .map(|v| String::from_utf8_lossy(&lib_base::tostring_raw(v)).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                Err(e) => format!(
+                    "ERR: {}",
+                    String::from_utf8_lossy(&lib_base::tostring_raw(&e.value))
+                ),
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+#[test]
+fn limits_instead_of_crashes() {
+    let cases: &[(&str, &str)] = &[
+        ("local function f() return 1 + f() end return f()", "ERR: user_script:1: stack overflow"),
+        ("local function f() return pcall(f) end return f()", "false,C stack overflow"),
+        ("local function f() local ok, e = pcall(f) if not ok then error(e, 0) end end local ok, e = pcall(f) return e", "C stack overflow"),
+        ("local t = setmetatable({}, {}) getmetatable(t).__index = function(t, k) return t[k] end return pcall(function() return t.x end)", "false,user_script:1: C stack overflow"),
+        ("local t = setmetatable({}, {}) getmetatable(t).__tostring = function(t) return tostring(t) end return pcall(tostring, t)", "false,C stack overflow"),
+        ("local function f() return coroutine.resume(coroutine.create(f)) end return f()", "false,C stack overflow"),
+        ("local t = {} for i = 1, 100 do t[i] = i end local d = 0 local function c(a, b) d = d + 1 if d < 500 then table.sort({3, 2, 1}, c) end return a < b end table.sort(t, c) return 'ok'", "C stack overflow"),
+        ("return string.gsub('x', 'x', function() return string.gsub('x', 'x', function() return 'y' end) end)", "y,1"),
+        ("local s = 'x' for i = 1, 40 do s = s .. s end return #s", "ERR: not enough memory"),
+        ("return #string.rep('x', 1e9)", "ERR: not enough memory"),
+        ("local t = {} for i = 1, 1e9 do t[i] = i end", "ERR: not enough memory"),
+        ("local t = {} for i = 1, 1e9 do t['k' .. i] = {} end", "ERR: not enough memory"),
+    ];
+    for (src, want) in cases {
+        let got = eval_small_stack(src, Some(64 << 20));
+        assert!(
+            got.contains(want),
+            "script {src}\n got: {got}\nwant: {want}"
+        );
+    }
+}
+
+#[test]
+fn parser_nesting_is_limited() {
+    let deep = format!("return {}1{}", "(".repeat(300), ")".repeat(300));
+    let leaked: &'static str = Box::leak(deep.into_boxed_str());
+    let got = eval_small_stack(leaked, None);
+    assert!(got.contains("chunk has too many syntax levels"), "{got}");
+    let deep = format!("return {}1{}", "{".repeat(300), "}".repeat(300));
+    let leaked: &'static str = Box::leak(deep.into_boxed_str());
+    assert!(eval_small_stack(leaked, None).contains("chunk has too many syntax levels"));
+    let deep = format!("return 1{}", " .. 1".repeat(300));
+    let leaked: &'static str = Box::leak(deep.into_boxed_str());
+    assert!(eval_small_stack(leaked, None).contains("chunk has too many syntax levels"));
+    let deep = format!("{} end", "do ".repeat(300).trim_end());
+    let leaked: &'static str = Box::leak(deep.into_boxed_str());
+    assert!(eval_small_stack(leaked, None).contains("chunk has too many syntax levels"));
+    let ok = format!("return 1{}", " + 1".repeat(150));
+    let leaked: &'static str = Box::leak(ok.into_boxed_str());
+    assert_eq!(eval_small_stack(leaked, None), "151");
+}
+
+#[test]
+fn interrupt_can_abort() {
+    struct Stop(u32);
+    impl Host for Stop {
+        fn interrupt(&mut self, lua: &mut Lua) -> Result<(), Error> {
+            self.0 += 1;
+            if self.0 > 3 {
+                let mut e = Error::msg(lua, "killed");
+                e.fatal = true;
+                return Err(e);
+            }
+            Ok(())
+        }
+        fn as_any(&mut self) -> &mut dyn std::any::Any {
+            self
+        }
+    }
+    let mut lua = Lua::new();
+    lua.set_hook_interval(1000);
+    let f = lua
+        .load(b"while true do pcall(function() end) end", "@user_script")
+        .unwrap();
+    let e = lua.call(&f, &[], &mut Stop(0)).unwrap_err();
+    assert!(e.fatal);
+    assert_eq!(lua.to_bytes(&e.value).unwrap(), b"killed");
+    // The state stays usable.
+    let f = lua.load(b"return 1 + 1", "@user_script").unwrap();
+    let r = lua.call(&f, &[], &mut NoHost).unwrap();
+    assert_eq!(lua.to_number(&r[0]), Some(2.0));
+}
+
+#[test]
+fn host_api() {
+    fn add(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> Result<Vec<Value>, Error> {
+        let a = lua.to_number(&args[0]).unwrap_or(0.0);
+        if a < 0.0 {
+            return Err(lua.error_here(1, "negative"));
+        }
+        Ok(vec![Value::Num(a + 1.0)])
+    }
+    let mut lua = Lua::new();
+    let f = lua.native("add", add);
+    lua.set_global("add", f);
+    let f = lua
+        .load(
+            b"local x = add(1)\nreturn x, pcall(add, -1), add(-1)",
+            "@user_script",
+        )
+        .unwrap();
+    let e = lua.call(&f, &[], &mut NoHost).unwrap_err();
+    assert_eq!(lua.to_bytes(&e.value).unwrap(), b"user_script:2: negative");
+    let t = lua.create_table(0, 0);
+    lua.raw_set(&t, Value::Num(1.0), Value::Bool(true)).unwrap();
+    lua.set_field(&t, "k", Value::Num(5.0)).unwrap();
+    assert_eq!(lua.raw_len(&t), 1);
+    assert!(matches!(lua.get_field(&t, "k"), Value::Num(n) if n == 5.0));
+    assert!(lua.raw_set(&t, Value::Nil, Value::Nil).is_err());
+    lua.registry_set("keep", t.clone());
+    lua.collect();
+    assert!(matches!(lua.registry_get("keep"), Value::Table(_)));
+    let mut n = 0;
+    let mut k = Value::Nil;
+    while let Some((nk, _)) = lua.next(&t, &k).unwrap() {
+        n += 1;
+        k = nk;
+    }
+    assert_eq!(n, 2);
+    assert_eq!(
+        lua.load(b"x =", "@user_script").unwrap_err(),
+        "user_script:1: unexpected symbol near '<eof>'"
+    );
+    let u = lua.new_userdata();
+    assert_eq!(Lua::type_name(&u), "userdata");
+    assert_eq!(fmt_number(0.1), "0.1");
+    assert!(lua.used_memory() > 0);
+}

@@ -19,6 +19,19 @@ pub const MAX_CCALLS: u32 = 200;
 const MAX_CALLS: usize = 20000;
 /// Stack slots allowed.
 const MAX_STACK: usize = 1 << 21;
+/// Rust stack the VM may use for nested calls from its outermost entry (bytes): the
+/// server's script threads have 2 MB, of which we assume about 1 MB is ours.
+const STACK_BUDGET: usize = 640 << 10;
+/// Rust stack the parser and compiler may use.
+pub(crate) const PARSE_STACK_BUDGET: usize = 512 << 10;
+
+/// An address on the current Rust stack (to measure how deep we are).
+#[inline(always)]
+pub(crate) fn stack_addr() -> usize {
+    let x = 0u8;
+    std::hint::black_box(&x) as *const u8 as usize
+}
+
 /// Longest string a concatenation or `string.rep` may build.
 pub(crate) const MAX_STR: usize = 512 << 20;
 
@@ -87,8 +100,23 @@ pub(crate) fn arith_num(op: Ar, a: f64, b: f64) -> f64 {
         Ar::Sub => a - b,
         Ar::Mul => a * b,
         Ar::Div => a / b,
-        Ar::Mod => a - (a / b).floor() * b,
+        Ar::Mod => a - floor(a / b) * b,
         Ar::Pow => a.powf(b),
+    }
+}
+
+/// `floor` without a libm call in the common range.
+#[inline]
+pub(crate) fn floor(x: f64) -> f64 {
+    if x.abs() < 4.5e15 {
+        let t = x as i64 as f64;
+        if t > x {
+            t - 1.0
+        } else {
+            t
+        }
+    } else {
+        x.floor()
     }
 }
 
@@ -572,7 +600,7 @@ impl Lua {
             }
         }
         if all {
-            if total > MAX_STR {
+            if total > self.heap.max_str() {
                 return Err(self.mem_error());
             }
             let mut buf = Vec::with_capacity(total);
@@ -597,7 +625,7 @@ impl Lua {
             if strish(&lhs) && strish(&acc) {
                 let mut b = self.to_bytes(&lhs).unwrap_or_default();
                 b.extend(self.to_bytes(&acc).unwrap_or_default());
-                if b.len() > MAX_STR {
+                if b.len() > self.heap.max_str() {
                     return Err(self.mem_error());
                 }
                 acc = Value::Str(LStr::from_vec(b));
@@ -807,7 +835,10 @@ impl Lua {
         args: &[Value],
         host: &mut dyn Host,
     ) -> Result<Vec<Value>, Error> {
-        if self.c_depth >= MAX_CCALLS {
+        if self.c_depth == 0 {
+            self.stack_base = stack_addr();
+        }
+        if self.c_depth >= MAX_CCALLS || self.stack_base.abs_diff(stack_addr()) > STACK_BUDGET {
             return Err(self.rt_error("C stack overflow"));
         }
         let func = match self.frames.last() {
@@ -879,7 +910,7 @@ impl Lua {
             }
             _ => return Ok(Err(Value::str(b"cannot resume non-suspended coroutine"))),
         }
-        if self.c_depth >= MAX_CCALLS {
+        if self.c_depth >= MAX_CCALLS || self.stack_base.abs_diff(stack_addr()) > STACK_BUDGET {
             return Ok(Err(Value::str(b"C stack overflow")));
         }
         let prev = self.cur_thread;
