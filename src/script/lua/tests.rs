@@ -947,3 +947,142 @@ fn host_api() {
     assert_eq!(fmt_number(0.1), "0.1");
     assert!(lua.used_memory() > 0);
 }
+
+#[test]
+fn compiler_corners() {
+    check!("local a, b, c = 1 return a, b, c", "1,nil,nil");
+    check!("local t = {} t.x, t.y = 1, 2 return t.x + t.y", "3");
+    check!(
+        "local a = {} local i = 1 i, a[i] = i + 1, 'v' return i, a[1], a[2]",
+        "2,v,nil"
+    );
+    check!(
+        "local x = 1 local function f() x = x + 1 return x end f() f() return x",
+        "3"
+    );
+    check!("local function outer() local a = 1 return function() return function() a = a + 1 return a end end end local f = outer()() f() return f()", "3");
+    check!("local fs = {} local i = 1 while i <= 3 do local j = i fs[i] = function() return j end i = i + 1 end return fs[1]() + fs[2]() + fs[3]()", "6");
+    check!("local fs = {} for i = 1, 5 do local j = i * 2 fs[#fs + 1] = function() return j end if i == 3 then break end end return #fs, fs[3]()", "3,6");
+    check!("local fs = {} local i = 0 repeat local k = i fs[#fs+1] = function() return k end i = i + 1 until k >= 2 return fs[1]() + fs[3]()", "2");
+    check!("local fs = {} for k, v in pairs({a = 1}) do fs[1] = function() return k .. v end end return fs[1]()", "a1");
+    check!("local function f(...) return {...}, select('#', ...) end local t, n = f(1, nil, 3) return #t, n, t[3]", "3,3,3");
+    check!("local function f(...) local t = {n = select('#', ...), ...} return t.n, t[1], t[2] end return f('a', 'b')", "2,a,b");
+    check!(
+        "return ('x'):rep(3), (\"%d\"):format(7), #[[ab]], [==[a]]b]==]",
+        "xxx,7,2,a]]b"
+    );
+    check!(
+        "-- comment\nlocal x = 1 --[[ block\ncomment ]] return x --[==[ x ]==]",
+        "1"
+    );
+    check!("local x = 10 do local x = 20 end return x", "10");
+    check!("local x = 1 local x = x + 1 return x", "2");
+    check!(
+        "return 2^3^2, -2^2, not 1 == 2, 1 .. 2 == '12', 1 + 2 * 3 - 4 / 2",
+        "512,-4,false,true,5"
+    );
+    check!(
+        "return 1 < 2 and 2 < 3, nil and nil or 'd', false or nil",
+        "true,d,nil"
+    );
+    check!(
+        "local t = {[1] = 'a', [2] = 'b', 'c'} return t[1], t[2]",
+        "c,b"
+    );
+    check!(
+        "local t = {f = function(self, x) return self.v + x end, v = 1} return t:f(2)",
+        "3"
+    );
+    check!(
+        "local s = 0 for i = 1, 2, 0.5 do s = s + i end return s",
+        "4.5"
+    );
+    check!(
+        "local s = 0 for i = 3, 1, -1 do s = s * 10 + i end return s",
+        "321"
+    );
+    check!("local n = 0 for i = 1, 0 do n = n + 1 end return n", "0");
+    check!("local a = 'x' local b = a .. a .. a return b", "xxx");
+    check!("local a, b = 'a', 'b' a, b = b, a return a .. b", "ba");
+    check!(
+        "local t = {1, 2, 3} local a, b = t[1], t[#t] return a, b",
+        "1,3"
+    );
+    check!(
+        "local function f() end local a, b = f() return a, b",
+        "nil,nil"
+    );
+    check!(
+        "local function f() return 1, 2 end local t = {f(), f()} return #t",
+        "3"
+    );
+    check!(
+        "local function f() return 1, 2 end local t = {(f())} return #t",
+        "1"
+    );
+    check!("local x = 0 local function inc() x = x + 1 return x end local t = {inc(), inc(), inc()} return t[3], x", "3,3");
+    check!("local t = setmetatable({}, {__index = function(_, k) return k end}) local a = t.foo .. t.bar return a", "foobar");
+    check!("goto_ = 1 return goto_", "1");
+    check!("local a = {} a[1], a[2] = 1 return a[1], a[2]", "1,nil");
+    check!(
+        "local t = {} t[#t + 1] = 'a' t[#t + 1] = 'b' return #t, t[2]",
+        "2,b"
+    );
+    check!(
+        "local x = 5 local y = x == 5 and 'five' or 'other' return y",
+        "five"
+    );
+    check!(
+        "local x = nil local y = x ~= nil and x.a or 'none' return y",
+        "none"
+    );
+    check!(
+        "local function f(a, b) a = a or 1 b = b or a return a + b end return f(), f(2), f(2, 3)",
+        "2,4,5"
+    );
+    check!("local v = 3 v = v > 2 return v", "true");
+    check!("local a = 1 a = a and nil return a", "nil");
+    check!("local a = 1 a = a or a + 1 return a", "1");
+    check!(
+        "local t = {a = {b = {c = 42}}} return t.a.b.c, t['a']['b'].c",
+        "42,42"
+    );
+    check!("local s = 'abc' return s:sub(2):upper()", "BC");
+    check!(
+        "return (function(...) return select('#', ...) end)(nil, nil)",
+        "2"
+    );
+    check!("local co = coroutine.wrap(function(...) local a = {...} while true do a = {coroutine.yield(#a)} end end) return co(1, 2), co(), co(1, 2, 3)", "2,0,3");
+}
+
+#[test]
+fn gc_under_pressure() {
+    // Collections run inside pcall, coroutines and closures; everything reachable stays.
+    check!(
+        "local keep = {} \
+         local function mk(i) local t = {i = i} return function() return t.i end end \
+         for i = 1, 2000 do keep[i % 50 + 1] = mk(i) if i % 100 == 0 then collectgarbage() end end \
+         local co = coroutine.create(function(a) local x = {a} for i = 1, 3 do collectgarbage() coroutine.yield(x[1] + i) end return 'end' end) \
+         local out = {} for i = 1, 4 do local ok, v = coroutine.resume(co, 10) out[#out + 1] = tostring(v) collectgarbage() end \
+         local ok = pcall(function() local big = {} for i = 1, 1000 do big[i] = {i} end collectgarbage() return #big end) \
+         local up = {} for i = 1, 10 do local v = {i} up[i] = function() return v[1] end end collectgarbage() \
+         return keep[1](), table.concat(out, ' '), ok, up[7]()",
+        "2000,11 12 13 end,true,7"
+    );
+    check!(
+        "local t = setmetatable({}, {__index = function(t, k) collectgarbage() return {k} end}) \
+         local s = 0 for i = 1, 50 do s = s + t[i][1] end return s",
+        "1275"
+    );
+    // An open upvalue of a suspended coroutine, reached from outside.
+    check!(
+        "local get local co = coroutine.create(function() local x = {n = 1} get = function() return x.n end coroutine.yield() x.n = 2 end) \
+         coroutine.resume(co) collectgarbage() local a = get() coroutine.resume(co) collectgarbage() return a, get()",
+        "1,2"
+    );
+    check!(
+        "local get do local co = coroutine.create(function() local x = {n = 5} get = function() return x.n end coroutine.yield() end) coroutine.resume(co) end \
+         collectgarbage() collectgarbage() return get()",
+        "5"
+    );
+}
