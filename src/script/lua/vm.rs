@@ -1038,13 +1038,31 @@ impl Lua {
                     }
                 };
             }
+            // Writes a number in place (no drop check, no temporary).
+            macro_rules! setnum {
+                ($slot:expr, $n:expr) => {{
+                    let n = $n;
+                    match &mut $slot {
+                        Value::Num(x) => *x = n,
+                        slot => *slot = Value::Num(n),
+                    }
+                }};
+            }
+            macro_rules! setv {
+                ($slot:expr, $v:expr) => {{
+                    match $v {
+                        Value::Num(n) => setnum!($slot, n),
+                        v => $slot = v,
+                    }
+                }};
+            }
             macro_rules! arith {
                 ($a:expr, $b:expr, $c:expr, $op:expr) => {{
                     let x = rk!($b);
                     let y = rk!($c);
                     if let (Value::Num(x), Value::Num(y)) = (x, y) {
                         let r = arith_num($op, *x, *y);
-                        reg!($a) = Value::Num(r);
+                        setnum!(reg!($a), r);
                     } else {
                         let (x, y) = (x.clone(), y.clone());
                         save!();
@@ -1065,11 +1083,19 @@ impl Lua {
                 }
                 match op {
                     Op::Move(a, b) => {
-                        let v = reg!(b).clone();
-                        reg!(a) = v;
+                        if let Value::Num(n) = reg!(b) {
+                            setnum!(reg!(a), n);
+                        } else {
+                            let v = reg!(b).clone();
+                            reg!(a) = v;
+                        }
                     }
                     Op::LoadK(a, i) => {
-                        reg!(a) = k[i as usize].clone();
+                        if let Value::Num(n) = k[i as usize] {
+                            setnum!(reg!(a), n);
+                        } else {
+                            reg!(a) = k[i as usize].clone();
+                        }
                     }
                     Op::LoadNil(a, b) => {
                         for r in a..=b {
@@ -1088,7 +1114,7 @@ impl Lua {
                             _ => 0,
                         };
                         let v = self.upval_get(u);
-                        reg!(a) = v;
+                        setv!(reg!(a), v);
                     }
                     Op::SetUpval(a, i) => {
                         let u = match self.heap.funcs.get(closure) {
@@ -1102,7 +1128,7 @@ impl Lua {
                         let key = &k[i as usize];
                         let v = self.heap.tables.get(env).get(key);
                         if !v.is_nil() {
-                            reg!(a) = v;
+                            setv!(reg!(a), v);
                         } else {
                             save!();
                             let key = key.clone();
@@ -1123,7 +1149,7 @@ impl Lua {
                             let tb = self.heap.tables.get(t.0);
                             let v = tb.get(key);
                             if !v.is_nil() || tb.meta.is_none() {
-                                reg!(a) = v;
+                                setv!(reg!(a), v);
                                 continue;
                             }
                         }
@@ -1380,19 +1406,17 @@ impl Lua {
                         let dst = fr.func;
                         if fr.nresults < 0 {
                             for i in 0..n {
-                                let v = std::mem::take(&mut self.stack[first_r + i]);
-                                self.stack[dst + i] = v;
+                                self.stack.swap(dst + i, first_r + i);
                             }
                             self.top = dst + n;
                         } else {
                             let want = fr.nresults as usize;
                             for i in 0..want {
-                                let v = if i < n {
-                                    std::mem::take(&mut self.stack[first_r + i])
+                                if i < n {
+                                    self.stack.swap(dst + i, first_r + i);
                                 } else {
-                                    Value::Nil
-                                };
-                                self.stack[dst + i] = v;
+                                    self.stack[dst + i] = Value::Nil;
+                                }
                             }
                         }
                         if fr.boundary {
@@ -1442,8 +1466,8 @@ impl Lua {
                             let (i, l, s) = (*i + *s, *l, *s);
                             let go = if s > 0.0 { i <= l } else { i >= l };
                             if go {
-                                self.stack[ra] = Value::Num(i);
-                                self.stack[ra + 3] = Value::Num(i);
+                                setnum!(self.stack[ra], i);
+                                setnum!(self.stack[ra + 3], i);
                                 pc = (pc as i64 + off as i64) as usize;
                             }
                         }
