@@ -16,8 +16,28 @@
 //! - Errors never panic: every failure is an [`Error`] (a Lua error value), including
 //!   stack overflow, too deep nesting, and memory limits.
 //!
-//! THIS FILE IS THE AGREED SURFACE. Its bodies are stubs until the interpreter lands;
-//! the signatures stay (additions are free).
+//! THIS FILE IS THE AGREED SURFACE: the signatures stay (additions are free).
+//!
+//! # Layout
+//!
+//! - `lex`, `parse` (-> `ast`), `compile`: source to `compile::Proto`, register bytecode
+//!   close to Lua 5.1's (`Op`), with 5.1's error messages and limits (200 syntax levels).
+//! - `vm`: frames, calls, the instruction loop, metamethods, error positions and variable
+//!   names (`getobjname`), coroutine switching. Lua-to-Lua calls stay in one loop; a
+//!   native function calling back ([`Lua::call`], metamethods, `pcall`, `sort`) re-enters
+//!   it, counted like Lua's `nCcalls` (200, "C stack overflow") and bounded by a Rust stack
+//!   budget, so nesting never overflows the thread's stack.
+//! - `value` (equality, hashing, `%.14g`, string->number), `table` (array part + ordered
+//!   hash part, 5.1's border rule and array sizing), `gc` (arenas indexed by handle, mark
+//!   and sweep at allocation points when no unsafe native is running; weak tables are
+//!   treated as strong and `__gc` is ignored).
+//! - Libraries: `lib_base` (base + coroutine + argument checks), `lib_string` with
+//!   `pattern`, `lib_table`, `lib_math` (Redis's `redisLrand48` for `math.random`).
+//! - `tests` (the conformance suite, and `against_redis`, an ignored differential test
+//!   against a running redis-server), `bench` (ignored timings of benches/lua/*.lua).
+//!
+//! Limits: 20000 Lua frames ("stack overflow"), a heap cap (default 1 GB, see
+//! [`Lua::set_memory_limit`]) and a string cap (512 MB) raising "not enough memory".
 
 mod ast;
 #[cfg(test)]
