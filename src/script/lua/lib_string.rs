@@ -294,9 +294,10 @@ fn s_gsub(lua: &mut Lua, host: &mut dyn Host, args: &[Value]) -> R {
                     let mut i = 0;
                     while i < rs.len() {
                         let c = rs[i];
-                        if c == b'%' && i + 1 < rs.len() {
+                        if c == b'%' {
                             i += 1;
-                            let d = rs[i];
+                            // A final '%' adds the C string's terminating NUL (5.1).
+                            let d = rs.get(i).copied().unwrap_or(0);
                             if !d.is_ascii_digit() {
                                 out.push(d);
                             } else if d == b'0' {

@@ -794,6 +794,151 @@ return tostring(nil), tostring(false), tostring(123.0), tostring('x'), type(nil)
 return coroutine.create(string.len)
 --
 return 100000000000000, 1e14 * 10, 99999999999999.9
+--
+local x = 1
+local y = nil
+return x + y
+--
+local t = {}
+t.a.b.c = 1
+--
+local t = {a = {}}
+return t.a.b.c
+--
+local s = 'x'
+return s.y.z
+--
+local function f(a) return a.b end
+return f(nil)
+--
+local up = nil
+local function f() return up.x end
+return f()
+--
+return math.floor('x')
+--
+return ('abc'):sub('x')
+--
+return string.rep('x', 3, 4)
+--
+local t = {} t[1] = t return #t
+--
+return tostring(1e15), tostring(1e16), tostring(-123456789.123), 2^31 .. '', 10 / 3 .. ''
+--
+local a = {} for i = 1, 10 do a[i] = i * i end return table.concat(a, ','), #a
+--
+local t = {} for i = 1, 5 do table.insert(t, i) end table.remove(t, 2) table.insert(t, 1, 'x') return table.concat(t, ',')
+--
+local t = {'c', 'a', 'b', 'e', 'd'} table.sort(t) return table.concat(t)
+--
+local t = {} for i = 1, 200 do t[i] = (i * 7919) % 211 end table.sort(t) local ok = true for i = 2, 200 do if t[i-1] > t[i] then ok = false end end return ok, t[1], t[200]
+--
+local t = {} for i = 1, 50 do t[i] = {k = (i * 37) % 17, i = i} end table.sort(t, function(a, b) if a.k ~= b.k then return a.k < b.k end return a.i < b.i end) return t[1].i, t[50].i, t[25].k
+--
+local s = 'The quick brown fox' local words = {} for w in s:gmatch('%a+') do words[#words + 1] = w:lower() end return table.concat(words, '-')
+--
+return ('hello world from lua'):gsub('(%w+)', '<%1>')
+--
+return ('abc=123, def=456'):match('def=(%d+)')
+--
+return string.format('%-10s|%10s|', 'left', 'right'), string.format('%3d|%-3d|%03d', 5, 5, 5)
+--
+return string.format('%.3f %.0f %10.4f %-10.2f|', 1/3, 2.5, math.pi, -1.005)
+--
+return string.format('%g %g %g %g %g', 1e-5, 123456789, 0.1, 100, 1e15)
+--
+return string.format('%5.2s|%.0s|%s', 'abc', 'abc', 12.5)
+--
+return tonumber('1e308'), tonumber('1e309'), tonumber('-1e309'), tonumber('0x'), tonumber('1 0')
+--
+return 7 // 2
+--
+local a = {1, 2, 3}
+local b = a
+b[1] = 10
+return a[1]
+--
+return next({}, nil), type(next({1}))
+--
+local t = {x = 1, y = 2, z = 3} local keys = {} for k in pairs(t) do keys[#keys + 1] = k end table.sort(keys) return table.concat(keys)
+--
+local t = {} for i = 1, 10 do t[i] = i end for k, v in pairs(t) do t[k] = nil end return next(t)
+--
+local co = coroutine.wrap(function(a, b) local c = coroutine.yield(a + b) local d, e = coroutine.yield(c * 2) return d + e end) return co(1, 2), co(10), co(3, 4)
+--
+local co = coroutine.create(function() return 1 end) coroutine.resume(co) return coroutine.resume(co)
+--
+local co = coroutine.wrap(function() return 1 end) co() return co()
+--
+return coroutine.status(coroutine.running() or coroutine.create(function() end))
+--
+return pcall(setmetatable, {}, {}), select('#', pcall(error))
+--
+local ok, e = pcall(error, setmetatable({}, {__tostring = function() return 'custom' end})) return ok, tostring(e)
+--
+return string.find('abc', 'b', 1, true), string.find('a+b', '+', 1, true), string.find('a.b', '.', 2)
+--
+return string.format('%q', 1/3)
+--
+return string.byte('A'), string.byte('ABC', 2), string.byte('ABC', -1), ('x'):byte()
+--
+return math.max(1, 2.5, -1), math.min(3), math.abs(-0.5), math.ceil(-0.5)
+--
+return 5 % 0, -5 % 0, 0/0 == 0/0, math.huge == math.huge
+--
+return 1e308 + 1e308, -(0/0)
+--
+local a, b = pcall(function() local t = nil; t.x = 1 end) return b
+--
+local a, b = pcall(function() local s = 'x' .. {} end) return b
+--
+local a, b = pcall(function() return #5 end) return b
+--
+local a, b = pcall(function() local t = {} t[nil] = 1 end) return b
+--
+return rawequal({}, {}), rawget(setmetatable({}, {__index = function() return 1 end}), 'x')
+--
+return type(string.gmatch('a', 'a')), type(coroutine.create(function() end))
+--
+local f = loadstring('return ...') return f(1, 2, 3)
+--
+local f, e = loadstring('return +') return f, e
+--
+local f, e = loadstring('local t = {} t.x.y = 1') return pcall(f)
+--
+return type(load(function() return nil end))
+--
+local parts = {'return ', '1 + ', '41'} local i = 0 return load(function() i = i + 1 return parts[i] end)()
+--
+return string.gsub('hello world', 'o', {o = 'O'}, 1)
+--
+return string.gsub('abc', '%w', '%1')
+--
+return string.gsub('abc', 'b', '%')
+--
+return string.match('key = value', '(%w+)%s*=%s*(%w+)')
+--
+return string.match('2024', '^(%d%d)(%d%d)$')
+--
+return string.find('abc', '[b-]'), string.find('a-c', '[%-]'), string.find('a]c', '[]]')
+--
+return string.match('hello', '.-(l+)(.*)')
+--
+return string.match(' x', '^ *$'), string.match('', '.-'), string.match('abc', '()c()')
+--
+return string.rep('-', 3) .. '|' .. ('x'):rep(2, nil)
+--
+local t = setmetatable({}, {__index = table}) t:insert('a') t:insert('b') return t:concat(',')
+--
+return select('#', unpack({}, 1, 3)), unpack({1, 2, 3}, -1, 1)
+--
+local t = {n = 3} return unpack(t, 1, t.n)
+--
+return tostring(true):upper(), ('%s'):rep(2):format(1, 2)
+--
+return 2^63 == 2^63 + 1, 9007199254740993, -9007199254740993
+--
+return string.format('%d', 2^53), string.format('%d', -2^31), string.format('%x', 2^32)
 "#;
 
 /// Runs `src` on a thread with a 1 MB stack (less than the server's script threads).
