@@ -1201,6 +1201,22 @@ fn compiler_corners() {
 }
 
 #[test]
+fn environments() {
+    check!(
+        "local function f() return x end setfenv(f, {x = 5}) return f()",
+        "5"
+    );
+    check!(
+        "local t = {y = 7, setfenv = setfenv} setfenv(1, t) return y",
+        "7"
+    );
+    check!(
+        "return getfenv(0) == _G, getfenv(print or type) == _G",
+        "true,true"
+    );
+}
+
+#[test]
 fn gc_under_pressure() {
     // Collections run inside pcall, coroutines and closures; everything reachable stays.
     check!(

@@ -53,7 +53,9 @@ pub(crate) struct Frame {
     pub top: usize,
     pub nresults: i32,
     pub closure: u32,
-    pub nvarargs: usize,
+    pub nvarargs: u32,
+    /// The function's environment (globals) table.
+    pub env: u32,
     pub proto: Option<Rc<Proto>>,
     /// Entered from Rust: returning from it leaves the instruction loop.
     pub boundary: bool,
@@ -389,6 +391,28 @@ impl Lua {
         Ok(())
     }
 
+    /// `t[k]` through chains of `__index` tables, without calls: None when a function
+    /// (or a non-table) is in the way.
+    #[inline]
+    fn index_chain(&self, mut t: u32, key: &Value) -> Option<Value> {
+        for _ in 0..8 {
+            let tb = self.heap.tables.get(t);
+            let v = tb.get(key);
+            if !v.is_nil() {
+                return Some(v);
+            }
+            match tb.meta {
+                None => return Some(Value::Nil),
+                Some(m) => match self.heap.tables.get(m).get_str(b"__index") {
+                    Value::Nil => return Some(Value::Nil),
+                    Value::Table(n) => t = n.0,
+                    _ => return None,
+                },
+            }
+        }
+        None
+    }
+
     /// `t[k]` with metamethods (`luaV_gettable`); `reg` names `t` in messages.
     pub(crate) fn index_value(
         &mut self,
@@ -702,6 +726,7 @@ impl Lua {
                 match self.heap.funcs.get(id) {
                     FuncObj::Lua(l) => {
                         let proto = l.proto.clone();
+                        let env = l.env;
                         if self.frames.len() >= MAX_CALLS {
                             return Err(self.rt_error("stack overflow"));
                         }
@@ -738,7 +763,8 @@ impl Lua {
                             top,
                             nresults,
                             closure: id,
-                            nvarargs: nvar,
+                            nvarargs: nvar as u32,
+                            env,
                             proto: Some(proto),
                             boundary: false,
                         });
@@ -794,6 +820,7 @@ impl Lua {
             nresults,
             closure: id,
             nvarargs: 0,
+            env: self.globals,
             proto: None,
             boundary: false,
         });
@@ -1007,13 +1034,14 @@ impl Lua {
     pub(crate) fn execute(&mut self, host: &mut dyn Host) -> Result<Exec, Error> {
         'newframe: loop {
             let fi = self.frames.len() - 1;
-            let (proto, base, closure) = {
+            let (proto, base, closure, mut env) = {
                 let f = &self.frames[fi];
-                (f.proto.clone().unwrap_or_default(), f.base, f.closure)
-            };
-            let env = match self.heap.funcs.get(closure) {
-                FuncObj::Lua(l) => l.env,
-                _ => self.globals,
+                (
+                    f.proto.clone().unwrap_or_default(),
+                    f.base,
+                    f.closure,
+                    f.env,
+                )
             };
             let mut pc = self.frames[fi].pc;
             let code = &proto.code[..];
@@ -1152,6 +1180,10 @@ impl Lua {
                                 setv!(reg!(a), v);
                                 continue;
                             }
+                            if let Some(v) = self.index_chain(t.0, key) {
+                                setv!(reg!(a), v);
+                                continue;
+                            }
                         }
                         let key = key.clone();
                         let obj = reg!(b).clone();
@@ -1205,15 +1237,14 @@ impl Lua {
                         let key = rk!(c).clone();
                         reg!(a + 1) = obj.clone();
                         let v = match &obj {
-                            Value::Table(t) => {
-                                let tb = self.heap.tables.get(t.0);
-                                let v = tb.get(&key);
-                                if !v.is_nil() || tb.meta.is_none() {
-                                    Some(v)
-                                } else {
-                                    None
-                                }
-                            }
+                            Value::Table(t) => self.index_chain(t.0, &key),
+                            Value::Str(_) => match self.string_meta {
+                                Some(m) => match self.heap.tables.get(m).get_str(b"__index") {
+                                    Value::Table(st) => self.index_chain(st.0, &key),
+                                    _ => None,
+                                },
+                                None => None,
+                            },
                             _ => None,
                         };
                         let v = match v {
@@ -1342,6 +1373,8 @@ impl Lua {
                         match self.precall(func, nargs, c as i32 - 1, host)? {
                             Pre::Lua => continue 'newframe,
                             Pre::Native => {
+                                // setfenv may have changed it.
+                                env = self.frames[fi].env;
                                 if self.heap.debt > self.heap.threshold {
                                     self.gc_check();
                                 }
@@ -1587,7 +1620,7 @@ impl Lua {
                         }
                     }
                     Op::Vararg(a, b) => {
-                        let nvar = self.frames[fi].nvarargs;
+                        let nvar = self.frames[fi].nvarargs as usize;
                         let ra = base + a as usize;
                         let from = base - nvar;
                         if b == 0 {
