@@ -45,7 +45,7 @@ pub(crate) enum NKind {
     Yield,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub(crate) struct Frame {
     pub func: usize,
     pub base: usize,
@@ -756,18 +756,19 @@ impl Lua {
                             }
                         }
                         let top = base + proto.max_stack;
-                        self.frames.push(Frame {
-                            func,
-                            base,
-                            pc: 0,
-                            top,
-                            nresults,
-                            closure: id,
-                            nvarargs: nvar as u32,
-                            env,
-                            proto: Some(proto),
-                            boundary: false,
-                        });
+                        // Filled in place: building it on the stack first and copying
+                        // stalls the store buffer on every call.
+                        self.frames.push(Frame::default());
+                        if let Some(f) = self.frames.last_mut() {
+                            f.func = func;
+                            f.base = base;
+                            f.top = top;
+                            f.nresults = nresults;
+                            f.closure = id;
+                            f.nvarargs = nvar as u32;
+                            f.env = env;
+                            f.proto = Some(proto);
+                        }
                         return Ok(Pre::Lua);
                     }
                     FuncObj::Native(n) => {
@@ -812,18 +813,16 @@ impl Lua {
         let mut args = std::mem::take(&mut self.arg_buf);
         args.clear();
         args.extend_from_slice(&self.stack[func + 1..func + 1 + nargs]);
-        self.frames.push(Frame {
-            func,
-            base: func + 1,
-            pc: 0,
-            top: func + 1 + nargs,
-            nresults,
-            closure: id,
-            nvarargs: 0,
-            env: self.globals,
-            proto: None,
-            boundary: false,
-        });
+        let env = self.globals;
+        self.frames.push(Frame::default());
+        if let Some(f) = self.frames.last_mut() {
+            f.func = func;
+            f.base = func + 1;
+            f.top = func + 1 + nargs;
+            f.nresults = nresults;
+            f.closure = id;
+            f.env = env;
+        }
         let safe = kind == NKind::Safe;
         if !safe {
             self.gc_inhibit += 1;
