@@ -1247,3 +1247,16 @@ fn gc_under_pressure() {
         "5"
     );
 }
+
+#[test]
+fn coroutine_corners() {
+    check!("local s = 0 for v in coroutine.wrap(function() for i = 1, 4 do coroutine.yield(i) end end) do s = s + v end return s", "10");
+    check!("local co = coroutine.create(function(...) local n = select('#', ...) local a = {coroutine.yield(n)} return #a end) local _, n = coroutine.resume(co, 1, 2, 3) local _, m = coroutine.resume(co, 'x', 'y') return n, m", "3,2");
+    check!("local co = coroutine.create(function() local ok, e = pcall(error, 'inner') coroutine.yield(e) return 'done' end) local _, a = coroutine.resume(co) local _, b = coroutine.resume(co) return a, b", "inner,done");
+    check!("local co = coroutine.create(function() error({code = 7}) end) local ok, e = coroutine.resume(co) return ok, e.code, coroutine.status(co)", "false,7,dead");
+    check!("local outer = coroutine.create(function() local inner = coroutine.create(function() coroutine.yield('i') return 'j' end) local _, a = coroutine.resume(inner) coroutine.yield(a) local _, b = coroutine.resume(inner) return b end) local _, x = coroutine.resume(outer) local _, y = coroutine.resume(outer) return x, y", "i,j");
+    check!("local co = coroutine.create(function() return coroutine.status(coroutine.running()) end) return coroutine.resume(co)", "true,running");
+    check!("local a local co = coroutine.create(function() local inner = coroutine.create(function() return coroutine.status(a) end) return coroutine.resume(inner) end) a = co return coroutine.resume(co)", "true,true,normal");
+    check!("local co = coroutine.wrap(function() return end) co() local a, b = pcall(co) return a, b, pcall(function() return co() end)", "false,cannot resume dead coroutine,false,user_script:1: cannot resume dead coroutine");
+    check!("local t = setmetatable({}, {__index = function() return coroutine.yield() end}) local co = coroutine.create(function() return t.x end) return coroutine.resume(co)", "false,attempt to yield across metamethod/C-call boundary");
+}
