@@ -1260,3 +1260,13 @@ fn coroutine_corners() {
     check!("local co = coroutine.wrap(function() return end) co() local a, b = pcall(co) return a, b, pcall(function() return co() end)", "false,cannot resume dead coroutine,false,user_script:1: cannot resume dead coroutine");
     check!("local t = setmetatable({}, {__index = function() return coroutine.yield() end}) local co = coroutine.create(function() return t.x end) return coroutine.resume(co)", "false,attempt to yield across metamethod/C-call boundary");
 }
+
+#[test]
+fn memory_limit_counts_live_data_only() {
+    // Lots of garbage over time, little live data: no error.
+    let got = eval_small_stack(
+        "collectgarbage('stop') local keep = {} for i = 1, 2000 do local t = {} t[1] = string.rep('x', 100000) keep[i % 4 + 1] = t end return #keep",
+        Some(32 << 20),
+    );
+    assert_eq!(got, "4");
+}

@@ -225,6 +225,18 @@ impl Lua {
         Error::msg(self, &format!("{}{}", prefix, msg))
     }
 
+    /// Past the heap cap: collect (when allowed) and fail if still past it.
+    #[inline(never)]
+    pub(crate) fn check_mem(&mut self) -> Result<(), Error> {
+        if self.gc_inhibit == 0 {
+            self.full_gc();
+        }
+        if self.heap.over_cap() {
+            return Err(self.mem_error());
+        }
+        Ok(())
+    }
+
     pub(crate) fn mem_error(&mut self) -> Error {
         Error::msg(self, "not enough memory")
     }
@@ -385,7 +397,7 @@ impl Lua {
         if grown > 0 {
             self.heap.debt += grown;
             if self.heap.over_cap() {
-                return Err(self.mem_error());
+                return self.check_mem();
             }
         }
         Ok(())
@@ -1207,7 +1219,7 @@ impl Lua {
                                     self.heap.debt += g;
                                     if self.heap.over_cap() {
                                         save!();
-                                        return Err(self.mem_error());
+                                        self.check_mem()?;
                                     }
                                 }
                                 continue;
@@ -1223,10 +1235,7 @@ impl Lua {
                         if self.heap.debt > self.heap.threshold {
                             save!();
                             if self.heap.over_cap() {
-                                self.full_gc();
-                                if self.heap.over_cap() {
-                                    return Err(self.mem_error());
-                                }
+                                self.check_mem()?;
                             }
                             self.gc_check();
                         }
@@ -1585,7 +1594,7 @@ impl Lua {
                             }
                             if self.heap.over_cap() {
                                 save!();
-                                return Err(self.mem_error());
+                                self.check_mem()?;
                             }
                         }
                     }
