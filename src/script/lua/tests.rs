@@ -936,6 +936,72 @@ local t = {n = 3} return unpack(t, 1, t.n)
 --
 return tostring(true):upper(), ('%s'):rep(2):format(1, 2)
 --
+return string.format('%d', 'x')
+--
+return ('x'):format(nil)
+--
+return string.format('%s %s', 1)
+--
+return tonumber()
+--
+return tostring()
+--
+return setmetatable()
+--
+return ipairs(nil)
+--
+return pairs()
+--
+return table.concat({}, 1, 2, 3)
+--
+return table.insert(nil, 1)
+--
+return table.sort({}, 1)
+--
+return math.floor()
+--
+return string.char(-1)
+--
+return string.byte(nil)
+--
+return unpack(nil)
+--
+return select()
+--
+return rawget(1, 2)
+--
+return coroutine.resume(1)
+--
+return coroutine.wrap(1)
+--
+return string.gsub('x', 'x', true)
+--
+return string.gmatch(nil)
+--
+return error('x', 'y')
+--
+return string.rep('x', 'y')
+--
+local t = {} t:nomethod()
+--
+local s = 'x' s:nomethod()
+--
+return (nil)()
+--
+return ({}).x.y
+--
+return 1 .. nil
+--
+local a = {} local b = a.x + 1
+--
+return math.max('a')
+--
+local t = setmetatable({}, {__index = function(t, k) error('no field ' .. k, 2) end}) return t.foo
+--
+local function lvl() error('deep', 2) end local function caller() lvl() end caller()
+--
+local function lvl() error('deep', 3) end local function mid() lvl() end local function top() mid() end top()
+--
 return 2^63 == 2^63 + 1, 9007199254740993, -9007199254740993
 --
 return string.format('%d', 2^53), string.format('%d', -2^31), string.format('%x', 2^32)
