@@ -1336,3 +1336,175 @@ fn memory_limit_counts_live_data_only() {
     );
     assert_eq!(got, "4");
 }
+
+/// Random token soup and random mutations of valid scripts: compiling and running them
+/// must never panic (errors are fine); a fatal interrupt stops endless loops.
+#[test]
+fn random_programs_never_panic() {
+    struct Budget(u32);
+    impl Host for Budget {
+        fn interrupt(&mut self, lua: &mut Lua) -> Result<(), Error> {
+            self.0 += 1;
+            if self.0 > 20 {
+                let mut e = Error::msg(lua, "budget");
+                e.fatal = true;
+                return Err(e);
+            }
+            Ok(())
+        }
+        fn as_any(&mut self) -> &mut dyn std::any::Any {
+            self
+        }
+    }
+    const TOKENS: &[&str] = &[
+        "local",
+        "x",
+        "y",
+        "t",
+        "f",
+        "=",
+        "==",
+        "~=",
+        "<",
+        "<=",
+        "(",
+        ")",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ";",
+        ".",
+        ":",
+        "..",
+        "...",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "^",
+        "#",
+        "and",
+        "or",
+        "not",
+        "if",
+        "then",
+        "else",
+        "elseif",
+        "end",
+        "while",
+        "do",
+        "for",
+        "in",
+        "repeat",
+        "until",
+        "function",
+        "return",
+        "break",
+        "nil",
+        "true",
+        "false",
+        "1",
+        "0",
+        "2.5",
+        "'s'",
+        "\"a\"",
+        "[[l]]",
+        "pcall",
+        "error",
+        "setmetatable",
+        "string.rep",
+        "table.sort",
+        "coroutine.wrap",
+        "coroutine.yield",
+        "string.gsub",
+        "string.format",
+        "'%d'",
+        "'(.-)'",
+        "select",
+        "unpack",
+        "tostring",
+        "tonumber",
+        "next",
+        "pairs",
+        "ipairs",
+        "__index",
+        "__call",
+        "__add",
+        "1e300",
+        "-1",
+        "0/0",
+        "{}",
+        "x.y",
+        "t[1]",
+        "f()",
+        "#t",
+        "...",
+    ];
+    let seeds = [
+        "local t = {} for i = 1, 10 do t[i] = i end return #t",
+        "local function f(a, ...) return select('#', ...) + a end return f(1, 2, 3)",
+        "return string.gsub('hello world', '(o)', '%1%1')",
+        "local co = coroutine.wrap(function(a) coroutine.yield(a) return 2 end) return co(1), co()",
+        "local t = setmetatable({}, {__index = function(t, k) return k end}) return t.x .. t[1]",
+    ];
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut rnd = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut lua = Lua::new();
+    lua.set_hook_interval(1000);
+    lua.set_memory_limit(64 << 20);
+    let mut ran = 0;
+    let rounds: usize = std::env::var("LUA_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30000);
+    for round in 0..rounds {
+        let src: Vec<u8> = if round % 2 == 0 {
+            let n = 1 + rnd(40);
+            (0..n)
+                .map(|_| TOKENS[rnd(TOKENS.len())])
+                .collect::<Vec<_>>()
+                .join(" ")
+                .into_bytes()
+        } else {
+            let mut s = seeds[rnd(seeds.len())].as_bytes().to_vec();
+            for _ in 0..1 + rnd(4) {
+                let pos = rnd(s.len() + 1);
+                match rnd(3) {
+                    0 if pos < s.len() => {
+                        s.remove(pos);
+                    }
+                    1 => {
+                        let tok = TOKENS[rnd(TOKENS.len())].as_bytes();
+                        for (i, b) in tok.iter().enumerate() {
+                            s.insert(pos + i, *b);
+                        }
+                    }
+                    _ => {
+                        if pos < s.len() {
+                            let alphabet = b"()[]{}.,;:=+-*/%^#~<>'\"\\0123456789abc \n";
+                            s[pos] = alphabet[rnd(alphabet.len())];
+                        }
+                    }
+                }
+            }
+            s
+        };
+        if let Ok(f) = lua.load(&src, "@user_script") {
+            ran += 1;
+            let _ = lua.call(&f, &[], &mut Budget(0));
+        }
+    }
+    assert!(ran > 1000, "only {ran} programs compiled");
+    // The state still works.
+    let f = lua.load(b"return 6 * 7", "@user_script").unwrap();
+    let r = lua.call(&f, &[], &mut NoHost).unwrap();
+    assert_eq!(lua.to_number(&r[0]), Some(42.0));
+}
