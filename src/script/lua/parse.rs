@@ -11,6 +11,8 @@ pub(crate) struct Parser<'a> {
     tok_text: String,
     ahead: Option<(Tok, String, u32)>,
     line: u32,
+    /// Line of the last token consumed (Lua's `lastline`, the line code is emitted at).
+    last_line: u32,
     level: u32,
     vararg_stack: Vec<bool>,
     loop_depth: Vec<u32>,
@@ -33,6 +35,7 @@ pub(crate) fn parse_chunk(src: &[u8], chunkname: &str) -> R<FuncBody> {
         tok_text: String::new(),
         ahead: None,
         line: 1,
+        last_line: 1,
         level: 0,
         vararg_stack: vec![true],
         loop_depth: vec![0],
@@ -53,6 +56,7 @@ pub(crate) fn parse_chunk(src: &[u8], chunkname: &str) -> R<FuncBody> {
 
 impl<'a> Parser<'a> {
     fn advance(&mut self) -> R<()> {
+        self.last_line = self.line;
         if let Some((t, s, l)) = self.ahead.take() {
             self.tok = t;
             self.tok_text = s;
@@ -604,10 +608,9 @@ impl<'a> Parser<'a> {
             if chain > MAX_LEVELS {
                 return Err(self.err_near("chunk has too many syntax levels"));
             }
-            let line = self.line;
             self.advance()?;
             let rhs = self.subexpr(r)?;
-            e = fold(op, e, rhs, line);
+            e = fold(op, e, rhs, self.last_line);
         }
         self.leave();
         Ok(e)

@@ -1002,6 +1002,26 @@ local function lvl() error('deep', 2) end local function caller() lvl() end call
 --
 local function lvl() error('deep', 3) end local function mid() lvl() end local function top() mid() end top()
 --
+local a = 1
+local x = a +
+ nil
+--
+local a = {}
+local x = a.b
+.c
+--
+local a
+local x = a ..
+'x'
+--
+local t = {}
+t.x
+.y = 1
+--
+local a = {}
+if a.x <
+  a.y then end
+--
 return 2^63 == 2^63 + 1, 9007199254740993, -9007199254740993
 --
 return string.format('%d', 2^53), string.format('%d', -2^31), string.format('%x', 2^32)
