@@ -92,6 +92,7 @@ struct Block {
 
 struct FuncState {
     p: Proto,
+    line: u32,
     actives: Vec<(Vec<u8>, usize)>,
     blocks: Vec<Block>,
     free: usize,
@@ -106,18 +107,23 @@ enum Var {
 
 pub(crate) struct Compiler {
     stack_base: usize,
+    upval_overflow: Option<usize>,
     fs: Vec<FuncState>,
     chunk: Rc<str>,
+    err_chunk: String,
     line: u32,
 }
 
 type R<T> = Result<T, String>;
 
-pub(crate) fn compile(body: &FuncBody, chunk: &str) -> R<Rc<Proto>> {
+/// `chunk` names the source at run time, `err_chunk` in compile errors.
+pub(crate) fn compile(body: &FuncBody, chunk: &str, err_chunk: &str) -> R<Rc<Proto>> {
     let mut c = Compiler {
         stack_base: super::vm::stack_addr(),
+        upval_overflow: None,
         fs: vec![],
         chunk: Rc::from(chunk),
+        err_chunk: err_chunk.to_string(),
         line: 1,
     };
     c.function(body, None).map(Rc::new)
@@ -129,7 +135,7 @@ impl Compiler {
     }
 
     fn err(&self, msg: &str) -> String {
-        format!("{}:{}: {}", self.chunk, self.line, msg)
+        format!("{}:{}: {}", self.err_chunk, self.line, msg)
     }
 
     fn emit(&mut self, op: Op) -> usize {
@@ -220,6 +226,7 @@ impl Compiler {
         p.max_stack = 2;
         self.fs.push(FuncState {
             p,
+            line: body.line,
             actives: vec![],
             blocks: vec![],
             free: 0,
@@ -228,7 +235,7 @@ impl Compiler {
         self.enter_block(false);
         for prm in &body.params {
             self.reserve(1)?;
-            self.add_local(prm.clone());
+            self.add_local(prm.clone())?;
         }
         self.block_stats(&body.body)?;
         self.line = body.end_line;
@@ -244,7 +251,24 @@ impl Compiler {
         Ok(fs.p)
     }
 
-    fn add_local(&mut self, name: Vec<u8>) {
+    /// `errorlimit`: Lua 5.1's message for a per-function limit.
+    fn limit_error(&self, level: usize, limit: usize, what: &str) -> String {
+        let line = self.fs[level].line;
+        if line == 0 {
+            self.err(&format!("main function has more than {} {}", limit, what))
+        } else {
+            self.err(&format!(
+                "function at line {} has more than {} {}",
+                line, limit, what
+            ))
+        }
+    }
+
+    fn add_local(&mut self, name: Vec<u8>) -> R<()> {
+        if self.f().actives.len() >= 200 {
+            let level = self.fs.len() - 1;
+            return Err(self.limit_error(level, 200, "local variables"));
+        }
         let f = self.f();
         let reg = f.actives.len();
         let start = f.p.code.len();
@@ -255,6 +279,7 @@ impl Compiler {
         });
         f.actives.push((name, f.p.locvars.len() - 1));
         let _ = reg;
+        Ok(())
     }
 
     fn enter_block(&mut self, is_loop: bool) {
@@ -323,6 +348,10 @@ impl Compiler {
             Var::Global(_) => return None,
         };
         let fs = &mut self.fs[level];
+        if fs.p.upvals.len() >= 60 {
+            self.upval_overflow = Some(level);
+            return Some(Var::Upval(0));
+        }
         fs.p.upvals.push(desc);
         fs.p.upval_names.push(name.to_vec());
         Some(Var::Upval((fs.p.upvals.len() - 1) as u8))
@@ -330,7 +359,11 @@ impl Compiler {
 
     fn resolve(&mut self, name: &[u8]) -> R<Var> {
         let level = self.fs.len() - 1;
-        match self.find_var(level, name, true) {
+        let found = self.find_var(level, name, true);
+        if let Some(l) = self.upval_overflow {
+            return Err(self.limit_error(l, 60, "upvalues"));
+        }
+        match found {
             Some(v) => Ok(v),
             None => Ok(Var::Global(self.str_const(name)?)),
         }
@@ -345,10 +378,14 @@ impl Compiler {
             }
             Stat::Local(names, exprs, line) => {
                 self.line = *line;
+                if self.f().actives.len() + names.len() > 200 {
+                    let level = self.fs.len() - 1;
+                    return Err(self.limit_error(level, 200, "local variables"));
+                }
                 let base = self.free();
                 self.explist_to(exprs, names.len(), base)?;
                 for n in names {
-                    self.add_local(n.clone());
+                    self.add_local(n.clone())?;
                 }
             }
             Stat::Assign(targets, exprs, line) => {
@@ -422,15 +459,15 @@ impl Compiler {
                         self.emit(Op::LoadK(r as u8, k));
                     }
                 }
-                self.add_local(b"(for index)".to_vec());
-                self.add_local(b"(for limit)".to_vec());
-                self.add_local(b"(for step)".to_vec());
+                self.add_local(b"(for index)".to_vec())?;
+                self.add_local(b"(for limit)".to_vec())?;
+                self.add_local(b"(for step)".to_vec())?;
                 self.line = *line;
                 let prep = self.emit(Op::ForPrep(base as u8, 0));
                 let body_start = self.pc();
                 self.enter_block(false);
                 self.reserve(1)?;
-                self.add_local(name.clone());
+                self.add_local(name.clone())?;
                 self.block_stats(body)?;
                 self.leave_block(true)?;
                 self.line = *line;
@@ -445,15 +482,15 @@ impl Compiler {
                 self.enter_block(true);
                 let base = self.free();
                 self.explist_to(exprs, 3, base)?;
-                self.add_local(b"(for generator)".to_vec());
-                self.add_local(b"(for state)".to_vec());
-                self.add_local(b"(for control)".to_vec());
+                self.add_local(b"(for generator)".to_vec())?;
+                self.add_local(b"(for state)".to_vec())?;
+                self.add_local(b"(for control)".to_vec())?;
                 let j = self.jump();
                 let body_start = self.pc();
                 self.enter_block(false);
                 self.reserve(names.len())?;
                 for n in names {
-                    self.add_local(n.clone());
+                    self.add_local(n.clone())?;
                 }
                 self.block_stats(body)?;
                 self.leave_block(true)?;
@@ -482,7 +519,7 @@ impl Compiler {
             Stat::LocalFunction(name, body, line) => {
                 self.line = *line;
                 let r = self.reserve(1)?;
-                self.add_local(name.clone());
+                self.add_local(name.clone())?;
                 self.closure(body, r as u8)?;
             }
             Stat::Return(exprs, line) => {

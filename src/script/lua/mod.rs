@@ -228,7 +228,11 @@ impl Lua {
     /// returns its message.
     pub fn load(&mut self, chunk: &[u8], chunkname: &str) -> Result<Value, String> {
         let ast = parse::parse_chunk(chunk, chunkname)?;
-        let proto = compile::compile(&ast, &lex::chunk_id(chunkname))?;
+        let proto = compile::compile(
+            &ast,
+            &lex::chunk_id(chunkname),
+            &lex::chunk_id_n(chunkname, 80),
+        )?;
         let env = self.globals;
         Ok(self.new_lua_function(proto, env))
     }

@@ -50,6 +50,7 @@ pub(crate) fn parse_chunk(src: &[u8], chunkname: &str) -> R<FuncBody> {
         params: vec![],
         vararg: true,
         body,
+        line: 0,
         end_line: p.lex.line,
     })
 }
@@ -401,6 +402,7 @@ impl<'a> Parser<'a> {
             params,
             vararg,
             body,
+            line,
             end_line,
         })
     }

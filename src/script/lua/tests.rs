@@ -1022,6 +1022,20 @@ local a = {}
 if a.x <
   a.y then end
 --
+return loadstring('local a0' .. string.rep(', a', 250))
+--
+return loadstring('x = = 1\nsecond line')
+--
+return loadstring('x = = 1 ' .. string.rep('y', 100))
+--
+return loadstring('x = = 1', '=' .. string.rep('n', 100))
+--
+return loadstring('x = = 1', '@' .. string.rep('f', 100))
+--
+return pcall(loadstring('error("e")', '@' .. string.rep('g', 100)))
+--
+return pcall(loadstring('error("e") -- ' .. string.rep('z', 100)))
+--
 return 2^63 == 2^63 + 1, 9007199254740993, -9007199254740993
 --
 return string.format('%d', 2^53), string.format('%d', -2^31), string.format('%x', 2^32)
