@@ -52,6 +52,9 @@ fn t_concat(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
         if out.len() > lua.heap.max_str() {
             return Err(lua.mem_error());
         }
+        if k == j {
+            break;
+        }
         k += 1;
     }
     Ok(vec![lua.string(&out)])

@@ -1317,6 +1317,40 @@ fn environments() {
 }
 
 #[test]
+fn extreme_numbers_in_libraries() {
+    check!("return table.concat({[2^63] = 'x'}, '', 2^63, 2^63)", "x");
+    check!(
+        "return string.sub('abc', -1e300, 1e300), string.sub('abc', 1e300)",
+        "abc,"
+    );
+    check!("return string.byte('abc', -1e18, 1e18)", "97,98,99");
+    check!(
+        "return select('#', string.find('abc', 'b', -1e300)), string.rep('x', -1e300)",
+        "2,"
+    );
+    check!(
+        "return pcall(string.char, 1e300)",
+        "false,bad argument #1 to '?' (invalid value)"
+    );
+    check!(
+        "return pcall(unpack, {}, -1e18, 1e18)",
+        "false,too many results to unpack"
+    );
+    check!(
+        "return tonumber('zzzzzzzzzzzzzzzzzzzz', 36) > 0, select(1e300, 'a')",
+        "true"
+    );
+    check!(
+        "return string.format('%d %x %5.1e', 1e300, -1e300, -1e300)",
+        "-9223372036854775808 8000000000000000 -1.0e+300"
+    );
+    check!(
+        "return pcall(table.insert, {}, -1e300, 1)",
+        "false,bad argument #2 to '?' (position out of bounds)"
+    );
+}
+
+#[test]
 fn gc_under_pressure() {
     // Collections run inside pcall, coroutines and closures; everything reachable stays.
     check!(
@@ -1484,7 +1518,10 @@ fn random_programs_never_panic() {
         "local co = coroutine.wrap(function(a) coroutine.yield(a) return 2 end) return co(1), co()",
         "local t = setmetatable({}, {__index = function(t, k) return k end}) return t.x .. t[1]",
     ];
-    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut state: u64 = std::env::var("LUA_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x2545_F491_4F6C_DD1D);
     let mut rnd = move |n: usize| {
         state ^= state << 13;
         state ^= state >> 7;
