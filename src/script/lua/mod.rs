@@ -36,6 +36,11 @@
 //! - `tests` (the conformance suite, and `against_redis`, an ignored differential test
 //!   against a running redis-server), `bench` (ignored timings of benches/lua/*.lua).
 //!
+//! Collection: a native function made with [`Lua::native`] never sees a collection while
+//! it runs, even when it calls back into Lua (then garbage waits until it returns). Only
+//! the built-in `pcall`, `xpcall`, `coroutine.resume`, coroutine.wrap's functions and
+//! `collectgarbage`, which hold nothing the collector cannot see, let it run inside them.
+//!
 //! Limits: 20000 Lua frames ("stack overflow"), a heap cap (default 1 GB, see
 //! [`Lua::set_memory_limit`]) and a string cap (512 MB) raising "not enough memory".
 
