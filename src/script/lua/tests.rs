@@ -1579,3 +1579,23 @@ fn random_programs_never_panic() {
     let r = lua.call(&f, &[], &mut NoHost).unwrap();
     assert_eq!(lua.to_number(&r[0]), Some(42.0));
 }
+
+#[test]
+fn many_scripts_on_one_state_stay_bounded() {
+    let mut lua = Lua::new();
+    let mut peak = 0;
+    for i in 0..20000 {
+        let src = format!("local t = {{}} for j = 1, 20 do t[j] = {{j, '{i}'}} end return #t");
+        let f = lua.load(src.as_bytes(), "@user_script").unwrap();
+        let r = lua.call(&f, &[], &mut NoHost).unwrap();
+        assert_eq!(lua.to_number(&r[0]), Some(20.0));
+        peak = peak.max(lua.used_memory());
+    }
+    lua.collect();
+    assert!(peak < 16 << 20, "peak {peak}");
+    assert!(
+        lua.used_memory() < 1 << 20,
+        "after collect {}",
+        lua.used_memory()
+    );
+}
