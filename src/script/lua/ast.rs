@@ -56,6 +56,7 @@ pub(crate) struct FuncBody {
     pub params: Vec<Vec<u8>>,
     pub vararg: bool,
     pub body: Vec<Stat>,
+    pub line: u32,
     pub end_line: u32,
 }
 

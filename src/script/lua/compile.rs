@@ -95,6 +95,7 @@ struct Block {
 
 struct FuncState {
     p: Proto,
+    line: u32,
     actives: Vec<(Vec<u8>, usize)>,
     blocks: Vec<Block>,
     free: usize,
@@ -108,19 +109,32 @@ enum Var {
 }
 
 pub(crate) struct Compiler {
+    stack_base: usize,
+    upval_overflow: Option<usize>,
     fs: Vec<FuncState>,
     chunk: Rc<str>,
     chunkname: Rc<str>,
+    err_chunk: String,
     line: u32,
 }
 
 type R<T> = Result<T, String>;
 
-pub(crate) fn compile(body: &FuncBody, chunk: &str, chunkname: &str) -> R<Rc<Proto>> {
+/// `chunk` names the source at run time, `err_chunk` in compile errors; `chunkname` is
+/// the name as given (`@user_script`).
+pub(crate) fn compile(
+    body: &FuncBody,
+    chunk: &str,
+    err_chunk: &str,
+    chunkname: &str,
+) -> R<Rc<Proto>> {
     let mut c = Compiler {
+        stack_base: super::vm::stack_addr(),
+        upval_overflow: None,
         fs: vec![],
         chunk: Rc::from(chunk),
         chunkname: Rc::from(chunkname),
+        err_chunk: err_chunk.to_string(),
         line: 1,
     };
     c.function(body, None).map(Rc::new)
@@ -132,7 +146,7 @@ impl Compiler {
     }
 
     fn err(&self, msg: &str) -> String {
-        format!("{}:{}: {}", self.chunk, self.line, msg)
+        format!("{}:{}: {}", self.err_chunk, self.line, msg)
     }
 
     fn emit(&mut self, op: Op) -> usize {
@@ -224,6 +238,7 @@ impl Compiler {
         p.max_stack = 2;
         self.fs.push(FuncState {
             p,
+            line: body.line,
             actives: vec![],
             blocks: vec![],
             free: 0,
@@ -232,7 +247,7 @@ impl Compiler {
         self.enter_block(false);
         for prm in &body.params {
             self.reserve(1)?;
-            self.add_local(prm.clone());
+            self.add_local(prm.clone())?;
         }
         self.block_stats(&body.body)?;
         self.line = body.end_line;
@@ -248,7 +263,24 @@ impl Compiler {
         Ok(fs.p)
     }
 
-    fn add_local(&mut self, name: Vec<u8>) {
+    /// `errorlimit`: Lua 5.1's message for a per-function limit.
+    fn limit_error(&self, level: usize, limit: usize, what: &str) -> String {
+        let line = self.fs[level].line;
+        if line == 0 {
+            self.err(&format!("main function has more than {} {}", limit, what))
+        } else {
+            self.err(&format!(
+                "function at line {} has more than {} {}",
+                line, limit, what
+            ))
+        }
+    }
+
+    fn add_local(&mut self, name: Vec<u8>) -> R<()> {
+        if self.f().actives.len() >= 200 {
+            let level = self.fs.len() - 1;
+            return Err(self.limit_error(level, 200, "local variables"));
+        }
         let f = self.f();
         let reg = f.actives.len();
         let start = f.p.code.len();
@@ -259,6 +291,7 @@ impl Compiler {
         });
         f.actives.push((name, f.p.locvars.len() - 1));
         let _ = reg;
+        Ok(())
     }
 
     fn enter_block(&mut self, is_loop: bool) {
@@ -327,6 +360,10 @@ impl Compiler {
             Var::Global(_) => return None,
         };
         let fs = &mut self.fs[level];
+        if fs.p.upvals.len() >= 60 {
+            self.upval_overflow = Some(level);
+            return Some(Var::Upval(0));
+        }
         fs.p.upvals.push(desc);
         fs.p.upval_names.push(name.to_vec());
         Some(Var::Upval((fs.p.upvals.len() - 1) as u8))
@@ -334,13 +371,18 @@ impl Compiler {
 
     fn resolve(&mut self, name: &[u8]) -> R<Var> {
         let level = self.fs.len() - 1;
-        match self.find_var(level, name, true) {
+        let found = self.find_var(level, name, true);
+        if let Some(l) = self.upval_overflow {
+            return Err(self.limit_error(l, 60, "upvalues"));
+        }
+        match found {
             Some(v) => Ok(v),
             None => Ok(Var::Global(self.str_const(name)?)),
         }
     }
 
     fn stat(&mut self, s: &Stat) -> R<()> {
+        self.deep_check()?;
         match s {
             Stat::Expr(e) => {
                 let free = self.free();
@@ -348,10 +390,14 @@ impl Compiler {
             }
             Stat::Local(names, exprs, line) => {
                 self.line = *line;
+                if self.f().actives.len() + names.len() > 200 {
+                    let level = self.fs.len() - 1;
+                    return Err(self.limit_error(level, 200, "local variables"));
+                }
                 let base = self.free();
                 self.explist_to(exprs, names.len(), base)?;
                 for n in names {
-                    self.add_local(n.clone());
+                    self.add_local(n.clone())?;
                 }
             }
             Stat::Assign(targets, exprs, line) => {
@@ -429,15 +475,15 @@ impl Compiler {
                         self.emit(Op::LoadK(r as u8, k));
                     }
                 }
-                self.add_local(b"(for index)".to_vec());
-                self.add_local(b"(for limit)".to_vec());
-                self.add_local(b"(for step)".to_vec());
+                self.add_local(b"(for index)".to_vec())?;
+                self.add_local(b"(for limit)".to_vec())?;
+                self.add_local(b"(for step)".to_vec())?;
                 self.line = *line;
                 let prep = self.emit(Op::ForPrep(base as u8, 0));
                 let body_start = self.pc();
                 self.enter_block(false);
                 self.reserve(1)?;
-                self.add_local(name.clone());
+                self.add_local(name.clone())?;
                 self.block_stats(body)?;
                 self.leave_block(true)?;
                 self.line = *line;
@@ -452,15 +498,15 @@ impl Compiler {
                 self.enter_block(true);
                 let base = self.free();
                 self.explist_to(exprs, 3, base)?;
-                self.add_local(b"(for generator)".to_vec());
-                self.add_local(b"(for state)".to_vec());
-                self.add_local(b"(for control)".to_vec());
+                self.add_local(b"(for generator)".to_vec())?;
+                self.add_local(b"(for state)".to_vec())?;
+                self.add_local(b"(for control)".to_vec())?;
                 let j = self.jump();
                 let body_start = self.pc();
                 self.enter_block(false);
                 self.reserve(names.len())?;
                 for n in names {
-                    self.add_local(n.clone());
+                    self.add_local(n.clone())?;
                 }
                 self.block_stats(body)?;
                 self.leave_block(true)?;
@@ -489,7 +535,7 @@ impl Compiler {
             Stat::LocalFunction(name, body, line) => {
                 self.line = *line;
                 let r = self.reserve(1)?;
-                self.add_local(name.clone());
+                self.add_local(name.clone())?;
                 self.closure(body, r as u8)?;
             }
             Stat::Return(exprs, line) => {
@@ -796,7 +842,15 @@ impl Compiler {
         Ok(self.expr_any(e)? as Rk)
     }
 
+    fn deep_check(&self) -> R<()> {
+        if self.stack_base.abs_diff(super::vm::stack_addr()) > super::vm::PARSE_STACK_BUDGET {
+            return Err(self.err("chunk has too many syntax levels"));
+        }
+        Ok(())
+    }
+
     fn expr_to(&mut self, e: &Expr, dst: u8) -> R<()> {
+        self.deep_check()?;
         match e {
             Expr::Nil => {
                 self.emit(Op::LoadNil(dst, dst));
@@ -1022,6 +1076,7 @@ impl Compiler {
 
     /// Emits jumps taken when `e`'s truth is `when`; falls through otherwise.
     fn cond_jump(&mut self, e: &Expr, when: bool) -> R<Vec<usize>> {
+        self.deep_check()?;
         match e {
             Expr::Nil | Expr::False => Ok(if !when { vec![self.jump()] } else { vec![] }),
             Expr::True | Expr::Num(_) | Expr::Str(_) => {

@@ -161,6 +161,8 @@ pub(crate) struct Heap {
     pub pause: u32,
     pub stepmul: u32,
     pub stopped: bool,
+    /// Cap on the estimated heap; beyond it allocations raise "not enough memory".
+    pub limit: usize,
 }
 
 impl Default for Heap {
@@ -177,6 +179,7 @@ impl Default for Heap {
             pause: 200,
             stepmul: 200,
             stopped: false,
+            limit: HEAP_CAP,
         }
     }
 }
@@ -188,6 +191,11 @@ impl Heap {
         self.tables.alloc(t)
     }
 
+    /// The longest string one operation may build.
+    pub fn max_str(&self) -> usize {
+        super::vm::MAX_STR.min(self.limit / 2)
+    }
+
     pub fn reset_debt(&mut self) {
         self.estimate += self.debt;
         self.debt = 0;
@@ -195,7 +203,7 @@ impl Heap {
     }
 
     pub fn over_cap(&self) -> bool {
-        self.estimate + self.debt > HEAP_CAP
+        self.estimate + self.debt > self.limit
     }
 }
 

@@ -84,26 +84,42 @@ pub(crate) fn tok_text(t: &Tok) -> String {
     }
 }
 
-/// `luaO_chunkid`: the short source name used in messages.
-pub(crate) fn chunk_id(name: &str) -> String {
-    if let Some(r) = name.strip_prefix('=') {
-        r.chars().take(59).collect()
-    } else if let Some(r) = name.strip_prefix('@') {
-        if r.len() > 56 {
-            format!("...{}", &r[r.len() - 56..])
+/// `luaO_chunkid`: the short source name used in messages. Lua 5.1 gives it 80 bytes
+/// in parse errors (`MAXSRC`) and 60 at run time (`LUA_IDSIZE`).
+pub(crate) fn chunk_id_n(name: &str, bufflen: usize) -> String {
+    let b = name.as_bytes();
+    let out: Vec<u8> = if let Some(r) = b.strip_prefix(b"=") {
+        r[..r.len().min(bufflen - 1)].to_vec()
+    } else if let Some(r) = b.strip_prefix(b"@") {
+        let room = bufflen - 8;
+        if r.len() > room {
+            let mut v = b"...".to_vec();
+            v.extend_from_slice(&r[r.len() - room..]);
+            v
         } else {
-            r.to_string()
+            r.to_vec()
         }
     } else {
-        let first = name.split(['\n', '\r']).next().unwrap_or("");
-        let max = 60 - 15;
-        if first.len() < name.len() || first.len() > max {
-            let cut: String = first.chars().take(max.min(first.len())).collect();
-            format!("[string \"{}...\"]", cut)
-        } else {
-            format!("[string \"{}\"]", first)
+        let room = bufflen - 17;
+        let first = b
+            .iter()
+            .position(|&c| c == b'\n' || c == b'\r')
+            .unwrap_or(b.len());
+        let len = first.min(room);
+        let mut v = b"[string \"".to_vec();
+        v.extend_from_slice(&b[..len]);
+        if len < b.len() {
+            v.extend_from_slice(b"...");
         }
-    }
+        v.extend_from_slice(b"\"]");
+        v
+    };
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The name runtime messages use (60 bytes).
+pub(crate) fn chunk_id(name: &str) -> String {
+    chunk_id_n(name, 60)
 }
 
 fn is_alpha(c: u8) -> bool {
@@ -116,7 +132,7 @@ impl<'a> Lexer<'a> {
             src,
             pos: 0,
             line: 1,
-            chunk: chunk_id(chunkname),
+            chunk: chunk_id_n(chunkname, 80),
             tok_start: 0,
         };
         if src.first() == Some(&b'#') {

@@ -297,6 +297,9 @@ fn b_setfenv(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
         Some(f) => match lua.heap.funcs.get_mut(f) {
             FuncObj::Lua(l) => {
                 l.env = t;
+                for fr in lua.frames.iter_mut().filter(|fr| fr.closure == f) {
+                    fr.env = t;
+                }
                 Ok(vec![Value::Function(super::Function(f))])
             }
             _ => Err(lua.error_here(1, "'setfenv' cannot change environment of given object")),

@@ -5,7 +5,7 @@ use super::lib_base::{
 };
 use super::pattern::{MatchState, SPECIALS};
 use super::value::{fmt_g, type_name};
-use super::vm::{NKind, MAX_STR};
+use super::vm::NKind;
 use super::{Error, Host, LStr, Lua, Value};
 
 fn posrelat(pos: i64, len: usize) -> i64 {
@@ -70,7 +70,7 @@ fn s_rep(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
         return Ok(vec![lua.string(b"")]);
     }
     let total = (s.as_bytes().len() as u128) * (n as u128);
-    if total > MAX_STR as u128 {
+    if total > lua.heap.max_str() as u128 {
         return Err(lua.mem_error());
     }
     let v = s.as_bytes().repeat(n as usize);
@@ -294,9 +294,10 @@ fn s_gsub(lua: &mut Lua, host: &mut dyn Host, args: &[Value]) -> R {
                     let mut i = 0;
                     while i < rs.len() {
                         let c = rs[i];
-                        if c == b'%' && i + 1 < rs.len() {
+                        if c == b'%' {
                             i += 1;
-                            let d = rs[i];
+                            // A final '%' adds the C string's terminating NUL (5.1).
+                            let d = rs.get(i).copied().unwrap_or(0);
                             if !d.is_ascii_digit() {
                                 out.push(d);
                             } else if d == b'0' {
@@ -337,7 +338,7 @@ fn s_gsub(lua: &mut Lua, host: &mut dyn Host, args: &[Value]) -> R {
                     }
                 }
             }
-            if out.len() > MAX_STR {
+            if out.len() > lua.heap.max_str() {
                 return Err(lua.mem_error());
             }
             if e > src {
@@ -650,7 +651,7 @@ fn s_format(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
                 return Err(lua.error_here(1, &m));
             }
         }
-        if out.len() > MAX_STR {
+        if out.len() > lua.heap.max_str() {
             return Err(lua.mem_error());
         }
     }

@@ -1,8 +1,13 @@
 //! The table library (5.1: concat insert maxn remove sort getn setn foreach foreachi).
 
-use super::lib_base::{arg, check_int, check_table, error_bytes, opt_int, opt_str, reg, R};
+use super::lib_base::{
+    arg, arg_error, check_int, check_table, error_bytes, opt_int, opt_str, reg, R,
+};
 use super::value::fmt_number;
 use super::{Error, Host, Lua, Value};
+
+/// Longest shift `insert` and `remove` accept (beyond any real array).
+const MAX_SHIFT: i64 = 1 << 26;
 
 fn getn(lua: &Lua, t: u32) -> i64 {
     lua.heap.tables.get(t).len() as i64
@@ -44,8 +49,11 @@ fn t_concat(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
                 out.extend_from_slice(s.as_bytes());
             }
         }
-        if out.len() > super::vm::MAX_STR {
+        if out.len() > lua.heap.max_str() {
             return Err(lua.mem_error());
+        }
+        if k == j {
+            break;
         }
         k += 1;
     }
@@ -59,6 +67,10 @@ fn t_insert(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
         2 => e,
         3 => {
             let pos = check_int(lua, args, 2)?;
+            // Natives do not see the script timeout: refuse shifts no script needs.
+            if pos < e - MAX_SHIFT || pos > e + MAX_SHIFT {
+                return Err(arg_error(lua, 2, "position out of bounds"));
+            }
             if pos > e {
                 e = pos;
             }
@@ -83,6 +95,9 @@ fn t_remove(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> R {
     let mut pos = opt_int(lua, args, 2, e)?;
     if e == 0 {
         return Ok(vec![]);
+    }
+    if pos < e - MAX_SHIFT {
+        return Err(arg_error(lua, 2, "position out of bounds"));
     }
     let v = geti(lua, t, pos);
     while pos < e {

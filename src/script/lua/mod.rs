@@ -16,10 +16,37 @@
 //! - Errors never panic: every failure is an [`Error`] (a Lua error value), including
 //!   stack overflow, too deep nesting, and memory limits.
 //!
-//! THIS FILE IS THE AGREED SURFACE. Its bodies are stubs until the interpreter lands;
-//! the signatures stay (additions are free).
+//! THIS FILE IS THE AGREED SURFACE: the signatures stay (additions are free).
+//!
+//! # Layout
+//!
+//! - `lex`, `parse` (-> `ast`), `compile`: source to `compile::Proto`, register bytecode
+//!   close to Lua 5.1's (`Op`), with 5.1's error messages and limits (200 syntax levels).
+//! - `vm`: frames, calls, the instruction loop, metamethods, error positions and variable
+//!   names (`getobjname`), coroutine switching. Lua-to-Lua calls stay in one loop; a
+//!   native function calling back ([`Lua::call`], metamethods, `pcall`, `sort`) re-enters
+//!   it, counted like Lua's `nCcalls` (200, "C stack overflow") and bounded by a Rust stack
+//!   budget, so nesting never overflows the thread's stack.
+//! - `value` (equality, hashing, `%.14g`, string->number), `table` (array part + ordered
+//!   hash part, 5.1's border rule and array sizing), `gc` (arenas indexed by handle, mark
+//!   and sweep at allocation points when no unsafe native is running; weak tables are
+//!   treated as strong and `__gc` is ignored).
+//! - Libraries: `lib_base` (base + coroutine + argument checks), `lib_string` with
+//!   `pattern`, `lib_table`, `lib_math` (Redis's `redisLrand48` for `math.random`).
+//! - `tests` (the conformance suite, and `against_redis`, an ignored differential test
+//!   against a running redis-server), `bench` (ignored timings of benches/lua/*.lua).
+//!
+//! Collection: a native function made with [`Lua::native`] never sees a collection while
+//! it runs, even when it calls back into Lua (then garbage waits until it returns). Only
+//! the built-in `pcall`, `xpcall`, `coroutine.resume`, coroutine.wrap's functions and
+//! `collectgarbage`, which hold nothing the collector cannot see, let it run inside them.
+//!
+//! Limits: 20000 Lua frames ("stack overflow"), a heap cap (default 1 GB, see
+//! [`Lua::set_memory_limit`]) and a string cap (512 MB) raising "not enough memory".
 
 mod ast;
+#[cfg(test)]
+mod bench;
 mod compile;
 mod gc;
 mod lex;
@@ -165,6 +192,8 @@ pub struct Lua {
     pub(crate) next_fn: u32,
     pub(crate) inext_fn: u32,
     pub(crate) arg_buf: Vec<Value>,
+    /// Rust stack address at the outermost entry into the VM.
+    pub(crate) stack_base: usize,
 }
 
 impl Default for Lua {
@@ -200,6 +229,7 @@ impl Lua {
             next_fn: u32::MAX,
             inext_fn: u32::MAX,
             arg_buf: Vec::new(),
+            stack_base: 0,
         };
         lib_base::open(&mut lua);
         lib_string::open(&mut lua);
@@ -214,7 +244,12 @@ impl Lua {
     /// returns its message.
     pub fn load(&mut self, chunk: &[u8], chunkname: &str) -> Result<Value, String> {
         let ast = parse::parse_chunk(chunk, chunkname)?;
-        let proto = compile::compile(&ast, &lex::chunk_id(chunkname), chunkname)?;
+        let proto = compile::compile(
+            &ast,
+            &lex::chunk_id(chunkname),
+            &lex::chunk_id_n(chunkname, 80),
+            chunkname,
+        )?;
         let env = self.globals;
         Ok(self.new_lua_function(proto, env))
     }
@@ -427,6 +462,12 @@ impl Lua {
     /// Bytes the heap holds, as `collectgarbage("count") * 1024` reports.
     pub fn used_memory(&self) -> usize {
         self.heap.estimate + self.heap.debt
+    }
+
+    /// Caps the heap (estimated bytes, default 1 GB): allocations beyond raise the Lua
+    /// error "not enough memory"; strings are capped at half of it (at most 512 MB).
+    pub fn set_memory_limit(&mut self, bytes: usize) {
+        self.heap.limit = bytes.max(1 << 20);
     }
 
     /// Seeds `math.random` (Redis's `redisSrand48`; Redis seeds 0 before each script).

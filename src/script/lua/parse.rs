@@ -11,9 +11,12 @@ pub(crate) struct Parser<'a> {
     tok_text: String,
     ahead: Option<(Tok, String, u32)>,
     line: u32,
+    /// Line of the last token consumed (Lua's `lastline`, the line code is emitted at).
+    last_line: u32,
     level: u32,
     vararg_stack: Vec<bool>,
     loop_depth: Vec<u32>,
+    stack_base: usize,
 }
 
 type R<T> = Result<T, String>;
@@ -32,9 +35,11 @@ pub(crate) fn parse_chunk(src: &[u8], chunkname: &str) -> R<FuncBody> {
         tok_text: String::new(),
         ahead: None,
         line: 1,
+        last_line: 1,
         level: 0,
         vararg_stack: vec![true],
         loop_depth: vec![0],
+        stack_base: super::vm::stack_addr(),
     };
     p.advance()?;
     let body = p.block()?;
@@ -45,12 +50,14 @@ pub(crate) fn parse_chunk(src: &[u8], chunkname: &str) -> R<FuncBody> {
         params: vec![],
         vararg: true,
         body,
+        line: 0,
         end_line: p.lex.line,
     })
 }
 
 impl<'a> Parser<'a> {
     fn advance(&mut self) -> R<()> {
+        self.last_line = self.line;
         if let Some((t, s, l)) = self.ahead.take() {
             self.tok = t;
             self.tok_text = s;
@@ -88,7 +95,8 @@ impl<'a> Parser<'a> {
 
     fn enter(&mut self) -> R<()> {
         self.level += 1;
-        if self.level > MAX_LEVELS {
+        let used = self.stack_base.abs_diff(super::vm::stack_addr());
+        if self.level > MAX_LEVELS || used > super::vm::PARSE_STACK_BUDGET {
             return Err(self.err_near("chunk has too many syntax levels"));
         }
         Ok(())
@@ -394,6 +402,7 @@ impl<'a> Parser<'a> {
             params,
             vararg,
             body,
+            line,
             end_line,
         })
     }
@@ -601,10 +610,9 @@ impl<'a> Parser<'a> {
             if chain > MAX_LEVELS {
                 return Err(self.err_near("chunk has too many syntax levels"));
             }
-            let line = self.line;
             self.advance()?;
             let rhs = self.subexpr(r)?;
-            e = fold(op, e, rhs, line);
+            e = fold(op, e, rhs, self.last_line);
         }
         self.leave();
         Ok(e)

@@ -8,13 +8,18 @@ use super::value::{as_index, hash_value, raw_eq};
 use super::Value;
 
 const EMPTY: u32 = u32::MAX;
+/// Hash parts up to this size are searched linearly (no index).
+const LINEAR_MAX: usize = 8;
 
 #[derive(Default)]
 pub(crate) struct TableObj {
     pub arr: Vec<Value>,
-    pub keys: Vec<Value>,
-    pub vals: Vec<Value>,
+    /// Hash entries in insertion order; a key set to nil stays until the next rehash.
+    ents: Vec<(Value, Value)>,
+    /// Open-addressing index of `ents` (empty while the part is small).
     slots: Vec<u32>,
+    /// Lua's node-part size: reaching it triggers a rehash (and array resizing).
+    lcap: usize,
     pub meta: Option<u32>,
     pub readonly: bool,
 }
@@ -26,21 +31,23 @@ impl TableObj {
             ..Default::default()
         };
         if nhash > 0 {
-            t.keys.reserve(nhash.min(1 << 20));
-            t.vals.reserve(nhash.min(1 << 20));
-            t.rebuild((nhash.min(1 << 20)).next_power_of_two() * 2);
+            let n = nhash.min(1 << 20);
+            t.ents.reserve(n);
+            t.lcap = n.next_power_of_two();
+            t.reindex();
         }
         t
     }
 
     /// Approximate bytes held.
     pub fn size(&self) -> usize {
-        56 + self.arr.capacity() * 24 + self.keys.capacity() * 48 + self.slots.capacity() * 4
+        56 + self.arr.capacity() * 24 + self.ents.capacity() * 48 + self.slots.capacity() * 4
     }
 
+    #[inline]
     fn find(&self, k: &Value) -> Option<usize> {
         if self.slots.is_empty() {
-            return None;
+            return self.ents.iter().position(|(ek, _)| raw_eq(ek, k));
         }
         let mask = self.slots.len() - 1;
         let mut i = hash_value(k) as usize & mask;
@@ -49,16 +56,20 @@ impl TableObj {
             if s == EMPTY {
                 return None;
             }
-            if raw_eq(&self.keys[s as usize], k) {
+            if raw_eq(&self.ents[s as usize].0, k) {
                 return Some(s as usize);
             }
             i = (i + 1) & mask;
         }
     }
 
+    #[inline]
     fn find_str(&self, k: &[u8]) -> Option<usize> {
         if self.slots.is_empty() {
-            return None;
+            return self
+                .ents
+                .iter()
+                .position(|(ek, _)| matches!(ek, Value::Str(s) if s.as_bytes() == k));
         }
         let mask = self.slots.len() - 1;
         let mut i = super::value::hash_bytes(k) as usize & mask;
@@ -67,7 +78,7 @@ impl TableObj {
             if s == EMPTY {
                 return None;
             }
-            if let Value::Str(ks) = &self.keys[s as usize] {
+            if let Value::Str(ks) = &self.ents[s as usize].0 {
                 if ks.as_bytes() == k {
                     return Some(s as usize);
                 }
@@ -76,24 +87,16 @@ impl TableObj {
         }
     }
 
-    /// Rebuilds the index with `cap` slots, dropping dead entries.
-    fn rebuild(&mut self, cap: usize) {
-        let mut keys = Vec::with_capacity(self.keys.len());
-        let mut vals = Vec::with_capacity(self.keys.len());
-        for (k, v) in std::mem::take(&mut self.keys)
-            .into_iter()
-            .zip(std::mem::take(&mut self.vals))
-        {
-            if !v.is_nil() {
-                keys.push(k);
-                vals.push(v);
-            }
+    /// Rebuilds the index for `lcap` entries (none while small).
+    fn reindex(&mut self) {
+        if self.lcap <= LINEAR_MAX {
+            self.slots = Vec::new();
+            return;
         }
-        self.keys = keys;
-        self.vals = vals;
+        let cap = (self.lcap * 2).next_power_of_two();
         self.slots = vec![EMPTY; cap];
         let mask = cap - 1;
-        for (n, k) in self.keys.iter().enumerate() {
+        for (n, (k, _)) in self.ents.iter().enumerate() {
             let mut i = hash_value(k) as usize & mask;
             while self.slots[i] != EMPTY {
                 i = (i + 1) & mask;
@@ -102,23 +105,28 @@ impl TableObj {
         }
     }
 
+    /// Drops dead entries.
+    fn compact(&mut self) {
+        self.ents.retain(|(_, v)| !v.is_nil());
+    }
+
     #[inline]
     pub fn get_int(&self, i: i64) -> Value {
         if i >= 1 && (i as usize) <= self.arr.len() {
             return self.arr[i as usize - 1].clone();
         }
-        if self.keys.is_empty() {
+        if self.ents.is_empty() {
             return Value::Nil;
         }
         match self.find(&Value::Num(i as f64)) {
-            Some(n) => self.vals[n].clone(),
+            Some(n) => self.ents[n].1.clone(),
             None => Value::Nil,
         }
     }
 
     pub fn get_str(&self, k: &[u8]) -> Value {
         match self.find_str(k) {
-            Some(n) => self.vals[n].clone(),
+            Some(n) => self.ents[n].1.clone(),
             None => Value::Nil,
         }
     }
@@ -139,7 +147,7 @@ impl TableObj {
             _ => {}
         }
         match self.find(k) {
-            Some(n) => self.vals[n].clone(),
+            Some(n) => self.ents[n].1.clone(),
             None => Value::Nil,
         }
     }
@@ -165,25 +173,25 @@ impl TableObj {
         if i as usize == len + 1 && i >= 1 {
             if v.is_nil() {
                 // Might still live in the hash part.
-                if !self.keys.is_empty() {
+                if !self.ents.is_empty() {
                     if let Some(n) = self.find(&Value::Num(i as f64)) {
-                        self.vals[n] = Value::Nil;
+                        self.ents[n].1 = Value::Nil;
                     }
                 }
                 return 0;
             }
             let cap = self.arr.capacity();
             self.arr.push(v);
-            if !self.keys.is_empty() {
+            if !self.ents.is_empty() {
                 // Remove a duplicate from the hash part, then pull following keys over.
                 if let Some(n) = self.find(&Value::Num(i as f64)) {
-                    self.vals[n] = Value::Nil;
+                    self.ents[n].1 = Value::Nil;
                 }
                 loop {
                     let nk = Value::Num((self.arr.len() + 1) as f64);
                     match self.find(&nk) {
-                        Some(n) if !self.vals[n].is_nil() => {
-                            let val = std::mem::take(&mut self.vals[n]);
+                        Some(n) if !self.ents[n].1.is_nil() => {
+                            let val = std::mem::take(&mut self.ents[n].1);
                             self.arr.push(val);
                         }
                         _ => break,
@@ -205,9 +213,9 @@ impl TableObj {
         if i == len + 1 {
             let cap = self.arr.capacity();
             self.arr.push(v);
-            if !self.keys.is_empty() {
+            if !self.ents.is_empty() {
                 if let Some(n) = self.find(&Value::Num(i as f64)) {
-                    self.vals[n] = Value::Nil;
+                    self.ents[n].1 = Value::Nil;
                 }
             }
             return (self.arr.capacity() - cap) * 24;
@@ -239,7 +247,7 @@ impl TableObj {
                 }
             }
         };
-        for (k, v) in self.keys.iter().zip(&self.vals) {
+        for (k, v) in &self.ents {
             if !v.is_nil() {
                 count(k);
             }
@@ -259,7 +267,7 @@ impl TableObj {
         if n > self.arr.len() {
             let old = self.arr.len();
             self.arr.resize(n, Value::Nil);
-            for (k, v) in self.keys.iter().zip(self.vals.iter_mut()) {
+            for (k, v) in self.ents.iter_mut() {
                 if let Value::Num(x) = k {
                     if let Some(i) = as_index(*x) {
                         if i as usize > old && i as usize <= n && !v.is_nil() {
@@ -273,42 +281,46 @@ impl TableObj {
 
     fn set_hash(&mut self, k: Value, v: Value) -> usize {
         if let Some(n) = self.find(&k) {
-            self.vals[n] = v;
+            self.ents[n].1 = v;
             return 0;
         }
         if v.is_nil() {
             return 0;
         }
         let before = self.size();
-        if (self.keys.len() + 1) * 4 > self.slots.len() * 3 {
+        if self.ents.len() >= self.lcap {
+            // Lua's rehash: resize the array part, then the node part.
             if let Value::Num(_) = k {
                 self.grow_array(&k);
-                if let Value::Num(n) = k {
-                    if let Some(i) = as_index(n) {
-                        if i >= 1 && (i as usize) <= self.arr.len() {
-                            self.arr[i as usize - 1] = v;
-                            return self.size().saturating_sub(before);
-                        }
+            }
+            self.compact();
+            if let Value::Num(n) = k {
+                if let Some(i) = as_index(n) {
+                    if i >= 1 && (i as usize) <= self.arr.len() {
+                        self.arr[i as usize - 1] = v;
+                        self.lcap = self.ents.len().next_power_of_two();
+                        self.reindex();
+                        return self.size().saturating_sub(before);
                     }
                 }
             }
-            let live = self.vals.iter().filter(|v| !v.is_nil()).count() + 1;
-            let cap = (live * 2).next_power_of_two().max(4);
-            self.rebuild(cap);
+            self.lcap = (self.ents.len() + 1).next_power_of_two();
+            self.reindex();
         }
-        let mask = self.slots.len() - 1;
-        let mut i = hash_value(&k) as usize & mask;
-        while self.slots[i] != EMPTY {
-            i = (i + 1) & mask;
+        if !self.slots.is_empty() {
+            let mask = self.slots.len() - 1;
+            let mut i = hash_value(&k) as usize & mask;
+            while self.slots[i] != EMPTY {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = self.ents.len() as u32;
         }
-        self.slots[i] = self.keys.len() as u32;
-        self.keys.push(k);
-        self.vals.push(v);
+        self.ents.push((k, v));
         self.size().saturating_sub(before)
     }
 
     fn hash_has_int(&self, i: usize) -> bool {
-        !self.keys.is_empty() && !self.get_int(i as i64).is_nil()
+        !self.ents.is_empty() && !self.get_int(i as i64).is_nil()
     }
 
     /// `luaH_getn`: a border.
@@ -326,7 +338,7 @@ impl TableObj {
             }
             return i;
         }
-        if self.keys.is_empty() {
+        if self.ents.is_empty() {
             return j;
         }
         // Unbound search in the hash part.
@@ -380,9 +392,9 @@ impl TableObj {
                 ai += 1;
             }
         }
-        for n in start_hash..self.keys.len() {
-            if !self.vals[n].is_nil() {
-                return Ok(Some((self.keys[n].clone(), self.vals[n].clone())));
+        for (k, v) in self.ents.iter().skip(start_hash) {
+            if !v.is_nil() {
+                return Ok(Some((k.clone(), v.clone())));
             }
         }
         Ok(None)
@@ -393,7 +405,7 @@ impl TableObj {
         for v in &self.arr {
             f(v);
         }
-        for (k, v) in self.keys.iter().zip(&self.vals) {
+        for (k, v) in &self.ents {
             if !v.is_nil() {
                 f(k);
                 f(v);

@@ -794,6 +794,251 @@ return tostring(nil), tostring(false), tostring(123.0), tostring('x'), type(nil)
 return coroutine.create(string.len)
 --
 return 100000000000000, 1e14 * 10, 99999999999999.9
+--
+local x = 1
+local y = nil
+return x + y
+--
+local t = {}
+t.a.b.c = 1
+--
+local t = {a = {}}
+return t.a.b.c
+--
+local s = 'x'
+return s.y.z
+--
+local function f(a) return a.b end
+return f(nil)
+--
+local up = nil
+local function f() return up.x end
+return f()
+--
+return math.floor('x')
+--
+return ('abc'):sub('x')
+--
+return string.rep('x', 3, 4)
+--
+local t = {} t[1] = t return #t
+--
+return tostring(1e15), tostring(1e16), tostring(-123456789.123), 2^31 .. '', 10 / 3 .. ''
+--
+local a = {} for i = 1, 10 do a[i] = i * i end return table.concat(a, ','), #a
+--
+local t = {} for i = 1, 5 do table.insert(t, i) end table.remove(t, 2) table.insert(t, 1, 'x') return table.concat(t, ',')
+--
+local t = {'c', 'a', 'b', 'e', 'd'} table.sort(t) return table.concat(t)
+--
+local t = {} for i = 1, 200 do t[i] = (i * 7919) % 211 end table.sort(t) local ok = true for i = 2, 200 do if t[i-1] > t[i] then ok = false end end return ok, t[1], t[200]
+--
+local t = {} for i = 1, 50 do t[i] = {k = (i * 37) % 17, i = i} end table.sort(t, function(a, b) if a.k ~= b.k then return a.k < b.k end return a.i < b.i end) return t[1].i, t[50].i, t[25].k
+--
+local s = 'The quick brown fox' local words = {} for w in s:gmatch('%a+') do words[#words + 1] = w:lower() end return table.concat(words, '-')
+--
+return ('hello world from lua'):gsub('(%w+)', '<%1>')
+--
+return ('abc=123, def=456'):match('def=(%d+)')
+--
+return string.format('%-10s|%10s|', 'left', 'right'), string.format('%3d|%-3d|%03d', 5, 5, 5)
+--
+return string.format('%.3f %.0f %10.4f %-10.2f|', 1/3, 2.5, math.pi, -1.005)
+--
+return string.format('%g %g %g %g %g', 1e-5, 123456789, 0.1, 100, 1e15)
+--
+return string.format('%5.2s|%.0s|%s', 'abc', 'abc', 12.5)
+--
+return tonumber('1e308'), tonumber('1e309'), tonumber('-1e309'), tonumber('0x'), tonumber('1 0')
+--
+return 7 // 2
+--
+local a = {1, 2, 3}
+local b = a
+b[1] = 10
+return a[1]
+--
+return next({}, nil), type(next({1}))
+--
+local t = {x = 1, y = 2, z = 3} local keys = {} for k in pairs(t) do keys[#keys + 1] = k end table.sort(keys) return table.concat(keys)
+--
+local t = {} for i = 1, 10 do t[i] = i end for k, v in pairs(t) do t[k] = nil end return next(t)
+--
+local co = coroutine.wrap(function(a, b) local c = coroutine.yield(a + b) local d, e = coroutine.yield(c * 2) return d + e end) return co(1, 2), co(10), co(3, 4)
+--
+local co = coroutine.create(function() return 1 end) coroutine.resume(co) return coroutine.resume(co)
+--
+local co = coroutine.wrap(function() return 1 end) co() return co()
+--
+return coroutine.status(coroutine.running() or coroutine.create(function() end))
+--
+return pcall(setmetatable, {}, {}), select('#', pcall(error))
+--
+local ok, e = pcall(error, setmetatable({}, {__tostring = function() return 'custom' end})) return ok, tostring(e)
+--
+return string.find('abc', 'b', 1, true), string.find('a+b', '+', 1, true), string.find('a.b', '.', 2)
+--
+return string.format('%q', 1/3)
+--
+return string.byte('A'), string.byte('ABC', 2), string.byte('ABC', -1), ('x'):byte()
+--
+return math.max(1, 2.5, -1), math.min(3), math.abs(-0.5), math.ceil(-0.5)
+--
+return 5 % 0, -5 % 0, 0/0 == 0/0, math.huge == math.huge
+--
+return 1e308 + 1e308, -(0/0)
+--
+local a, b = pcall(function() local t = nil; t.x = 1 end) return b
+--
+local a, b = pcall(function() local s = 'x' .. {} end) return b
+--
+local a, b = pcall(function() return #5 end) return b
+--
+local a, b = pcall(function() local t = {} t[nil] = 1 end) return b
+--
+return rawequal({}, {}), rawget(setmetatable({}, {__index = function() return 1 end}), 'x')
+--
+return type(string.gmatch('a', 'a')), type(coroutine.create(function() end))
+--
+local f = loadstring('return ...') return f(1, 2, 3)
+--
+local f, e = loadstring('return +') return f, e
+--
+local f, e = loadstring('local t = {} t.x.y = 1') return pcall(f)
+--
+return type(load(function() return nil end))
+--
+local parts = {'return ', '1 + ', '41'} local i = 0 return load(function() i = i + 1 return parts[i] end)()
+--
+return string.gsub('hello world', 'o', {o = 'O'}, 1)
+--
+return string.gsub('abc', '%w', '%1')
+--
+return string.gsub('abc', 'b', '%')
+--
+return string.match('key = value', '(%w+)%s*=%s*(%w+)')
+--
+return string.match('2024', '^(%d%d)(%d%d)$')
+--
+return string.find('abc', '[b-]'), string.find('a-c', '[%-]'), string.find('a]c', '[]]')
+--
+return string.match('hello', '.-(l+)(.*)')
+--
+return string.match(' x', '^ *$'), string.match('', '.-'), string.match('abc', '()c()')
+--
+return string.rep('-', 3) .. '|' .. ('x'):rep(2, nil)
+--
+local t = setmetatable({}, {__index = table}) t:insert('a') t:insert('b') return t:concat(',')
+--
+return select('#', unpack({}, 1, 3)), unpack({1, 2, 3}, -1, 1)
+--
+local t = {n = 3} return unpack(t, 1, t.n)
+--
+return tostring(true):upper(), ('%s'):rep(2):format(1, 2)
+--
+return string.format('%d', 'x')
+--
+return ('x'):format(nil)
+--
+return string.format('%s %s', 1)
+--
+return tonumber()
+--
+return tostring()
+--
+return setmetatable()
+--
+return ipairs(nil)
+--
+return pairs()
+--
+return table.concat({}, 1, 2, 3)
+--
+return table.insert(nil, 1)
+--
+return table.sort({}, 1)
+--
+return math.floor()
+--
+return string.char(-1)
+--
+return string.byte(nil)
+--
+return unpack(nil)
+--
+return select()
+--
+return rawget(1, 2)
+--
+return coroutine.resume(1)
+--
+return coroutine.wrap(1)
+--
+return string.gsub('x', 'x', true)
+--
+return string.gmatch(nil)
+--
+return error('x', 'y')
+--
+return string.rep('x', 'y')
+--
+local t = {} t:nomethod()
+--
+local s = 'x' s:nomethod()
+--
+return (nil)()
+--
+return ({}).x.y
+--
+return 1 .. nil
+--
+local a = {} local b = a.x + 1
+--
+return math.max('a')
+--
+local t = setmetatable({}, {__index = function(t, k) error('no field ' .. k, 2) end}) return t.foo
+--
+local function lvl() error('deep', 2) end local function caller() lvl() end caller()
+--
+local function lvl() error('deep', 3) end local function mid() lvl() end local function top() mid() end top()
+--
+local a = 1
+local x = a +
+ nil
+--
+local a = {}
+local x = a.b
+.c
+--
+local a
+local x = a ..
+'x'
+--
+local t = {}
+t.x
+.y = 1
+--
+local a = {}
+if a.x <
+  a.y then end
+--
+return loadstring('local a0' .. string.rep(', a', 250))
+--
+return loadstring('x = = 1\nsecond line')
+--
+return loadstring('x = = 1 ' .. string.rep('y', 100))
+--
+return loadstring('x = = 1', '=' .. string.rep('n', 100))
+--
+return loadstring('x = = 1', '@' .. string.rep('f', 100))
+--
+return pcall(loadstring('error("e")', '@' .. string.rep('g', 100)))
+--
+return pcall(loadstring('error("e") -- ' .. string.rep('z', 100)))
+--
+return 2^63 == 2^63 + 1, 9007199254740993, -9007199254740993
+--
+return string.format('%d', 2^53), string.format('%d', -2^31), string.format('%x', 2^32)
 "#;
 
 #[test]
@@ -809,4 +1054,557 @@ fn break_leaves_a_while_loop() {
         .unwrap();
     let r = lua.call(&f, &[], &mut NoHost).unwrap();
     assert!(matches!(r[0], Value::Num(n) if n == 803.0));
+}
+
+/// Runs `src` on a thread with a 1 MB stack (less than the server's script threads).
+fn eval_small_stack(src: &'static str, limit: Option<usize>) -> String {
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let mut lua = Lua::new();
+            if let Some(l) = limit {
+                lua.set_memory_limit(l);
+            }
+            let f = match lua.load(src.as_bytes(), "@user_script") {
+                Ok(f) => f,
+                Err(e) => return format!("COMPILE: {e}"),
+            };
+            match lua.call(&f, &[], &mut NoHost) {
+                Ok(v) => v
+                    .iter()
+                    .map(|v| String::from_utf8_lossy(&lib_base::tostring_raw(v)).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                Err(e) => format!(
+                    "ERR: {}",
+                    String::from_utf8_lossy(&lib_base::tostring_raw(&e.value))
+                ),
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+#[test]
+fn limits_instead_of_crashes() {
+    let cases: &[(&str, &str)] = &[
+        ("local function f() return 1 + f() end return f()", "ERR: user_script:1: stack overflow"),
+        ("local function f() return pcall(f) end return f()", "false,C stack overflow"),
+        ("local function f() local ok, e = pcall(f) if not ok then error(e, 0) end end local ok, e = pcall(f) return e", "C stack overflow"),
+        ("local t = setmetatable({}, {}) getmetatable(t).__index = function(t, k) return t[k] end return pcall(function() return t.x end)", "false,user_script:1: C stack overflow"),
+        ("local t = setmetatable({}, {}) getmetatable(t).__tostring = function(t) return tostring(t) end return pcall(tostring, t)", "false,C stack overflow"),
+        ("local function f() return coroutine.resume(coroutine.create(f)) end return f()", "false,C stack overflow"),
+        ("local t = {} for i = 1, 100 do t[i] = i end local d = 0 local function c(a, b) d = d + 1 if d < 500 then table.sort({3, 2, 1}, c) end return a < b end table.sort(t, c) return 'ok'", "C stack overflow"),
+        ("return string.gsub('x', 'x', function() return string.gsub('x', 'x', function() return 'y' end) end)", "y,1"),
+        ("local s = 'x' for i = 1, 40 do s = s .. s end return #s", "ERR: not enough memory"),
+        ("return #string.rep('x', 1e9)", "ERR: not enough memory"),
+        ("local t = {} for i = 1, 1e9 do t[i] = i end", "ERR: not enough memory"),
+        ("local t = {} for i = 1, 1e9 do t['k' .. i] = {} end", "ERR: not enough memory"),
+    ];
+    for (src, want) in cases {
+        let got = eval_small_stack(src, Some(64 << 20));
+        assert!(
+            got.contains(want),
+            "script {src}\n got: {got}\nwant: {want}"
+        );
+    }
+}
+
+#[test]
+fn parser_nesting_is_limited() {
+    let deep = format!("return {}1{}", "(".repeat(300), ")".repeat(300));
+    let leaked: &'static str = Box::leak(deep.into_boxed_str());
+    let got = eval_small_stack(leaked, None);
+    assert!(got.contains("chunk has too many syntax levels"), "{got}");
+    let deep = format!("return {}1{}", "{".repeat(300), "}".repeat(300));
+    let leaked: &'static str = Box::leak(deep.into_boxed_str());
+    assert!(eval_small_stack(leaked, None).contains("chunk has too many syntax levels"));
+    let deep = format!("return 1{}", " .. 1".repeat(300));
+    let leaked: &'static str = Box::leak(deep.into_boxed_str());
+    assert!(eval_small_stack(leaked, None).contains("chunk has too many syntax levels"));
+    let deep = format!("{} end", "do ".repeat(300).trim_end());
+    let leaked: &'static str = Box::leak(deep.into_boxed_str());
+    assert!(eval_small_stack(leaked, None).contains("chunk has too many syntax levels"));
+    let ok = format!("return 1{}", " + 1".repeat(150));
+    let leaked: &'static str = Box::leak(ok.into_boxed_str());
+    assert_eq!(eval_small_stack(leaked, None), "151");
+}
+
+#[test]
+fn interrupt_can_abort() {
+    struct Stop(u32);
+    impl Host for Stop {
+        fn interrupt(&mut self, lua: &mut Lua) -> Result<(), Error> {
+            self.0 += 1;
+            if self.0 > 3 {
+                let mut e = Error::msg(lua, "killed");
+                e.fatal = true;
+                return Err(e);
+            }
+            Ok(())
+        }
+    }
+    let mut lua = Lua::new();
+    lua.set_hook_interval(1000);
+    let f = lua
+        .load(b"while true do pcall(function() end) end", "@user_script")
+        .unwrap();
+    let e = lua.call(&f, &[], &mut Stop(0)).unwrap_err();
+    assert!(e.fatal);
+    assert_eq!(lua.to_bytes(&e.value).unwrap(), b"killed");
+    // The state stays usable.
+    let f = lua.load(b"return 1 + 1", "@user_script").unwrap();
+    let r = lua.call(&f, &[], &mut NoHost).unwrap();
+    assert_eq!(lua.to_number(&r[0]), Some(2.0));
+}
+
+#[test]
+fn host_api() {
+    fn add(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> Result<Vec<Value>, Error> {
+        let a = lua.to_number(&args[0]).unwrap_or(0.0);
+        if a < 0.0 {
+            return Err(lua.error_here(1, "negative"));
+        }
+        Ok(vec![Value::Num(a + 1.0)])
+    }
+    let mut lua = Lua::new();
+    let f = lua.native("add", add);
+    lua.set_global("add", f);
+    let f = lua
+        .load(
+            b"local x = add(1)\nreturn x, pcall(add, -1), add(-1)",
+            "@user_script",
+        )
+        .unwrap();
+    let e = lua.call(&f, &[], &mut NoHost).unwrap_err();
+    assert_eq!(lua.to_bytes(&e.value).unwrap(), b"user_script:2: negative");
+    let t = lua.create_table(0, 0);
+    lua.raw_set(&t, Value::Num(1.0), Value::Bool(true)).unwrap();
+    lua.set_field(&t, "k", Value::Num(5.0)).unwrap();
+    assert_eq!(lua.raw_len(&t), 1);
+    assert!(matches!(lua.get_field(&t, "k"), Value::Num(n) if n == 5.0));
+    assert!(lua.raw_set(&t, Value::Nil, Value::Nil).is_err());
+    lua.registry_set("keep", t.clone());
+    lua.collect();
+    assert!(matches!(lua.registry_get("keep"), Value::Table(_)));
+    let mut n = 0;
+    let mut k = Value::Nil;
+    while let Some((nk, _)) = lua.next(&t, &k).unwrap() {
+        n += 1;
+        k = nk;
+    }
+    assert_eq!(n, 2);
+    assert_eq!(
+        lua.load(b"x =", "@user_script").unwrap_err(),
+        "user_script:1: unexpected symbol near '<eof>'"
+    );
+    let u = lua.new_userdata();
+    assert_eq!(Lua::type_name(&u), "userdata");
+    assert_eq!(fmt_number(0.1), "0.1");
+    assert!(lua.used_memory() > 0);
+}
+
+#[test]
+fn compiler_corners() {
+    check!("local a, b, c = 1 return a, b, c", "1,nil,nil");
+    check!("local t = {} t.x, t.y = 1, 2 return t.x + t.y", "3");
+    check!(
+        "local a = {} local i = 1 i, a[i] = i + 1, 'v' return i, a[1], a[2]",
+        "2,v,nil"
+    );
+    check!(
+        "local x = 1 local function f() x = x + 1 return x end f() f() return x",
+        "3"
+    );
+    check!("local function outer() local a = 1 return function() return function() a = a + 1 return a end end end local f = outer()() f() return f()", "3");
+    check!("local fs = {} local i = 1 while i <= 3 do local j = i fs[i] = function() return j end i = i + 1 end return fs[1]() + fs[2]() + fs[3]()", "6");
+    check!("local fs = {} for i = 1, 5 do local j = i * 2 fs[#fs + 1] = function() return j end if i == 3 then break end end return #fs, fs[3]()", "3,6");
+    check!("local fs = {} local i = 0 repeat local k = i fs[#fs+1] = function() return k end i = i + 1 until k >= 2 return fs[1]() + fs[3]()", "2");
+    check!("local fs = {} for k, v in pairs({a = 1}) do fs[1] = function() return k .. v end end return fs[1]()", "a1");
+    check!("local function f(...) return {...}, select('#', ...) end local t, n = f(1, nil, 3) return #t, n, t[3]", "3,3,3");
+    check!("local function f(...) local t = {n = select('#', ...), ...} return t.n, t[1], t[2] end return f('a', 'b')", "2,a,b");
+    check!(
+        "return ('x'):rep(3), (\"%d\"):format(7), #[[ab]], [==[a]]b]==]",
+        "xxx,7,2,a]]b"
+    );
+    check!(
+        "-- comment\nlocal x = 1 --[[ block\ncomment ]] return x --[==[ x ]==]",
+        "1"
+    );
+    check!("local x = 10 do local x = 20 end return x", "10");
+    check!("local x = 1 local x = x + 1 return x", "2");
+    check!(
+        "return 2^3^2, -2^2, not 1 == 2, 1 .. 2 == '12', 1 + 2 * 3 - 4 / 2",
+        "512,-4,false,true,5"
+    );
+    check!(
+        "return 1 < 2 and 2 < 3, nil and nil or 'd', false or nil",
+        "true,d,nil"
+    );
+    check!(
+        "local t = {[1] = 'a', [2] = 'b', 'c'} return t[1], t[2]",
+        "c,b"
+    );
+    check!(
+        "local t = {f = function(self, x) return self.v + x end, v = 1} return t:f(2)",
+        "3"
+    );
+    check!(
+        "local s = 0 for i = 1, 2, 0.5 do s = s + i end return s",
+        "4.5"
+    );
+    check!(
+        "local s = 0 for i = 3, 1, -1 do s = s * 10 + i end return s",
+        "321"
+    );
+    check!("local n = 0 for i = 1, 0 do n = n + 1 end return n", "0");
+    check!("local a = 'x' local b = a .. a .. a return b", "xxx");
+    check!("local a, b = 'a', 'b' a, b = b, a return a .. b", "ba");
+    check!(
+        "local t = {1, 2, 3} local a, b = t[1], t[#t] return a, b",
+        "1,3"
+    );
+    check!(
+        "local function f() end local a, b = f() return a, b",
+        "nil,nil"
+    );
+    check!(
+        "local function f() return 1, 2 end local t = {f(), f()} return #t",
+        "3"
+    );
+    check!(
+        "local function f() return 1, 2 end local t = {(f())} return #t",
+        "1"
+    );
+    check!("local x = 0 local function inc() x = x + 1 return x end local t = {inc(), inc(), inc()} return t[3], x", "3,3");
+    check!("local t = setmetatable({}, {__index = function(_, k) return k end}) local a = t.foo .. t.bar return a", "foobar");
+    check!("goto_ = 1 return goto_", "1");
+    check!("local a = {} a[1], a[2] = 1 return a[1], a[2]", "1,nil");
+    check!(
+        "local t = {} t[#t + 1] = 'a' t[#t + 1] = 'b' return #t, t[2]",
+        "2,b"
+    );
+    check!(
+        "local x = 5 local y = x == 5 and 'five' or 'other' return y",
+        "five"
+    );
+    check!(
+        "local x = nil local y = x ~= nil and x.a or 'none' return y",
+        "none"
+    );
+    check!(
+        "local function f(a, b) a = a or 1 b = b or a return a + b end return f(), f(2), f(2, 3)",
+        "2,4,5"
+    );
+    check!("local v = 3 v = v > 2 return v", "true");
+    check!("local a = 1 a = a and nil return a", "nil");
+    check!("local a = 1 a = a or a + 1 return a", "1");
+    check!(
+        "local t = {a = {b = {c = 42}}} return t.a.b.c, t['a']['b'].c",
+        "42,42"
+    );
+    check!("local s = 'abc' return s:sub(2):upper()", "BC");
+    check!(
+        "return (function(...) return select('#', ...) end)(nil, nil)",
+        "2"
+    );
+    check!("local co = coroutine.wrap(function(...) local a = {...} while true do a = {coroutine.yield(#a)} end end) return co(1, 2), co(), co(1, 2, 3)", "2,0,3");
+}
+
+#[test]
+fn environments() {
+    check!(
+        "local function f() return x end setfenv(f, {x = 5}) return f()",
+        "5"
+    );
+    check!(
+        "local t = {y = 7, setfenv = setfenv} setfenv(1, t) return y",
+        "7"
+    );
+    check!(
+        "return getfenv(0) == _G, getfenv(print or type) == _G",
+        "true,true"
+    );
+}
+
+#[test]
+fn extreme_numbers_in_libraries() {
+    check!("return table.concat({[2^63] = 'x'}, '', 2^63, 2^63)", "x");
+    check!(
+        "return string.sub('abc', -1e300, 1e300), string.sub('abc', 1e300)",
+        "abc,"
+    );
+    check!("return string.byte('abc', -1e18, 1e18)", "97,98,99");
+    check!(
+        "return select('#', string.find('abc', 'b', -1e300)), string.rep('x', -1e300)",
+        "2,"
+    );
+    check!(
+        "return pcall(string.char, 1e300)",
+        "false,bad argument #1 to '?' (invalid value)"
+    );
+    check!(
+        "return pcall(unpack, {}, -1e18, 1e18)",
+        "false,too many results to unpack"
+    );
+    check!(
+        "return tonumber('zzzzzzzzzzzzzzzzzzzz', 36) > 0, select(1e300, 'a')",
+        "true"
+    );
+    check!(
+        "return string.format('%d %x %5.1e', 1e300, -1e300, -1e300)",
+        "-9223372036854775808 8000000000000000 -1.0e+300"
+    );
+    check!(
+        "return pcall(table.insert, {}, -1e300, 1)",
+        "false,bad argument #2 to '?' (position out of bounds)"
+    );
+}
+
+#[test]
+fn gc_under_pressure() {
+    // Collections run inside pcall, coroutines and closures; everything reachable stays.
+    check!(
+        "local keep = {} \
+         local function mk(i) local t = {i = i} return function() return t.i end end \
+         for i = 1, 2000 do keep[i % 50 + 1] = mk(i) if i % 100 == 0 then collectgarbage() end end \
+         local co = coroutine.create(function(a) local x = {a} for i = 1, 3 do collectgarbage() coroutine.yield(x[1] + i) end return 'end' end) \
+         local out = {} for i = 1, 4 do local ok, v = coroutine.resume(co, 10) out[#out + 1] = tostring(v) collectgarbage() end \
+         local ok = pcall(function() local big = {} for i = 1, 1000 do big[i] = {i} end collectgarbage() return #big end) \
+         local up = {} for i = 1, 10 do local v = {i} up[i] = function() return v[1] end end collectgarbage() \
+         return keep[1](), table.concat(out, ' '), ok, up[7]()",
+        "2000,11 12 13 end,true,7"
+    );
+    check!(
+        "local t = setmetatable({}, {__index = function(t, k) collectgarbage() return {k} end}) \
+         local s = 0 for i = 1, 50 do s = s + t[i][1] end return s",
+        "1275"
+    );
+    // An open upvalue of a suspended coroutine, reached from outside.
+    check!(
+        "local get local co = coroutine.create(function() local x = {n = 1} get = function() return x.n end coroutine.yield() x.n = 2 end) \
+         coroutine.resume(co) collectgarbage() local a = get() coroutine.resume(co) collectgarbage() return a, get()",
+        "1,2"
+    );
+    check!(
+        "local get do local co = coroutine.create(function() local x = {n = 5} get = function() return x.n end coroutine.yield() end) coroutine.resume(co) end \
+         collectgarbage() collectgarbage() return get()",
+        "5"
+    );
+}
+
+#[test]
+fn coroutine_corners() {
+    check!("local s = 0 for v in coroutine.wrap(function() for i = 1, 4 do coroutine.yield(i) end end) do s = s + v end return s", "10");
+    check!("local co = coroutine.create(function(...) local n = select('#', ...) local a = {coroutine.yield(n)} return #a end) local _, n = coroutine.resume(co, 1, 2, 3) local _, m = coroutine.resume(co, 'x', 'y') return n, m", "3,2");
+    check!("local co = coroutine.create(function() local ok, e = pcall(error, 'inner') coroutine.yield(e) return 'done' end) local _, a = coroutine.resume(co) local _, b = coroutine.resume(co) return a, b", "inner,done");
+    check!("local co = coroutine.create(function() error({code = 7}) end) local ok, e = coroutine.resume(co) return ok, e.code, coroutine.status(co)", "false,7,dead");
+    check!("local outer = coroutine.create(function() local inner = coroutine.create(function() coroutine.yield('i') return 'j' end) local _, a = coroutine.resume(inner) coroutine.yield(a) local _, b = coroutine.resume(inner) return b end) local _, x = coroutine.resume(outer) local _, y = coroutine.resume(outer) return x, y", "i,j");
+    check!("local co = coroutine.create(function() return coroutine.status(coroutine.running()) end) return coroutine.resume(co)", "true,running");
+    check!("local a local co = coroutine.create(function() local inner = coroutine.create(function() return coroutine.status(a) end) return coroutine.resume(inner) end) a = co return coroutine.resume(co)", "true,true,normal");
+    check!("local co = coroutine.wrap(function() return end) co() local a, b = pcall(co) return a, b, pcall(function() return co() end)", "false,cannot resume dead coroutine,false,user_script:1: cannot resume dead coroutine");
+    check!("local t = setmetatable({}, {__index = function() return coroutine.yield() end}) local co = coroutine.create(function() return t.x end) return coroutine.resume(co)", "false,attempt to yield across metamethod/C-call boundary");
+}
+
+#[test]
+fn memory_limit_counts_live_data_only() {
+    // Lots of garbage over time, little live data: no error.
+    let got = eval_small_stack(
+        "collectgarbage('stop') local keep = {} for i = 1, 2000 do local t = {} t[1] = string.rep('x', 100000) keep[i % 4 + 1] = t end return #keep",
+        Some(32 << 20),
+    );
+    assert_eq!(got, "4");
+}
+
+/// Random token soup and random mutations of valid scripts: compiling and running them
+/// must never panic (errors are fine); a fatal interrupt stops endless loops.
+#[test]
+fn random_programs_never_panic() {
+    struct Budget(u32);
+    impl Host for Budget {
+        fn interrupt(&mut self, lua: &mut Lua) -> Result<(), Error> {
+            self.0 += 1;
+            if self.0 > 20 {
+                let mut e = Error::msg(lua, "budget");
+                e.fatal = true;
+                return Err(e);
+            }
+            Ok(())
+        }
+    }
+    const TOKENS: &[&str] = &[
+        "local",
+        "x",
+        "y",
+        "t",
+        "f",
+        "=",
+        "==",
+        "~=",
+        "<",
+        "<=",
+        "(",
+        ")",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ";",
+        ".",
+        ":",
+        "..",
+        "...",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "^",
+        "#",
+        "and",
+        "or",
+        "not",
+        "if",
+        "then",
+        "else",
+        "elseif",
+        "end",
+        "while",
+        "do",
+        "for",
+        "in",
+        "repeat",
+        "until",
+        "function",
+        "return",
+        "break",
+        "nil",
+        "true",
+        "false",
+        "1",
+        "0",
+        "2.5",
+        "'s'",
+        "\"a\"",
+        "[[l]]",
+        "pcall",
+        "error",
+        "setmetatable",
+        "string.rep",
+        "table.sort",
+        "coroutine.wrap",
+        "coroutine.yield",
+        "string.gsub",
+        "string.format",
+        "'%d'",
+        "'(.-)'",
+        "select",
+        "unpack",
+        "tostring",
+        "tonumber",
+        "next",
+        "pairs",
+        "ipairs",
+        "__index",
+        "__call",
+        "__add",
+        "1e300",
+        "-1",
+        "0/0",
+        "{}",
+        "x.y",
+        "t[1]",
+        "f()",
+        "#t",
+        "...",
+    ];
+    let seeds = [
+        "local t = {} for i = 1, 10 do t[i] = i end return #t",
+        "local function f(a, ...) return select('#', ...) + a end return f(1, 2, 3)",
+        "return string.gsub('hello world', '(o)', '%1%1')",
+        "local co = coroutine.wrap(function(a) coroutine.yield(a) return 2 end) return co(1), co()",
+        "local t = setmetatable({}, {__index = function(t, k) return k end}) return t.x .. t[1]",
+    ];
+    let mut state: u64 = std::env::var("LUA_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x2545_F491_4F6C_DD1D);
+    let mut rnd = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut lua = Lua::new();
+    lua.set_hook_interval(1000);
+    lua.set_memory_limit(64 << 20);
+    let mut ran = 0;
+    let rounds: usize = std::env::var("LUA_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30000);
+    for round in 0..rounds {
+        let src: Vec<u8> = if round % 2 == 0 {
+            let n = 1 + rnd(40);
+            (0..n)
+                .map(|_| TOKENS[rnd(TOKENS.len())])
+                .collect::<Vec<_>>()
+                .join(" ")
+                .into_bytes()
+        } else {
+            let mut s = seeds[rnd(seeds.len())].as_bytes().to_vec();
+            for _ in 0..1 + rnd(4) {
+                let pos = rnd(s.len() + 1);
+                match rnd(3) {
+                    0 if pos < s.len() => {
+                        s.remove(pos);
+                    }
+                    1 => {
+                        let tok = TOKENS[rnd(TOKENS.len())].as_bytes();
+                        for (i, b) in tok.iter().enumerate() {
+                            s.insert(pos + i, *b);
+                        }
+                    }
+                    _ => {
+                        if pos < s.len() {
+                            let alphabet = b"()[]{}.,;:=+-*/%^#~<>'\"\\0123456789abc \n";
+                            s[pos] = alphabet[rnd(alphabet.len())];
+                        }
+                    }
+                }
+            }
+            s
+        };
+        if let Ok(f) = lua.load(&src, "@user_script") {
+            ran += 1;
+            let _ = lua.call(&f, &[], &mut Budget(0));
+        }
+    }
+    assert!(ran > 1000, "only {ran} programs compiled");
+    // The state still works.
+    let f = lua.load(b"return 6 * 7", "@user_script").unwrap();
+    let r = lua.call(&f, &[], &mut NoHost).unwrap();
+    assert_eq!(lua.to_number(&r[0]), Some(42.0));
+}
+
+#[test]
+fn many_scripts_on_one_state_stay_bounded() {
+    let mut lua = Lua::new();
+    let mut peak = 0;
+    for i in 0..20000 {
+        let src = format!("local t = {{}} for j = 1, 20 do t[j] = {{j, '{i}'}} end return #t");
+        let f = lua.load(src.as_bytes(), "@user_script").unwrap();
+        let r = lua.call(&f, &[], &mut NoHost).unwrap();
+        assert_eq!(lua.to_number(&r[0]), Some(20.0));
+        peak = peak.max(lua.used_memory());
+    }
+    lua.collect();
+    assert!(peak < 16 << 20, "peak {peak}");
+    assert!(
+        lua.used_memory() < 1 << 20,
+        "after collect {}",
+        lua.used_memory()
+    );
 }

@@ -19,6 +19,19 @@ pub const MAX_CCALLS: u32 = 200;
 const MAX_CALLS: usize = 20000;
 /// Stack slots allowed.
 const MAX_STACK: usize = 1 << 21;
+/// Rust stack the VM may use for nested calls from its outermost entry (bytes): the
+/// server's script threads have 2 MB, of which we assume about 1 MB is ours.
+const STACK_BUDGET: usize = 640 << 10;
+/// Rust stack the parser and compiler may use.
+pub(crate) const PARSE_STACK_BUDGET: usize = 512 << 10;
+
+/// An address on the current Rust stack (to measure how deep we are).
+#[inline(always)]
+pub(crate) fn stack_addr() -> usize {
+    let x = 0u8;
+    std::hint::black_box(&x) as *const u8 as usize
+}
+
 /// Longest string a concatenation or `string.rep` may build.
 pub(crate) const MAX_STR: usize = 512 << 20;
 
@@ -32,7 +45,7 @@ pub(crate) enum NKind {
     Yield,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub(crate) struct Frame {
     pub func: usize,
     pub base: usize,
@@ -40,7 +53,9 @@ pub(crate) struct Frame {
     pub top: usize,
     pub nresults: i32,
     pub closure: u32,
-    pub nvarargs: usize,
+    pub nvarargs: u32,
+    /// The function's environment (globals) table.
+    pub env: u32,
     pub proto: Option<Rc<Proto>>,
     /// Entered from Rust: returning from it leaves the instruction loop.
     pub boundary: bool,
@@ -87,8 +102,23 @@ pub(crate) fn arith_num(op: Ar, a: f64, b: f64) -> f64 {
         Ar::Sub => a - b,
         Ar::Mul => a * b,
         Ar::Div => a / b,
-        Ar::Mod => a - (a / b).floor() * b,
+        Ar::Mod => a - floor(a / b) * b,
         Ar::Pow => a.powf(b),
+    }
+}
+
+/// `floor` without a libm call in the common range.
+#[inline]
+pub(crate) fn floor(x: f64) -> f64 {
+    if x.abs() < 4.5e15 {
+        let t = x as i64 as f64;
+        if t > x {
+            t - 1.0
+        } else {
+            t
+        }
+    } else {
+        x.floor()
     }
 }
 
@@ -193,6 +223,18 @@ impl Lua {
             None => String::new(),
         };
         Error::msg(self, &format!("{}{}", prefix, msg))
+    }
+
+    /// Past the heap cap: collect (when allowed) and fail if still past it.
+    #[inline(never)]
+    pub(crate) fn check_mem(&mut self) -> Result<(), Error> {
+        if self.gc_inhibit == 0 {
+            self.full_gc();
+        }
+        if self.heap.over_cap() {
+            return Err(self.mem_error());
+        }
+        Ok(())
     }
 
     pub(crate) fn mem_error(&mut self) -> Error {
@@ -355,10 +397,32 @@ impl Lua {
         if grown > 0 {
             self.heap.debt += grown;
             if self.heap.over_cap() {
-                return Err(self.mem_error());
+                return self.check_mem();
             }
         }
         Ok(())
+    }
+
+    /// `t[k]` through chains of `__index` tables, without calls: None when a function
+    /// (or a non-table) is in the way.
+    #[inline]
+    fn index_chain(&self, mut t: u32, key: &Value) -> Option<Value> {
+        for _ in 0..8 {
+            let tb = self.heap.tables.get(t);
+            let v = tb.get(key);
+            if !v.is_nil() {
+                return Some(v);
+            }
+            match tb.meta {
+                None => return Some(Value::Nil),
+                Some(m) => match self.heap.tables.get(m).get_str(b"__index") {
+                    Value::Nil => return Some(Value::Nil),
+                    Value::Table(n) => t = n.0,
+                    _ => return None,
+                },
+            }
+        }
+        None
     }
 
     /// `t[k]` with metamethods (`luaV_gettable`); `reg` names `t` in messages.
@@ -572,7 +636,7 @@ impl Lua {
             }
         }
         if all {
-            if total > MAX_STR {
+            if total > self.heap.max_str() {
                 return Err(self.mem_error());
             }
             let mut buf = Vec::with_capacity(total);
@@ -597,7 +661,7 @@ impl Lua {
             if strish(&lhs) && strish(&acc) {
                 let mut b = self.to_bytes(&lhs).unwrap_or_default();
                 b.extend(self.to_bytes(&acc).unwrap_or_default());
-                if b.len() > MAX_STR {
+                if b.len() > self.heap.max_str() {
                     return Err(self.mem_error());
                 }
                 acc = Value::Str(LStr::from_vec(b));
@@ -674,6 +738,7 @@ impl Lua {
                 match self.heap.funcs.get(id) {
                     FuncObj::Lua(l) => {
                         let proto = l.proto.clone();
+                        let env = l.env;
                         if self.frames.len() >= MAX_CALLS {
                             return Err(self.rt_error("stack overflow"));
                         }
@@ -703,17 +768,19 @@ impl Lua {
                             }
                         }
                         let top = base + proto.max_stack;
-                        self.frames.push(Frame {
-                            func,
-                            base,
-                            pc: 0,
-                            top,
-                            nresults,
-                            closure: id,
-                            nvarargs: nvar,
-                            proto: Some(proto),
-                            boundary: false,
-                        });
+                        // Filled in place: building it on the stack first and copying
+                        // stalls the store buffer on every call.
+                        self.frames.push(Frame::default());
+                        if let Some(f) = self.frames.last_mut() {
+                            f.func = func;
+                            f.base = base;
+                            f.top = top;
+                            f.nresults = nresults;
+                            f.closure = id;
+                            f.nvarargs = nvar as u32;
+                            f.env = env;
+                            f.proto = Some(proto);
+                        }
                         return Ok(Pre::Lua);
                     }
                     FuncObj::Native(n) => {
@@ -758,17 +825,16 @@ impl Lua {
         let mut args = std::mem::take(&mut self.arg_buf);
         args.clear();
         args.extend_from_slice(&self.stack[func + 1..func + 1 + nargs]);
-        self.frames.push(Frame {
-            func,
-            base: func + 1,
-            pc: 0,
-            top: func + 1 + nargs,
-            nresults,
-            closure: id,
-            nvarargs: 0,
-            proto: None,
-            boundary: false,
-        });
+        let env = self.globals;
+        self.frames.push(Frame::default());
+        if let Some(f) = self.frames.last_mut() {
+            f.func = func;
+            f.base = func + 1;
+            f.top = func + 1 + nargs;
+            f.nresults = nresults;
+            f.closure = id;
+            f.env = env;
+        }
         let safe = kind == NKind::Safe;
         if !safe {
             self.gc_inhibit += 1;
@@ -807,7 +873,10 @@ impl Lua {
         args: &[Value],
         host: &mut dyn Host,
     ) -> Result<Vec<Value>, Error> {
-        if self.c_depth >= MAX_CCALLS {
+        if self.c_depth == 0 {
+            self.stack_base = stack_addr();
+        }
+        if self.c_depth >= MAX_CCALLS || self.stack_base.abs_diff(stack_addr()) > STACK_BUDGET {
             return Err(self.rt_error("C stack overflow"));
         }
         let func = match self.frames.last() {
@@ -891,7 +960,7 @@ impl Lua {
             }
             _ => return Ok(Err(Value::str(b"cannot resume non-suspended coroutine"))),
         }
-        if self.c_depth >= MAX_CCALLS {
+        if self.c_depth >= MAX_CCALLS || self.stack_base.abs_diff(stack_addr()) > STACK_BUDGET {
             return Ok(Err(Value::str(b"C stack overflow")));
         }
         let prev = self.cur_thread;
@@ -988,13 +1057,14 @@ impl Lua {
     pub(crate) fn execute(&mut self, host: &mut dyn Host) -> Result<Exec, Error> {
         'newframe: loop {
             let fi = self.frames.len() - 1;
-            let (proto, base, closure) = {
+            let (proto, base, closure, mut env) = {
                 let f = &self.frames[fi];
-                (f.proto.clone().unwrap_or_default(), f.base, f.closure)
-            };
-            let env = match self.heap.funcs.get(closure) {
-                FuncObj::Lua(l) => l.env,
-                _ => self.globals,
+                (
+                    f.proto.clone().unwrap_or_default(),
+                    f.base,
+                    f.closure,
+                    f.env,
+                )
             };
             let mut pc = self.frames[fi].pc;
             let code = &proto.code[..];
@@ -1019,13 +1089,31 @@ impl Lua {
                     }
                 };
             }
+            // Writes a number in place (no drop check, no temporary).
+            macro_rules! setnum {
+                ($slot:expr, $n:expr) => {{
+                    let n = $n;
+                    match &mut $slot {
+                        Value::Num(x) => *x = n,
+                        slot => *slot = Value::Num(n),
+                    }
+                }};
+            }
+            macro_rules! setv {
+                ($slot:expr, $v:expr) => {{
+                    match $v {
+                        Value::Num(n) => setnum!($slot, n),
+                        v => $slot = v,
+                    }
+                }};
+            }
             macro_rules! arith {
                 ($a:expr, $b:expr, $c:expr, $op:expr) => {{
                     let x = rk!($b);
                     let y = rk!($c);
                     if let (Value::Num(x), Value::Num(y)) = (x, y) {
                         let r = arith_num($op, *x, *y);
-                        reg!($a) = Value::Num(r);
+                        setnum!(reg!($a), r);
                     } else {
                         let (x, y) = (x.clone(), y.clone());
                         save!();
@@ -1046,11 +1134,19 @@ impl Lua {
                 }
                 match op {
                     Op::Move(a, b) => {
-                        let v = reg!(b).clone();
-                        reg!(a) = v;
+                        if let Value::Num(n) = reg!(b) {
+                            setnum!(reg!(a), n);
+                        } else {
+                            let v = reg!(b).clone();
+                            reg!(a) = v;
+                        }
                     }
                     Op::LoadK(a, i) => {
-                        reg!(a) = k[i as usize].clone();
+                        if let Value::Num(n) = k[i as usize] {
+                            setnum!(reg!(a), n);
+                        } else {
+                            reg!(a) = k[i as usize].clone();
+                        }
                     }
                     Op::LoadNil(a, b) => {
                         for r in a..=b {
@@ -1069,7 +1165,7 @@ impl Lua {
                             _ => 0,
                         };
                         let v = self.upval_get(u);
-                        reg!(a) = v;
+                        setv!(reg!(a), v);
                     }
                     Op::SetUpval(a, i) => {
                         let u = match self.heap.funcs.get(closure) {
@@ -1083,7 +1179,7 @@ impl Lua {
                         let key = &k[i as usize];
                         let v = self.heap.tables.get(env).get(key);
                         if !v.is_nil() {
-                            reg!(a) = v;
+                            setv!(reg!(a), v);
                         } else {
                             save!();
                             let key = key.clone();
@@ -1104,7 +1200,11 @@ impl Lua {
                             let tb = self.heap.tables.get(t.0);
                             let v = tb.get(key);
                             if !v.is_nil() || tb.meta.is_none() {
-                                reg!(a) = v;
+                                setv!(reg!(a), v);
+                                continue;
+                            }
+                            if let Some(v) = self.index_chain(t.0, key) {
+                                setv!(reg!(a), v);
                                 continue;
                             }
                         }
@@ -1131,7 +1231,7 @@ impl Lua {
                                     self.heap.debt += g;
                                     if self.heap.over_cap() {
                                         save!();
-                                        return Err(self.mem_error());
+                                        self.check_mem()?;
                                     }
                                 }
                                 continue;
@@ -1147,10 +1247,7 @@ impl Lua {
                         if self.heap.debt > self.heap.threshold {
                             save!();
                             if self.heap.over_cap() {
-                                self.full_gc();
-                                if self.heap.over_cap() {
-                                    return Err(self.mem_error());
-                                }
+                                self.check_mem()?;
                             }
                             self.gc_check();
                         }
@@ -1160,15 +1257,14 @@ impl Lua {
                         let key = rk!(c).clone();
                         reg!(a + 1) = obj.clone();
                         let v = match &obj {
-                            Value::Table(t) => {
-                                let tb = self.heap.tables.get(t.0);
-                                let v = tb.get(&key);
-                                if !v.is_nil() || tb.meta.is_none() {
-                                    Some(v)
-                                } else {
-                                    None
-                                }
-                            }
+                            Value::Table(t) => self.index_chain(t.0, &key),
+                            Value::Str(_) => match self.string_meta {
+                                Some(m) => match self.heap.tables.get(m).get_str(b"__index") {
+                                    Value::Table(st) => self.index_chain(st.0, &key),
+                                    _ => None,
+                                },
+                                None => None,
+                            },
                             _ => None,
                         };
                         let v = match v {
@@ -1297,6 +1393,8 @@ impl Lua {
                         match self.precall(func, nargs, c as i32 - 1, host)? {
                             Pre::Lua => continue 'newframe,
                             Pre::Native => {
+                                // setfenv may have changed it.
+                                env = self.frames[fi].env;
                                 if self.heap.debt > self.heap.threshold {
                                     self.gc_check();
                                 }
@@ -1361,19 +1459,17 @@ impl Lua {
                         let dst = fr.func;
                         if fr.nresults < 0 {
                             for i in 0..n {
-                                let v = std::mem::take(&mut self.stack[first_r + i]);
-                                self.stack[dst + i] = v;
+                                self.stack.swap(dst + i, first_r + i);
                             }
                             self.top = dst + n;
                         } else {
                             let want = fr.nresults as usize;
                             for i in 0..want {
-                                let v = if i < n {
-                                    std::mem::take(&mut self.stack[first_r + i])
+                                if i < n {
+                                    self.stack.swap(dst + i, first_r + i);
                                 } else {
-                                    Value::Nil
-                                };
-                                self.stack[dst + i] = v;
+                                    self.stack[dst + i] = Value::Nil;
+                                }
                             }
                         }
                         if fr.boundary {
@@ -1423,8 +1519,8 @@ impl Lua {
                             let (i, l, s) = (*i + *s, *l, *s);
                             let go = if s > 0.0 { i <= l } else { i >= l };
                             if go {
-                                self.stack[ra] = Value::Num(i);
-                                self.stack[ra + 3] = Value::Num(i);
+                                setnum!(self.stack[ra], i);
+                                setnum!(self.stack[ra + 3], i);
                                 pc = (pc as i64 + off as i64) as usize;
                             }
                         }
@@ -1510,7 +1606,7 @@ impl Lua {
                             }
                             if self.heap.over_cap() {
                                 save!();
-                                return Err(self.mem_error());
+                                self.check_mem()?;
                             }
                         }
                     }
@@ -1544,7 +1640,7 @@ impl Lua {
                         }
                     }
                     Op::Vararg(a, b) => {
-                        let nvar = self.frames[fi].nvarargs;
+                        let nvar = self.frames[fi].nvarargs as usize;
                         let ra = base + a as usize;
                         let from = base - nvar;
                         if b == 0 {

@@ -1,0 +1,1 @@
+local s = string.rep('key:123 value:abc; ', 20000) local n = 0 for k, v in string.gmatch(s, '(%w+):(%w+)') do n = n + 1 end local r, c = string.gsub(s, '%d+', '#') return n + c + #string.format('%d %s %5.2f', 1, 'x', 2.5)
