@@ -18,7 +18,7 @@
 //!    keys the write filled are served last, each one's effects delivered on its own.
 //!
 //! Files follow Redis's split: [`string`] (t_string.c), [`bitmap`] (bitops.c), [`list`]
-//! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
+//! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`stream`] (t_stream.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
 //! (server.c, config.c, networking.c's CLIENT, acl.c's AUTH), [`info`] (INFO's text) and
 //! [`docs`] (COMMAND).
 
@@ -34,6 +34,7 @@ pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 #[cfg(test)]
 pub mod testing;
@@ -234,6 +235,7 @@ pub fn table() -> &'static [&'static [Command]] {
         multi::COMMANDS,
         pubsub::COMMANDS,
         sort::COMMANDS,
+        stream::COMMANDS,
         server::COMMANDS,
         docs::COMMANDS,
         #[cfg(test)]
@@ -540,6 +542,7 @@ pub fn reap_stale(ctx: &mut Ctx, ks: &mut Keyspace) {
 /// served client's record is delivered on its own, after the command (or EXEC) that
 /// woke it, as Redis propagates each served client separately.
 pub fn finish_writes(ctx: &mut Ctx, mut ks: std::sync::RwLockWriteGuard<'_, Keyspace>) {
+    ks.signal_deleted_streams(ctx.now_ms);
     if ks.ready.is_empty() {
         return;
     }

@@ -59,6 +59,9 @@ pub struct Waiter {
     state: Mutex<WaitState>,
     cv: Condvar,
     serve: ServeFn,
+    /// Whether its key going away (or no longer holding a stream) must wake it too, as
+    /// XREADGROUP's waiters are (Redis's `unblockDeletedStreamReadgroupClients`).
+    wakes_on_delete: bool,
 }
 
 impl std::fmt::Debug for Waiter {
@@ -76,6 +79,18 @@ impl Waiter {
             state: Mutex::new(WaitState::Waiting),
             cv: Condvar::new(),
             serve,
+            wakes_on_delete: false,
+        })
+    }
+
+    /// A waiter that is also served when its key stops holding a stream (its serve
+    /// function then answers the error).
+    pub fn new_waking_on_delete(serve: ServeFn) -> Arc<Waiter> {
+        Arc::new(Waiter {
+            state: Mutex::new(WaitState::Waiting),
+            cv: Condvar::new(),
+            serve,
+            wakes_on_delete: true,
         })
     }
 
@@ -188,6 +203,19 @@ impl BlockedKeys {
         self.by_db.retain(|_, m| !m.is_empty());
     }
 
+    /// The keys with a waiter that wakes when they stop holding a stream.
+    pub fn keys_waking_on_delete(&self) -> Vec<(usize, Key)> {
+        let mut out = Vec::new();
+        for (db, map) in &self.by_db {
+            for (key, queue) in map {
+                if queue.iter().any(|w| w.wakes_on_delete) {
+                    out.push((*db, key.clone()));
+                }
+            }
+        }
+        out
+    }
+
     /// The clients waiting on `key`, longest first.
     pub fn waiters(&self, db: usize, key: &[u8]) -> Vec<Arc<Waiter>> {
         self.by_db
@@ -199,6 +227,22 @@ impl BlockedKeys {
 }
 
 impl Keyspace {
+    /// Signals ready the keys whose XREADGROUP waiters must learn that the key no
+    /// longer holds a stream (deleted, overwritten, flushed, swapped away).
+    pub fn signal_deleted_streams(&mut self, now_ms: u64) {
+        if self.blocked.is_empty() {
+            return;
+        }
+        for (db, key) in self.blocked.keys_waking_on_delete() {
+            let is_stream = self.dbs[db]
+                .get_quietly(&key, now_ms)
+                .is_some_and(|e| e.stream().is_some());
+            if !is_stream {
+                self.signal_ready(db, &key);
+            }
+        }
+    }
+
     /// Serves the clients blocked on the keys that got data (see the module docs), until
     /// no ready key is left: serving BLMOVE's destination can make another key ready.
     ///
@@ -211,8 +255,8 @@ impl Keyspace {
         while !self.ready.is_empty() {
             let (db, key) = self.ready.remove(0);
             for waiter in self.blocked.waiters(db, &key) {
-                if self.dbs[db].get_quietly(&key, now_ms).is_none() {
-                    break;
+                if self.dbs[db].get_quietly(&key, now_ms).is_none() && !waiter.wakes_on_delete {
+                    continue;
                 }
                 if waiter.try_serve(self, db, &key, now_ms) {
                     self.blocked.unblock(&waiter);
