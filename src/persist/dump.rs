@@ -124,7 +124,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 
 use crate::persist::crc64::crc64;
-use crate::store::stream::{Consumer, Group, Nack, Stream, StreamId};
+use crate::store::stream::{Group, Nack, Stream, StreamId};
 use crate::store::value::{Limits, Value, ValueRef};
 use crate::store::{Hash, Set, ZSet};
 
@@ -765,7 +765,7 @@ fn read_stream<R: Read>(inp: &mut Input<R>, limits: Limits) -> Result<Stream, Du
             words.push(inp.bytes()?);
             words.push(inp.bytes()?);
         }
-        if (s.len() > 0 && id <= s.last_id) || words.is_empty() {
+        if (!s.is_empty() && id <= s.last_id) || words.is_empty() {
             return Err(DumpError::corrupt(format!(
                 "stream at offset {at} has entries out of order or empty"
             )));
@@ -789,7 +789,7 @@ fn read_stream<R: Read>(inp: &mut Input<R>, limits: Limits) -> Result<Stream, Du
             let consumer = inp.bytes()?;
             g.consumers
                 .entry(consumer.clone())
-                .or_insert_with(Consumer::default)
+                .or_default()
                 .pel
                 .insert(id);
             g.pel.insert(

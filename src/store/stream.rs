@@ -629,10 +629,7 @@ impl Stream {
     /// Trims as Redis's `streamTrim`; returns the number of entries removed.
     pub fn trim(&mut self, trim: Trim) -> u64 {
         let mut deleted = 0u64;
-        loop {
-            let Some((&master, block)) = self.blocks.iter_mut().next() else {
-                break;
-            };
+        while let Some((&master, block)) = self.blocks.iter_mut().next() {
             if let TrimStrategy::MaxLen(max) = trim.strategy {
                 if self.len <= max {
                     break;
