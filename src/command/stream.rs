@@ -2018,3 +2018,121 @@ fn xinfo_help(ctx: &mut Ctx, args: &Args) -> CmdResult {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::command::testing::{strs, Session};
+
+    /// (events, propagated) of one command.
+    fn fx(s: &mut Session, parts: &str) -> (Vec<String>, Vec<String>) {
+        let words: Vec<&str> = parts.split(' ').collect();
+        let (_, ev, prop) = s.check(&words);
+        (ev, prop)
+    }
+
+    #[test]
+    fn xadd_propagates_the_id_it_generated_and_the_trim_it_did() {
+        let mut s = Session::new();
+        let (ev, prop) = fx(&mut s, "XADD s 5-* a b");
+        assert_eq!(ev, strs(&["xadd s"]));
+        assert_eq!(prop, strs(&["XADD s 5-0 a b"]));
+        let (reply, _, prop) = s.check(&["XADD", "s", "*", "a", "b"]);
+        let id = reply.lines().nth(1).unwrap().to_string();
+        assert_eq!(prop, vec![format!("XADD s {id} a b")]);
+        for i in 1..=300 {
+            s.run(&["XADD", "t", &format!("{i}-0"), "f", "v"]);
+        }
+        let (ev, prop) = fx(&mut s, "XADD t MAXLEN ~ 100 301-0 f v");
+        assert_eq!(ev, strs(&["xadd t", "xtrim t"]));
+        assert_eq!(prop, strs(&["XADD t MAXLEN = 101 301-0 f v"]));
+        let (ev, prop) = fx(&mut s, "XTRIM t MINID ~ 301");
+        assert_eq!(ev, strs(&["xtrim t"]));
+        assert_eq!(prop, strs(&["XTRIM t MINID = 301-0"]));
+        let (ev, prop) = fx(&mut s, "XTRIM t MAXLEN 50");
+        assert!(ev.is_empty() && prop.is_empty());
+        for i in 302..=310 {
+            s.run(&["XADD", "t", &format!("{i}-0"), "f", "v"]);
+        }
+        let (ev, prop) = fx(&mut s, "XTRIM t MAXLEN 5");
+        assert_eq!(ev, strs(&["xtrim t"]));
+        assert_eq!(prop, strs(&["XTRIM t MAXLEN 5"]));
+        let (ev, prop) = fx(&mut s, "XDEL t 1-0 310-0");
+        assert_eq!(ev, strs(&["xdel t"]));
+        assert_eq!(prop, strs(&["XDEL t 1-0 310-0"]));
+        let (ev, prop) = fx(&mut s, "XADD none NOMKSTREAM * a b");
+        assert!(ev.is_empty() && prop.is_empty());
+    }
+
+    #[test]
+    fn group_reads_propagate_as_xclaim_and_setid() {
+        let mut s = Session::new();
+        s.run(&["XADD", "s", "1-0", "a", "1"]);
+        s.run(&["XADD", "s", "2-0", "b", "2"]);
+        assert_eq!(
+            fx(&mut s, "XGROUP CREATE s g 0"),
+            (strs(&["xgroup-create s"]), strs(&["XGROUP CREATE s g 0"]))
+        );
+        let (ev, prop) = fx(&mut s, "XREADGROUP GROUP g c COUNT 1 STREAMS s >");
+        assert_eq!(ev, strs(&["xgroup-createconsumer s"]));
+        assert_eq!(prop.len(), 1);
+        assert!(
+            prop[0].starts_with("XCLAIM s g c 0 1-0 TIME ")
+                && prop[0].ends_with(" RETRYCOUNT 1 FORCE JUSTID LASTID 1-0"),
+            "{prop:?}"
+        );
+        let (ev, prop) = fx(&mut s, "XREADGROUP GROUP g c STREAMS s 0");
+        assert!(ev.is_empty() && prop.is_empty(), "history: {ev:?} {prop:?}");
+        let (ev, prop) = fx(&mut s, "XREADGROUP GROUP g n NOACK STREAMS s >");
+        assert_eq!(ev, strs(&["xgroup-createconsumer s"]));
+        assert_eq!(
+            prop,
+            strs(&[
+                "MULTI",
+                "XGROUP CREATECONSUMER s g n",
+                "XGROUP SETID s g 2-0 ENTRIESREAD 2",
+                "EXEC"
+            ])
+        );
+        let (_, prop) = fx(&mut s, "XCLAIM s g d 0 1-0 JUSTID");
+        assert!(prop[0].starts_with("XCLAIM s g d 0 1-0 TIME "), "{prop:?}");
+        assert!(
+            prop[0].ends_with(" RETRYCOUNT 2 FORCE JUSTID LASTID 2-0"),
+            "{prop:?}"
+        );
+        let (_, prop) = fx(&mut s, "XCLAIM s g d 0 9-0 LASTID 5-0");
+        assert_eq!(prop, strs(&["XGROUP SETID s g 5-0 ENTRIESREAD 2"]));
+        s.run(&["XDEL", "s", "1-0"]);
+        let (_, prop) = fx(&mut s, "XAUTOCLAIM s g e 0 0");
+        assert!(prop[0].starts_with("XCLAIM s g d 0 1-0 TIME "), "{prop:?}");
+        assert_eq!(
+            fx(&mut s, "XACK s g 1-0"),
+            (vec![], vec![]),
+            "nothing left to ack"
+        );
+        assert_eq!(
+            fx(&mut s, "XGROUP DELCONSUMER s g d"),
+            (
+                strs(&["xgroup-delconsumer s"]),
+                strs(&["XGROUP DELCONSUMER s g d"])
+            )
+        );
+        assert_eq!(
+            fx(&mut s, "XSETID s 9-0"),
+            (strs(&["xsetid s"]), strs(&["XSETID s 9-0"]))
+        );
+        assert_eq!(
+            fx(&mut s, "XGROUP DESTROY s g"),
+            (strs(&["xgroup-destroy s"]), strs(&["XGROUP DESTROY s g"]))
+        );
+    }
+
+    #[test]
+    fn inside_exec_a_blocking_read_answers_at_once() {
+        let mut s = Session::new();
+        s.run(&["MULTI"]);
+        s.run(&["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]);
+        let (reply, ev, prop) = s.check(&["EXEC"]);
+        assert_eq!(reply, "*1\r\n*-1\r\n");
+        assert!(ev.is_empty() && prop.is_empty());
+    }
+}

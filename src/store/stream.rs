@@ -938,6 +938,7 @@ mod tests {
         assert_eq!(lp_int_size(1 << 40), 10);
         assert_eq!(lp_str_size(b"abc"), 5);
         assert_eq!(lp_str_size(b"123"), 2);
-        assert_eq!(lp_str_size(&[b'x'; 100]), 104);
+        assert_eq!(lp_str_size(&[b'x'; 100]), 103);
+        assert_eq!(lp_str_size(&[b'x'; 200]), 204);
     }
 }
