@@ -1685,6 +1685,12 @@ fn xautoclaim(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let db = ctx.client.db;
     let key = &args[1];
     let group_name = &args[2];
+    // Looked up first (a miss fires `keymiss` even if the arguments are wrong), checked
+    // after them, as Redis does.
+    let found = match lookup_read(ctx, ks, key) {
+        Ok(s) => Ok(s.is_some_and(|s| s.groups.contains_key(&group_name[..]))),
+        Err(e) => Err(e),
+    };
     let minidle = crate::util::num::parse_i64(&args[4])
         .ok_or_else(|| CmdError::err("Invalid min-idle-time argument for XAUTOCLAIM"))?
         .max(0);
@@ -1707,8 +1713,7 @@ fn xautoclaim(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         }
         j += 1;
     }
-    let has_group = lookup_read(ctx, ks, key)?.is_some_and(|s| s.groups.contains_key(group_name));
-    if !has_group {
+    if !found? {
         return Err(nogroup_key(key, group_name));
     }
     let now = mstime() as i64;
