@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench bench-compare bench-aof lint clean
+.PHONY: all build run-server test bench bench-compare bench-aof bench-stream lint clean
 
 all: build
 
@@ -31,6 +31,11 @@ bench-compare:
 ## everysec/always, rewrite and load times; adds its section to benches/BENCHMARKS.md.
 bench-aof:
 	bash benches/aof.sh
+
+## Streams against redis-server 7.0: XADD at -P 1 and -P 16, XRANGE of 100 entries, an
+## XREADGROUP + XACK cycle, memory per entry; adds its section to benches/BENCHMARKS.md.
+bench-stream:
+	bash benches/stream.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
