@@ -903,7 +903,11 @@ impl Gen {
     fn stream(&mut self) -> Vec<String> {
         // Half the time `st`, which only streams use, so that groups live long enough
         // to be read from and claimed.
-        let key = if self.chance(50) { "st".into() } else { self.key() };
+        let key = if self.chance(50) {
+            "st".into()
+        } else {
+            self.key()
+        };
         match self.rng.below(20) {
             0..=4 => {
                 let mut c = vec!["XADD".into(), key];
@@ -955,7 +959,11 @@ impl Gen {
                 let mut c = vec!["XGROUP".into()];
                 match self.rng.below(5) {
                     0 | 1 => {
-                        let id = if self.chance(30) { "$".into() } else { self.stream_id() };
+                        let id = if self.chance(30) {
+                            "$".into()
+                        } else {
+                            self.stream_id()
+                        };
                         c.extend(["CREATE".into(), key, self.group(), id]);
                         if self.chance(30) {
                             c.push("MKSTREAM".into());
@@ -965,7 +973,11 @@ impl Gen {
                         }
                     }
                     2 => {
-                        let id = if self.chance(30) { "$".into() } else { self.stream_id() };
+                        let id = if self.chance(30) {
+                            "$".into()
+                        } else {
+                            self.stream_id()
+                        };
                         c.extend(["SETID".into(), key, self.group(), id]);
                     }
                     3 => c.extend(["DESTROY".into(), key, self.group()]),
@@ -977,14 +989,23 @@ impl Gen {
                 c
             }
             10..=12 => {
-                let mut c = vec!["XREADGROUP".into(), "GROUP".into(), self.group(), self.consumer()];
+                let mut c = vec![
+                    "XREADGROUP".into(),
+                    "GROUP".into(),
+                    self.group(),
+                    self.consumer(),
+                ];
                 if self.chance(50) {
                     c.extend(["COUNT".into(), self.pick(&["1", "2", "5"])]);
                 }
                 if self.chance(20) {
                     c.push("NOACK".into());
                 }
-                let id = if self.chance(75) { ">".into() } else { self.stream_id() };
+                let id = if self.chance(75) {
+                    ">".into()
+                } else {
+                    self.stream_id()
+                };
                 c.extend(["STREAMS".into(), key, id]);
                 c
             }
@@ -997,7 +1018,13 @@ impl Gen {
             }
             14 => vec!["XPENDING".into(), key, self.group()],
             15 => {
-                let mut c = vec!["XCLAIM".into(), key, self.group(), self.consumer(), "0".into()];
+                let mut c = vec![
+                    "XCLAIM".into(),
+                    key,
+                    self.group(),
+                    self.consumer(),
+                    "0".into(),
+                ];
                 for _ in 0..1 + self.rng.below(2) {
                     c.push(self.stream_id());
                 }
@@ -1035,7 +1062,11 @@ impl Gen {
                 if self.chance(50) {
                     c.extend(["COUNT".into(), self.pick(&["1", "3"])]);
                 }
-                let id = if self.chance(20) { "$".into() } else { self.stream_id() };
+                let id = if self.chance(20) {
+                    "$".into()
+                } else {
+                    self.stream_id()
+                };
                 c.extend(["STREAMS".into(), key, id]);
                 c
             }

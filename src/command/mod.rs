@@ -566,6 +566,14 @@ pub fn command_keys<'a>(cmd: &Command, args: &'a Args) -> Vec<&'a [u8]> {
         let end = (at as i64 + 1 + n).min(argc);
         return (at as i64 + 1..end).map(|i| &args[i as usize]).collect();
     }
+    if cmd.name == "xread" || cmd.name == "xreadgroup" {
+        // The keys are the first half of what follows STREAMS.
+        let Some(at) = args.iter().position(|a| is(a, "streams")) else {
+            return Vec::new();
+        };
+        let n = (args.len() - at - 1) / 2;
+        return (at + 1..at + 1 + n).map(|i| &args[i]).collect();
+    }
     let (first, last, step) = cmd.keys;
     if first <= 0 || step <= 0 {
         return Vec::new();

@@ -395,16 +395,17 @@ fn xadd(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let db = ctx.client.db;
     let key = &args[1];
     let now = ctx.now_ms;
-    let exists = lookup_write(ks, db, key, now)?.is_some();
-    if !exists {
-        if a.no_mkstream {
-            ctx.out.null();
-            return Ok(());
-        }
-        ks.db_mut(db)
-            .get_or_insert_with(key, now, || Value::Stream(Box::default()));
+    // The rewritten words are only built when something reads them (the AOF).
+    let ops = ks.wanted().ops;
+    if a.no_mkstream && ks.db_mut(db).get_mut(key, now).is_none() {
+        ctx.out.null();
+        return Ok(());
     }
-    let s = lookup_write(ks, db, key, now)?.expect("the stream exists");
+    let s = ks
+        .db_mut(db)
+        .get_or_insert_with(key, now, || Value::Stream(Box::default()))
+        .stream_mut()
+        .ok_or(CmdError::WrongType)?;
     if s.last_id == StreamId::MAX {
         return Err(CmdError::err(
             "The stream has exhausted the last possible ID, unable to add more items",
@@ -451,12 +452,12 @@ fn xadd(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let mut trimmed = 0;
     if let Some(trim) = a.trim() {
         trimmed = s.trim(trim);
-        if a.approx {
+        if a.approx && ops {
             let v = argv.get_or_insert_with(|| args_vec(args));
             rewrite_trim(v, &a, s);
         }
     }
-    if !matches!(a.id, Some((_, true))) {
+    if ops && !matches!(a.id, Some((_, true))) {
         argv.get_or_insert_with(|| args_vec(args))[a.id_pos] = id_text;
     }
     ks.changed(class::STREAM, "xadd", db, key);

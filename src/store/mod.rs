@@ -1283,7 +1283,7 @@ impl Keyspace {
 
     /// Swaps the contents of databases `a` and `b` (SWAPDB). Clients stay blocked on
     /// the same database numbers, so, as Redis's `scanDatabaseForReadyKeys` does, every
-    /// key of either database that now holds a list for a blocked client is signalled
+    /// key of either database that now holds a list, sorted set or stream for a blocked client is signalled
     /// ready. (The registry of blocked keys cannot be listed per database, so this
     /// looks at each list key of both databases: O(keys) only for SWAPDB.)
     pub fn swap_dbs(&mut self, a: usize, b: usize) {
@@ -1312,7 +1312,8 @@ impl Keyspace {
                 .table
                 .iter()
                 .filter(|e| {
-                    (e.list().is_some() || e.zset().is_some()) && self.blocked.contains(db, e.key())
+                    (e.list().is_some() || e.zset().is_some() || e.stream().is_some())
+                        && self.blocked.contains(db, e.key())
                 })
                 .map(|e| e.key().into())
                 .collect();

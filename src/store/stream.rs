@@ -78,7 +78,16 @@ impl StreamId {
 
     /// `<ms>-<seq>`.
     pub fn to_bytes(self) -> Vec<u8> {
-        format!("{}-{}", self.ms, self.seq).into_bytes()
+        let mut out = Vec::with_capacity(24);
+        self.write_to(&mut out);
+        out
+    }
+
+    /// Appends `<ms>-<seq>` to `out`.
+    pub fn write_to(self, out: &mut Vec<u8>) {
+        push_u64(out, self.ms);
+        out.push(b'-');
+        push_u64(out, self.seq);
     }
 
     /// Parses an ID argument as Redis's `streamGenericParseIDOrReply`: `-` and `+`
@@ -115,6 +124,20 @@ impl StreamId {
             None => Some((StreamId::new(ms, missing_seq), true)),
         }
     }
+}
+
+fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 /// Redis's `string2ull`: a canonical non-negative integer, or whatever `strtoull`
@@ -447,8 +470,10 @@ impl Stream {
         }
         let (&master, block) = self.blocks.iter_mut().next_back().expect("a block");
         let same = {
-            let names = block.master_fields();
-            names.len() == n && (0..n).all(|i| names[i] == pairs[2 * i])
+            let mut pos = 0;
+            let data = &block.data;
+            varint(data, &mut pos) as usize == n
+                && (0..n).all(|i| bytes(data, &mut pos) == pairs[2 * i])
         };
         let data = &mut block.data;
         data.push(if same { FLAG_SAME_FIELDS } else { 0 });
