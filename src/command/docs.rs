@@ -223,6 +223,7 @@ fn acl_categories(c: &Command) -> Vec<&'static str> {
         "bitmap" => cats.push("@bitmap"),
         "generic" => cats.push("@keyspace"),
         "connection" => cats.push("@connection"),
+        "stream" => cats.push("@stream"),
         _ => {}
     }
     if c.flags & ADMIN != 0 {
@@ -234,6 +235,9 @@ fn acl_categories(c: &Command) -> Vec<&'static str> {
     } else {
         "@slow"
     });
+    if c.flags & BLOCKING != 0 {
+        cats.push("@blocking");
+    }
     cats
 }
 

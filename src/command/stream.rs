@@ -1689,7 +1689,7 @@ fn xautoclaim(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     // Looked up first (a miss fires `keymiss` even if the arguments are wrong), checked
     // after them, as Redis does.
     let found = match lookup_read(ctx, ks, key) {
-        Ok(s) => Ok(s.is_some_and(|s| s.groups.contains_key(&group_name[..]))),
+        Ok(s) => Ok(s.is_some_and(|s| s.groups.contains_key(group_name))),
         Err(e) => Err(e),
     };
     let minidle = crate::util::num::parse_i64(&args[4])
