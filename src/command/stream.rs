@@ -2132,6 +2132,131 @@ mod tests {
         );
     }
 
+    /// Blocks `blocked` on a client of its own, then runs `then` as the session's
+    /// client: the blocked client's reply, and the events and propagation of both.
+    fn serve(
+        s: &mut Session,
+        blocked: &[&str],
+        then: &[&str],
+    ) -> (String, Vec<String>, Vec<String>) {
+        use crate::client::{ClientHandle, ClientState};
+        use crate::command::Ctx;
+        use crate::resp::{Args, Reply};
+        use std::sync::atomic::Ordering;
+        use std::sync::Arc;
+        s.events();
+        s.propagated();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let peer = listener.accept().unwrap().0;
+        let mut other = ClientState::new(Arc::new(ClientHandle::new(100, stream).unwrap()));
+        let server = &s.server;
+        let client = &mut s.client;
+        let reply = std::thread::scope(|scope| {
+            let t = scope.spawn(move || {
+                let mut out = Reply::new();
+                let mut ctx = Ctx {
+                    server,
+                    client: &mut other,
+                    out: &mut out,
+                    now_ms: crate::util::now_ms(),
+                };
+                crate::command::execute(&mut ctx, &Args::from_slices(blocked));
+                drop(peer);
+                String::from_utf8_lossy(out.as_bytes()).into_owned()
+            });
+            let start = std::time::Instant::now();
+            while server.stats.blocked_clients.load(Ordering::Acquire) != 1 {
+                assert!(start.elapsed().as_secs() < 10, "never blocked");
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let mut out = Reply::new();
+            let mut ctx = Ctx {
+                server,
+                client,
+                out: &mut out,
+                now_ms: crate::util::now_ms(),
+            };
+            crate::command::execute(&mut ctx, &Args::from_slices(then));
+            t.join().unwrap()
+        });
+        let (ev, prop) = (s.events(), s.propagated());
+        (reply, ev, prop)
+    }
+
+    #[test]
+    fn a_served_group_read_propagates_its_claims_on_its_own() {
+        let mut s = Session::new();
+        s.run(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+        let (reply, ev, prop) = serve(
+            &mut s,
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "c",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                "s",
+                ">",
+            ],
+            &["XADD", "s", "1-0", "f", "v"],
+        );
+        assert_eq!(
+            reply,
+            "*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+        );
+        assert_eq!(ev, strs(&["xadd s", "xgroup-createconsumer s"]));
+        assert_eq!(prop.len(), 2, "{prop:?}");
+        assert_eq!(prop[0], "XADD s 1-0 f v");
+        assert!(prop[1].starts_with("XCLAIM s g c 0 1-0 TIME "), "{prop:?}");
+        let (reply, _, prop) = serve(
+            &mut s,
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "c",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                "s",
+                ">",
+            ],
+            &["XGROUP", "DESTROY", "s", "g"],
+        );
+        assert_eq!(
+            reply,
+            "-NOGROUP the consumer group this client was blocked on no longer exists\r\n"
+        );
+        assert_eq!(prop, strs(&["XGROUP DESTROY s g"]));
+        s.run(&["XGROUP", "CREATE", "s", "g", "$"]);
+        let (reply, _, _) = serve(
+            &mut s,
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "c",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                "s",
+                ">",
+            ],
+            &["SET", "s", "not a stream"],
+        );
+        assert_eq!(reply, "-UNBLOCKED the stream key no longer exists\r\n");
+        let (reply, _, prop) = serve(
+            &mut s,
+            &["XREAD", "BLOCK", "0", "STREAMS", "t", "$"],
+            &["XADD", "t", "5-*", "a", "b"],
+        );
+        assert!(reply.contains("5-0"), "{reply}");
+        assert_eq!(prop, strs(&["XADD t 5-0 a b"]));
+    }
+
     #[test]
     fn inside_exec_a_blocking_read_answers_at_once() {
         let mut s = Session::new();
