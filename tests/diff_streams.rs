@@ -468,12 +468,21 @@ enum Step {
     Run(usize, &'static str),
     /// Client `n`'s pending reply goes into the transcript.
     Read(usize),
+    /// The admin connection runs `CLIENT UNBLOCK <id of client n> <how>`.
+    Unblock(usize, &'static str),
 }
 
 /// Runs `steps` against one server with `clients` connections; returns the transcript.
 fn transcript(connect: &dyn Fn() -> Conn, clients: usize, steps: &[Step]) -> Vec<String> {
     let mut admin = connect();
     let mut conns: Vec<Conn> = (0..clients).map(|_| connect()).collect();
+    let ids: Vec<String> = conns
+        .iter_mut()
+        .map(|c| {
+            let r = c.cmd_str(&["CLIENT", "ID"]);
+            r.trim_start_matches(':').trim().to_string()
+        })
+        .collect();
     let mut blocked = 0;
     let mut out = Vec::new();
     for step in steps {
@@ -491,6 +500,10 @@ fn transcript(connect: &dyn Fn() -> Conn, clients: usize, steps: &[Step]) -> Vec
             Step::Read(n) => {
                 blocked -= 1;
                 out.push(format!("{n} <= {}", render(&conns[*n].read_reply())));
+            }
+            Step::Unblock(n, how) => {
+                let r = admin.cmd(&["CLIENT", "UNBLOCK", &ids[*n], how]);
+                out.push(format!("unblock {n} {how} => {}", render(&r)));
             }
         }
     }
@@ -550,6 +563,14 @@ fn blocked_readers_are_served_in_order_as_redis_serves_them() {
             Run(5, "XREADGROUP GROUP nog c BLOCK 0 STREAMS t >"),
             Run(5, "EXEC"),
             Run(5, "XREAD BLOCK 30 STREAMS t $"),
+            Block(1, "XREAD BLOCK 0 STREAMS t $"),
+            Unblock(1, "TIMEOUT"),
+            Read(1),
+            Run(0, "XGROUP CREATE t g $"),
+            Block(2, "XREADGROUP GROUP g c BLOCK 0 STREAMS t >"),
+            Unblock(2, "ERROR"),
+            Read(2),
+            Unblock(2, "ERROR"),
         ],
     );
 }
