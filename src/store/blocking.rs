@@ -163,6 +163,9 @@ impl Waiter {
 #[derive(Debug, Default)]
 pub struct BlockedKeys {
     by_db: HashMap<usize, HashMap<Key, VecDeque<Arc<Waiter>>>>,
+    /// How many registered waiters wake when their key stops holding a stream, so that
+    /// writes look for deleted streams only while there are some.
+    waking_on_delete: usize,
 }
 
 impl BlockedKeys {
@@ -184,21 +187,32 @@ impl BlockedKeys {
         waiter: &Arc<Waiter>,
     ) {
         let map = self.by_db.entry(db).or_default();
+        let mut added = false;
         for key in keys {
             let queue = map.entry(key.into()).or_default();
             if !queue.iter().any(|w| Arc::ptr_eq(w, waiter)) {
                 queue.push_back(Arc::clone(waiter));
+                added = true;
             }
+        }
+        if added && waiter.wakes_on_delete {
+            self.waking_on_delete += 1;
         }
     }
 
     /// Removes `waiter` from every key it waits on.
     pub fn unblock(&mut self, waiter: &Arc<Waiter>) {
+        let mut found = false;
         for map in self.by_db.values_mut() {
             map.retain(|_, q| {
+                let before = q.len();
                 q.retain(|w| !Arc::ptr_eq(w, waiter));
+                found |= q.len() != before;
                 !q.is_empty()
             });
+        }
+        if found && waiter.wakes_on_delete {
+            self.waking_on_delete -= 1;
         }
         self.by_db.retain(|_, m| !m.is_empty());
     }
@@ -206,6 +220,9 @@ impl BlockedKeys {
     /// The keys with a waiter that wakes when they stop holding a stream.
     pub fn keys_waking_on_delete(&self) -> Vec<(usize, Key)> {
         let mut out = Vec::new();
+        if self.waking_on_delete == 0 {
+            return out;
+        }
         for (db, map) in &self.by_db {
             for (key, queue) in map {
                 if queue.iter().any(|w| w.wakes_on_delete) {
@@ -306,6 +323,26 @@ mod tests {
             t.join().unwrap(),
             WaitState::Interrupted(Interrupt::Error)
         ));
+    }
+
+    #[test]
+    fn only_keys_of_waiters_that_wake_on_delete_are_listed() {
+        let mut b = BlockedKeys::default();
+        let plain = idle();
+        let group = Waiter::new_waking_on_delete(Box::new(|_, _, _, _| Attempt::NotReady));
+        b.block(0, [&b"a"[..]], &plain);
+        assert!(b.keys_waking_on_delete().is_empty());
+        b.block(2, [&b"s"[..], b"t"], &group);
+        let mut keys = b.keys_waking_on_delete();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![(2, Key::from(&b"s"[..])), (2, Key::from(&b"t"[..]))]
+        );
+        b.unblock(&group);
+        b.unblock(&group);
+        assert!(b.keys_waking_on_delete().is_empty());
+        assert_eq!(b.waking_on_delete, 0);
     }
 
     #[test]
