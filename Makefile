@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting lint clean
+.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream lint clean
 
 all: build
 
@@ -36,6 +36,11 @@ bench-aof:
 ## -P 1 and -P 16, and pure-Lua CPU scripts; adds its section to benches/BENCHMARKS.md.
 bench-scripting:
 	bash benches/scripting.sh
+
+## Streams against redis-server 7.0: XADD at -P 1 and -P 16, XRANGE of 100 entries, an
+## XREADGROUP + XACK cycle, memory per entry; adds its section to benches/BENCHMARKS.md.
+bench-stream:
+	bash benches/stream.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

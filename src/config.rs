@@ -838,6 +838,10 @@ impl Config {
             set_intset_entries: get("set-max-intset-entries"),
             zset_entries: get("zset-max-listpack-entries"),
             zset_value: get("zset-max-listpack-value"),
+            stream_node: crate::store::stream::NodeLimits {
+                entries: get("stream-node-max-entries") as u64,
+                bytes: get("stream-node-max-bytes") as u64,
+            },
         }
     }
 

@@ -12,7 +12,9 @@
 //! as a set (or only counted, with a LIMIT); and ALPHA by a pattern on a set or sorted
 //! set is run without the BY, as its ties would come out in hash-table order. Lex ranges
 //! only go to `zlex`, whose members all score 0. Blocking commands are not generated
-//! (redlite has none yet).
+//! (redlite has none yet). Streams are generated with explicit IDs only, and without
+//! the replies that carry idle times or XINFO STREAM's radix-tree node count; the
+//! delivery times in propagated XCLAIMs are compared within a tolerance.
 //!
 //! A default-length run also checks its own coverage: each command of the new families
 //! must have succeeded at least once and met a key of the wrong type.
@@ -102,6 +104,8 @@ const PATTERNS: &[&str] = &["*", "k*", "k?", "k[0-3]", "k[^0]", "x*", "*7", "\\{
 /// Builds one random command.
 struct Gen {
     rng: Rng,
+    /// The next stream ID's milliseconds: XADD mostly counts up, so that most adds succeed.
+    next_ms: u64,
 }
 
 impl Gen {
@@ -156,11 +160,12 @@ impl Gen {
     /// One command: the family mix favours data commands.
     fn command(&mut self) -> Vec<String> {
         let mut c = match self.rng.below(100) {
-            0..=39 => self.basic(),
-            40..=54 => self.list(),
-            55..=66 => self.hash(),
-            67..=81 => self.set(),
-            _ => self.zset(),
+            0..=35 => self.basic(),
+            36..=49 => self.list(),
+            50..=60 => self.hash(),
+            61..=74 => self.set(),
+            75..=88 => self.zset(),
+            _ => self.stream(),
         };
         // Sometimes break the arity, to exercise the central check (not where the
         // shorter form would be a random draw).
@@ -842,6 +847,241 @@ impl Gen {
     }
 }
 
+impl Gen {
+    /// A stream ID: mostly near the IDs XADD has made, sometimes special or invalid.
+    fn stream_id(&mut self) -> String {
+        let ms = self.rng.below(self.next_ms + 2);
+        match self.rng.below(12) {
+            0 => "0-0".into(),
+            1 => "abc".into(),
+            2 => ms.to_string(),
+            3 => format!("{ms}-{}", self.rng.below(3)),
+            4 => "18446744073709551615-18446744073709551615".into(),
+            _ => format!("{ms}-0"),
+        }
+    }
+
+    fn range_bound(&mut self, low: bool) -> String {
+        match self.rng.below(6) {
+            0 => if low { "-" } else { "+" }.into(),
+            1 => format!("({}", self.stream_id()),
+            _ => self.stream_id(),
+        }
+    }
+
+    fn group(&mut self) -> String {
+        self.pick(&["g1", "g1", "g2", "nog"])
+    }
+
+    fn consumer(&mut self) -> String {
+        self.pick(&["alice", "bob", "carol"])
+    }
+
+    fn trim_args(&mut self) -> Vec<String> {
+        let mut c = Vec::new();
+        let minid = self.chance(30);
+        c.push(if minid { "MINID" } else { "MAXLEN" }.into());
+        let approx = self.chance(40);
+        if approx {
+            c.push("~".into());
+        } else if self.chance(30) {
+            c.push("=".into());
+        }
+        c.push(if minid {
+            self.stream_id()
+        } else {
+            self.pick(&["0", "1", "2", "5", "10", "-1"])
+        });
+        if self.chance(15) {
+            c.extend(["LIMIT".into(), self.pick(&["0", "1", "10", "-1"])]);
+        }
+        c
+    }
+
+    /// Streams and consumer groups (no `*` IDs and no idle times: both depend on the
+    /// clock; XINFO STREAM is left out for its radix-tree node count).
+    fn stream(&mut self) -> Vec<String> {
+        // Half the time `st`, which only streams use, so that groups live long enough
+        // to be read from and claimed.
+        let key = if self.chance(50) {
+            "st".into()
+        } else {
+            self.key()
+        };
+        match self.rng.below(20) {
+            0..=4 => {
+                let mut c = vec!["XADD".into(), key];
+                if self.chance(10) {
+                    c.push("NOMKSTREAM".into());
+                }
+                if self.chance(25) {
+                    c.extend(self.trim_args());
+                }
+                let id = if self.chance(80) {
+                    self.next_ms += self.rng.below(2);
+                    match self.rng.below(3) {
+                        0 => format!("{}-*", self.next_ms),
+                        _ => format!("{}-{}", self.next_ms, self.rng.below(3)),
+                    }
+                } else {
+                    self.stream_id()
+                };
+                c.push(id);
+                for _ in 0..1 + self.rng.below(2) {
+                    c.push(self.field());
+                    c.push(self.value());
+                }
+                c
+            }
+            5 => {
+                let rev = self.chance(30);
+                let (a, b) = (self.range_bound(true), self.range_bound(false));
+                let mut c = if rev {
+                    vec!["XREVRANGE".into(), key, b, a]
+                } else {
+                    vec!["XRANGE".into(), key, a, b]
+                };
+                if self.chance(40) {
+                    c.extend(["COUNT".into(), self.int()]);
+                }
+                c
+            }
+            6 => vec!["XLEN".into(), key],
+            7 => {
+                let mut c = vec!["XDEL".into(), key];
+                for _ in 0..1 + self.rng.below(3) {
+                    c.push(self.stream_id());
+                }
+                c
+            }
+            8 => [vec!["XTRIM".into(), key], self.trim_args()].concat(),
+            9 => {
+                let mut c = vec!["XGROUP".into()];
+                match self.rng.below(5) {
+                    0 | 1 => {
+                        let id = if self.chance(30) {
+                            "$".into()
+                        } else {
+                            self.stream_id()
+                        };
+                        c.extend(["CREATE".into(), key, self.group(), id]);
+                        if self.chance(30) {
+                            c.push("MKSTREAM".into());
+                        }
+                        if self.chance(15) {
+                            c.extend(["ENTRIESREAD".into(), self.pick(&["0", "3", "-1", "-2"])]);
+                        }
+                    }
+                    2 => {
+                        let id = if self.chance(30) {
+                            "$".into()
+                        } else {
+                            self.stream_id()
+                        };
+                        c.extend(["SETID".into(), key, self.group(), id]);
+                    }
+                    3 => c.extend(["DESTROY".into(), key, self.group()]),
+                    _ => {
+                        let sub = self.pick(&["CREATECONSUMER", "DELCONSUMER"]);
+                        c.extend([sub, key, self.group(), self.consumer()]);
+                    }
+                }
+                c
+            }
+            10..=12 => {
+                let mut c = vec![
+                    "XREADGROUP".into(),
+                    "GROUP".into(),
+                    self.group(),
+                    self.consumer(),
+                ];
+                if self.chance(50) {
+                    c.extend(["COUNT".into(), self.pick(&["1", "2", "5"])]);
+                }
+                if self.chance(20) {
+                    c.push("NOACK".into());
+                }
+                let id = if self.chance(75) {
+                    ">".into()
+                } else {
+                    self.stream_id()
+                };
+                c.extend(["STREAMS".into(), key, id]);
+                c
+            }
+            13 => {
+                let mut c = vec!["XACK".into(), key, self.group()];
+                for _ in 0..1 + self.rng.below(3) {
+                    c.push(self.stream_id());
+                }
+                c
+            }
+            14 => vec!["XPENDING".into(), key, self.group()],
+            15 => {
+                let mut c = vec![
+                    "XCLAIM".into(),
+                    key,
+                    self.group(),
+                    self.consumer(),
+                    "0".into(),
+                ];
+                for _ in 0..1 + self.rng.below(2) {
+                    c.push(self.stream_id());
+                }
+                c.push("JUSTID".into());
+                if self.chance(30) {
+                    c.push("FORCE".into());
+                }
+                if self.chance(20) {
+                    c.extend(["RETRYCOUNT".into(), self.pick(&["0", "3"])]);
+                }
+                if self.chance(20) {
+                    c.extend(["LASTID".into(), self.stream_id()]);
+                }
+                c
+            }
+            16 => {
+                let mut c = vec![
+                    "XAUTOCLAIM".into(),
+                    key,
+                    self.group(),
+                    self.consumer(),
+                    "0".into(),
+                    self.range_bound(true),
+                ];
+                if self.chance(50) {
+                    c.extend(["COUNT".into(), self.pick(&["1", "2", "0"])]);
+                }
+                if self.chance(50) {
+                    c.push("JUSTID".into());
+                }
+                c
+            }
+            17 => {
+                let mut c = vec!["XREAD".into()];
+                if self.chance(50) {
+                    c.extend(["COUNT".into(), self.pick(&["1", "3"])]);
+                }
+                let id = if self.chance(20) {
+                    "$".into()
+                } else {
+                    self.stream_id()
+                };
+                c.extend(["STREAMS".into(), key, id]);
+                c
+            }
+            18 => vec!["XINFO".into(), "GROUPS".into(), key],
+            _ => {
+                let mut c = vec!["XSETID".into(), key, self.stream_id()];
+                if self.chance(30) {
+                    c.extend(["ENTRIESADDED".into(), self.pick(&["0", "5", "100"])]);
+                }
+                c
+            }
+        }
+    }
+}
+
 /// What is left of a reply whose content is random (SRANDMEMBER): its kind, and for an
 /// array its length; errors and nil in full.
 fn loose(reply: &[u8]) -> Vec<u8> {
@@ -893,6 +1133,7 @@ fn random_commands_agree_with_redis() {
     let mut theirs_events = EventListener::start(&mut theirs, theirs_server.conn(), "KEAmn", true);
     let mut gen = Gen {
         rng: Rng::new(seed),
+        next_ms: 1,
     };
     let mut stats: HashMap<String, Seen> = HashMap::new();
     for i in 0..count {
@@ -1102,6 +1343,19 @@ const COVERED: &[&str] = &[
     "ZRANDMEMBER",
     "SORT",
     "SORT_RO",
+    "XADD",
+    "XRANGE",
+    "XLEN",
+    "XDEL",
+    "XTRIM",
+    "XGROUP",
+    "XREADGROUP",
+    "XACK",
+    "XPENDING",
+    "XCLAIM",
+    "XAUTOCLAIM",
+    "XREAD",
+    "XINFO",
 ];
 
 /// Commands that only ever see keys of their own type (the lex ones use `zlex` alone).

@@ -224,6 +224,7 @@ fn acl_categories(c: &Command) -> Vec<&'static str> {
         "generic" => cats.push("@keyspace"),
         "connection" => cats.push("@connection"),
         "scripting" => cats.push("@scripting"),
+        "stream" => cats.push("@stream"),
         _ => {}
     }
     if c.flags & ADMIN != 0 {
@@ -235,6 +236,9 @@ fn acl_categories(c: &Command) -> Vec<&'static str> {
     } else {
         "@slow"
     });
+    if c.flags & BLOCKING != 0 {
+        cats.push("@blocking");
+    }
     cats
 }
 

@@ -18,7 +18,7 @@
 //!    keys the write filled are served last, each one's effects delivered on its own.
 //!
 //! Files follow Redis's split: [`string`] (t_string.c), [`bitmap`] (bitops.c), [`list`]
-//! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
+//! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`stream`] (t_stream.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
 //! (server.c, config.c, networking.c's CLIENT, acl.c's AUTH), [`info`] (INFO's text) and
 //! [`docs`] (COMMAND).
 
@@ -35,6 +35,7 @@ pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 #[cfg(test)]
 pub mod testing;
@@ -239,6 +240,7 @@ pub fn table() -> &'static [&'static [Command]] {
         pubsub::COMMANDS,
         sort::COMMANDS,
         scripting::COMMANDS,
+        stream::COMMANDS,
         server::COMMANDS,
         docs::COMMANDS,
         #[cfg(test)]
@@ -563,6 +565,7 @@ pub fn reap_stale(ctx: &mut Ctx, ks: &mut Keyspace) {
 /// served client's record is delivered on its own, after the command (or EXEC) that
 /// woke it, as Redis propagates each served client separately.
 pub fn finish_writes(ctx: &mut Ctx, mut ks: std::sync::RwLockWriteGuard<'_, Keyspace>) {
+    ks.signal_deleted_streams(ctx.now_ms);
     if ks.ready.is_empty() {
         return;
     }
@@ -586,6 +589,14 @@ pub fn command_keys<'a>(cmd: &Command, args: &'a Args) -> Vec<&'a [u8]> {
         let n = crate::util::num::parse_i64(&args[at]).unwrap_or(0).max(0);
         let end = (at as i64 + 1 + n).min(argc);
         return (at as i64 + 1..end).map(|i| &args[i as usize]).collect();
+    }
+    if cmd.name == "xread" || cmd.name == "xreadgroup" {
+        // The keys are the first half of what follows STREAMS.
+        let Some(at) = args.iter().position(|a| is(a, "streams")) else {
+            return Vec::new();
+        };
+        let n = (args.len() - at - 1) / 2;
+        return (at + 1..at + 1 + n).map(|i| &args[i]).collect();
     }
     let (first, last, step) = cmd.keys;
     if first <= 0 || step <= 0 {

@@ -504,8 +504,11 @@ fn mset_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, nx: bool) -> CmdR
     }
     // Each key fires its event as it is set (a new key's `new` comes just before).
     for pair in (1..args.len()).step_by(2) {
-        ks.db_mut(ctx.client.db)
-            .set_str(&args[pair], &args[pair + 1], false, ctx.now_ms);
+        let db = ks.db_mut(ctx.client.db);
+        // Redis's `setKey` looks the key up for writing first: one that has expired is
+        // removed (and fires `expired`) before the new one is added (`new`).
+        db.get_mut(&args[pair], ctx.now_ms);
+        db.set_str(&args[pair], &args[pair + 1], false, ctx.now_ms);
         ks.changed(STRING, "set", ctx.client.db, &args[pair]);
     }
     ks.dirty += (args.len() as u64 - 1) / 2;

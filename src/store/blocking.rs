@@ -59,6 +59,9 @@ pub struct Waiter {
     state: Mutex<WaitState>,
     cv: Condvar,
     serve: ServeFn,
+    /// Whether its key going away (or no longer holding a stream) must wake it too, as
+    /// XREADGROUP's waiters are (Redis's `unblockDeletedStreamReadgroupClients`).
+    wakes_on_delete: bool,
 }
 
 impl std::fmt::Debug for Waiter {
@@ -76,6 +79,18 @@ impl Waiter {
             state: Mutex::new(WaitState::Waiting),
             cv: Condvar::new(),
             serve,
+            wakes_on_delete: false,
+        })
+    }
+
+    /// A waiter that is also served when its key stops holding a stream (its serve
+    /// function then answers the error).
+    pub fn new_waking_on_delete(serve: ServeFn) -> Arc<Waiter> {
+        Arc::new(Waiter {
+            state: Mutex::new(WaitState::Waiting),
+            cv: Condvar::new(),
+            serve,
+            wakes_on_delete: true,
         })
     }
 
@@ -148,6 +163,9 @@ impl Waiter {
 #[derive(Debug, Default)]
 pub struct BlockedKeys {
     by_db: HashMap<usize, HashMap<Key, VecDeque<Arc<Waiter>>>>,
+    /// How many registered waiters wake when their key stops holding a stream, so that
+    /// writes look for deleted streams only while there are some.
+    waking_on_delete: usize,
 }
 
 impl BlockedKeys {
@@ -169,23 +187,50 @@ impl BlockedKeys {
         waiter: &Arc<Waiter>,
     ) {
         let map = self.by_db.entry(db).or_default();
+        let mut added = false;
         for key in keys {
             let queue = map.entry(key.into()).or_default();
             if !queue.iter().any(|w| Arc::ptr_eq(w, waiter)) {
                 queue.push_back(Arc::clone(waiter));
+                added = true;
             }
+        }
+        if added && waiter.wakes_on_delete {
+            self.waking_on_delete += 1;
         }
     }
 
     /// Removes `waiter` from every key it waits on.
     pub fn unblock(&mut self, waiter: &Arc<Waiter>) {
+        let mut found = false;
         for map in self.by_db.values_mut() {
             map.retain(|_, q| {
+                let before = q.len();
                 q.retain(|w| !Arc::ptr_eq(w, waiter));
+                found |= q.len() != before;
                 !q.is_empty()
             });
         }
+        if found && waiter.wakes_on_delete {
+            self.waking_on_delete -= 1;
+        }
         self.by_db.retain(|_, m| !m.is_empty());
+    }
+
+    /// The keys with a waiter that wakes when they stop holding a stream.
+    pub fn keys_waking_on_delete(&self) -> Vec<(usize, Key)> {
+        let mut out = Vec::new();
+        if self.waking_on_delete == 0 {
+            return out;
+        }
+        for (db, map) in &self.by_db {
+            for (key, queue) in map {
+                if queue.iter().any(|w| w.wakes_on_delete) {
+                    out.push((*db, key.clone()));
+                }
+            }
+        }
+        out
     }
 
     /// The clients waiting on `key`, longest first.
@@ -199,6 +244,22 @@ impl BlockedKeys {
 }
 
 impl Keyspace {
+    /// Signals ready the keys whose XREADGROUP waiters must learn that the key no
+    /// longer holds a stream (deleted, overwritten, flushed, swapped away).
+    pub fn signal_deleted_streams(&mut self, now_ms: u64) {
+        if self.blocked.is_empty() {
+            return;
+        }
+        for (db, key) in self.blocked.keys_waking_on_delete() {
+            let is_stream = self.dbs[db]
+                .get_quietly(&key, now_ms)
+                .is_some_and(|e| e.stream().is_some());
+            if !is_stream {
+                self.signal_ready(db, &key);
+            }
+        }
+    }
+
     /// Serves the clients blocked on the keys that got data (see the module docs), until
     /// no ready key is left: serving BLMOVE's destination can make another key ready.
     ///
@@ -211,8 +272,8 @@ impl Keyspace {
         while !self.ready.is_empty() {
             let (db, key) = self.ready.remove(0);
             for waiter in self.blocked.waiters(db, &key) {
-                if self.dbs[db].get_quietly(&key, now_ms).is_none() {
-                    break;
+                if self.dbs[db].get_quietly(&key, now_ms).is_none() && !waiter.wakes_on_delete {
+                    continue;
                 }
                 if waiter.try_serve(self, db, &key, now_ms) {
                     self.blocked.unblock(&waiter);
@@ -262,6 +323,26 @@ mod tests {
             t.join().unwrap(),
             WaitState::Interrupted(Interrupt::Error)
         ));
+    }
+
+    #[test]
+    fn only_keys_of_waiters_that_wake_on_delete_are_listed() {
+        let mut b = BlockedKeys::default();
+        let plain = idle();
+        let group = Waiter::new_waking_on_delete(Box::new(|_, _, _, _| Attempt::NotReady));
+        b.block(0, [&b"a"[..]], &plain);
+        assert!(b.keys_waking_on_delete().is_empty());
+        b.block(2, [&b"s"[..], b"t"], &group);
+        let mut keys = b.keys_waking_on_delete();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![(2, Key::from(&b"s"[..])), (2, Key::from(&b"t"[..]))]
+        );
+        b.unblock(&group);
+        b.unblock(&group);
+        assert!(b.keys_waking_on_delete().is_empty());
+        assert_eq!(b.waking_on_delete, 0);
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod effects;
 pub mod expire;
 pub mod hash;
 pub mod set;
+pub mod stream;
 pub mod table;
 pub mod value;
 pub mod watch;
@@ -27,6 +28,7 @@ use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use effects::{class, Effects, Event, Op, Own, Wanted};
 pub use hash::Hash;
 pub use set::Set;
+pub use stream::{Stream, StreamId};
 pub use value::{Limits, Value, ValueRef};
 pub use zset::ZSet;
 
@@ -249,6 +251,22 @@ impl Entry {
         }
     }
 
+    /// The stream value, or `None` for another type.
+    pub fn stream(&self) -> Option<&Stream> {
+        match self.other.as_deref() {
+            Some(Value::Stream(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The stream value, writable, or `None` for another type.
+    pub fn stream_mut(&mut self) -> Option<&mut Stream> {
+        match self.other.as_deref_mut() {
+            Some(Value::Stream(s)) => Some(s),
+            _ => None,
+        }
+    }
+
     /// Replaces the value, keeping the key and the expiry.
     pub fn set_value(&mut self, value: Value) {
         match value {
@@ -313,6 +331,7 @@ impl Entry {
             ValueRef::Hash(h) => return h.encoding(),
             ValueRef::Set(s) => return s.encoding(),
             ValueRef::ZSet(z) => return z.encoding(),
+            ValueRef::Stream(_) => return "stream",
         };
         let by_len = if s.len() <= EMBSTR_MAX {
             "embstr"
@@ -1264,7 +1283,7 @@ impl Keyspace {
 
     /// Swaps the contents of databases `a` and `b` (SWAPDB). Clients stay blocked on
     /// the same database numbers, so, as Redis's `scanDatabaseForReadyKeys` does, every
-    /// key of either database that now holds a list for a blocked client is signalled
+    /// key of either database that now holds a list, sorted set or stream for a blocked client is signalled
     /// ready. (The registry of blocked keys cannot be listed per database, so this
     /// looks at each list key of both databases: O(keys) only for SWAPDB.)
     pub fn swap_dbs(&mut self, a: usize, b: usize) {
@@ -1293,7 +1312,8 @@ impl Keyspace {
                 .table
                 .iter()
                 .filter(|e| {
-                    (e.list().is_some() || e.zset().is_some()) && self.blocked.contains(db, e.key())
+                    (e.list().is_some() || e.zset().is_some() || e.stream().is_some())
+                        && self.blocked.contains(db, e.key())
                 })
                 .map(|e| e.key().into())
                 .collect();

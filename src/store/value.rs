@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 
 use super::hash::Hash;
 use super::set::Set;
+use super::stream::Stream;
 use super::zset::ZSet;
 
 /// An owned value.
@@ -26,6 +27,8 @@ pub enum Value {
     Set(Set),
     /// A sorted set: members ordered by score, then bytewise.
     ZSet(ZSet),
+    /// A stream of entries with consumer groups.
+    Stream(Box<Stream>),
 }
 
 /// A borrowed view of a stored value.
@@ -36,6 +39,7 @@ pub enum ValueRef<'a> {
     Hash(&'a Hash),
     Set(&'a Set),
     ZSet(&'a ZSet),
+    Stream(&'a Stream),
 }
 
 impl Value {
@@ -47,6 +51,7 @@ impl Value {
             Value::Hash(h) => ValueRef::Hash(h),
             Value::Set(s) => ValueRef::Set(s),
             Value::ZSet(z) => ValueRef::ZSet(z),
+            Value::Stream(s) => ValueRef::Stream(s),
         }
     }
 }
@@ -60,6 +65,7 @@ impl ValueRef<'_> {
             ValueRef::Hash(_) => "hash",
             ValueRef::Set(_) => "set",
             ValueRef::ZSet(_) => "zset",
+            ValueRef::Stream(_) => "stream",
         }
     }
 
@@ -71,6 +77,7 @@ impl ValueRef<'_> {
             ValueRef::Hash(h) => Value::Hash((*h).clone()),
             ValueRef::Set(s) => Value::Set((*s).clone()),
             ValueRef::ZSet(z) => Value::ZSet((*z).clone()),
+            ValueRef::Stream(s) => Value::Stream(Box::new((*s).clone())),
         }
     }
 }
@@ -92,6 +99,8 @@ pub struct Limits {
     pub zset_entries: usize,
     /// `zset-max-listpack-value`: the longest member a listpack sorted set holds.
     pub zset_value: usize,
+    /// `stream-node-max-entries` and `stream-node-max-bytes`: where stream nodes split.
+    pub stream_node: super::stream::NodeLimits,
 }
 
 impl Default for Limits {
@@ -103,6 +112,7 @@ impl Default for Limits {
             set_intset_entries: 512,
             zset_entries: 128,
             zset_value: 64,
+            stream_node: super::stream::NodeLimits::default(),
         }
     }
 }

@@ -61,8 +61,8 @@ pub fn parse_commands(mut bytes: &[u8]) -> Vec<Vec<String>> {
 }
 
 /// Whether two propagated commands agree: word for word, except absolute expiry times
-/// each server computed from its own clock (`SET ... PXAT t`, `PEXPIREAT k t`), which may
-/// be `tolerance_ms` apart.
+/// each server computed from its own clock (`SET ... PXAT t`, `PEXPIREAT k t`, and a
+/// stream's delivery time `XCLAIM ... TIME t`), which may be `tolerance_ms` apart.
 pub fn same_command(a: &[String], b: &[String], tolerance_ms: i64) -> bool {
     if a.len() != b.len() {
         return false;
@@ -71,6 +71,11 @@ pub fn same_command(a: &[String], b: &[String], tolerance_ms: i64) -> bool {
         let name = words.first()?.to_ascii_uppercase();
         match name.as_str() {
             "PEXPIREAT" => Some(2),
+            // A stream delivery time: `XCLAIM ... TIME t`.
+            "XCLAIM" => words
+                .iter()
+                .position(|w| w.eq_ignore_ascii_case("time"))
+                .map(|i| i + 1),
             "SET" => words
                 .iter()
                 .position(|w| w.eq_ignore_ascii_case("pxat"))

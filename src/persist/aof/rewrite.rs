@@ -4,7 +4,11 @@
 //! Per non-empty database a SELECT, then per key: `SET` for a string, `RPUSH`, `SADD`,
 //! `ZADD` and `HMSET` for the collections in batches of at most
 //! [`ITEMS_PER_CMD`] elements (Redis's `AOF_REWRITE_ITEMS_PER_CMD`), scores as `%.17g`,
-//! then `PEXPIREAT` with the absolute expiry time if the key has one.
+//! then `PEXPIREAT` with the absolute expiry time if the key has one. A stream becomes
+//! what Redis's `rewriteStreamObject` writes: one `XADD` per entry (an empty stream
+//! `XADD key MAXLEN 0 0-1 x y`), `XSETID` with ENTRIESADDED and MAXDELETEDID, then per
+//! group `XGROUP CREATE ... ENTRIESREAD`, and per consumer an `XCLAIM ... JUSTID FORCE`
+//! per pending entry, or `XGROUP CREATECONSUMER` if it has none.
 
 use super::encode_argv;
 use crate::store::ValueRef;
@@ -44,6 +48,7 @@ pub fn key(out: &mut Vec<u8>, key: &[u8], value: ValueRef<'_>, expires_at_ms: Op
                 f(value);
             }
         }),
+        ValueRef::Stream(stream) => rewrite_stream(out, key, stream),
     }
     if let Some(at) = expires_at_ms {
         let at = at.to_string();
@@ -82,6 +87,85 @@ fn batched(
             }
         }
     });
+}
+
+/// The commands that rebuild a stream (Redis's `rewriteStreamObject`).
+fn rewrite_stream(out: &mut Vec<u8>, key: &[u8], s: &crate::store::Stream) {
+    if s.is_empty() {
+        encode_argv(
+            &[b"XADD".as_slice(), key, b"MAXLEN", b"0", b"0-1", b"x", b"y"],
+            out,
+        );
+    } else {
+        s.for_each(|e| {
+            let fields = e.fields();
+            header(out, 3 + 2 * fields.len());
+            bulk(out, b"XADD");
+            bulk(out, key);
+            bulk(out, &e.id.to_bytes());
+            for (f, v) in fields {
+                bulk(out, f);
+                bulk(out, v);
+            }
+        });
+    }
+    let added = s.entries_added.to_string();
+    encode_argv(
+        &[
+            b"XSETID".as_slice(),
+            key,
+            &s.last_id.to_bytes(),
+            b"ENTRIESADDED",
+            added.as_bytes(),
+            b"MAXDELETEDID",
+            &s.max_deleted_id.to_bytes(),
+        ],
+        out,
+    );
+    for (name, g) in &s.groups {
+        let read = g.entries_read.map_or(-1, |r| r as i64).to_string();
+        encode_argv(
+            &[
+                b"XGROUP".as_slice(),
+                b"CREATE",
+                key,
+                name,
+                &g.last_id.to_bytes(),
+                b"ENTRIESREAD",
+                read.as_bytes(),
+            ],
+            out,
+        );
+        for (cname, c) in &g.consumers {
+            if c.pel.is_empty() {
+                encode_argv(
+                    &[b"XGROUP".as_slice(), b"CREATECONSUMER", key, name, cname],
+                    out,
+                );
+                continue;
+            }
+            for id in &c.pel {
+                let Some(nack) = g.pel.get(id) else { continue };
+                encode_argv(
+                    &[
+                        b"XCLAIM".as_slice(),
+                        key,
+                        name,
+                        cname,
+                        b"0",
+                        &id.to_bytes(),
+                        b"TIME",
+                        nack.delivery_time.to_string().as_bytes(),
+                        b"RETRYCOUNT",
+                        nack.delivery_count.to_string().as_bytes(),
+                        b"JUSTID",
+                        b"FORCE",
+                    ],
+                    out,
+                );
+            }
+        }
+    }
 }
 
 fn header(out: &mut Vec<u8>, n: usize) {
