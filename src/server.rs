@@ -247,6 +247,14 @@ fn load_dump(server: &Server) -> Result<(), StartError> {
                 .store(stats.keys_expired, Ordering::Relaxed);
             let old = std::mem::replace(&mut *server.store.write(), keyspace);
             drop(old);
+            crate::command::scripting::restore_libraries(server, &stats.functions).map_err(
+                |e| {
+                    fail(format!(
+                        "Fatal error loading the DB from {}: function library: {e}. Exiting.",
+                        path.display()
+                    ))
+                },
+            )?;
             server.log.notice(&format!(
                 "Done loading dump, keys loaded: {}, keys expired: {}.",
                 stats.keys_loaded, stats.keys_expired

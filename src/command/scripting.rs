@@ -759,7 +759,10 @@ fn reload_functions(eng: &mut engine::Engine, libs: &crate::script::function::Li
 
 /// Loads a library's code in this thread's state, checking it as FUNCTION LOAD does;
 /// the library to add.
-fn build_library(ctx: &Ctx, code: &[u8]) -> Result<crate::script::function::Library, String> {
+fn build_library(
+    server: &crate::state::Server,
+    code: &[u8],
+) -> Result<crate::script::function::Library, String> {
     use crate::script::function::{self, FunctionInfo, LoadHost, Registrations};
     let (engine_name, name, start) = function::metadata(code)?;
     if !function::valid_name(name.as_bytes()) {
@@ -769,7 +772,7 @@ fn build_library(ctx: &Ctx, code: &[u8]) -> Result<crate::script::function::Libr
         return Err(format!("Engine '{engine_name}' not found"));
     }
     let mut reg = Registrations::default();
-    engine::with(ctx.server.scripts.generation(), |eng| {
+    engine::with(server.scripts.generation(), |eng| {
         let mut host = LoadHost::new(&mut reg);
         function::load(&mut eng.lua, code, start, &mut host)
     })?;
@@ -782,6 +785,21 @@ fn build_library(ctx: &Ctx, code: &[u8]) -> Result<crate::script::function::Libr
         code: code.to_vec(),
         functions,
     })
+}
+
+/// Loads the libraries a dump file held (at startup): each as FUNCTION LOAD would; an
+/// error names the library that failed.
+pub fn restore_libraries(server: &crate::state::Server, codes: &[Vec<u8>]) -> Result<(), String> {
+    let mut new = Vec::with_capacity(codes.len());
+    for code in codes {
+        new.push(build_library(server, code)?);
+    }
+    let mut libs = server
+        .scripts
+        .functions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    join(&mut libs, new, false)
 }
 
 /// Adds libraries to the set: a library of the same name is an error unless `replace`;
@@ -834,7 +852,7 @@ fn function_load(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     if at >= args.len() {
         return Err(CmdError::err("Function code is missing"));
     }
-    let lib = build_library(ctx, &args[at]).map_err(CmdError::err)?;
+    let lib = build_library(ctx.server, &args[at]).map_err(CmdError::err)?;
     let name = lib.name.clone();
     let mut libs = ctx
         .server
@@ -1216,7 +1234,7 @@ fn function_restore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult 
         }
         let code = read_rdb_string(data, &mut pos)
             .ok_or_else(|| CmdError::err("Failed loading library payload"))?;
-        let lib = build_library(ctx, &code).map_err(CmdError::err)?;
+        let lib = build_library(ctx.server, &code).map_err(CmdError::err)?;
         if new
             .iter()
             .any(|l: &crate::script::function::Library| l.name == lib.name)

@@ -23,13 +23,24 @@
 //! |--------|----------|------------|-----------------------------------------------------------|
 //! | 0      | 8        | magic      | `52 45 44 4C 49 54 45 00`: ASCII `REDLITE` and a NUL byte |
 //! | 8      | 4        | version    | `u32` format version, currently `3` ([`VERSION`])         |
-//! | 12     | variable | sections   | zero or more database sections, see below                 |
+//! | 12     | variable | libraries  | zero or more function libraries, see below (version 4)    |
+//! | ...    | variable | sections   | zero or more database sections, see below                 |
 //! | *e*    | 1        | end marker | `0xFF`                                                    |
 //! | *e*+1  | 8        | checksum   | `u64` CRC-64 of bytes `0..=e`, magic through end marker   |
 //!
 //! The file ends right after the checksum; trailing bytes make it invalid. The checksum is
 //! the CRC-64 variant Redis uses (see [`crate::persist::crc64`]), so a file truncated or
 //! damaged anywhere is detected.
+//!
+//! ## Function library (version 4)
+//!
+//! | Size     | Field      | Contents                                                        |
+//! |----------|------------|-----------------------------------------------------------------|
+//! | 1        | marker     | `0xF5`                                                          |
+//! | bytes    | code       | the library's whole code, `#!lua name=...` line included        |
+//!
+//! Libraries come before the first database section, as Redis's RDB puts its
+//! `FUNCTION2` records first; loading runs each one as FUNCTION LOAD does.
 //!
 //! ## Database section
 //!
@@ -91,6 +102,7 @@
 //! | 1       | strings and lists                                 |
 //! | 2       | hashes, sets and sorted sets (tags 2, 3 and 4)    |
 //! | 3       | streams (tag 5)                                   |
+//! | 4       | function libraries (marker `0xF5`)                |
 //!
 //! A reader accepts every version up to its own; each is a subset of the next. When a
 //! reserved tag gets an encoding, [`VERSION`] is bumped as well, so that an older build
@@ -102,11 +114,11 @@
 //!
 //! ```text
 //! 52 45 44 4C 49 54 45 00   magic "REDLITE\0"
-//! 03 00 00 00               version 3
+//! 04 00 00 00               version 4
 //! FE 00 01                  section: database 0, 1 key
 //! 00 01 6B 01 76            entry: tag 0 (string, no expiry), key "k", value "v"
 //! FF                        end marker
-//! 95 44 93 93 81 8B 43 A3   CRC-64 of the 21 bytes above (0xa3438b8193934495), LE
+//! 4B D3 DA 2F 41 C7 EC 3E   CRC-64 of the 21 bytes above (0x3eecc7412fdad34b), LE
 //! ```
 //!
 //! # Loading semantics
@@ -132,13 +144,15 @@ use crate::store::{Hash, Set, ZSet};
 pub const MAGIC: [u8; 8] = *b"REDLITE\0";
 
 /// The format version this build writes and reads.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// The oldest format version this build still reads.
 pub const OLDEST_VERSION: u32 = 1;
 
 /// Starts a database section.
 const DB_MARKER: u8 = 0xFE;
+/// Starts a function library (format version 4 on).
+const FUNCTION_MARKER: u8 = 0xF5;
 /// Ends the list of sections; the checksum follows.
 const END_MARKER: u8 = 0xFF;
 /// Bit 7 of an entry's tag byte: an 8-byte expiry time follows the tag.
@@ -206,6 +220,15 @@ impl<W: Write> Writer<W> {
         w.put(&MAGIC)?;
         w.put(&VERSION.to_le_bytes())?;
         Ok(w)
+    }
+
+    /// Writes one function library's code. Libraries come before the first database.
+    pub fn function(&mut self, code: &[u8]) -> io::Result<()> {
+        if self.last_db.is_some() {
+            return Err(misuse("function() called after a database section".into()));
+        }
+        self.put(&[FUNCTION_MARKER])?;
+        self.put_bytes(code)
     }
 
     /// Starts the section of database `index`, which will hold exactly `key_count` keys.
@@ -522,12 +545,14 @@ impl std::error::Error for DumpError {
 // ---------------------------------------------------------------------------------------
 
 /// What [`read`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadStats {
     /// Keys passed to the callback.
     pub keys_loaded: u64,
     /// Keys skipped because their expiry time had already passed.
     pub keys_expired: u64,
+    /// The function libraries' code, in file order.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Reads a whole dump. Calls `on_entry(db_index, key, value, expires_at_ms, section_keys)`
@@ -589,6 +614,9 @@ pub fn read<R: Read>(
                 }
             }
             END_MARKER => break,
+            FUNCTION_MARKER if version >= 4 && prev_db.is_none() => {
+                stats.functions.push(inp.bytes()?);
+            }
             other => {
                 return Err(DumpError::corrupt(format!(
                     "expected a database section (0xfe) or the end marker (0xff) at offset \
@@ -1166,7 +1194,8 @@ mod tests {
             stats,
             LoadStats {
                 keys_loaded: entries.len() as u64,
-                keys_expired: 0
+                keys_expired: 0,
+                functions: vec![],
             }
         );
     }
@@ -1192,10 +1221,35 @@ mod tests {
     }
 
     #[test]
+    fn function_libraries_come_first_and_round_trip() {
+        let data = build(|w| {
+            w.function(b"#!lua name=a\nreturn 1")?;
+            w.function(b"#!lua name=b\nreturn 2")?;
+            w.begin_db(0, 1)?;
+            w.entry(b"k", ValueRef::Str(b"v"), None)?;
+            assert!(w.function(b"late").is_err());
+            Ok(())
+        });
+        let (got, stats) = load(&data, 0).expect("load");
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            stats.functions,
+            vec![
+                b"#!lua name=a\nreturn 1".to_vec(),
+                b"#!lua name=b\nreturn 2".to_vec()
+            ]
+        );
+        // A version 3 file cannot hold them.
+        let mut old = with_version_and_crc(3, &[FUNCTION_MARKER, 1, b'x', END_MARKER]);
+        assert!(load(&old, 0).is_err());
+        old.clear();
+    }
+
+    #[test]
     fn empty_dump() {
         let data = build(|_| Ok(()));
         let mut expected = MAGIC.to_vec();
-        expected.extend_from_slice(&[3, 0, 0, 0, END_MARKER]);
+        expected.extend_from_slice(&[4, 0, 0, 0, END_MARKER]);
         expected.extend_from_slice(&crc64(0, &expected).to_le_bytes());
         assert_eq!(data, expected);
         let (got, stats) = load(&data, 0).expect("load");
@@ -1211,14 +1265,14 @@ mod tests {
         });
         let expected: &[u8] = &[
             0x52, 0x45, 0x44, 0x4C, 0x49, 0x54, 0x45, 0x00, // magic
-            0x03, 0x00, 0x00, 0x00, // version
+            0x04, 0x00, 0x00, 0x00, // version
             0xFE, 0x00, 0x01, // section: db 0, 1 key
             0x00, 0x01, b'k', 0x01, b'v', // entry
             0xFF, // end
-            0x95, 0x44, 0x93, 0x93, 0x81, 0x8B, 0x43, 0xA3, // crc
+            0x4B, 0xD3, 0xDA, 0x2F, 0x41, 0xC7, 0xEC, 0x3E, // crc
         ];
         assert_eq!(data, expected);
-        assert_eq!(crc64(0, &data[..21]), 0xa343_8b81_9393_4495);
+        assert_eq!(crc64(0, &data[..21]), 0x3eec_c741_2fda_d34b);
     }
 
     #[test]
@@ -1292,7 +1346,8 @@ mod tests {
             stats,
             LoadStats {
                 keys_loaded: 4,
-                keys_expired: 2
+                keys_expired: 2,
+                functions: vec![],
             }
         );
     }
@@ -1324,7 +1379,7 @@ mod tests {
         assert!(matches!(err.kind(), DumpErrorKind::UnsupportedVersion(7)));
         assert_eq!(
             err.to_string(),
-            "unsupported dump format version 7 (this build reads versions 1 to 3)"
+            "unsupported dump format version 7 (this build reads versions 1 to 4)"
         );
     }
 

@@ -123,14 +123,17 @@ fn commit(tmp: &Path, dir: &Path, path: &Path, written: io::Result<File>) -> io:
 }
 
 /// Writes `ks` to `path` atomically (see the module docs).
-pub fn write_dump(ks: &Keyspace, path: &Path) -> io::Result<()> {
+pub fn write_dump(ks: &Keyspace, functions: &[Vec<u8>], path: &Path) -> io::Result<()> {
     let (dir, tmp) = temp_path(path);
-    let written = create_temp(&tmp).and_then(|file| write_file(ks, file));
+    let written = create_temp(&tmp).and_then(|file| write_file(ks, functions, file));
     commit(&tmp, &dir, path, written)
 }
 
-fn write_file(ks: &Keyspace, file: File) -> io::Result<File> {
+fn write_file(ks: &Keyspace, functions: &[Vec<u8>], file: File) -> io::Result<File> {
     let mut w = dump::Writer::new(file)?;
+    for code in functions {
+        w.function(code)?;
+    }
     for (index, db) in ks.dbs().iter().enumerate() {
         // Expired keys are written too: the reader skips them, and counting them out
         // would take a second pass.
@@ -162,7 +165,7 @@ pub fn save(server: &Server, ks: &Keyspace) -> io::Result<()> {
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     let path = server.dump_path();
-    let result = write_dump(ks, &path);
+    let result = write_dump(ks, &server.scripts.library_codes(), &path);
     match &result {
         Ok(()) => {
             server.log.notice("DB saved on disk");
@@ -224,6 +227,8 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveError> {
     }
     let dirty_before = ks.dirty;
     let sections = ks.snapshot_begin();
+    // The function libraries as they are at the snapshot's point.
+    let functions = server.scripts.library_codes();
     drop(ks);
     let now = now_secs();
     p.last_bgsave_try.store(now, Ordering::Relaxed);
@@ -239,7 +244,7 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveError> {
     ));
     let spawned = std::thread::Builder::new()
         .name("redlite-bgsave".into())
-        .spawn(move || run_bgsave(&arc, &sections, dirty_before));
+        .spawn(move || run_bgsave(&arc, &sections, &functions, dirty_before));
     if spawned.is_err() {
         let leftovers = server.store.write().snapshot_end_all();
         drop(leftovers);
@@ -253,14 +258,20 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveError> {
 }
 
 /// The BGSAVE thread: writes the snapshot, commits the file, records the outcome.
-fn run_bgsave(server: &Server, sections: &[(usize, u64)], dirty_before: u64) {
+fn run_bgsave(
+    server: &Server,
+    sections: &[(usize, u64)],
+    functions: &[Vec<u8>],
+    dirty_before: u64,
+) {
     let p = &server.persist;
     let started = Instant::now();
     let result = {
         let _one_at_a_time = p.saving.lock().unwrap_or_else(|e| e.into_inner());
         let path = server.dump_path();
         let (dir, tmp) = temp_path(&path);
-        let written = create_temp(&tmp).and_then(|file| write_snapshot(server, file, sections));
+        let written =
+            create_temp(&tmp).and_then(|file| write_snapshot(server, file, sections, functions));
         commit(&tmp, &dir, &path, written)
     };
     // Whatever happened, no snapshot may stay attached; what they hold is freed
@@ -309,9 +320,17 @@ fn aborted() -> io::Error {
 }
 
 /// Writes the snapshot's sections to `file` (see the module docs).
-fn write_snapshot(server: &Server, mut file: File, sections: &[(usize, u64)]) -> io::Result<File> {
+fn write_snapshot(
+    server: &Server,
+    mut file: File,
+    sections: &[(usize, u64)],
+    functions: &[Vec<u8>],
+) -> io::Result<File> {
     let p = &server.persist;
     let mut w = dump::Writer::new(Spool(Vec::new()))?;
+    for code in functions {
+        w.function(code)?;
+    }
     let mut done_before = 0u64;
     for &(index, count) in sections {
         w.begin_db(index as u32, count)?;
@@ -617,7 +636,7 @@ mod tests {
         ks.db_mut(3).set_expiry(b"ttl", now_ms() + 100_000, 0);
         ks.db_mut(5).set(b"gone", Value::Str(b"x".to_vec()));
         ks.db_mut(5).set_expiry(b"gone", 1, 0);
-        write_dump(&ks, &path).unwrap();
+        write_dump(&ks, &[], &path).unwrap();
         assert!(!dir
             .join(format!("temp-{}.rdb", std::process::id()))
             .exists());
@@ -654,7 +673,7 @@ mod tests {
         let path = dir.join("dump.rdb");
         let mut ks = Keyspace::new(16);
         ks.db_mut(9).set(b"k", Value::Str(b"v".to_vec()));
-        write_dump(&ks, &path).unwrap();
+        write_dump(&ks, &[], &path).unwrap();
         let err = load(&path, 4, &Limits::default(), None).unwrap_err();
         assert!(err.contains("DB 9"), "{err}");
         fs::remove_dir_all(&dir).unwrap();

@@ -144,6 +144,12 @@ impl Scripts {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// Every function library's code (what the dump file and the AOF base keep).
+    pub fn library_codes(&self) -> Vec<Vec<u8>> {
+        let libs = self.functions.lock().unwrap_or_else(|e| e.into_inner());
+        libs.libraries.values().map(|l| l.code.clone()).collect()
+    }
+
     /// The current generation of the script cache.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)

@@ -1166,14 +1166,9 @@ fn run_rewrite(server: &Server, sections: &[(usize, u64)], functions: &[u8]) {
 /// The function libraries as the base file starts with them (Redis's
 /// `rewriteFunctions`): one `FUNCTION LOAD <code>` each.
 fn function_loads(server: &Server) -> Vec<u8> {
-    let libs = server
-        .scripts
-        .functions
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
     let mut out = Vec::new();
-    for lib in libs.libraries.values() {
-        encode_argv(&[b"FUNCTION".as_slice(), b"LOAD", &lib.code], &mut out);
+    for code in server.scripts.library_codes() {
+        encode_argv(&[b"FUNCTION".as_slice(), b"LOAD", &code], &mut out);
     }
     out
 }
