@@ -407,9 +407,13 @@ fn numkeys(args: &Args) -> Result<usize, CmdError> {
 
 /// Compiles a script body in this thread's state (cached there under its SHA-1 and kept
 /// alive in the registry).
-fn compile(eng: &mut engine::Engine, sha: [u8; 40], script: &Script) -> Result<Value, CmdError> {
-    if let Some(f) = eng.scripts.get(&sha) {
-        return Ok(f.clone());
+fn compile(
+    eng: &mut engine::Engine,
+    sha: [u8; 40],
+    script: &Script,
+) -> Result<(Value, u64), CmdError> {
+    if let Some(known) = eng.scripts.get(&sha) {
+        return Ok(known.clone());
     }
     let code = &script.body[script.code_start..];
     let f = eng
@@ -418,8 +422,8 @@ fn compile(eng: &mut engine::Engine, sha: [u8; 40], script: &Script) -> Result<V
         .map_err(|e| CmdError::err(format!("Error compiling script (new function): {e}")))?;
     let key = format!("f_{}", String::from_utf8_lossy(&sha));
     eng.lua.registry_set(&key, f.clone());
-    eng.scripts.insert(sha, f.clone());
-    Ok(f)
+    eng.scripts.insert(sha, (f.clone(), script.flags));
+    Ok((f, script.flags))
 }
 
 /// Finds or creates the cache entry for an EVAL body (a shebang error is refused here,
@@ -475,42 +479,64 @@ fn eval_locked<'s>(ctx: &mut Ctx<'s>, ks: &mut Guard<'s>, args: &Args, how: How)
     }
     let nkeys = numkeys(args)?;
     let scripts = &ctx.server.scripts;
-    let (sha, script) = if how.by_sha {
-        let sha = sha_arg(&args[1]).ok_or_else(noscript)?;
-        (sha, scripts.get(&sha).ok_or_else(noscript)?)
+    let sha = if how.by_sha {
+        sha_arg(&args[1]).ok_or_else(noscript)?
     } else {
-        let sha = crate::script::sha1_hex(&args[1]);
-        match scripts.get(&sha) {
-            Some(s) => (sha, s),
-            None => script_for_body(&args[1])?,
-        }
+        crate::script::sha1_hex(&args[1])
     };
-    let generation = scripts.generation();
-    engine::with(generation, |eng| {
-        let f = compile(eng, sha, &script)?;
-        ctx.server.scripts.insert(sha, Arc::clone(&script));
-        prepare(ctx, script.flags, how.read_only)?;
-        let read_only = how.read_only
-            || (script.flags & flag::EVAL_COMPAT == 0 && script.flags & flag::NO_WRITES != 0);
-        let name = String::from_utf8_lossy(&sha).into_owned();
-        let lua = &mut eng.lua;
-        for (global, range) in [("KEYS", 3..3 + nkeys), ("ARGV", 3 + nkeys..args.len())] {
-            let t = lua.create_table(range.len(), 0);
-            for (i, a) in range.enumerate() {
-                let s = lua.string(&args[a]);
-                let _ = lua.raw_set(&t, Value::Num((i + 1) as f64), s);
-            }
-            lua.set_global(global, t);
-        }
-        let spec = Spec {
-            name: &name,
-            eval: true,
-            read_only,
-            argv: args,
+    engine::with(scripts.generation(), |eng| {
+        // This thread's state has what it compiled; the shared cache is only looked up
+        // (under its lock) for what it has not.
+        let compiled = match eng.scripts.get(&sha) {
+            Some(known) => known.clone(),
+            None => match scripts.get(&sha) {
+                Some(script) => compile(eng, sha, &script)?,
+                None if how.by_sha => return Err(noscript()),
+                None => {
+                    let (_, script) = script_for_body(&args[1])?;
+                    let compiled = compile(eng, sha, &script)?;
+                    scripts.insert(sha, script);
+                    compiled
+                }
+            },
         };
-        run_script(ctx, ks, lua, &f, &[], &spec);
-        Ok(())
+        run_eval(ctx, ks, eng, args, how, nkeys, sha, compiled)
     })
+}
+
+/// Runs an EVAL script compiled in this thread's state.
+#[allow(clippy::too_many_arguments)]
+fn run_eval<'s>(
+    ctx: &mut Ctx<'s>,
+    ks: &mut Guard<'s>,
+    eng: &mut engine::Engine,
+    args: &Args,
+    how: How,
+    nkeys: usize,
+    sha: [u8; 40],
+    (f, flags): (Value, u64),
+) -> CmdResult {
+    prepare(ctx, flags, how.read_only)?;
+    let read_only =
+        how.read_only || (flags & flag::EVAL_COMPAT == 0 && flags & flag::NO_WRITES != 0);
+    let name = String::from_utf8_lossy(&sha).into_owned();
+    let lua = &mut eng.lua;
+    for (global, range) in [("KEYS", 3..3 + nkeys), ("ARGV", 3 + nkeys..args.len())] {
+        let t = lua.create_table(range.len(), 0);
+        for (i, a) in range.enumerate() {
+            let s = lua.string(&args[a]);
+            let _ = lua.raw_set(&t, Value::Num((i + 1) as f64), s);
+        }
+        lua.set_global(global, t);
+    }
+    let spec = Spec {
+        name: &name,
+        eval: true,
+        read_only,
+        argv: args,
+    };
+    run_script(ctx, ks, lua, &f, &[], &spec);
+    Ok(())
 }
 
 /// Runs a compiled script or function: marks it running, holds what it propagates,

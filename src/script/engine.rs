@@ -39,8 +39,8 @@ pub struct Engine {
     pub lua: Lua,
     /// The script cache generation this state was built for.
     pub generation: u64,
-    /// Compiled EVAL scripts, by SHA-1 (each also kept in the registry).
-    pub scripts: HashMap<[u8; 40], Value>,
+    /// Compiled EVAL scripts and their flags, by SHA-1 (each also kept in the registry).
+    pub scripts: HashMap<[u8; 40], (Value, u64)>,
     /// The function libraries' version this state loaded, and their functions by name.
     pub functions_version: u64,
     pub functions: HashMap<String, Value>,
