@@ -642,3 +642,52 @@ fn shutdown_nosave_stops_a_busy_server() {
     assert_eq!(seen[0], seen[1]);
     assert!(seen[0].ends_with("closed=true gone=true"), "{}", seen[0]);
 }
+
+/// A script's writes touch WATCHed keys (EXEC aborts) and invalidate keys other
+/// clients cache; keys a script reads are tracked for the client that ran it.
+#[test]
+fn scripts_touch_watched_and_tracked_keys() {
+    if !common::reference_available("scripts_touch_watched_and_tracked_keys") {
+        return;
+    }
+    let pair = Pair::start();
+    let mut seen = Vec::new();
+    for port in [pair.ours.port, pair.theirs.port] {
+        let mut lines = Vec::new();
+        let (mut watcher, mut writer) = (Conn::connect(port), Conn::connect(port));
+        watcher.cmd(&["WATCH", "w"]);
+        writer.cmd(&["EVAL", "return redis.call('set', 'w', '1')", "0"]);
+        watcher.cmd(&["MULTI"]);
+        watcher.cmd(&["GET", "w"]);
+        lines.push(render(&watcher.cmd(&["EXEC"])));
+        // RESP3 tracking: the reader runs a script that reads `t`, the writer changes it.
+        let mut reader = Conn::connect(port);
+        reader.cmd(&["HELLO", "3"]);
+        reader.cmd(&["CLIENT", "TRACKING", "on"]);
+        // Redis remembers the keys a script declares when it reads, not the keys its
+        // commands name: `u` is not tracked, `t` is.
+        lines.push(render(&reader.cmd(&[
+            "EVAL",
+            "return redis.call('get', 'u')",
+            "0",
+        ])));
+        lines.push(render(&reader.cmd(&[
+            "EVAL",
+            "return redis.call('get', KEYS[1])",
+            "1",
+            "t",
+        ])));
+        lines.push(render(&reader.cmd(&[
+            "EVAL_RO",
+            "return redis.call('get', KEYS[1])",
+            "1",
+            "r",
+        ])));
+        writer.cmd(&["EVAL", "redis.call('set', 'u', 'v') redis.call('set', 'r', 'v') return redis.call('set', 't', 'v')", "0"]);
+        lines.push(render(&reader.read_reply()));
+        lines.push(render(&reader.read_reply()));
+        lines.push(render(&reader.cmd(&["PING"])));
+        seen.push(lines.join("\n"));
+    }
+    assert_eq!(seen[0], seen[1]);
+}

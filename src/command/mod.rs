@@ -620,6 +620,17 @@ pub fn remember_read(ctx: &mut Ctx, cmd: &Command, args: &Args) {
     if cmd.flags & flags::READONLY == 0 || cmd.flags & flags::PUBSUB != 0 {
         return;
     }
+    // A read-only script's keys are remembered by the reads it runs, as below.
+    if matches!(cmd.name, "eval_ro" | "evalsha_ro" | "fcall_ro") {
+        return;
+    }
+    remember_keys(ctx, cmd, args);
+}
+
+/// Remembers the keys a command names for the client if it tracks them (default mode;
+/// in OPTIN mode only after CLIENT CACHING YES, in OPTOUT mode unless CLIENT CACHING
+/// NO). A read inside a script remembers the keys the script declared, as Redis does.
+pub fn remember_keys(ctx: &mut Ctx, cmd: &Command, args: &Args) {
     let Some(mode) = &ctx.client.tracking.mode else {
         return;
     };

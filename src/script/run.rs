@@ -317,7 +317,12 @@ impl<'b> ScriptHost<'_, 'b, '_> {
             Handler::Read(f) => {
                 let r = f(&mut ctx, ks, argv);
                 command::reap_stale(&mut ctx, ks);
-                command::remember_read(&mut ctx, cmd, argv);
+                // Redis remembers the keys the script declared, not the command's.
+                if cmd.flags & command::flags::READONLY != 0 {
+                    if let Some(outer) = command::lookup(&self.argv[0]) {
+                        command::remember_keys(&mut ctx, outer, self.argv);
+                    }
+                }
                 r
             }
             Handler::Write(f) => command::run_write(&mut ctx, ks, f, argv),
