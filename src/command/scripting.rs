@@ -550,7 +550,7 @@ fn run_script<'s>(
     spec: &Spec,
 ) {
     let server = ctx.server;
-    let _running = RunningGuard::start(&server.scripts.running, spec.eval);
+    let _running = RunningGuard::start(&server.scripts.running, &server.store, spec.eval);
     // Inside EXEC the transaction already holds what it propagates.
     let own_hold = ctx.client.held_ops.is_none();
     if own_hold {

@@ -51,15 +51,19 @@ thread_local! {
 }
 
 /// Runs `f` with this thread's engine, (re)built for `generation` if needed.
+///
+/// The engine is taken out of its slot while `f` runs and put back after: if `f`
+/// panics (the connection catches it), the state it left half-changed is dropped and the
+/// next script gets a fresh one.
 pub fn with<R>(generation: u64, f: impl FnOnce(&mut Engine) -> R) -> R {
-    ENGINE.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let stale = slot.as_ref().is_none_or(|e| e.generation != generation);
-        if stale {
-            *slot = Some(Engine::new(generation));
-        }
-        f(slot.as_mut().expect("built above"))
-    })
+    let taken = ENGINE.with(|cell| cell.borrow_mut().take());
+    let mut engine = match taken {
+        Some(e) if e.generation == generation => e,
+        _ => Engine::new(generation),
+    };
+    let result = f(&mut engine);
+    ENGINE.with(|cell| *cell.borrow_mut() = Some(engine));
+    result
 }
 
 /// Bytes the Lua state of this thread holds (0 if it has none).

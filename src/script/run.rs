@@ -373,18 +373,21 @@ fn script_argv(lua: &Lua, args: &[Value]) -> Result<Args, &'static str> {
     Ok(argv)
 }
 
-/// Marks a script as running (for BUSY, KILL and the log) until dropped.
+/// Marks a script as running (for BUSY, KILL and the log) until dropped. Should the
+/// script's thread panic while it is busy, dropping the guard still ends the pause, so
+/// the keyspace is never left owned by nobody.
 pub struct RunningGuard<'a> {
     running: &'a super::Running,
+    store: &'a crate::store::Store,
 }
 
 impl<'a> RunningGuard<'a> {
-    pub fn start(running: &'a super::Running, eval: bool) -> Self {
+    pub fn start(running: &'a super::Running, store: &'a crate::store::Store, eval: bool) -> Self {
         running.eval.store(eval, Ordering::Release);
         running.wrote.store(false, Ordering::Release);
         running.killed.store(false, Ordering::Release);
         running.active.store(true, Ordering::Release);
-        RunningGuard { running }
+        RunningGuard { running, store }
     }
 }
 
@@ -395,6 +398,9 @@ impl Drop for RunningGuard<'_> {
         r.active.store(false, Ordering::Release);
         if r.busy.swap(false, Ordering::AcqRel) {
             *r.started.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            // Only after a panic is it still paused; the lock may be this thread's own
+            // (a guard further up the unwinding stack), so it is not taken here.
+            self.store.unpause();
         }
     }
 }

@@ -1536,6 +1536,17 @@ impl Store {
         g
     }
 
+    /// Ends a pause without taking the lock (a script that panicked while busy).
+    pub fn unpause(&self) {
+        if !self.paused.load(Ordering::Acquire) {
+            return;
+        }
+        let (lock, cv) = &self.resumed;
+        let _l = lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.paused.store(false, Ordering::Release);
+        cv.notify_all();
+    }
+
     /// Whether a busy script owns the keyspace.
     pub fn is_paused(&self) -> bool {
         self.paused.load(Ordering::Acquire)
