@@ -519,7 +519,8 @@ fn run_eval<'s>(
     prepare(ctx, flags, how.read_only)?;
     let read_only =
         how.read_only || (flags & flag::EVAL_COMPAT == 0 && flags & flag::NO_WRITES != 0);
-    let name = String::from_utf8_lossy(&sha).into_owned();
+    // A SHA-1 in hex is ASCII.
+    let name = std::str::from_utf8(&sha).unwrap_or_default();
     let lua = &mut eng.lua;
     for (global, range) in [("KEYS", 3..3 + nkeys), ("ARGV", 3 + nkeys..args.len())] {
         let t = lua.create_table(range.len(), 0);
@@ -530,7 +531,7 @@ fn run_eval<'s>(
         lua.set_global(global, t);
     }
     let spec = Spec {
-        name: &name,
+        name,
         eval: true,
         read_only,
         argv: args,

@@ -57,7 +57,7 @@ pub struct ScriptHost<'a, 'b, 'c> {
     pub eval: bool,
     started: Instant,
     busy_after_ms: u64,
-    name: String,
+    name: &'a str,
     argv: &'a Args,
     /// While FUNCTION LOAD runs a library's code: what it registered.
     pub registering: Option<&'a mut super::function::Registrations>,
@@ -79,7 +79,7 @@ impl<'a, 'b, 'c> ScriptHost<'a, 'b, 'c> {
             eval: spec.eval,
             started: Instant::now(),
             busy_after_ms,
-            name: spec.name.to_string(),
+            name: spec.name,
             argv: spec.argv,
             registering: None,
         }
@@ -101,7 +101,7 @@ impl Host for ScriptHost<'_, '_, '_> {
             ));
             *running.started.lock().unwrap_or_else(|e| e.into_inner()) = Some((
                 self.started,
-                self.name.clone(),
+                self.name.to_string(),
                 self.argv.iter().map(<[u8]>::to_vec).collect(),
             ));
             running.busy.store(true, Ordering::Release);
