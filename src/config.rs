@@ -791,7 +791,13 @@ impl Config {
         let old_cwd = std::env::current_dir().ok();
         for (e, &(_, value)) in chosen.iter().zip(pairs) {
             let param = &PARAMS[e.idx];
-            if let Err(why) = self.assign(e.idx, &config_set_args(param, value), None) {
+            let assigned = self
+                .assign(e.idx, &config_set_args(param, value), None)
+                .and_then(|()| {
+                    self.unsupported()
+                        .map_or(Ok(()), |why| Err(why.to_string()))
+                });
+            if let Err(why) = assigned {
                 *self = backup;
                 let dir_touched = chosen.iter().any(|c| PARAMS[c.idx].name == "dir");
                 if let (true, Some(cwd)) = (dir_touched, old_cwd) {
@@ -937,8 +943,32 @@ impl Config {
             let message = "replicaof directive not allowed in cluster mode".to_string();
             return Err(ConfigError::fatal(message));
         }
+        if let Some(why) = self.unsupported() {
+            return Err(ConfigError::fatal(why.to_string()));
+        }
         state.reading = false;
         Ok(())
+    }
+
+    /// A feature redlite does not have that the settings ask for: refused rather than
+    /// accepted and ignored (a user who sets it trusts it to take effect).
+    fn unsupported(&self) -> Option<&'static str> {
+        let on = |name: &str| self.load(index_of(name)) == Val::Bool(true);
+        if on("cluster-enabled") {
+            return Some("cluster mode (cluster-enabled yes) is not supported by redlite");
+        }
+        if on("daemonize") {
+            return Some(
+                "daemonize yes is not supported by redlite: run it in the foreground (under a supervisor)",
+            );
+        }
+        if self.render(index_of("tls-port")) != b"0" {
+            return Some("TLS (tls-port) is not supported by redlite");
+        }
+        if !self.render(index_of("unixsocket")).is_empty() {
+            return Some("unix sockets (unixsocket) are not supported by redlite");
+        }
+        None
     }
 
     /// `include path`: the file's text (all matches' texts joined, for a wildcard pattern
@@ -1781,6 +1811,27 @@ mod tests {
             Ok(_) => panic!("{words:?} was accepted"),
             Err(e) => e.to_string(),
         }
+    }
+
+    #[test]
+    fn settings_for_missing_features_are_refused() {
+        for (words, what) in [
+            (&["--cluster-enabled", "yes"][..], "cluster mode"),
+            (&["--daemonize", "yes"][..], "daemonize yes"),
+            (&["--tls-port", "6380"][..], "TLS"),
+            (&["--unixsocket", "/tmp/redlite.sock"][..], "unix sockets"),
+        ] {
+            let err = load_err(words);
+            assert!(err.contains(what) && err.contains("not supported"), "{err}");
+        }
+        // Their defaults (off) load, and CONFIG SET refuses turning TLS on.
+        let mut cfg = load(&["--cluster-enabled", "no", "--tls-port", "0"]);
+        let err = cfg.set(&[(b"tls-port", b"6380")]).unwrap_err();
+        assert_eq!(
+            err,
+            "ERR CONFIG SET failed (possibly related to argument 'tls-port') - TLS (tls-port) is not supported by redlite"
+        );
+        assert_eq!(value(&cfg, "tls-port"), "0");
     }
 
     fn value(cfg: &Config, name: &str) -> String {

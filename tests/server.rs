@@ -557,3 +557,36 @@ fn server_commands_without_a_deterministic_reference() {
     let list = c.cmd_str(&["COMMAND", "LIST"]);
     assert!(list.contains("$6\r\nlrange\r\n"), "{list}");
 }
+
+/// INFO has Redis's Modules and Cluster sections (client test suites read
+/// `cluster_enabled`), in Redis's order.
+#[test]
+fn info_has_the_modules_and_cluster_sections() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let info = c.cmd_str(&["INFO"]);
+    let headers: Vec<&str> = info.lines().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(
+        headers,
+        [
+            "# Server",
+            "# Clients",
+            "# Memory",
+            "# Persistence",
+            "# Stats",
+            "# Replication",
+            "# CPU",
+            "# Modules",
+            "# Cluster",
+            "# Keyspace"
+        ]
+    );
+    assert!(
+        info.contains("# Cluster\r\ncluster_enabled:0\r\n"),
+        "{info}"
+    );
+    assert_eq!(
+        c.cmd_str(&["INFO", "cluster"]),
+        "$30\r\n# Cluster\r\ncluster_enabled:0\r\n\r\n"
+    );
+}

@@ -18,6 +18,8 @@ const DEFAULT: &[&str] = &[
     "stats",
     "replication",
     "cpu",
+    "modules",
+    "cluster",
     "keyspace",
 ];
 
@@ -49,6 +51,10 @@ pub fn render(server: &Server, requested: &[String]) -> String {
             "stats" => stats_section(server, &mut out),
             "replication" => replication_section(server, &mut out),
             "cpu" => cpu_section(&mut out),
+            // No modules can be loaded: the section is empty, as Redis's without any.
+            "modules" => out.push_str("# Modules\r\n"),
+            // No cluster mode (`cluster-enabled yes` is refused).
+            "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             _ => keyspace_section(server, &mut out),
         }
     }
