@@ -143,11 +143,4 @@ med() { awk -v l="$1" -v s="$2" '$1 == l && $2 == s {print $3}' "$RESULTS" | med
   echo
   echo "Ratios are redlite / Redis: above 1 is better for throughput, below 1 for memory."
 } >"$WORK/section.md"
-cat "$WORK/section.md"
-# Replace this section in BENCHMARKS.md (or add it), keeping the others.
-if [ -f "$OUT" ]; then
-  awk '/^## Streams/ {skip = 1; next} /^## / {skip = 0} !skip' "$OUT" >"$WORK/rest.md"
-  { cat "$WORK/rest.md"; echo; cat "$WORK/section.md"; } >"$OUT"
-else
-  cp "$WORK/section.md" "$OUT"
-fi
+write_section "Streams: \`make bench-stream\`" "$WORK/section.md" "$OUT"
