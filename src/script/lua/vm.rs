@@ -131,10 +131,6 @@ fn tonum(v: &Value) -> Option<f64> {
     }
 }
 
-fn first(v: Vec<Value>) -> Value {
-    v.into_iter().next().unwrap_or_default()
-}
-
 impl Lua {
     #[inline]
     pub(crate) fn ensure_stack(&mut self, n: usize) {
@@ -459,8 +455,7 @@ impl Lua {
                 }
             }
             if let Value::Function(_) = mm {
-                let r = self.call_value(&mm, &[t, key.clone()], host)?;
-                return Ok(first(r));
+                return self.call_first(&mm, &[t, key.clone()], host);
             }
             t = mm;
             reg = None;
@@ -531,8 +526,7 @@ impl Lua {
             mm = self.metamethod(y, ev);
         }
         if !mm.is_nil() {
-            let r = self.call_value(&mm, &[x.clone(), y.clone()], host)?;
-            return Ok(first(r));
+            return self.call_first(&mm, &[x.clone(), y.clone()], host);
         }
         let (bad, reg) = if tonum(x).is_none() { (x, rb) } else { (y, rc) };
         let reg = if reg < RK_K { Some(reg as usize) } else { None };
@@ -574,9 +568,9 @@ impl Lua {
             (Value::Num(a), Value::Num(b)) => Ok(a < b),
             (Value::Str(a), Value::Str(b)) => Ok(a.as_bytes() < b.as_bytes()),
             _ => match self.comp_tm(x, y, "__lt") {
-                Some(mm) => {
-                    Ok(first(self.call_value(&mm, &[x.clone(), y.clone()], host)?).truthy())
-                }
+                Some(mm) => Ok(self
+                    .call_first(&mm, &[x.clone(), y.clone()], host)?
+                    .truthy()),
                 None => Err(self.order_error(x, y)),
             },
         }
@@ -588,12 +582,14 @@ impl Lua {
             (Value::Str(a), Value::Str(b)) => Ok(a.as_bytes() <= b.as_bytes()),
             _ => {
                 if let Some(mm) = self.comp_tm(x, y, "__le") {
-                    return Ok(first(self.call_value(&mm, &[x.clone(), y.clone()], host)?).truthy());
+                    return Ok(self
+                        .call_first(&mm, &[x.clone(), y.clone()], host)?
+                        .truthy());
                 }
                 if let Some(mm) = self.comp_tm(y, x, "__lt") {
-                    return Ok(
-                        !first(self.call_value(&mm, &[y.clone(), x.clone()], host)?).truthy()
-                    );
+                    return Ok(!self
+                        .call_first(&mm, &[y.clone(), x.clone()], host)?
+                        .truthy());
                 }
                 Err(self.order_error(x, y))
             }
@@ -612,9 +608,9 @@ impl Lua {
         match (x, y) {
             (Value::Table(_), Value::Table(_)) | (Value::UserData(_), Value::UserData(_)) => {
                 match self.comp_tm(x, y, "__eq") {
-                    Some(mm) => {
-                        Ok(first(self.call_value(&mm, &[x.clone(), y.clone()], host)?).truthy())
-                    }
+                    Some(mm) => Ok(self
+                        .call_first(&mm, &[x.clone(), y.clone()], host)?
+                        .truthy()),
                     None => Ok(false),
                 }
             }
@@ -678,7 +674,7 @@ impl Lua {
                     };
                     return Err(self.type_error(&bad, "concatenate", reg));
                 }
-                acc = first(self.call_value(&mm, &[lhs, acc], host)?);
+                acc = self.call_first(&mm, &[lhs, acc], host)?;
             }
             acc_reg = None;
         }
@@ -694,11 +690,7 @@ impl Lua {
                 if mm.is_nil() {
                     return Err(self.type_error(v, "get length of", Some(reg)));
                 }
-                Ok(first(self.call_value(
-                    &mm,
-                    std::slice::from_ref(v),
-                    host,
-                )?))
+                Ok(self.call_first(&mm, std::slice::from_ref(v), host)?)
             }
         }
     }
@@ -873,6 +865,33 @@ impl Lua {
         args: &[Value],
         host: &mut dyn Host,
     ) -> Result<Vec<Value>, Error> {
+        let func = self.call_in_place(f, args, host)?;
+        Ok(self.stack[func..self.top].to_vec())
+    }
+
+    /// Calls `f(args)` from Rust and keeps only its first result (no result vector).
+    pub(crate) fn call_first(
+        &mut self,
+        f: &Value,
+        args: &[Value],
+        host: &mut dyn Host,
+    ) -> Result<Value, Error> {
+        let func = self.call_in_place(f, args, host)?;
+        Ok(if self.top > func {
+            std::mem::take(&mut self.stack[func])
+        } else {
+            Value::Nil
+        })
+    }
+
+    /// Calls `f(args)` from Rust; its results are left at `stack[func..self.top]`, and
+    /// `func` is returned.
+    fn call_in_place(
+        &mut self,
+        f: &Value,
+        args: &[Value],
+        host: &mut dyn Host,
+    ) -> Result<usize, Error> {
         if self.c_depth == 0 {
             self.stack_base = stack_addr();
         }
@@ -896,10 +915,7 @@ impl Lua {
         let r = self.call_at(func, args.len(), host);
         self.c_depth -= 1;
         match r {
-            Ok(()) => {
-                let out = self.stack[func..self.top].to_vec();
-                Ok(out)
-            }
+            Ok(()) => Ok(func),
             Err(mut e) => {
                 // Where it was raised: the innermost Lua function still on the stack
                 // (the caller, when a native function raised it).
@@ -1299,7 +1315,7 @@ impl Lua {
                                             Some(b as usize),
                                         ));
                                     }
-                                    first(self.call_value(&mm, &[x.clone(), x.clone()], host)?)
+                                    self.call_first(&mm, &[x.clone(), x.clone()], host)?
                                 }
                             };
                             reg!(a) = r;
