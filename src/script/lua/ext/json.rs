@@ -670,6 +670,9 @@ pub fn fmt_g(n: f64, precision: usize) -> String {
         return if n < 0.0 { "-inf" } else { "inf" }.to_string();
     }
     let p = precision.max(1);
+    if let Some(s) = crate::script::lua::value::fmt_g_short(n, p) {
+        return s;
+    }
     let sci = format!("{:.*e}", p - 1, n);
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let x: i32 = exp.parse().unwrap_or(0);
