@@ -800,6 +800,45 @@ impl Lua {
         }
     }
 
+    /// The common case of [`Lua::precall`], inlined in the instruction loop: a Lua
+    /// function without varargs, with room for its frame. False (nothing done) otherwise.
+    #[inline(always)]
+    fn enter_lua_fixed(&mut self, func: usize, nargs: usize, nresults: i32) -> bool {
+        let Value::Function(f) = &self.stack[func] else {
+            return false;
+        };
+        let id = f.0;
+        let FuncObj::Lua(l) = self.heap.funcs.get(id) else {
+            return false;
+        };
+        let p = &l.proto;
+        let base = func + 1;
+        let top = base + p.max_stack;
+        if p.is_vararg || self.frames.len() >= MAX_CALLS || top + 1 > MAX_STACK {
+            return false;
+        }
+        let np = p.nparams;
+        let proto = p.clone();
+        let env = l.env;
+        self.ensure_stack(top + 1);
+        if nargs < np {
+            for v in &mut self.stack[base + nargs..base + np] {
+                *v = Value::Nil;
+            }
+        }
+        self.frames.push(Frame::default());
+        if let Some(f) = self.frames.last_mut() {
+            f.func = func;
+            f.base = base;
+            f.top = top;
+            f.nresults = nresults;
+            f.closure = id;
+            f.env = env;
+            f.proto = Some(proto);
+        }
+        true
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn call_native(
         &mut self,
@@ -1139,6 +1178,20 @@ impl Lua {
                 }};
             }
 
+            // A comparison or test is always followed by its jump: take it here when the
+            // condition holds (as Lua's `dojump` in OP_LT), else skip it.
+            macro_rules! cond_jump {
+                ($taken:expr) => {{
+                    if $taken {
+                        if let Some(Op::Jmp(off)) = code.get(pc) {
+                            pc = (pc as i64 + 1 + *off as i64) as usize;
+                        }
+                    } else {
+                        pc += 1;
+                    }
+                }};
+            }
+
             loop {
                 let op = code[pc];
                 pc += 1;
@@ -1361,9 +1414,7 @@ impl Lua {
                             }
                             _ => raw_eq(x, y),
                         };
-                        if r != want {
-                            pc += 1;
-                        }
+                        cond_jump!(r == want);
                     }
                     Op::Lt(want, b, c) => {
                         let x = rk!(b);
@@ -1375,9 +1426,7 @@ impl Lua {
                             save!();
                             self.less_than(&x, &y, host)?
                         };
-                        if r != want {
-                            pc += 1;
-                        }
+                        cond_jump!(r == want);
                     }
                     Op::Le(want, b, c) => {
                         let x = rk!(b);
@@ -1389,14 +1438,11 @@ impl Lua {
                             save!();
                             self.less_equal(&x, &y, host)?
                         };
-                        if r != want {
-                            pc += 1;
-                        }
+                        cond_jump!(r == want);
                     }
                     Op::Test(a, want) => {
-                        if reg!(a).truthy() != want {
-                            pc += 1;
-                        }
+                        let r = reg!(a).truthy();
+                        cond_jump!(r == want);
                     }
                     Op::Call(a, b, c) => {
                         let func = base + a as usize;
@@ -1406,6 +1452,9 @@ impl Lua {
                             self.top - func - 1
                         };
                         save!();
+                        if self.enter_lua_fixed(func, nargs, c as i32 - 1) {
+                            continue 'newframe;
+                        }
                         match self.precall(func, nargs, c as i32 - 1, host)? {
                             Pre::Lua => continue 'newframe,
                             Pre::Native => {
