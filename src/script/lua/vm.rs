@@ -980,7 +980,12 @@ impl Lua {
     }
 
     fn call_at(&mut self, func: usize, nargs: usize, host: &mut dyn Host) -> Result<(), Error> {
-        match self.precall(func, nargs, -1, host)? {
+        let pre = if self.enter_lua_fixed(func, nargs, -1) {
+            Pre::Lua
+        } else {
+            self.precall(func, nargs, -1, host)?
+        };
+        match pre {
             Pre::Lua => {
                 self.frames.last_mut().unwrap().boundary = true;
                 match self.execute(host)? {
