@@ -1525,15 +1525,21 @@ impl Lua {
                         if !self.open_upvals.is_empty() {
                             self.close_upvals(base);
                         }
-                        let fr = self.frames.pop().unwrap();
-                        let dst = fr.func;
-                        if fr.nresults < 0 {
+                        let (dst, nresults, boundary) = {
+                            let f = &self.frames[fi];
+                            (f.func, f.nresults, f.boundary)
+                        };
+                        // Dropped in place (no copy of the frame out of the vector).
+                        self.frames.truncate(fi);
+                        if nresults == 1 && n >= 1 {
+                            self.stack.swap(dst, first_r);
+                        } else if nresults < 0 {
                             for i in 0..n {
                                 self.stack.swap(dst + i, first_r + i);
                             }
                             self.top = dst + n;
                         } else {
-                            let want = fr.nresults as usize;
+                            let want = nresults as usize;
                             for i in 0..want {
                                 if i < n {
                                     self.stack.swap(dst + i, first_r + i);
@@ -1542,7 +1548,7 @@ impl Lua {
                                 }
                             }
                         }
-                        if fr.boundary {
+                        if boundary {
                             return Ok(Exec::Done);
                         }
                         continue 'newframe;
