@@ -20,15 +20,23 @@ fn bench_scripts() {
     for path in files {
         let src = std::fs::read(&path).unwrap();
         let mut lua = Lua::new();
+        super::ext::open(&mut lua);
         let f = lua.load(&src, "@user_script").unwrap();
         let t = Instant::now();
-        let r = lua.call(&f, &[], &mut NoHost).unwrap();
+        let r = lua.call(&f, &[], &mut NoHost);
         let el = t.elapsed();
+        let out = match r {
+            Ok(r) => String::from_utf8_lossy(&lua.to_bytes(&r[0]).unwrap_or_default()).into_owned(),
+            Err(e) => format!(
+                "error: {}",
+                String::from_utf8_lossy(&lua.to_bytes(&e.value).unwrap_or_default())
+            ),
+        };
         println!(
             "{:10} {:8.1} ms  -> {}",
             path.file_stem().unwrap().to_string_lossy(),
             el.as_secs_f64() * 1000.0,
-            String::from_utf8_lossy(&lua.to_bytes(&r[0]).unwrap_or_default())
+            out
         );
     }
 }

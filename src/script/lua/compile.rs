@@ -116,6 +116,9 @@ pub(crate) struct Compiler {
     chunkname: Rc<str>,
     err_chunk: String,
     line: u32,
+    /// String constants of the whole chunk: equal ones share one value, so table
+    /// lookups with them usually match by pointer.
+    strings: std::collections::HashMap<Vec<u8>, Value>,
 }
 
 type R<T> = Result<T, String>;
@@ -136,6 +139,7 @@ pub(crate) fn compile(
         chunkname: Rc::from(chunkname),
         err_chunk: err_chunk.to_string(),
         line: 1,
+        strings: std::collections::HashMap::new(),
     };
     c.function(body, None).map(Rc::new)
 }
@@ -224,7 +228,15 @@ impl Compiler {
     }
 
     fn str_const(&mut self, s: &[u8]) -> R<u32> {
-        self.constant(Value::str(s))
+        let v = match self.strings.get(s) {
+            Some(v) => v.clone(),
+            None => {
+                let v = Value::str(s);
+                self.strings.insert(s.to_vec(), v.clone());
+                v
+            }
+        };
+        self.constant(v)
     }
 
     fn function(&mut self, body: &FuncBody, _name: Option<&[u8]>) -> R<Proto> {

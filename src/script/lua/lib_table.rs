@@ -171,6 +171,52 @@ fn t_foreachi(lua: &mut Lua, host: &mut dyn Host, args: &[Value]) -> R {
     Ok(vec![])
 }
 
+/// Sorts `t[1..n]` directly when it is all in the array part and all numbers (no NaN,
+/// no -0) or all strings, and the table is writable: under such a total order the
+/// sorted result is unique, so it is the one Lua's quicksort would produce. False when
+/// the general path must run.
+fn sort_plain(lua: &mut Lua, t: u32, n: i64) -> bool {
+    let tb = lua.heap.tables.get_mut(t);
+    if tb.readonly || n < 2 || n as u64 > tb.arr.len() as u64 {
+        return false;
+    }
+    let part = &mut tb.arr[..n as usize];
+    match &part[0] {
+        Value::Num(_) => {
+            let plain = part.iter().all(|v| match v {
+                Value::Num(x) => !x.is_nan() && (*x != 0.0 || x.is_sign_positive()),
+                _ => false,
+            });
+            if !plain {
+                return false;
+            }
+            let mut nums: Vec<f64> = part
+                .iter()
+                .map(|v| match v {
+                    Value::Num(x) => *x,
+                    _ => 0.0,
+                })
+                .collect();
+            nums.sort_unstable_by(|a, b| a.total_cmp(b));
+            for (slot, x) in part.iter_mut().zip(nums) {
+                *slot = Value::Num(x);
+            }
+            true
+        }
+        Value::Str(_) => {
+            if !part.iter().all(|v| matches!(v, Value::Str(_))) {
+                return false;
+            }
+            part.sort_unstable_by(|a, b| match (a, b) {
+                (Value::Str(x), Value::Str(y)) => x.as_bytes().cmp(y.as_bytes()),
+                _ => std::cmp::Ordering::Equal,
+            });
+            true
+        }
+        _ => false,
+    }
+}
+
 struct Sorter<'h> {
     t: u32,
     comp: Value,
@@ -185,8 +231,8 @@ impl Sorter<'_> {
             }
             return lua.less_than(a, b, self.host);
         }
-        let r = lua.call_value(&self.comp, &[a.clone(), b.clone()], self.host)?;
-        Ok(r.first().map(|v| v.truthy()).unwrap_or(false))
+        let r = lua.call_first(&self.comp, &[a.clone(), b.clone()], self.host)?;
+        Ok(r.truthy())
     }
 
     fn set2(&mut self, lua: &mut Lua, i: i64, vi: Value, j: i64, vj: Value) -> Result<(), Error> {
@@ -277,6 +323,9 @@ fn t_sort(lua: &mut Lua, host: &mut dyn Host, args: &[Value]) -> R {
     let comp = arg(args, 2);
     if !comp.is_nil() && !matches!(comp, Value::Function(_)) {
         return Err(super::lib_base::type_err(lua, args, 2, "function"));
+    }
+    if comp.is_nil() && sort_plain(lua, t, n) {
+        return Ok(vec![]);
     }
     let mut s = Sorter { t, comp, host };
     s.sort(lua, 1, n)?;

@@ -5,7 +5,8 @@
 //! open-addressing index of entry numbers finds a key.
 
 use super::value::{as_index, hash_value, raw_eq};
-use super::Value;
+use super::{LStr, Value};
+use std::rc::Rc;
 
 const EMPTY: u32 = u32::MAX;
 /// Hash parts up to this size are searched linearly (no index).
@@ -57,6 +58,32 @@ impl TableObj {
                 return None;
             }
             if raw_eq(&self.ents[s as usize].0, k) {
+                return Some(s as usize);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// [`TableObj::find_str`] for a string value: the same string object (string
+    /// constants of a chunk are shared) matches without comparing bytes.
+    #[inline]
+    fn find_lstr(&self, k: &LStr) -> Option<usize> {
+        let kb = k.as_bytes();
+        let same = |ek: &Value| match ek {
+            Value::Str(s) => Rc::ptr_eq(&s.0, &k.0) || s.as_bytes() == kb,
+            _ => false,
+        };
+        if self.slots.is_empty() {
+            return self.ents.iter().position(|(ek, _)| same(ek));
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = super::value::hash_bytes(kb) as usize & mask;
+        loop {
+            let s = self.slots[i];
+            if s == EMPTY {
+                return None;
+            }
+            if same(&self.ents[s as usize].0) {
                 return Some(s as usize);
             }
             i = (i + 1) & mask;
@@ -143,7 +170,12 @@ impl TableObj {
                 }
             }
             Value::Nil => return Value::Nil,
-            Value::Str(s) => return self.get_str(s.as_bytes()),
+            Value::Str(s) => {
+                return match self.find_lstr(s) {
+                    Some(n) => self.ents[n].1.clone(),
+                    None => Value::Nil,
+                }
+            }
             _ => {}
         }
         match self.find(k) {

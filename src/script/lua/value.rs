@@ -137,6 +137,11 @@ pub(crate) fn fmt_g(n: f64, prec: usize, upper: bool, alt: bool) -> String {
         };
     }
     let p = if prec == 0 { 1 } else { prec };
+    if !alt {
+        if let Some(s) = fmt_g_short(n, p) {
+            return if upper { s.to_uppercase() } else { s };
+        }
+    }
     // Exponent after rounding to p significant digits.
     let e_repr = format!("{:.*e}", p - 1, n);
     let epos = e_repr.find('e').unwrap_or(e_repr.len());
@@ -163,6 +168,71 @@ pub(crate) fn fmt_g(n: f64, prec: usize, upper: bool, alt: bool) -> String {
         out = out.to_uppercase();
     }
     out
+}
+
+/// `%.{p}g` of a finite `n` from its shortest round-trip digits, when they number at
+/// most `p` (<= 15): those digits are then also `n` rounded to `p` digits, because a
+/// double is within 2^-53 (relative) of them and `p`-digit decimals are 10^-15 apart.
+/// None when the exact (slow) conversion is needed.
+pub(crate) fn fmt_g_short(n: f64, p: usize) -> Option<String> {
+    // Subnormals have fewer bits than the argument below needs.
+    if !(1..=15).contains(&p) || !n.is_finite() || (n != 0.0 && n.abs() < f64::MIN_POSITIVE) {
+        return None;
+    }
+    let mut out = String::with_capacity(24);
+    if n.is_sign_negative() {
+        out.push('-');
+    }
+    let a = n.abs();
+    if a == a.trunc() && a < 1e15 {
+        // An integer: its digits are exact.
+        let i = a as u64;
+        let digits = if i == 0 { 1 } else { i.ilog10() as usize + 1 };
+        if digits <= p {
+            use std::fmt::Write;
+            let _ = write!(out, "{}", i);
+            return Some(out);
+        }
+    }
+    let sci = format!("{:e}", a);
+    let (mant, exp) = sci.split_once('e')?;
+    let x: i32 = exp.parse().ok()?;
+    let digits: Vec<u8> = mant.bytes().filter(|c| c.is_ascii_digit()).collect();
+    if digits.len() > p {
+        return None;
+    }
+    let d = |i: usize| digits[i] as char;
+    if x < -4 || x >= p as i32 {
+        out.push(d(0));
+        if digits.len() > 1 {
+            out.push('.');
+            out.extend(digits[1..].iter().map(|&c| c as char));
+        }
+        out.push('e');
+        out.push(if x < 0 { '-' } else { '+' });
+        let ax = x.unsigned_abs();
+        if ax < 10 {
+            out.push('0');
+        }
+        use std::fmt::Write;
+        let _ = write!(out, "{}", ax);
+    } else if x >= 0 {
+        let int_len = x as usize + 1;
+        for i in 0..int_len {
+            out.push(if i < digits.len() { d(i) } else { '0' });
+        }
+        if digits.len() > int_len {
+            out.push('.');
+            out.extend(digits[int_len..].iter().map(|&c| c as char));
+        }
+    } else {
+        out.push_str("0.");
+        for _ in 0..(-x - 1) {
+            out.push('0');
+        }
+        out.extend(digits.iter().map(|&c| c as char));
+    }
+    Some(out)
 }
 
 fn strip_zeros(s: &str) -> String {
@@ -250,6 +320,80 @@ mod tests {
         assert_eq!(fmt_number(1e-5), "1e-05");
         assert_eq!(fmt_number(f64::INFINITY), "inf");
         assert_eq!(fmt_number(2.5e100), "2.5e+100");
+    }
+
+    /// `%.{p}g` by the exact conversion alone.
+    fn fmt_g_exact(n: f64, p: usize) -> String {
+        let e_repr = format!("{:.*e}", p - 1, n);
+        let epos = e_repr.find('e').unwrap();
+        let exp: i32 = e_repr[epos + 1..].parse().unwrap();
+        if exp < -4 || exp >= p as i32 {
+            let sign = if exp < 0 { '-' } else { '+' };
+            format!("{}e{}{:02}", strip_zeros(&e_repr[..epos]), sign, exp.abs())
+        } else {
+            strip_zeros(&format!("{:.*}", (p as i32 - 1 - exp).max(0) as usize, n))
+        }
+    }
+
+    #[test]
+    fn short_g_matches_exact_g() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut cases = vec![
+            0.0,
+            -0.0,
+            1.0,
+            0.1,
+            0.5,
+            1.5,
+            1e-5,
+            1e-4,
+            0.0001234,
+            1e14,
+            1e15,
+            99999999999999.0,
+            999999999999999.0,
+            123456789012345.0,
+            1.0 / 3.0,
+            2.0 / 3.0,
+            1e100,
+            1e-300,
+            5e-324,
+            f64::MAX,
+            0.3,
+            9.9999999999999995,
+            0.999999999999999,
+            12345.678,
+        ];
+        for _ in 0..20_000 {
+            let r = next();
+            cases.push(f64::from_bits(r));
+            cases.push((r % 1_000_000) as f64 / 1000.0);
+            cases.push((r % 100_000) as f64 * 1.5);
+            cases.push((r >> 11) as f64 / (1u64 << 53) as f64);
+        }
+        for &n in &cases {
+            if !n.is_finite() {
+                continue;
+            }
+            for p in [1, 2, 6, 14, 15] {
+                let want = fmt_g_exact(n, p);
+                let want = if n == 0.0 && n.is_sign_negative() && !want.starts_with('-') {
+                    format!("-{}", want)
+                } else {
+                    want
+                };
+                if let Some(got) = fmt_g_short(n, p) {
+                    assert_eq!(got, want, "{:e} %.{}g", n, p);
+                }
+                assert_eq!(fmt_g(n, p, false, false), want, "{:e} %.{}g", n, p);
+            }
+        }
     }
 
     #[test]

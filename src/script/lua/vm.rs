@@ -131,10 +131,6 @@ fn tonum(v: &Value) -> Option<f64> {
     }
 }
 
-fn first(v: Vec<Value>) -> Value {
-    v.into_iter().next().unwrap_or_default()
-}
-
 impl Lua {
     #[inline]
     pub(crate) fn ensure_stack(&mut self, n: usize) {
@@ -459,8 +455,7 @@ impl Lua {
                 }
             }
             if let Value::Function(_) = mm {
-                let r = self.call_value(&mm, &[t, key.clone()], host)?;
-                return Ok(first(r));
+                return self.call_first(&mm, &[t, key.clone()], host);
             }
             t = mm;
             reg = None;
@@ -531,8 +526,7 @@ impl Lua {
             mm = self.metamethod(y, ev);
         }
         if !mm.is_nil() {
-            let r = self.call_value(&mm, &[x.clone(), y.clone()], host)?;
-            return Ok(first(r));
+            return self.call_first(&mm, &[x.clone(), y.clone()], host);
         }
         let (bad, reg) = if tonum(x).is_none() { (x, rb) } else { (y, rc) };
         let reg = if reg < RK_K { Some(reg as usize) } else { None };
@@ -574,9 +568,9 @@ impl Lua {
             (Value::Num(a), Value::Num(b)) => Ok(a < b),
             (Value::Str(a), Value::Str(b)) => Ok(a.as_bytes() < b.as_bytes()),
             _ => match self.comp_tm(x, y, "__lt") {
-                Some(mm) => {
-                    Ok(first(self.call_value(&mm, &[x.clone(), y.clone()], host)?).truthy())
-                }
+                Some(mm) => Ok(self
+                    .call_first(&mm, &[x.clone(), y.clone()], host)?
+                    .truthy()),
                 None => Err(self.order_error(x, y)),
             },
         }
@@ -588,12 +582,14 @@ impl Lua {
             (Value::Str(a), Value::Str(b)) => Ok(a.as_bytes() <= b.as_bytes()),
             _ => {
                 if let Some(mm) = self.comp_tm(x, y, "__le") {
-                    return Ok(first(self.call_value(&mm, &[x.clone(), y.clone()], host)?).truthy());
+                    return Ok(self
+                        .call_first(&mm, &[x.clone(), y.clone()], host)?
+                        .truthy());
                 }
                 if let Some(mm) = self.comp_tm(y, x, "__lt") {
-                    return Ok(
-                        !first(self.call_value(&mm, &[y.clone(), x.clone()], host)?).truthy()
-                    );
+                    return Ok(!self
+                        .call_first(&mm, &[y.clone(), x.clone()], host)?
+                        .truthy());
                 }
                 Err(self.order_error(x, y))
             }
@@ -612,9 +608,9 @@ impl Lua {
         match (x, y) {
             (Value::Table(_), Value::Table(_)) | (Value::UserData(_), Value::UserData(_)) => {
                 match self.comp_tm(x, y, "__eq") {
-                    Some(mm) => {
-                        Ok(first(self.call_value(&mm, &[x.clone(), y.clone()], host)?).truthy())
-                    }
+                    Some(mm) => Ok(self
+                        .call_first(&mm, &[x.clone(), y.clone()], host)?
+                        .truthy()),
                     None => Ok(false),
                 }
             }
@@ -678,7 +674,7 @@ impl Lua {
                     };
                     return Err(self.type_error(&bad, "concatenate", reg));
                 }
-                acc = first(self.call_value(&mm, &[lhs, acc], host)?);
+                acc = self.call_first(&mm, &[lhs, acc], host)?;
             }
             acc_reg = None;
         }
@@ -694,11 +690,7 @@ impl Lua {
                 if mm.is_nil() {
                     return Err(self.type_error(v, "get length of", Some(reg)));
                 }
-                Ok(first(self.call_value(
-                    &mm,
-                    std::slice::from_ref(v),
-                    host,
-                )?))
+                Ok(self.call_first(&mm, std::slice::from_ref(v), host)?)
             }
         }
     }
@@ -808,6 +800,45 @@ impl Lua {
         }
     }
 
+    /// The common case of [`Lua::precall`], inlined in the instruction loop: a Lua
+    /// function without varargs, with room for its frame. False (nothing done) otherwise.
+    #[inline(always)]
+    fn enter_lua_fixed(&mut self, func: usize, nargs: usize, nresults: i32) -> bool {
+        let Value::Function(f) = &self.stack[func] else {
+            return false;
+        };
+        let id = f.0;
+        let FuncObj::Lua(l) = self.heap.funcs.get(id) else {
+            return false;
+        };
+        let p = &l.proto;
+        let base = func + 1;
+        let top = base + p.max_stack;
+        if p.is_vararg || self.frames.len() >= MAX_CALLS || top + 1 > MAX_STACK {
+            return false;
+        }
+        let np = p.nparams;
+        let proto = p.clone();
+        let env = l.env;
+        self.ensure_stack(top + 1);
+        if nargs < np {
+            for v in &mut self.stack[base + nargs..base + np] {
+                *v = Value::Nil;
+            }
+        }
+        self.frames.push(Frame::default());
+        if let Some(f) = self.frames.last_mut() {
+            f.func = func;
+            f.base = base;
+            f.top = top;
+            f.nresults = nresults;
+            f.closure = id;
+            f.env = env;
+            f.proto = Some(proto);
+        }
+        true
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn call_native(
         &mut self,
@@ -873,6 +904,33 @@ impl Lua {
         args: &[Value],
         host: &mut dyn Host,
     ) -> Result<Vec<Value>, Error> {
+        let func = self.call_in_place(f, args, host)?;
+        Ok(self.stack[func..self.top].to_vec())
+    }
+
+    /// Calls `f(args)` from Rust and keeps only its first result (no result vector).
+    pub(crate) fn call_first(
+        &mut self,
+        f: &Value,
+        args: &[Value],
+        host: &mut dyn Host,
+    ) -> Result<Value, Error> {
+        let func = self.call_in_place(f, args, host)?;
+        Ok(if self.top > func {
+            std::mem::take(&mut self.stack[func])
+        } else {
+            Value::Nil
+        })
+    }
+
+    /// Calls `f(args)` from Rust; its results are left at `stack[func..self.top]`, and
+    /// `func` is returned.
+    fn call_in_place(
+        &mut self,
+        f: &Value,
+        args: &[Value],
+        host: &mut dyn Host,
+    ) -> Result<usize, Error> {
         if self.c_depth == 0 {
             self.stack_base = stack_addr();
         }
@@ -896,10 +954,7 @@ impl Lua {
         let r = self.call_at(func, args.len(), host);
         self.c_depth -= 1;
         match r {
-            Ok(()) => {
-                let out = self.stack[func..self.top].to_vec();
-                Ok(out)
-            }
+            Ok(()) => Ok(func),
             Err(mut e) => {
                 // Where it was raised: the innermost Lua function still on the stack
                 // (the caller, when a native function raised it).
@@ -925,7 +980,12 @@ impl Lua {
     }
 
     fn call_at(&mut self, func: usize, nargs: usize, host: &mut dyn Host) -> Result<(), Error> {
-        match self.precall(func, nargs, -1, host)? {
+        let pre = if self.enter_lua_fixed(func, nargs, -1) {
+            Pre::Lua
+        } else {
+            self.precall(func, nargs, -1, host)?
+        };
+        match pre {
             Pre::Lua => {
                 self.frames.last_mut().unwrap().boundary = true;
                 match self.execute(host)? {
@@ -1123,6 +1183,20 @@ impl Lua {
                 }};
             }
 
+            // A comparison or test is always followed by its jump: take it here when the
+            // condition holds (as Lua's `dojump` in OP_LT), else skip it.
+            macro_rules! cond_jump {
+                ($taken:expr) => {{
+                    if $taken {
+                        if let Some(Op::Jmp(off)) = code.get(pc) {
+                            pc = (pc as i64 + 1 + *off as i64) as usize;
+                        }
+                    } else {
+                        pc += 1;
+                    }
+                }};
+            }
+
             loop {
                 let op = code[pc];
                 pc += 1;
@@ -1299,7 +1373,7 @@ impl Lua {
                                             Some(b as usize),
                                         ));
                                     }
-                                    first(self.call_value(&mm, &[x.clone(), x.clone()], host)?)
+                                    self.call_first(&mm, &[x.clone(), x.clone()], host)?
                                 }
                             };
                             reg!(a) = r;
@@ -1345,9 +1419,7 @@ impl Lua {
                             }
                             _ => raw_eq(x, y),
                         };
-                        if r != want {
-                            pc += 1;
-                        }
+                        cond_jump!(r == want);
                     }
                     Op::Lt(want, b, c) => {
                         let x = rk!(b);
@@ -1359,9 +1431,7 @@ impl Lua {
                             save!();
                             self.less_than(&x, &y, host)?
                         };
-                        if r != want {
-                            pc += 1;
-                        }
+                        cond_jump!(r == want);
                     }
                     Op::Le(want, b, c) => {
                         let x = rk!(b);
@@ -1373,14 +1443,11 @@ impl Lua {
                             save!();
                             self.less_equal(&x, &y, host)?
                         };
-                        if r != want {
-                            pc += 1;
-                        }
+                        cond_jump!(r == want);
                     }
                     Op::Test(a, want) => {
-                        if reg!(a).truthy() != want {
-                            pc += 1;
-                        }
+                        let r = reg!(a).truthy();
+                        cond_jump!(r == want);
                     }
                     Op::Call(a, b, c) => {
                         let func = base + a as usize;
@@ -1390,6 +1457,9 @@ impl Lua {
                             self.top - func - 1
                         };
                         save!();
+                        if self.enter_lua_fixed(func, nargs, c as i32 - 1) {
+                            continue 'newframe;
+                        }
                         match self.precall(func, nargs, c as i32 - 1, host)? {
                             Pre::Lua => continue 'newframe,
                             Pre::Native => {
@@ -1455,15 +1525,21 @@ impl Lua {
                         if !self.open_upvals.is_empty() {
                             self.close_upvals(base);
                         }
-                        let fr = self.frames.pop().unwrap();
-                        let dst = fr.func;
-                        if fr.nresults < 0 {
+                        let (dst, nresults, boundary) = {
+                            let f = &self.frames[fi];
+                            (f.func, f.nresults, f.boundary)
+                        };
+                        // Dropped in place (no copy of the frame out of the vector).
+                        self.frames.truncate(fi);
+                        if nresults == 1 && n >= 1 {
+                            self.stack.swap(dst, first_r);
+                        } else if nresults < 0 {
                             for i in 0..n {
                                 self.stack.swap(dst + i, first_r + i);
                             }
                             self.top = dst + n;
                         } else {
-                            let want = fr.nresults as usize;
+                            let want = nresults as usize;
                             for i in 0..want {
                                 if i < n {
                                     self.stack.swap(dst + i, first_r + i);
@@ -1472,7 +1548,7 @@ impl Lua {
                                 }
                             }
                         }
-                        if fr.boundary {
+                        if boundary {
                             return Ok(Exec::Done);
                         }
                         continue 'newframe;

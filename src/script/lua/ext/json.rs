@@ -134,7 +134,17 @@ fn append_number(out: &mut Vec<u8>, cfg: &Config, n: f64) -> Result<(), EncodeEr
         }
         _ => {}
     }
-    out.extend_from_slice(fmt_g(n, cfg.encode_number_precision.clamp(1, 14) as usize).as_bytes());
+    let precision = cfg.encode_number_precision.clamp(1, 14) as u32;
+    // Integers that fit the precision print as themselves (no temporary string).
+    if n == n.trunc()
+        && n.abs() < 10f64.powi(precision as i32)
+        && !(n == 0.0 && n.is_sign_negative())
+    {
+        use std::io::Write;
+        let _ = write!(out, "{}", n as i64);
+        return Ok(());
+    }
+    out.extend_from_slice(fmt_g(n, precision as usize).as_bytes());
     Ok(())
 }
 
@@ -430,6 +440,14 @@ impl Parser<'_> {
         self.pos += 1; // the opening quote
         let mut s = Vec::new();
         loop {
+            // A run of plain bytes at once.
+            let rest = self.data.get(self.pos..).unwrap_or_default();
+            let run = rest
+                .iter()
+                .position(|&c| matches!(c, b'"' | b'\\' | 0))
+                .unwrap_or(rest.len());
+            s.extend_from_slice(&rest[..run]);
+            self.pos += run;
             let ch = self.at(self.pos);
             if ch == b'"' {
                 break;
@@ -670,6 +688,9 @@ pub fn fmt_g(n: f64, precision: usize) -> String {
         return if n < 0.0 { "-inf" } else { "inf" }.to_string();
     }
     let p = precision.max(1);
+    if let Some(s) = crate::script::lua::value::fmt_g_short(n, p) {
+        return s;
+    }
     let sci = format!("{:.*e}", p - 1, n);
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let x: i32 = exp.parse().unwrap_or(0);

@@ -374,8 +374,22 @@ fn json_decode(lua: &mut Lua, _: &mut dyn Host, args: &[Value]) -> Result<Vec<Va
     // pending key.
     let mut stack: Vec<(Value, usize, Option<Value>)> = Vec::new();
     let mut result = Value::Nil;
+    // Short strings seen recently (object keys repeat): equal strings share one value,
+    // as Lua's interned strings do, instead of one allocation each.
+    let mut recent: Vec<Value> = vec![Value::Nil; 256];
     for event in events {
         let value = match event {
+            json::Event::Str(s) if s.len() <= 32 => {
+                let slot = &mut recent[crate::script::lua::value::hash_bytes(&s) as usize & 255];
+                match slot {
+                    Value::Str(v) if v.as_bytes() == &s[..] => slot.clone(),
+                    _ => {
+                        let v = lua.string(&s);
+                        *slot = v.clone();
+                        v
+                    }
+                }
+            }
             json::Event::Str(s) => lua.string(&s),
             json::Event::Num(n) => Value::Num(n),
             json::Event::Bool(b) => Value::Bool(b),
