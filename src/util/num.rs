@@ -722,6 +722,13 @@ pub fn format_double(v: f64) -> Vec<u8> {
             b"0".to_vec()
         };
     }
+    // An integer of at most 17 digits prints as itself (%g uses no exponent below the
+    // precision), without the exact-digits conversion below.
+    if v.fract() == 0.0 && v.abs() < 1e17 {
+        let mut out = Vec::with_capacity(20);
+        push_i64(&mut out, v as i64);
+        return out;
+    }
     // 17 significant digits, correctly rounded, then laid out as %g does.
     let sci = format!("{:.16e}", v.abs());
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
