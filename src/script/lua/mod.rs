@@ -2,7 +2,7 @@
 //!
 //! This module tree imports nothing else of the crate: it can be read and tested alone.
 //!
-//! # The contract with the host (`crate::script`)
+//! # The contract with the host (the `script` module above this one)
 //!
 //! - [`Lua::new`] makes a state with Redis 7.0's library set loaded (base without
 //!   `print`, `dofile` and `loadfile`; coroutine, table, string, math). The host adds
