@@ -90,7 +90,7 @@ pub const COMMANDS: &[Command] = &[
         -3,
         RUNS,
         (0, 0, 0),
-        Handler::Plain(eval),
+        Handler::Plain(locked),
         doc(
             "scripting",
             "2.6.0",
@@ -103,7 +103,7 @@ pub const COMMANDS: &[Command] = &[
         -3,
         RUNS,
         (0, 0, 0),
-        Handler::Plain(evalsha),
+        Handler::Plain(locked),
         doc(
             "scripting",
             "2.6.0",
@@ -116,7 +116,7 @@ pub const COMMANDS: &[Command] = &[
         -3,
         READONLY | RUNS,
         (0, 0, 0),
-        Handler::Plain(eval_ro),
+        Handler::Plain(locked),
         doc(
             "scripting",
             "7.0.0",
@@ -129,7 +129,7 @@ pub const COMMANDS: &[Command] = &[
         -3,
         READONLY | RUNS,
         (0, 0, 0),
-        Handler::Plain(evalsha_ro),
+        Handler::Plain(locked),
         doc(
             "scripting",
             "7.0.0",
@@ -154,7 +154,7 @@ pub const COMMANDS: &[Command] = &[
         -3,
         RUNS,
         (0, 0, 0),
-        Handler::Plain(fcall),
+        Handler::Plain(locked),
         doc(
             "scripting",
             "7.0.0",
@@ -167,7 +167,7 @@ pub const COMMANDS: &[Command] = &[
         -3,
         READONLY | RUNS,
         (0, 0, 0),
-        Handler::Plain(fcall_ro),
+        Handler::Plain(locked),
         doc(
             "scripting",
             "7.0.0",
@@ -304,50 +304,6 @@ struct How {
     read_only: bool,
 }
 
-fn eval(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    locked(
-        ctx,
-        args,
-        How {
-            by_sha: false,
-            read_only: false,
-        },
-    )
-}
-
-fn evalsha(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    locked(
-        ctx,
-        args,
-        How {
-            by_sha: true,
-            read_only: false,
-        },
-    )
-}
-
-fn eval_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    locked(
-        ctx,
-        args,
-        How {
-            by_sha: false,
-            read_only: true,
-        },
-    )
-}
-
-fn evalsha_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    locked(
-        ctx,
-        args,
-        How {
-            by_sha: true,
-            read_only: true,
-        },
-    )
-}
-
 /// Whether a command runs a script (EXEC then runs it under its own lock, through
 /// [`run_locked`]).
 pub fn runs_script(name: &str) -> bool {
@@ -371,18 +327,15 @@ pub fn run_locked<'s>(ctx: &mut Ctx<'s>, ks: &mut Guard<'s>, args: &Args) -> Cmd
     eval_locked(ctx, ks, args, how)
 }
 
-/// Takes the write lock for the script's whole run, then serves the clients blocked on
-/// keys it filled.
-fn locked(ctx: &mut Ctx, args: &Args, how: How) -> CmdResult {
-    if how.by_sha && args[1].len() != 40 {
-        return Err(noscript());
-    }
+/// EVAL, EVALSHA, FCALL and their `_RO` forms: takes the write lock for the script's
+/// whole run, then serves the clients blocked on keys it filled.
+fn locked(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let server = ctx.server;
     let Some(guard) = server.store.write_or_busy() else {
         return Err(super::busy(ctx));
     };
     let mut ks = Some(guard);
-    let result = eval_locked(ctx, &mut ks, args, how);
+    let result = run_locked(ctx, &mut ks, args);
     super::finish_writes(ctx, ks.expect("a script ends holding the lock"));
     result
 }
@@ -679,28 +632,6 @@ fn script_load(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     ctx.out.bulk(&sha);
     Ok(())
-}
-
-fn fcall(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let server = ctx.server;
-    let Some(guard) = server.store.write_or_busy() else {
-        return Err(super::busy(ctx));
-    };
-    let mut ks = Some(guard);
-    let result = fcall_locked(ctx, &mut ks, args, false);
-    super::finish_writes(ctx, ks.expect("a script ends holding the lock"));
-    result
-}
-
-fn fcall_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let server = ctx.server;
-    let Some(guard) = server.store.write_or_busy() else {
-        return Err(super::busy(ctx));
-    };
-    let mut ks = Some(guard);
-    let result = fcall_locked(ctx, &mut ks, args, true);
-    super::finish_writes(ctx, ks.expect("a script ends holding the lock"));
-    result
 }
 
 /// ```text
