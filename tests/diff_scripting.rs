@@ -501,8 +501,11 @@ fn script_effects_are_notified_and_propagated() {
     }
     let ours_dir = common::TempDir::new("ours");
     let theirs_dir = common::TempDir::new("theirs");
-    let ours = common::Server::start_in(ours_dir.path(), &["--appendonly", "yes"]).unwrap();
-    let theirs = common::Reference::start_in(theirs_dir.path(), &["--appendonly", "yes"]);
+    // `always`: with `everysec` a write may wait behind a slow fsync (a loaded machine)
+    // and miss the file when the test reads it.
+    let flags = ["--appendonly", "yes", "--appendfsync", "always"];
+    let ours = common::Server::start_in(ours_dir.path(), &flags).unwrap();
+    let theirs = common::Reference::start_in(theirs_dir.path(), &flags);
     let script: &[Cmd] = &[
         &["EVAL", "redis.call('set', 'a', '1') redis.call('incr', 'a') return redis.call('get', 'a')", "0"],
         &["EVAL", "return redis.call('set', 'b', '2')", "0"],
