@@ -51,6 +51,8 @@ pub struct ClientInfo {
     pub redirect: i64,
     /// CLIENT NO-EVICT on (`e`).
     pub no_evict: bool,
+    /// In MONITOR mode.
+    pub monitor: bool,
 }
 
 /// The shared side of one client.
@@ -494,12 +496,13 @@ impl ClientHandle {
     }
 }
 
-/// CLIENT LIST's `flags=`, in Redis 7.0's order: `P` subscribed, `x` in MULTI, `t`
+/// CLIENT LIST's `flags=`, in Redis 7.0's order: `O` monitor, `P` subscribed, `x` in MULTI, `t`
 /// tracking, `R` its redirect target gone, `B` broadcast tracking, `d` a watched key
 /// changed, `e` no-evict, or `N` for none of these.
 fn client_flags(info: &ClientInfo) -> String {
     let mut flags = String::new();
     for (on, flag) in [
+        (info.monitor, 'O'),
         (info.sub + info.psub > 0, 'P'),
         (info.multi >= 0, 'x'),
         (info.tracking, 't'),
@@ -593,6 +596,10 @@ pub struct ClientState {
     /// Subscribers this client published to, whose output it sends at the end of its
     /// read batch, before it blocks, and when it goes away.
     pub published: Published,
+    /// What this connection's calls cost since its last batch (see [`crate::calls`]).
+    pub calls: crate::calls::Local,
+    /// How long the running blocking command slept, which its statistics leave out.
+    pub waited: std::time::Duration,
 }
 
 /// The subscribers a connection queued messages for in its current read batch, each
@@ -687,6 +694,8 @@ impl ClientState {
             reply_skip: false,
             reply_skip_next: false,
             published: Published::default(),
+            calls: Default::default(),
+            waited: std::time::Duration::ZERO,
         }
     }
 }

@@ -816,6 +816,11 @@ impl Config {
         lookup(name.as_bytes()).map(|e| self.render(e.idx))
     }
 
+    /// `latency-tracking-info-percentiles`.
+    pub fn latency_percentiles(&self) -> &[f64] {
+        &self.percentiles
+    }
+
     /// Whether a yes/no parameter is yes (false for an unknown name).
     pub fn is_yes(&self, name: &str) -> bool {
         self.value(name).is_some_and(|v| v == b"yes")
@@ -1520,30 +1525,12 @@ fn command_line_options(args: &[String], first: usize) -> (Vec<u8>, bool) {
                 }
             }
         } else {
-            push_repr(&mut options, word);
+            crate::util::push_repr(&mut options, word);
             options.push(b' ');
             value_pending = false;
         }
     }
     (options, from_stdin)
-}
-
-/// Redis's `sdscatrepr`: a double-quoted, escaped copy that `split_args` reads back exactly.
-fn push_repr(out: &mut Vec<u8>, s: &[u8]) {
-    out.push(b'"');
-    for &c in s {
-        match c {
-            b'\\' | b'"' => out.extend_from_slice(&[b'\\', c]),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            7 => out.extend_from_slice(b"\\a"),
-            8 => out.extend_from_slice(b"\\b"),
-            b' '..=b'~' => out.push(c),
-            _ => out.extend_from_slice(format!("\\x{c:02x}").as_bytes()),
-        }
-    }
-    out.push(b'"');
 }
 
 /// C's `isspace` in the C locale.
@@ -1789,7 +1776,7 @@ fn parse_double(s: &[u8]) -> Option<f64> {
 }
 
 /// `%f` with trailing zeros (and a bare point) removed, as Redis prints percentiles.
-fn format_percentile(v: f64) -> String {
+pub fn format_percentile(v: f64) -> String {
     let text = format!("{v:.6}");
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
@@ -2454,7 +2441,7 @@ mod tests {
         assert_eq!(words("\"unterminated"), None);
         assert_eq!(words(""), Some(vec![]));
         let mut repr = Vec::new();
-        push_repr(&mut repr, b"a \"b\"\n\x01");
+        crate::util::push_repr(&mut repr, b"a \"b\"\n\x01");
         assert_eq!(repr, b"\"a \\\"b\\\"\\n\\x01\"".to_vec());
         assert_eq!(split_args(&repr), Some(vec![b"a \"b\"\n\x01".to_vec()]));
     }

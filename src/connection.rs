@@ -57,6 +57,7 @@ fn serve_from<R: Read>(server: &Server, reader: R, handle: Arc<ClientHandle>) {
     let client = &mut conn.client;
     command::multi::reset(server, client);
     command::pubsub::unsubscribe_all(server, client);
+    server.calls.remove_monitor(id);
     server.tracking.disable(id);
     client.handle.close_outbox();
     server.clients.unregister(id);
@@ -160,6 +161,7 @@ impl<R: Read> Connection<'_, R> {
                 .error("ERR internal error while running the command");
         }
         self.client.stats.commands += 1;
+        self.client.calls.errors_from(&mut self.out.errors);
         self.after_command(reply_start);
     }
 
@@ -216,6 +218,9 @@ impl<R: Read> Connection<'_, R> {
             keyspace_misses,
         } = local;
         stats.net_input_bytes.fetch_add(bytes_in, Ordering::Relaxed);
+        if !self.client.calls.is_empty() {
+            self.server.calls.merge(&mut self.client.calls);
+        }
         stats
             .commands_processed
             .fetch_add(commands, Ordering::Relaxed);

@@ -39,17 +39,22 @@
 //!   changed, the events they fire, the commands to replay; see [`store::effects`]) goes
 //!   to client-side caching, [`notify`] (keyspace notifications) and the propagation
 //!   stream ([`persist::aof`]).
+//! - [`calls`]: what each call cost: INFO commandstats, errorstats and latencystats, the
+//!   slow log, and the MONITOR feed.
+//! - [`latency`]: the latency monitor's events (LATENCY LATEST, HISTORY, GRAPH).
 //! - [`log`]: Redis-style log lines.
 //! - [`util`]: Redis's glob matcher, its integer and long-double number rules, and a
 //!   small PRNG.
 
 #![forbid(unsafe_code)]
 
+pub mod calls;
 pub mod client;
 pub mod command;
 pub mod config;
 pub mod connection;
 pub mod consumers;
+pub mod latency;
 pub mod log;
 pub mod notify;
 pub mod persist;

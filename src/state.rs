@@ -23,6 +23,15 @@ pub const REDIS_VERSION: &str = "7.0.15";
 /// Our own version.
 pub const REDLITE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// A non-negative integer parameter's value (0 if unset).
+fn config_int(config: &Config, name: &str) -> u64 {
+    config
+        .value(name)
+        .and_then(|v| crate::util::num::parse_i64(&v))
+        .unwrap_or(0)
+        .max(0) as u64
+}
+
 /// Redis's `CONFIG_MIN_RESERVED_FDS`: descriptors kept for everything but clients
 /// (listeners, the dump file, logs).
 pub const MIN_RESERVED_FDS: u64 = 32;
@@ -94,6 +103,10 @@ pub struct Server {
     pub aof: persist::aof::Aof,
     /// Scripting: the script cache, function libraries, the running script.
     pub scripts: crate::script::Scripts,
+    /// Per-command statistics, the slow log and the MONITOR clients.
+    pub calls: crate::calls::Calls,
+    /// The latency monitor's events.
+    pub latency: crate::latency::Monitor,
     /// Every propagated command, kept in unit-test builds so tests can read the stream.
     #[cfg(test)]
     pub propagated: Mutex<Vec<crate::store::Op>>,
@@ -157,7 +170,13 @@ impl Server {
         scripts
             .busy_after_ms
             .store(busy_ms.max(0) as u64, Ordering::Relaxed);
+        let calls = crate::calls::Calls::default();
+        calls.configure(&config);
+        let latency = crate::latency::Monitor::default();
+        latency.set_threshold(config_int(&config, "latency-monitor-threshold"));
         Server {
+            calls,
+            latency,
             store,
             config: RwLock::new(config),
             clients: Registry::default(),
@@ -239,6 +258,9 @@ impl Server {
             .busy_after_ms
             .store(busy_ms.max(0) as u64, Ordering::Relaxed);
         self.aof.configure(&config);
+        self.calls.configure(&config);
+        self.latency
+            .set_threshold(config_int(&config, "latency-monitor-threshold"));
         let (lazy_expire, lazy_user_del, flags) = (
             config.is_yes("lazyfree-lazy-expire"),
             config.is_yes("lazyfree-lazy-user-del"),

@@ -577,6 +577,7 @@ fn info_has_the_modules_and_cluster_sections() {
             "# Replication",
             "# CPU",
             "# Modules",
+            "# Errorstats",
             "# Cluster",
             "# Keyspace"
         ]

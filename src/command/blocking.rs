@@ -402,7 +402,9 @@ pub fn wait(ctx: &mut Ctx) {
     handle.set_waiting(Some(Arc::clone(&blocked.waiter)));
     let stats = &ctx.server.stats;
     stats.blocked_clients.fetch_add(1, Ordering::Relaxed);
+    let slept = std::time::Instant::now();
     blocked.waiter.wait_until(blocked.deadline);
+    ctx.client.waited += slept.elapsed();
     stats.blocked_clients.fetch_sub(1, Ordering::Relaxed);
     let outcome = {
         let mut ks = ctx.server.store.write();

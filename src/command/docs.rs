@@ -311,7 +311,12 @@ pub fn help(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     };
-    if let Some(lines) = super::scripting::help_text(parent.name) {
+    let text = match parent.name {
+        "slowlog" => Some(super::introspect::SLOWLOG_HELP),
+        "latency" => Some(super::introspect::LATENCY_HELP),
+        other => super::scripting::help_text(other),
+    };
+    if let Some(lines) = text {
         super::reply_lines(ctx.out, lines);
         return Ok(());
     }

@@ -10,6 +10,24 @@ use std::sync::atomic::Ordering;
 use crate::state::{Server, REDIS_VERSION, REDLITE_VERSION};
 use crate::util::{now_ms, now_us};
 
+/// Every section, in Redis's order.
+const SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "commandstats",
+    "errorstats",
+    "latencystats",
+    "cluster",
+    "keyspace",
+];
+
+/// The sections of a plain INFO (and of `default`).
 const DEFAULT: &[&str] = &[
     "server",
     "clients",
@@ -19,25 +37,21 @@ const DEFAULT: &[&str] = &[
     "replication",
     "cpu",
     "modules",
+    "errorstats",
     "cluster",
     "keyspace",
 ];
 
-/// Renders the requested sections (`default` when none, `all`/`everything` for all).
+/// Renders the requested sections (`default` when none; `all` and `everything` for all
+/// of them: with no modules the two are the same), always in Redis's order.
 pub fn render(server: &Server, requested: &[String]) -> String {
-    let wanted: Vec<&str> = if requested.is_empty()
-        || requested
-            .iter()
-            .any(|s| s == "all" || s == "everything" || s == "default")
-    {
-        DEFAULT.to_vec()
-    } else {
-        DEFAULT
-            .iter()
-            .copied()
-            .filter(|s| requested.iter().any(|r| r == s))
-            .collect()
-    };
+    let all = requested.iter().any(|s| s == "all" || s == "everything");
+    let default = requested.is_empty() || requested.iter().any(|s| s == "default");
+    let wanted: Vec<&str> = SECTIONS
+        .iter()
+        .copied()
+        .filter(|s| all || (default && DEFAULT.contains(s)) || requested.iter().any(|r| r == s))
+        .collect();
     let mut out = String::new();
     for (i, section) in wanted.iter().enumerate() {
         if i > 0 {
@@ -55,6 +69,23 @@ pub fn render(server: &Server, requested: &[String]) -> String {
             "modules" => out.push_str("# Modules\r\n"),
             // No cluster mode (`cluster-enabled yes` is refused).
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+            "commandstats" => {
+                out.push_str("# Commandstats\r\n");
+                server
+                    .calls
+                    .commandstats(crate::command::command_name, &mut out);
+            }
+            "errorstats" => {
+                out.push_str("# Errorstats\r\n");
+                server.calls.errorstats(&mut out);
+            }
+            "latencystats" => {
+                out.push_str("# Latencystats\r\n");
+                let percentiles = server.config().latency_percentiles().to_vec();
+                server
+                    .calls
+                    .latencystats(crate::command::command_name, &percentiles, &mut out);
+            }
             _ => keyspace_section(server, &mut out),
         }
     }
@@ -332,7 +363,11 @@ fn stats_section(server: &Server, out: &mut String) {
     field(out, "keyspace_misses", get(&s.keyspace_misses));
     field(out, "pubsub_channels", 0);
     field(out, "pubsub_patterns", 0);
-    field(out, "total_error_replies", 0);
+    field(
+        out,
+        "total_error_replies",
+        server.calls.error_replies.load(Ordering::Relaxed),
+    );
 }
 
 fn replication_section(server: &Server, out: &mut String) {

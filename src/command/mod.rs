@@ -27,6 +27,7 @@ pub mod blocking;
 pub mod docs;
 pub mod hash;
 pub mod info;
+pub mod introspect;
 pub mod keys;
 pub mod list;
 pub mod multi;
@@ -43,6 +44,7 @@ pub mod zset;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::time::Instant;
 
 use crate::client::ClientState;
 use crate::resp::{Args, Reply};
@@ -242,6 +244,7 @@ pub fn table() -> &'static [&'static [Command]] {
         scripting::COMMANDS,
         stream::COMMANDS,
         server::COMMANDS,
+        introspect::COMMANDS,
         docs::COMMANDS,
         #[cfg(test)]
         testing::COMMANDS,
@@ -286,25 +289,29 @@ pub fn lookup_sub(parent: &'static Command, name: &[u8]) -> Option<&'static Comm
 /// The outcome of resolving a request to a table entry.
 pub enum Resolved {
     Found(&'static Command),
-    /// The error reply to send instead.
-    Rejected(String),
+    /// The error reply to send instead, and the command when it was known (an arity
+    /// error counts as its rejected call).
+    Rejected(String, Option<&'static Command>),
 }
 
 /// Resolves the request's command (and subcommand) and checks its arity, producing the
 /// exact error texts Redis 7.0 sends.
 pub fn resolve(args: &Args) -> Resolved {
     let Some(cmd) = lookup(&args[0]) else {
-        return Resolved::Rejected(unknown_command(args));
+        return Resolved::Rejected(unknown_command(args), None);
     };
     let (cmd, parent) = match cmd.subcommands {
         [_, ..] if args.len() >= 2 => match lookup_sub(cmd, &args[1]) {
             Some(sub) => (sub, Some(cmd)),
             None => {
-                return Resolved::Rejected(format!(
-                    "ERR unknown subcommand '{}'. Try {} HELP.",
-                    truncated(&args[1], 128),
-                    cmd.name.to_ascii_uppercase()
-                ))
+                return Resolved::Rejected(
+                    format!(
+                        "ERR unknown subcommand '{}'. Try {} HELP.",
+                        truncated(&args[1], 128),
+                        cmd.name.to_ascii_uppercase()
+                    ),
+                    None,
+                )
             }
         },
         _ => (cmd, None),
@@ -316,9 +323,10 @@ pub fn resolve(args: &Args) -> Resolved {
             Some(p) => format!("{}|{}", p.name, cmd.name),
             None => cmd.name.to_string(),
         };
-        return Resolved::Rejected(format!(
-            "ERR wrong number of arguments for '{full_name}' command"
-        ));
+        return Resolved::Rejected(
+            format!("ERR wrong number of arguments for '{full_name}' command"),
+            Some(cmd),
+        );
     }
     Resolved::Found(cmd)
 }
@@ -360,9 +368,10 @@ fn truncated(arg: &[u8], max: usize) -> String {
 pub fn execute(ctx: &mut Ctx, args: &Args) {
     let cmd = match resolve(args) {
         Resolved::Found(cmd) => cmd,
-        Resolved::Rejected(msg) => return reject(ctx, &msg),
+        Resolved::Rejected(msg, cmd) => return reject(ctx, cmd, &msg),
     };
     ctx.client.last_command = cmd.name;
+    let reject = |ctx: &mut Ctx, msg: &str| reject(ctx, Some(cmd), msg);
     // Checks in processCommand's order. After the existence and arity checks, before
     // authentication an unknown command is still "unknown command", not NOAUTH.
     if ctx.client.multi.is_some() && cmd.flags & flags::NO_MULTI != 0 {
@@ -418,18 +427,253 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
             return;
         }
     }
+    let start = CallStart::new(ctx);
+    monitor_script(ctx, cmd, args);
     if let Err(e) = run(ctx, cmd, args) {
         ctx.out.error(&e.message());
     }
+    called(ctx, cmd, args, start, false);
 }
 
-/// Answers a request with an error it never ran for; inside MULTI, that also dooms the
-/// transaction (Redis's `flagTransaction`).
-fn reject(ctx: &mut Ctx, msg: &str) {
+/// Answers a request with an error it never ran for, counted as the command's rejected
+/// call; inside MULTI, that also dooms the transaction (Redis's `rejectCommand`).
+fn reject(ctx: &mut Ctx, cmd: Option<&'static Command>, msg: &str) {
     if let Some(multi) = &mut ctx.client.multi {
         multi.aborted = true;
     }
+    if let Some(cmd) = cmd {
+        ctx.client.calls.rejected(command_id(cmd));
+    }
     ctx.out.error(msg);
+}
+
+/// Where a call started: the time, the error replies already in the output, and how
+/// many of those calls had already accounted for.
+#[derive(Clone, Copy)]
+pub struct CallStart {
+    at: Instant,
+    errors: usize,
+    accounted: usize,
+}
+
+impl CallStart {
+    /// Notes the start of a call that replies into `ctx.out`.
+    pub fn new(ctx: &Ctx) -> CallStart {
+        CallStart {
+            at: Instant::now(),
+            errors: ctx.out.errors.len(),
+            accounted: ctx.client.calls.accounted_errors,
+        }
+    }
+}
+
+/// What follows every call that ran, as in Redis's `call()` after the command itself:
+/// its statistics and latency sample, the slow log, and the MONITOR feed. The call
+/// failed if it added error replies that no call nested in it (a transaction's
+/// commands) accounts for. The time a blocking command slept does not count. A call
+/// from a script replies into the script's own buffer, so what it accounts for is not
+/// taken off the script's own count.
+pub fn called(
+    ctx: &mut Ctx,
+    cmd: &'static Command,
+    args: &Args,
+    start: CallStart,
+    from_script: bool,
+) {
+    let waited = std::mem::take(&mut ctx.client.waited);
+    let ns = start.at.elapsed().saturating_sub(waited).as_nanos() as u64;
+    let calls = &ctx.server.calls;
+    let local = &mut ctx.client.calls;
+    let added = ctx.out.errors.len().saturating_sub(start.errors);
+    let nested = local.accounted_errors.saturating_sub(start.accounted);
+    let own = added.saturating_sub(nested);
+    local.called(command_id(cmd), ns, own > 0, calls.tracking());
+    if !from_script {
+        local.accounted_errors += own;
+    }
+    let us = ns / 1000;
+    if ns >= 1_000_000 {
+        let event = if cmd.flags & flags::FAST != 0 {
+            "fast-command"
+        } else {
+            "command"
+        };
+        ctx.server.latency.sample(event, us / 1000);
+    }
+    let slow = cmd.flags & flags::SKIP_SLOWLOG == 0 && calls.is_slow(us);
+    let monitored = calls.monitored() && cmd.flags & (flags::SKIP_MONITOR | flags::ADMIN) == 0;
+    if !slow && !monitored {
+        return;
+    }
+    let shown = redacted(cmd, args);
+    if slow {
+        let (peer, name) = if from_script {
+            ("?:0".to_string(), Vec::new())
+        } else {
+            let handle = &ctx.client.handle;
+            (handle.addr.to_string(), handle.info().name.clone())
+        };
+        let entry = crate::calls::SlowEntry::new(&shown, us, peer, name);
+        ctx.client.calls.slow(entry);
+    }
+    if monitored {
+        feed_monitors(ctx, &shown, from_script);
+    }
+}
+
+/// Sends a call to the MONITOR clients, from a script's client (`lua`) or the caller's.
+fn feed_monitors(ctx: &mut Ctx, shown: &[Option<&[u8]>], from_script: bool) {
+    let origin = if from_script {
+        "lua".to_string()
+    } else {
+        ctx.client.handle.addr.to_string()
+    };
+    let line = crate::calls::monitor_line(ctx.client.db, &origin, shown);
+    ctx.server
+        .calls
+        .feed_monitors(&line, &mut ctx.client.published);
+}
+
+/// A script call (EVAL, FCALL...) is shown to MONITOR before it runs, so that the
+/// commands it runs follow it, as Redis's `evalCommand` feeds it (its table entry says
+/// `skip_monitor` for the usual feed after the call).
+pub fn monitor_script(ctx: &mut Ctx, cmd: &Command, args: &Args) {
+    if ctx.server.calls.monitored() && scripting::runs_script(cmd.name) {
+        let shown: Vec<Option<&[u8]>> = args.iter().map(Some).collect();
+        feed_monitors(ctx, &shown, false);
+    }
+}
+
+/// A call's arguments as the slow log and MONITOR show them: `None` where Redis
+/// redacts a secret (AUTH's and HELLO AUTH's credentials, MIGRATE's AUTH and AUTH2,
+/// CONFIG SET of a sensitive parameter, every argument of ACL SETUSER).
+fn redacted<'a>(cmd: &Command, args: &'a Args) -> Vec<Option<&'a [u8]>> {
+    let mut shown: Vec<Option<&[u8]>> = args.iter().map(Some).collect();
+    let n = shown.len();
+    let mut hide = |i: usize| {
+        if i < n {
+            shown[i] = None;
+        }
+    };
+    let word = |i: usize, w: &str| i < n && is(&args[i], w);
+    match cmd.name {
+        "auth" => {
+            hide(1);
+            if n == 3 {
+                hide(2);
+            }
+        }
+        "hello" => {
+            let mut j = 2;
+            while j < n {
+                if word(j, "auth") && j + 2 < n {
+                    hide(j + 1);
+                    hide(j + 2);
+                    j += 2;
+                }
+                j += 1;
+            }
+        }
+        "migrate" => {
+            let mut j = 6;
+            while j < n {
+                if word(j, "auth") {
+                    hide(j + 1);
+                    j += 1;
+                } else if word(j, "auth2") {
+                    hide(j + 1);
+                    hide(j + 2);
+                    j += 2;
+                } else if word(j, "keys") {
+                    break;
+                }
+                j += 1;
+            }
+        }
+        "set" if word(0, "config") => {
+            let mut j = 2;
+            while j + 1 < n {
+                if crate::config::Config::is_sensitive(&args[j]) {
+                    hide(j + 1);
+                }
+                j += 2;
+            }
+        }
+        "setuser" if word(0, "acl") => (2..n).for_each(hide),
+        _ => {}
+    }
+    shown
+}
+
+/// Every command and subcommand, by the index its statistics are kept under, with its
+/// full name (`get`, `config|get`).
+struct Ids {
+    by_addr: HashMap<usize, usize, BuildAddrHasher>,
+    names: Vec<String>,
+}
+
+fn ids() -> &'static Ids {
+    static IDS: OnceLock<Ids> = OnceLock::new();
+    IDS.get_or_init(|| {
+        let mut ids = Ids {
+            by_addr: HashMap::default(),
+            names: Vec::new(),
+        };
+        for c in all() {
+            ids.by_addr
+                .insert(c as *const Command as usize, ids.names.len());
+            ids.names.push(c.name.to_string());
+            for s in c.subcommands {
+                ids.by_addr
+                    .insert(s as *const Command as usize, ids.names.len());
+                ids.names.push(format!("{}|{}", c.name, s.name));
+            }
+        }
+        ids
+    })
+}
+
+/// The index a command's statistics are kept under (see [`crate::calls`]).
+pub fn command_id(cmd: &Command) -> usize {
+    ids()
+        .by_addr
+        .get(&(cmd as *const Command as usize))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// The full name of the command with index `id` (`config|get`).
+pub fn command_name(id: usize) -> String {
+    ids().names.get(id).cloned().unwrap_or_default()
+}
+
+/// Hashes a table entry's address: entries are distinct statics, so their addresses
+/// need only be spread, not guarded against chosen collisions.
+#[derive(Default, Clone, Copy)]
+struct BuildAddrHasher;
+
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl std::hash::BuildHasher for BuildAddrHasher {
+    type Hasher = AddrHasher;
+    fn build_hasher(&self) -> AddrHasher {
+        AddrHasher(0)
+    }
+}
+
+impl std::hash::Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64 >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 /// A command's full name as Redis's errors show it: `get`, or `config|get`.
@@ -670,6 +914,16 @@ pub fn reply_lines(out: &mut Reply, lines: &[&str]) {
     }
 }
 
+/// Redis's `addReplySubcommandSyntaxError`, for a container's subcommand whose arguments
+/// its own parsing refuses.
+pub fn subcommand_syntax(args: &Args) -> CmdError {
+    CmdError::err(format!(
+        "unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        truncated(&args[1], 128),
+        String::from_utf8_lossy(&args[0]).to_ascii_uppercase()
+    ))
+}
+
 /// Whether `arg` equals the ASCII word `word`, ignoring case.
 pub fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
@@ -681,7 +935,7 @@ mod tests {
 
     fn rejected(parts: &[&str]) -> String {
         match resolve(&Args::from_slices(parts)) {
-            Resolved::Rejected(m) => m,
+            Resolved::Rejected(m, _) => m,
             Resolved::Found(c) => panic!("found {}", c.name),
         }
     }

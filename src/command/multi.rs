@@ -158,6 +158,8 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             unreachable!("queued commands were resolved")
         };
         ctx.client.last_command = cmd.name;
+        let start = super::CallStart::new(ctx);
+        super::monitor_script(ctx, cmd, args);
         let result = match cmd.handler {
             Handler::Read(f) => {
                 let ks = ks.as_mut().expect("locked");
@@ -194,6 +196,7 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         if let Err(e) = result {
             ctx.out.error(&e.message());
         }
+        super::called(ctx, cmd, args, start, false);
     }
     ctx.client.in_exec = false;
     let mut ks = ks.expect("locked");

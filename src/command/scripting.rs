@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::docs::{doc, help_subcommand};
 use super::flags::*;
-use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
+use super::{int_arg, is, subcommand_syntax, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::script::lua::Value;
 use crate::script::run::{self, Guard, RunningGuard, ScriptHost, Spec};
@@ -868,15 +868,6 @@ fn function_flush(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     ks.dirty += 1;
     ctx.out.ok();
     Ok(())
-}
-
-/// Redis's `addReplySubcommandSyntaxError`.
-fn subcommand_syntax(args: &Args) -> CmdError {
-    CmdError::err(format!(
-        "unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-        String::from_utf8_lossy(&args[1]),
-        String::from_utf8_lossy(&args[0]).to_ascii_uppercase()
-    ))
 }
 
 /// ```text

@@ -499,6 +499,7 @@ fn quit(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     super::multi::reset(ctx.server, ctx.client);
     super::pubsub::unsubscribe_all(ctx.server, ctx.client);
+    super::introspect::stop_monitoring(ctx);
     disable_tracking(ctx);
     ctx.client.reply_off = false;
     ctx.client.reply_skip_next = false;
@@ -1267,6 +1268,8 @@ fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         counter.store(0, Ordering::Relaxed);
     }
     ctx.server.store.write().reset_stats();
+    ctx.server.calls.merge(&mut ctx.client.calls);
+    ctx.server.calls.reset();
     ctx.out.ok();
     Ok(())
 }
@@ -1280,6 +1283,8 @@ fn info(ctx: &mut Ctx, args: &Args) -> CmdResult {
         .skip(1)
         .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
         .collect();
+    // This connection's calls so far count, as they would in Redis.
+    ctx.server.calls.merge(&mut ctx.client.calls);
     let text = super::info::render(ctx.server, &sections);
     ctx.out.verbatim("txt", text.as_bytes());
     Ok(())

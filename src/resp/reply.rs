@@ -13,6 +13,9 @@ pub struct Reply {
     buf: Vec<u8>,
     /// Whether the client speaks RESP3 (after `HELLO 3`).
     pub resp3: bool,
+    /// The codes of the error replies written since the connection last took them (INFO
+    /// errorstats and commandstats' failed calls count them; see [`crate::calls`]).
+    pub errors: Vec<Box<str>>,
 }
 
 impl Reply {
@@ -21,6 +24,7 @@ impl Reply {
         Reply {
             buf: Vec::with_capacity(16 * 1024),
             resp3: false,
+            errors: Vec::new(),
         }
     }
 
@@ -73,6 +77,7 @@ impl Reply {
     /// Like Redis's `addReplyError`, CR and LF inside the text become spaces so the reply
     /// stays one line.
     pub fn error(&mut self, text: &str) {
+        self.errors.push(crate::calls::error_code(text).into());
         self.buf.push(b'-');
         self.buf.extend(
             text.bytes()

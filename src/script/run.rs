@@ -167,7 +167,7 @@ impl Host for ScriptHost<'_, '_, '_> {
                 match command::resolve(&argv) {
                     // Without ACL users, the default user may run everything.
                     Resolved::Found(_) => Ok(vec![Value::Bool(true)]),
-                    Resolved::Rejected(_) => Err(engine::raise(
+                    Resolved::Rejected(..) => Err(engine::raise(
                         lua,
                         "Invalid command passed to redis.acl_check_cmd()",
                     )),
@@ -267,10 +267,10 @@ impl<'b> ScriptHost<'_, 'b, '_> {
     fn run_command(&mut self, argv: &Args) -> Result<Reply, String> {
         let cmd = match command::resolve(argv) {
             Resolved::Found(cmd) => cmd,
-            Resolved::Rejected(msg) if msg.starts_with("ERR wrong number") => {
+            Resolved::Rejected(msg, _) if msg.starts_with("ERR wrong number") => {
                 return Err("Wrong number of args calling Redis command from script".into())
             }
-            Resolved::Rejected(_) => return Err("Unknown Redis command called from script".into()),
+            Resolved::Rejected(..) => return Err("Unknown Redis command called from script".into()),
         };
         use command::flags::{MAY_REPLICATE, NOSCRIPT, WRITE};
         if cmd.flags & NOSCRIPT != 0 {
@@ -313,6 +313,7 @@ impl<'b> ScriptHost<'_, 'b, '_> {
             out: &mut out,
             now_ms: self.ctx.now_ms,
         };
+        let start = command::CallStart::new(&ctx);
         let result = match cmd.handler {
             Handler::Read(f) => {
                 let r = f(&mut ctx, ks, argv);
@@ -338,6 +339,7 @@ impl<'b> ScriptHost<'_, 'b, '_> {
         if let Err(e) = result {
             ctx.out.error(&e.message());
         }
+        command::called(&mut ctx, cmd, argv, start, true);
         let client = &mut *self.ctx.client;
         self.db = client.db;
         client.db = caller_db;

@@ -14,6 +14,33 @@ pub fn c_str(s: &[u8]) -> &[u8] {
     s.iter().position(|&b| b == 0).map_or(s, |i| &s[..i])
 }
 
+/// Redis's `sdscatrepr`: appends a double-quoted, escaped copy of `s` (printable ASCII as
+/// it is, `\\`, `\"`, `\n`, `\r`, `\t`, `\a`, `\b`, anything else as `\xhh`).
+pub fn push_repr(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    for &c in s {
+        match c {
+            b'\\' | b'"' => out.extend_from_slice(&[b'\\', c]),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            7 => out.extend_from_slice(b"\\a"),
+            8 => out.extend_from_slice(b"\\b"),
+            b' '..=b'~' => out.push(c),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'x',
+                    HEX[usize::from(c >> 4)],
+                    HEX[usize::from(c & 15)],
+                ]);
+            }
+        }
+    }
+    out.push(b'"');
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     SystemTime::now()

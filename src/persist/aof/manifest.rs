@@ -188,7 +188,9 @@ impl Manifest {
         let mut out = String::new();
         for info in self.base.iter().chain(&self.history).chain(&self.incrs) {
             let name = if needs_repr(info.name.as_bytes()) {
-                repr(info.name.as_bytes())
+                let mut quoted = Vec::new();
+                crate::util::push_repr(&mut quoted, info.name.as_bytes());
+                String::from_utf8_lossy(&quoted).into_owned()
             } else {
                 info.name.clone()
             };
@@ -328,26 +330,6 @@ fn trim(mut s: &[u8]) -> &[u8] {
 fn needs_repr(s: &[u8]) -> bool {
     s.iter()
         .any(|&c| c == b'\\' || c == b'"' || !(0x20..0x7f).contains(&c) || c == b' ')
-}
-
-/// `sdscatrepr`: a quoted, escaped form.
-fn repr(s: &[u8]) -> String {
-    let mut out = String::from("\"");
-    for &c in s {
-        match c {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            7 => out.push_str("\\a"),
-            8 => out.push_str("\\b"),
-            0x20..=0x7e => out.push(c as char),
-            _ => out.push_str(&format!("\\x{c:02x}")),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

@@ -1,0 +1,430 @@
+//! Differential tests for what operators read about calls: INFO commandstats,
+//! errorstats and latencystats, SLOWLOG, LATENCY and MONITOR, against a reference
+//! redis-server 7.0.
+//!
+//! Times, durations and client ports differ between two servers by nature; they are
+//! masked, and everything else (counts, argument lists, trimming, redaction, order,
+//! error texts) is compared byte for byte.
+
+mod common;
+
+use common::diff::{run_on, Cmd, Pair};
+use common::Conn;
+use pretty_assertions::assert_eq;
+
+/// Runs the same commands on both servers, ignoring the replies.
+fn both(ours: &mut Conn, theirs: &mut Conn, cmds: &[&[&str]]) {
+    for cmd in cmds {
+        ours.cmd(cmd);
+        theirs.cmd(cmd);
+    }
+}
+
+/// INFO's lines with every `usec=`/`usec_per_call=` figure and every percentile value
+/// masked, sorted (Redis lists commands in its hash table's order).
+fn masked_info(c: &mut Conn, section: &str) -> Vec<String> {
+    let text = c.cmd_str(&["INFO", section]);
+    let mut lines: Vec<String> = text
+        .lines()
+        .skip(1)
+        .map(|line| {
+            line.split(',')
+                .map(|part| match part.split_once('=') {
+                    Some((k, _)) if k.ends_with("usec") || k == "usec_per_call" => {
+                        format!("{k}=*")
+                    }
+                    Some((k, _)) if k.contains(":p") || k.starts_with('p') => format!("{k}=*"),
+                    _ => part.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn commandstats_and_errorstats_count_as_redis() {
+    if !common::reference_available("commandstats_and_errorstats_count_as_redis") {
+        return;
+    }
+    let pair = Pair::start();
+    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
+    both(
+        &mut ours,
+        &mut theirs,
+        &[
+            &["CONFIG", "RESETSTAT"],
+            &["SET", "s", "1"],
+            &["GET"],
+            &["INCR", "nosuch"],
+            &["LPUSH", "s", "x"],
+            &["HGET", "s", "f"],
+            &["NOSUCHCOMMAND", "a"],
+            &["CONFIG", "NOPE"],
+            &["CONFIG", "GET"],
+            &["AUTH", "a", "b"],
+            &["MULTI"],
+            &["INCR", "s"],
+            &["LPUSH", "s", "y"],
+            &["GET", "a", "b"],
+            &["EXEC"],
+            &["MULTI"],
+            &["INCR", "s"],
+            &["LPUSH", "s", "y"],
+            &["EXEC"],
+            &["EVAL", "return redis.call('incr', KEYS[1])", "1", "s"],
+            &["EVAL", "return redis.error_reply('MY failure')", "0"],
+            &[
+                "EVAL",
+                "return redis.pcall('lpush', KEYS[1], 'x')",
+                "1",
+                "s",
+            ],
+            &["XADD", "s", "*", "a", "b"],
+        ],
+    );
+    for section in ["commandstats", "errorstats"] {
+        assert_eq!(
+            masked_info(&mut ours, section),
+            masked_info(&mut theirs, section),
+            "INFO {section}"
+        );
+    }
+    let total = |c: &mut Conn| common::info_field_in(c, "stats", "total_error_replies");
+    assert_eq!(total(&mut ours), total(&mut theirs));
+    // CONFIG RESETSTAT clears both (and counts itself).
+    both(&mut ours, &mut theirs, &[&["CONFIG", "RESETSTAT"]]);
+    for section in ["commandstats", "errorstats"] {
+        assert_eq!(
+            masked_info(&mut ours, section),
+            masked_info(&mut theirs, section)
+        );
+    }
+}
+
+#[test]
+fn info_sections_are_chosen_and_ordered_as_redis() {
+    if !common::reference_available("info_sections_are_chosen_and_ordered_as_redis") {
+        return;
+    }
+    let pair = Pair::start();
+    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
+    let headers = |c: &mut Conn, args: &[&str]| -> Vec<String> {
+        let mut cmd = vec!["INFO"];
+        cmd.extend_from_slice(args);
+        c.cmd_str(&cmd)
+            .lines()
+            .filter(|l| l.starts_with('#'))
+            .map(str::to_string)
+            .collect()
+    };
+    for args in [
+        &[][..],
+        &["all"],
+        &["everything"],
+        &["default"],
+        &["keyspace", "commandstats", "server"],
+        &["latencystats"],
+        &["errorstats", "nosuchsection"],
+    ] {
+        assert_eq!(
+            headers(&mut ours, args),
+            headers(&mut theirs, args),
+            "INFO {args:?}"
+        );
+    }
+    both(
+        &mut ours,
+        &mut theirs,
+        &[&["CONFIG", "RESETSTAT"], &["SET", "a", "b"], &["GET", "a"]],
+    );
+    // The percentile lines name the same commands with the same percentiles.
+    let names = |c: &mut Conn| -> Vec<String> {
+        let mut names: Vec<String> = c
+            .cmd_str(&["INFO", "latencystats"])
+            .lines()
+            .filter(|l| l.starts_with("latency_percentiles_usec_"))
+            .map(|l| {
+                let (name, values) = l.split_once(':').unwrap();
+                let keys: Vec<&str> = values
+                    .split(',')
+                    .map(|v| v.split('=').next().unwrap())
+                    .collect();
+                format!("{name} {}", keys.join(","))
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&mut ours), names(&mut theirs));
+    both(
+        &mut ours,
+        &mut theirs,
+        &[&[
+            "CONFIG",
+            "SET",
+            "latency-tracking-info-percentiles",
+            "1 99.99 100",
+        ]],
+    );
+    assert_eq!(names(&mut ours), names(&mut theirs));
+}
+
+/// SLOWLOG GET's reply with each entry's time and duration replaced by 0 and the
+/// client's port masked.
+fn slowlog(c: &mut Conn, count: &str) -> String {
+    let reply = c.cmd_str(&["SLOWLOG", "GET", count]);
+    let mut out = Vec::new();
+    let lines: Vec<&str> = reply.split("\r\n").collect();
+    // Entries are `*6 :id :time :duration *n args... $peer $name`: mask the 2nd and 3rd
+    // integers after each `*6`, and ports.
+    let mut since_entry = usize::MAX;
+    for line in lines {
+        if line == "*6" {
+            since_entry = 0;
+        } else {
+            since_entry = since_entry.saturating_add(1);
+        }
+        if (since_entry == 2 || since_entry == 3) && line.starts_with(':') {
+            out.push(":*".to_string());
+        } else if let Some(at) = line.find("127.0.0.1:") {
+            out.push(format!("{}127.0.0.1:*", &line[..at]));
+        } else if line.starts_with('$') {
+            out.push("$".to_string());
+        } else {
+            out.push(line.to_string());
+        }
+    }
+    out.join("\n")
+}
+
+#[test]
+fn slowlog_records_trims_and_redacts_as_redis() {
+    if !common::reference_available("slowlog_records_trims_and_redacts_as_redis") {
+        return;
+    }
+    let pair = Pair::start();
+    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
+    let long = "x".repeat(300);
+    let mut many = vec!["RPUSH", "list"];
+    many.extend(std::iter::repeat_n("v", 40));
+    both(
+        &mut ours,
+        &mut theirs,
+        &[
+            &["CONFIG", "SET", "slowlog-log-slower-than", "0"],
+            &["SLOWLOG", "RESET"],
+            &["CLIENT", "SETNAME", "tester"],
+            &["SET", "k", &long],
+            &many,
+            &["AUTH", "secret"],
+            &["AUTH", "user", "secret"],
+            &["HELLO", "2", "AUTH", "user", "secret"],
+            &["CONFIG", "SET", "requirepass", ""],
+            &["CONFIG", "SET", "masterauth", "pw"],
+            &["MULTI"],
+            &["INCR", "n"],
+            &["GET", "n"],
+            &["EXEC"],
+            &["EVAL", "return redis.call('get', KEYS[1])", "1", "n"],
+        ],
+    );
+    assert_eq!(slowlog(&mut ours, "-1"), slowlog(&mut theirs, "-1"));
+    assert_eq!(slowlog(&mut ours, "2"), slowlog(&mut theirs, "2"));
+    let script: &[Cmd] = &[
+        &["SLOWLOG", "LEN"],
+        &["SLOWLOG", "GET", "-2"],
+        &["SLOWLOG", "GET", "x"],
+        &["SLOWLOG", "GET", "1", "2"],
+        &["SLOWLOG", "LEN", "x"],
+        &["SLOWLOG", "HELP"],
+        &["SLOWLOG", "NOPE"],
+        &["SLOWLOG"],
+        &["CONFIG", "SET", "slowlog-max-len", "3"],
+        &["SLOWLOG", "LEN"],
+        &["CONFIG", "SET", "slowlog-log-slower-than", "-1"],
+        &["SET", "a", "b"],
+        &["SLOWLOG", "RESET"],
+        &["SLOWLOG", "LEN"],
+        &["SLOWLOG", "GET"],
+    ];
+    run_on(script, &mut ours, &mut theirs);
+}
+
+/// A MONITOR line with its timestamp and port masked.
+fn masked_monitor(line: &str) -> String {
+    let rest = line.split_once(' ').map_or(line, |(_, r)| r);
+    let rest = match (rest.find("127.0.0.1:"), rest.find(']')) {
+        (Some(a), Some(b)) if a < b => format!("{}127.0.0.1:*{}", &rest[..a], &rest[b..]),
+        _ => rest.to_string(),
+    };
+    format!("+T {rest}")
+}
+
+/// Reads MONITOR lines from `c` until `end` (a masked line) arrives.
+fn monitor_lines(c: &mut Conn, end: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    loop {
+        let reply = c.read_reply();
+        let line = masked_monitor(String::from_utf8_lossy(&reply).trim_end());
+        let done = line == end;
+        lines.push(line);
+        if done || lines.len() > 100 {
+            return lines;
+        }
+    }
+}
+
+#[test]
+fn monitor_shows_what_redis_shows() {
+    if !common::reference_available("monitor_shows_what_redis_shows") {
+        return;
+    }
+    let pair = Pair::start();
+    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
+    let (mut mon_ours, mut mon_theirs) = (pair.ours.conn(), pair.theirs.conn());
+    assert_eq!(mon_ours.cmd(&["MONITOR"]), mon_theirs.cmd(&["MONITOR"]));
+    both(
+        &mut ours,
+        &mut theirs,
+        &[
+            &["SET", "a b", "x\"y\n\u{1}"],
+            &["GET", "a b"],
+            &["GET"],
+            &["AUTH", "pw"],
+            &["CONFIG", "GET", "port"],
+            &["SELECT", "3"],
+            &["EVAL", "redis.call('set', KEYS[1], 'v') return 1", "1", "k"],
+            &["MULTI"],
+            &["INCR", "c"],
+            &["EXEC"],
+            &["MULTI"],
+            &["NOSUCH"],
+            &["EXEC"],
+            &["ECHO", "end"],
+        ],
+    );
+    let end = "+T [3 127.0.0.1:*] \"ECHO\" \"end\"";
+    assert_eq!(
+        monitor_lines(&mut mon_ours, end),
+        monitor_lines(&mut mon_theirs, end)
+    );
+    // The monitor is flagged in CLIENT LIST and leaves MONITOR mode with RESET.
+    let flags = |c: &mut Conn| {
+        let list = c.cmd_str(&["CLIENT", "LIST"]);
+        let mut f: Vec<String> = list
+            .split_whitespace()
+            .filter(|w| w.starts_with("flags="))
+            .map(str::to_string)
+            .collect();
+        f.sort();
+        f
+    };
+    assert_eq!(flags(&mut ours), flags(&mut theirs));
+    assert_eq!(mon_ours.cmd(&["RESET"]), mon_theirs.cmd(&["RESET"]));
+    assert_eq!(flags(&mut ours), flags(&mut theirs));
+    // Inside a transaction MONITOR is refused.
+    run_on(
+        &[&["MULTI"], &["MONITOR"], &["EXEC"]],
+        &mut ours,
+        &mut theirs,
+    );
+}
+
+/// A reply with every integer replaced by `:*` (latency samples are times and ms).
+fn without_ints(reply: &[u8]) -> String {
+    String::from_utf8_lossy(reply)
+        .split("\r\n")
+        .map(|w| if w.starts_with(':') { ":*" } else { w })
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+#[test]
+fn latency_monitor_answers_as_redis() {
+    if !common::reference_available("latency_monitor_answers_as_redis") {
+        return;
+    }
+    let pair = Pair::start();
+    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
+    // Forget how each harness probed its server.
+    both(&mut ours, &mut theirs, &[&["CONFIG", "RESETSTAT"]]);
+    let script: &[Cmd] = &[
+        &["LATENCY", "HELP"],
+        &["LATENCY", "LATEST"],
+        &["LATENCY", "DOCTOR"],
+        &["LATENCY", "HISTORY", "command"],
+        &["LATENCY", "GRAPH", "command"],
+        &["LATENCY", "RESET"],
+        &["LATENCY", "RESET", "a", "b"],
+        &["LATENCY", "NOPE"],
+        &["LATENCY", "HISTORY"],
+        &["LATENCY", "LATEST", "x"],
+        &["CONFIG", "SET", "latency-monitor-threshold", "1"],
+        &["LATENCY", "DOCTOR"],
+    ];
+    run_on(script, &mut ours, &mut theirs);
+    // A script that runs for a while is a `command` event on both.
+    let slow = &[
+        "EVAL",
+        "local i = 0 while i < 20000000 do i = i + 1 end return i",
+        "0",
+    ];
+    assert_eq!(ours.cmd(slow), theirs.cmd(slow));
+    for cmd in [
+        &["LATENCY", "LATEST"][..],
+        &["LATENCY", "HISTORY", "command"],
+    ] {
+        assert_eq!(
+            without_ints(&ours.cmd(cmd)),
+            without_ints(&theirs.cmd(cmd)),
+            "{cmd:?}"
+        );
+    }
+    // The graph's frame is the same; its title and bars depend on the sampled ms.
+    let graph = |c: &mut Conn| {
+        let text = c.cmd_str(&["LATENCY", "GRAPH", "command"]);
+        text.lines()
+            .skip(2)
+            .take(1)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(graph(&mut ours), graph(&mut theirs));
+    run_on(
+        &[
+            &["LATENCY", "RESET", "command", "nope"],
+            &["LATENCY", "LATEST"],
+        ],
+        &mut ours,
+        &mut theirs,
+    );
+    // HISTOGRAM: the same commands with the same call counts.
+    both(
+        &mut ours,
+        &mut theirs,
+        &[&["SET", "a", "1"], &["SET", "a", "2"], &["GET", "a"]],
+    );
+    let calls = |c: &mut Conn, args: &[&str]| {
+        let mut cmd = vec!["LATENCY", "HISTOGRAM"];
+        cmd.extend_from_slice(args);
+        let reply = c.cmd_str(&cmd);
+        let lines: Vec<&str> = reply.split("\r\n").collect();
+        let mut found = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            if *l == "calls" {
+                found.push(format!("{} {}", lines[i - 3], lines[i + 1]));
+            }
+        }
+        found.sort();
+        found
+    };
+    assert_eq!(
+        calls(&mut ours, &["set", "get", "nosuch", "config|set"]),
+        calls(&mut theirs, &["set", "get", "nosuch", "config|set"])
+    );
+    assert_eq!(calls(&mut ours, &["SET"]), calls(&mut theirs, &["SET"]));
+    assert_eq!(calls(&mut ours, &[]), calls(&mut theirs, &[]));
+}
