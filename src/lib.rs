@@ -42,6 +42,7 @@
 //! - [`calls`]: what each call cost: INFO commandstats, errorstats and latencystats, the
 //!   slow log, and the MONITOR feed.
 //! - [`latency`]: the latency monitor's events (LATENCY LATEST, HISTORY, GRAPH).
+//! - [`pause`]: CLIENT PAUSE: commands that wait, and expiry held, until a deadline.
 //! - [`log`]: Redis-style log lines.
 //! - [`util`]: Redis's glob matcher, its integer and long-double number rules, and a
 //!   small PRNG.
@@ -57,6 +58,7 @@ pub mod consumers;
 pub mod latency;
 pub mod log;
 pub mod notify;
+pub mod pause;
 pub mod persist;
 pub mod pool;
 pub mod pubsub;

@@ -370,7 +370,9 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
     let mut outgoing = Vec::new();
     let mut published = crate::client::Published::default();
     let wanted = server.wanted();
-    if server.active_expire.load(Ordering::Relaxed) {
+    // A paused server expires nothing (CLIENT PAUSE).
+    if server.active_expire.load(Ordering::Relaxed) && !server.pause.holds_expiry() {
+        let started = Instant::now();
         expire::cycle(&server.store, hz, &mut state.next_expire_db, |ks| {
             ks.begin(wanted);
             if ks.effects_pending() {
@@ -384,6 +386,8 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
                 crate::consumers::deliver(server, ks.take_effects(), &mut origin, false);
             }
         });
+        let ms = started.elapsed().as_millis() as u64;
+        server.latency.sample("expire-cycle", ms);
     }
     crate::tracking::deliver(&mut outgoing);
     published.flush();

@@ -107,6 +107,8 @@ pub struct Server {
     pub calls: crate::calls::Calls,
     /// The latency monitor's events.
     pub latency: crate::latency::Monitor,
+    /// CLIENT PAUSE.
+    pub pause: crate::pause::Pause,
     /// Every propagated command, kept in unit-test builds so tests can read the stream.
     #[cfg(test)]
     pub propagated: Mutex<Vec<crate::store::Op>>,
@@ -177,6 +179,7 @@ impl Server {
         Server {
             calls,
             latency,
+            pause: Default::default(),
             store,
             config: RwLock::new(config),
             clients: Registry::default(),

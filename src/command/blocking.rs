@@ -388,16 +388,7 @@ pub fn wait(ctx: &mut Ctx) {
     let Some(blocked) = ctx.client.blocked.take() else {
         return;
     };
-    // The replies before it in the batch leave now, as Redis would have sent them, and
-    // what it published: after what they wrote is in the AOF.
-    ctx.server
-        .aof
-        .before_reply(ctx.server, ctx.server.aof.fed());
-    ctx.client.published.flush();
-    if !ctx.out.is_empty() {
-        let _ = ctx.client.handle.send(ctx.out.as_bytes());
-        ctx.out.clear();
-    }
+    send_pending(ctx);
     let handle = Arc::clone(&ctx.client.handle);
     handle.set_waiting(Some(Arc::clone(&blocked.waiter)));
     let stats = &ctx.server.stats;
@@ -421,6 +412,20 @@ pub fn wait(ctx: &mut Ctx) {
         WaitState::Interrupted(Interrupt::Timeout) | WaitState::Waiting => {
             (blocked.on_timeout)(ctx.out)
         }
+    }
+}
+
+/// Before a client sleeps (a blocking command, CLIENT PAUSE): the replies before it in
+/// the batch leave now, as Redis would have sent them, and what it published, after
+/// what they wrote is in the AOF.
+pub fn send_pending(ctx: &mut Ctx) {
+    ctx.server
+        .aof
+        .before_reply(ctx.server, ctx.server.aof.fed());
+    ctx.client.published.flush();
+    if !ctx.out.is_empty() {
+        let _ = ctx.client.handle.send(ctx.out.as_bytes());
+        ctx.out.clear();
     }
 }
 

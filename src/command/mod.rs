@@ -139,8 +139,8 @@ pub mod flags {
     /// A command that may be called without keys (EVAL, FCALL).
     pub const NO_MANDATORY_KEYS: u32 = 1 << 18;
 
-    /// Flag names in COMMAND INFO's order. SENTINEL is not among them: Redis 7.0 keeps it
-    /// to itself.
+    /// Flag names in COMMAND INFO's order. SENTINEL and MAY_REPLICATE are not among them:
+    /// Redis 7.0 keeps them to itself.
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
@@ -155,7 +155,6 @@ pub mod flags {
         (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_MULTI, "no_multi"),
         (MOVABLEKEYS, "movablekeys"),
@@ -412,6 +411,21 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
             return reject(ctx, msg);
         }
     }
+    // CLIENT PAUSE: the command waits here, before it is queued or run, as Redis
+    // postpones it in processCommand.
+    if ctx.server.pause.is_on() {
+        let writes = may_replicate(cmd)
+            || (cmd.name == "exec"
+                && ctx.client.multi.as_ref().is_some_and(|m| {
+                    m.queued
+                        .iter()
+                        .any(|q| lookup(&q[0]).is_some_and(may_replicate))
+                }));
+        if ctx.server.pause.holds(writes) {
+            blocking::send_pending(ctx);
+            ctx.server.pause.wait(writes);
+        }
+    }
     if let Some(multi) = &mut ctx.client.multi {
         if !multi::runs_at_once(cmd) {
             // A doomed transaction queues nothing more, as Redis's `queueMultiCommand`
@@ -433,6 +447,12 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
         ctx.out.error(&e.message());
     }
     called(ctx, cmd, args, start, false);
+}
+
+/// Whether a command may write or propagate (`write` or `may_replicate`): what a
+/// `CLIENT PAUSE WRITE` holds back.
+fn may_replicate(cmd: &Command) -> bool {
+    cmd.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0
 }
 
 /// Answers a request with an error it never ran for, counted as the command's rejected
@@ -796,6 +816,10 @@ fn deliver(ctx: &mut Ctx, ks: &Keyspace, fx: crate::store::Effects) {
 /// Removes the expired keys that readers met (under the read lock they only note them),
 /// and hands their effects (events, invalidations, DELs) to the consumers.
 pub fn reap_stale(ctx: &mut Ctx, ks: &mut Keyspace) {
+    // A paused server keeps its expired keys (they read as missing meanwhile).
+    if ctx.server.pause.holds_expiry() {
+        return;
+    }
     ks.begin(ctx.server.wanted());
     ks.reap_stale();
     if ks.effects_pending() {

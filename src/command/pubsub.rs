@@ -152,7 +152,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new(
         "publish",
         3,
-        PUBSUB | LOADING | STALE | FAST,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
         (0, 0, 0),
         Handler::Plain(publish),
         doc(

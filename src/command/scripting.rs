@@ -88,7 +88,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new(
         "eval",
         -3,
-        RUNS,
+        RUNS | MAY_REPLICATE,
         (0, 0, 0),
         Handler::Plain(locked),
         doc(
@@ -101,7 +101,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new(
         "evalsha",
         -3,
-        RUNS,
+        RUNS | MAY_REPLICATE,
         (0, 0, 0),
         Handler::Plain(locked),
         doc(
@@ -152,7 +152,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new(
         "fcall",
         -3,
-        RUNS,
+        RUNS | MAY_REPLICATE,
         (0, 0, 0),
         Handler::Plain(locked),
         doc(

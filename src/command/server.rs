@@ -305,6 +305,32 @@ const CLIENT: &[Command] = &[
         ),
     ),
     Command::new(
+        "pause",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(client_pause),
+        doc(
+            "connection",
+            "2.9.50",
+            "Stop processing commands from clients for some time",
+            "timeout [WRITE|ALL]",
+        ),
+    ),
+    Command::new(
+        "unpause",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(client_unpause),
+        doc(
+            "connection",
+            "6.2.0",
+            "Resume processing of clients that were paused",
+            "",
+        ),
+    ),
+    Command::new(
         "unblock",
         -3,
         ADMIN | NOSCRIPT | LOADING | STALE,
@@ -815,6 +841,41 @@ fn client_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// ```
 /// 1 if the client was blocked and is now unblocked (with a timeout's reply, or the
 /// `UNBLOCKED` error), else 0.
+/// ```text
+/// CLIENT PAUSE timeout [WRITE|ALL]
+/// ```
+/// For `timeout` ms, every command (ALL) or those that may write (WRITE) wait before
+/// they run, and keys do not expire (see [`crate::pause`]).
+fn client_pause(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() > 4 {
+        return Err(super::subcommand_syntax(args));
+    }
+    let kind = match (args.len() == 4).then(|| &args[3]) {
+        None => crate::pause::Kind::All,
+        Some(a) if is(a, "write") => crate::pause::Kind::Write,
+        Some(a) if is(a, "all") => crate::pause::Kind::All,
+        Some(_) => return Err(CmdError::err("CLIENT PAUSE mode must be WRITE or ALL")),
+    };
+    let ms = crate::util::num::parse_i64(&args[2])
+        .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(ms as u64);
+    ctx.server.pause.start(kind, until);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// ```text
+/// CLIENT UNPAUSE
+/// ```
+fn client_unpause(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.server.pause.stop();
+    ctx.out.ok();
+    Ok(())
+}
+
 fn client_unblock(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let why = match args.len() {
         3 => Interrupt::Timeout,
