@@ -428,3 +428,110 @@ fn latency_monitor_answers_as_redis() {
     assert_eq!(calls(&mut ours, &["SET"]), calls(&mut theirs, &["SET"]));
     assert_eq!(calls(&mut ours, &[]), calls(&mut theirs, &[]));
 }
+
+#[test]
+fn debug_subcommands_answer_as_redis() {
+    if !common::reference_available("debug_subcommands_answer_as_redis") {
+        return;
+    }
+    let ours = common::Server::start(&["--enable-debug-command", "local"]);
+    let theirs = common::Reference::start();
+    let (mut o, mut t) = (ours.conn(), theirs.conn());
+    // Large enough for the table encodings (the script needs 'static words).
+    let big: &'static [String] = Box::leak((0..300).map(|i| format!("m{i}")).collect());
+    let mut big_set = vec!["SADD", "bigset"];
+    big_set.extend(big.iter().map(String::as_str));
+    let mut big_hash = vec!["HSET", "bighash"];
+    for m in big {
+        big_hash.push(m);
+        big_hash.push(m);
+    }
+    let mut script: Vec<Cmd> = vec![
+        &["DEBUG", "DIGEST"],
+        &["SET", "s", "hello"],
+        &["SET", "n", "12345"],
+        &["RPUSH", "l", "a", "b", "c"],
+        &["SADD", "ints", "1", "2", "3"],
+        &["SADD", "strs", "x", "y"],
+        &["HSET", "h", "f", "v", "g", "w"],
+        &["ZADD", "z", "1.5", "a", "2", "b", "-inf", "c"],
+        &["XADD", "x", "1-1", "f", "v"],
+        &["XADD", "x", "2-5", "f", "v", "g", "w"],
+        &["SET", "ttl", "v", "EX", "100"],
+        &["SELECT", "2"],
+        &["SET", "other", "db"],
+        &["SELECT", "0"],
+        &["DEBUG", "DIGEST"],
+        &[
+            "DEBUG",
+            "DIGEST-VALUE",
+            "s",
+            "l",
+            "ints",
+            "strs",
+            "h",
+            "z",
+            "x",
+            "ttl",
+            "nosuch",
+        ],
+        &["DEBUG", "DIGEST-VALUE"],
+        &["DEBUG", "PROTOCOL", "string"],
+        &["DEBUG", "PROTOCOL", "integer"],
+        &["DEBUG", "PROTOCOL", "double"],
+        &["DEBUG", "PROTOCOL", "bignum"],
+        &["DEBUG", "PROTOCOL", "null"],
+        &["DEBUG", "PROTOCOL", "array"],
+        &["DEBUG", "PROTOCOL", "set"],
+        &["DEBUG", "PROTOCOL", "map"],
+        &["DEBUG", "PROTOCOL", "attrib"],
+        &["DEBUG", "PROTOCOL", "push"],
+        &["DEBUG", "PROTOCOL", "verbatim"],
+        &["DEBUG", "PROTOCOL", "true"],
+        &["DEBUG", "PROTOCOL", "false"],
+        &["DEBUG", "PROTOCOL", "nope"],
+        &["DEBUG", "ERROR", "MYERR something failed"],
+        &["DEBUG", "LOG", "hello"],
+        &["DEBUG", "SLEEP", "0"],
+        &["DEBUG", "SLEEP", "0.01"],
+        &["DEBUG", "NOSUCH"],
+        &["DEBUG", "OBJECT", "nosuch"],
+        &["DEBUG", "LISTPACK", "nosuch"],
+        &["DEBUG", "LISTPACK", "s"],
+        &["DEBUG", "POPULATE", "-1"],
+        &["DEBUG", "POPULATE", "x"],
+        &["DEBUG", "POPULATE", "10"],
+        &["DEBUG", "POPULATE", "5", "p", "20"],
+        &["DEBUG", "POPULATE", "12", "p"],
+        &["GET", "key:3"],
+        &["GET", "p:4"],
+        &["DBSIZE"],
+        &["DEBUG", "RELOAD", "BAD"],
+        &["DEBUG", "RELOAD"],
+        &["DEBUG", "DIGEST"],
+        &["DEBUG", "RELOAD", "NOSAVE"],
+        &["DEBUG", "DIGEST"],
+    ];
+    let (bs, bh): (Cmd, Cmd) = (
+        Box::leak(big_set.into_boxed_slice()),
+        Box::leak(big_hash.into_boxed_slice()),
+    );
+    script.insert(14, bs);
+    script.insert(15, bh);
+    run_on(&script, &mut o, &mut t);
+    // The same in RESP3.
+    o.cmd(&["HELLO", "3"]);
+    t.cmd(&["HELLO", "3"]);
+    let resp3: &[Cmd] = &[
+        &["DEBUG", "PROTOCOL", "double"],
+        &["DEBUG", "PROTOCOL", "bignum"],
+        &["DEBUG", "PROTOCOL", "null"],
+        &["DEBUG", "PROTOCOL", "set"],
+        &["DEBUG", "PROTOCOL", "map"],
+        &["DEBUG", "PROTOCOL", "attrib"],
+        &["DEBUG", "PROTOCOL", "push"],
+        &["DEBUG", "PROTOCOL", "verbatim"],
+        &["DEBUG", "PROTOCOL", "true"],
+    ];
+    run_on(resp3, &mut o, &mut t);
+}

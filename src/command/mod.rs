@@ -24,6 +24,7 @@
 
 pub mod bitmap;
 pub mod blocking;
+pub mod debug;
 pub mod docs;
 pub mod hash;
 pub mod info;
@@ -244,6 +245,7 @@ pub fn table() -> &'static [&'static [Command]] {
         stream::COMMANDS,
         server::COMMANDS,
         introspect::COMMANDS,
+        debug::COMMANDS,
         docs::COMMANDS,
         #[cfg(test)]
         testing::COMMANDS,

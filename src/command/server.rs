@@ -20,19 +20,6 @@ use crate::util::now_us;
 
 pub const COMMANDS: &[Command] = &[
     Command::new(
-        "debug",
-        -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(debug),
-        doc(
-            "server",
-            "1.0.0",
-            "A container for debugging commands.",
-            "subcommand [argument ...]",
-        ),
-    ),
-    Command::new(
         "ping",
         -1,
         FAST | STALE,
@@ -1403,39 +1390,6 @@ fn bgsave(ctx: &mut Ctx, args: &Args) -> CmdResult {
         Err(BgsaveError::Failed) => ctx.out.error("ERR"),
     }
     Ok(())
-}
-
-/// ```text
-/// DEBUG SET-ACTIVE-EXPIRE 0|1
-/// ```
-/// Turns the active expiry cycle off or on (tests use it so that keys expire only when
-/// met). Refused unless `enable-debug-command` allows it for this client, as Redis's
-/// protected commands are. The other DEBUG subcommands are not implemented.
-fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let setting = ctx.server.config().value("enable-debug-command");
-    let allowed = match setting.as_deref() {
-        Some(b"yes") => true,
-        Some(b"local") => ctx.client.handle.is_local(),
-        _ => false,
-    };
-    if !allowed {
-        return Err(CmdError::err(
-            "DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
-        ));
-    }
-    if is(&args[1], "set-active-expire") && args.len() == 3 {
-        // Redis reads it with atoi: anything but a leading nonzero number is 0.
-        let on = crate::util::num::parse_i64(&args[2]).is_some_and(|n| n != 0);
-        ctx.server
-            .active_expire
-            .store(on, std::sync::atomic::Ordering::Relaxed);
-        ctx.out.ok();
-        return Ok(());
-    }
-    Err(CmdError::err(format!(
-        "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-        String::from_utf8_lossy(&args[1][..args[1].len().min(128)])
-    )))
 }
 
 /// ```text
