@@ -973,6 +973,11 @@ impl Config {
         if !self.render(index_of("unixsocket")).is_empty() {
             return Some("unix sockets (unixsocket) are not supported by redlite");
         }
+        if self.render(index_of("enable-module-command")) != b"no" {
+            return Some(
+                "modules (enable-module-command) are not supported by redlite: it cannot load C modules",
+            );
+        }
         None
     }
 
@@ -1807,6 +1812,7 @@ mod tests {
             (&["--daemonize", "yes"][..], "daemonize yes"),
             (&["--tls-port", "6380"][..], "TLS"),
             (&["--unixsocket", "/tmp/redlite.sock"][..], "unix sockets"),
+            (&["--enable-module-command", "local"][..], "modules"),
         ] {
             let err = load_err(words);
             assert!(err.contains(what) && err.contains("not supported"), "{err}");

@@ -535,3 +535,30 @@ fn debug_subcommands_answer_as_redis() {
     ];
     run_on(resp3, &mut o, &mut t);
 }
+
+#[test]
+fn role_module_and_lolwut_answer_as_redis() {
+    if !common::reference_available("role_module_and_lolwut_answer_as_redis") {
+        return;
+    }
+    let pair = Pair::start();
+    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
+    let script: &[Cmd] = &[
+        &["ROLE"],
+        &["ROLE", "x"],
+        &["LOLWUT"],
+        &["LOLWUT", "VERSION", "7"],
+        &["LOLWUT", "VERSION", "x"],
+        &["MODULE", "LIST"],
+        &["MODULE", "HELP"],
+        &["MODULE", "LOAD", "/nonexistent.so"],
+        &["MODULE", "LOADEX", "/nonexistent.so", "ARGS", "a"],
+        &["MODULE", "UNLOAD", "m"],
+        &["MODULE", "NOPE"],
+        &["MODULE"],
+    ];
+    run_on(script, &mut ours, &mut theirs);
+    ours.cmd(&["HELLO", "3"]);
+    theirs.cmd(&["HELLO", "3"]);
+    run_on(&[&["LOLWUT"], &["ROLE"]], &mut ours, &mut theirs);
+}

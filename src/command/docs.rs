@@ -314,6 +314,7 @@ pub fn help(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let text = match parent.name {
         "slowlog" => Some(super::introspect::SLOWLOG_HELP),
         "latency" => Some(super::introspect::LATENCY_HELP),
+        "module" => Some(super::admin::MODULE_HELP),
         other => super::scripting::help_text(other),
     };
     if let Some(lines) = text {

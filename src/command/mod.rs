@@ -22,6 +22,7 @@
 //! (server.c, config.c, networking.c's CLIENT, acl.c's AUTH), [`info`] (INFO's text) and
 //! [`docs`] (COMMAND).
 
+pub mod admin;
 pub mod bitmap;
 pub mod blocking;
 pub mod debug;
@@ -246,6 +247,7 @@ pub fn table() -> &'static [&'static [Command]] {
         server::COMMANDS,
         introspect::COMMANDS,
         debug::COMMANDS,
+        admin::COMMANDS,
         docs::COMMANDS,
         #[cfg(test)]
         testing::COMMANDS,
