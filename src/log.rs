@@ -55,6 +55,25 @@ impl Logger {
         }
     }
 
+    /// Writes `text` as it is, without the line prefix, at notice level (Redis's
+    /// `LL_RAW`, used for the startup logo).
+    pub fn raw(&self, text: &str) {
+        if LogLevel::Notice < *self.level.lock().unwrap_or_else(|e| e.into_inner()) {
+            return;
+        }
+        if self.file.is_empty() {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        } else if let Ok(mut f) = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.file)
+        {
+            let _ = f.write_all(text.as_bytes());
+        }
+    }
+
     pub fn notice(&self, msg: &str) {
         self.log(LogLevel::Notice, msg);
     }

@@ -10,6 +10,7 @@
 //! (see [`protected_mode_refuses`]).
 
 use std::fmt;
+use std::io::IsTerminal;
 use std::net::{IpAddr, TcpListener, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -67,6 +68,15 @@ fn fail(message: String) -> StartError {
     StartError { message }
 }
 
+/// The startup logo (redlite's own drawing), with the lines Redis's logo carries:
+/// version, mode, port and PID.
+fn logo(port: u16) -> String {
+    let pid = std::process::id();
+    format!(
+        "\n                _ _ _ _\n   _ __ ___  __| | (_) |_ ___        Redis {REDIS_VERSION} (redlite {REDLITE_VERSION}) 64 bit\n  | '__/ _ \\/ _` | | | __/ _ \\\n  | | |  __/ (_| | | | ||  __/       Running in standalone mode\n  |_|  \\___|\\__,_|_|_|\\__\\___|       Port: {port}\n                                      PID: {pid}\n\n"
+    )
+}
+
 /// Starts the server and serves until SHUTDOWN ends the process.
 pub fn run(config: Config) -> Result<(), StartError> {
     let boot_log = Logger::new(config.loglevel, &config.logfile);
@@ -100,8 +110,22 @@ pub fn run(config: Config) -> Result<(), StartError> {
         .local_addr()
         .map_err(|e| fail(format!("Can't read the bound address: {e}")))?
         .port();
-    boot_log.notice(&format!("Running mode=standalone, port={port}."));
+    // The logo when asked for, or when the log is a terminal, as Redis's
+    // `redisAsciiArt` decides; else one line. Redis's test harness waits for `PID:`.
+    let to_terminal = config.logfile.is_empty() && std::io::stdout().is_terminal();
+    if config.is_yes("always-show-logo") || to_terminal {
+        boot_log.raw(&logo(port));
+    } else {
+        boot_log.notice(&format!("Running mode=standalone, port={port}."));
+    }
     boot_log.warning("Server initialized");
+    let pidfile = config.value("pidfile").unwrap_or_default();
+    if !pidfile.is_empty() {
+        let path = String::from_utf8_lossy(&pidfile).into_owned();
+        if let Err(e) = std::fs::write(&path, format!("{}\n", std::process::id())) {
+            boot_log.warning(&format!("Failed to write PID file: {e}"));
+        }
+    }
 
     // With port 0 we picked one: CONFIG GET port reports the real one.
     config.port = port;

@@ -591,3 +591,32 @@ fn info_has_the_modules_and_cluster_sections() {
         "$30\r\n# Cluster\r\ncluster_enabled:0\r\n\r\n"
     );
 }
+
+/// With `always-show-logo yes` the startup log carries the logo's `Port:` and `PID:`
+/// lines (Redis's test harness waits for `PID:`); `pidfile` is written at startup and
+/// removed by SHUTDOWN.
+#[test]
+fn logo_and_pidfile() {
+    let dir = common::TempDir::new("pidfile");
+    let pidfile = dir.path().join("redlite.pid");
+    let pidfile_arg = pidfile.to_string_lossy().into_owned();
+    let server = Server::start(&["--always-show-logo", "yes", "--pidfile", &pidfile_arg]);
+    let pid = server.child.id();
+    let log = server.log_text();
+    assert!(log.contains(&format!("PID: {pid}\n")), "{log}");
+    assert!(log.contains(&format!("Port: {}\n", server.port)), "{log}");
+    assert_eq!(
+        std::fs::read_to_string(&pidfile).unwrap(),
+        format!("{pid}\n")
+    );
+    let mut c = server.conn();
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    assert!(c.is_closed());
+    let mut server = server;
+    let _ = server.child.wait();
+    assert!(!pidfile.exists(), "SHUTDOWN removes the pid file");
+    // Without the setting (and with the log not on a terminal): the one-line form.
+    let plain = Server::start(&[]);
+    assert!(!plain.log_text().contains("PID:"), "{}", plain.log_text());
+    assert!(plain.log_text().contains("Running mode=standalone, port="));
+}

@@ -1479,6 +1479,11 @@ fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
             return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
         }
     }
+    let pidfile = server.config().value("pidfile").unwrap_or_default();
+    if !pidfile.is_empty() {
+        server.log.notice("Removing the pid file.");
+        let _ = std::fs::remove_file(String::from_utf8_lossy(&pidfile).as_ref());
+    }
     server
         .log
         .warning("redlite is now ready to exit, bye bye...");

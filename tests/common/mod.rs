@@ -95,7 +95,9 @@ impl Server {
                 log2.lock().unwrap().push_str(&line);
                 log2.lock().unwrap().push('\n');
                 if !port_sent {
-                    if let Some(p) = line.split("port=").nth(1) {
+                    // `Running mode=standalone, port=N.`, or the logo's `Port: N`.
+                    let at = line.split("port=").nth(1).or(line.split("Port: ").nth(1));
+                    if let Some(p) = at {
                         let p: String = p.chars().take_while(char::is_ascii_digit).collect();
                         let _ = tx.send(p.parse::<u16>().unwrap_or(0));
                         port_sent = true;
