@@ -11,9 +11,9 @@
 
 use std::fmt;
 use std::io::IsTerminal;
-use std::net::{IpAddr, TcpListener, TcpStream};
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -157,15 +157,38 @@ pub fn run(config: Config) -> Result<(), StartError> {
     // and each holds one worker, so the pool itself needs no lower cap: it grows with the
     // clients, up to maxclients, and never makes a client wait for another to leave.
     let pool = Pool::new(usize::MAX, WORKER_IDLE_TIMEOUT);
-    let mut accept_threads = Vec::new();
-    for listener in listeners {
-        let server = Arc::clone(&server);
-        let pool = pool.clone();
-        let t = thread::Builder::new()
-            .name("redlite-accept".into())
-            .spawn(move || accept_loop(&server, &listener, &pool))
-            .map_err(|e| fail(format!("Can't start an accept thread: {e}")))?;
-        accept_threads.push(t);
+    let listening = Arc::new(Listening::default());
+    listening
+        .serve(&server, listeners, &pool)
+        .map_err(|e| fail(format!("Can't start an accept thread: {e}")))?;
+    {
+        let (server_ref, listening, pool) = (
+            Arc::downgrade(&server),
+            Arc::clone(&listening),
+            pool.clone(),
+        );
+        let _ = server
+            .rebind
+            .set(Box::new(move |config: &Config, before: &Config| {
+                let server = server_ref.upgrade().ok_or("the server is gone")?;
+                listening.retire();
+                let (listeners, port, result) = match bind_for(config) {
+                    Ok((listeners, port)) => (listeners, port, Ok(port)),
+                    Err(e) => {
+                        // Back to the listeners of before, as Redis restores them.
+                        let (listeners, port) = bind_for(before).unwrap_or_else(|again| {
+                            server.log.warning(&again.message);
+                            (Vec::new(), 0)
+                        });
+                        (listeners, port, Err(e.message))
+                    }
+                };
+                server.set_port(port);
+                listening
+                    .serve(&server, listeners, &pool)
+                    .map_err(|e| e.to_string())?;
+                result
+            }));
     }
     if server.persist.loading.load(Ordering::Acquire) {
         let loaded = if aof_on {
@@ -182,10 +205,67 @@ pub fn run(config: Config) -> Result<(), StartError> {
     persist::aof::start_thread(&server)
         .map_err(|e| fail(format!("Can't start the AOF thread: {e}")))?;
     server.log.notice("Ready to accept connections");
-    for t in accept_threads {
-        let _ = t.join();
+    // The accept threads serve until SHUTDOWN exits the process (CONFIG SET port or bind
+    // replaces them meanwhile).
+    loop {
+        thread::park();
     }
-    Ok(())
+}
+
+/// The listeners in use: each accept thread serves one, until a newer set replaces its
+/// own (CONFIG SET port or bind): then it ends after its next accept.
+#[derive(Default)]
+struct Listening {
+    generation: AtomicU64,
+    /// The current listeners' addresses and threads, to wake and wait for them.
+    current: Mutex<Vec<(SocketAddr, thread::JoinHandle<()>)>>,
+}
+
+impl Listening {
+    /// Starts an accept thread on each of `listeners`.
+    fn serve(
+        self: &Arc<Self>,
+        server: &Arc<Server>,
+        listeners: Vec<TcpListener>,
+        pool: &Pool,
+    ) -> std::io::Result<()> {
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        let generation = self.generation.load(Ordering::Acquire);
+        for listener in listeners {
+            let addr = listener.local_addr()?;
+            let (server, pool, me) = (Arc::clone(server), pool.clone(), Arc::clone(self));
+            let thread = thread::Builder::new()
+                .name("redlite-accept".into())
+                .spawn(move || accept_loop(&server, &listener, &pool, &me, generation))?;
+            current.push((addr, thread));
+        }
+        Ok(())
+    }
+
+    /// Closes the current listeners, as Redis closes its sockets before binding anew:
+    /// each thread is woken by a connection of our own and ends, dropping its listener.
+    fn retire(&self) {
+        let old = std::mem::take(&mut *self.current.lock().unwrap_or_else(|e| e.into_inner()));
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        for (addr, thread) in old {
+            let _ = TcpStream::connect_timeout(&addr, Duration::from_millis(200));
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while !thread.is_finished() && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+}
+
+/// Binds the listeners `config` asks for (none for port 0, as Redis at runtime), and
+/// the port bound.
+fn bind_for(config: &Config) -> Result<(Vec<TcpListener>, u16), StartError> {
+    if config.port == 0 {
+        return Ok((Vec::new(), 0));
+    }
+    let listeners = bind_all(config)?;
+    let port = listeners[0].local_addr().map(|a| a.port()).unwrap_or(0);
+    Ok((listeners, port))
 }
 
 /// Whether protected mode refuses a client from `peer`: Redis 7.0's `clientAcceptHandler`
@@ -296,8 +376,17 @@ fn load_dump(server: &Server) -> Result<(), StartError> {
     }
 }
 
-fn accept_loop(server: &Arc<Server>, listener: &TcpListener, pool: &Pool) {
+fn accept_loop(
+    server: &Arc<Server>,
+    listener: &TcpListener,
+    pool: &Pool,
+    listening: &Listening,
+    generation: u64,
+) {
     for stream in listener.incoming() {
+        // Replaced: whatever came in (our wake-up, or a client just in time) is served,
+        // and the listener closes.
+        let retired = listening.generation.load(Ordering::Acquire) != generation;
         let stream = match stream {
             Ok(s) => s,
             Err(e) => {
@@ -310,6 +399,9 @@ fn accept_loop(server: &Arc<Server>, listener: &TcpListener, pool: &Pool) {
             }
         };
         accept(server, stream, pool);
+        if retired {
+            return;
+        }
     }
 }
 

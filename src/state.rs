@@ -5,7 +5,7 @@
 //! around it.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::time::Instant;
 
@@ -31,6 +31,11 @@ fn config_int(config: &Config, name: &str) -> u64 {
         .unwrap_or(0)
         .max(0) as u64
 }
+
+/// How the server binds its listeners anew (see [`Server::rebind`]).
+/// It is given the new configuration and the one before, to go back to if the new one
+/// cannot be bound; it records the port it ends up on.
+pub type Rebind = Box<dyn Fn(&Config, &Config) -> Result<u16, String> + Send + Sync>;
 
 /// Redis's `CONFIG_MIN_RESERVED_FDS`: descriptors kept for everything but clients
 /// (listeners, the dump file, logs).
@@ -124,7 +129,10 @@ pub struct Server {
     pub started: Instant,
     pub run_id: String,
     /// The TCP port actually bound (differs from the config when it asked for 0).
-    pub port: u16,
+    port: AtomicU16,
+    /// Binds the listeners anew for a configuration (CONFIG SET port or bind): set by
+    /// [`crate::server`] at startup.
+    pub rebind: OnceLock<Rebind>,
     /// `proto-max-bulk-len`, mirrored here so each read batch need not lock the config.
     proto_max_bulk_len: AtomicU64,
     /// `client-query-buffer-limit`, mirrored for the same reason.
@@ -203,7 +211,8 @@ impl Server {
             active_expire: AtomicBool::new(true),
             started: Instant::now(),
             run_id: run_id(),
-            port,
+            port: AtomicU16::new(port),
+            rebind: OnceLock::new(),
             proto_max_bulk_len: AtomicU64::new(proto),
             query_buffer_limit: AtomicU64::new(query_limit),
             password_set: AtomicBool::new(password_set),
@@ -224,6 +233,16 @@ impl Server {
     /// The `Arc` this server lives in (see [`Server::into_arc`]).
     pub fn arc(&self) -> Option<Arc<Server>> {
         self.this.get().and_then(Weak::upgrade)
+    }
+
+    /// The TCP port listened on (0: none, after CONFIG SET port 0).
+    pub fn port(&self) -> u16 {
+        self.port.load(Ordering::Relaxed)
+    }
+
+    /// Records the port listened on after a rebind.
+    pub fn set_port(&self, port: u16) {
+        self.port.store(port, Ordering::Relaxed);
     }
 
     /// The configuration, for reading.

@@ -620,3 +620,67 @@ fn logo_and_pidfile() {
     assert!(!plain.log_text().contains("PID:"), "{}", plain.log_text());
     assert!(plain.log_text().contains("Running mode=standalone, port="));
 }
+
+/// CONFIG SET port and bind listen at once, as in Redis 7.0: connected clients stay, the
+/// old address stops answering, and a port or address that cannot be bound is refused
+/// with Redis's error and everything stays as it was.
+#[test]
+fn config_set_port_and_bind_rebind() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let new_port = common::free_port();
+    assert_eq!(
+        c.cmd_str(&["CONFIG", "SET", "port", &new_port.to_string()]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        c.cmd_str(&["PING"]),
+        "+PONG\r\n",
+        "the connected client stays"
+    );
+    let mut moved = common::Conn::connect(new_port);
+    assert_eq!(moved.cmd_str(&["PING"]), "+PONG\r\n");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err(),
+        "the old port is closed"
+    );
+    assert_eq!(
+        common::info_field_in(&mut moved, "server", "tcp_port"),
+        new_port.to_string()
+    );
+    // A port in use: refused, nothing changes.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port().to_string();
+    assert_eq!(
+        moved.cmd_str(&["CONFIG", "SET", "port", &taken_port, "maxclients", "100"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.\r\n"
+    );
+    assert_eq!(
+        moved.cmd_str(&["CONFIG", "GET", "port"]),
+        format!(
+            "*2\r\n$4\r\nport\r\n${}\r\n{new_port}\r\n",
+            new_port.to_string().len()
+        )
+    );
+    assert_ne!(
+        moved.cmd_str(&["CONFIG", "GET", "maxclients"]),
+        "*2\r\n$10\r\nmaxclients\r\n$3\r\n100\r\n"
+    );
+    assert_eq!(
+        common::Conn::connect(new_port).cmd_str(&["PING"]),
+        "+PONG\r\n"
+    );
+    // An address that is not ours: refused, and the old one still listens.
+    assert_eq!(
+        moved.cmd_str(&["CONFIG", "SET", "bind", "10.255.255.1"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\r\n"
+    );
+    assert_eq!(
+        common::Conn::connect(new_port).cmd_str(&["PING"]),
+        "+PONG\r\n"
+    );
+    assert_eq!(
+        moved.cmd_str(&["CONFIG", "GET", "bind"]),
+        "*2\r\n$4\r\nbind\r\n$9\r\n127.0.0.1\r\n"
+    );
+}

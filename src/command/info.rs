@@ -130,7 +130,7 @@ fn server_section(server: &Server, out: &mut String) {
     field(out, "process_id", std::process::id());
     field(out, "process_supervised", "no");
     field(out, "run_id", &server.run_id);
-    field(out, "tcp_port", server.port);
+    field(out, "tcp_port", server.port());
     field(out, "server_time_usec", now_us());
     field(out, "uptime_in_seconds", uptime);
     field(out, "uptime_in_days", uptime / 86400);

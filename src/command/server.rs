@@ -1278,6 +1278,36 @@ fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
             )));
         }
     }
+    // A new port or bind listens at once, or the whole call is rolled back (Redis's
+    // `changeListenPort` and `changeBindAddr`); clients already connected stay.
+    let port_changed = config.port != before.port;
+    if port_changed || config.bind != before.bind {
+        // Without the config lock: accepting a client reads the config.
+        let wanted = config.clone();
+        drop(config);
+        let bound = match server.rebind.get() {
+            Some(rebind) => rebind(&wanted, &before),
+            None => Ok(wanted.port),
+        };
+        config = server.config_mut();
+        match bound {
+            Ok(_) => {}
+            Err(why) => {
+                *config = before;
+                for line in why.lines() {
+                    server.log.warning(line);
+                }
+                let (name, msg) = if port_changed {
+                    ("port", "Unable to listen on this port. Check server logs.")
+                } else {
+                    ("bind", "Failed to bind to specified addresses.")
+                };
+                return Err(CmdError::err(format!(
+                    "CONFIG SET failed (possibly related to argument '{name}') - {msg}"
+                )));
+            }
+        }
+    }
     let appendonly = config.is_yes("appendonly");
     let appendonly_changed = appendonly != before.is_yes("appendonly");
     drop(config);
