@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream lint clean
+.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor lint clean
 
 all: build
 
@@ -41,6 +41,11 @@ bench-scripting:
 ## XREADGROUP + XACK cycle, memory per entry; adds its section to benches/BENCHMARKS.md.
 bench-stream:
 	bash benches/stream.sh
+
+## SET throughput with one MONITOR client attached, against redis-server 7.0; adds its
+## section to benches/BENCHMARKS.md.
+bench-monitor:
+	bash benches/monitor.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
