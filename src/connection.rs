@@ -200,10 +200,11 @@ impl<R: Read> Connection<'_, R> {
             return true;
         }
         let ok = self.client.handle.send(self.out.as_bytes()).is_ok();
-        self.server
-            .stats
+        let stats = &self.server.stats;
+        stats
             .net_output_bytes
             .fetch_add(self.out.len() as u64, Ordering::Relaxed);
+        stats.writes_processed.fetch_add(1, Ordering::Relaxed);
         self.out.clear();
         ok && !self.client.handle.is_killed()
     }
@@ -218,6 +219,7 @@ impl<R: Read> Connection<'_, R> {
             keyspace_misses,
         } = local;
         stats.net_input_bytes.fetch_add(bytes_in, Ordering::Relaxed);
+        stats.reads_processed.fetch_add(1, Ordering::Relaxed);
         if !self.client.calls.is_empty() {
             self.server.calls.merge(&mut self.client.calls);
         }

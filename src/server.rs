@@ -451,7 +451,7 @@ fn accept(server: &Arc<Server>, stream: TcpStream, pool: &Pool) {
 /// The periodic work: active expiry every tick, client timeouts and the ops/sec sample.
 fn cron_loop(server: &Server) {
     let mut state = CronState {
-        last_sample: (Instant::now(), 0),
+        last_sample: (Instant::now(), [0; 3]),
         last_clients_check: Instant::now(),
         next_expire_db: 0,
     };
@@ -471,7 +471,8 @@ fn cron_loop(server: &Server) {
 /// What the cron carries from one tick to the next.
 struct CronState {
     /// When ops/sec was last sampled, and the command count then.
-    last_sample: (Instant, u64),
+    /// When the rates were last sampled, and the commands, input and output bytes then.
+    last_sample: (Instant, [u64; 3]),
     last_clients_check: Instant,
     /// Where the next active expiry tick starts.
     next_expire_db: usize,
@@ -511,14 +512,26 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
 
     let elapsed = state.last_sample.0.elapsed();
     if elapsed >= Duration::from_millis(100) {
-        let total = server.stats.commands_processed.load(Ordering::Relaxed);
-        // CONFIG RESETSTAT may have zeroed the counter since the last sample.
-        let ops = total.saturating_sub(state.last_sample.1) as f64 / elapsed.as_secs_f64();
-        server
-            .stats
+        let stats = &server.stats;
+        let totals = [
+            stats.commands_processed.load(Ordering::Relaxed),
+            stats.net_input_bytes.load(Ordering::Relaxed),
+            stats.net_output_bytes.load(Ordering::Relaxed),
+        ];
+        // CONFIG RESETSTAT may have zeroed the counters since the last sample.
+        let rate = |i: usize| {
+            totals[i].saturating_sub(state.last_sample.1[i]) as f64 / elapsed.as_secs_f64()
+        };
+        stats
             .instantaneous_ops
-            .store(ops as u64, Ordering::Relaxed);
-        state.last_sample = (Instant::now(), total);
+            .store(rate(0) as u64, Ordering::Relaxed);
+        stats
+            .input_kbps
+            .store((rate(1) / 1024.0).to_bits(), Ordering::Relaxed);
+        stats
+            .output_kbps
+            .store((rate(2) / 1024.0).to_bits(), Ordering::Relaxed);
+        state.last_sample = (Instant::now(), totals);
     }
     if state.last_clients_check.elapsed() >= Duration::from_secs(1) {
         state.last_clients_check = Instant::now();

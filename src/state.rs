@@ -55,6 +55,13 @@ pub struct Stats {
     pub instantaneous_ops: AtomicU64,
     /// Clients sleeping in a blocking command.
     pub blocked_clients: AtomicU64,
+    /// Socket reads and reply writes (INFO's `total_reads_processed` and
+    /// `total_writes_processed`).
+    pub reads_processed: AtomicU64,
+    pub writes_processed: AtomicU64,
+    /// Network kbps over the last sampling window, as f64 bits (the cron updates them).
+    pub input_kbps: AtomicU64,
+    pub output_kbps: AtomicU64,
 }
 
 /// What INFO persistence and LASTSAVE report, and the state of a background save.

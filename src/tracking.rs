@@ -90,6 +90,20 @@ impl Tracking {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// INFO's `tracking_total_keys`, `tracking_total_items` (key-client pairs) and
+    /// `tracking_total_prefixes` (distinct BCAST prefixes).
+    pub fn totals(&self) -> (usize, usize, usize) {
+        let inner = self.lock();
+        let items = inner.table.values().map(Vec::len).sum();
+        let prefixes: std::collections::HashSet<&[u8]> = inner
+            .trackers
+            .values()
+            .filter(|t| t.mode.bcast)
+            .flat_map(|t| t.mode.prefixes.iter().map(Vec::as_slice))
+            .collect();
+        (inner.table.len(), items, prefixes.len())
+    }
+
     /// Whether any client tracks keys.
     pub fn active(&self) -> bool {
         self.clients.load(Ordering::Relaxed) > 0

@@ -562,3 +562,67 @@ fn role_module_and_lolwut_answer_as_redis() {
     theirs.cmd(&["HELLO", "3"]);
     run_on(&[&["LOLWUT"], &["ROLE"]], &mut ours, &mut theirs);
 }
+
+/// INFO's sections carry Redis's fields, under the same names and in the same order
+/// (memory, whose accounting is issue #18's, aside).
+#[test]
+fn info_fields_are_redis_fields() {
+    if !common::reference_available("info_fields_are_redis_fields") {
+        return;
+    }
+    let pair = Pair::start();
+    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
+    let names = |c: &mut Conn, section: &str| -> Vec<String> {
+        c.cmd_str(&["INFO", section])
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(':').map(|(k, _)| k.to_string()))
+            .filter(|k| k != "redlite_version")
+            .collect()
+    };
+    for section in [
+        "server",
+        "clients",
+        "persistence",
+        "stats",
+        "replication",
+        "cpu",
+        "cluster",
+    ] {
+        assert_eq!(
+            names(&mut ours, section),
+            names(&mut theirs, section),
+            "INFO {section}"
+        );
+    }
+    // Counters that follow what happened: pub/sub and tracking totals.
+    let (mut sub_ours, mut sub_theirs) = (pair.ours.conn(), pair.theirs.conn());
+    for c in [&mut sub_ours, &mut sub_theirs] {
+        c.cmd(&["HELLO", "3"]);
+        c.cmd(&["SUBSCRIBE", "a", "b"]);
+        c.cmd(&["PSUBSCRIBE", "p*"]);
+        c.cmd(&[
+            "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "x", "PREFIX", "y",
+        ]);
+    }
+    let (mut t_ours, mut t_theirs) = (pair.ours.conn(), pair.theirs.conn());
+    for c in [&mut t_ours, &mut t_theirs] {
+        c.cmd(&["HELLO", "3"]);
+        c.cmd(&["CLIENT", "TRACKING", "ON"]);
+        c.cmd(&["GET", "k1"]);
+        c.cmd(&["MGET", "k2", "k3"]);
+    }
+    for field in [
+        "pubsub_channels",
+        "pubsub_patterns",
+        "tracking_total_keys",
+        "tracking_total_items",
+        "tracking_total_prefixes",
+    ] {
+        assert_eq!(
+            common::info_field_in(&mut ours, "stats", field),
+            common::info_field_in(&mut theirs, "stats", field),
+            "{field}"
+        );
+    }
+}

@@ -346,6 +346,8 @@ fn persistence_section(server: &Server, out: &mut String) {
 fn stats_section(server: &Server, out: &mut String) {
     let s = &server.stats;
     let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let kbps = |c: &std::sync::atomic::AtomicU64| format!("{:.2}", f64::from_bits(get(c)));
+    let (tracking_keys, tracking_items, tracking_prefixes) = server.tracking.totals();
     out.push_str("# Stats\r\n");
     field(
         out,
@@ -356,18 +358,65 @@ fn stats_section(server: &Server, out: &mut String) {
     field(out, "instantaneous_ops_per_sec", get(&s.instantaneous_ops));
     field(out, "total_net_input_bytes", get(&s.net_input_bytes));
     field(out, "total_net_output_bytes", get(&s.net_output_bytes));
+    // No replication: the replication traffic fields are zero, as on a lone Redis.
+    field(out, "total_net_repl_input_bytes", 0);
+    field(out, "total_net_repl_output_bytes", 0);
+    field(out, "instantaneous_input_kbps", kbps(&s.input_kbps));
+    field(out, "instantaneous_output_kbps", kbps(&s.output_kbps));
+    field(out, "instantaneous_input_repl_kbps", "0.00");
+    field(out, "instantaneous_output_repl_kbps", "0.00");
     field(out, "rejected_connections", get(&s.rejected_connections));
+    field(out, "sync_full", 0);
+    field(out, "sync_partial_ok", 0);
+    field(out, "sync_partial_err", 0);
     field(out, "expired_keys", server.store.read().expired_removed());
+    field(out, "expired_stale_perc", "0.00");
+    field(out, "expired_time_cap_reached_count", 0);
+    field(out, "expire_cycle_cpu_milliseconds", 0);
     field(out, "evicted_keys", 0);
+    field(out, "evicted_clients", 0);
+    field(out, "total_eviction_exceeded_time", 0);
+    field(out, "current_eviction_exceeded_time", 0);
     field(out, "keyspace_hits", get(&s.keyspace_hits));
     field(out, "keyspace_misses", get(&s.keyspace_misses));
-    field(out, "pubsub_channels", 0);
-    field(out, "pubsub_patterns", 0);
+    let (channels, patterns) = {
+        let registry = server.pubsub.lock();
+        (registry.channels(None).len(), registry.numpat())
+    };
+    field(out, "pubsub_channels", channels);
+    field(out, "pubsub_patterns", patterns);
+    field(out, "pubsubshard_channels", 0);
+    // No fork: snapshots are taken by a thread.
+    field(out, "latest_fork_usec", 0);
+    field(out, "total_forks", 0);
+    field(out, "migrate_cached_sockets", 0);
+    field(out, "slave_expires_tracked_keys", 0);
+    for name in [
+        "active_defrag_hits",
+        "active_defrag_misses",
+        "active_defrag_key_hits",
+        "active_defrag_key_misses",
+        "total_active_defrag_time",
+        "current_active_defrag_time",
+    ] {
+        field(out, name, 0);
+    }
+    field(out, "tracking_total_keys", tracking_keys);
+    field(out, "tracking_total_items", tracking_items);
+    field(out, "tracking_total_prefixes", tracking_prefixes);
+    field(out, "unexpected_error_replies", 0);
     field(
         out,
         "total_error_replies",
         server.calls.error_replies.load(Ordering::Relaxed),
     );
+    field(out, "dump_payload_sanitizations", 0);
+    field(out, "total_reads_processed", get(&s.reads_processed));
+    field(out, "total_writes_processed", get(&s.writes_processed));
+    field(out, "io_threaded_reads_processed", 0);
+    field(out, "io_threaded_writes_processed", 0);
+    field(out, "reply_buffer_shrinks", 0);
+    field(out, "reply_buffer_expands", 0);
 }
 
 fn replication_section(server: &Server, out: &mut String) {
@@ -412,6 +461,10 @@ fn cpu_section(out: &mut String) {
     field(out, "used_cpu_user", format!("{user:.6}"));
     field(out, "used_cpu_sys_children", "0.000000");
     field(out, "used_cpu_user_children", "0.000000");
+    // There is no main thread: every connection thread runs commands, so the process's
+    // figures stand for it.
+    field(out, "used_cpu_sys_main_thread", format!("{sys:.6}"));
+    field(out, "used_cpu_user_main_thread", format!("{user:.6}"));
 }
 
 fn keyspace_section(server: &Server, out: &mut String) {

@@ -1342,6 +1342,8 @@ fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         &s.net_output_bytes,
         &s.keyspace_hits,
         &s.keyspace_misses,
+        &s.reads_processed,
+        &s.writes_processed,
     ] {
         counter.store(0, Ordering::Relaxed);
     }
