@@ -138,8 +138,8 @@ pub mod flags {
     /// A command that may be called without keys (EVAL, FCALL).
     pub const NO_MANDATORY_KEYS: u32 = 1 << 18;
 
-    /// Flag names in COMMAND INFO's order. SENTINEL is not among them: Redis 7.0 keeps it
-    /// to itself.
+    /// Flag names in COMMAND INFO's order. SENTINEL and MAY_REPLICATE are not among them:
+    /// Redis 7.0 keeps them to itself.
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
@@ -154,7 +154,6 @@ pub mod flags {
         (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_MULTI, "no_multi"),
         (MOVABLEKEYS, "movablekeys"),

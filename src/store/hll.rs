@@ -306,17 +306,21 @@ pub fn to_dense(buf: &mut impl Buf) -> Result<bool, Corrupt> {
     dense[..HDR].copy_from_slice(&s[..HDR]);
     dense[4] = 0;
     let regs = &mut dense[HDR..];
-    // A VAL run that would overflow stops the walk (Redis's check): past full coverage
-    // that goes unnoticed, short of it the count below fails.
+    // A VAL run past the last register is corrupt even after a full cover (the fix of
+    // CVE-2025-32023, which the reference 7.0.15 build carries).
+    let mut overflow = false;
     let covered = walk(&s[HDR..], |idx, op| match op {
         Op::Zero(..) => true,
-        Op::Val(_, run) if idx + run > REGISTERS => false,
+        Op::Val(_, run) if idx + run > REGISTERS => {
+            overflow = true;
+            false
+        }
         Op::Val(v, run) => {
             (idx..idx + run).for_each(|i| dense_set(regs, i, v));
             true
         }
     });
-    if covered != REGISTERS {
+    if overflow || covered != REGISTERS {
         return Err(Corrupt);
     }
     buf.resize(DENSE_SIZE);
@@ -586,10 +590,14 @@ pub fn merge_into(max: &mut [u8], bytes: &[u8]) -> Result<(), Corrupt> {
         }
         return Ok(());
     }
-    // As in [`to_dense`], an overflowing VAL run stops the walk.
+    // As in [`to_dense`], a VAL run past the last register is corrupt.
+    let mut overflow = false;
     let covered = walk(&bytes[HDR..], |idx, op| match op {
         Op::Zero(..) => true,
-        Op::Val(_, run) if idx + run > REGISTERS => false,
+        Op::Val(_, run) if idx + run > REGISTERS => {
+            overflow = true;
+            false
+        }
         Op::Val(v, run) => {
             for m in &mut max[idx..idx + run] {
                 *m = (*m).max(v);
@@ -597,7 +605,7 @@ pub fn merge_into(max: &mut [u8], bytes: &[u8]) -> Result<(), Corrupt> {
             true
         }
     });
-    if covered != REGISTERS {
+    if overflow || covered != REGISTERS {
         return Err(Corrupt);
     }
     Ok(())
@@ -838,6 +846,12 @@ mod tests {
         let mut long = new_sparse();
         long.push(0);
         assert_eq!(count(&long), Err(Corrupt));
+        // A VAL past a full cover: corrupt for every reader (as the reference build).
+        let mut past = new_sparse();
+        past.push(val(1, 1));
+        assert_eq!(count(&past), Err(Corrupt));
+        assert_eq!(to_dense(&mut past.clone()), Err(Corrupt));
+        assert_eq!(merge_into(&mut [0; REGISTERS], &past), Err(Corrupt));
         let mut empty = new_sparse();
         empty.truncate(HDR);
         assert_eq!(add(&mut empty, b"x", 3000), Err(Corrupt));
