@@ -239,3 +239,91 @@ fn pfselftest(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.out.ok();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{strs, Session};
+
+    fn session() -> Session {
+        let mut s = Session::new();
+        s.run(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+        s
+    }
+
+    #[test]
+    fn pfadd_fires_and_propagates_only_a_change() {
+        let mut s = session();
+        let (reply, ev, prop) = s.check(&["PFADD", "h", "a", "b"]);
+        assert_eq!(reply, ":1\r\n");
+        assert_eq!(ev, strs(&["pfadd h"]));
+        assert_eq!(prop, strs(&["PFADD h a b"]));
+        let (reply, ev, prop) = s.check(&["PFADD", "h", "a"]);
+        assert_eq!(reply, ":0\r\n");
+        assert!(ev.is_empty() && prop.is_empty());
+    }
+
+    #[test]
+    fn pfcount_propagates_when_it_refreshes_the_cache() {
+        let mut s = session();
+        s.run(&["PFADD", "h", "a", "b", "c"]);
+        let (reply, ev, prop) = s.check(&["PFCOUNT", "h"]);
+        assert_eq!(reply, ":3\r\n");
+        assert!(ev.is_empty(), "a refresh fires no event");
+        assert_eq!(prop, strs(&["PFCOUNT h"]));
+        let (reply, _, prop) = s.check(&["PFCOUNT", "h"]);
+        assert_eq!(reply, ":3\r\n");
+        assert!(prop.is_empty(), "the cached value changes nothing");
+        let (_, _, prop) = s.check(&["PFCOUNT", "h", "h"]);
+        assert!(prop.is_empty(), "a union never writes");
+    }
+
+    #[test]
+    fn pfmerge_fires_pfadd_and_pfdebug_propagates_conversions() {
+        let mut s = session();
+        s.run(&["PFADD", "a", "x"]);
+        let (reply, ev, prop) = s.check(&["PFMERGE", "m", "a", "missing"]);
+        assert_eq!(reply, "+OK\r\n");
+        assert_eq!(ev, strs(&["pfadd m"]));
+        assert_eq!(prop, strs(&["PFMERGE m a missing"]));
+        let (reply, ev, prop) = s.check(&["PFDEBUG", "TODENSE", "m"]);
+        assert_eq!(reply, ":1\r\n");
+        assert!(ev.is_empty());
+        assert_eq!(prop, strs(&["PFDEBUG TODENSE m"]));
+        let (reply, _, prop) = s.check(&["PFDEBUG", "TODENSE", "m"]);
+        assert_eq!(reply, ":0\r\n");
+        assert!(prop.is_empty());
+        assert_eq!(s.run(&["PFDEBUG", "ENCODING", "m"]), "+dense\r\n");
+        assert_eq!(s.run(&["STRLEN", "m"]), ":12304\r\n");
+    }
+
+    #[test]
+    fn errors() {
+        let mut s = session();
+        s.run(&["SET", "str", "not an hll at all"]);
+        s.run(&["LPUSH", "list", "a"]);
+        let not_hll = "-WRONGTYPE Key is not a valid HyperLogLog string value.\r\n";
+        assert_eq!(s.run(&["PFADD", "str", "a"]), not_hll);
+        assert_eq!(s.run(&["PFCOUNT", "str"]), not_hll);
+        assert!(s
+            .run(&["PFCOUNT", "list"])
+            .starts_with("-WRONGTYPE Operation"));
+        assert_eq!(
+            s.run(&["PFDEBUG", "GETREG", "nokey"]),
+            "-ERR The specified key does not exist\r\n"
+        );
+        s.run(&["PFADD", "h", "a"]);
+        assert_eq!(
+            s.run(&["PFDEBUG", "what\0ever", "h"]),
+            "-ERR Unknown PFDEBUG subcommand 'what'\r\n"
+        );
+        s.run(&["APPEND", "h", "x"]);
+        assert_eq!(
+            s.run(&["PFCOUNT", "h"]),
+            "-INVALIDOBJ Corrupted HLL object detected\r\n"
+        );
+        // The sparse limit follows CONFIG SET.
+        s.run(&["CONFIG", "SET", "hll-sparse-max-bytes", "0"]);
+        s.run(&["PFADD", "d", "a"]);
+        assert_eq!(s.run(&["PFDEBUG", "ENCODING", "d"]), "+dense\r\n");
+    }
+}
