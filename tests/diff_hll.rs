@@ -178,6 +178,32 @@ fn commands_replies_and_errors() {
         &["PFDEBUG", "GETREG"],
         &["PFDEBUG", "GETREG", "hll", "x"],
         &["PFSELFTEST", "x"],
+        // From scripts: PFCOUNT may write, so read-only scripts may not call it.
+        &[
+            "EVAL",
+            "return redis.call('PFADD', KEYS[1], 'a', 'b')",
+            "1",
+            "sc",
+        ],
+        &[
+            "EVAL_RO",
+            "return redis.call('PFCOUNT', KEYS[1])",
+            "1",
+            "sc",
+        ],
+        &["EVAL", "return redis.call('PFCOUNT', KEYS[1])", "1", "sc"],
+        &[
+            "EVAL",
+            "return redis.call('PFDEBUG', 'GETREG', KEYS[1])[1]",
+            "1",
+            "sc",
+        ],
+        &[
+            "EVAL",
+            "return redis.call('PFMERGE', 'sc2', KEYS[1])",
+            "1",
+            "sc",
+        ],
         // Inside a transaction.
         &["MULTI"],
         &["PFADD", "t", "a"],
