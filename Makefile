@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor lint clean
+.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor bench-hll lint clean
 
 all: build
 
@@ -46,6 +46,12 @@ bench-stream:
 ## section to benches/BENCHMARKS.md.
 bench-monitor:
 	bash benches/monitor.sh
+
+## HyperLogLog against redis-server 7.0: PFADD (one dense key, many sparse keys) and
+## PFCOUNT (one key, a union of three) at -P 1 and -P 16; adds its section to
+## benches/BENCHMARKS.md.
+bench-hll:
+	bash benches/hll.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

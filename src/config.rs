@@ -853,6 +853,7 @@ impl Config {
                 entries: get("stream-node-max-entries") as u64,
                 bytes: get("stream-node-max-bytes") as u64,
             },
+            hll_sparse_bytes: get("hll-sparse-max-bytes"),
         }
     }
 

@@ -28,7 +28,8 @@
 //! - [`store`]: databases behind one `RwLock`, lazy expiry on lookup, the TTL index and
 //!   the active expiry cycle, the value types (hash, set and sorted set with Redis's
 //!   compact encodings, our own order-statistic B+tree; streams in blocks of a B-tree
-//!   with consumer groups), the WATCH registry, and the waiter registry blocking
+//!   with consumer groups; HyperLogLog's sparse and dense encodings inside strings,
+//!   [`store::hll`]), the WATCH registry, and the waiter registry blocking
 //!   commands (BLPOP, XREAD BLOCK...) build on.
 //! - [`persist`]: the dump format (documented in [`persist::dump`]), crash-safe SAVE, and
 //!   loading at startup; the append-only file ([`persist::aof`]: Redis 7.0's multi-part

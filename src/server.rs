@@ -489,8 +489,7 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
     let wanted = server.wanted();
     // A paused server expires nothing (CLIENT PAUSE).
     if server.active_expire.load(Ordering::Relaxed) && !server.pause.holds_expiry() {
-        let started = Instant::now();
-        expire::cycle(&server.store, hz, &mut state.next_expire_db, |ks| {
+        let (_, busy) = expire::cycle(&server.store, hz, &mut state.next_expire_db, |ks| {
             ks.begin(wanted);
             if ks.effects_pending() {
                 let mut origin = crate::consumers::Origin {
@@ -503,8 +502,9 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
                 crate::consumers::deliver(server, ks.take_effects(), &mut origin, false);
             }
         });
-        let ms = started.elapsed().as_millis() as u64;
-        server.latency.sample("expire-cycle", ms);
+        server
+            .latency
+            .sample("expire-cycle", busy.as_millis() as u64);
     }
     crate::tracking::deliver(&mut outgoing);
     published.flush();

@@ -1,5 +1,5 @@
 //! A randomized differential test: a seeded generator of commands from the string, bitmap,
-//! key, list, hash, set and sorted-set families (and the server basics, and SORT), with
+//! key, list, hash, set, sorted-set and HyperLogLog families (and the server basics, and SORT), with
 //! valid and invalid arguments drawn from a small key space so that wrong types, missing
 //! keys and edge numbers all occur. Every command runs on redlite and on a reference
 //! redis-server 7.0, and the replies must agree byte for byte (unordered replies like
@@ -165,6 +165,7 @@ impl Gen {
             50..=60 => self.hash(),
             61..=74 => self.set(),
             75..=88 => self.zset(),
+            89..=91 => self.hll(),
             _ => self.stream(),
         };
         // Sometimes break the arity, to exercise the central check (not where the
@@ -610,6 +611,32 @@ impl Gen {
 
     fn member(&mut self) -> String {
         self.pick(MEMBERS)
+    }
+
+    /// The HyperLogLog commands. They share the key space, so string commands (APPEND,
+    /// SETRANGE, SETBIT...) also corrupt HLL values, and PFADD meets plain strings.
+    fn hll(&mut self) -> Vec<String> {
+        match self.rng.below(10) {
+            0..=3 => {
+                let mut c = vec!["PFADD".into(), self.key()];
+                for _ in 0..self.rng.below(5) {
+                    let e = if self.chance(50) {
+                        self.member()
+                    } else {
+                        self.rng.next_u64().to_string()
+                    };
+                    c.push(e);
+                }
+                c
+            }
+            4..=6 => [vec!["PFCOUNT".into()], self.keys(1)].concat(),
+            7 | 8 => [vec!["PFMERGE".into()], self.keys(1)].concat(),
+            _ => vec![
+                "PFDEBUG".into(),
+                self.pick(&["ENCODING", "TODENSE", "DECODE", "getreg", "nope"]),
+                self.key(),
+            ],
+        }
     }
 
     fn members(&mut self, min: usize) -> Vec<String> {
@@ -1273,6 +1300,9 @@ struct Seen {
 /// Commands a default-length run must have seen succeed and (unless listed in
 /// [`NO_WRONGTYPE`]) fail with WRONGTYPE.
 const COVERED: &[&str] = &[
+    "PFADD",
+    "PFCOUNT",
+    "PFMERGE",
     "LPUSH",
     "RPUSH",
     "LPUSHX",

@@ -225,6 +225,7 @@ fn acl_categories(c: &Command) -> Vec<&'static str> {
         "connection" => cats.push("@connection"),
         "scripting" => cats.push("@scripting"),
         "stream" => cats.push("@stream"),
+        "hyperloglog" => cats.push("@hyperloglog"),
         _ => {}
     }
     if c.flags & ADMIN != 0 {

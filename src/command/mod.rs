@@ -18,7 +18,7 @@
 //!    keys the write filled are served last, each one's effects delivered on its own.
 //!
 //! Files follow Redis's split: [`string`] (t_string.c), [`bitmap`] (bitops.c), [`list`]
-//! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`stream`] (t_stream.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
+//! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`stream`] (t_stream.c), [`hyperloglog`] (hyperloglog.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
 //! (server.c, config.c, networking.c's CLIENT, acl.c's AUTH), [`info`] (INFO's text) and
 //! [`docs`] (COMMAND).
 
@@ -28,6 +28,7 @@ pub mod blocking;
 pub mod debug;
 pub mod docs;
 pub mod hash;
+pub mod hyperloglog;
 pub mod info;
 pub mod introspect;
 pub mod keys;
@@ -244,6 +245,7 @@ pub fn table() -> &'static [&'static [Command]] {
         sort::COMMANDS,
         scripting::COMMANDS,
         stream::COMMANDS,
+        hyperloglog::COMMANDS,
         server::COMMANDS,
         introspect::COMMANDS,
         debug::COMMANDS,

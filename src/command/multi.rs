@@ -218,7 +218,7 @@ pub(crate) fn runs_under_lock(args: &Args) -> bool {
     match args[0].to_ascii_lowercase().as_slice() {
         b"ping" | b"echo" | b"time" | b"lastsave" | b"wait" | b"publish" | b"subscribe"
         | b"unsubscribe" | b"psubscribe" | b"punsubscribe" | b"pubsub" | b"client" | b"command"
-        | b"hello" | b"auth" => true,
+        | b"hello" | b"auth" | b"pfselftest" => true,
         b"config" => sub("get"),
         b"object" => sub("help"),
         _ => false,

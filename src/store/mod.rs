@@ -14,6 +14,7 @@ pub mod blocking;
 pub mod effects;
 pub mod expire;
 pub mod hash;
+pub mod hll;
 pub mod set;
 pub mod stream;
 pub mod table;

@@ -101,6 +101,9 @@ pub struct Limits {
     pub zset_value: usize,
     /// `stream-node-max-entries` and `stream-node-max-bytes`: where stream nodes split.
     pub stream_node: super::stream::NodeLimits,
+    /// `hll-sparse-max-bytes`: the longest a sparse HyperLogLog grows before it turns
+    /// dense.
+    pub hll_sparse_bytes: usize,
 }
 
 impl Default for Limits {
@@ -113,6 +116,7 @@ impl Default for Limits {
             zset_entries: 128,
             zset_value: 64,
             stream_node: super::stream::NodeLimits::default(),
+            hll_sparse_bytes: 3000,
         }
     }
 }
