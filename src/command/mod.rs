@@ -18,13 +18,14 @@
 //!    keys the write filled are served last, each one's effects delivered on its own.
 //!
 //! Files follow Redis's split: [`string`] (t_string.c), [`bitmap`] (bitops.c), [`list`]
-//! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`stream`] (t_stream.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
+//! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`geo`] (geo.c), [`stream`] (t_stream.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
 //! (server.c, config.c, networking.c's CLIENT, acl.c's AUTH), [`info`] (INFO's text) and
 //! [`docs`] (COMMAND).
 
 pub mod bitmap;
 pub mod blocking;
 pub mod docs;
+pub mod geo;
 pub mod hash;
 pub mod info;
 pub mod keys;
@@ -235,6 +236,7 @@ pub fn table() -> &'static [&'static [Command]] {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        geo::COMMANDS,
         keys::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,

@@ -1,5 +1,6 @@
 //! Small helpers with Redis's exact semantics, shared by every layer.
 
+pub mod geohash;
 pub mod glob;
 pub mod num;
 pub mod rand;
