@@ -23,6 +23,7 @@ use crate::store::zset::ScoreRange;
 use crate::store::{Keyspace, ZSet};
 use crate::util::geohash::{self, Hash, Shape, ShapeKind};
 use crate::util::num::{format_fixed, parse_double, parse_i64};
+use crate::util::pqsort::pqsort;
 
 /// The geo commands, with Redis 7.0's arity, flags and key positions.
 #[rustfmt::skip]
@@ -472,22 +473,30 @@ fn run_search<'a>(
         points.len().min(o.count)
     };
     if let Some(asc) = o.asc {
+        // Redis's comparator: greater, equal, or else less (a NaN is "less").
         let by_dist = |a: &Found, b: &Found| {
-            let ord = a
-                .dist
-                .partial_cmp(&b.dist)
-                .unwrap_or(std::cmp::Ordering::Equal);
+            use std::cmp::Ordering::*;
+            let ord = if a.dist > b.dist {
+                Greater
+            } else if a.dist == b.dist {
+                Equal
+            } else {
+                Less
+            };
             if asc {
                 ord
             } else {
                 ord.reverse()
             }
         };
-        if returned < points.len() && returned > 0 {
-            points.select_nth_unstable_by(returned - 1, by_dist);
-            points.truncate(returned);
+        // As Redis: the C library's qsort (a stable merge sort in glibc) for a full sort,
+        // its own partial quicksort when COUNT keeps fewer; both decide the order of
+        // points at equal distances.
+        if returned < points.len() {
+            pqsort(&mut points, &by_dist, 0, returned - 1);
+        } else {
+            points.sort_by(by_dist);
         }
-        points.sort_by(by_dist);
     }
     points.truncate(returned);
     for p in &mut points {

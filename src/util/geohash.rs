@@ -179,13 +179,7 @@ fn area_center(area: &Area) -> (f64, f64) {
 /// The point a sorted set score stands for (Redis's `decodeGeohash`): the center of its
 /// 26-step cell. `None` only for the zero hash, which no 26-step hash is.
 pub fn decode_score(score: f64) -> Option<(f64, f64)> {
-    // C's double to uint64_t conversion as x86-64 does it: a negative score wraps
-    // through int64.
-    let bits = if score < 0.0 {
-        (score as i64) as u64
-    } else {
-        score as u64
-    };
+    let bits = c_double_to_u64(score);
     let area = decode(
         WGS84.0,
         WGS84.1,
@@ -195,6 +189,26 @@ pub fn decode_score(score: f64) -> Option<(f64, f64)> {
         },
     )?;
     Some(area_center(&area))
+}
+
+/// C's `(uint64_t)` cast of a double as x86-64 code does it (scores that are not
+/// geohashes reach it): below 2^63 a signed conversion, whose out-of-range answer
+/// (NaN included) is 2^63; from 2^63 on, a conversion of `x - 2^63` with the top bit
+/// flipped.
+fn c_double_to_u64(x: f64) -> u64 {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    let signed = |x: f64| {
+        if (-TWO_63..TWO_63).contains(&x) {
+            x as i64 as u64
+        } else {
+            1 << 63
+        }
+    };
+    if x >= TWO_63 {
+        signed(x - TWO_63) ^ (1 << 63)
+    } else {
+        signed(x)
+    }
 }
 
 /// The 11-character standard geohash of a stored score (GEOHASH's reply): decoded, then

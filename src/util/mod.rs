@@ -3,6 +3,7 @@
 pub mod geohash;
 pub mod glob;
 pub mod num;
+pub mod pqsort;
 pub mod rand;
 pub mod sha1;
 pub mod sha256;
