@@ -214,8 +214,8 @@ pub(crate) fn runs_under_lock(args: &Args) -> bool {
     let sub = |word: &str| args.len() > 1 && is(&args[1], word);
     match args[0].to_ascii_lowercase().as_slice() {
         b"ping" | b"echo" | b"time" | b"lastsave" | b"wait" | b"publish" | b"subscribe"
-        | b"unsubscribe" | b"psubscribe" | b"punsubscribe" | b"pubsub" | b"client" | b"command"
-        | b"hello" | b"auth" => true,
+        | b"unsubscribe" | b"psubscribe" | b"punsubscribe" | b"ssubscribe" | b"sunsubscribe"
+        | b"spublish" | b"pubsub" | b"client" | b"command" | b"hello" | b"auth" => true,
         b"config" => sub("get"),
         b"object" => sub("help"),
         _ => false,
