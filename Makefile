@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream lint clean
+.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-geo lint clean
 
 all: build
 
@@ -41,6 +41,11 @@ bench-scripting:
 ## XREADGROUP + XACK cycle, memory per entry; adds its section to benches/BENCHMARKS.md.
 bench-stream:
 	bash benches/stream.sh
+
+## Geo against redis-server: GEOSEARCH on 100k random points (-P 1 and -P 16),
+## GEORADIUSBYMEMBER, GEOADD; adds its section to benches/BENCHMARKS.md.
+bench-geo:
+	bash benches/geo.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
