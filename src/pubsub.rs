@@ -146,6 +146,16 @@ impl Inner {
         self.shard_channels.get(channel).map_or(0, Vec::len)
     }
 
+    /// How many channels, patterns and shard channels have subscribers (INFO's
+    /// `pubsub_channels`, `pubsub_patterns` and `pubsubshard_channels`).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        (
+            self.channels.len(),
+            self.patterns.len(),
+            self.shard_channels.len(),
+        )
+    }
+
     /// The number of distinct patterns subscribed to.
     pub fn numpat(&self) -> usize {
         self.patterns.len()

@@ -187,3 +187,43 @@ fn client_list_shows_shard_subscriptions() {
         assert!(line.contains(field), "{field} missing from {line}");
     }
 }
+
+/// INFO's `pubsub_channels`, `pubsub_patterns` and `pubsubshard_channels` count what has
+/// subscribers, as Redis's do.
+#[test]
+fn info_counts_subscriptions() {
+    if !common::reference_available("info_counts_subscriptions") {
+        return;
+    }
+    let pair = common::diff::Pair::start();
+    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
+    let (mut ours_sub, mut theirs_sub) = (pair.ours.conn(), pair.theirs.conn());
+    let fields = ["pubsub_channels", "pubsub_patterns", "pubsubshard_channels"];
+    let snapshot = |c: &mut common::Conn| {
+        fields
+            .iter()
+            .map(|f| common::info_field_in(c, "stats", f))
+            .collect::<Vec<_>>()
+    };
+    let mut steps: Vec<(Vec<String>, Vec<String>)> =
+        vec![(snapshot(&mut ours), snapshot(&mut theirs))];
+    for cmd in [
+        &["SUBSCRIBE", "a", "b"][..],
+        &["PSUBSCRIBE", "p*"],
+        &["SSUBSCRIBE", "s1", "s2", "s3"],
+        &["SUNSUBSCRIBE", "s2"],
+        &["UNSUBSCRIBE", "a"],
+    ] {
+        for conn in [&mut ours_sub, &mut theirs_sub] {
+            conn.cmd(cmd);
+            for _ in 2..cmd.len() {
+                conn.read_reply();
+            }
+        }
+        steps.push((snapshot(&mut ours), snapshot(&mut theirs)));
+    }
+    let (a, b): (Vec<_>, Vec<_>) = steps.into_iter().unzip();
+    pretty_assertions::assert_eq!(a, b);
+    // The counts moved (a check that can fail if the fields stayed at 0).
+    pretty_assertions::assert_eq!(a[3], vec!["2", "1", "3"]);
+}

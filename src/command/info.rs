@@ -330,8 +330,10 @@ fn stats_section(server: &Server, out: &mut String) {
     field(out, "evicted_keys", 0);
     field(out, "keyspace_hits", get(&s.keyspace_hits));
     field(out, "keyspace_misses", get(&s.keyspace_misses));
-    field(out, "pubsub_channels", 0);
-    field(out, "pubsub_patterns", 0);
+    let (channels, patterns, shard_channels) = server.pubsub.lock().counts();
+    field(out, "pubsub_channels", channels);
+    field(out, "pubsub_patterns", patterns);
+    field(out, "pubsubshard_channels", shard_channels);
     field(out, "total_error_replies", 0);
 }
 
