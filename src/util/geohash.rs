@@ -237,7 +237,8 @@ pub fn standard_geohash(score: f64) -> Option<[u8; 11]> {
 
 /// Moves a hash one cell east (`d > 0`) or west (`d < 0`), wrapping around.
 fn move_x(hash: &mut Hash, d: i8) {
-    if d == 0 {
+    // (The zero hash has no cells to move to; its step would make the shifts overflow.)
+    if d == 0 || hash.step == 0 {
         return;
     }
     let mut x = hash.bits & 0xaaaa_aaaa_aaaa_aaaa;
@@ -255,7 +256,8 @@ fn move_x(hash: &mut Hash, d: i8) {
 
 /// Moves a hash one cell north (`d > 0`) or south (`d < 0`), wrapping around.
 fn move_y(hash: &mut Hash, d: i8) {
-    if d == 0 {
+    // (The zero hash has no cells to move to; its step would make the shifts overflow.)
+    if d == 0 || hash.step == 0 {
         return;
     }
     let x = hash.bits & 0xaaaa_aaaa_aaaa_aaaa;
