@@ -859,3 +859,48 @@ fn equal_distances() {
     }
     run_script(&script(cmds));
 }
+
+/// COMMAND INFO's name, arity, flags, key positions and ACL categories, and COMMAND
+/// DOCS's summary, since and group, for the geo and sharded pub/sub commands (tips and
+/// key specs are not served by redlite's COMMAND INFO).
+#[test]
+fn command_info_matches() {
+    if !common::reference_available("command_info_matches") {
+        return;
+    }
+    let pair = Pair::start();
+    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
+    let names = [
+        "geoadd",
+        "geodist",
+        "geohash",
+        "geopos",
+        "georadius",
+        "georadius_ro",
+        "georadiusbymember",
+        "georadiusbymember_ro",
+        "geosearch",
+        "geosearchstore",
+        "ssubscribe",
+        "sunsubscribe",
+        "spublish",
+    ];
+    for name in names {
+        let head = |conn: &mut Conn| -> Vec<String> {
+            let reply = conn.cmd(&["COMMAND", "INFO", name]);
+            let entry = &array_elements(&reply)[0];
+            array_elements(entry)
+                .iter()
+                .take(7)
+                .map(|e| render(e))
+                .collect()
+        };
+        assert_eq!(head(&mut ours), head(&mut theirs), "{name}");
+        let summary = |conn: &mut Conn| -> String {
+            let reply = conn.cmd(&["COMMAND", "DOCS", name]);
+            let doc = &array_elements(&reply)[1];
+            render(&array_elements(doc)[..6].concat())
+        };
+        assert_eq!(summary(&mut ours), summary(&mut theirs), "{name}");
+    }
+}
