@@ -11,8 +11,9 @@
 
 mod common;
 
+use common::aof::incr_commands;
 use common::diff::{render, run_on, run_script, Cmd, Pair};
-use common::{array_elements, Conn};
+use common::{array_elements, Conn, Reference, Server};
 use pretty_assertions::assert_eq;
 use redlite::util::geohash;
 use redlite::util::rand::Rng;
@@ -903,4 +904,52 @@ fn command_info_matches() {
         };
         assert_eq!(summary(&mut ours), summary(&mut theirs), "{name}");
     }
+}
+
+/// What the geo commands propagate, read back from both servers' AOF: GEOADD as the
+/// ZADD it ran (inside MULTI and scripts too), the storing searches as themselves, and
+/// nothing for a search that stores nothing new or only reads.
+#[test]
+fn propagation_matches_the_aof() {
+    if !common::reference_available("propagation_matches_the_aof") {
+        return;
+    }
+    let aof = ["--appendonly", "yes", "--appendfsync", "always"];
+    let ours_server = Server::start(&aof);
+    let theirs_server =
+        Reference::start_with(&[&aof[..], &["--aof-use-rdb-preamble", "no"]].concat());
+    let (mut ours, mut theirs) = (ours_server.conn(), theirs_server.conn());
+    let lines = [
+        "GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
+        "GEOADD g NX CH 1 2 a 13.361389 38.115556 Palermo",
+        "GEOADD g XX 1 2 nosuch",
+        "GEOADD g 200 2 bad",
+        "GEORADIUS g 15 37 200 km",
+        "GEORADIUS g 15 37 200 km STORE dst",
+        "GEORADIUSBYMEMBER g Palermo 500 km STOREDIST dst2 COUNT 1",
+        "GEOSEARCHSTORE dst3 g FROMMEMBER Catania BYBOX 400 400 km STOREDIST",
+        "GEOSEARCHSTORE dst3 g FROMLONLAT 0 0 BYRADIUS 1 m",
+        "GEOSEARCHSTORE dst3 g FROMLONLAT 0 0 BYRADIUS 1 m",
+        "GEORADIUS nokey 0 0 1 km STORE dst",
+        "GEOSEARCH g FROMMEMBER a BYRADIUS 1 km",
+        "MULTI",
+        "GEOADD g 5 6 b",
+        "GEOSEARCHSTORE dst4 g FROMLONLAT 5 6 BYRADIUS 10 km",
+        "EXEC",
+        "SPUBLISH ch x",
+    ];
+    let mut cmds = script(lines.iter().map(|l| words(l)).collect());
+    cmds.push(&[
+        "EVAL",
+        "redis.call('geoadd', KEYS[1], 7, 8, 'c') return redis.call('georadius', KEYS[1], 7, 8, 1, 'km', 'store', 'dst5')",
+        "1",
+        "g",
+    ]);
+    run_on(&cmds, &mut ours, &mut theirs);
+    let ours_stream = incr_commands(ours_server.dir.as_ref().expect("a dir").path());
+    let theirs_stream = incr_commands(&theirs_server.path);
+    assert_eq!(ours_stream, theirs_stream);
+    assert!(ours_stream
+        .iter()
+        .any(|c| c[0].eq_ignore_ascii_case("zadd")));
 }
