@@ -104,9 +104,8 @@ med() { awk -v l="$1" -v s="$2" '$1 == l && $2 == s {print $3}' "$RESULTS" | med
     echo "| $l | $a | $b | $(ratio "$a" "$b") |"
   done
   echo
-  echo "Ratios are redlite / Redis: above 1 is better. GEORADIUSBYMEMBER (like GEORADIUS) is a"
-  echo "write command because of its STORE option: redlite runs it under the keyspace's write"
-  echo "lock even without STORE, so its searches do not run in parallel; its _RO form and"
-  echo "GEOSEARCH take the read lock."
+  echo "Ratios are redlite / Redis: above 1 is better. GEORADIUS and GEORADIUSBYMEMBER are write"
+  echo "commands (STORE): without STORE/STOREDIST redlite runs them under the keyspace's read"
+  echo "lock, as their _RO forms and GEOSEARCH, so searches run in parallel."
 } >"$WORK/section.md"
 write_section "Geo: \`make bench-geo\`" "$WORK/section.md" "$OUT"

@@ -36,11 +36,11 @@ pub const COMMANDS: &[Command] = &[
         doc("geo", "3.2.0", "Returns members of a geospatial index as standard geohash strings", "key [member [member ...]]")),
     Command::new("geopos", -2, READONLY, (1, 1, 1), Handler::Read(geopos),
         doc("geo", "3.2.0", "Returns longitude and latitude of members of a geospatial index", "key [member [member ...]]")),
-    Command::new("georadius", -6, WRITE | DENYOOM | MOVABLEKEYS, (1, 1, 1), Handler::Write(georadius),
+    Command::new("georadius", -6, WRITE | DENYOOM | MOVABLEKEYS, (1, 1, 1), Handler::ReadUnless { writes: stores, read: georadius_no_store, write: georadius },
         doc("geo", "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point", "key longitude latitude radius M|KM|FT|MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC|DESC] [STORE key] [STOREDIST key]")),
     Command::new("georadius_ro", -6, READONLY, (1, 1, 1), Handler::Read(georadius_ro),
         doc("geo", "3.2.10", "A read-only variant for GEORADIUS", "key longitude latitude radius M|KM|FT|MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC|DESC]")),
-    Command::new("georadiusbymember", -5, WRITE | DENYOOM | MOVABLEKEYS, (1, 1, 1), Handler::Write(georadiusbymember),
+    Command::new("georadiusbymember", -5, WRITE | DENYOOM | MOVABLEKEYS, (1, 1, 1), Handler::ReadUnless { writes: stores, read: georadiusbymember_no_store, write: georadiusbymember },
         doc("geo", "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member", "key member radius M|KM|FT|MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC|DESC] [STORE key] [STOREDIST key]")),
     Command::new("georadiusbymember_ro", -5, READONLY, (1, 1, 1), Handler::Read(georadiusbymember_ro),
         doc("geo", "3.2.10", "A read-only variant for GEORADIUSBYMEMBER", "key member radius M|KM|FT|MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC|DESC]")),
@@ -578,6 +578,25 @@ fn search_write(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, kind: Kind) -> Cm
 /// stored.
 fn georadius(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     search_write(ctx, ks, args, Kind::Radius { store: true })
+}
+
+/// Whether a GEORADIUS or GEORADIUSBYMEMBER may store: one of its words is STORE or
+/// STOREDIST (a word in another place, COUNT's for one, makes it fail anyway). Without
+/// them it only reads, and runs under the read lock.
+fn stores(args: &Args) -> bool {
+    args.iter()
+        .skip(2)
+        .any(|a| is(a, "store") || is(a, "storedist"))
+}
+
+/// GEORADIUS without STORE or STOREDIST (see [`stores`]).
+fn georadius_no_store(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    run_search(ctx, ks, args, Kind::Radius { store: true }).map(|_| ())
+}
+
+/// GEORADIUSBYMEMBER without STORE or STOREDIST (see [`stores`]).
+fn georadiusbymember_no_store(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+    run_search(ctx, ks, args, Kind::ByMember { store: true }).map(|_| ())
 }
 
 /// ```text

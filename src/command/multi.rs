@@ -168,7 +168,9 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
                 super::remember_read(ctx, cmd, args);
                 result
             }
-            Handler::Write(f) => run_write(ctx, ks.as_mut().expect("locked"), f, args),
+            Handler::Write(f) | Handler::ReadUnless { write: f, .. } => {
+                run_write(ctx, ks.as_mut().expect("locked"), f, args)
+            }
             Handler::Plain(_) if is(&args[0], "select") => {
                 select_locked(ctx, ks.as_ref().expect("locked"), args)
             }
