@@ -10,6 +10,8 @@
 //! also checked against a brute-force scan of the same points.
 
 mod common;
+#[path = "common/steps.rs"]
+mod steps;
 
 use common::aof::incr_commands;
 use common::diff::{render, run_on, run_script, Cmd, Pair};
@@ -952,4 +954,69 @@ fn propagation_matches_the_aof() {
     assert!(ours_stream
         .iter()
         .any(|c| c[0].eq_ignore_ascii_case("zadd")));
+}
+
+/// Keyspace events of the searches: a source met expired fires `expired` (under the read
+/// lock for GEORADIUS without STORE as for GEOSEARCH), the storing forms fire
+/// `georadiusstore` / `geosearchstore`, or `del` when they store nothing over a key.
+#[test]
+fn search_events() {
+    if !common::reference_available("search_events") {
+        return;
+    }
+    steps::run_steps(&[
+        (0, &["CONFIG", "SET", "notify-keyspace-events", "KEA"]),
+        (1, &["PSUBSCRIBE", "__key*__:*"]),
+        (0, &["GEOADD", "g", "1", "2", "a", "1.001", "2", "b"]),
+        (1, &["#reads", "2"]),
+        (0, &["GEORADIUS", "g", "1", "2", "10", "km", "STORE", "d"]),
+        (1, &["#reads", "2"]),
+        (
+            0,
+            &[
+                "GEOSEARCHSTORE",
+                "d2",
+                "g",
+                "FROMMEMBER",
+                "a",
+                "BYRADIUS",
+                "1",
+                "m",
+                "STOREDIST",
+            ],
+        ),
+        (1, &["#reads", "2"]),
+        (
+            0,
+            &[
+                "GEOSEARCHSTORE",
+                "d2",
+                "g",
+                "FROMLONLAT",
+                "50",
+                "50",
+                "BYRADIUS",
+                "1",
+                "m",
+            ],
+        ),
+        (1, &["#reads", "2"]),
+        (0, &["PEXPIRE", "g", "1"]),
+        (1, &["#reads", "2"]),
+        (0, &["#pause", "20"]),
+        (0, &["GEORADIUS", "g", "1", "2", "10", "km"]),
+        (1, &["#reads", "2"]),
+        (0, &["GEOADD", "g", "1", "2", "a"]),
+        (1, &["#reads", "2"]),
+        (0, &["PEXPIRE", "g", "1"]),
+        (1, &["#reads", "2"]),
+        (0, &["#pause", "20"]),
+        (
+            0,
+            &["GEORADIUSBYMEMBER", "g", "a", "10", "km", "STORE", "d"],
+        ),
+        (1, &["#reads", "4"]),
+        (0, &["EXISTS", "d", "d2"]),
+        (0, &["PING"]),
+    ]);
 }
