@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor bench-hll lint clean
+.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor bench-hll bench-geo lint clean
 
 all: build
 
@@ -52,6 +52,11 @@ bench-monitor:
 ## benches/BENCHMARKS.md.
 bench-hll:
 	bash benches/hll.sh
+
+## Geo against redis-server: GEOSEARCH on 100k random points (-P 1 and -P 16),
+## GEORADIUSBYMEMBER, GEOADD; adds its section to benches/BENCHMARKS.md.
+bench-geo:
+	bash benches/geo.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

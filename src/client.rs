@@ -37,9 +37,10 @@ pub struct ClientInfo {
     pub argv_mem: usize,
     /// Commands queued by MULTI, or -1 outside a transaction.
     pub multi: i64,
-    /// Channel and pattern subscriptions.
+    /// Channel, pattern and shard channel subscriptions.
     pub sub: usize,
     pub psub: usize,
+    pub ssub: usize,
     /// Whether a watched key changed (CLIENT LIST's `d` flag).
     pub dirty_cas: bool,
     /// Client-side caching: tracking on (`t`), in BCAST mode (`B`), its redirect target
@@ -469,7 +470,7 @@ impl ClientHandle {
         let info = self.info().clone();
         let idle = now.saturating_sub(self.last_active_ms.load(Ordering::Relaxed)) / 1000;
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={}",
             self.id,
             self.addr,
             self.local_addr,
@@ -481,6 +482,7 @@ impl ClientHandle {
             info.db,
             info.sub,
             info.psub,
+            info.ssub,
             info.multi,
             info.qbuf,
             (16 * 1024usize).saturating_sub(info.qbuf),
@@ -503,7 +505,7 @@ fn client_flags(info: &ClientInfo) -> String {
     let mut flags = String::new();
     for (on, flag) in [
         (info.monitor, 'O'),
-        (info.sub + info.psub > 0, 'P'),
+        (info.sub + info.psub + info.ssub > 0, 'P'),
         (info.multi >= 0, 'x'),
         (info.tracking, 't'),
         (info.tracking_broken, 'R'),
@@ -660,11 +662,20 @@ pub struct Multi {
 pub struct Subscriptions {
     pub channels: Vec<Vec<u8>>,
     pub patterns: Vec<Vec<u8>>,
+    /// Shard channels (SSUBSCRIBE).
+    pub shard: Vec<Vec<u8>>,
 }
 
 impl Subscriptions {
-    /// How many channels and patterns.
+    /// How many subscriptions of every kind: more than 0 puts the client in subscribed
+    /// mode (Redis's `CLIENT_PUBSUB` flag).
     pub fn count(&self) -> usize {
+        self.plain() + self.shard.len()
+    }
+
+    /// How many channels and patterns: the count SUBSCRIBE and PSUBSCRIBE confirm
+    /// (Redis's `clientSubscriptionsCount`; shard channels are counted apart).
+    pub fn plain(&self) -> usize {
         self.channels.len() + self.patterns.len()
     }
 }

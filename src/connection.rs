@@ -247,6 +247,7 @@ impl<R: Read> Connection<'_, R> {
         info.multi = client.multi.as_ref().map_or(-1, |m| m.queued.len() as i64);
         info.sub = client.subscriptions.channels.len();
         info.psub = client.subscriptions.patterns.len();
+        info.ssub = client.subscriptions.shard.len();
         info.dirty_cas = client.watch_flag.load(Ordering::Relaxed);
     }
 }

@@ -20,7 +20,8 @@
 //!   other threads can send to a client, and a subscriber's queued output with its own
 //!   writer thread) and the connection-local state (transaction, watched keys,
 //!   subscriptions, a blocking command's wait).
-//! - [`pubsub`]: channel and pattern subscriptions and PUBLISH's fan-out.
+//! - [`pubsub`]: channel, pattern and shard channel subscriptions and the fan-out of
+//!   PUBLISH and SPUBLISH.
 //! - [`resp`]: the incremental request parser (multibulk and inline, Redis's limits and
 //!   error texts) and the reply encoder.
 //! - [`command`]: the command table, the dispatcher (arity check and locking in one
@@ -45,8 +46,8 @@
 //! - [`latency`]: the latency monitor's events (LATENCY LATEST, HISTORY, GRAPH).
 //! - [`pause`]: CLIENT PAUSE: commands that wait, and expiry held, until a deadline.
 //! - [`log`]: Redis-style log lines.
-//! - [`util`]: Redis's glob matcher, its integer and long-double number rules, and a
-//!   small PRNG.
+//! - [`util`]: Redis's glob matcher, its integer and long-double number rules, the
+//!   geohash math of the geo commands, Redis's partial quicksort, and a small PRNG.
 
 #![forbid(unsafe_code)]
 

@@ -107,7 +107,7 @@ pub struct Server {
     pub clients: Registry,
     pub stats: Stats,
     pub persist: PersistState,
-    /// Channel and pattern subscriptions.
+    /// Channel, pattern and shard channel subscriptions.
     pub pubsub: PubSub,
     /// Client-side caching: who tracks which keys.
     pub tracking: crate::tracking::Tracking,

@@ -251,7 +251,7 @@ fn message(
     };
     let (dest_resp3, dest_subscribed) = {
         let info = dest.info();
-        (info.resp >= 3, info.sub + info.psub > 0)
+        (info.resp >= 3, info.sub + info.psub + info.ssub > 0)
     };
     if dest_resp3 {
         out.resp3 = true;

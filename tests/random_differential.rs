@@ -1,5 +1,5 @@
 //! A randomized differential test: a seeded generator of commands from the string, bitmap,
-//! key, list, hash, set, sorted-set and HyperLogLog families (and the server basics, and SORT), with
+//! key, list, hash, set, sorted-set, HyperLogLog and geo families (and the server basics, and SORT), with
 //! valid and invalid arguments drawn from a small key space so that wrong types, missing
 //! keys and edge numbers all occur. Every command runs on redlite and on a reference
 //! redis-server 7.0, and the replies must agree byte for byte (unordered replies like
@@ -104,6 +104,9 @@ const PATTERNS: &[&str] = &["*", "k*", "k?", "k[0-3]", "k[^0]", "x*", "*7", "\\{
 /// Builds one random command.
 struct Gen {
     rng: Rng,
+    /// The geo family draws from its own generator, interleaving its commands without
+    /// changing what the other families draw.
+    geo_rng: Rng,
     /// The next stream ID's milliseconds: XADD mostly counts up, so that most adds succeed.
     next_ms: u64,
 }
@@ -157,9 +160,17 @@ impl Gen {
         }
     }
 
-    /// One command: the family mix favours data commands.
+    /// One command: the family mix favours data commands; one in twenty is a geo
+    /// command (from [`Gen::geo_rng`]).
     fn command(&mut self) -> Vec<String> {
-        let mut c = match self.rng.below(100) {
+        if self.geo_rng.below(20) == 0 {
+            std::mem::swap(&mut self.rng, &mut self.geo_rng);
+            let c = self.geo();
+            let c = self.arity_noise(c);
+            std::mem::swap(&mut self.rng, &mut self.geo_rng);
+            return c;
+        }
+        let c = match self.rng.below(100) {
             0..=35 => self.basic(),
             36..=49 => self.list(),
             50..=60 => self.hash(),
@@ -168,8 +179,12 @@ impl Gen {
             89..=91 => self.hll(),
             _ => self.stream(),
         };
-        // Sometimes break the arity, to exercise the central check (not where the
-        // shorter form would be a random draw).
+        self.arity_noise(c)
+    }
+
+    /// Sometimes breaks the arity, to exercise the central check (not where the shorter
+    /// form would be a random draw).
+    fn arity_noise(&mut self, mut c: Vec<String>) -> Vec<String> {
         let random = ["SPOP", "HRANDFIELD", "ZRANDMEMBER"].contains(&c[0].as_str());
         if random {
         } else if self.chance(3) && c.len() > 1 {
@@ -703,6 +718,150 @@ impl Gen {
         self.pick(&["-", "+", "[a", "(a", "[b", "(c", "[d", "a", "[", "(zz"])
     }
 
+    /// A longitude or latitude: valid ones near each other (so searches find points),
+    /// edges, and invalid ones (none that overflows: see [`SCORES`]).
+    fn coord(&mut self) -> String {
+        self.pick(&[
+            "13.36",
+            "13.37",
+            "13.4",
+            "15.08",
+            "38.11",
+            "38.2",
+            "37.5",
+            "0",
+            "-180",
+            "180",
+            "85.05112878",
+            "-85.05112878",
+            "200",
+            "-86",
+            "x",
+        ])
+    }
+
+    /// A radius, box side or unit.
+    fn geo_distance(&mut self) -> Vec<String> {
+        vec![
+            self.pick(&["0", "1", "50", "200", "1000", "30000", "-1", "x"]),
+            self.pick(&["km", "m", "mi", "ft", "KM", "parsec"]),
+        ]
+    }
+
+    /// A geo command's key: half the time `geo`, which only geo commands write (so
+    /// searches meet sets of points), otherwise any key (sorted sets with arbitrary
+    /// scores, which decode as points too, and keys of other types).
+    fn geo_key(&mut self) -> String {
+        if self.chance(50) {
+            "geo".into()
+        } else {
+            self.key()
+        }
+    }
+
+    /// The geo commands, on the members of the sorted sets.
+    fn geo(&mut self) -> Vec<String> {
+        let options = |g: &mut Gen, store: bool| {
+            let mut c = Vec::new();
+            for _ in 0..g.rng.below(3) {
+                match g.rng.below(if store { 8 } else { 6 }) {
+                    0 => c.push(g.pick(&["WITHDIST", "WITHCOORD", "WITHHASH"])),
+                    1 => c.push(g.pick(&["ASC", "DESC"])),
+                    2 | 3 => {
+                        c.push("COUNT".into());
+                        c.push(g.pick(&["1", "2", "5", "0", "x"]));
+                        if g.chance(30) {
+                            c.push("ANY".into());
+                        }
+                    }
+                    4 => c.push("ANY".into()),
+                    5 => c.push("nosuch".into()),
+                    _ => {
+                        c.push(g.pick(&["STORE", "STOREDIST"]));
+                        c.push(g.geo_key());
+                    }
+                }
+            }
+            c
+        };
+        let from_by = |g: &mut Gen| {
+            let mut c = Vec::new();
+            if g.chance(50) {
+                c.extend(["FROMMEMBER".into(), g.member()]);
+            } else {
+                c.extend(["FROMLONLAT".into(), g.coord(), g.coord()]);
+            }
+            if g.chance(50) {
+                c.push("BYRADIUS".into());
+                c.extend(g.geo_distance());
+            } else {
+                c.extend(["BYBOX".into(), g.pick(&["10", "500", "40000", "-1"])]);
+                c.extend(g.geo_distance());
+            }
+            // Sometimes the shape first (the options may come in any order).
+            if g.chance(5) {
+                let last = c.len() - 1;
+                c.swap(0, last);
+            }
+            c
+        };
+        match self.rng.below(12) {
+            0..=2 => {
+                let mut c = vec!["GEOADD".into(), self.geo_key()];
+                for _ in 0..self.rng.below(3) {
+                    c.push(self.pick(&["NX", "XX", "CH", "GT"]));
+                }
+                for _ in 0..1 + self.rng.below(3) {
+                    c.extend([self.coord(), self.coord(), self.member()]);
+                }
+                c
+            }
+            3 => [vec!["GEOPOS".into(), self.geo_key()], self.members(1)].concat(),
+            4 => [vec!["GEOHASH".into(), self.geo_key()], self.members(1)].concat(),
+            5 => {
+                let mut c = vec![
+                    "GEODIST".into(),
+                    self.geo_key(),
+                    self.member(),
+                    self.member(),
+                ];
+                if self.chance(60) {
+                    c.push(self.pick(&["km", "m", "mi", "ft", "yd"]));
+                }
+                c
+            }
+            6 => {
+                let name = self.pick(&["GEORADIUS", "GEORADIUS_RO"]);
+                let mut c = vec![name.clone(), self.geo_key(), self.coord(), self.coord()];
+                c.extend(self.geo_distance());
+                c.extend(options(self, name == "GEORADIUS"));
+                c
+            }
+            7 => {
+                let name = self.pick(&["GEORADIUSBYMEMBER", "GEORADIUSBYMEMBER_RO"]);
+                let mut c = vec![name.clone(), self.geo_key(), self.member()];
+                c.extend(self.geo_distance());
+                c.extend(options(self, name == "GEORADIUSBYMEMBER"));
+                c
+            }
+            8..=9 => {
+                let mut c = vec!["GEOSEARCH".into(), self.geo_key()];
+                c.extend(from_by(self));
+                c.extend(options(self, false));
+                c
+            }
+            _ => {
+                let mut c = vec!["GEOSEARCHSTORE".into(), self.geo_key(), self.geo_key()];
+                c.extend(from_by(self));
+                if self.chance(30) {
+                    c.push("STOREDIST".into());
+                }
+                c.extend(options(self, false));
+                c
+            }
+        }
+    }
+
     /// The sorted-set commands. Lex ranges only go to `zlex`, whose scores are all 0:
     /// on mixed scores their result is unspecified.
     fn zset(&mut self) -> Vec<String> {
@@ -1160,6 +1319,7 @@ fn random_commands_agree_with_redis() {
     let mut theirs_events = EventListener::start(&mut theirs, theirs_server.conn(), "KEAmn", true);
     let mut gen = Gen {
         rng: Rng::new(seed),
+        geo_rng: Rng::new(seed ^ 0x6e0),
         next_ms: 1,
     };
     let mut stats: HashMap<String, Seen> = HashMap::new();
@@ -1386,6 +1546,16 @@ const COVERED: &[&str] = &[
     "XAUTOCLAIM",
     "XREAD",
     "XINFO",
+    "GEOADD",
+    "GEOPOS",
+    "GEOHASH",
+    "GEODIST",
+    "GEORADIUS",
+    "GEORADIUS_RO",
+    "GEORADIUSBYMEMBER",
+    "GEORADIUSBYMEMBER_RO",
+    "GEOSEARCH",
+    "GEOSEARCHSTORE",
 ];
 
 /// Commands that only ever see keys of their own type (the lex ones use `zlex` alone).

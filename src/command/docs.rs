@@ -218,6 +218,7 @@ fn acl_categories(c: &Command) -> Vec<&'static str> {
         "set" => cats.push("@set"),
         "hash" => cats.push("@hash"),
         "sorted-set" => cats.push("@sortedset"),
+        "geo" => cats.push("@geo"),
         "pubsub" => cats.push("@pubsub"),
         "transactions" => cats.push("@transaction"),
         "bitmap" => cats.push("@bitmap"),

@@ -379,13 +379,10 @@ fn stats_section(server: &Server, out: &mut String) {
     field(out, "current_eviction_exceeded_time", 0);
     field(out, "keyspace_hits", get(&s.keyspace_hits));
     field(out, "keyspace_misses", get(&s.keyspace_misses));
-    let (channels, patterns) = {
-        let registry = server.pubsub.lock();
-        (registry.channels(None).len(), registry.numpat())
-    };
+    let (channels, patterns, shard_channels) = server.pubsub.lock().counts();
     field(out, "pubsub_channels", channels);
     field(out, "pubsub_patterns", patterns);
-    field(out, "pubsubshard_channels", 0);
+    field(out, "pubsubshard_channels", shard_channels);
     // No fork: snapshots are taken by a thread.
     field(out, "latest_fork_usec", 0);
     field(out, "total_forks", 0);

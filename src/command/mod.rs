@@ -18,7 +18,7 @@
 //!    keys the write filled are served last, each one's effects delivered on its own.
 //!
 //! Files follow Redis's split: [`string`] (t_string.c), [`bitmap`] (bitops.c), [`list`]
-//! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`stream`] (t_stream.c), [`hyperloglog`] (hyperloglog.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
+//! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`geo`] (geo.c), [`stream`] (t_stream.c), [`hyperloglog`] (hyperloglog.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
 //! (server.c, config.c, networking.c's CLIENT, acl.c's AUTH), [`info`] (INFO's text) and
 //! [`docs`] (COMMAND).
 
@@ -27,6 +27,7 @@ pub mod bitmap;
 pub mod blocking;
 pub mod debug;
 pub mod docs;
+pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
 pub mod info;
@@ -111,6 +112,15 @@ pub enum Handler {
     Read(fn(&mut Ctx, &Keyspace, &Args) -> CmdResult),
     /// Runs under the write lock.
     Write(fn(&mut Ctx, &mut Keyspace, &Args) -> CmdResult),
+    /// A write command that writes only with some arguments (GEORADIUS without STORE
+    /// only reads): `read` runs under the read lock unless `writes` says these arguments
+    /// may write, then `write` under the write lock. Inside MULTI and scripts, where the
+    /// write lock is held anyway, `write` runs.
+    ReadUnless {
+        writes: fn(&Args) -> bool,
+        read: fn(&mut Ctx, &Keyspace, &Args) -> CmdResult,
+        write: fn(&mut Ctx, &mut Keyspace, &Args) -> CmdResult,
+    },
     /// Takes no keyspace lock (or takes its own, as SAVE does).
     Plain(fn(&mut Ctx, &Args) -> CmdResult),
     /// A container (CONFIG, CLIENT...): dispatches on its subcommand.
@@ -239,6 +249,7 @@ pub fn table() -> &'static [&'static [Command]] {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        geo::COMMANDS,
         keys::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
@@ -714,30 +725,18 @@ fn full_name(cmd: &Command, args: &Args) -> String {
 /// blocked on keys it filled.
 pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
     let result = match cmd.handler {
-        Handler::Read(f) => {
-            let Some(ks) = ctx.server.store.read_or_busy() else {
-                return Err(busy(ctx));
-            };
-            let result = f(ctx, &ks, args);
-            // Reads only ever look at the client's own database.
-            let stale = ks.db(ctx.client.db).has_stale();
-            drop(ks);
-            if stale {
-                let server = ctx.server;
-                reap_stale(ctx, &mut server.store.write());
+        Handler::Read(f) => run_read_locked(ctx, f, args),
+        Handler::Write(f) => run_write_locked(ctx, f, args),
+        Handler::ReadUnless {
+            writes,
+            read,
+            write,
+        } => {
+            if writes(args) {
+                run_write_locked(ctx, write, args)
+            } else {
+                run_read_locked(ctx, read, args)
             }
-            result
-        }
-        Handler::Write(f) => {
-            let Some(mut ks) = ctx.server.store.write_or_busy() else {
-                return Err(busy(ctx));
-            };
-            let result = run_write(ctx, &mut ks, f, args);
-            finish_writes(ctx, ks);
-            // A blocking command that found nothing has registered a wait instead of
-            // replying; it sleeps now, without the lock.
-            blocking::wait(ctx);
-            result
         }
         Handler::Plain(f) => f(ctx, args),
         Handler::Container => Ok(()),
@@ -745,6 +744,36 @@ pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
     if ctx.server.tracking.active() {
         remember_read(ctx, cmd, args);
     }
+    result
+}
+
+/// Runs a read handler under the read lock, then removes the expired keys it met.
+fn run_read_locked(ctx: &mut Ctx, f: ReadFn, args: &Args) -> CmdResult {
+    let Some(ks) = ctx.server.store.read_or_busy() else {
+        return Err(busy(ctx));
+    };
+    let result = f(ctx, &ks, args);
+    // Reads only ever look at the client's own database.
+    let stale = ks.db(ctx.client.db).has_stale();
+    drop(ks);
+    if stale {
+        let server = ctx.server;
+        reap_stale(ctx, &mut server.store.write());
+    }
+    result
+}
+
+/// Runs a write handler under the write lock, with its effects and the clients it
+/// serves.
+fn run_write_locked(ctx: &mut Ctx, f: WriteFn, args: &Args) -> CmdResult {
+    let Some(mut ks) = ctx.server.store.write_or_busy() else {
+        return Err(busy(ctx));
+    };
+    let result = run_write(ctx, &mut ks, f, args);
+    finish_writes(ctx, ks);
+    // A blocking command that found nothing has registered a wait instead of
+    // replying; it sleeps now, without the lock.
+    blocking::wait(ctx);
     result
 }
 
@@ -784,6 +813,9 @@ fn replay_one(server: &Server, client: &mut ClientState, out: &mut Reply, argv: 
 
 /// A write handler's signature.
 pub type WriteFn = fn(&mut Ctx, &mut Keyspace, &Args) -> CmdResult;
+
+/// A read handler.
+pub type ReadFn = fn(&mut Ctx, &Keyspace, &Args) -> CmdResult;
 
 /// Runs a write handler under a write lock the caller holds, then hands what it did, its
 /// effects record (see [`crate::store::effects`]) closed with its own words if it

@@ -170,7 +170,9 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
                 super::remember_read(ctx, cmd, args);
                 result
             }
-            Handler::Write(f) => run_write(ctx, ks.as_mut().expect("locked"), f, args),
+            Handler::Write(f) | Handler::ReadUnless { write: f, .. } => {
+                run_write(ctx, ks.as_mut().expect("locked"), f, args)
+            }
             Handler::Plain(_) if is(&args[0], "select") => {
                 select_locked(ctx, ks.as_ref().expect("locked"), args)
             }
@@ -217,8 +219,10 @@ pub(crate) fn runs_under_lock(args: &Args) -> bool {
     let sub = |word: &str| args.len() > 1 && is(&args[1], word);
     match args[0].to_ascii_lowercase().as_slice() {
         b"ping" | b"echo" | b"time" | b"lastsave" | b"wait" | b"publish" | b"subscribe"
-        | b"unsubscribe" | b"psubscribe" | b"punsubscribe" | b"pubsub" | b"client" | b"command"
-        | b"hello" | b"auth" | b"pfselftest" => true,
+        | b"unsubscribe" | b"psubscribe" | b"punsubscribe" | b"ssubscribe" | b"sunsubscribe"
+        | b"spublish" | b"pubsub" | b"client" | b"command" | b"hello" | b"auth" | b"pfselftest" => {
+            true
+        }
         b"config" => sub("get"),
         b"object" => sub("help"),
         _ => false,

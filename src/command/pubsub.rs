@@ -1,5 +1,10 @@
 //! Pub/sub commands (Redis's pubsub.c): SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE,
-//! PUNSUBSCRIBE, PUBLISH and PUBSUB.
+//! PUNSUBSCRIBE, PUBLISH, the sharded SSUBSCRIBE, SUNSUBSCRIBE and SPUBLISH, and PUBSUB.
+//!
+//! Shard channels are counted apart: an SSUBSCRIBE or SUNSUBSCRIBE confirmation carries
+//! the number of shard channels, a SUBSCRIBE or PSUBSCRIBE one the number of channels
+//! and patterns, while any subscription of either kind puts a RESP2 client in
+//! subscribed mode, as in Redis 7.0.
 //!
 //! A client's first subscription gives it a writer thread (see
 //! [`crate::client::ClientHandle::start_writer`]): from then on its replies and the
@@ -150,6 +155,45 @@ pub const COMMANDS: &[Command] = &[
         ),
     ),
     Command::new(
+        "ssubscribe",
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE,
+        (1, -1, 1),
+        Handler::Plain(ssubscribe),
+        doc(
+            "pubsub",
+            "7.0.0",
+            "Listen for messages published to the given shard channels",
+            "shardchannel [shardchannel ...]",
+        ),
+    ),
+    Command::new(
+        "sunsubscribe",
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE,
+        (1, -1, 1),
+        Handler::Plain(sunsubscribe),
+        doc(
+            "pubsub",
+            "7.0.0",
+            "Stop listening for messages posted to the given shard channels",
+            "[shardchannel [shardchannel ...]]",
+        ),
+    ),
+    Command::new(
+        "spublish",
+        3,
+        PUBSUB | LOADING | STALE | FAST,
+        (1, 1, 1),
+        Handler::Plain(spublish),
+        doc(
+            "pubsub",
+            "7.0.0",
+            "Post a message to a shard channel",
+            "shardchannel message",
+        ),
+    ),
+    Command::new(
         "publish",
         3,
         PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
@@ -187,11 +231,40 @@ pub fn allowed_while_subscribed(cmd: &Command) -> bool {
     )
 }
 
-/// Channels or patterns.
+/// Channels, patterns or shard channels.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Channel,
     Pattern,
+    Shard,
+}
+
+impl Kind {
+    /// The client's subscriptions of this kind.
+    fn list(self, subs: &mut crate::client::Subscriptions) -> &mut Vec<Vec<u8>> {
+        match self {
+            Kind::Channel => &mut subs.channels,
+            Kind::Pattern => &mut subs.patterns,
+            Kind::Shard => &mut subs.shard,
+        }
+    }
+
+    /// The count a confirmation of this kind carries.
+    fn confirmed_count(self, subs: &crate::client::Subscriptions) -> usize {
+        match self {
+            Kind::Shard => subs.shard.len(),
+            _ => subs.plain(),
+        }
+    }
+
+    /// The confirmation words: (subscribe, unsubscribe).
+    fn verbs(self) -> (&'static [u8], &'static [u8]) {
+        match self {
+            Kind::Channel => (b"subscribe", b"unsubscribe"),
+            Kind::Pattern => (b"psubscribe", b"punsubscribe"),
+            Kind::Shard => (b"ssubscribe", b"sunsubscribe"),
+        }
+    }
 }
 
 /// Writes one confirmation: `[kind, name, subscription count]`.
@@ -216,6 +289,7 @@ fn queue_pending(client: &ClientState, out: &mut Reply) {
         let mut info = client.handle.info();
         info.sub = client.subscriptions.channels.len();
         info.psub = client.subscriptions.patterns.len();
+        info.ssub = client.subscriptions.shard.len();
         info.last_command = client.last_command;
     }
     if client.handle.queue(out.as_bytes()) {
@@ -228,58 +302,56 @@ fn limit_for(server: &Server, subscriptions: usize) -> Option<crate::config::Obu
     (subscriptions > 0).then(|| server.config().pubsub_output_limit())
 }
 
-/// The shared body of SUBSCRIBE and PSUBSCRIBE.
+/// The shared body of SUBSCRIBE, PSUBSCRIBE and SSUBSCRIBE.
 fn subscribe_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
+    // Inside EXEC a client expects one reply per command: Redis refuses SSUBSCRIBE
+    // there (SUBSCRIBE and PSUBSCRIBE stay allowed, for backward compatibility).
+    if kind == Kind::Shard && ctx.client.in_exec {
+        return Err(CmdError::err(
+            "SSUBSCRIBE isn't allowed for a DENY BLOCKING client",
+        ));
+    }
     let client = &mut *ctx.client;
     client.handle.start_writer();
     client.handle.set_output_limit(limit_for(ctx.server, 1));
     let mut registry = ctx.server.pubsub.lock();
     for name in args.iter().skip(1) {
-        let subs = &mut client.subscriptions;
-        let list = match kind {
-            Kind::Channel => &mut subs.channels,
-            Kind::Pattern => &mut subs.patterns,
-        };
+        let list = kind.list(&mut client.subscriptions);
         if !list.iter().any(|c| c == name) {
             list.push(name.to_vec());
             match kind {
                 Kind::Channel => registry.subscribe(name, &client.handle),
                 Kind::Pattern => registry.psubscribe(name, &client.handle),
+                Kind::Shard => registry.ssubscribe(name, &client.handle),
             }
         }
-        let verb: &[u8] = match kind {
-            Kind::Channel => b"subscribe",
-            Kind::Pattern => b"psubscribe",
-        };
-        confirm(ctx.out, verb, Some(name), client.subscriptions.count());
+        let count = kind.confirmed_count(&client.subscriptions);
+        confirm(ctx.out, kind.verbs().0, Some(name), count);
     }
     queue_pending(client, ctx.out);
     Ok(())
 }
 
-/// The shared body of UNSUBSCRIBE and PUNSUBSCRIBE; with no names, from everything of
-/// that kind (one confirmation each, or one with a null name if there was none).
+/// The shared body of UNSUBSCRIBE, PUNSUBSCRIBE and SUNSUBSCRIBE; with no names, from
+/// everything of that kind (one confirmation each, or one with a null name if there was
+/// none).
 fn unsubscribe_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
     let client = &mut *ctx.client;
     let mut registry = ctx.server.pubsub.lock();
     let names: Vec<Vec<u8>> = if args.len() > 1 {
         args.iter().skip(1).map(<[u8]>::to_vec).collect()
     } else {
-        match kind {
-            Kind::Channel => client.subscriptions.channels.clone(),
-            Kind::Pattern => client.subscriptions.patterns.clone(),
-        }
+        kind.list(&mut client.subscriptions).clone()
     };
-    let verb: &[u8] = match kind {
-        Kind::Channel => b"unsubscribe",
-        Kind::Pattern => b"punsubscribe",
-    };
+    let verb = kind.verbs().1;
     for name in &names {
         remove_one(&mut registry, client, name, kind);
-        confirm(ctx.out, verb, Some(name), client.subscriptions.count());
+        let count = kind.confirmed_count(&client.subscriptions);
+        confirm(ctx.out, verb, Some(name), count);
     }
     if names.is_empty() {
-        confirm(ctx.out, verb, None, client.subscriptions.count());
+        let count = kind.confirmed_count(&client.subscriptions);
+        confirm(ctx.out, verb, None, count);
     }
     client
         .handle
@@ -290,15 +362,13 @@ fn unsubscribe_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
 
 /// Removes one subscription from the client and the registry, if it has it.
 fn remove_one(registry: &mut Inner, client: &mut ClientState, name: &[u8], kind: Kind) {
-    let list = match kind {
-        Kind::Channel => &mut client.subscriptions.channels,
-        Kind::Pattern => &mut client.subscriptions.patterns,
-    };
+    let list = kind.list(&mut client.subscriptions);
     if let Some(i) = list.iter().position(|c| c == name) {
         list.remove(i);
         match kind {
             Kind::Channel => registry.unsubscribe(name, client.id),
             Kind::Pattern => registry.punsubscribe(name, client.id),
+            Kind::Shard => registry.sunsubscribe(name, client.id),
         }
     }
 }
@@ -314,6 +384,9 @@ pub fn unsubscribe_all(server: &Server, client: &mut ClientState) {
     }
     for name in std::mem::take(&mut client.subscriptions.patterns) {
         registry.punsubscribe(&name, client.id);
+    }
+    for name in std::mem::take(&mut client.subscriptions.shard) {
+        registry.sunsubscribe(&name, client.id);
     }
     drop(registry);
     client.handle.set_output_limit(None);
@@ -345,6 +418,35 @@ fn unsubscribe(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// ```
 fn punsubscribe(ctx: &mut Ctx, args: &Args) -> CmdResult {
     unsubscribe_generic(ctx, args, Kind::Pattern)
+}
+
+/// ```text
+/// SSUBSCRIBE shardchannel [shardchannel ...]
+/// ```
+fn ssubscribe(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    subscribe_generic(ctx, args, Kind::Shard)
+}
+
+/// ```text
+/// SUNSUBSCRIBE [shardchannel [shardchannel ...]]
+/// ```
+fn sunsubscribe(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    unsubscribe_generic(ctx, args, Kind::Shard)
+}
+
+/// ```text
+/// SPUBLISH shardchannel message
+/// ```
+/// The number of clients that received the message (shard channel subscribers only).
+fn spublish(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let published = &mut ctx.client.published;
+    let receivers = ctx
+        .server
+        .pubsub
+        .lock()
+        .spublish(&args[1], &args[2], published);
+    ctx.out.int(receivers as i64);
+    Ok(())
 }
 
 /// ```text
@@ -414,23 +516,30 @@ fn numpat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 /// ```text
 /// PUBSUB SHARDCHANNELS [pattern]
 /// ```
-/// Always empty: redlite has no shard channels (SSUBSCRIBE is a cluster feature).
+/// The active shard channels matching the pattern.
 fn shardchannels(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 3 {
         return Err(subcommand_syntax_error(args));
     }
-    ctx.out.array(0);
+    let registry = ctx.server.pubsub.lock();
+    let list = registry.shard_channels((args.len() > 2).then(|| &args[2]));
+    ctx.out.array(list.len());
+    for c in list {
+        ctx.out.bulk(c);
+    }
     Ok(())
 }
 
 /// ```text
 /// PUBSUB SHARDNUMSUB [shardchannel ...]
 /// ```
+/// Each shard channel followed by its number of subscribers (a flat array).
 fn shardnumsub(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let registry = ctx.server.pubsub.lock();
     ctx.out.array((args.len() - 2) * 2);
     for channel in args.iter().skip(2) {
         ctx.out.bulk(channel);
-        ctx.out.int(0);
+        ctx.out.int(registry.shard_numsub(channel) as i64);
     }
     Ok(())
 }

@@ -105,7 +105,11 @@ pub const COMMANDS: &[Command] = &[
 
 /// The sorted set at `key` for reading: `Ok(None)` if absent, `WRONGTYPE` if not a
 /// sorted set.
-fn read_zset<'a>(ctx: &Ctx, ks: &'a Keyspace, key: &[u8]) -> Result<Option<&'a ZSet>, CmdError> {
+pub(super) fn read_zset<'a>(
+    ctx: &Ctx,
+    ks: &'a Keyspace,
+    key: &[u8],
+) -> Result<Option<&'a ZSet>, CmdError> {
     match ks.db(ctx.client.db).get(key, ctx.now_ms) {
         None => Ok(None),
         Some(e) => e.zset().map(Some).ok_or(CmdError::WrongType),
@@ -310,7 +314,7 @@ fn zset_add(
 
 /// The shared body of ZADD and ZINCRBY (Redis's `zaddGenericCommand`): flags first, then
 /// every score is parsed before anything changes.
-fn zadd_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, incr: bool) -> CmdResult {
+pub(super) fn zadd_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, incr: bool) -> CmdResult {
     let mut f = AddFlags {
         incr,
         ..AddFlags::default()
@@ -808,7 +812,13 @@ fn zrevrangebylex(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
 /// As in Redis, storing looks the destination up first (an expired one fires `expired`
 /// before the command's event), while deleting does not: an expired destination is
 /// deleted as any other.
-fn store_result(ctx: &mut Ctx, ks: &mut Keyspace, dst: &[u8], z: ZSet, event: &'static str) {
+pub(super) fn store_result(
+    ctx: &mut Ctx,
+    ks: &mut Keyspace,
+    dst: &[u8],
+    z: ZSet,
+    event: &'static str,
+) {
     let dbi = ctx.client.db;
     let len = z.len();
     if len > 0 {

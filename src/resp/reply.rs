@@ -140,6 +140,19 @@ impl Reply {
         }
     }
 
+    /// A double as Redis's `addReplyHumanLongDouble` prints it: `%.17Lf` with trailing
+    /// zeros removed, a bulk string in RESP2 and a double in RESP3 (GEOPOS's coordinates).
+    pub fn human_double(&mut self, v: f64) {
+        let text = crate::util::num::format_long_double_human(v.into());
+        if self.resp3 {
+            self.buf.push(b',');
+            self.buf.extend_from_slice(&text);
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(&text);
+        }
+    }
+
     /// A boolean: `#t`/`#f` in RESP3, `:1`/`:0` in RESP2 (Redis's `addReplyBool`).
     pub fn boolean(&mut self, b: bool) {
         if self.resp3 {

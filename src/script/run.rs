@@ -326,7 +326,9 @@ impl<'b> ScriptHost<'_, 'b, '_> {
                 }
                 r
             }
-            Handler::Write(f) => command::run_write(&mut ctx, ks, f, argv),
+            Handler::Write(f) | Handler::ReadUnless { write: f, .. } => {
+                command::run_write(&mut ctx, ks, f, argv)
+            }
             Handler::Plain(_) if command::is(&argv[0], "select") => {
                 command::multi::select_locked(&mut ctx, ks, argv)
             }

@@ -1,7 +1,9 @@
 //! Small helpers with Redis's exact semantics, shared by every layer.
 
+pub mod geohash;
 pub mod glob;
 pub mod num;
+pub mod pqsort;
 pub mod rand;
 pub mod sha1;
 pub mod sha256;

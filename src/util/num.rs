@@ -441,6 +441,70 @@ fn round_ext(neg: bool, num: Big, den: Option<&Big>, exp2: i64) -> LongDouble {
     }
 }
 
+impl From<f64> for LongDouble {
+    /// The same value at extended precision (every double is exact as a `long double`).
+    fn from(v: f64) -> LongDouble {
+        if v.is_nan() {
+            return LongDouble::Nan;
+        }
+        let neg = v.is_sign_negative();
+        if v.is_infinite() {
+            return LongDouble::Inf { neg };
+        }
+        let bits = v.to_bits();
+        let biased = ((bits >> 52) & 0x7ff) as i32;
+        let frac = bits & ((1u64 << 52) - 1);
+        let (mant, exp) = if biased == 0 {
+            // Zero or a double subnormal (a normal value at extended precision).
+            if frac == 0 {
+                return LongDouble::zero(neg);
+            }
+            (frac, -1074)
+        } else {
+            (frac | (1u64 << 52), biased - 1075)
+        };
+        let shift = mant.leading_zeros() as i32;
+        LongDouble::Finite {
+            neg,
+            mant: mant << shift,
+            exp: exp - shift,
+        }
+    }
+}
+
+/// Formats like Redis's `fixedpoint_d2string`: `v` rounded with `llrint` (half to even)
+/// to `digits` decimals, always printed with exactly that many (GEODIST's `%.4f`-like
+/// distances).
+pub fn format_fixed(v: f64, digits: u32) -> Vec<u8> {
+    if v == 0.0 {
+        return format!("0.{}", "0".repeat(digits as usize)).into_bytes();
+    }
+    let scaled = (v * 10f64.powi(digits as i32)).round_ties_even();
+    // `llrint` gives LLONG_MIN on x86-64 for what does not fit in i64 (and for NaN).
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    let svalue = if (-LIMIT..LIMIT).contains(&scaled) {
+        scaled as i64
+    } else {
+        i64::MIN
+    };
+    let mut out = Vec::new();
+    if svalue < 0 {
+        out.push(b'-');
+    }
+    let text = svalue.unsigned_abs().to_string();
+    let digits = digits as usize;
+    let (int, frac) = if text.len() > digits {
+        text.split_at(text.len() - digits)
+    } else {
+        ("0", text.as_str())
+    };
+    out.extend_from_slice(int.as_bytes());
+    out.push(b'.');
+    out.extend(std::iter::repeat_n(b'0', digits - frac.len()));
+    out.extend_from_slice(frac.as_bytes());
+    out
+}
+
 /// Formats like Redis's `ld2string` in its human-friendly mode (`LD_STR_HUMAN`):
 /// glibc's `%.17Lf` (the exact binary value rounded half to even at 17 decimals, never
 /// an exponent), then trailing zeros and a bare point removed, and `-0` written `0`.
@@ -1276,5 +1340,29 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn doubles_print_as_human_long_doubles() {
+        let human = |v: f64| String::from_utf8(format_long_double_human(v.into())).unwrap();
+        // GEOPOS's text for Palermo in Redis's documentation.
+        assert_eq!(human(13.361389338970184), "13.36138933897018433");
+        assert_eq!(human(1.5), "1.5");
+        assert_eq!(human(-0.0), "0");
+        assert_eq!(human(0.0), "0");
+        assert_eq!(human(-180.0), "-180");
+        assert_eq!(human(f64::MIN_POSITIVE / 4.0), "0");
+        assert_eq!(human(f64::INFINITY), "inf");
+    }
+
+    #[test]
+    fn fixed_point_distances() {
+        let fixed = |v: f64| String::from_utf8(format_fixed(v, 4)).unwrap();
+        assert_eq!(fixed(0.0), "0.0000");
+        assert_eq!(fixed(166274.15156960033), "166274.1516");
+        assert_eq!(fixed(0.00049), "0.0005");
+        assert_eq!(fixed(0.00005), "0.0000");
+        assert_eq!(fixed(1.0), "1.0000");
+        assert_eq!(fixed(-2.5), "-2.5000");
     }
 }

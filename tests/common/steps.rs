@@ -4,16 +4,18 @@
 //! Included with `#[path]` by the test files that need it, so `common/mod.rs` stays as
 //! it is.
 //!
-//! A step is `(connection, words)`; (P)SUBSCRIBE and (P)UNSUBSCRIBE given N names read
+//! A step is `(connection, words)`; (P|S)SUBSCRIBE and (P|S)UNSUBSCRIBE given N names read
 //! their N frames (without names, follow them with `#read`s for the frames after the
-//! first). Besides commands, three words are understood:
+//! first). Besides commands, four words are understood:
 //! - `#read`: read one reply the connection has pending (a published message) without
 //!   sending anything;
 //! - `#reads N`: read N pending replies and compare them as a multiset (Redis sends the
 //!   `pmessage` frames of several matching patterns in its dict's order, which is seeded
 //!   at random per process);
 //! - `#pause MS`: send nothing for MS milliseconds, on both servers (a key's TTL runs
-//!   out).
+//!   out);
+//! - `#resp3`: switch the connection to RESP3 with HELLO 3 (its reply, which names
+//!   each server, is not compared).
 
 #![allow(dead_code)]
 
@@ -46,6 +48,10 @@ impl Conns {
 fn perform(conns: &mut Conns, (i, cmd): Step) -> (Vec<Vec<u8>>, bool) {
     match cmd {
         ["#read"] => (vec![conns.get(i).read_reply()], false),
+        ["#resp3"] => {
+            conns.get(i).cmd(&["HELLO", "3"]);
+            (Vec::new(), false)
+        }
         ["#reads", n] => {
             let conn = conns.get(i);
             let replies = (0..n.parse::<usize>().unwrap())
@@ -72,19 +78,28 @@ fn perform(conns: &mut Conns, (i, cmd): Step) -> (Vec<Vec<u8>>, bool) {
 
 /// Whether a command answers with one frame per name it is given.
 fn is_subscription(name: &str) -> bool {
-    ["subscribe", "psubscribe", "unsubscribe", "punsubscribe"]
-        .iter()
-        .any(|s| name.eq_ignore_ascii_case(s))
+    [
+        "subscribe",
+        "psubscribe",
+        "ssubscribe",
+        "unsubscribe",
+        "punsubscribe",
+        "sunsubscribe",
+    ]
+    .iter()
+    .any(|s| name.eq_ignore_ascii_case(s))
 }
 
-/// Whether two replies to `cmd` agree: [`agree`]'s rules, plus PUBSUB CHANNELS, a set.
+/// Whether two replies to `cmd` agree: [`agree`]'s rules, plus PUBSUB CHANNELS and
+/// SHARDCHANNELS, sets.
 fn agree_more(cmd: &[&str], ours: &[u8], theirs: &[u8]) -> bool {
     if agree(cmd, ours, theirs) {
         return true;
     }
     let is_set = cmd.len() >= 2
         && cmd[0].eq_ignore_ascii_case("pubsub")
-        && cmd[1].eq_ignore_ascii_case("channels");
+        && (cmd[1].eq_ignore_ascii_case("channels")
+            || cmd[1].eq_ignore_ascii_case("shardchannels"));
     is_set
         && ours.starts_with(b"*")
         && theirs.starts_with(b"*")
