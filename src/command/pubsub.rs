@@ -183,7 +183,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new(
         "spublish",
         3,
-        PUBSUB | LOADING | STALE | FAST,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
         (1, 1, 1),
         Handler::Plain(spublish),
         doc(
