@@ -831,6 +831,19 @@ impl Config {
         self.obuf_limits[2]
     }
 
+    /// How RDB values are encoded: `rdbcompression`, `rdbchecksum`,
+    /// `list-max-listpack-size`.
+    pub fn rdb_options(&self) -> crate::persist::rdb::Options {
+        crate::persist::rdb::Options {
+            compression: self.is_yes("rdbcompression"),
+            checksum: self.is_yes("rdbchecksum"),
+            list_fill: self
+                .value("list-max-listpack-size")
+                .and_then(|v| crate::util::num::parse_i64(&v))
+                .unwrap_or(-2),
+        }
+    }
+
     /// The collection encoding limits (`hash-max-listpack-entries` and the others).
     pub fn limits(&self) -> Limits {
         let get = |name: &str| {

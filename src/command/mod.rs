@@ -25,6 +25,7 @@
 pub mod bitmap;
 pub mod blocking;
 pub mod docs;
+pub mod dump;
 pub mod hash;
 pub mod info;
 pub mod keys;
@@ -236,6 +237,7 @@ pub fn table() -> &'static [&'static [Command]] {
         set::COMMANDS,
         zset::COMMANDS,
         keys::COMMANDS,
+        dump::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
         sort::COMMANDS,
