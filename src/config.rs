@@ -339,6 +339,8 @@ const APPENDFSYNC: &[(&str, u32)] = &[("everysec", 2), ("always", 1), ("no", 0)]
 const OOM_SCORE_ADJ: &[(&str, u32)] = &[("no", 0), ("yes", 1), ("relative", 1), ("absolute", 2)];
 const ACL_PUBSUB: &[(&str, u32)] = &[("allchannels", 1), ("resetchannels", 0)];
 const SANITIZE: &[(&str, u32)] = &[("no", 0), ("yes", 1), ("clients", 2)];
+/// `dump-format` (redlite's own): what SAVE and BGSAVE write.
+const DUMP_FORMAT: &[(&str, u32)] = &[("redlite", 0), ("rdb", 1)];
 const PROTECTED_ACTION: &[(&str, u32)] = &[("no", 0), ("yes", 1), ("local", 2)];
 const ENDPOINT_TYPE: &[(&str, u32)] = &[("ip", 0), ("hostname", 1), ("unknown-endpoint", 2)];
 const PROPAGATION_ERROR: &[(&str, u32)] = &[("ignore", 0), ("panic", 1), ("panic-on-replicas", 2)];
@@ -439,6 +441,8 @@ const PARAMS: &[Param] = &[
     p("oom-score-adj", None, 0, en(OOM_SCORE_ADJ), "no"),
     p("acl-pubsub-default", None, 0, en(ACL_PUBSUB), "resetchannels"),
     p("sanitize-dump-payload", None, 0, en(SANITIZE), "no"),
+    // redlite's own, not Redis's: SAVE and BGSAVE write redlite's dump format or RDB.
+    p("dump-format", None, 0, en(DUMP_FORMAT), "redlite"),
     p("enable-protected-configs", None, IMM, en(PROTECTED_ACTION), "no"),
     p("enable-debug-command", None, IMM, en(PROTECTED_ACTION), "no"),
     p("enable-module-command", None, IMM, en(PROTECTED_ACTION), "no"),
