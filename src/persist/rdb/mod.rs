@@ -1261,3 +1261,6 @@ impl<W: Write> Writer<W> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
