@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream lint clean
+.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-rdb lint clean
 
 all: build
 
@@ -41,6 +41,11 @@ bench-scripting:
 ## XREADGROUP + XACK cycle, memory per entry; adds its section to benches/BENCHMARKS.md.
 bench-stream:
 	bash benches/stream.sh
+
+## Redis's RDB format against redis-server 7.0: loading the same 1M-key dump.rdb, DUMP
+## and RESTORE throughput; adds its section to benches/BENCHMARKS.md.
+bench-rdb:
+	bash benches/rdb.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -23,12 +23,37 @@ fn idx(h: u32) -> usize {
 /// Compresses `input` into at most `max_out` bytes; `None` when it does not fit (Redis
 /// then stores the string as it is). `max_out` is `len - 4` for RDB strings.
 pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
-    let in_len = input.len();
-    if in_len == 0 || max_out == 0 {
+    if input.is_empty() || max_out == 0 {
         return None;
     }
-    // Positions + 1, 0 meaning empty (liblzf stores offsets and treats 0 as none).
-    let mut htab = vec![0u32; HSIZE];
+    HTAB.with(|t| {
+        let mut htab = t.borrow_mut();
+        if htab.is_empty() {
+            htab.resize(HSIZE, 0);
+        }
+        let out = compress_with(input, max_out, &mut htab);
+        // Back to all-empty for the next call: only the slots of this input's
+        // positions can have been set, so clearing those is enough (and much cheaper
+        // than zeroing 256 KiB for a short string).
+        let mut h: u32 = 0;
+        for (i, &b) in input.iter().enumerate() {
+            h = (h << 8) | u32::from(b);
+            if i >= 2 {
+                htab[idx(h)] = 0;
+            }
+        }
+        out
+    })
+}
+
+thread_local! {
+    /// The hash table of [`compress`], kept per thread: positions, 0 meaning empty
+    /// (liblzf stores offsets and treats 0 as none).
+    static HTAB: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn compress_with(input: &[u8], max_out: usize, htab: &mut [u32]) -> Option<Vec<u8>> {
+    let in_len = input.len();
     let mut out = vec![0u8; max_out];
     let out_end = max_out;
     let mut op = 1usize; // Room for the first run's length byte.
