@@ -510,6 +510,11 @@ fn dump_bytes_equal_redis() {
         b.push_str(&format!("{k}: {}\n", render(&theirs.cmd(&["DUMP", k]))));
     }
     assert_eq!(a, b);
+    // FUNCTION DUMP (the library's code is LZF-compressed as Redis does).
+    assert_eq!(
+        render(&ours.cmd(&["FUNCTION", "DUMP"])),
+        render(&theirs.cmd(&["FUNCTION", "DUMP"]))
+    );
     // With compression off too.
     for c in [&mut ours, &mut theirs] {
         ok(c, &["CONFIG", "SET", "rdbcompression", "no"]);
@@ -723,4 +728,52 @@ fn read_aof(dir: &std::path::Path) -> String {
     }
     // SELECT is written once by each; the payload bytes are the same on both.
     text
+}
+
+/// An AOF whose base Redis wrote as RDB (`aof-use-rdb-preamble yes`, its default):
+/// redlite loads the base as RDB and replays the incremental file after it.
+#[test]
+fn aof_with_an_rdb_base_from_redis_loads() {
+    if !reference_available("aof_with_an_rdb_base_from_redis_loads") {
+        return;
+    }
+    let reference = Reference::start_with(&["--appendonly", "yes", "--aof-use-rdb-preamble", "yes"]);
+    let mut theirs = reference.conn();
+    populate(&mut theirs);
+    ok(&mut theirs, &["BGREWRITEAOF"]);
+    while common::info_field(&mut theirs, "aof_rewrite_in_progress") != "0"
+        || common::info_field(&mut theirs, "aof_rewrite_scheduled") != "0"
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // After the rewrite: commands in the incremental file.
+    ok(&mut theirs, &["SET", "after", "rewrite"]);
+    ok(&mut theirs, &["RPUSH", "list:small", "tail"]);
+    let expected = snapshot(&mut theirs);
+    std::thread::sleep(std::time::Duration::from_millis(1200)); // appendfsync everysec
+    let src = reference.path.join("appendonlydir");
+    let names: Vec<String> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(names.iter().any(|n| n.ends_with(".base.rdb")), "{names:?}");
+    let dir = TempDir::new("rdb-aof");
+    std::fs::create_dir(dir.path().join("appendonlydir")).unwrap();
+    for n in &names {
+        std::fs::copy(src.join(n), dir.path().join("appendonlydir").join(n)).unwrap();
+    }
+    let ours = Server::start_in(dir.path(), &["--appendonly", "yes"]).expect("loads the AOF");
+    assert_eq!(snapshot(&mut ours.conn()), expected);
+    assert!(ours.log_text().contains("Reading RDB base file on AOF loading"));
+
+    // An old-style single file: the RDB preamble, then commands.
+    let base = names.iter().find(|n| n.ends_with(".base.rdb")).unwrap();
+    let mut single = std::fs::read(src.join(base)).unwrap();
+    single.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$4\r\ntail\r\n$3\r\nyes\r\n");
+    let dir = TempDir::new("rdb-aof-single");
+    std::fs::write(dir.path().join("appendonly.aof"), &single).unwrap();
+    let ours = Server::start_in(dir.path(), &["--appendonly", "yes"]).expect("loads the file");
+    let mut c = ours.conn();
+    assert_eq!(c.cmd(&["GET", "tail"]), b"$3\r\nyes\r\n");
+    assert_eq!(c.cmd(&["GET", "str:lzf"]), theirs.cmd(&["GET", "str:lzf"]));
 }

@@ -494,6 +494,7 @@ pub fn busy(ctx: &Ctx) -> CmdError {
 pub const REPLAY: crate::persist::aof::Replay = crate::persist::aof::Replay {
     command_name: replay_name,
     run: replay_one,
+    restore_libraries: scripting::restore_libraries,
 };
 
 fn replay_name(word: &[u8]) -> Option<&'static str> {

@@ -29,6 +29,14 @@ impl Item<'_> {
         }
     }
 
+    /// The element's bytes, borrowed when it is a string.
+    pub fn bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            Item::Str(s) => std::borrow::Cow::Borrowed(s),
+            Item::Int(v) => std::borrow::Cow::Owned(v.to_string().into_bytes()),
+        }
+    }
+
     /// The element as an integer, if it is one (or a string that reads as one).
     pub fn as_int(&self) -> Option<i64> {
         match self {
@@ -216,7 +224,9 @@ pub fn parse(blob: &[u8]) -> Result<Vec<Item<'_>>, Invalid> {
         return Err("listpack without its end byte");
     }
     let declared = usize::from(u16::from_le_bytes([blob[4], blob[5]]));
-    let mut items = Vec::new();
+    // Each element takes at least 2 bytes: the declared count, if plausible, sizes
+    // the vector.
+    let mut items = Vec::with_capacity(declared.min(blob.len() / 2));
     let mut p = 6;
     let end = total - 1;
     while p < end {

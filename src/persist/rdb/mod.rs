@@ -709,7 +709,7 @@ fn read_object(c: &mut Cursor<'_>, t: u8, limits: &Limits) -> Result<Option<Valu
             }
             let mut z = ZSet::new();
             for pair in items.chunks_exact(2) {
-                let m = pair[0].to_vec();
+                let m = pair[0].bytes();
                 let score = match &pair[1] {
                     Item::Int(v) => *v as f64,
                     Item::Str(s) => crate::util::num::parse_double(s)
@@ -756,7 +756,7 @@ fn read_object(c: &mut Cursor<'_>, t: u8, limits: &Limits) -> Result<Option<Valu
             }
             let mut h = Hash::new();
             for pair in items.chunks_exact(2) {
-                if !h.insert(&pair[0].to_vec(), &pair[1].to_vec(), limits) {
+                if !h.insert(&pair[0].bytes(), &pair[1].bytes(), limits) {
                     return Err(bad("Hash listpack integrity check failed."));
                 }
             }
@@ -1033,8 +1033,26 @@ pub fn read(
     data: &[u8],
     now_ms: u64,
     limits: &Limits,
-    mut on_entry: impl FnMut(u64, Vec<u8>, Value, Option<u64>, u64),
+    on_entry: impl FnMut(u64, Vec<u8>, Value, Option<u64>, u64),
 ) -> Result<LoadStats> {
+    let (stats, end) = read_prefix(data, now_ms, limits, on_entry)?;
+    if end != data.len() {
+        return Err(RdbError::corrupt(format!(
+            "{} bytes of garbage after the end of the RDB",
+            data.len() - end
+        )));
+    }
+    Ok(stats)
+}
+
+/// [`read`] of an RDB at the start of `data` that may be followed by something else
+/// (an AOF's RDB preamble and its command tail): also returns where the RDB ends.
+pub fn read_prefix(
+    data: &[u8],
+    now_ms: u64,
+    limits: &Limits,
+    mut on_entry: impl FnMut(u64, Vec<u8>, Value, Option<u64>, u64),
+) -> Result<(LoadStats, usize)> {
     let mut c = Cursor::new(data);
     let magic = c
         .take(9)
@@ -1138,7 +1156,7 @@ pub fn read(
             }
         }
     }
-    Ok(stats)
+    Ok((stats, c.pos))
 }
 
 /// What the AUX fields of a new file say.
