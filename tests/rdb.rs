@@ -737,7 +737,8 @@ fn aof_with_an_rdb_base_from_redis_loads() {
     if !reference_available("aof_with_an_rdb_base_from_redis_loads") {
         return;
     }
-    let reference = Reference::start_with(&["--appendonly", "yes", "--aof-use-rdb-preamble", "yes"]);
+    let reference =
+        Reference::start_with(&["--appendonly", "yes", "--aof-use-rdb-preamble", "yes"]);
     let mut theirs = reference.conn();
     populate(&mut theirs);
     ok(&mut theirs, &["BGREWRITEAOF"]);
@@ -764,7 +765,9 @@ fn aof_with_an_rdb_base_from_redis_loads() {
     }
     let ours = Server::start_in(dir.path(), &["--appendonly", "yes"]).expect("loads the AOF");
     assert_eq!(snapshot(&mut ours.conn()), expected);
-    assert!(ours.log_text().contains("Reading RDB base file on AOF loading"));
+    assert!(ours
+        .log_text()
+        .contains("Reading RDB base file on AOF loading"));
 
     // An old-style single file: the RDB preamble, then commands.
     let base = names.iter().find(|n| n.ends_with(".base.rdb")).unwrap();
@@ -776,4 +779,53 @@ fn aof_with_an_rdb_base_from_redis_loads() {
     let mut c = ours.conn();
     assert_eq!(c.cmd(&["GET", "tail"]), b"$3\r\nyes\r\n");
     assert_eq!(c.cmd(&["GET", "str:lzf"]), theirs.cmd(&["GET", "str:lzf"]));
+}
+
+/// With `aof-use-rdb-preamble yes` (the default, as in Redis) redlite writes its AOF
+/// base as an RDB named `.base.rdb`: `redis-check-rdb` accepts it, and both redis-server
+/// and redlite load the AOF directory into the same dataset.
+#[test]
+fn redlite_writes_an_rdb_aof_base() {
+    if !reference_available("redlite_writes_an_rdb_aof_base") {
+        return;
+    }
+    let dir = TempDir::new("rdb-aof-write");
+    let ours = Server::start_in(dir.path(), &["--appendonly", "yes"]).unwrap();
+    let mut c = ours.conn();
+    populate(&mut c);
+    ok(&mut c, &["BGREWRITEAOF"]);
+    while common::info_field(&mut c, "aof_rewrite_in_progress") != "0"
+        || common::info_field(&mut c, "aof_rewrite_scheduled") != "0"
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    ok(&mut c, &["SET", "after", "rewrite"]);
+    let expected = snapshot(&mut c);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let aof_dir = dir.path().join("appendonlydir");
+    let names: Vec<String> = std::fs::read_dir(&aof_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    let base = names
+        .iter()
+        .find(|n| n.ends_with(".base.rdb"))
+        .unwrap_or_else(|| panic!("no RDB base in {names:?}"));
+    let report = check_rdb(&aof_dir.join(base));
+    assert!(report.contains("aof-base = '1'"), "{report}");
+    let theirs_dir = TempDir::new("rdb-aof-ref");
+    std::fs::create_dir(theirs_dir.path().join("appendonlydir")).unwrap();
+    for n in &names {
+        std::fs::copy(
+            aof_dir.join(n),
+            theirs_dir.path().join("appendonlydir").join(n),
+        )
+        .unwrap();
+    }
+    let reference = Reference::start_in(theirs_dir.path(), &["--appendonly", "yes"]);
+    assert_eq!(snapshot(&mut reference.conn()), expected);
+    drop(c);
+    drop(ours);
+    let again = Server::start_in(dir.path(), &["--appendonly", "yes"]).unwrap();
+    assert_eq!(snapshot(&mut again.conn()), expected);
 }

@@ -241,7 +241,9 @@ fn load_rdb_base(server: &Server, replay: &Replay, path: &Path) -> Result<u64, S
         .map_err(|e| e.to_string())?
     };
     if let Some(db) = bad_db {
-        return Err(format!("the file uses DB {db}, beyond the databases configured"));
+        return Err(format!(
+            "the file uses DB {db}, beyond the databases configured"
+        ));
     }
     (replay.restore_libraries)(server, &stats.functions)?;
     server
