@@ -97,7 +97,7 @@ done
   echo "## Append-only file"
   echo
   echo "\`make bench-aof\`, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores; both servers"
-  echo "with \`appendonly yes\` in their own directories on the same disk (Redis with"
+  echo "with \`appendonly yes\` in their own directories on the same disk (with"
   echo "\`aof-use-rdb-preamble no\` on both: the base as commands). Throughput: redis-benchmark"
   echo "\`-c 50 -r 100000\`, -n $N_P1 at -P 1 and -n $N_P16 at -P 16, median of $ROUNDS rounds."
   echo

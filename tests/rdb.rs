@@ -829,3 +829,47 @@ fn redlite_writes_an_rdb_aof_base() {
     let again = Server::start_in(dir.path(), &["--appendonly", "yes"]).unwrap();
     assert_eq!(snapshot(&mut again.conn()), expected);
 }
+
+/// `redis-cli --rdb` downloads a snapshot through SYNC: a valid RDB of the dataset.
+#[test]
+fn redis_cli_rdb_downloads_a_snapshot() {
+    if !reference_available("redis_cli_rdb_downloads_a_snapshot") {
+        return;
+    }
+    let ours = Server::start(&[]);
+    let mut c = ours.conn();
+    populate(&mut c);
+    let expected = snapshot(&mut c);
+    let dir = TempDir::new("rdb-sync");
+    let file = dir.path().join("dump.rdb");
+    let out = Command::new("redis-cli")
+        .args(["-p", &ours.port.to_string(), "--rdb"])
+        .arg(&file)
+        .output()
+        .expect("run redis-cli");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_rdb(&file);
+    let reference = Reference::start_in(dir.path(), &[]);
+    assert_eq!(snapshot(&mut reference.conn()), expected);
+    // The server carries on.
+    assert_eq!(c.cmd(&["PING"]), b"+PONG\r\n");
+}
+
+/// REPLCONF's checks, as Redis answers them.
+#[test]
+fn replconf_errors_match_redis() {
+    if !reference_available("replconf_errors_match_redis") {
+        return;
+    }
+    run_script(&[
+        &["REPLCONF"],
+        &["REPLCONF", "capa"],
+        &["REPLCONF", "capa", "eof"],
+        &["REPLCONF", "nosuch", "1"],
+        &["REPLCONF", "listening-port", "7000", "capa", "psync2"],
+    ]);
+}

@@ -38,6 +38,7 @@ pub mod set;
 pub mod sort;
 pub mod stream;
 pub mod string;
+pub mod sync;
 #[cfg(test)]
 pub mod testing;
 pub mod zset;
@@ -244,6 +245,7 @@ pub fn table() -> &'static [&'static [Command]] {
         scripting::COMMANDS,
         stream::COMMANDS,
         server::COMMANDS,
+        sync::COMMANDS,
         docs::COMMANDS,
         #[cfg(test)]
         testing::COMMANDS,

@@ -229,7 +229,25 @@ fn write_file(
     file: File,
     format: Format,
 ) -> io::Result<File> {
-    let mut w = AnyWriter::new(io::BufWriter::with_capacity(1 << 16, file), format)?;
+    write_to(
+        ks,
+        functions,
+        io::BufWriter::with_capacity(1 << 16, file),
+        format,
+    )?
+    .into_inner()
+    .map_err(|e| e.into_error())
+}
+
+/// Writes `ks` and the libraries' code to `out` in `format` (a save, or the snapshot
+/// SYNC sends).
+pub fn write_to<W: Write>(
+    ks: &Keyspace,
+    functions: &[Vec<u8>],
+    out: W,
+    format: Format,
+) -> io::Result<W> {
+    let mut w = AnyWriter::new(out, format)?;
     for code in functions {
         w.function(code)?;
     }
@@ -244,7 +262,7 @@ fn write_file(
             w.entry(entry.key(), entry.value(), entry.expires_at())?;
         }
     }
-    w.finish()?.into_inner().map_err(|e| e.into_error())
+    w.finish()
 }
 
 /// Records a successful save (SAVE or BGSAVE) for LASTSAVE and INFO.
