@@ -90,7 +90,7 @@ fn sync(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// `ip-address`, `capa`, `rdb-only`; `ack` and `getack` answer nothing, as in Redis);
 /// `rdb-filter-only` with a filter is refused, as redlite always sends everything.
 fn replconf(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     for j in (1..args.len()).step_by(2) {
