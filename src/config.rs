@@ -441,8 +441,9 @@ const PARAMS: &[Param] = &[
     p("oom-score-adj", None, 0, en(OOM_SCORE_ADJ), "no"),
     p("acl-pubsub-default", None, 0, en(ACL_PUBSUB), "resetchannels"),
     p("sanitize-dump-payload", None, 0, en(SANITIZE), "no"),
-    // redlite's own, not Redis's: SAVE and BGSAVE write redlite's dump format or RDB.
-    p("dump-format", None, 0, en(DUMP_FORMAT), "redlite"),
+    // redlite's own, not Redis's (hidden from CONFIG GET patterns, so `CONFIG GET *`
+    // lists what Redis lists): SAVE and BGSAVE write redlite's dump format or RDB.
+    p("dump-format", None, HID, en(DUMP_FORMAT), "redlite"),
     p("enable-protected-configs", None, IMM, en(PROTECTED_ACTION), "no"),
     p("enable-debug-command", None, IMM, en(PROTECTED_ACTION), "no"),
     p("enable-module-command", None, IMM, en(PROTECTED_ACTION), "no"),

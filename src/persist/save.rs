@@ -821,10 +821,14 @@ mod tests {
             .unwrap()
             .is_none());
         let bad = dir.join("dump.rdb");
+        // "REDIS" makes it an RDB file (Redis's), whose first record is garbage.
         fs::write(&bad, b"REDIS0009garbage").unwrap();
         let err = load(&bad, 16, &Limits::default(), None).unwrap_err();
-        assert!(err.contains("magic"), "{err}");
+        assert!(err.contains("Unknown RDB encoding type 103"), "{err}");
         assert_eq!(fs::read(&bad).unwrap(), b"REDIS0009garbage");
+        fs::write(&bad, b"REDLITE\0garbage").unwrap();
+        let err = load(&bad, 16, &Limits::default(), None).unwrap_err();
+        assert!(err.contains("magic") || err.contains("version"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }
 
