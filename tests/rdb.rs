@@ -199,6 +199,12 @@ fn populate(c: &mut Conn) {
 /// Everything a dataset holds, key by key, in an order that does not depend on the
 /// server's hash tables.
 fn snapshot(c: &mut Conn) -> BTreeMap<(usize, Vec<u8>), Vec<String>> {
+    // A server that answers INFO may still be loading (-LOADING): wait for PONG.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while c.cmd(&["PING"]) != b"+PONG\r\n" {
+        assert!(std::time::Instant::now() < deadline, "still loading");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let mut out = BTreeMap::new();
     for db in 0..16 {
         ok(c, &["SELECT", &db.to_string()]);

@@ -1,6 +1,7 @@
 //! SYNC, PSYNC and REPLCONF, just far enough for `redis-cli --rdb <file>` to download a
 //! snapshot: redlite cannot feed replicas, so SYNC sends an RDB of the dataset as the
-//! initial transfer Redis sends (`$<length>`, then the bytes) and closes the connection.
+//! initial transfer Redis sends (`$<length>`, then the bytes, then a CRLF Redis does not
+//! send) and closes the connection.
 
 use super::docs::doc;
 use super::flags::*;
@@ -73,9 +74,10 @@ fn sync(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.out
             .raw(format!("+FULLRESYNC {} 0\r\n", ctx.server.run_id).as_bytes());
     }
-    // No trailing CRLF after the payload, as Redis's disk-based transfer.
-    ctx.out.raw(format!("${}\r\n", rdb.len()).as_bytes());
-    ctx.out.raw(&rdb);
+    // Redis sends no CRLF after the payload (its replication stream follows); the
+    // connection closes here instead, and a CRLF makes the reply a complete bulk
+    // string for any client (`redis-cli --rdb` reads exactly the payload).
+    ctx.out.bulk(&rdb);
     ctx.client.close_after_reply = true;
     ctx.server.log.notice(
         "Replica asked for a snapshot (SYNC/PSYNC): sent the RDB and closed the connection (redlite does not replicate)",
