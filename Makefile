@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor bench-hll bench-geo lint clean
+.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor bench-hll bench-geo bench-rdb lint clean
 
 all: build
 
@@ -57,6 +57,11 @@ bench-hll:
 ## GEORADIUSBYMEMBER, GEOADD; adds its section to benches/BENCHMARKS.md.
 bench-geo:
 	bash benches/geo.sh
+
+## Redis's RDB format against redis-server 7.0: loading the same 1M-key dump.rdb, DUMP
+## and RESTORE throughput; adds its section to benches/BENCHMARKS.md.
+bench-rdb:
+	bash benches/rdb.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -339,6 +339,8 @@ const APPENDFSYNC: &[(&str, u32)] = &[("everysec", 2), ("always", 1), ("no", 0)]
 const OOM_SCORE_ADJ: &[(&str, u32)] = &[("no", 0), ("yes", 1), ("relative", 1), ("absolute", 2)];
 const ACL_PUBSUB: &[(&str, u32)] = &[("allchannels", 1), ("resetchannels", 0)];
 const SANITIZE: &[(&str, u32)] = &[("no", 0), ("yes", 1), ("clients", 2)];
+/// `dump-format` (redlite's own): what SAVE and BGSAVE write.
+const DUMP_FORMAT: &[(&str, u32)] = &[("redlite", 0), ("rdb", 1)];
 const PROTECTED_ACTION: &[(&str, u32)] = &[("no", 0), ("yes", 1), ("local", 2)];
 const ENDPOINT_TYPE: &[(&str, u32)] = &[("ip", 0), ("hostname", 1), ("unknown-endpoint", 2)];
 const PROPAGATION_ERROR: &[(&str, u32)] = &[("ignore", 0), ("panic", 1), ("panic-on-replicas", 2)];
@@ -439,6 +441,9 @@ const PARAMS: &[Param] = &[
     p("oom-score-adj", None, 0, en(OOM_SCORE_ADJ), "no"),
     p("acl-pubsub-default", None, 0, en(ACL_PUBSUB), "resetchannels"),
     p("sanitize-dump-payload", None, 0, en(SANITIZE), "no"),
+    // redlite's own, not Redis's (hidden from CONFIG GET patterns, so `CONFIG GET *`
+    // lists what Redis lists): SAVE and BGSAVE write redlite's dump format or RDB.
+    p("dump-format", None, HID, en(DUMP_FORMAT), "redlite"),
     p("enable-protected-configs", None, IMM, en(PROTECTED_ACTION), "no"),
     p("enable-debug-command", None, IMM, en(PROTECTED_ACTION), "no"),
     p("enable-module-command", None, IMM, en(PROTECTED_ACTION), "no"),
@@ -834,6 +839,19 @@ impl Config {
     /// The `client-output-buffer-limit` of subscribed clients (the `pubsub` class).
     pub fn pubsub_output_limit(&self) -> ObufLimit {
         self.obuf_limits[2]
+    }
+
+    /// How RDB values are encoded: `rdbcompression`, `rdbchecksum`,
+    /// `list-max-listpack-size`.
+    pub fn rdb_options(&self) -> crate::persist::rdb::Options {
+        crate::persist::rdb::Options {
+            compression: self.is_yes("rdbcompression"),
+            checksum: self.is_yes("rdbchecksum"),
+            list_fill: self
+                .value("list-max-listpack-size")
+                .and_then(|v| crate::util::num::parse_i64(&v))
+                .unwrap_or(-2),
+        }
     }
 
     /// The collection encoding limits (`hash-max-listpack-entries` and the others).

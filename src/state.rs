@@ -148,6 +148,9 @@ pub struct Server {
     password_set: AtomicBool,
     /// The collection encoding limits, mirrored for the commands that add elements.
     limits: Mutex<Limits>,
+    /// How RDB values are encoded (`rdbcompression`, `rdbchecksum`,
+    /// `list-max-listpack-size`), mirrored for DUMP.
+    rdb_options: Mutex<crate::persist::rdb::Options>,
     /// SHA-256 of `requirepass` (`None` when empty), computed when it is set, as Redis
     /// keeps only its users' password hashes: checking a password then costs the same
     /// whatever the password's length.
@@ -169,6 +172,7 @@ impl Server {
         let password_set = !config.requirepass.is_empty();
         let password_digest = digest_of(&config.requirepass);
         let limits = config.limits();
+        let rdb_options = config.rdb_options();
         let notify_flags = config.notify_flags();
         {
             let mut ks = store.write();
@@ -224,6 +228,7 @@ impl Server {
             query_buffer_limit: AtomicU64::new(query_limit),
             password_set: AtomicBool::new(password_set),
             limits: Mutex::new(limits),
+            rdb_options: Mutex::new(rdb_options),
             password_digest: Mutex::new(password_digest),
             open_files_limit: open_files_limit().unwrap_or((u64::MAX, u64::MAX)),
             this: OnceLock::new(),
@@ -277,6 +282,7 @@ impl Server {
             .store(!config.requirepass.is_empty(), Ordering::Relaxed);
         self.log.set_level(config.loglevel);
         *self.limits.lock().unwrap_or_else(|e| e.into_inner()) = config.limits();
+        *self.rdb_options.lock().unwrap_or_else(|e| e.into_inner()) = config.rdb_options();
         self.notify_flags
             .store(config.notify_flags(), Ordering::Relaxed);
         let busy_ms = config
@@ -345,6 +351,11 @@ impl Server {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         digest.is_none_or(|secret| password_matches(given, &secret))
+    }
+
+    /// How RDB values are encoded (DUMP, and saves in RDB format).
+    pub fn rdb_options(&self) -> crate::persist::rdb::Options {
+        *self.rdb_options.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether clients must authenticate: the default user has a password

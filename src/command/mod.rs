@@ -27,6 +27,7 @@ pub mod bitmap;
 pub mod blocking;
 pub mod debug;
 pub mod docs;
+pub mod dump;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
@@ -42,6 +43,7 @@ pub mod set;
 pub mod sort;
 pub mod stream;
 pub mod string;
+pub mod sync;
 #[cfg(test)]
 pub mod testing;
 pub mod zset;
@@ -251,6 +253,7 @@ pub fn table() -> &'static [&'static [Command]] {
         zset::COMMANDS,
         geo::COMMANDS,
         keys::COMMANDS,
+        dump::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
         sort::COMMANDS,
@@ -261,6 +264,7 @@ pub fn table() -> &'static [&'static [Command]] {
         introspect::COMMANDS,
         debug::COMMANDS,
         admin::COMMANDS,
+        sync::COMMANDS,
         docs::COMMANDS,
         #[cfg(test)]
         testing::COMMANDS,
@@ -791,6 +795,7 @@ pub fn busy(ctx: &Ctx) -> CmdError {
 pub const REPLAY: crate::persist::aof::Replay = crate::persist::aof::Replay {
     command_name: replay_name,
     run: replay_one,
+    restore_libraries: scripting::restore_libraries,
 };
 
 fn replay_name(word: &[u8]) -> Option<&'static str> {

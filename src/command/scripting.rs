@@ -1004,18 +1004,16 @@ fn function_stats(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 }
 
 /// RDB's opcode for a function library in a dump (`RDB_OPCODE_FUNCTION2`).
-const OPCODE_FUNCTION2: u8 = 245;
-/// The RDB version FUNCTION DUMP writes (Redis 7.0's `RDB_VERSION`).
-const RDB_VERSION: u16 = 10;
+const OPCODE_FUNCTION2: u8 = crate::persist::rdb::OPCODE_FUNCTION2;
 
 /// ```text
 /// FUNCTION DUMP
 /// ```
 /// Every library as Redis's payload: each library's code as an RDB string after the
-/// FUNCTION2 opcode, then the RDB version and a CRC64. (Strings are stored
-/// uncompressed: Redis compresses those over 20 bytes with LZF, so the bytes differ,
-/// but each side restores the other's payload.)
+/// FUNCTION2 opcode (LZF-compressed as Redis does under `rdbcompression`), then the RDB
+/// version and a CRC64.
 fn function_dump(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let compress = ctx.server.rdb_options().compression;
     let libs = ctx
         .server
         .scripts
@@ -1025,123 +1023,13 @@ fn function_dump(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let mut payload = Vec::new();
     for lib in libs.libraries.values() {
         payload.push(OPCODE_FUNCTION2);
-        rdb_len(&mut payload, lib.code.len() as u64);
-        payload.extend_from_slice(&lib.code);
+        crate::persist::rdb::put_string(&mut payload, &lib.code, compress);
     }
-    payload.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    payload.extend_from_slice(&crate::persist::rdb::RDB_VERSION.to_le_bytes());
     let crc = crate::persist::crc64::crc64(0, &payload);
     payload.extend_from_slice(&crc.to_le_bytes());
     ctx.out.bulk(&payload);
     Ok(())
-}
-
-/// RDB's length encoding.
-fn rdb_len(out: &mut Vec<u8>, n: u64) {
-    if n < 1 << 6 {
-        out.push(n as u8);
-    } else if n < 1 << 14 {
-        out.push(0x40 | (n >> 8) as u8);
-        out.push(n as u8);
-    } else if n <= u64::from(u32::MAX) {
-        out.push(0x80);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
-    } else {
-        out.push(0x81);
-        out.extend_from_slice(&n.to_be_bytes());
-    }
-}
-
-/// Reads an RDB length at `*pos`: (value, whether it is a special encoding).
-fn read_rdb_len(data: &[u8], pos: &mut usize) -> Option<(u64, bool)> {
-    let first = *data.get(*pos)?;
-    *pos += 1;
-    match first >> 6 {
-        0 => Some((u64::from(first & 0x3f), false)),
-        1 => {
-            let second = *data.get(*pos)?;
-            *pos += 1;
-            Some(((u64::from(first & 0x3f) << 8) | u64::from(second), false))
-        }
-        2 => {
-            let width = if first == 0x80 {
-                4
-            } else if first == 0x81 {
-                8
-            } else {
-                return None;
-            };
-            let bytes = data.get(*pos..*pos + width)?;
-            *pos += width;
-            Some((
-                bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
-                false,
-            ))
-        }
-        _ => Some((u64::from(first & 0x3f), true)),
-    }
-}
-
-/// Reads an RDB string (raw, integer-encoded or LZF-compressed) at `*pos`.
-fn read_rdb_string(data: &[u8], pos: &mut usize) -> Option<Vec<u8>> {
-    let (n, special) = read_rdb_len(data, pos)?;
-    if !special {
-        let s = data.get(*pos..*pos + n as usize)?.to_vec();
-        *pos += n as usize;
-        return Some(s);
-    }
-    match n {
-        0..=2 => {
-            let width = 1 << n;
-            let bytes = data.get(*pos..*pos + width)?;
-            *pos += width;
-            let v = match width {
-                1 => i64::from(bytes[0] as i8),
-                2 => i64::from(i16::from_le_bytes([bytes[0], bytes[1]])),
-                _ => i64::from(i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])),
-            };
-            Some(v.to_string().into_bytes())
-        }
-        3 => {
-            let (clen, _) = read_rdb_len(data, pos)?;
-            let (len, _) = read_rdb_len(data, pos)?;
-            let compressed = data.get(*pos..*pos + clen as usize)?;
-            *pos += clen as usize;
-            lzf_decompress(compressed, len as usize)
-        }
-        _ => None,
-    }
-}
-
-/// LZF decompression (liblzf's format, as Redis uses for RDB strings).
-fn lzf_decompress(input: &[u8], len: usize) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(len);
-    let mut i = 0;
-    while i < input.len() {
-        let ctrl = usize::from(input[i]);
-        i += 1;
-        if ctrl < 32 {
-            let run = ctrl + 1;
-            out.extend_from_slice(input.get(i..i + run)?);
-            i += run;
-        } else {
-            let mut n = ctrl >> 5;
-            if n == 7 {
-                n += usize::from(*input.get(i)?);
-                i += 1;
-            }
-            let back = ((ctrl & 0x1f) << 8) + usize::from(*input.get(i)?) + 1;
-            i += 1;
-            let start = out.len().checked_sub(back)?;
-            for k in 0..n + 2 {
-                let b = out[start + k];
-                out.push(b);
-            }
-        }
-        if out.len() > len {
-            return None;
-        }
-    }
-    (out.len() == len).then_some(out)
 }
 
 /// ```text
@@ -1163,16 +1051,9 @@ fn function_restore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult 
         }
     };
     let data = &args[2];
-    let bad = || CmdError::err("DUMP payload version or checksum are wrong");
-    if data.len() < 10 {
-        return Err(bad());
-    }
-    let body = &data[..data.len() - 8];
-    let version = u16::from_le_bytes([data[data.len() - 10], data[data.len() - 9]]);
-    let crc = u64::from_le_bytes(data[data.len() - 8..].try_into().expect("8 bytes"));
-    if version > RDB_VERSION || (crc != 0 && crc != crate::persist::crc64::crc64(0, body)) {
-        return Err(bad());
-    }
+    // Redis's verifyDumpPayload, shared with RESTORE.
+    crate::persist::rdb::verify_payload(data)
+        .map_err(|_| CmdError::err("DUMP payload version or checksum are wrong"))?;
     let mut pos = 0;
     let mut new = Vec::new();
     while data.len() - pos > 10 {
@@ -1181,7 +1062,7 @@ fn function_restore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult 
         if kind != OPCODE_FUNCTION2 {
             return Err(CmdError::err("given type is not a function"));
         }
-        let code = read_rdb_string(data, &mut pos)
+        let code = crate::persist::rdb::read_string_at(data, &mut pos)
             .ok_or_else(|| CmdError::err("Failed loading library payload"))?;
         let lib = build_library(ctx.server, &code).map_err(CmdError::err)?;
         if new

@@ -52,12 +52,13 @@
 //! save succeeds ([`refusal`]).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::dump::{self, LoadStats};
+use super::rdb;
 use crate::log::Logger;
 use crate::state::{PersistState, Server};
 use crate::store::{Keyspace, Limits, Store, ValueRef};
@@ -122,15 +123,131 @@ fn commit(tmp: &Path, dir: &Path, path: &Path, written: io::Result<File>) -> io:
     Ok(())
 }
 
-/// Writes `ks` to `path` atomically (see the module docs).
-pub fn write_dump(ks: &Keyspace, functions: &[Vec<u8>], path: &Path) -> io::Result<()> {
+/// Which format a save writes (`dump-format`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Format {
+    /// redlite's own dump format ([`dump`]).
+    Redlite,
+    /// Redis's RDB ([`rdb`]), encoded with these options.
+    Rdb(rdb::Options),
+}
+
+impl Format {
+    /// The format the config asks for.
+    pub fn of(server: &Server) -> Format {
+        if server.config().value("dump-format").as_deref() == Some(b"rdb") {
+            Format::Rdb(server.rdb_options())
+        } else {
+            Format::Redlite
+        }
+    }
+}
+
+/// A writer of either format, with the calls the save paths make.
+pub enum AnyWriter<W: Write> {
+    Redlite(dump::Writer<W>),
+    Rdb(rdb::Writer<W>),
+}
+
+impl<W: Write> AnyWriter<W> {
+    /// Starts a file in `format`.
+    pub fn new(inner: W, format: Format) -> io::Result<AnyWriter<W>> {
+        Ok(match format {
+            Format::Redlite => AnyWriter::Redlite(dump::Writer::new(inner)?),
+            Format::Rdb(opts) => {
+                let aux = rdb::Aux {
+                    ctime: now_secs(),
+                    used_mem: crate::command::info::rss_bytes(),
+                    aof_base: false,
+                };
+                AnyWriter::Rdb(rdb::Writer::new(inner, opts, aux)?)
+            }
+        })
+    }
+
+    /// A function library.
+    pub fn function(&mut self, code: &[u8]) -> io::Result<()> {
+        match self {
+            AnyWriter::Redlite(w) => w.function(code),
+            AnyWriter::Rdb(w) => w.function(code),
+        }
+    }
+
+    /// Starts a database of `keys` keys, `expires` of them with a TTL.
+    pub fn begin_db(&mut self, index: u32, keys: u64, expires: u64) -> io::Result<()> {
+        match self {
+            AnyWriter::Redlite(w) => w.begin_db(index, keys),
+            AnyWriter::Rdb(w) => w.begin_db(index, keys, expires),
+        }
+    }
+
+    /// One key.
+    pub fn entry(
+        &mut self,
+        key: &[u8],
+        value: ValueRef<'_>,
+        expires: Option<u64>,
+    ) -> io::Result<()> {
+        match self {
+            AnyWriter::Redlite(w) => w.entry(key, value, expires),
+            AnyWriter::Rdb(w) => w.entry(key, value, expires),
+        }
+    }
+
+    /// The sink, with everything so far passed on to it.
+    pub fn get_mut(&mut self) -> io::Result<&mut W> {
+        match self {
+            AnyWriter::Redlite(w) => Ok(w.get_mut()),
+            AnyWriter::Rdb(w) => w.get_mut(),
+        }
+    }
+
+    /// Ends the file.
+    pub fn finish(self) -> io::Result<W> {
+        match self {
+            AnyWriter::Redlite(w) => w.finish(),
+            AnyWriter::Rdb(w) => w.finish(),
+        }
+    }
+}
+
+/// Writes `ks` to `path` atomically (see the module docs), in `format`.
+pub fn write_dump(
+    ks: &Keyspace,
+    functions: &[Vec<u8>],
+    path: &Path,
+    format: Format,
+) -> io::Result<()> {
     let (dir, tmp) = temp_path(path);
-    let written = create_temp(&tmp).and_then(|file| write_file(ks, functions, file));
+    let written = create_temp(&tmp).and_then(|file| write_file(ks, functions, file, format));
     commit(&tmp, &dir, path, written)
 }
 
-fn write_file(ks: &Keyspace, functions: &[Vec<u8>], file: File) -> io::Result<File> {
-    let mut w = dump::Writer::new(file)?;
+fn write_file(
+    ks: &Keyspace,
+    functions: &[Vec<u8>],
+    file: File,
+    format: Format,
+) -> io::Result<File> {
+    write_to(
+        ks,
+        functions,
+        io::BufWriter::with_capacity(1 << 16, file),
+        format,
+    )?
+    .into_inner()
+    .map_err(|e| e.into_error())
+}
+
+/// Writes `ks` and the libraries' code to `out` in `format` (a save, or the snapshot
+/// SYNC sends).
+pub fn write_to<W: Write>(
+    ks: &Keyspace,
+    functions: &[Vec<u8>],
+    out: W,
+    format: Format,
+) -> io::Result<W> {
+    let mut w = AnyWriter::new(out, format)?;
     for code in functions {
         w.function(code)?;
     }
@@ -140,7 +257,7 @@ fn write_file(ks: &Keyspace, functions: &[Vec<u8>], file: File) -> io::Result<Fi
         if db.is_empty() {
             continue;
         }
-        w.begin_db(index as u32, db.len() as u64)?;
+        w.begin_db(index as u32, db.len() as u64, db.expires_count() as u64)?;
         for entry in db.iter() {
             w.entry(entry.key(), entry.value(), entry.expires_at())?;
         }
@@ -165,7 +282,12 @@ pub fn save(server: &Server, ks: &Keyspace) -> io::Result<()> {
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     let path = server.dump_path();
-    let result = write_dump(ks, &server.scripts.library_codes(), &path);
+    let result = write_dump(
+        ks,
+        &server.scripts.library_codes(),
+        &path,
+        Format::of(server),
+    );
     match &result {
         Ok(()) => {
             server.log.notice("DB saved on disk");
@@ -229,6 +351,12 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveError> {
     let sections = ks.snapshot_begin();
     // The function libraries as they are at the snapshot's point.
     let functions = server.scripts.library_codes();
+    let format = Format::of(server);
+    // RESIZEDB's TTL count, as the databases are now (a hint only).
+    let expires: Vec<u64> = sections
+        .iter()
+        .map(|&(i, _)| ks.db(i).expires_count() as u64)
+        .collect();
     drop(ks);
     let now = now_secs();
     p.last_bgsave_try.store(now, Ordering::Relaxed);
@@ -244,7 +372,7 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveError> {
     ));
     let spawned = std::thread::Builder::new()
         .name("redlite-bgsave".into())
-        .spawn(move || run_bgsave(&arc, &sections, &functions, dirty_before));
+        .spawn(move || run_bgsave(&arc, &sections, &expires, &functions, format, dirty_before));
     if spawned.is_err() {
         let leftovers = server.store.write().snapshot_end_all();
         drop(leftovers);
@@ -261,7 +389,9 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveError> {
 fn run_bgsave(
     server: &Server,
     sections: &[(usize, u64)],
+    expires: &[u64],
     functions: &[Vec<u8>],
+    format: Format,
     dirty_before: u64,
 ) {
     let p = &server.persist;
@@ -270,8 +400,8 @@ fn run_bgsave(
         let _one_at_a_time = p.saving.lock().unwrap_or_else(|e| e.into_inner());
         let path = server.dump_path();
         let (dir, tmp) = temp_path(&path);
-        let written =
-            create_temp(&tmp).and_then(|file| write_snapshot(server, file, sections, functions));
+        let written = create_temp(&tmp)
+            .and_then(|file| write_snapshot(server, file, sections, expires, functions, format));
         commit(&tmp, &dir, &path, written)
     };
     // Whatever happened, no snapshot may stay attached; what they hold is freed
@@ -324,16 +454,18 @@ fn write_snapshot(
     server: &Server,
     mut file: File,
     sections: &[(usize, u64)],
+    expires: &[u64],
     functions: &[Vec<u8>],
+    format: Format,
 ) -> io::Result<File> {
     let p = &server.persist;
-    let mut w = dump::Writer::new(Spool(Vec::new()))?;
+    let mut w = AnyWriter::new(Spool(Vec::new()), format)?;
     for code in functions {
         w.function(code)?;
     }
     let mut done_before = 0u64;
-    for &(index, count) in sections {
-        w.begin_db(index as u32, count)?;
+    for (k, &(index, count)) in sections.iter().enumerate() {
+        w.begin_db(index as u32, count, expires.get(k).copied().unwrap_or(0))?;
         let walk = Walk {
             server,
             index,
@@ -437,8 +569,8 @@ impl Walk<'_> {
 }
 
 /// Moves what the writer spooled to the file.
-fn drain(w: &mut dump::Writer<Spool>, file: &mut File) -> io::Result<()> {
-    let spool = w.get_mut();
+fn drain(w: &mut AnyWriter<Spool>, file: &mut File) -> io::Result<()> {
+    let spool = w.get_mut()?;
     file.write_all(&spool.0)?;
     spool.0.clear();
     Ok(())
@@ -542,54 +674,83 @@ pub fn load(
     limits: &Limits,
     progress: Option<Progress<'_>>,
 ) -> Result<Option<(Keyspace, LoadStats)>, String> {
-    let file = match File::open(path) {
+    let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.to_string()),
     };
+    // Redis's dump.rdb starts with "REDIS"; redlite's own format with "REDLITE".
+    let mut head = [0u8; 7];
+    let got = read_up_to(&mut file, &mut head).map_err(|e| e.to_string())?;
+    file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+    let is_rdb = rdb::is_rdb(&head[..got]) && &head[..got] != b"REDLITE";
     // Every entry takes at least three bytes (tag, key length, value), which bounds the
     // table sizes a damaged section count can ask for.
     let most_keys = file.metadata().map_or(0, |m| m.len() / 3);
     let unused = AtomicU64::new(0);
     let counter = progress.as_ref().map_or(&unused, |p| p.bytes);
-    let input = Counting {
+    let mut input = Counting {
         inner: file,
         count: counter,
     };
     let mut ks = Keyspace::new(databases);
     let mut bad_db = None;
     let (mut keys, mut last_report) = (0u64, Instant::now());
-    let stats = dump::read(
-        input,
-        now_ms(),
-        limits,
-        |db, key, value, expires, declared| {
-            match ks.dbs().get(db as usize) {
-                Some(_) => {
-                    let keys = declared.min(most_keys) as usize;
-                    ks.db_mut(db as usize).load(key, value, expires, keys);
-                }
-                None => bad_db = Some(db),
+    let mut on_entry = |db: u64, key: Vec<u8>, value, expires, declared: u64| {
+        match usize::try_from(db).ok().filter(|&d| d < ks.dbs().len()) {
+            Some(d) => {
+                let keys = declared.min(most_keys) as usize;
+                ks.db_mut(d).load(key, value, expires, keys);
             }
-            keys += 1;
-            if keys % 65536 == 0 && last_report.elapsed() >= Duration::from_secs(2) {
-                last_report = Instant::now();
-                if let Some(p) = &progress {
-                    p.log.notice(&format!(
-                        "Loading dump: {keys} keys, {} bytes read so far",
-                        p.bytes.load(Ordering::Relaxed)
-                    ));
-                }
+            None => bad_db = Some(db),
+        }
+        keys += 1;
+        if keys % 65536 == 0 && last_report.elapsed() >= Duration::from_secs(2) {
+            last_report = Instant::now();
+            if let Some(p) = &progress {
+                p.log.notice(&format!(
+                    "Loading dump: {keys} keys, {} bytes read so far",
+                    p.bytes.load(Ordering::Relaxed)
+                ));
             }
-        },
-    )
-    .map_err(|e| e.to_string())?;
+        }
+    };
+    let stats = if is_rdb {
+        // RDB is parsed from memory: its values are blobs best validated whole.
+        let mut data = Vec::new();
+        input.read_to_end(&mut data).map_err(|e| e.to_string())?;
+        rdb::read(&data, now_ms(), limits, &mut on_entry).map_err(|e| e.to_string())?
+    } else {
+        dump::read(
+            input,
+            now_ms(),
+            limits,
+            |db, key, value, expires, declared| {
+                on_entry(u64::from(db), key, value, expires, declared)
+            },
+        )
+        .map_err(|e| e.to_string())?
+    };
     if let Some(db) = bad_db {
         return Err(format!(
             "the dump uses DB {db}, but only {databases} databases are configured"
         ));
     }
     Ok(Some((ks, stats)))
+}
+
+/// Reads until `buf` is full or the input ends; returns how much was read.
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 /// Removes `temp-<pid>.rdb` files left by a save that crashed.
@@ -636,7 +797,7 @@ mod tests {
         ks.db_mut(3).set_expiry(b"ttl", now_ms() + 100_000, 0);
         ks.db_mut(5).set(b"gone", Value::Str(b"x".to_vec()));
         ks.db_mut(5).set_expiry(b"gone", 1, 0);
-        write_dump(&ks, &[], &path).unwrap();
+        write_dump(&ks, &[], &path, Format::Redlite).unwrap();
         assert!(!dir
             .join(format!("temp-{}.rdb", std::process::id()))
             .exists());
@@ -660,10 +821,14 @@ mod tests {
             .unwrap()
             .is_none());
         let bad = dir.join("dump.rdb");
+        // "REDIS" makes it an RDB file (Redis's), whose first record is garbage.
         fs::write(&bad, b"REDIS0009garbage").unwrap();
         let err = load(&bad, 16, &Limits::default(), None).unwrap_err();
-        assert!(err.contains("magic"), "{err}");
+        assert!(err.contains("Unknown RDB encoding type 103"), "{err}");
         assert_eq!(fs::read(&bad).unwrap(), b"REDIS0009garbage");
+        fs::write(&bad, b"REDLITE\0garbage").unwrap();
+        let err = load(&bad, 16, &Limits::default(), None).unwrap_err();
+        assert!(err.contains("magic") || err.contains("version"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -673,7 +838,7 @@ mod tests {
         let path = dir.join("dump.rdb");
         let mut ks = Keyspace::new(16);
         ks.db_mut(9).set(b"k", Value::Str(b"v".to_vec()));
-        write_dump(&ks, &[], &path).unwrap();
+        write_dump(&ks, &[], &path, Format::Redlite).unwrap();
         let err = load(&path, 4, &Limits::default(), None).unwrap_err();
         assert!(err.contains("DB 9"), "{err}");
         fs::remove_dir_all(&dir).unwrap();

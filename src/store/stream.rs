@@ -360,6 +360,32 @@ impl<'a> EntryRef<'a> {
     }
 }
 
+/// One node of a stream, as [`Stream::for_each_node`] shows it.
+#[derive(Debug)]
+pub struct NodeView<'a> {
+    /// The node's first ID (its key in Redis's radix tree).
+    pub master: StreamId,
+    /// The field names of the node's first entry.
+    pub master_fields: Vec<&'a [u8]>,
+    /// Entries not deleted.
+    pub live: u32,
+    /// Entries flagged deleted.
+    pub deleted: u32,
+    /// Every entry, oldest first.
+    pub entries: Vec<NodeEntry<'a>>,
+}
+
+/// One entry of a [`NodeView`].
+#[derive(Debug)]
+pub struct NodeEntry<'a> {
+    pub id: StreamId,
+    /// A tombstone (XDEL).
+    pub deleted: bool,
+    /// Its field names are the master's (only the values are stored).
+    pub same_fields: bool,
+    pub fields: Vec<(&'a [u8], &'a [u8])>,
+}
+
 /// What a trim removes (Redis's `streamAddTrimArgs` without the ID part).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrimStrategy {
@@ -760,6 +786,30 @@ impl Stream {
             f(e);
             true
         });
+    }
+
+    /// Every node as Redis's listpack lays it out, tombstones included (for the RDB
+    /// writer, which writes each node as Redis does).
+    pub fn for_each_node(&self, mut f: impl FnMut(NodeView<'_>)) {
+        for (&master, block) in &self.blocks {
+            let entries = block
+                .raw_entries(master)
+                .iter()
+                .map(|raw| NodeEntry {
+                    id: raw.id,
+                    deleted: raw.flags & FLAG_DELETED != 0,
+                    same_fields: raw.flags & FLAG_SAME_FIELDS != 0,
+                    fields: view(block, raw).fields(),
+                })
+                .collect();
+            f(NodeView {
+                master,
+                master_fields: block.master_fields(),
+                live: block.live,
+                deleted: block.deleted,
+                entries,
+            });
+        }
     }
 
     /// Bytes held by the entries' buffers (for tests and estimates).

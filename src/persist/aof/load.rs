@@ -209,12 +209,48 @@ fn fake_client(server: &Server) -> io::Result<FakeClient> {
 pub struct Replay {
     pub command_name: fn(&[u8]) -> Option<&'static str>,
     pub run: fn(&Server, &mut ClientState, &mut Reply, &Args),
+    /// Installs function libraries from their code (an RDB base's FUNCTION2 records).
+    pub restore_libraries: fn(&Server, &[Vec<u8>]) -> Result<(), String>,
 }
 
 /// Runs one command for the fake client, ignoring its reply.
 fn run(replay: &Replay, server: &Server, client: &mut ClientState, out: &mut Reply, argv: &Args) {
     (replay.run)(server, client, out, argv);
     out.clear();
+}
+
+/// Loads the RDB at the start of the file at `path` into the keyspace (keys already
+/// expired included, as Redis loads an AOF preamble) and installs its libraries;
+/// returns where the RDB ends.
+fn load_rdb_base(server: &Server, replay: &Replay, path: &Path) -> Result<u64, String> {
+    let data = std::fs::read(path).map_err(|e| strerror(&e))?;
+    let limits = server.config().limits();
+    let mut bad_db = None;
+    let (stats, end) = {
+        let mut ks = server.store.write();
+        let dbs = ks.dbs().len();
+        crate::persist::rdb::read_prefix(&data, 0, &limits, |db, key, value, expires, hint| {
+            match usize::try_from(db).ok().filter(|&d| d < dbs) {
+                Some(d) => {
+                    let hint = hint.min(data.len() as u64 / 3) as usize;
+                    ks.db_mut(d).load(key, value, expires, hint);
+                }
+                None => bad_db = Some(db),
+            }
+        })
+        .map_err(|e| e.to_string())?
+    };
+    if let Some(db) = bad_db {
+        return Err(format!(
+            "the file uses DB {db}, beyond the databases configured"
+        ));
+    }
+    (replay.restore_libraries)(server, &stats.functions)?;
+    server
+        .persist
+        .loading_loaded_bytes
+        .fetch_add(end as u64, Ordering::Relaxed);
+    Ok(end as u64)
 }
 
 /// Replays one file of the AOF directory (Redis's `loadSingleAppendOnlyFile`).
@@ -258,7 +294,8 @@ pub fn load_single(
         }
     };
     let mut reader = CommandReader::new(BufReader::with_capacity(64 * 1024, file));
-    // An RDB base (written by Redis with aof-use-rdb-preamble yes): we cannot read it.
+    // An RDB base (written with aof-use-rdb-preamble yes): loaded as RDB, then the
+    // commands after it (an old-style single file has them), if any.
     {
         let head = reader
             .inner
@@ -267,10 +304,33 @@ pub fn load_single(
             .unwrap_or_default();
         if head.starts_with(b"REDIS") {
             log.notice("Reading RDB base file on AOF loading...");
-            log.warning(&format!(
-                "Error reading the RDB base file {name}, AOF loading aborted (redlite reads AOF files in RESP only: aof-use-rdb-preamble no)"
-            ));
-            return Status::Failed;
+            let end = match load_rdb_base(server, replay, &path) {
+                Ok(end) => end,
+                Err(e) => {
+                    log.warning(&format!(
+                        "Error reading the RDB base file {name}, AOF loading aborted: {e}"
+                    ));
+                    return Status::Failed;
+                }
+            };
+            log.notice("Reading the remaining AOF tail...");
+            let rest = File::open(&path).and_then(|mut f| {
+                io::Seek::seek(&mut f, io::SeekFrom::Start(end))?;
+                Ok(f)
+            });
+            match rest {
+                Ok(f) => {
+                    reader = CommandReader::new(BufReader::with_capacity(64 * 1024, f));
+                    reader.pos = end;
+                }
+                Err(e) => {
+                    log.warning(&format!(
+                        "Fatal error: can't open the append log file {name} for reading: {}",
+                        strerror(&e)
+                    ));
+                    return Status::OpenErr;
+                }
+            }
         }
     }
     let progress = &server.persist.loading_loaded_bytes;

@@ -124,8 +124,6 @@ pub struct Aof {
     current_size: AtomicU64,
     base_size: AtomicU64,
     pub rewrite: RewriteState,
-    /// The preamble notice is logged once.
-    preamble_logged: AtomicBool,
 }
 
 /// The background rewrite's state and counters.
@@ -646,14 +644,110 @@ fn create_dir(server: &Server, names: &Names) -> io::Result<()> {
     }
 }
 
-fn log_preamble_once(server: &Server) {
-    if server.config().is_yes("aof-use-rdb-preamble")
-        && !server.aof.preamble_logged.swap(true, Ordering::Relaxed)
-    {
-        server.log.notice(
-            "aof-use-rdb-preamble is yes, but redlite writes the AOF base file as commands: the RDB preamble is not used",
-        );
+/// The RDB encoding of a base file when `aof-use-rdb-preamble` is yes (Redis's
+/// `server.aof_use_rdb_preamble`), else `None`: the base is commands.
+fn preamble(server: &Server) -> Option<crate::persist::rdb::Options> {
+    server
+        .config()
+        .is_yes("aof-use-rdb-preamble")
+        .then(|| server.rdb_options())
+}
+
+/// What a base file is written into: commands (with `aof-use-rdb-preamble no`) or an
+/// RDB (with yes, as Redis's `rdbSaveRio` with `RDBFLAGS_AOF_PREAMBLE` writes it).
+enum BaseOut {
+    Commands(Vec<u8>),
+    Rdb(crate::persist::rdb::Writer<Vec<u8>>),
+}
+
+impl BaseOut {
+    /// Starts a base: `#TS` annotation (commands only) and the libraries.
+    fn new(
+        server: &Server,
+        format: Option<crate::persist::rdb::Options>,
+        codes: &[Vec<u8>],
+    ) -> io::Result<BaseOut> {
+        Ok(match format {
+            None => {
+                let mut out = Vec::new();
+                if server.aof.timestamps.load(Ordering::Relaxed) {
+                    out.extend_from_slice(format!("#TS:{}\r\n", now_secs()).as_bytes());
+                }
+                for code in codes {
+                    encode_argv(&[b"FUNCTION".as_slice(), b"LOAD", code], &mut out);
+                }
+                BaseOut::Commands(out)
+            }
+            Some(opts) => {
+                let aux = crate::persist::rdb::Aux {
+                    ctime: now_secs(),
+                    used_mem: crate::command::info::rss_bytes(),
+                    aof_base: true,
+                };
+                let mut w = crate::persist::rdb::Writer::new(Vec::new(), opts, aux)?;
+                for code in codes {
+                    w.function(code)?;
+                }
+                BaseOut::Rdb(w)
+            }
+        })
     }
+
+    fn begin_db(&mut self, index: usize, keys: u64, expires: u64) -> io::Result<()> {
+        match self {
+            BaseOut::Commands(out) => {
+                rewrite::select(out, index);
+                Ok(())
+            }
+            BaseOut::Rdb(w) => w.begin_db(index as u32, keys, expires),
+        }
+    }
+
+    fn key(
+        &mut self,
+        key: &[u8],
+        value: crate::store::ValueRef<'_>,
+        expires: Option<u64>,
+    ) -> io::Result<()> {
+        match self {
+            BaseOut::Commands(out) => {
+                rewrite::key(out, key, value, expires);
+                Ok(())
+            }
+            BaseOut::Rdb(w) => w.entry(key, value, expires),
+        }
+    }
+
+    /// Moves what is ready to `file`.
+    fn drain(&mut self, file: &mut File) -> io::Result<u64> {
+        let buf = match self {
+            BaseOut::Commands(out) => out,
+            BaseOut::Rdb(w) => w.get_mut()?,
+        };
+        file.write_all(buf)?;
+        let n = buf.len() as u64;
+        buf.clear();
+        Ok(n)
+    }
+
+    /// Ends the base (an RDB's EOF and checksum) and writes the rest to `file`.
+    fn finish(self, file: &mut File) -> io::Result<()> {
+        let rest = match self {
+            BaseOut::Commands(out) => out,
+            BaseOut::Rdb(w) => w.finish()?,
+        };
+        file.write_all(&rest)
+    }
+}
+
+/// Whether the file at `path` is an RDB (its name then ends in `.rdb`, as Redis names
+/// an RDB base).
+fn is_rdb_file(path: &Path) -> bool {
+    let mut head = [0u8; 5];
+    File::open(path)
+        .and_then(|mut f| io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && crate::persist::rdb::is_rdb(&head)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -765,8 +859,7 @@ pub fn open_on_start(server: &Server) -> Result<(), String> {
     let mut am = std::mem::take(&mut lock(&aof.file).manifest);
     let had_incrs = !am.incrs.is_empty();
     if am.is_empty() {
-        log_preamble_once(server);
-        let base = am.new_base(&names.filename, false);
+        let base = am.new_base(&names.filename, preamble(server).is_some());
         let tmp = format!("temp-rewriteaof-{}.aof", std::process::id());
         let written = {
             let ks = server.store.read();
@@ -827,25 +920,24 @@ pub fn open_on_start(server: &Server) -> Result<(), String> {
 /// `rewriteAppendOnlyFile`, run in the foreground).
 fn write_base_sync(server: &Server, ks: &crate::store::Keyspace, tmp: &Path) -> io::Result<()> {
     let mut file = File::create(tmp)?;
-    let mut out = Vec::new();
-    if server.aof.timestamps.load(Ordering::Relaxed) {
-        out.extend_from_slice(format!("#TS:{}\r\n", now_secs()).as_bytes());
-    }
-    out.extend_from_slice(&function_loads(server));
+    let mut out = BaseOut::new(server, preamble(server), &server.scripts.library_codes())?;
     for (index, db) in ks.dbs().iter().enumerate() {
         if db.is_empty() {
             continue;
         }
-        rewrite::select(&mut out, index);
+        out.begin_db(index, db.len() as u64, db.expires_count() as u64)?;
         for entry in db.iter() {
-            rewrite::key(&mut out, entry.key(), entry.value(), entry.expires_at());
-            if out.len() > 64 * 1024 {
-                file.write_all(&out)?;
-                out.clear();
+            out.key(entry.key(), entry.value(), entry.expires_at())?;
+            if let BaseOut::Commands(buf) = &out {
+                if buf.len() > 64 * 1024 {
+                    out.drain(&mut file)?;
+                }
+            } else if let BaseOut::Rdb(_) = &out {
+                out.drain(&mut file)?;
             }
         }
     }
-    file.write_all(&out)?;
+    out.finish(&mut file)?;
     file.sync_all()
 }
 
@@ -1068,12 +1160,16 @@ pub fn start_rewrite(server: &Server) -> Result<(), RewriteError> {
     }
     let sections = ks.snapshot_begin();
     // The libraries as they are at the same point as the keyspace's snapshot.
-    let functions = function_loads(server);
+    let functions = server.scripts.library_codes();
+    let format = preamble(server);
+    let expires: Vec<u64> = sections
+        .iter()
+        .map(|&(i, _)| ks.db(i).expires_count() as u64)
+        .collect();
     drop(ks);
-    log_preamble_once(server);
     let spawned = std::thread::Builder::new()
         .name("redlite-aofrw".into())
-        .spawn(move || run_rewrite(&arc, &sections, &functions));
+        .spawn(move || run_rewrite(&arc, &sections, &expires, &functions, format));
     if let Err(e) = spawned {
         let leftovers = server.store.write().snapshot_end_all();
         drop(leftovers);
@@ -1141,9 +1237,22 @@ fn open_new_incr(server: &Server, names: &Names, f: &mut FileSide) -> io::Result
 }
 
 /// The rewrite thread: writes the snapshot, then finishes (success or not).
-fn run_rewrite(server: &Server, sections: &[(usize, u64)], functions: &[u8]) {
+fn run_rewrite(
+    server: &Server,
+    sections: &[(usize, u64)],
+    expires: &[u64],
+    functions: &[Vec<u8>],
+    format: Option<crate::persist::rdb::Options>,
+) {
     let tmp = temp_rewrite_name();
-    let result = write_snapshot(server, Path::new(&tmp), sections, functions);
+    let result = write_snapshot(
+        server,
+        Path::new(&tmp),
+        sections,
+        expires,
+        functions,
+        format,
+    );
     let leftovers = server.store.write().snapshot_end_all();
     drop(leftovers);
     let aborted = server.aof.rewrite.abort.load(Ordering::Relaxed);
@@ -1162,49 +1271,36 @@ fn run_rewrite(server: &Server, sections: &[(usize, u64)], functions: &[u8]) {
     rewrite_done(server, result.is_ok() && !aborted, aborted);
 }
 
-/// Writes the snapshot's databases as commands to `tmp`, then fsyncs it.
-/// The function libraries as the base file starts with them (Redis's
-/// `rewriteFunctions`): one `FUNCTION LOAD <code>` each.
-fn function_loads(server: &Server) -> Vec<u8> {
-    let mut out = Vec::new();
-    for code in server.scripts.library_codes() {
-        encode_argv(&[b"FUNCTION".as_slice(), b"LOAD", &code], &mut out);
-    }
-    out
-}
-
+/// Writes the snapshot's databases to `tmp` (commands, or an RDB with
+/// `aof-use-rdb-preamble yes`), after the function libraries, then fsyncs it.
 fn write_snapshot(
     server: &Server,
     tmp: &Path,
     sections: &[(usize, u64)],
-    functions: &[u8],
+    expires: &[u64],
+    functions: &[Vec<u8>],
+    format: Option<crate::persist::rdb::Options>,
 ) -> io::Result<()> {
     use crate::persist::save::{Walk, WALK_PAUSE};
     let r = &server.aof.rewrite;
     let incremental = server.config().is_yes("aof-rewrite-incremental-fsync");
     let mut file = File::create(tmp)?;
-    let mut out = Vec::new();
+    let mut out = BaseOut::new(server, format, functions)?;
     let mut unsynced = 0u64;
-    let mut drain = |out: &mut Vec<u8>, file: &mut File| -> io::Result<()> {
-        file.write_all(out)?;
-        unsynced += out.len() as u64;
-        out.clear();
+    let mut drain = |out: &mut BaseOut, file: &mut File| -> io::Result<()> {
+        unsynced += out.drain(file)?;
         if incremental && unsynced >= AUTOSYNC_BYTES {
             file.sync_data()?;
             unsynced = 0;
         }
         Ok(())
     };
-    if server.aof.timestamps.load(Ordering::Relaxed) {
-        out.extend_from_slice(format!("#TS:{}\r\n", now_secs()).as_bytes());
-    }
-    out.extend_from_slice(functions);
     // Clients' activity since the previous chunk: the walk is paced only while they
     // run commands (see [`BUSY_RATE`]).
     let commands = || server.stats.commands_processed.load(Ordering::Relaxed);
     let mut window = (Instant::now(), commands());
-    for &(index, count) in sections {
-        rewrite::select(&mut out, index);
+    for (k, &(index, count)) in sections.iter().enumerate() {
+        out.begin_db(index, count, expires.get(k).copied().unwrap_or(0))?;
         let walk = Walk {
             server,
             index,
@@ -1213,10 +1309,7 @@ fn write_snapshot(
         };
         walk.run(
             &mut out,
-            |out, key, value, expires| {
-                rewrite::key(out, key, value, expires);
-                Ok(())
-            },
+            |out, key, value, expires| out.key(key, value, expires),
             |out, _| drain(out, &mut file),
             |chunk| {
                 let (since, ran) = window;
@@ -1229,6 +1322,7 @@ fn write_snapshot(
         )?;
         drain(&mut out, &mut file)?;
     }
+    out.finish(&mut file)?;
     file.sync_all()
 }
 
@@ -1293,7 +1387,7 @@ fn install_rewrite(
 ) -> Result<Vec<PathBuf>, ()> {
     let aof = &server.aof;
     let mut am = f.manifest.clone();
-    let base = am.new_base(&names.filename, false);
+    let base = am.new_base(&names.filename, is_rdb_file(Path::new(tmp)));
     let base_path = names.dir.join(&base);
     if let Err(e) = fs::rename(tmp, &base_path) {
         server.log.warning(&format!(
