@@ -536,6 +536,7 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
     if state.last_clients_check.elapsed() >= Duration::from_secs(1) {
         state.last_clients_check = Instant::now();
         close_idle_clients(server);
+        server.migrate_sockets.close_idle();
     }
 }
 

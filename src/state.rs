@@ -32,6 +32,60 @@ fn config_int(config: &Config, name: &str) -> u64 {
         .max(0) as u64
 }
 
+/// MIGRATE's cached connections (Redis's `migrate_cached_sockets`): by `host:port`,
+/// each with the database it has selected (-1: unknown) and when it was last used. At
+/// most 64, and closed after 10 idle seconds, as in Redis.
+#[derive(Debug, Default)]
+pub struct MigrateSockets {
+    cached: Mutex<std::collections::HashMap<String, (std::net::TcpStream, i64, Instant)>>,
+}
+
+impl MigrateSockets {
+    const MAX: usize = 64;
+    const IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<String, (std::net::TcpStream, i64, Instant)>,
+    > {
+        self.cached.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the connection to `target`, if one is kept, with its selected database.
+    pub fn take(&self, target: &str) -> Option<(std::net::TcpStream, i64)> {
+        self.lock().remove(target).map(|(s, db, _)| (s, db))
+    }
+
+    /// Keeps a connection for the next call (a full cache drops one at random first).
+    pub fn put(&self, target: String, stream: std::net::TcpStream, db: i64) {
+        let mut cached = self.lock();
+        if cached.len() >= Self::MAX {
+            if let Some(k) = cached.keys().next().cloned() {
+                cached.remove(&k);
+            }
+        }
+        cached.insert(target, (stream, db, Instant::now()));
+    }
+
+    /// Closes the connections idle for 10 seconds (the cron calls it).
+    pub fn close_idle(&self) {
+        self.lock()
+            .retain(|_, (_, _, used)| used.elapsed() < Self::IDLE);
+    }
+
+    /// How many are kept (INFO's `migrate_cached_sockets`).
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether none is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// How the server binds its listeners anew (see [`Server::rebind`]).
 /// It is given the new configuration and the one before, to go back to if the new one
 /// cannot be bound; it records the port it ends up on.
@@ -117,6 +171,8 @@ pub struct Server {
     pub scripts: crate::script::Scripts,
     /// Per-command statistics, the slow log and the MONITOR clients.
     pub calls: crate::calls::Calls,
+    /// MIGRATE's connections, kept for the next call to the same target.
+    pub migrate_sockets: MigrateSockets,
     /// The latency monitor's events.
     pub latency: crate::latency::Monitor,
     /// CLIENT PAUSE.
@@ -199,6 +255,7 @@ impl Server {
             calls,
             latency,
             pause: Default::default(),
+            migrate_sockets: Default::default(),
             store,
             config: RwLock::new(config),
             clients: Registry::default(),

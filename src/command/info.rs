@@ -386,7 +386,7 @@ fn stats_section(server: &Server, out: &mut String) {
     // No fork: snapshots are taken by a thread.
     field(out, "latest_fork_usec", 0);
     field(out, "total_forks", 0);
-    field(out, "migrate_cached_sockets", 0);
+    field(out, "migrate_cached_sockets", server.migrate_sockets.len());
     field(out, "slave_expires_tracked_keys", 0);
     for name in [
         "active_defrag_hits",
