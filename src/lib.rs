@@ -20,6 +20,9 @@
 //!   other threads can send to a client, and a subscriber's queued output with its own
 //!   writer thread) and the connection-local state (transaction, watched keys,
 //!   subscriptions, a blocking command's wait).
+//! - [`acl`]: users and their permissions (Redis's acl.c): the rule language, the
+//!   per-request check (commands, keys by their key specs, channels), the ACL log and
+//!   the ACL file; [`acl::catalog`] holds every Redis command's ACL categories.
 //! - [`pubsub`]: channel and pattern subscriptions and PUBLISH's fan-out.
 //! - [`resp`]: the incremental request parser (multibulk and inline, Redis's limits and
 //!   error texts) and the reply encoder.
@@ -45,6 +48,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod acl;
 pub mod client;
 pub mod command;
 pub mod config;

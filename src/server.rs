@@ -108,6 +108,26 @@ pub fn run(config: Config) -> Result<(), StartError> {
     let databases = config.databases;
     // Clients are served while the dump loads, and told so (-LOADING) until it is in.
     let server = Server::new(config, Store::new(databases), port).into_arc();
+    // The users (Redis loads them before it serves anyone): an ACL error stops the
+    // start rather than leaving the server open.
+    {
+        let config = server.config();
+        let user_lines: Vec<Vec<Vec<u8>>> = config
+            .directives
+            .iter()
+            .filter(|d| d.args[0] == b"user")
+            .map(|d| d.args[1..].to_vec())
+            .collect();
+        let aclfile =
+            String::from_utf8_lossy(&config.value("aclfile").unwrap_or_default()).into_owned();
+        drop(config);
+        if let Err(lines) = crate::acl::startup_users(&server.acl, &user_lines, &aclfile) {
+            for line in &lines {
+                server.log.warning(line);
+            }
+            return Err(fail(lines.join("\n")));
+        }
+    }
     persist::save::cleanup_temp_files(&server.log);
     let dump = server.dump_path();
     // With appendonly yes the AOF is loaded instead of the dump, as Redis does.

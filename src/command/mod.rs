@@ -5,7 +5,7 @@
 //!
 //! One request goes through one pipeline, as Redis's `processCommand` and `call()`:
 //! 1. refusals ([`execute`]): unknown command, arity, a command MULTI may not queue,
-//!    NOAUTH, MISCONF and LOADING, what a RESP2 subscriber may not run; then queueing
+//!    NOAUTH, the user's ACL permissions (NOPERM), MISCONF and LOADING, what a RESP2 subscriber may not run; then queueing
 //!    inside MULTI;
 //! 2. lock and run ([`run`]): the keyspace lock the handler's kind asks for; a returned
 //!    [`CmdError`] becomes the error reply. Handlers never count arguments and never lock;
@@ -22,6 +22,7 @@
 //! (server.c, config.c, networking.c's CLIENT, acl.c's AUTH), [`info`] (INFO's text) and
 //! [`docs`] (COMMAND).
 
+pub mod acl;
 pub mod bitmap;
 pub mod blocking;
 pub mod docs;
@@ -243,6 +244,7 @@ pub fn table() -> &'static [&'static [Command]] {
         stream::COMMANDS,
         server::COMMANDS,
         docs::COMMANDS,
+        acl::COMMANDS,
         #[cfg(test)]
         testing::COMMANDS,
     ]
@@ -370,6 +372,11 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
     }
     if !ctx.client.authenticated && cmd.flags & flags::NO_AUTH == 0 && ctx.server.auth_required() {
         return reject(ctx, "NOAUTH Authentication required.");
+    }
+    // The user's permissions (Redis's `ACLCheckAllPerm`): one flag test for a user
+    // who may run everything.
+    if let Some(msg) = acl::check_request(ctx, cmd, args) {
+        return reject(ctx, &msg);
     }
     // MISCONF after a failed BGSAVE, LOADING while the dump loads.
     let (write, ok_loading) = (cmd.is_write(), cmd.flags & flags::LOADING != 0);

@@ -871,7 +871,7 @@ fn function_flush(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 }
 
 /// Redis's `addReplySubcommandSyntaxError`.
-fn subcommand_syntax(args: &Args) -> CmdError {
+pub fn subcommand_syntax(args: &Args) -> CmdError {
     CmdError::err(format!(
         "unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
         String::from_utf8_lossy(&args[1]),
