@@ -206,15 +206,8 @@ pub fn check_queued(ctx: &mut Ctx, cmd: &'static Command, args: &Args) -> Option
     }
     let cell = Arc::clone(cell);
     let denied = denial(&cell, cmd, args)?;
-    log_denial(
-        ctx,
-        full_name(cmd),
-        &cell,
-        cmd,
-        args,
-        denied,
-        Context::Multi,
-    );
+    // The logged client info shows EXEC running, as Redis's does.
+    log_denial(ctx, "exec", &cell, cmd, args, denied, Context::Multi);
     let reason = match denied {
         Denied::Command => "no permission to execute the command or subcommand",
         Denied::Key(_) => "no permission to touch the specified keys",

@@ -180,8 +180,14 @@ fn info(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     ctx.out.array(args.len() - 2);
     for name in args.iter().skip(2) {
-        match lookup(name) {
-            Some(c) => write_info(ctx.out, c, None),
+        // `container|sub` names a subcommand, as Redis's `lookupCommandBySds`.
+        let found = match name.iter().position(|&b| b == b'|') {
+            Some(bar) => lookup(&name[..bar])
+                .and_then(|p| super::lookup_sub(p, &name[bar + 1..]).map(|s| (s, Some(p.name)))),
+            None => lookup(name).map(|c| (c, None)),
+        };
+        match found {
+            Some((c, parent)) => write_info(ctx.out, c, parent),
             None => ctx.out.null_array(),
         }
     }
