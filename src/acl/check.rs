@@ -58,10 +58,7 @@ pub fn check(user: &User, id: usize, args: &Args) -> Result<(), Denied> {
             }
         }
     }
-    Err(match worst {
-        Denied::Command => Denied::Command,
-        other => other,
-    })
+    Err(worst)
 }
 
 fn check_selector(
@@ -129,19 +126,15 @@ fn channel_allowed(channels: &[Vec<u8>], channel: &[u8], is_pattern: bool) -> bo
     })
 }
 
-/// Whether a user may read or write a key (the check `redis.call` does not need; used
-/// by commands that touch keys outside their key specs).
-pub fn user_may_touch_key(user: &User, key: &[u8], flags: u8) -> bool {
-    user.selectors
-        .iter()
-        .any(|s| s.allkeys || key_allowed(s, key, flags))
-}
-
-/// Whether a user may subscribe to or publish on a channel.
-pub fn user_may_use_channel(user: &User, channel: &[u8], is_pattern: bool) -> bool {
-    user.selectors
-        .iter()
-        .any(|s| s.allchannels || channel_allowed(&s.channels, channel, is_pattern))
+/// Whether some selector both allows the request and may read every key (`allkeys`,
+/// or a `*` pattern with read access), as Redis's
+/// `ACLUserCheckCmdWithUnrestrictedKeyAccess` for `CMD_KEY_ACCESS`.
+pub fn unrestricted_key_access(user: &User, id: usize, args: &Args) -> bool {
+    let mut keys = None;
+    user.selectors.iter().any(|s| {
+        check_selector(s, id, args, &mut keys).is_ok()
+            && (s.allkeys || s.patterns.iter().any(|(f, p)| f & READ != 0 && p == b"*"))
+    })
 }
 
 /// Whether the command can name keys (Redis's `doesCommandHaveKeys`).

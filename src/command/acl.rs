@@ -260,6 +260,20 @@ pub fn denial(cell: &UserCell, cmd: &'static Command, args: &Args) -> Option<Den
     }
 }
 
+/// Whether the client's user may run this request with read access to every key
+/// (Redis's `ACLUserCheckCmdWithUnrestrictedKeyAccess` with `CMD_KEY_ACCESS`), which
+/// SORT's BY and GET patterns need.
+pub fn full_key_access(ctx: &Ctx, args: &Args) -> bool {
+    let cell = user_of(ctx.server, ctx.client);
+    if cell.is_unrestricted() {
+        return true;
+    }
+    let Some(id) = acl::lookup(&args[0]) else {
+        return false;
+    };
+    acl::check::unrestricted_key_access(&cell.read(), id, args)
+}
+
 /// The full name Redis logs and reports: `get`, `config|get`.
 pub fn full_name(cmd: &'static Command) -> &'static str {
     acl::id_of(cmd).map_or(cmd.name, |id| SPECS[id].name)
