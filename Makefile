@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream lint clean
+.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-acl lint clean
 
 all: build
 
@@ -41,6 +41,12 @@ bench-scripting:
 ## XREADGROUP + XACK cycle, memory per entry; adds its section to benches/BENCHMARKS.md.
 bench-stream:
 	bash benches/stream.sh
+
+## ACL: GET/SET throughput for a restricted user (key patterns and a category rule)
+## against Redis with the same user, and against redlite's default user (the cost of
+## the check); adds its section to benches/BENCHMARKS.md.
+bench-acl:
+	bash benches/acl.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -11,8 +11,11 @@ use crate::resp::Args;
 /// Why a request was refused, with the argument position of the key or channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Denied {
+    /// The command or subcommand.
     Command,
+    /// The key at this argument.
     Key(usize),
+    /// The channel at this argument.
     Channel(usize),
 }
 

@@ -71,18 +71,27 @@ pub enum Find {
 pub struct KeySpec {
     /// [`key_flags`] bits.
     pub flags: u8,
+    /// Where its keys start.
     pub begin: Begin,
+    /// How many there are.
     pub find: Find,
 }
 
 /// Key spec flags (Redis's `CMD_KEY_*` that ACL looks at).
 pub mod key_flags {
+    /// The command reads the key's value.
     pub const ACCESS: u8 = 1;
+    /// It adds data.
     pub const INSERT: u8 = 2;
+    /// It removes data.
     pub const DELETE: u8 = 4;
+    /// It changes data.
     pub const UPDATE: u8 = 8;
+    /// Not a key (a name that only looks like one).
     pub const NOT_KEY: u8 = 16;
+    /// The spec may miss keys: the command's own parsing must find them.
     pub const INCOMPLETE: u8 = 32;
+    /// The flags depend on the arguments (SET with or without GET).
     pub const VARIABLE_FLAGS: u8 = 64;
 }
 
@@ -141,13 +150,38 @@ pub fn subcommands(id: usize) -> impl Iterator<Item = usize> {
     (id + 1..catalog::SPECS.len()).take_while(move |&i| catalog::SPECS[i].parent == id)
 }
 
-/// The catalog index of one of our command table's entries (`parent` given for a
-/// subcommand), looked up once by address.
+/// Hashes a table entry's address for [`id_of`]'s map: one multiplication, where the
+/// default SipHash would cost more than the rest of a restricted user's check.
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl std::hash::Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        // Fibonacci hashing, its high half folded into the low one: the map indexes
+        // by the low bits, and addresses' low bits are all alike (alignment).
+        let h = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = h ^ (h >> 32);
+    }
+}
+
+type AddrMap = std::collections::HashMap<usize, usize, std::hash::BuildHasherDefault<AddrHasher>>;
+
+/// The catalog index of one of our command table's entries (a command or a
+/// subcommand), looked up by address in a map built once.
 pub fn id_of(cmd: &'static crate::command::Command) -> Option<usize> {
-    static IDS: std::sync::OnceLock<std::collections::HashMap<usize, usize>> =
-        std::sync::OnceLock::new();
+    static IDS: std::sync::OnceLock<AddrMap> = std::sync::OnceLock::new();
     let ids = IDS.get_or_init(|| {
-        let mut ids = std::collections::HashMap::new();
+        let mut ids = AddrMap::default();
         for c in crate::command::all() {
             if let Some(id) = lookup(c.name.as_bytes()) {
                 ids.insert(c as *const _ as usize, id);
@@ -197,6 +231,12 @@ impl UserCell {
         }
     }
 
+    /// A user that may run everything, whatever `default` may: the AOF loading client's
+    /// (Redis's client without a user, which no check applies to).
+    pub fn superuser() -> UserCell {
+        UserCell::new(User::new_default())
+    }
+
     /// The user's rules, for reading.
     pub fn read(&self) -> RwLockReadGuard<'_, User> {
         self.rules.read().unwrap_or_else(|e| e.into_inner())
@@ -223,27 +263,39 @@ impl UserCell {
 /// Why the ACL log has an entry (Redis's `ACL_DENIED_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
+    /// The command or subcommand.
     Command,
+    /// A key.
     Key,
+    /// A channel.
     Channel,
+    /// A failed AUTH or HELLO AUTH.
     Auth,
 }
 
 /// Where a denial happened (Redis's `ACL_LOG_CTX_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Context {
+    /// A request of its own.
     Toplevel,
+    /// Queued in MULTI, or run by EXEC.
     Multi,
+    /// Called by a script.
     Lua,
 }
 
 /// One ACL LOG entry.
 #[derive(Debug, Clone)]
 pub struct LogEntry {
+    /// How many times it happened (like events within a minute count in one entry).
     pub count: u64,
+    /// What was refused.
     pub reason: Reason,
+    /// Where: top level, in EXEC, in a script.
     pub context: Context,
+    /// The command's full name, the key, the channel, or AUTH/HELLO as sent.
     pub object: Vec<u8>,
+    /// The user refused (for a failed login, the name tried).
     pub username: Vec<u8>,
     /// Unix ms of the last time it happened.
     pub ctime_ms: u64,

@@ -17,8 +17,9 @@ use super::{category_bit, lookup, subcommands, CATEGORIES, NO_PARENT};
 const WORDS: usize = (SPECS.len() + 1).div_ceil(64);
 const FUTURE: usize = SPECS.len();
 
-/// Key pattern permissions (Redis's `ACL_READ_PERMISSION`, `ACL_WRITE_PERMISSION`).
+/// Key pattern permission to read (Redis's `ACL_READ_PERMISSION`).
 pub const READ: u8 = 1;
+/// Key pattern permission to write (Redis's `ACL_WRITE_PERMISSION`).
 pub const WRITE: u8 = 2;
 
 /// Why a rule was refused (Redis sets `errno`); [`RuleError::message`] words it.
@@ -65,15 +66,21 @@ pub fn has_spaces(s: &[u8]) -> bool {
 /// and may have more, written `(...)`; a request is allowed if one selector allows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selector {
+    /// Every key (`allkeys`, `~*`).
     pub allkeys: bool,
+    /// Every channel (`allchannels`, `&*`).
     pub allchannels: bool,
+    /// Every command, even one added later (`allcommands`, `+@all`, until a command is
+    /// taken away).
     pub allcommands: bool,
+    /// One bit per catalog entry, plus the "future commands" bit.
     allowed: [u64; WORDS],
     /// First arguments allowed for a command otherwise denied (`+select|0`), by
     /// command, in the order added.
     pub firstargs: Vec<(usize, Vec<Vec<u8>>)>,
     /// Key patterns with their [`READ`]/[`WRITE`] permissions, in the order added.
     pub patterns: Vec<(u8, Vec<u8>)>,
+    /// Channel patterns, in the order added.
     pub channels: Vec<Vec<u8>>,
 }
 
@@ -383,14 +390,18 @@ fn pattern_string((flags, pattern): &(u8, Vec<u8>)) -> String {
 /// One user: flags, password hashes and selectors (the first is the root one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
+    /// Its name (no spaces).
     pub name: Vec<u8>,
+    /// `on`: one may log in as it.
     pub enabled: bool,
+    /// `nopass`: any password will do.
     pub nopass: bool,
     /// `skip-sanitize-payload` (Some(true)), `sanitize-payload` (Some(false)), or
     /// neither yet.
     pub skip_sanitize: Option<bool>,
     /// SHA-256 hashes of the passwords, as lowercase hex.
     pub passwords: Vec<String>,
+    /// The root selector, then the `(...)` ones.
     pub selectors: Vec<Selector>,
 }
 

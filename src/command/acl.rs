@@ -145,6 +145,7 @@ const SUBCOMMANDS: &[Command] = &[
     ),
 ];
 
+/// ACL, a container of the subcommands above.
 pub const COMMANDS: &[Command] = &[Command::container(
     "acl",
     -2,
@@ -174,8 +175,9 @@ pub fn check_request(ctx: &mut Ctx, cmd: &'static Command, args: &Args) -> Optio
     if cell.is_unrestricted() {
         return None;
     }
+    let denied = denial(cell, cmd, args)?;
+    // Only a refusal pays for a handle of its own (the log needs `ctx` again).
     let cell = Arc::clone(cell);
-    let denied = denial(&cell, cmd, args)?;
     let context = if ctx.client.multi.is_some() {
         Context::Multi
     } else {
@@ -204,8 +206,8 @@ pub fn check_queued(ctx: &mut Ctx, cmd: &'static Command, args: &Args) -> Option
     if cell.is_unrestricted() {
         return None;
     }
+    let denied = denial(cell, cmd, args)?;
     let cell = Arc::clone(cell);
-    let denied = denial(&cell, cmd, args)?;
     // The logged client info shows EXEC running, as Redis's does.
     log_denial(ctx, "exec", &cell, cmd, args, denied, Context::Multi);
     let reason = match denied {

@@ -19,8 +19,8 @@
 //!
 //! Files follow Redis's split: [`string`] (t_string.c), [`bitmap`] (bitops.c), [`list`]
 //! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`stream`] (t_stream.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
-//! (server.c, config.c, networking.c's CLIENT, acl.c's AUTH), [`info`] (INFO's text) and
-//! [`docs`] (COMMAND).
+//! (server.c, config.c, networking.c's CLIENT, acl.c's AUTH), [`acl`] (acl.c's ACL
+//! command and the permission check), [`info`] (INFO's text) and [`docs`] (COMMAND).
 
 pub mod acl;
 pub mod bitmap;
