@@ -142,6 +142,10 @@ impl Selector {
     /// Applies one selector rule (Redis's `ACLSetSelector`).
     pub fn apply(&mut self, op: &[u8]) -> Result<(), RuleError> {
         let is = |w: &str| op.eq_ignore_ascii_case(w.as_bytes());
+        if op.is_empty() {
+            // An empty word inside `( ... )` (`""`): Redis finds no rule in it.
+            return Err(RuleError::Syntax);
+        }
         if is("allkeys") || op == b"~*" {
             self.allkeys = true;
             self.patterns.clear();
@@ -674,6 +678,8 @@ mod tests {
         assert_eq!(err(&mut u, "+config|nosuch"), RuleError::Unknown);
         assert_eq!(err(&mut u, "-select|0"), RuleError::Unknown);
         assert_eq!(err(&mut u, "+select|"), RuleError::Syntax);
+        assert_eq!(err(&mut u, "( \"\" )"), RuleError::Syntax);
+        assert_eq!(err(&mut u, "(\"a b\")"), RuleError::Syntax);
         u.apply(b"allkeys", false).unwrap();
         assert_eq!(err(&mut u, "~x"), RuleError::AfterAllKeys);
         u.apply(b"allchannels", false).unwrap();
