@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor bench-hll bench-geo bench-rdb lint clean
+.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor bench-hll bench-geo bench-rdb bench-acl lint clean
 
 all: build
 
@@ -62,6 +62,12 @@ bench-geo:
 ## and RESTORE throughput; adds its section to benches/BENCHMARKS.md.
 bench-rdb:
 	bash benches/rdb.sh
+
+## ACL: GET/SET throughput for a restricted user (key patterns and a category rule)
+## against Redis with the same user, and against redlite's default user (the cost of
+## the check); adds its section to benches/BENCHMARKS.md.
+bench-acl:
+	bash benches/acl.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -1,5 +1,6 @@
 //! Criterion benches of the hot paths: request parsing, reply encoding, the keyspace
-//! from one and two threads, and the dump file. `make bench` runs them.
+//! from one and two threads, the dump file, and the ACL check of a restricted user.
+//! `make bench` runs them.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -194,5 +195,35 @@ fn dump_file(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parsing, encoding, keyspace, dump_file);
+/// What the dispatcher's ACL check costs a restricted user per request (the `default`
+/// user skips it on one flag test): a GET and a SET against key patterns and a
+/// category rule, as `make bench-acl` runs them over the network.
+fn acl_check(c: &mut Criterion) {
+    let mut group = c.benchmark_group("acl");
+    let mut user = redlite::acl::User::new(b"bench", false);
+    for op in [
+        "on",
+        "~key:*",
+        "~other:*",
+        "-@all",
+        "+@string",
+        "+@connection",
+    ] {
+        user.apply(op.as_bytes(), false).unwrap();
+    }
+    let get_id = redlite::acl::lookup(b"get").unwrap();
+    let set_id = redlite::acl::lookup(b"set").unwrap();
+    let get = Args::from_slices(&[&b"GET"[..], b"key:000000001234"]);
+    let set = Args::from_slices(&[&b"SET"[..], b"key:000000001234", b"xxx"]);
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("restricted GET", |b| {
+        b.iter(|| redlite::acl::check::check(&user, get_id, black_box(&get)))
+    });
+    group.bench_function("restricted SET", |b| {
+        b.iter(|| redlite::acl::check::check(&user, set_id, black_box(&set)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parsing, encoding, keyspace, dump_file, acl_check);
 criterion_main!(benches);

@@ -54,6 +54,10 @@ pub struct ClientInfo {
     pub no_evict: bool,
     /// In MONITOR mode.
     pub monitor: bool,
+    /// The user it runs as (`user=`; empty: `default`), and that user's cell id (see
+    /// [`crate::acl::UserCell`]), by which ACL DELUSER finds its clients.
+    pub user: Vec<u8>,
+    pub user_id: u64,
 }
 
 /// The shared side of one client.
@@ -467,10 +471,19 @@ impl ClientHandle {
 
     /// One CLIENT LIST line (without the trailing newline), in Redis 7.0's field order.
     pub fn list_line(&self, now: u64) -> String {
-        let info = self.info().clone();
+        self.list_line_running(now, None)
+    }
+
+    /// [`ClientHandle::list_line`] while a command runs: `cmd=` names it (by its full
+    /// name, `config|get`), as Redis's client info does once a command is looked up.
+    pub fn list_line_running(&self, now: u64, running: Option<&'static str>) -> String {
+        let mut info = self.info().clone();
+        if let Some(name) = running {
+            info.last_command = name;
+        }
         let idle = now.saturating_sub(self.last_active_ms.load(Ordering::Relaxed)) / 1000;
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
             self.id,
             self.addr,
             self.local_addr,
@@ -492,6 +505,11 @@ impl ClientHandle {
             self.outbox_len(),
             16 * 1024 + info.argv_mem + self.outbox_len(),
             info.last_command,
+            if info.user.is_empty() {
+                "default".into()
+            } else {
+                String::from_utf8_lossy(&info.user)
+            },
             info.redirect,
             info.resp,
         )
@@ -567,6 +585,9 @@ pub struct ClientState {
     /// password later does not log anyone out, as in Redis; removing it lets everyone in
     /// (the dispatcher asks the server whether a password is set at all).
     pub authenticated: bool,
+    /// The user it runs as; `None` for the default user (see
+    /// [`crate::command::acl::user_of`]).
+    pub user: Option<Arc<crate::acl::UserCell>>,
     /// Close the connection once the pending replies are written (QUIT).
     pub close_after_reply: bool,
     /// The last command run, for CLIENT LIST's `cmd=`.
@@ -689,6 +710,7 @@ impl ClientState {
             db: 0,
             resp: 2,
             authenticated: false,
+            user: None,
             close_after_reply: false,
             last_command: "NULL",
             stats: LocalStats::default(),

@@ -938,7 +938,17 @@ impl Config {
                     continue;
                 }
                 b"rename-command" if argc == 3 => true,
-                b"user" | b"loadmodule" if argc >= 2 => true,
+                b"user" if argc >= 2 => {
+                    let seen = self
+                        .directives
+                        .iter()
+                        .any(|d| d.args[0] == b"user" && d.args.get(1) == argv.get(1));
+                    if let Err(why) = crate::acl::check_user_line(&argv, seen) {
+                        return Err(fail(&why));
+                    }
+                    true
+                }
+                b"loadmodule" if argc >= 2 => true,
                 b"sentinel" if argc == 1 => continue,
                 b"sentinel" => return Err(fail("sentinel directive while not in sentinel mode")),
                 _ if name.contains(&b'.') && argc < 2 => {

@@ -20,6 +20,9 @@
 //!   other threads can send to a client, and a subscriber's queued output with its own
 //!   writer thread) and the connection-local state (transaction, watched keys,
 //!   subscriptions, a blocking command's wait).
+//! - [`acl`]: users and their permissions (Redis's acl.c): the rule language, the
+//!   per-request check (commands, keys by their key specs, channels), the ACL log and
+//!   the ACL file; [`acl::catalog`] holds every Redis command's ACL categories.
 //! - [`pubsub`]: channel, pattern and shard channel subscriptions and the fan-out of
 //!   PUBLISH and SPUBLISH.
 //! - [`resp`]: the incremental request parser (multibulk and inline, Redis's limits and
@@ -51,6 +54,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod acl;
 pub mod calls;
 pub mod client;
 pub mod command;

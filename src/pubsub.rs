@@ -160,6 +160,25 @@ impl Inner {
     pub fn numpat(&self) -> usize {
         self.patterns.len()
     }
+
+    /// The channels and the patterns of one client (ACL SETUSER checks them against
+    /// its user's new channel rules).
+    pub fn subscriptions_of(&self, client_id: u64) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        let has = |subs: &Vec<Arc<ClientHandle>>| subs.iter().any(|c| c.id == client_id);
+        let channels = self
+            .channels
+            .iter()
+            .filter(|(_, subs)| has(subs))
+            .map(|(c, _)| c.clone())
+            .collect();
+        let patterns = self
+            .patterns
+            .iter()
+            .filter(|(_, subs)| has(subs))
+            .map(|(p, _)| p.clone())
+            .collect();
+        (channels, patterns)
+    }
 }
 
 /// Subscribers by channel: plain channels or shard channels.

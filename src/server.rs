@@ -132,6 +132,26 @@ pub fn run(config: Config) -> Result<(), StartError> {
     let databases = config.databases;
     // Clients are served while the dump loads, and told so (-LOADING) until it is in.
     let server = Server::new(config, Store::new(databases), port).into_arc();
+    // The users (Redis loads them before it serves anyone): an ACL error stops the
+    // start rather than leaving the server open.
+    {
+        let config = server.config();
+        let user_lines: Vec<Vec<Vec<u8>>> = config
+            .directives
+            .iter()
+            .filter(|d| d.args[0] == b"user")
+            .map(|d| d.args[1..].to_vec())
+            .collect();
+        let aclfile =
+            String::from_utf8_lossy(&config.value("aclfile").unwrap_or_default()).into_owned();
+        drop(config);
+        if let Err(lines) = crate::acl::startup_users(&server.acl, &user_lines, &aclfile) {
+            for line in &lines {
+                server.log.warning(line);
+            }
+            return Err(fail(lines.join("\n")));
+        }
+    }
     persist::save::cleanup_temp_files(&server.log);
     let dump = server.dump_path();
     // With appendonly yes the AOF is loaded instead of the dump, as Redis does.
@@ -277,10 +297,12 @@ pub fn protected_mode_refuses(peer: IpAddr, protected_mode: bool, password_set: 
     protected_mode && !password_set && !is_local_address(peer)
 }
 
-/// [`protected_mode_refuses`] with the settings taken from `config`.
-fn refused_by_protected_mode(peer: IpAddr, config: &Config) -> bool {
+/// [`protected_mode_refuses`] with `protected-mode` taken from `config`; whether the
+/// default user has a password is `password_set` (its ACL rules: `requirepass`, or a
+/// password ACL SETUSER or the ACL file gave it, as Redis's `USER_FLAG_NOPASS` test).
+fn refused_by_protected_mode(peer: IpAddr, config: &Config, password_set: bool) -> bool {
     let protected_mode = config.value("protected-mode").as_deref() == Some(&b"yes"[..]);
-    protected_mode_refuses(peer, protected_mode, !config.requirepass.is_empty())
+    protected_mode_refuses(peer, protected_mode, password_set)
 }
 
 /// Binds every `bind` address on the configured port (0 picks one, shared by all).
@@ -429,7 +451,8 @@ fn accept(server: &Arc<Server>, stream: TcpStream, pool: &Pool) {
     }
     // After the maxclients check, as in Redis (where it runs once the connection is
     // accepted).
-    if refused_by_protected_mode(handle.addr.ip(), &server.config()) {
+    let password_set = !server.acl.default_user().read().nopass;
+    if refused_by_protected_mode(handle.addr.ip(), &server.config(), password_set) {
         server.clients.unregister(id);
         server
             .stats
@@ -576,20 +599,21 @@ mod tests {
         assert!(!protected_mode_refuses(remote, false, false));
         // From the configuration: defaults, flags, CONFIG SET.
         let mut config = Config::default();
-        assert!(refused_by_protected_mode(remote, &config));
+        assert!(refused_by_protected_mode(remote, &config, false));
         assert!(!refused_by_protected_mode(
             "127.0.0.1".parse().unwrap(),
-            &config
+            &config,
+            false
         ));
         config.set(&[(b"protected-mode", b"no")]).unwrap();
-        assert!(!refused_by_protected_mode(remote, &config));
+        assert!(!refused_by_protected_mode(remote, &config, false));
         config.set(&[(b"protected-mode", b"yes")]).unwrap();
-        config.set(&[(b"requirepass", b"pw")]).unwrap();
-        assert!(!refused_by_protected_mode(remote, &config));
+        assert!(!refused_by_protected_mode(remote, &config, true));
         let flags = ["--protected-mode", "no", "--bind", "0.0.0.0"].map(String::from);
         assert!(!refused_by_protected_mode(
             remote,
-            &Config::from_args(flags).unwrap()
+            &Config::from_args(flags).unwrap(),
+            false
         ));
         // The text ends as a RESP error must, and is Redis's (the start and end of it
         // here; tests/security.rs compares every byte with redis-server's).

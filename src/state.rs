@@ -15,7 +15,6 @@ use crate::log::Logger;
 use crate::persist;
 use crate::pubsub::PubSub;
 use crate::store::{Limits, Store};
-use crate::util::sha256::sha256;
 use crate::util::{now_ms, now_us};
 
 /// The Redis version we answer to, so client libraries' version checks pass.
@@ -200,17 +199,13 @@ pub struct Server {
     proto_max_bulk_len: AtomicU64,
     /// `client-query-buffer-limit`, mirrored for the same reason.
     query_buffer_limit: AtomicU64,
-    /// Whether `requirepass` is set, mirrored for the per-command authentication check.
-    password_set: AtomicBool,
+    /// Users, their permissions and the ACL log (see [`crate::acl`]).
+    pub acl: crate::acl::Acl,
     /// The collection encoding limits, mirrored for the commands that add elements.
     limits: Mutex<Limits>,
     /// How RDB values are encoded (`rdbcompression`, `rdbchecksum`,
     /// `list-max-listpack-size`), mirrored for DUMP.
     rdb_options: Mutex<crate::persist::rdb::Options>,
-    /// SHA-256 of `requirepass` (`None` when empty), computed when it is set, as Redis
-    /// keeps only its users' password hashes: checking a password then costs the same
-    /// whatever the password's length.
-    password_digest: Mutex<Option<[u8; 32]>>,
     /// The soft and hard open-files limits read at startup (`u64::MAX`: unlimited or
     /// unknown).
     open_files_limit: (u64, u64),
@@ -225,8 +220,8 @@ impl Server {
         let log = Logger::new(config.loglevel, &config.logfile);
         let proto = config.proto_max_bulk_len;
         let query_limit = config.client_query_buffer_limit;
-        let password_set = !config.requirepass.is_empty();
-        let password_digest = digest_of(&config.requirepass);
+        let acl = crate::acl::Acl::default();
+        acl.configure(&config);
         let limits = config.limits();
         let rdb_options = config.rdb_options();
         let notify_flags = config.notify_flags();
@@ -283,10 +278,9 @@ impl Server {
             rebind: OnceLock::new(),
             proto_max_bulk_len: AtomicU64::new(proto),
             query_buffer_limit: AtomicU64::new(query_limit),
-            password_set: AtomicBool::new(password_set),
+            acl,
             limits: Mutex::new(limits),
             rdb_options: Mutex::new(rdb_options),
-            password_digest: Mutex::new(password_digest),
             open_files_limit: open_files_limit().unwrap_or((u64::MAX, u64::MAX)),
             this: OnceLock::new(),
         }
@@ -331,12 +325,7 @@ impl Server {
             .store(config.proto_max_bulk_len, Ordering::Relaxed);
         self.query_buffer_limit
             .store(config.client_query_buffer_limit, Ordering::Relaxed);
-        *self
-            .password_digest
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = digest_of(&config.requirepass);
-        self.password_set
-            .store(!config.requirepass.is_empty(), Ordering::Relaxed);
+        self.acl.configure(&config);
         self.log.set_level(config.loglevel);
         *self.limits.lock().unwrap_or_else(|e| e.into_inner()) = config.limits();
         *self.rdb_options.lock().unwrap_or_else(|e| e.into_inner()) = config.rdb_options();
@@ -400,25 +389,16 @@ impl Server {
         *self.limits.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether `given` is the default user's password; any password is while none is set
-    /// (Redis's `nopass`). See [`password_matches`].
-    pub fn check_password(&self, given: &[u8]) -> bool {
-        let digest = *self
-            .password_digest
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        digest.is_none_or(|secret| password_matches(given, &secret))
-    }
-
     /// How RDB values are encoded (DUMP, and saves in RDB format).
     pub fn rdb_options(&self) -> crate::persist::rdb::Options {
         *self.rdb_options.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether clients must authenticate: the default user has a password
-    /// (`requirepass`). Redis's `authRequired(c)` is this and "the client has not".
+    /// Whether clients must authenticate: the default user is off or has a password
+    /// (`requirepass`, or its ACL rules). Redis's `authRequired(c)` is this and "the
+    /// client has not".
     pub fn auth_required(&self) -> bool {
-        self.password_set.load(Ordering::Relaxed)
+        self.acl.auth_required()
     }
 
     /// Checks a new `maxclients` against the open-files limit, as Redis's
@@ -457,25 +437,6 @@ impl Server {
     pub fn dump_path(&self) -> PathBuf {
         PathBuf::from(&self.config().dbfilename)
     }
-}
-
-/// The SHA-256 digest of a password, `None` for the empty one (no password).
-fn digest_of(password: &str) -> Option<[u8; 32]> {
-    (!password.is_empty()).then(|| sha256(password.as_bytes()))
-}
-
-/// Whether `given` hashes to `secret_digest`, compared as Redis compares passwords: the
-/// given one is hashed (so the comparison is of two 32-byte digests, whatever either
-/// password's length), and the digests are compared without an early exit, so the time
-/// taken shows neither where they first differ nor the secret's length.
-pub fn password_matches(given: &[u8], secret_digest: &[u8; 32]) -> bool {
-    let given = sha256(given);
-    let diff = given
-        .iter()
-        .zip(secret_digest)
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    // Keep the optimizer from turning the fold into an early-exit comparison.
-    std::hint::black_box(diff) == 0
 }
 
 /// 40 hex characters that differ per run, as Redis's run_id.

@@ -713,3 +713,48 @@ fn a_transaction_that_releases_the_lock_keeps_the_aof_in_execution_order() {
     let server = Server::start_in(dir.path(), &AOF).unwrap();
     assert_eq!(server.conn().cmd(&["GET", "s"]), before);
 }
+
+#[test]
+fn the_aof_replays_what_the_users_rules_would_refuse_now() {
+    // Written by an unrestricted default user; replayed after the ACL file restricted
+    // it: the loading client is no user (as in Redis), so SORT ... BY and STORE replay.
+    let dir = TempDir::new("aof-acl");
+    let acl = dir.path().join("users.acl");
+    std::fs::write(&acl, "user default on nopass ~* &* +@all\n").unwrap();
+    let acl = acl.to_str().unwrap().to_string();
+    let mut args = AOF.to_vec();
+    args.extend(["--aclfile", acl.as_str()]);
+    let server = Server::start_in(dir.path(), &args).unwrap();
+    let mut c = server.conn();
+    c.cmd(&["RPUSH", "l", "2", "1", "3"]);
+    c.cmd(&["MSET", "w_1", "3", "w_2", "2", "w_3", "1"]);
+    assert_eq!(
+        c.cmd(&["SORT", "l", "BY", "w_*", "STORE", "sorted"]),
+        b":3\r\n"
+    );
+    drop(c);
+    drop(server);
+    std::fs::write(
+        dir.path().join("users.acl"),
+        "user default on nopass ~l &* -@all +@read +ping\n",
+    )
+    .unwrap();
+    let server = Server::start_in(dir.path(), &args).unwrap();
+    let mut c = server.conn();
+    // The user may now read `l` only; the replayed SORT wrote `sorted` all the same.
+    assert_eq!(
+        c.cmd(&["SORT_RO", "l", "BY", "w_*"]),
+        b"-ERR BY option of SORT denied due to insufficient ACL permissions.\r\n".to_vec()
+    );
+    assert_eq!(
+        c.cmd(&["LRANGE", "sorted", "0", "-1"]),
+        b"-NOPERM this user has no permissions to access one of the keys used as arguments\r\n"
+            .to_vec()
+    );
+    assert_eq!(c.cmd(&["LLEN", "l"]), b":3\r\n");
+    assert_eq!(
+        c.cmd(&["DBSIZE"]),
+        b":5\r\n",
+        "l, sorted and the three weights were all replayed"
+    );
+}

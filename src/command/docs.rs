@@ -122,27 +122,47 @@ fn count(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 /// ```text
 /// COMMAND LIST [FILTERBY ...]
 /// ```
-/// Every command name (the filters are accepted and match by pattern only).
+/// Every command name, or those of a pattern or an ACL category (a module filter
+/// matches nothing: there are no modules).
 fn list(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let pattern = match args.len() {
-        2 => None,
+    enum Filter {
+        All,
+        Pattern(Vec<u8>),
+        Category(u32),
+        Nothing,
+    }
+    let filter = match args.len() {
+        2 => Filter::All,
         5 if super::is(&args[2], "filterby") && super::is(&args[3], "pattern") => {
-            Some(args[4].to_vec())
+            Filter::Pattern(args[4].to_vec())
         }
-        5 if super::is(&args[2], "filterby") => {
-            ctx.out.array(0);
-            return Ok(());
+        5 if super::is(&args[2], "filterby") && super::is(&args[3], "aclcat") => {
+            crate::acl::category_bit(&args[4]).map_or(Filter::Nothing, Filter::Category)
         }
+        5 if super::is(&args[2], "filterby") && super::is(&args[3], "module") => Filter::Nothing,
         _ => return Err(super::CmdError::Syntax),
     };
-    let names: Vec<&str> = all()
-        .map(|c| c.name)
-        .filter(|n| {
-            pattern
-                .as_ref()
-                .is_none_or(|p| crate::util::glob::matches(p, n.as_bytes(), true))
-        })
-        .collect();
+    let mut names: Vec<String> = Vec::new();
+    for c in all() {
+        // Subcommands are listed too when they match, as Redis's `commandListWithFilter`.
+        let entries = std::iter::once((c, c.name.to_string())).chain(
+            c.subcommands
+                .iter()
+                .map(move |s| (s, format!("{}|{}", c.name, s.name))),
+        );
+        for (cmd, name) in entries {
+            let keep = match &filter {
+                Filter::All => true,
+                Filter::Pattern(p) => crate::util::glob::matches(p, name.as_bytes(), true),
+                Filter::Category(bit) => crate::acl::id_of(cmd)
+                    .is_some_and(|id| crate::acl::catalog::SPECS[id].categories & bit != 0),
+                Filter::Nothing => false,
+            };
+            if keep {
+                names.push(name);
+            }
+        }
+    }
     ctx.out.array(names.len());
     for n in names {
         ctx.out.bulk(n.as_bytes());
@@ -160,8 +180,14 @@ fn info(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     ctx.out.array(args.len() - 2);
     for name in args.iter().skip(2) {
-        match lookup(name) {
-            Some(c) => write_info(ctx.out, c, None),
+        // `container|sub` names a subcommand, as Redis's `lookupCommandBySds`.
+        let found = match name.iter().position(|&b| b == b'|') {
+            Some(bar) => lookup(&name[..bar])
+                .and_then(|p| super::lookup_sub(p, &name[bar + 1..]).map(|s| (s, Some(p.name)))),
+            None => lookup(name).map(|c| (c, None)),
+        };
+        match found {
+            Some((c, parent)) => write_info(ctx.out, c, parent),
             None => ctx.out.null_array(),
         }
     }
@@ -170,7 +196,7 @@ fn info(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// One COMMAND INFO entry: name, arity, flags, first key, last key, step, ACL
 /// categories, tips, key specs and subcommands, in Redis 7's order.
-fn write_info(out: &mut Reply, c: &Command, parent: Option<&str>) {
+fn write_info(out: &mut Reply, c: &'static Command, parent: Option<&str>) {
     let name = match parent {
         Some(p) => format!("{p}|{}", c.name),
         None => c.name.to_string(),
@@ -193,7 +219,7 @@ fn write_info(out: &mut Reply, c: &Command, parent: Option<&str>) {
     let cats = acl_categories(c);
     out.set(cats.len());
     for cat in cats {
-        out.simple(cat);
+        out.simple(&cat);
     }
     out.set(0);
     out.array(0);
@@ -203,45 +229,11 @@ fn write_info(out: &mut Reply, c: &Command, parent: Option<&str>) {
     }
 }
 
-/// ACL categories derived from the group and flags, as Redis derives most of them.
-fn acl_categories(c: &Command) -> Vec<&'static str> {
-    let mut cats = Vec::new();
-    if c.flags & WRITE != 0 {
-        cats.push("@write");
-    }
-    if c.flags & READONLY != 0 {
-        cats.push("@read");
-    }
-    match c.doc.group {
-        "string" => cats.push("@string"),
-        "list" => cats.push("@list"),
-        "set" => cats.push("@set"),
-        "hash" => cats.push("@hash"),
-        "sorted-set" => cats.push("@sortedset"),
-        "geo" => cats.push("@geo"),
-        "pubsub" => cats.push("@pubsub"),
-        "transactions" => cats.push("@transaction"),
-        "bitmap" => cats.push("@bitmap"),
-        "generic" => cats.push("@keyspace"),
-        "connection" => cats.push("@connection"),
-        "scripting" => cats.push("@scripting"),
-        "stream" => cats.push("@stream"),
-        "hyperloglog" => cats.push("@hyperloglog"),
-        _ => {}
-    }
-    if c.flags & ADMIN != 0 {
-        cats.push("@admin");
-        cats.push("@dangerous");
-    }
-    cats.push(if c.flags & FAST != 0 {
-        "@fast"
-    } else {
-        "@slow"
-    });
-    if c.flags & BLOCKING != 0 {
-        cats.push("@blocking");
-    }
-    cats
+/// A command's ACL categories, exactly Redis 7.0.15's (from [`crate::acl::catalog`]).
+fn acl_categories(c: &'static Command) -> Vec<String> {
+    crate::acl::id_of(c).map_or_else(Vec::new, |id| {
+        crate::acl::category_names(crate::acl::catalog::SPECS[id].categories)
+    })
 }
 
 /// ```text

@@ -5,7 +5,7 @@
 //!
 //! One request goes through one pipeline, as Redis's `processCommand` and `call()`:
 //! 1. refusals ([`execute`]): unknown command, arity, a command MULTI may not queue,
-//!    NOAUTH, MISCONF and LOADING, what a RESP2 subscriber may not run; then queueing
+//!    NOAUTH, the user's ACL permissions (NOPERM), MISCONF and LOADING, what a RESP2 subscriber may not run; then queueing
 //!    inside MULTI;
 //! 2. lock and run ([`run`]): the keyspace lock the handler's kind asks for; a returned
 //!    [`CmdError`] becomes the error reply. Handlers never count arguments and never lock;
@@ -19,9 +19,10 @@
 //!
 //! Files follow Redis's split: [`string`] (t_string.c), [`bitmap`] (bitops.c), [`list`]
 //! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`geo`] (geo.c), [`stream`] (t_stream.c), [`hyperloglog`] (hyperloglog.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
-//! (server.c, config.c, networking.c's CLIENT, acl.c's AUTH), [`info`] (INFO's text) and
-//! [`docs`] (COMMAND).
+//! (server.c, config.c, networking.c's CLIENT, acl.c's AUTH), [`acl`] (acl.c's ACL
+//! command and the permission check), [`info`] (INFO's text) and [`docs`] (COMMAND).
 
+pub mod acl;
 pub mod admin;
 pub mod bitmap;
 pub mod blocking;
@@ -266,6 +267,7 @@ pub fn table() -> &'static [&'static [Command]] {
         admin::COMMANDS,
         sync::COMMANDS,
         docs::COMMANDS,
+        acl::COMMANDS,
         #[cfg(test)]
         testing::COMMANDS,
     ]
@@ -399,6 +401,11 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
     }
     if !ctx.client.authenticated && cmd.flags & flags::NO_AUTH == 0 && ctx.server.auth_required() {
         return reject(ctx, "NOAUTH Authentication required.");
+    }
+    // The user's permissions (Redis's `ACLCheckAllPerm`): one flag test for a user
+    // who may run everything.
+    if let Some(msg) = acl::check_request(ctx, cmd, args) {
+        return reject(ctx, &msg);
     }
     // MISCONF after a failed BGSAVE, LOADING while the dump loads.
     let (write, ok_loading) = (cmd.is_write(), cmd.flags & flags::LOADING != 0);

@@ -158,6 +158,11 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             unreachable!("queued commands were resolved")
         };
         ctx.client.last_command = cmd.name;
+        // Checked again: the rules may have changed since it was queued (as Redis 7.0).
+        if let Some(msg) = super::acl::check_queued(ctx, cmd, args) {
+            ctx.out.error(&msg);
+            continue;
+        }
         let start = super::CallStart::new(ctx);
         super::monitor_script(ctx, cmd, args);
         let result = match cmd.handler {

@@ -2,10 +2,10 @@
 //! AUTH): PING, ECHO, QUIT, AUTH, SELECT, TIME, HELLO, CLIENT, CONFIG, INFO, SAVE,
 //! LASTSAVE, SHUTDOWN, and the empty FUNCTION and SCRIPT answers of a Redis without Lua.
 //!
-//! Authentication: the only user is `default`, whose password is `requirepass` (none when
-//! empty, and then any password is accepted for `default`, as Redis's `nopass`).
-//! Passwords are compared as SHA-256 digests, in time that depends on neither where they
-//! differ nor how long the secret is ([`crate::state::password_matches`]).
+//! Authentication: AUTH and HELLO AUTH log in as an ACL user (see [`crate::acl`]);
+//! `requirepass` is the default user's password. Passwords are compared as SHA-256
+//! digests, in time that depends on neither where they differ nor how long the secret
+//! is.
 
 use crate::store::blocking::Interrupt;
 use std::sync::atomic::Ordering;
@@ -519,6 +519,8 @@ fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.client.db = 0;
     set_protocol(ctx, 2);
     ctx.client.authenticated = !ctx.server.auth_required();
+    let default = std::sync::Arc::clone(ctx.server.acl.default_user());
+    super::acl::set_user(ctx, default);
     ctx.client.handle.info().name.clear();
     ctx.out.simple("RESET");
     Ok(())
@@ -565,15 +567,15 @@ const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is dis
 /// ```text
 /// AUTH [username] password
 /// ```
-/// Authenticates the connection as `default` (the only user). The one-argument form is
-/// an error while no password is set; the two-argument form then accepts any password
-/// for `default`. A failed attempt leaves an authenticated client authenticated.
+/// Authenticates the connection as an ACL user (`default` when none is named). The
+/// one-argument form is an error while the default user is `nopass`. A failed attempt
+/// is logged in ACL LOG and leaves an authenticated client as it was.
 fn auth(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::Syntax);
     }
     let (user, password) = if args.len() == 2 {
-        if !ctx.server.auth_required() {
+        if ctx.server.acl.default_user().read().nopass {
             return Err(CmdError::err(
                 "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
             ));
@@ -582,25 +584,11 @@ fn auth(ctx: &mut Ctx, args: &Args) -> CmdResult {
     } else {
         (&args[1], &args[2])
     };
-    if !authenticate(ctx, user, password) {
+    if !super::acl::authenticate(ctx, &args[0], user, password) {
         return Err(CmdError::Msg(WRONGPASS.into()));
     }
     ctx.out.ok();
     Ok(())
-}
-
-/// Redis's `ACLAuthenticateUser` for the one user we have: on success the client is
-/// authenticated; on failure nothing changes.
-fn authenticate(ctx: &mut Ctx, user: &[u8], password: &[u8]) -> bool {
-    if user != b"default" {
-        return false;
-    }
-    // Without a password `default` is `nopass` and takes any.
-    let ok = ctx.server.check_password(password);
-    if ok {
-        ctx.client.authenticated = true;
-    }
-    ok
 }
 
 /// ```text
@@ -629,7 +617,7 @@ fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     while next < args.len() {
         let more = args.len() - 1 - next;
         if is(&args[next], "auth") && more >= 2 {
-            if !authenticate(ctx, &args[next + 1], &args[next + 2]) {
+            if !super::acl::authenticate(ctx, &args[0], &args[next + 1], &args[next + 2]) {
                 return Err(CmdError::Msg(WRONGPASS.into()));
             }
             next += 3;
@@ -908,6 +896,7 @@ fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
         };
     }
     let (mut id, mut addr, mut laddr, mut skipme) = (None, None, None, true);
+    let mut user: Option<u64> = None;
     let mut i = 2;
     while i < args.len() {
         let Some(value) = (i + 1 < args.len()).then(|| &args[i + 1]) else {
@@ -923,6 +912,14 @@ fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
             addr = Some(String::from_utf8_lossy(value).into_owned());
         } else if is(opt, "laddr") {
             laddr = Some(String::from_utf8_lossy(value).into_owned());
+        } else if is(opt, "user") {
+            let Some(cell) = ctx.server.acl.get(value) else {
+                return Err(CmdError::err(format!(
+                    "No such user '{}'",
+                    String::from_utf8_lossy(value)
+                )));
+            };
+            user = Some(super::acl::client_user_id(ctx.server, &cell));
         } else if is(opt, "skipme") {
             if is(value, "yes") {
                 skipme = true;
@@ -943,6 +940,7 @@ fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
             && laddr
                 .as_ref()
                 .is_none_or(|a| *a == c.local_addr.to_string())
+            && user.is_none_or(|u| u == c.info().user_id)
             && !(skipme && c.id == ctx.client.id);
         if matches {
             kill_client(ctx, &c);
@@ -1524,13 +1522,14 @@ fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use crate::state::password_matches;
-    use crate::util::sha256::sha256;
+    use crate::acl::User;
 
     #[test]
     fn passwords_are_compared_exactly() {
-        let secret = sha256(b"s3cret");
-        assert!(password_matches(b"s3cret", &secret));
+        let mut user = User::new(b"u", false);
+        user.apply(b"on", false).unwrap();
+        user.apply(b">s3cret", false).unwrap();
+        assert!(user.password_ok(b"s3cret"));
         for wrong in [
             &b""[..],
             b"s3cre",
@@ -1540,11 +1539,11 @@ mod tests {
             b"x3cret",
             b"s3crex",
         ] {
-            assert!(!password_matches(wrong, &secret), "{wrong:?}");
+            assert!(!user.password_ok(wrong), "{wrong:?}");
         }
         // Binary passwords, NUL included.
-        let binary = sha256(b"abc\0def");
-        assert!(password_matches(b"abc\0def", &binary));
-        assert!(!password_matches(b"abc", &binary));
+        user.apply(b">abc\0def", false).unwrap();
+        assert!(user.password_ok(b"abc\0def"));
+        assert!(!user.password_ok(b"abc"));
     }
 }

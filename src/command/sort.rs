@@ -69,7 +69,13 @@ struct SortOptions<'a> {
 
 /// Parses SORT's options as Redis does: any order, the last of a repeated option
 /// winning, STORE refused by SORT_RO as an unknown word.
-fn parse_sort(args: &Args, readonly: bool) -> Result<SortOptions<'_>, CmdError> {
+/// `full_key_access`: whether the user may read any key, which BY and GET patterns
+/// need (they name keys the ACL check cannot see).
+fn parse_sort(
+    args: &Args,
+    readonly: bool,
+    full_key_access: bool,
+) -> Result<SortOptions<'_>, CmdError> {
     let mut opts = SortOptions {
         desc: false,
         alpha: false,
@@ -97,9 +103,20 @@ fn parse_sort(args: &Args, readonly: bool) -> Result<SortOptions<'_>, CmdError> 
             j += 1;
         } else if is(word, "by") && left >= 1 {
             opts.by = Some(&args[j + 1]);
-            opts.dontsort |= !c_str(&args[j + 1]).contains(&b'*');
+            let pattern = c_str(&args[j + 1]).contains(&b'*');
+            opts.dontsort |= !pattern;
+            if pattern && !full_key_access {
+                return Err(CmdError::err(
+                    "BY option of SORT denied due to insufficient ACL permissions.",
+                ));
+            }
             j += 1;
         } else if is(word, "get") && left >= 1 {
+            if !full_key_access {
+                return Err(CmdError::err(
+                    "GET option of SORT denied due to insufficient ACL permissions.",
+                ));
+            }
             opts.gets.push(&args[j + 1]);
             j += 1;
         } else {
@@ -539,7 +556,8 @@ fn sort_store(
 /// name; with STORE, how many were stored as a list at destination (an empty result
 /// deletes it).
 fn sort(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
-    let opts = parse_sort(args, false)?;
+    let full = super::acl::full_key_access(ctx, args);
+    let opts = parse_sort(args, false, full)?;
     convert_zset(ctx, ks, &args[1]);
     let result = match opts.store {
         Some(dest) => sort_store(ctx, ks, args, &opts, dest),
@@ -558,7 +576,8 @@ fn sort(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// SORT without STORE. It still takes the write lock, for the one change it makes: a
 /// sorted set it sorts leaves the listpack encoding.
 fn sort_ro(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
-    let opts = parse_sort(args, true)?;
+    let full = super::acl::full_key_access(ctx, args);
+    let opts = parse_sort(args, true, full)?;
     convert_zset(ctx, ks, &args[1]);
     let result = sort_reply(ctx, ks, args, &opts);
     ks.reap_stale();

@@ -165,8 +165,12 @@ impl Host for ScriptHost<'_, '_, '_> {
                     Err(msg) => return Err(engine::raise(lua, msg)),
                 };
                 match command::resolve(&argv) {
-                    // Without ACL users, the default user may run everything.
-                    Resolved::Found(_) => Ok(vec![Value::Bool(true)]),
+                    Resolved::Found(cmd) => {
+                        let cell = command::acl::user_of(self.ctx.server, self.ctx.client);
+                        let ok = cell.is_unrestricted()
+                            || command::acl::denial(cell, cmd, &argv).is_none();
+                        Ok(vec![Value::Bool(ok)])
+                    }
                     Resolved::Rejected(..) => Err(engine::raise(
                         lua,
                         "Invalid command passed to redis.acl_check_cmd()",
@@ -275,6 +279,11 @@ impl<'b> ScriptHost<'_, 'b, '_> {
         use command::flags::{MAY_REPLICATE, NOSCRIPT, WRITE};
         if cmd.flags & NOSCRIPT != 0 {
             return Err("This Redis command is not allowed from script".into());
+        }
+        // The caller's user's permissions, as Redis's `scriptVerifyACL`.
+        let caller = command::lookup(&self.argv[0]).map_or("eval", |c| c.name);
+        if let Some(msg) = command::acl::check_script_call(self.ctx, caller, cmd, argv) {
+            return Err(msg);
         }
         if self.read_only && cmd.flags & (WRITE | MAY_REPLICATE) != 0 {
             return Err("Write commands are not allowed from read-only scripts.".into());

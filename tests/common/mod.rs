@@ -131,7 +131,9 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(mut c) = Conn::try_connect(self.port) {
-                if c.cmd(&["PING"]) == b"+PONG\r\n" {
+                // A server that asks for a password first is up too.
+                let reply = c.cmd(&["PING"]);
+                if reply == b"+PONG\r\n" || reply.starts_with(b"-NOAUTH") {
                     // Leave with QUIT and wait for the close, which comes after the
                     // server has forgotten this client, so tests that count clients
                     // see only their own.

@@ -197,6 +197,8 @@ fn fake_client(server: &Server) -> io::Result<FakeClient> {
     let handle = Arc::new(ClientHandle::new(server.clients.next_id(), stream)?);
     let mut state = ClientState::new(handle);
     state.authenticated = true;
+    // No ACL check applies to it (commands that check inside, like SORT BY, ask its user).
+    state.user = Some(Arc::new(crate::acl::UserCell::superuser()));
     // Never blocks (Redis's CLIENT_DENY_BLOCKING): a blocking command finding nothing
     // answers as it would inside EXEC.
     state.in_exec = true;
