@@ -382,11 +382,12 @@ fn latency_monitor_answers_as_redis() {
             "{latest}"
         );
     }
-    let history = ["LATENCY", "HISTORY", "command"];
-    assert_eq!(
-        without_ints(&ours.cmd(&history)),
-        without_ints(&theirs.cmd(&history))
-    );
+    // HISTORY has that sample (a loaded machine may have made other commands slow
+    // enough for more, on either side).
+    for c in [&mut ours, &mut theirs] {
+        let history = without_ints(&c.cmd(&["LATENCY", "HISTORY", "command"]));
+        assert!(history.contains("*2\r\n:*\r\n:*\r\n"), "{history}");
+    }
     // The graph's frame is the same; its title and bars depend on the sampled ms.
     let graph = |c: &mut Conn| {
         let text = c.cmd_str(&["LATENCY", "GRAPH", "command"]);

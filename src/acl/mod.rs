@@ -150,31 +150,7 @@ pub fn subcommands(id: usize) -> impl Iterator<Item = usize> {
     (id + 1..catalog::SPECS.len()).take_while(move |&i| catalog::SPECS[i].parent == id)
 }
 
-/// Hashes a table entry's address for [`id_of`]'s map: one multiplication, where the
-/// default SipHash would cost more than the rest of a restricted user's check.
-#[derive(Default)]
-struct AddrHasher(u64);
-
-impl std::hash::Hasher for AddrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        // Fibonacci hashing, its high half folded into the low one: the map indexes
-        // by the low bits, and addresses' low bits are all alike (alignment).
-        let h = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        self.0 = h ^ (h >> 32);
-    }
-}
-
-type AddrMap = std::collections::HashMap<usize, usize, std::hash::BuildHasherDefault<AddrHasher>>;
+type AddrMap = crate::util::AddrMap<usize>;
 
 /// The catalog index of one of our command table's entries (a command or a
 /// subcommand), looked up by address in a map built once.

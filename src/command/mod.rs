@@ -656,7 +656,7 @@ fn redacted<'a>(cmd: &Command, args: &'a Args) -> Vec<Option<&'a [u8]>> {
 /// Every command and subcommand, by the index its statistics are kept under, with its
 /// full name (`get`, `config|get`).
 struct Ids {
-    by_addr: HashMap<usize, usize, BuildAddrHasher>,
+    by_addr: crate::util::AddrMap<usize>,
     names: Vec<String>,
 }
 
@@ -693,35 +693,6 @@ pub fn command_id(cmd: &Command) -> usize {
 /// The full name of the command with index `id` (`config|get`).
 pub fn command_name(id: usize) -> String {
     ids().names.get(id).cloned().unwrap_or_default()
-}
-
-/// Hashes a table entry's address: entries are distinct statics, so their addresses
-/// need only be spread, not guarded against chosen collisions.
-#[derive(Default, Clone, Copy)]
-struct BuildAddrHasher;
-
-#[derive(Default)]
-struct AddrHasher(u64);
-
-impl std::hash::BuildHasher for BuildAddrHasher {
-    type Hasher = AddrHasher;
-    fn build_hasher(&self) -> AddrHasher {
-        AddrHasher(0)
-    }
-}
-
-impl std::hash::Hasher for AddrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64 >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
 }
 
 /// A command's full name as Redis's errors show it: `get`, or `config|get`.

@@ -43,6 +43,35 @@ pub fn push_repr(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
 }
 
+/// Hashes a static table entry's address (the command table's, looked up per request):
+/// one multiplication, where the default SipHash would cost more than the lookup's
+/// purpose. Entries are distinct statics, so there are no chosen collisions to fear.
+#[derive(Default)]
+pub struct AddrHasher(u64);
+
+impl std::hash::Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        // Fibonacci hashing, its high half folded into the low one: the map indexes
+        // by the low bits, and addresses' low bits are all alike (alignment).
+        let h = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = h ^ (h >> 32);
+    }
+}
+
+/// A map keyed by addresses, hashed with [`AddrHasher`].
+pub type AddrMap<V> =
+    std::collections::HashMap<usize, V, std::hash::BuildHasherDefault<AddrHasher>>;
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     SystemTime::now()
