@@ -506,6 +506,29 @@ fn corrupted_values_fail_as_in_redis() {
         both.run(&[b"SET", b"x", &value]);
         both.cmd(&["PFDEBUG", "DECODE", "x"]);
     }
+    // Hand-made dense values: every register at 63 (an estimate past i64), half of them,
+    // and registers of 52, 17, 7 and 29 over and over (52 is past the estimator's range).
+    let header = b"HYLL\0\0\0\0\0\0\0\0\0\0\0\x80";
+    let regs: [Vec<u8>; 3] = [
+        vec![0xff; 12288],
+        [vec![0xff; 6144], vec![0; 6144]].concat(),
+        vec![0x74; 12288],
+    ];
+    for body in &regs {
+        both.run(&[b"SET", b"x", &[&header[..], body].concat()]);
+        run_steps(
+            &mut both,
+            &[
+                &["PFCOUNT", "x"],
+                &["GETRANGE", "x", "8", "15"],
+                &["PFCOUNT", "x"],
+                &["PFCOUNT", "x", "nokey"],
+                &["PFMERGE", "y", "x"],
+                &["PFCOUNT", "y"],
+                &["PFADD", "x", "a"],
+            ],
+        );
+    }
     // "Fuzzing dense/sparse encoding": random HLLs with up to five random bytes
     // replaced; whatever each command makes of them, both servers must agree.
     let mut rng = Rng::new(0xf022);

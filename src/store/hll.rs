@@ -58,7 +58,9 @@ pub struct Corrupt;
 /// How a value stores its registers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
+    /// 16384 six-bit registers.
     Dense,
+    /// Run-length opcodes.
     Sparse,
 }
 
@@ -567,7 +569,16 @@ fn estimate(h: &Histogram) -> u64 {
         z *= 0.5;
     }
     z += m * sigma(f64::from(h[0]) / m);
-    (ALPHA_INF * m * m / z).round() as i64 as u64
+    let e = (ALPHA_INF * m * m / z).round();
+    // Redis rounds with `llroundl`, which gives x86's "integer indefinite" (i64::MIN)
+    // for what does not fit: a hand-made value of huge registers counts as that bit
+    // pattern (its top bit even marks the cache stale).
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if (-LIMIT..LIMIT).contains(&e) {
+        e as i64 as u64
+    } else {
+        i64::MIN as u64
+    }
 }
 
 /// The cardinality of a checked value, computed from its registers.
@@ -816,6 +827,16 @@ mod tests {
         // The split leaves v:3,2 next to v:3,1, which the scan after it merges.
         assert_eq!(decode(&v), "z:10 v:3,1 v:5,1 v:3,3 Z:16369");
         assert_eq!(cached(&v), None, "the cache is stale after a change");
+    }
+
+    #[test]
+    fn an_estimate_that_does_not_fit_is_the_integer_indefinite() {
+        let mut v = new_sparse();
+        to_dense(&mut v).unwrap();
+        v[HDR..].fill(0xff);
+        assert_eq!(count(&v), Ok(i64::MIN as u64), "every register at 63");
+        v[HDR..].fill(0);
+        assert_eq!(count(&v), Ok(0));
     }
 
     #[test]
