@@ -294,7 +294,7 @@ struct Spec {
 #[rustfmt::skip]
 const EXCLUDED: &[&str] = &[
     "shutdown", "monitor", "subscribe", "psubscribe", "ssubscribe", "sync", "psync",
-    "unsubscribe", "punsubscribe", "sunsubscribe", "pfselftest",
+    "unsubscribe", "punsubscribe", "sunsubscribe",
     "replicaof", "slaveof", "failover", "blpop", "brpop", "blmove", "brpoplpush", "blmpop",
     "bzpopmin", "bzpopmax", "bzmpop", "xread", "xreadgroup", "pfselftest",
 ];
