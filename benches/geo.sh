@@ -7,7 +7,8 @@
 #   -P 16 (-c 50); the same with WITHCOORD WITHDIST;
 # - GEORADIUSBYMEMBER and GEORADIUSBYMEMBER_RO of a member of the same set, COUNT 10
 #   (-P 1);
-# - GEOADD of new members (`-r` random names) at -P 1 and -P 16.
+# - GEOADD of new members (`-r` random names) at -P 1 and -P 16, and the ZADD it becomes
+#   (-P 1) as a baseline.
 # Each figure is the median of ROUNDS rounds, the servers alternating. The table goes to
 # stdout and into benches/BENCHMARKS.md as its "## Geo" section.
 #
@@ -82,6 +83,9 @@ for round in $(seq 1 "$ROUNDS"); do
     redis-cli -p "$port" DEL adds >/dev/null
     rps geoadd_P1 $s -c 50 -n "$N_ADD" -r 1000000 -P 1 GEOADD adds 13.361389 38.115556 m:__rand_int__
     rps geoadd_P16 $s -c 50 -n "$N_ADD_P16" -r 1000000 -P 16 GEOADD adds 15.087269 37.502669 m:__rand_int__
+    # The same write as a plain ZADD: the baseline GEOADD's cost sits on.
+    redis-cli -p "$port" DEL zadds >/dev/null
+    rps zadd_P1 $s -c 50 -n "$N_ADD" -r 1000000 -P 1 ZADD zadds 3479099956230698 m:__rand_int__
   done
   echo "round $round done" >&2
 done
@@ -95,11 +99,12 @@ med() { awk -v l="$1" -v s="$2" '$1 == l && $2 == s {print $3}' "$RESULTS" | med
   echo "  A set of $POINTS random points (seeded, uniform over longitude and latitude);"
   echo "  search: \`${SEARCH[*]}\` ($FOUND points within the radius), with and without"
   echo "  \`WITHCOORD WITHDIST\`; GEORADIUSBYMEMBER of the nearest point, same radius, COUNT 10;"
-  echo "  GEOADD of random new members (\`-r 1000000\`) to another key."
+  echo "  GEOADD of random new members (\`-r 1000000\`) to another key; for comparison, ZADD of"
+  echo "  random new members with a geohash score (the write GEOADD becomes)."
   echo
   echo "| measure (rps) | redlite | redis | ratio |"
   echo "|---|---:|---:|---:|"
-  for l in search_P1 search_P16 search_with_P1 bymember_P1 bymember_ro_P1 geoadd_P1 geoadd_P16; do
+  for l in search_P1 search_P16 search_with_P1 bymember_P1 bymember_ro_P1 geoadd_P1 geoadd_P16 zadd_P1; do
     a=$(med $l redlite); b=$(med $l redis)
     echo "| $l | $a | $b | $(ratio "$a" "$b") |"
   done
