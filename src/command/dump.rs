@@ -163,8 +163,9 @@ fn restore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// ```
 /// Sends each existing key to another server as RESTORE (with its remaining TTL), then
 /// deletes it here unless COPY; `NOKEY` when no key exists. Like Redis, the keyspace is
-/// held for the whole exchange, which `timeout` (ms) bounds; unlike Redis, no
-/// connection is kept for the next call. The deletions are replayed as one DEL.
+/// held for the whole exchange, which `timeout` (ms) bounds, and the connection is kept
+/// for the next call to the same target (see [`crate::state::MigrateSockets`]). The
+/// deletions are replayed as one DEL.
 fn migrate(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let (mut copy, mut replace) = (false, false);
     let mut auth: Option<(Option<&[u8]>, &[u8])> = None;
