@@ -297,7 +297,7 @@ fn sort_output<'a>(
         // hash table's, so ties there can differ from Redis's.)
         if by.is_some() && (start != 0 || end != len - 1) {
             if end >= start {
-                pqsort(&mut items, start as usize, end as usize, &cmp);
+                crate::util::pqsort::pqsort(&mut items, &cmp, start as usize, end as usize);
             }
         } else {
             items.sort_by(cmp);
@@ -316,138 +316,6 @@ fn sort_output<'a>(
         }
     }
     Ok(out)
-}
-
-/// Redis's `pqsort` (NetBSD's `qsort`, Bentley and McIlroy's quicksort, which Redis
-/// made partial): sorts `v` enough that `v[lo..=hi]` holds what a full sort would put
-/// there. Not stable: it is ported step by step so that equal items end up exactly
-/// where Redis puts them.
-fn pqsort<T>(v: &mut [T], lo: usize, hi: usize, cmp: &impl Fn(&T, &T) -> Ordering) {
-    pqsort_range(v, 0, v.len(), lo, hi, cmp);
-}
-
-/// `_pqsort` on `v[a..a + n]`.
-fn pqsort_range<T>(
-    v: &mut [T],
-    mut a: usize,
-    mut n: usize,
-    lo: usize,
-    hi: usize,
-    cmp: &impl Fn(&T, &T) -> Ordering,
-) {
-    let insertion_sort = |v: &mut [T], a: usize, n: usize| {
-        for pm in a + 1..a + n {
-            let mut pl = pm;
-            while pl > a && cmp(&v[pl - 1], &v[pl]) == Ordering::Greater {
-                v.swap(pl, pl - 1);
-                pl -= 1;
-            }
-        }
-    };
-    let med3 = |v: &[T], x: usize, y: usize, z: usize| {
-        if cmp(&v[x], &v[y]) == Ordering::Less {
-            if cmp(&v[y], &v[z]) == Ordering::Less {
-                y
-            } else if cmp(&v[x], &v[z]) == Ordering::Less {
-                z
-            } else {
-                x
-            }
-        } else if cmp(&v[y], &v[z]) == Ordering::Greater {
-            y
-        } else if cmp(&v[x], &v[z]) == Ordering::Less {
-            x
-        } else {
-            z
-        }
-    };
-    // Whether `v[start..start + len]` overlaps the wanted range.
-    let wanted = |start: usize, len: usize| {
-        let end = start + len - 1;
-        !((lo < start && hi < start) || (lo > end && hi > end))
-    };
-    loop {
-        if n < 7 {
-            insertion_sort(v, a, n);
-            return;
-        }
-        let mut pm = a + n / 2;
-        if n > 7 {
-            let mut pl = a;
-            let mut pn = a + n - 1;
-            if n > 40 {
-                let d = n / 8;
-                pl = med3(v, pl, pl + d, pl + 2 * d);
-                pm = med3(v, pm - d, pm, pm + d);
-                pn = med3(v, pn - 2 * d, pn - d, pn);
-            }
-            pm = med3(v, pl, pm, pn);
-        }
-        v.swap(a, pm);
-        let (mut pa, mut pb) = (a + 1, a + 1);
-        let (mut pc, mut pd) = (a + n - 1, a + n - 1);
-        let mut swapped = false;
-        loop {
-            while pb <= pc {
-                let c = cmp(&v[pb], &v[a]);
-                if c == Ordering::Greater {
-                    break;
-                }
-                if c == Ordering::Equal {
-                    swapped = true;
-                    v.swap(pa, pb);
-                    pa += 1;
-                }
-                pb += 1;
-            }
-            while pb <= pc {
-                let c = cmp(&v[pc], &v[a]);
-                if c == Ordering::Less {
-                    break;
-                }
-                if c == Ordering::Equal {
-                    swapped = true;
-                    v.swap(pc, pd);
-                    pd -= 1;
-                }
-                pc -= 1;
-            }
-            if pb > pc {
-                break;
-            }
-            v.swap(pb, pc);
-            swapped = true;
-            pb += 1;
-            pc -= 1;
-        }
-        if !swapped {
-            insertion_sort(v, a, n);
-            return;
-        }
-        let pn = a + n;
-        let r = (pa - a).min(pb - pa);
-        for i in 0..r {
-            v.swap(a + i, pb - r + i);
-        }
-        let r = (pd - pc).min(pn - pd - 1);
-        for i in 0..r {
-            v.swap(pb + i, pn - r + i);
-        }
-        let r = pb - pa;
-        if r > 1 && wanted(a, r) {
-            pqsort_range(v, a, r, lo, hi, cmp);
-        }
-        let r = pd - pc;
-        if r <= 1 {
-            return;
-        }
-        // Iterate rather than recurse, as the C code does.
-        a = pn - r;
-        n = r;
-        if !wanted(a, n) {
-            return;
-        }
-    }
 }
 
 /// The value a SORT BY or GET pattern names for element `elem` (Redis's
@@ -623,7 +491,7 @@ mod tests {
                 let lo = rng.below(len as u64) as usize;
                 let hi = lo + rng.below((len - lo) as u64) as usize;
                 let mut v = data.clone();
-                pqsort(&mut v, lo, hi, &|a: &u64, b: &u64| a.cmp(b));
+                crate::util::pqsort::pqsort(&mut v, &|a: &u64, b: &u64| a.cmp(b), lo, hi);
                 assert_eq!(v[lo..=hi], sorted[lo..=hi], "len {len}, {lo}..={hi}");
                 let mut all = v.clone();
                 all.sort();
