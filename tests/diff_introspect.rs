@@ -631,3 +631,81 @@ fn info_fields_are_redis_fields() {
         );
     }
 }
+
+#[test]
+fn command_getkeys_as_redis() {
+    if !common::reference_available("command_getkeys_as_redis") {
+        return;
+    }
+    let pair = Pair::start();
+    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
+    let script: &[Cmd] = &[
+        &["COMMAND", "GETKEYS", "SET", "a", "b"],
+        &["COMMAND", "GETKEYS", "SET", "a", "b", "GET"],
+        &["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"],
+        &["COMMAND", "GETKEYS", "MGET", "a", "b", "c"],
+        &[
+            "COMMAND",
+            "GETKEYS",
+            "ZUNIONSTORE",
+            "d",
+            "2",
+            "a",
+            "b",
+            "WEIGHTS",
+            "1",
+            "2",
+        ],
+        &["COMMAND", "GETKEYS", "ZUNION", "2", "a", "b"],
+        &["COMMAND", "GETKEYS", "LMPOP", "2", "a", "b", "LEFT"],
+        &["COMMAND", "GETKEYS", "EVAL", "return 1", "0"],
+        &["COMMAND", "GETKEYS", "EVAL", "return 1", "2", "a", "b", "c"],
+        &[
+            "COMMAND", "GETKEYS", "SORT", "a", "BY", "w_*", "GET", "o_*", "STORE", "d",
+        ],
+        &[
+            "COMMAND", "GETKEYS", "XREAD", "COUNT", "2", "STREAMS", "a", "b", "0", "0",
+        ],
+        &[
+            "COMMAND",
+            "GETKEYS",
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c",
+            "STREAMS",
+            "a",
+            ">",
+        ],
+        &["COMMAND", "GETKEYS", "BLPOP", "a", "b", "0"],
+        &["COMMAND", "GETKEYS", "RENAME", "a", "b"],
+        &[
+            "COMMAND",
+            "GETKEYS",
+            "GEORADIUS",
+            "g",
+            "0",
+            "0",
+            "1",
+            "km",
+            "STORE",
+            "d",
+        ],
+        &[
+            "COMMAND", "GETKEYS", "MIGRATE", "h", "1", "", "0", "5", "KEYS", "a", "b",
+        ],
+        &["COMMAND", "GETKEYS", "OBJECT", "ENCODING", "a"],
+        &["COMMAND", "GETKEYS", "XINFO", "STREAM", "s"],
+        &["COMMAND", "GETKEYS", "PFCOUNT", "a", "b"],
+        &["COMMAND", "GETKEYS", "GET"],
+        &["COMMAND", "GETKEYS", "GET", "a", "b"],
+        &["COMMAND", "GETKEYS", "PING"],
+        &["COMMAND", "GETKEYS", "CONFIG", "GET", "x"],
+        &["COMMAND", "GETKEYS", "NOSUCH", "a"],
+        &["COMMAND", "GETKEYS", "CONFIG", "NOSUCH", "a"],
+        &["COMMAND", "GETKEYS", "ZUNIONSTORE", "d", "5", "a"],
+        &["COMMAND", "GETKEYS"],
+        &["COMMAND", "GETKEYS", "GET"],
+    ];
+    run_on(script, &mut ours, &mut theirs);
+}

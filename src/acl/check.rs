@@ -212,6 +212,12 @@ pub fn keys_of(id: usize, args: &Args) -> Vec<(usize, u8)> {
             keys
         }
         "sort_ro" if argc > 1 => vec![(1, ACCESS)],
+        // Redis's `migrateGetKeys`: the keys after KEYS (searched from the sixth
+        // argument), else the third.
+        "migrate" if argc > 5 => match (6..argc).find(|&i| is(i, "keys")) {
+            Some(at) => (at + 1..argc).map(|i| (i, ACCESS | DELETE)).collect(),
+            None => vec![(3, ACCESS | DELETE)],
+        },
         _ => Vec::new(),
     }
 }

@@ -36,6 +36,19 @@ pub const fn doc(
 
 const SUBCOMMANDS: &[Command] = &[
     Command::new(
+        "getkeys",
+        -4,
+        LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(getkeys),
+        doc(
+            "server",
+            "2.8.13",
+            "Extract keys given a full Redis command",
+            "command [arg [arg ...]]",
+        ),
+    ),
+    Command::new(
         "count",
         2,
         LOADING | STALE,
@@ -330,6 +343,52 @@ pub fn help(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.out.array(lines.len());
     for l in lines {
         ctx.out.simple(&l);
+    }
+    Ok(())
+}
+
+/// ```text
+/// COMMAND GETKEYS command [arg ...]
+/// ```
+/// The keys the given request would touch, found as Redis finds them: from the
+/// command's key specs, or its own rules where the specs cannot say (SORT, SET...).
+fn getkeys(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let request = Args::from_slices(&args.iter().skip(2).collect::<Vec<_>>());
+    let Some(top) = lookup(&request[0]) else {
+        return Err(super::CmdError::err("Invalid command specified"));
+    };
+    let cmd = match (top.subcommands.is_empty(), request.len() > 1) {
+        (false, true) => match super::lookup_sub(top, &request[1]) {
+            Some(sub) => sub,
+            None => return Err(super::CmdError::err("Invalid command specified")),
+        },
+        _ => top,
+    };
+    let id = crate::acl::id_of(cmd);
+    let has_keys = id.is_some_and(|id| {
+        crate::acl::catalog::SPECS[id]
+            .keys
+            .iter()
+            .any(|k| k.flags & crate::acl::key_flags::NOT_KEY == 0)
+    });
+    let Some(id) = id.filter(|_| has_keys) else {
+        return Err(super::CmdError::err("The command has no key arguments"));
+    };
+    let argc = request.len() as i32;
+    if (cmd.arity > 0 && argc != cmd.arity) || argc < -cmd.arity {
+        return Err(super::CmdError::err(
+            "Invalid number of arguments specified for command",
+        ));
+    }
+    let keys = crate::acl::check::keys_of(id, &request);
+    if keys.is_empty() && cmd.flags & NO_MANDATORY_KEYS == 0 {
+        return Err(super::CmdError::err(
+            "Invalid arguments specified for command",
+        ));
+    }
+    ctx.out.array(keys.len());
+    for (pos, _) in keys {
+        ctx.out.bulk(&request[pos]);
     }
     Ok(())
 }
