@@ -709,3 +709,51 @@ fn command_getkeys_as_redis() {
     ];
     run_on(script, &mut ours, &mut theirs);
 }
+
+#[test]
+fn client_list_and_kill_by_type_as_redis() {
+    if !common::reference_available("client_list_and_kill_by_type_as_redis") {
+        return;
+    }
+    let pair = Pair::start();
+    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
+    let (mut sub_ours, mut sub_theirs) = (pair.ours.conn(), pair.theirs.conn());
+    let (mut other_ours, mut other_theirs) = (pair.ours.conn(), pair.theirs.conn());
+    for c in [&mut sub_ours, &mut sub_theirs] {
+        c.cmd(&["SUBSCRIBE", "ch"]);
+    }
+    for c in [&mut other_ours, &mut other_theirs] {
+        c.cmd(&["PING"]);
+    }
+    // How many clients each type lists, and their flags.
+    let listed = |c: &mut Conn, t: &str| -> Vec<String> {
+        let text = c.cmd_str(&["CLIENT", "LIST", "TYPE", t]);
+        let mut flags: Vec<String> = text
+            .split_whitespace()
+            .filter(|w| w.starts_with("flags="))
+            .map(str::to_string)
+            .collect();
+        flags.sort();
+        flags
+    };
+    for t in ["normal", "pubsub", "master", "replica", "slave"] {
+        assert_eq!(
+            listed(&mut ours, t),
+            listed(&mut theirs, t),
+            "CLIENT LIST TYPE {t}"
+        );
+    }
+    let script: &[Cmd] = &[
+        &["CLIENT", "LIST", "TYPE", "bad"],
+        &["CLIENT", "KILL", "TYPE", "bad"],
+        &["CLIENT", "KILL", "TYPE", "master"],
+        &["CLIENT", "KILL", "TYPE", "replica"],
+        &["CLIENT", "KILL", "TYPE", "pubsub"],
+        &["CLIENT", "KILL", "TYPE", "pubsub"],
+        &["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"],
+        &["CLIENT", "KILL", "TYPE"],
+    ];
+    run_on(script, &mut ours, &mut theirs);
+    assert!(sub_ours.is_closed() && sub_theirs.is_closed());
+    assert!(other_ours.is_closed() && other_theirs.is_closed());
+}

@@ -764,20 +764,10 @@ fn client_info(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 fn client_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
     refresh_own_info(ctx, "client|list");
     let mut ids: Option<Vec<u64>> = None;
-    let mut kind_normal = true;
+    let mut kind = None;
     if args.len() > 2 {
         if is(&args[2], "type") && args.len() == 4 {
-            let t = &args[3];
-            if is(t, "normal") {
-                kind_normal = true;
-            } else if is(t, "master") || is(t, "replica") || is(t, "slave") || is(t, "pubsub") {
-                kind_normal = false;
-            } else {
-                return Err(CmdError::err(format!(
-                    "Unknown client type '{}'",
-                    String::from_utf8_lossy(t)
-                )));
-            }
+            kind = Some(client_type(&args[3])?);
         } else if is(&args[2], "id") && args.len() >= 4 {
             let mut v = Vec::new();
             for a in args.iter().skip(3) {
@@ -793,29 +783,19 @@ fn client_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let now = crate::util::now_ms();
     let mut text = String::new();
-    if kind_normal {
-        for c in ctx.server.clients.all() {
-            if ids.as_ref().is_some_and(|v| !v.contains(&c.id)) {
-                continue;
-            }
-            text.push_str(&c.list_line(now));
-            text.push('\n');
+    for c in ctx.server.clients.all() {
+        if ids.as_ref().is_some_and(|v| !v.contains(&c.id))
+            || kind.is_some_and(|k| k != type_of(&c))
+        {
+            continue;
         }
+        text.push_str(&c.list_line(now));
+        text.push('\n');
     }
     ctx.out.verbatim("txt", text.as_bytes());
     Ok(())
 }
 
-/// ```text
-/// CLIENT KILL ip:port
-/// CLIENT KILL [ID client-id] [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no]
-/// ```
-/// The old form replies OK or an error; the filter form, how many clients were killed.
-/// ```text
-/// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]
-/// ```
-/// 1 if the client was blocked and is now unblocked (with a timeout's reply, or the
-/// `UNBLOCKED` error), else 0.
 /// ```text
 /// CLIENT PAUSE timeout [WRITE|ALL]
 /// ```
@@ -851,6 +831,11 @@ fn client_unpause(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// ```text
+/// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]
+/// ```
+/// 1 if the client was blocked and is now unblocked (with a timeout's reply, or the
+/// `UNBLOCKED` error), else 0.
 fn client_unblock(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let why = match args.len() {
         3 => Interrupt::Timeout,
@@ -861,12 +846,7 @@ fn client_unblock(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
             ))
         }
-        _ => {
-            return Err(CmdError::err(format!(
-                "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
-                String::from_utf8_lossy(&args[1])
-            )))
-        }
+        _ => return Err(super::subcommand_syntax(args)),
     };
     let id = int_arg(&args[2])?;
     let unblocked = u64::try_from(id)
@@ -877,6 +857,12 @@ fn client_unblock(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// ```text
+/// CLIENT KILL ip:port
+/// CLIENT KILL [ID client-id] [TYPE normal|master|replica|slave|pubsub] [USER username]
+///             [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no]
+/// ```
+/// The old form replies OK or an error; the filter form, how many clients were killed.
 fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() == 3 {
         let addr = String::from_utf8_lossy(&args[2]).into_owned();
@@ -895,7 +881,7 @@ fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
             None => Err(CmdError::err("No such client")),
         };
     }
-    let (mut id, mut addr, mut laddr, mut skipme) = (None, None, None, true);
+    let (mut id, mut addr, mut laddr, mut skipme, mut kind) = (None, None, None, true, None);
     let mut user: Option<u64> = None;
     let mut i = 2;
     while i < args.len() {
@@ -908,6 +894,8 @@ fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 Some(n) if n > 0 => id = Some(n as u64),
                 _ => return Err(CmdError::err("client-id should be greater than 0")),
             }
+        } else if is(opt, "type") {
+            kind = Some(client_type(value)?);
         } else if is(opt, "addr") {
             addr = Some(String::from_utf8_lossy(value).into_owned());
         } else if is(opt, "laddr") {
@@ -941,6 +929,7 @@ fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 .as_ref()
                 .is_none_or(|a| *a == c.local_addr.to_string())
             && user.is_none_or(|u| u == c.info().user_id)
+            && kind.is_none_or(|k| k == type_of(&c))
             && !(skipme && c.id == ctx.client.id);
         if matches {
             kill_client(ctx, &c);
@@ -949,6 +938,42 @@ fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     ctx.out.int(killed);
     Ok(())
+}
+
+/// A client's type, as CLIENT LIST TYPE and CLIENT KILL TYPE name them (Redis's
+/// `getClientType`). There are no masters or replicas: those types match nobody.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    Pubsub,
+    /// `master`, `replica` or `slave`.
+    Replication,
+}
+
+/// Parses a TYPE argument (`Unknown client type '...'` otherwise).
+fn client_type(word: &[u8]) -> Result<ClientType, CmdError> {
+    if is(word, "normal") {
+        Ok(ClientType::Normal)
+    } else if is(word, "pubsub") {
+        Ok(ClientType::Pubsub)
+    } else if is(word, "master") || is(word, "replica") || is(word, "slave") {
+        Ok(ClientType::Replication)
+    } else {
+        Err(CmdError::err(format!(
+            "Unknown client type '{}'",
+            String::from_utf8_lossy(word)
+        )))
+    }
+}
+
+/// A client's type: pub/sub while it holds a subscription (Redis's `CLIENT_PUBSUB`).
+fn type_of(c: &crate::client::ClientHandle) -> ClientType {
+    let info = c.info();
+    if info.sub + info.psub + info.ssub > 0 {
+        ClientType::Pubsub
+    } else {
+        ClientType::Normal
+    }
 }
 
 /// Kills a client; the caller itself is closed only after its reply is written.
