@@ -81,3 +81,29 @@ write_section() {
   { cat "$WORK/rest.md"; echo; cat "$file"; } | cat -s >"$out"
   cat "$file"
 }
+
+# need_tools NAME: exits unless redis-server, redis-benchmark and redis-cli are on PATH.
+need_tools() {
+  local tool
+  for tool in redis-server redis-benchmark redis-cli; do
+    command -v "$tool" >/dev/null || { echo "$1 needs $tool on PATH" >&2; exit 1; }
+  done
+}
+# start_pair: redlite and redis-server side by side with saving off; sets RL_PORT,
+# RD_PORT and RESULTS (the file `rps` appends to, emptied).
+start_pair() {
+  start_server redlite "$WORK/rl" --save ""; RL_PORT=$PORT
+  start_server redis "$WORK/rd" --save ""; RD_PORT=$PORT
+  RESULTS="$WORK/results"
+  : >"$RESULTS"
+}
+port_of() { if [ "$1" = redlite ]; then echo "$RL_PORT"; else echo "$RD_PORT"; fi; }
+# rps LABEL SERVER args...: one redis-benchmark run against SERVER (redlite or redis);
+# appends "label server rps" to $RESULTS.
+rps() {
+  local label=$1 server=$2; shift 2
+  redis-benchmark -p "$(port_of "$server")" --csv "$@" 2>/dev/null | grep -v '^"test"' |
+    tail -1 | tr -d '"' | awk -F, -v l="$label" -v s="$server" '{print l, s, $2}' >>"$RESULTS"
+}
+# med LABEL SERVER: the median of what `rps` recorded for LABEL on SERVER.
+med() { awk -v l="$1" -v s="$2" '$1 == l && $2 == s {print $3}' "$RESULTS" | median; }

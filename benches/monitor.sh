@@ -17,23 +17,9 @@ N_P16=${N_P16:-1000000}
 N_P1=${N_P1:-100000}
 OUT=${OUT:-benches/BENCHMARKS.md}
 
-for tool in redis-server redis-benchmark redis-cli; do
-  command -v "$tool" >/dev/null || { echo "bench-monitor needs $tool on PATH" >&2; exit 1; }
-done
 source benches/common.sh
-
-start_server redlite "$WORK/rl" --save ""; RL_PORT=$PORT
-start_server redis "$WORK/rd" --save ""; RD_PORT=$PORT
-port_of() { if [ "$1" = redlite ]; then echo "$RL_PORT"; else echo "$RD_PORT"; fi; }
-
-RESULTS="$WORK/results"
-: >"$RESULTS"
-# rps LABEL SERVER args...: one redis-benchmark run; appends "label server rps".
-rps() {
-  local label=$1 server=$2; shift 2
-  redis-benchmark -p "$(port_of "$server")" --csv "$@" 2>/dev/null | grep -v '^"test"' |
-    tail -1 | tr -d '"' | awk -F, -v l="$label" -v s="$server" '{print l, s, $2}' >>"$RESULTS"
-}
+need_tools bench-monitor
+start_pair
 
 for round in $(seq 1 "$ROUNDS"); do
   for s in redlite redis; do
@@ -51,7 +37,6 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "round $round done" >&2
 done
 
-med() { awk -v l="$1" -v s="$2" '$1 == l && $2 == s {print $3}' "$RESULTS" | median; }
 {
   echo "## MONITOR: \`make bench-monitor\`"
   echo
