@@ -871,7 +871,7 @@ fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
             .clients
             .all()
             .into_iter()
-            .find(|c| c.addr.to_string() == addr);
+            .find(|c| c.addr.to_string() == addr && !c.is_killed());
         return match target {
             Some(c) => {
                 kill_client(ctx, &c);
@@ -930,6 +930,8 @@ fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 .is_none_or(|a| *a == c.local_addr.to_string())
             && user.is_none_or(|u| u == c.info().user_id)
             && kind.is_none_or(|k| k == type_of(&c))
+            // One being closed is gone already, as Redis frees it at once.
+            && !c.is_killed()
             && !(skipme && c.id == ctx.client.id);
         if matches {
             kill_client(ctx, &c);
