@@ -475,30 +475,6 @@ fn convert_zset(ctx: &Ctx, ks: &mut Keyspace, key: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::util::rand::Rng;
-
-    #[test]
-    fn pqsort_sorts_the_wanted_range() {
-        let mut rng = Rng::new(5);
-        for len in [0usize, 1, 6, 7, 8, 40, 41, 100, 1000] {
-            let data: Vec<u64> = (0..len).map(|_| rng.below(50)).collect();
-            let mut sorted = data.clone();
-            sorted.sort();
-            for _ in 0..20 {
-                if len == 0 {
-                    break;
-                }
-                let lo = rng.below(len as u64) as usize;
-                let hi = lo + rng.below((len - lo) as u64) as usize;
-                let mut v = data.clone();
-                crate::util::pqsort::pqsort(&mut v, &|a: &u64, b: &u64| a.cmp(b), lo, hi);
-                assert_eq!(v[lo..=hi], sorted[lo..=hi], "len {len}, {lo}..={hi}");
-                let mut all = v.clone();
-                all.sort();
-                assert_eq!(all, sorted, "a permutation");
-            }
-        }
-    }
 
     fn score(s: &str) -> Option<f64> {
         sort_score(s.as_bytes())
