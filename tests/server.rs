@@ -385,6 +385,8 @@ fn client_commands() {
     let mut b = server.conn();
     assert_eq!(a.cmd_str(&["CLIENT", "SETNAME", "alpha"]), "+OK\r\n");
     assert_eq!(a.cmd_str(&["CLIENT", "GETNAME"]), "$5\r\nalpha\r\n");
+    // b is registered once it has been served.
+    b.cmd(&["PING"]);
     let list = a.cmd_str(&["CLIENT", "LIST"]);
     assert!(list.contains("name=alpha"), "{list}");
     assert!(list.contains("cmd=client|list"), "{list}");
