@@ -127,6 +127,30 @@ impl PartialEq for Hash {
 }
 
 impl Hash {
+    /// The heap this hash holds, its pairs' costs estimated from `samples` of them (see
+    /// [`crate::store::memory`]).
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        use crate::store::memory::{alloc, sampled};
+        match &self.repr {
+            Repr::Listpack(pairs) => {
+                alloc(pairs.capacity() * std::mem::size_of::<Pair>())
+                    + sampled(
+                        pairs.len(),
+                        samples,
+                        pairs.iter().map(|p| alloc(p.bytes.len())),
+                    )
+            }
+            Repr::Table(table) => {
+                table.heap_bytes()
+                    + sampled(
+                        table.len(),
+                        samples,
+                        table.first(samples).map(|p| alloc(p.bytes.len())),
+                    )
+            }
+        }
+    }
+
     /// An empty hash (a listpack, as Redis's `createHashObject`).
     pub fn new() -> Hash {
         Hash {

@@ -11,10 +11,13 @@
 //! This module knows nothing of sockets or RESP.
 
 pub mod blocking;
+pub mod clock;
 pub mod effects;
+pub mod evict;
 pub mod expire;
 pub mod hash;
 pub mod hll;
+pub mod memory;
 pub mod set;
 pub mod stream;
 pub mod table;
@@ -23,7 +26,7 @@ pub mod watch;
 pub mod zset;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use effects::{class, Effects, Event, Op, Own, Wanted};
@@ -42,22 +45,24 @@ use crate::util::rand::Rng;
 /// A key held outside the table (the TTL index, ready keys).
 pub type Key = Box<[u8]>;
 
-/// One stored key: its key bytes, value and expiry, in as few allocations as possible.
+/// One stored key: its key bytes, value, expiry and access clock, in as few allocations
+/// as possible.
 ///
-/// A string value shares one allocation with its key (`kv` holds the key, then the
-/// value), so a string key costs one table node plus one buffer, as in Redis's
-/// `dictEntry` plus embedded `sds`. Values of other types live behind `other`.
+/// A string value shares one allocation with its key (`kv` holds the key's length as a
+/// varint, the key, then the value), so a string key costs one table node plus one
+/// buffer, as in Redis's `dictEntry` plus embedded `sds`. Values of other types live
+/// behind `other`.
 ///
-/// The table node holding an entry is 56 bytes (a test keeps it so): memory per key is
-/// a tracked benchmark. That is why there is no access clock for OBJECT IDLETIME or an
-/// LFU counter for OBJECT FREQ (Redis keeps 24 bits of either in each object), and why
-/// the two bits of string history OBJECT ENCODING needs ride in the top of `meta`.
+/// The table node holding an entry is 56 bytes (a test keeps it so), one 64-byte malloc
+/// chunk: memory per key is a tracked benchmark. That is why the key's length rides in
+/// the buffer, leaving `meta` room for the 24 bits of access clock Redis keeps in each
+/// object (see [`clock`]) beside the two bits of string history OBJECT ENCODING needs.
 #[derive(Debug)]
 pub struct Entry {
     kv: Vec<u8>,
-    /// The key's length in the low 30 bits (keys are limited to 1 GiB, twice Redis's
-    /// default `proto-max-bulk-len`), and the [`StrOrigin`] in the top 2.
-    meta: u32,
+    /// The access clock in the low 24 bits (see [`clock`]), and the [`StrOrigin`] in the
+    /// top 2. Atomic, so that readers can record their access under the read lock.
+    meta: AtomicU32,
     /// Where this key sits in [`Db::ttl_keys`] while it has an expiry.
     ttl_slot: u32,
     /// Absolute expiry in Unix milliseconds; 0 means none.
@@ -66,11 +71,8 @@ pub struct Entry {
     other: Option<Box<Value>>,
 }
 
-/// The longest key an entry can hold (1 GiB - 1).
-pub const MAX_KEY_LEN: usize = (1 << ORIGIN_SHIFT) - 1;
-
 const ORIGIN_SHIFT: u32 = 30;
-const KEY_LEN_MASK: u32 = (1 << ORIGIN_SHIFT) - 1;
+const CLOCK_MASK: u32 = clock::LRU_CLOCK_MAX;
 
 /// How a string value was last written, which decides what OBJECT ENCODING and OBJECT
 /// REFCOUNT report for it, as Redis's object history does.
@@ -114,8 +116,38 @@ pub const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 
 impl table::Keyed for Entry {
     fn key(&self) -> &[u8] {
-        &self.kv[..self.key_len()]
+        let (start, end) = key_span(&self.kv);
+        &self.kv[start..end]
     }
+}
+
+/// Where the key sits in an entry's buffer: after its length, a LEB128 varint (one byte
+/// for keys shorter than 128 bytes). The value follows the key.
+#[inline]
+fn key_span(kv: &[u8]) -> (usize, usize) {
+    let first = kv[0];
+    if first < 0x80 {
+        return (1, 1 + first as usize);
+    }
+    let (mut len, mut shift, mut at) = (0usize, 0, 0);
+    loop {
+        let byte = kv[at];
+        len |= usize::from(byte & 0x7f) << shift;
+        at += 1;
+        if byte < 0x80 {
+            return (at, at + len);
+        }
+        shift += 7;
+    }
+}
+
+/// Appends `n` as a LEB128 varint.
+fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
 }
 
 impl Entry {
@@ -133,22 +165,42 @@ impl Entry {
     }
 
     fn new_str(key: &[u8], value: &[u8]) -> Entry {
-        // Checked before anything is inserted: a command that breaks it fails alone.
-        assert!(key.len() <= MAX_KEY_LEN, "keys are limited to 1 GiB");
-        let mut kv = Vec::with_capacity(key.len() + value.len());
+        let mut kv = Vec::with_capacity(varint_len(key.len()) + key.len() + value.len());
+        put_varint(&mut kv, key.len());
         kv.extend_from_slice(key);
         kv.extend_from_slice(value);
         Entry {
             kv,
-            meta: key.len() as u32,
+            meta: AtomicU32::new(0),
             ttl_slot: 0,
             expires_at: 0,
             other: None,
         }
     }
 
+    /// Where the value starts in `kv` (its end is the key's).
     fn key_len(&self) -> usize {
-        (self.meta & KEY_LEN_MASK) as usize
+        key_span(&self.kv).1
+    }
+
+    /// The access clock's bits (see [`clock`]).
+    pub fn clock_bits(&self) -> u32 {
+        self.meta.load(Ordering::Relaxed) & CLOCK_MASK
+    }
+
+    /// Sets the access clock's bits, keeping the origin bits.
+    pub fn set_clock_bits(&self, bits: u32) {
+        let meta = self.meta.load(Ordering::Relaxed);
+        self.meta.store(
+            (meta & !CLOCK_MASK) | (bits & CLOCK_MASK),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Records an access (Redis's `lookupKey` without `LOOKUP_NOTOUCH`).
+    #[inline]
+    pub fn touch(&self, clock: &clock::Clock) {
+        self.set_clock_bits(clock.accessed(self.clock_bits()));
     }
 
     /// The key.
@@ -183,7 +235,7 @@ impl Entry {
             Some(_) => None,
             None => Some(StrMut {
                 kv: &mut self.kv,
-                meta: &mut self.meta,
+                meta: self.meta.get_mut(),
             }),
         }
     }
@@ -286,7 +338,7 @@ impl Entry {
         self.other = None;
         StrMut {
             kv: &mut self.kv,
-            meta: &mut self.meta,
+            meta: self.meta.get_mut(),
         }
         .set(value);
     }
@@ -312,14 +364,15 @@ impl Entry {
 
     /// How the string value was last written (meaningless for other types).
     pub fn origin(&self) -> StrOrigin {
-        StrOrigin::from_bits(self.meta >> ORIGIN_SHIFT)
+        StrOrigin::from_bits(self.meta.load(Ordering::Relaxed) >> ORIGIN_SHIFT)
     }
 
     /// Records how the string value was written (see [`StrOrigin`]), for the writers
     /// that store a value whole but not the way SET does: INCRBYFLOAT marks its result
     /// [`StrOrigin::Plain`], BITOP its destination [`StrOrigin::Modified`].
     pub fn set_origin(&mut self, origin: StrOrigin) {
-        self.meta = with_origin(self.meta, origin);
+        let meta = self.meta.get_mut();
+        *meta = with_origin(*meta, origin);
     }
 
     /// The encoding OBJECT ENCODING reports, with Redis 7.0's names: `int`, `embstr` or
@@ -374,6 +427,7 @@ impl Entry {
         };
         entry.kv.shrink_to_fit();
         entry.set_origin(self.origin());
+        entry.set_clock_bits(self.clock_bits());
         entry.expires_at = self.expires_at;
         entry.other = self.other;
         entry
@@ -398,7 +452,12 @@ impl Entry {
 
 /// `meta` with its origin bits replaced.
 fn with_origin(meta: u32, origin: StrOrigin) -> u32 {
-    (meta & KEY_LEN_MASK) | ((origin as u32) << ORIGIN_SHIFT)
+    (meta & !(3 << ORIGIN_SHIFT)) | ((origin as u32) << ORIGIN_SHIFT)
+}
+
+/// How many bytes [`put_varint`] writes for `n`.
+fn varint_len(n: usize) -> usize {
+    (usize::BITS - (n | 1).leading_zeros()).div_ceil(7) as usize
 }
 
 /// The integer a string holds if Redis's `tryObjectEncoding` would encode it as one.
@@ -421,7 +480,7 @@ pub struct StrMut<'a> {
 
 impl StrMut<'_> {
     fn key_len(&self) -> usize {
-        (*self.meta & KEY_LEN_MASK) as usize
+        key_span(self.kv).1
     }
 
     fn mark(&mut self, origin: StrOrigin) {
@@ -505,6 +564,16 @@ pub struct Db {
     pub(crate) watched: watch::Watched,
     /// The background save walking this database, if one is (see [`DbSnap`]).
     snap: Option<Box<DbSnap>>,
+    /// How accesses update each key's clock (the eviction policy's kind).
+    clock: clock::Clock,
+    /// The memory account (see [`memory`]): what the keys cost, booked so far.
+    used: usize,
+    /// What the keys in `ttl_keys` cost besides the vector.
+    ttl_key_bytes: usize,
+    /// Keys a write looked up, which it may change in place, each with its cost then:
+    /// (offset and length in `noted_keys`, cost). Settled when the command ends.
+    noted: Vec<(u32, u32, usize)>,
+    noted_keys: Vec<u8>,
 }
 
 /// What a key looked like when a snapshot started: its value and expiry, or `None` if it
@@ -584,6 +653,14 @@ impl Db {
     /// (and noted for removal), and, while `keymiss` events are on, a miss is noted for
     /// its event.
     pub fn get(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        let entry = self.peek(key, now_ms)?;
+        entry.touch(&self.clock);
+        Some(entry)
+    }
+
+    /// [`Db::get`] without recording an access (Redis's `LOOKUP_NOTOUCH`: TYPE, TTL,
+    /// EXISTS and the like look keys up so).
+    pub fn peek(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
         match self.table.get(key) {
             Some(entry) if !entry.is_expired(now_ms) => Some(entry),
             found => {
@@ -625,8 +702,9 @@ impl Db {
         self.pending.store(true, Ordering::Release);
     }
 
-    /// Looks a key up for reading without a `keymiss` event (Redis's `LOOKUP_NONOTIFY`,
-    /// as OBJECT looks keys up).
+    /// Looks a key up for reading without a `keymiss` event and without recording an
+    /// access (Redis's `LOOKUP_NONOTIFY | LOOKUP_NOTOUCH`, as OBJECT, TYPE, TTL and
+    /// EXISTS look keys up).
     pub fn get_quietly(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
         let entry = self.table.get(key)?;
         if entry.is_expired(now_ms) {
@@ -636,7 +714,8 @@ impl Db {
         Some(entry)
     }
 
-    /// Looks a key up for writing, removing it first if it has expired.
+    /// Looks a key up for writing, removing it first if it has expired. The key counts
+    /// as accessed, and its cost is noted: the caller may change it in place.
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         self.snap_note(key);
         // Only a database with expiring keys needs the second lookup.
@@ -644,7 +723,50 @@ impl Db {
             self.remove_expired(key);
             return None;
         }
-        self.table.get_mut(key)
+        let entry = self.table.get_mut(key)?;
+        entry.touch(&self.clock);
+        note_cost(&mut self.noted, &mut self.noted_keys, entry);
+        Some(entry)
+    }
+
+    /// Books the change in cost of the keys noted since the last call (see
+    /// [`memory`]). Keys removed meanwhile were booked as they went.
+    pub fn settle(&mut self) {
+        if self.noted.is_empty() {
+            return;
+        }
+        for (at, len, before) in self.noted.drain(..) {
+            let key = &self.noted_keys[at as usize..(at + len) as usize];
+            if let Some(entry) = self.table.get(key) {
+                let after = memory::entry_bytes(entry, memory::ACCOUNT_SAMPLES);
+                self.used = (self.used + after).saturating_sub(before);
+            }
+        }
+        self.noted_keys.clear();
+        if self.noted_keys.capacity() > 4096 {
+            self.noted_keys.shrink_to(256);
+        }
+    }
+
+    /// The memory account of this database, in bytes: its keys (as booked so far), its
+    /// table's bucket array and its expiry index.
+    pub fn used_memory(&self) -> usize {
+        let (buckets, expires) = self.overhead_memory();
+        self.used + buckets + expires
+    }
+
+    /// The structures of the database itself: the bucket array and the expiry index
+    /// (MEMORY STATS's `overhead.hashtable.main` and `overhead.hashtable.expires`).
+    pub fn overhead_memory(&self) -> (usize, usize) {
+        let buckets = memory::alloc(self.table.buckets() * 8);
+        let expires = memory::alloc(self.ttl_keys.capacity() * std::mem::size_of::<Key>())
+            + self.ttl_key_bytes;
+        (buckets, expires)
+    }
+
+    /// How accesses update the keys' clocks.
+    pub fn clock(&self) -> clock::Clock {
+        self.clock
     }
 
     /// Removes a key that has expired.
@@ -660,9 +782,10 @@ impl Db {
         self.table.get(key).is_some_and(|e| e.is_expired(now_ms))
     }
 
-    /// Whether a live key exists.
+    /// Whether a live key exists (an expired one is noted for removal, a miss for its
+    /// `keymiss` event; the access is not recorded).
     pub fn contains(&self, key: &[u8], now_ms: u64) -> bool {
-        self.get(key, now_ms).is_some()
+        self.peek(key, now_ms).is_some()
     }
 
     /// Stores `value` under `key`, clearing any expiry (SET's semantics).
@@ -670,6 +793,8 @@ impl Db {
         self.snap_note(key);
         match self.table.get_mut(key) {
             Some(entry) => {
+                note_cost(&mut self.noted, &mut self.noted_keys, entry);
+                entry.touch(&self.clock);
                 entry.set_value(value);
                 if entry.expires_at != 0 {
                     self.clear_expiry(key);
@@ -691,6 +816,8 @@ impl Db {
         }
         match self.table.get_mut(key) {
             Some(entry) => {
+                note_cost(&mut self.noted, &mut self.noted_keys, entry);
+                entry.touch(&self.clock);
                 entry.set_str(value);
                 if entry.expires_at != 0 && !keep_ttl {
                     self.clear_expiry(key);
@@ -710,7 +837,11 @@ impl Db {
         make: impl FnOnce() -> Value,
     ) -> &mut Entry {
         if self.get_mut(key, now_ms).is_none() {
-            return self.table_insert(Entry::new(key, make()));
+            self.table_insert(Entry::new(key, make()));
+            // The caller fills the new value in place.
+            let entry = self.table.get_mut(key).expect("the key was just inserted");
+            note_cost(&mut self.noted, &mut self.noted_keys, entry);
+            return entry;
         }
         self.table.get_mut(key).expect("the key was just found")
     }
@@ -738,6 +869,7 @@ impl Db {
         entry.expires_at = at_ms.max(1);
         if !had {
             entry.ttl_slot = next_slot;
+            self.ttl_key_bytes += memory::alloc(key.len());
             self.ttl_keys.push(key.into());
         }
         true
@@ -772,9 +904,16 @@ impl Db {
         let with_ttl = entry.expires_at != 0;
         if with_ttl {
             entry.ttl_slot = self.ttl_keys.len() as u32;
+            self.ttl_key_bytes += memory::alloc(entry.key().len());
             self.ttl_keys.push(entry.key().into());
         }
-        self.table_insert(entry);
+        // A key moved from elsewhere keeps its clock, as Redis moves the object;
+        // a fresh one (COPY's) starts one.
+        let bits = entry.clock_bits();
+        let entry = self.table_insert(entry);
+        if bits != 0 {
+            entry.set_clock_bits(bits);
+        }
     }
 
     /// One SCAN call over the keys (see [`Table::scan_count`]): visits the entries of
@@ -823,7 +962,7 @@ impl Db {
             .touch_existing(|key| self.table.get(key).is_some());
         let expired_removed = self.expired_removed;
         let log = std::mem::take(&mut self.log);
-        let (log_new, log_miss) = (self.log_new, self.log_miss);
+        let (log_new, log_miss, clock) = (self.log_new, self.log_miss, self.clock);
         let pending = Arc::clone(&self.pending);
         let watched = std::mem::take(&mut self.watched);
         // A snapshot in progress keeps the old table to finish its walk on.
@@ -836,6 +975,7 @@ impl Db {
             log,
             log_new,
             log_miss,
+            clock,
             pending,
             watched,
             snap,
@@ -848,11 +988,14 @@ impl Db {
         self.snap.as_ref().is_some_and(|s| s.detached.is_none())
     }
 
-    /// Inserts a new entry, without resizing while a snapshot walks the table.
+    /// Inserts a new entry, without resizing while a snapshot walks the table. The key
+    /// is charged to the account and its clock starts.
     fn table_insert(&mut self, entry: Entry) -> &mut Entry {
         if self.log_new {
             self.log_push(Logged::New, entry.key().into());
         }
+        entry.set_clock_bits(self.clock.initial());
+        self.used += memory::entry_bytes(&entry, memory::ACCOUNT_SAMPLES);
         if self.table_fixed() {
             self.table.insert_fixed(entry)
         } else {
@@ -1007,7 +1150,24 @@ impl Db {
         if entry.expires_at != 0 {
             self.unlink_ttl_slot(entry.ttl_slot as usize);
         }
+        self.credit(&entry);
         Some(entry)
+    }
+
+    /// Takes a key that is going off the account: at the cost noted for it if a write
+    /// noted one (that is what was booked), else at its cost now.
+    fn credit(&mut self, entry: &Entry) {
+        let key = entry.key();
+        let keys = &self.noted_keys;
+        let noted = self
+            .noted
+            .iter()
+            .position(|&(at, len, _)| &keys[at as usize..(at + len) as usize] == key);
+        let cost = match noted {
+            Some(i) => self.noted.swap_remove(i).2,
+            None => memory::entry_bytes(entry, memory::ACCOUNT_SAMPLES),
+        };
+        self.used = self.used.saturating_sub(cost);
     }
 
     fn clear_expiry(&mut self, key: &[u8]) {
@@ -1020,7 +1180,8 @@ impl Db {
 
     /// Swap-removes `ttl_keys[slot]` and tells the moved key its new slot.
     fn unlink_ttl_slot(&mut self, slot: usize) {
-        self.ttl_keys.swap_remove(slot);
+        let gone = self.ttl_keys.swap_remove(slot);
+        self.ttl_key_bytes -= memory::alloc(gone.len());
         if let Some(moved) = self.ttl_keys.get(slot) {
             if let Some(e) = self.table.get_mut(moved) {
                 e.ttl_slot = slot as u32;
@@ -1036,13 +1197,32 @@ impl Db {
             self.table.reserve(keys);
         }
         self.remove_entry(&key);
-        let entry = self.table.insert_new(Entry::new(&key, value));
+        let entry = Entry::new(&key, value);
+        entry.set_clock_bits(self.clock.initial());
+        self.used += memory::entry_bytes(&entry, memory::ACCOUNT_SAMPLES);
+        let entry = self.table.insert_new(entry);
         if let Some(at) = expires_at_ms {
             entry.expires_at = at.max(1);
             entry.ttl_slot = self.ttl_keys.len() as u32;
+            self.ttl_key_bytes += memory::alloc(key.len());
             self.ttl_keys.push(key.into());
         }
     }
+}
+
+/// Notes what `entry` costs now, before a write that may change it in place (once per
+/// command: the first cost is the one booked). See [`Db::settle`].
+fn note_cost(noted: &mut Vec<(u32, u32, usize)>, keys: &mut Vec<u8>, entry: &Entry) {
+    let key = entry.key();
+    if noted
+        .iter()
+        .any(|&(at, len, _)| &keys[at as usize..(at + len) as usize] == key)
+    {
+        return;
+    }
+    let cost = memory::entry_bytes(entry, memory::ACCOUNT_SAMPLES);
+    noted.push((keys.len() as u32, key.len() as u32, cost));
+    keys.extend_from_slice(key);
 }
 
 /// Records the pre-image of `key` for `snap` unless the saver already wrote its bucket,
@@ -1091,6 +1271,11 @@ pub struct Keyspace {
     lazy_expire: bool,
     /// `lazyfree-lazy-user-del`: DEL deletes as UNLINK does, and GETDEL propagates UNLINK.
     pub lazy_user_del: bool,
+    /// The memory account of every database, as of the last write (see
+    /// [`Keyspace::settle`]), for readers that do not take the lock.
+    used: Arc<AtomicUsize>,
+    /// Eviction's candidates (see [`evict`]).
+    evict_pool: evict::Pool,
 }
 
 impl Keyspace {
@@ -1112,6 +1297,32 @@ impl Keyspace {
             wanted: Wanted::ALL,
             lazy_expire: false,
             lazy_user_del: false,
+            used: Arc::new(AtomicUsize::new(0)),
+            evict_pool: evict::Pool::default(),
+        }
+    }
+
+    /// Books the cost changes of the keys written since the last call (see
+    /// [`memory`]) and publishes the account for [`Store::used_memory`].
+    pub fn settle(&mut self) {
+        let mut total = 0;
+        for db in &mut self.dbs {
+            db.settle();
+            total += db.used_memory();
+        }
+        self.used.store(total, Ordering::Relaxed);
+    }
+
+    /// The memory account of every database (call [`Keyspace::settle`] first for the
+    /// cost of in-place changes still being made).
+    pub fn used_memory(&self) -> usize {
+        self.dbs.iter().map(Db::used_memory).sum()
+    }
+
+    /// Sets how accesses update the keys' clocks (on an eviction policy change).
+    pub fn set_clock(&mut self, clock: clock::Clock) {
+        for db in &mut self.dbs {
+            db.clock = clock;
         }
     }
 
@@ -1134,6 +1345,7 @@ impl Keyspace {
     /// way are moved in first. Leaves an empty record behind.
     pub fn take_effects(&mut self) -> Effects {
         self.collect_logged();
+        self.settle();
         std::mem::take(&mut self.fx)
     }
 
@@ -1417,6 +1629,7 @@ impl Keyspace {
         for db in &mut self.dbs {
             db.clear();
         }
+        self.settle();
     }
 }
 
@@ -1431,6 +1644,8 @@ impl Keyspace {
 #[derive(Debug)]
 pub struct Store {
     keyspace: RwLock<Keyspace>,
+    /// The keyspace's published memory account.
+    used: Arc<AtomicUsize>,
     /// Set while a busy script owns the keyspace without holding the lock.
     paused: AtomicBool,
     /// Signalled when a paused script takes the keyspace back for good.
@@ -1444,12 +1659,20 @@ impl Store {
     }
 
     /// A store holding an already built keyspace (a loaded dump).
-    pub fn from_keyspace(keyspace: Keyspace) -> Store {
+    pub fn from_keyspace(mut keyspace: Keyspace) -> Store {
+        keyspace.settle();
         Store {
+            used: Arc::clone(&keyspace.used),
             keyspace: RwLock::new(keyspace),
             paused: AtomicBool::new(false),
             resumed: (Mutex::new(()), Condvar::new()),
         }
+    }
+
+    /// The memory account of the keyspace as of its last write (see [`memory`]),
+    /// without taking the lock.
+    pub fn used_memory(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
     }
 
     /// The lock itself, ignoring a pause. A panic elsewhere while holding the lock must
@@ -1560,6 +1783,80 @@ mod tests {
 
     fn s(v: &str) -> Value {
         Value::Str(v.as_bytes().to_vec())
+    }
+
+    /// What the account should say: every key measured afresh.
+    fn measured(db: &Db) -> usize {
+        let keys: usize = db
+            .iter()
+            .map(|e| memory::entry_bytes(e, memory::ACCOUNT_SAMPLES))
+            .sum();
+        let (buckets, expires) = db.overhead_memory();
+        keys + buckets + expires
+    }
+
+    #[test]
+    fn the_memory_account_follows_every_kind_of_change() {
+        let mut rng = crate::util::rand::Rng::new(7);
+        let mut db = Db::default();
+        let limits = Limits::default();
+        for step in 0..20_000u64 {
+            let key = format!("k{}", rng.below(200));
+            let key = key.as_bytes();
+            match rng.below(9) {
+                0 => db.set(key, s(&"v".repeat(rng.below(300) as usize))),
+                1 => db.set_str(
+                    key,
+                    &vec![b'x'; rng.below(100) as usize],
+                    rng.below(2) == 0,
+                    step,
+                ),
+                2 => {
+                    if let Some(mut m) = db.get_mut(key, step).and_then(Entry::str_mut) {
+                        m.append(&[b'a'; 40]);
+                    }
+                }
+                3 => {
+                    let e = db.get_or_insert_with(key, step, || Value::Hash(Hash::new()));
+                    if let Some(h) = e.hash_mut() {
+                        let f = format!("f{}", rng.below(600));
+                        h.insert(f.as_bytes(), b"value", &limits);
+                    }
+                }
+                4 => {
+                    let e = db.get_or_insert_with(key, step, || Value::List(VecDeque::new()));
+                    if let Some(l) = e.list_mut() {
+                        if rng.below(3) == 0 {
+                            l.pop_front();
+                        } else {
+                            l.push_back(vec![b'e'; rng.below(50) as usize]);
+                        }
+                    }
+                }
+                5 => {
+                    db.remove(key, step);
+                }
+                6 => {
+                    db.set_expiry(key, step + 1 + rng.below(50), step);
+                }
+                7 => {
+                    db.persist(key, step);
+                }
+                _ => {
+                    if let Some(e) = db.remove(key, step) {
+                        let to = format!("r{}", rng.below(50));
+                        db.insert(e.rekeyed(to.as_bytes()));
+                    }
+                }
+            }
+            if rng.below(4) == 0 {
+                db.expire_step(5, step);
+            }
+            db.settle();
+            assert_eq!(db.used_memory(), measured(&db), "after step {step}");
+        }
+        db.clear();
+        assert_eq!(db.used_memory(), 0);
     }
 
     #[test]

@@ -79,6 +79,19 @@ impl PartialEq for Set {
 }
 
 impl Set {
+    /// The heap this set holds, its members' costs estimated from `samples` of them (see
+    /// [`crate::store::memory`]).
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        use crate::store::memory::{alloc, sampled};
+        match &self.repr {
+            Repr::Ints(v) => alloc(v.capacity() * 8),
+            Repr::Table(t) => {
+                t.heap_bytes()
+                    + sampled(t.len(), samples, t.first(samples).map(|m| alloc(m.0.len())))
+            }
+        }
+    }
+
     /// An empty set (an intset until a member says otherwise).
     pub fn new() -> Set {
         Set::default()

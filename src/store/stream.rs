@@ -437,6 +437,45 @@ pub struct Stream {
 }
 
 impl Stream {
+    /// An estimate of the heap this stream holds: its nodes' buffers, and its groups'
+    /// pending entries and consumers, with a B-tree's overhead on each map entry. Node
+    /// buffers and pending entries are measured on `samples` of them.
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        use crate::store::memory::{alloc, sampled};
+        use std::mem::size_of;
+        // A std B-tree node holds up to 11 entries and is most of the time about
+        // two-thirds full: each entry costs its key and value, and a share of a node.
+        const fn in_btree(entry: usize) -> usize {
+            entry * 3 / 2 + 8
+        }
+        let block = in_btree(size_of::<StreamId>() + size_of::<Block>());
+        let buffers = self.blocks.values().map(|b| alloc(b.data.capacity()));
+        let blocks = self.blocks.len() * block + sampled(self.blocks.len(), samples, buffers);
+        let nack = in_btree(size_of::<StreamId>() + size_of::<Nack>());
+        let groups: usize = self
+            .groups
+            .iter()
+            .map(|(name, g)| {
+                let owners = g.pel.values().map(|n| alloc(n.consumer.capacity()));
+                let pel = g.pel.len() * nack + sampled(g.pel.len(), samples, owners);
+                let consumers: usize = g
+                    .consumers
+                    .iter()
+                    .map(|(name, c)| {
+                        in_btree(size_of::<Vec<u8>>() + size_of::<Consumer>())
+                            + alloc(name.capacity())
+                            + c.pel.len() * in_btree(size_of::<StreamId>())
+                    })
+                    .sum();
+                in_btree(size_of::<Vec<u8>>() + size_of::<Group>())
+                    + alloc(name.capacity())
+                    + pel
+                    + consumers
+            })
+            .sum();
+        blocks + groups
+    }
+
     pub fn new() -> Stream {
         Stream::default()
     }
@@ -471,7 +510,10 @@ impl Stream {
                 || (limits.entries != 0
                     && u64::from(last.live) + u64::from(last.deleted) >= limits.entries);
             if new_node {
-                last.data.shrink_to_fit();
+                // A sealed node keeps an exact copy: shrinking in place would leave the
+                // freed tail of each node as a hole nothing else fills, where the whole
+                // grown buffer, freed, serves the next node's growth.
+                last.data = last.data.as_slice().to_vec();
             }
         }
         if new_node {

@@ -87,6 +87,24 @@ impl<T: Keyed> Table<T> {
         self.buckets.len()
     }
 
+    /// The size of the node that holds one element.
+    pub const fn node_size() -> usize {
+        std::mem::size_of::<Node<T>>()
+    }
+
+    /// The bytes of heap the table itself holds: its bucket array and one node per
+    /// element (what the elements own besides is theirs to count).
+    pub fn heap_bytes(&self) -> usize {
+        crate::store::memory::alloc(self.buckets.capacity() * std::mem::size_of::<Link<T>>())
+            + self.len * crate::store::memory::alloc(Self::node_size())
+    }
+
+    /// The first `n` elements in bucket order: a sample that depends only on what the
+    /// table holds, for estimates that must give the same answer twice.
+    pub fn first(&self, n: usize) -> impl Iterator<Item = &T> {
+        self.iter().take(n)
+    }
+
     fn bucket(&self, key: &[u8]) -> usize {
         (self.hasher.hash_one(key) as usize) & (self.buckets.len() - 1)
     }

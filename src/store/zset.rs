@@ -184,6 +184,12 @@ impl Default for Tree {
 }
 
 impl Tree {
+    /// The heap of the tree's node arrays (not what its members own).
+    fn node_bytes(&self) -> usize {
+        use crate::store::memory::alloc;
+        alloc(self.nodes.capacity() * std::mem::size_of::<Node>()) + alloc(self.free.capacity() * 4)
+    }
+
     /// An empty tree: one empty leaf.
     pub fn new() -> Tree {
         Tree {
@@ -699,6 +705,30 @@ impl PartialEq for ZSet {
 }
 
 impl ZSet {
+    /// The heap this sorted set holds, its members' costs estimated from `samples` of
+    /// them (see [`crate::store::memory`]).
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        use crate::store::memory::{alloc, sampled};
+        match &self.repr {
+            Repr::Listpack(v) => {
+                alloc(v.capacity() * std::mem::size_of::<(f64, Box<[u8]>)>())
+                    + sampled(v.len(), samples, v.iter().map(|(_, m)| alloc(m.len())))
+            }
+            Repr::Skiplist(ix) => {
+                let members = sampled(
+                    ix.dict.len(),
+                    samples,
+                    ix.dict.first(samples).map(|s| alloc(s.member.len())),
+                );
+                // The dict and the tree each hold their own copy of every member.
+                alloc(std::mem::size_of::<Indexed>())
+                    + ix.dict.heap_bytes()
+                    + ix.tree.node_bytes()
+                    + 2 * members
+            }
+        }
+    }
+
     /// An empty sorted set.
     pub fn new() -> ZSet {
         ZSet {
