@@ -375,6 +375,12 @@ impl ClientHandle {
         self.outbox.wake.notify_all();
     }
 
+    /// What the client's buffers hold, for the memory account (CLIENT LIST's
+    /// `tot-mem`).
+    pub fn memory(&self) -> usize {
+        16 * 1024 + self.info().argv_mem + self.outbox_len()
+    }
+
     /// Bytes queued for the client (CLIENT LIST's `omem`).
     pub fn outbox_len(&self) -> usize {
         let out = self.outbox();
@@ -623,6 +629,10 @@ pub struct ClientState {
     pub calls: crate::calls::Local,
     /// How long the running blocking command slept, which its statistics leave out.
     pub waited: std::time::Duration,
+    /// The memory account was over `maxmemory` with nothing left to evict when the
+    /// running command started (Redis's `server.pre_command_oom_state`): a script's
+    /// first `denyoom` write is then refused.
+    pub oom_at_start: bool,
 }
 
 /// The subscribers a connection queued messages for in its current read batch, each
@@ -729,6 +739,7 @@ impl ClientState {
             published: Published::default(),
             calls: Default::default(),
             waited: std::time::Duration::ZERO,
+            oom_at_start: false,
         }
     }
 }

@@ -63,6 +63,7 @@ pub mod connection;
 pub mod consumers;
 pub mod latency;
 pub mod log;
+pub mod memory;
 pub mod notify;
 pub mod pause;
 pub mod persist;

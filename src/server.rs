@@ -532,6 +532,7 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
     crate::tracking::deliver(&mut outgoing);
     published.flush();
     persist::save::cron(server);
+    crate::memory::cron(server);
 
     let elapsed = state.last_sample.0.elapsed();
     if elapsed >= Duration::from_millis(100) {

@@ -176,6 +176,8 @@ pub struct Server {
     pub latency: crate::latency::Monitor,
     /// CLIENT PAUSE.
     pub pause: crate::pause::Pause,
+    /// `maxmemory`, eviction and the memory account.
+    pub memory: crate::memory::Memory,
     /// Every propagated command, kept in unit-test builds so tests can read the stream.
     #[cfg(test)]
     pub propagated: Mutex<Vec<crate::store::Op>>,
@@ -225,8 +227,11 @@ impl Server {
         let limits = config.limits();
         let rdb_options = config.rdb_options();
         let notify_flags = config.notify_flags();
+        let memory = crate::memory::Memory::default();
+        let clock = memory.configure(&config);
         {
             let mut ks = store.write();
+            ks.set_clock(clock);
             ks.set_lazy_expire(config.is_yes("lazyfree-lazy-expire"));
             ks.lazy_user_del = config.is_yes("lazyfree-lazy-user-del");
             ks.set_log_new(notify_flags & crate::store::class::NEW != 0);
@@ -250,6 +255,7 @@ impl Server {
             calls,
             latency,
             pause: Default::default(),
+            memory,
             migrate_sockets: Default::default(),
             store,
             config: RwLock::new(config),
@@ -347,6 +353,7 @@ impl Server {
             config.is_yes("lazyfree-lazy-user-del"),
             config.notify_flags(),
         );
+        let clock = self.memory.configure(&config);
         // Commands take the keyspace lock before the config's: never the other way.
         drop(config);
         let mut ks = self.store.write();
@@ -354,6 +361,10 @@ impl Server {
         ks.lazy_user_del = lazy_user_del;
         ks.set_log_new(flags & crate::store::class::NEW != 0);
         ks.set_log_miss(flags & crate::store::class::KEY_MISS != 0);
+        ks.set_clock(clock);
+        drop(ks);
+        // A lower maxmemory evicts at once, as Redis's `updateMaxmemory` does.
+        crate::memory::evict_now(self);
     }
 
     /// `notify-keyspace-events` as flag bits (see [`crate::store::class`]).

@@ -234,9 +234,11 @@ fn object(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
         );
     }
     let line = format!(
-        "Value at:{:p} refcount:1 encoding:{encoding} serializedlength:{} lru:0 lru_seconds_idle:0{extra}",
+        "Value at:{:p} refcount:1 encoding:{encoding} serializedlength:{} lru:{} lru_seconds_idle:{}{extra}",
         entry,
-        serialized_length(entry.value())
+        serialized_length(entry.value()),
+        entry.clock_bits(),
+        crate::store::clock::idle_ms(entry.clock_bits()) / 1000
     );
     ctx.out.simple(&line);
     Ok(())

@@ -74,8 +74,8 @@ fn dump(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
 /// OK. Checks in Redis's order: the options, an existing key (`BUSYKEY` unless
 /// REPLACE), the TTL, the payload's footer, then the value. A relative TTL is replayed
 /// as an absolute one (`ABSTTL` appended); a TTL already past stores nothing (and a
-/// replaced key is then replayed as DEL). IDLETIME and FREQ are validated, but there
-/// are no LRU/LFU clocks to set.
+/// replaced key is then replayed as DEL). IDLETIME sets the key's LRU clock under an
+/// LRU policy, FREQ its counter under an LFU one.
 fn restore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let (mut replace, mut absttl) = (false, false);
     let (mut idle, mut freq): (Option<i64>, Option<i64>) = (None, None);
@@ -138,6 +138,16 @@ fn restore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     // As dbAdd, a list or sorted set may serve a client blocked on the key.
     let wakes = matches!(value, Value::List(_) | Value::ZSet(_));
     ks.db_mut(dbi).set(key, value);
+    // IDLETIME or FREQ set the new key's clock, whichever the policy keeps (Redis's
+    // `objectSetLRUOrLFU`).
+    let db = ks.db(dbi);
+    if let (Some(bits), Some(entry)) = (
+        db.clock()
+            .restored(idle.map(|i| i as u64), freq.map(|f| f as u32)),
+        db.get_quietly(key, ctx.now_ms),
+    ) {
+        entry.set_clock_bits(bits);
+    }
     if wakes {
         ks.signal_ready(dbi, key);
     }

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use crate::state::{Server, REDIS_VERSION, REDLITE_VERSION};
+use crate::store::memory::human;
 use crate::util::{now_ms, now_us};
 
 /// Every section, in Redis's order.
@@ -181,43 +182,79 @@ pub fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
-/// Redis's `bytesToHuman`.
-fn human(n: u64) -> String {
-    let n = n as f64;
-    if n < 1024.0 {
-        format!("{n}B")
-    } else if n < 1024.0 * 1024.0 {
-        format!("{:.2}K", n / 1024.0)
-    } else if n < 1024.0 * 1024.0 * 1024.0 {
-        format!("{:.2}M", n / (1024.0 * 1024.0))
-    } else {
-        format!("{:.2}G", n / (1024.0 * 1024.0 * 1024.0))
-    }
-}
-
 fn memory_section(server: &Server, out: &mut String) {
-    let rss = rss_bytes();
+    let r = crate::memory::Report::now(server);
     let total = read_trimmed("/proc/meminfo")
         .lines()
         .find(|l| l.starts_with("MemTotal:"))
         .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024);
+    let (used, rss, peak) = (r.used as u64, r.rss as u64, r.peak as u64);
+    let maxmemory = server.memory.maxmemory();
+    let aof_buffer = server.aof.buffered() as u64;
     out.push_str("# Memory\r\n");
-    field(out, "used_memory", rss);
-    field(out, "used_memory_human", human(rss));
+    field(out, "used_memory", used);
+    field(out, "used_memory_human", human(used));
     field(out, "used_memory_rss", rss);
     field(out, "used_memory_rss_human", human(rss));
-    field(out, "used_memory_peak", rss);
-    field(out, "used_memory_peak_human", human(rss));
+    field(out, "used_memory_peak", peak);
+    field(out, "used_memory_peak_human", human(peak));
+    field(
+        out,
+        "used_memory_peak_perc",
+        format!("{:.2}%", r.peak_perc()),
+    );
+    field(out, "used_memory_overhead", r.overhead);
+    field(out, "used_memory_startup", r.startup);
+    field(out, "used_memory_dataset", r.dataset());
+    field(
+        out,
+        "used_memory_dataset_perc",
+        format!("{:.2}%", r.dataset_perc()),
+    );
+    // There is no allocator to ask: its figures are the account's.
+    field(out, "allocator_allocated", used);
+    field(out, "allocator_active", used);
+    field(out, "allocator_resident", rss);
     field(out, "total_system_memory", total);
     field(out, "total_system_memory_human", human(total));
     scripting_memory(server, out);
-    field(out, "maxmemory", 0);
-    field(out, "maxmemory_human", "0B");
-    field(out, "maxmemory_policy", "noeviction");
-    field(out, "mem_fragmentation_ratio", "1.00");
+    field(out, "maxmemory", maxmemory);
+    field(out, "maxmemory_human", human(maxmemory));
+    field(out, "maxmemory_policy", policy_name(server));
+    field(out, "allocator_frag_ratio", "1.00");
+    field(out, "allocator_frag_bytes", 0);
+    field(
+        out,
+        "allocator_rss_ratio",
+        format!("{:.2}", r.fragmentation()),
+    );
+    field(out, "allocator_rss_bytes", rss as i64 - used as i64);
+    field(out, "rss_overhead_ratio", "1.00");
+    field(out, "rss_overhead_bytes", 0);
+    field(
+        out,
+        "mem_fragmentation_ratio",
+        format!("{:.2}", r.fragmentation()),
+    );
+    field(out, "mem_fragmentation_bytes", rss as i64 - used as i64);
+    field(out, "mem_not_counted_for_evict", aof_buffer);
+    field(out, "mem_replication_backlog", 0);
+    field(out, "mem_total_replication_buffers", 0);
+    field(out, "mem_clients_slaves", 0);
+    field(out, "mem_clients_normal", r.clients);
+    field(out, "mem_cluster_links", 0);
+    field(out, "mem_aof_buffer", aof_buffer);
     field(out, "mem_allocator", "libc");
+    field(out, "active_defrag_running", 0);
     field(out, "lazyfree_pending_objects", 0);
+    field(out, "lazyfreed_objects", 0);
+}
+
+/// `maxmemory-policy` as the config spells it.
+fn policy_name(server: &Server) -> String {
+    let config = server.config();
+    String::from_utf8_lossy(&config.value("maxmemory-policy").unwrap_or_default()).into_owned()
 }
 
 /// The scripting lines of the memory section, in Redis 7.0's order. A Lua state's size
@@ -373,10 +410,11 @@ fn stats_section(server: &Server, out: &mut String) {
     field(out, "expired_stale_perc", "0.00");
     field(out, "expired_time_cap_reached_count", 0);
     field(out, "expire_cycle_cpu_milliseconds", 0);
-    field(out, "evicted_keys", 0);
+    field(out, "evicted_keys", get(&server.memory.evicted_keys));
     field(out, "evicted_clients", 0);
-    field(out, "total_eviction_exceeded_time", 0);
-    field(out, "current_eviction_exceeded_time", 0);
+    let (total_exceeded, current_exceeded) = server.memory.exceeded_ms();
+    field(out, "total_eviction_exceeded_time", total_exceeded);
+    field(out, "current_eviction_exceeded_time", current_exceeded);
     field(out, "keyspace_hits", get(&s.keyspace_hits));
     field(out, "keyspace_misses", get(&s.keyspace_misses));
     let (channels, patterns, shard_channels) = server.pubsub.lock().counts();

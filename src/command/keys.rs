@@ -8,11 +8,6 @@
 //! - **RANDOMKEY** draws with a [`Rng`] per worker thread, seeded from the clock and a
 //!   counter. A worker serves one connection at a time, so in effect each connection has
 //!   its own generator, and RANDOMKEY needs only the read lock.
-//! - **OBJECT IDLETIME and FREQ**: entries carry no access clock or LFU counter (that
-//!   would grow every key's node past 56 bytes; see [`crate::store::Entry`]). IDLETIME
-//!   reports 0, as for a key just touched, and FREQ reports Redis's starting counter
-//!   (`LFU_INIT_VAL`, 5), as for a key just created; the errors for the wrong eviction
-//!   policy are Redis's.
 //! - **OBJECT ENCODING and REFCOUNT** are derived from the value and two bits of its
 //!   history ([`crate::store::StrOrigin`]); whether small integers are shared follows the
 //!   eviction policy now, where Redis decides when the value is written.
@@ -489,12 +484,15 @@ fn unlink(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 
 /// How many of the keys in `args[1..]` are live, a repeated key counting each time (the
 /// body of EXISTS and TOUCH).
-fn count_live(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
+fn count_live(ctx: &mut Ctx, ks: &Keyspace, args: &Args, touch: bool) -> CmdResult {
     let db = ks.db(ctx.client.db);
     let n = args
         .iter()
         .skip(1)
-        .filter(|k| db.contains(k, ctx.now_ms))
+        .filter(|k| match touch {
+            true => db.get(k, ctx.now_ms).is_some(),
+            false => db.peek(k, ctx.now_ms).is_some(),
+        })
         .count();
     ctx.out.int(n as i64);
     Ok(())
@@ -505,15 +503,15 @@ fn count_live(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
 /// ```
 /// How many of the keys exist, a repeated key counting each time.
 fn exists(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
-    count_live(ctx, ks, args)
+    count_live(ctx, ks, args, false)
 }
 
 /// ```text
 /// TOUCH key [key ...]
 /// ```
-/// How many of the keys exist (no access time is kept to update; see the module doc).
+/// How many of the keys exist; each one's access clock is updated.
 fn touch(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
-    count_live(ctx, ks, args)
+    count_live(ctx, ks, args, true)
 }
 
 /// ```text
@@ -523,7 +521,7 @@ fn touch(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
 fn type_(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     let name = ks
         .db(ctx.client.db)
-        .get(&args[1], ctx.now_ms)
+        .peek(&args[1], ctx.now_ms)
         .map_or("none", |e| e.type_name());
     ctx.out.simple(name);
     Ok(())
@@ -680,7 +678,7 @@ fn pexpireat(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 
 /// The remaining time to live in ms: -2 for no key, -1 for no expiry.
 fn ttl_ms(ctx: &Ctx, ks: &Keyspace, key: &[u8]) -> i64 {
-    match ks.db(ctx.client.db).get(key, ctx.now_ms) {
+    match ks.db(ctx.client.db).peek(key, ctx.now_ms) {
         None => -2,
         Some(e) => match e.expires_at() {
             None => -1,
@@ -711,7 +709,7 @@ fn pttl(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
 
 /// The absolute expiry in ms: -2 for no key, -1 for no expiry.
 fn expiry_ms(ctx: &Ctx, ks: &Keyspace, key: &[u8]) -> i64 {
-    match ks.db(ctx.client.db).get(key, ctx.now_ms) {
+    match ks.db(ctx.client.db).peek(key, ctx.now_ms) {
         None => -2,
         Some(e) => e.expires_at().map_or(-1, |at| at as i64),
     }
@@ -855,11 +853,6 @@ fn add_entry(ks: &mut Keyspace, db: usize, entry: Entry) {
 /// Redis re-adds even when it overwrites).
 fn rename_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, nx: bool) -> CmdResult {
     let (src, dst) = (&args[1], &args[2]);
-    // Keys over 1 GiB (possible only with proto-max-bulk-len raised past it) cannot be
-    // stored: refuse before the source is taken out, so it is never lost.
-    if dst.len() > crate::store::MAX_KEY_LEN {
-        return Err(CmdError::err("the new key name is longer than 1 GiB"));
-    }
     let dbi = ctx.client.db;
     let db = ks.db_mut(dbi);
     if db.get_mut(src, ctx.now_ms).is_none() {
@@ -1167,18 +1160,15 @@ fn scan_keeps(db: &Db, e: &Entry, opts: &ScanOptions, now_ms: u64) -> bool {
 
 // OBJECT.
 
-/// Redis's `LFU_INIT_VAL`: the LFU counter of a new key.
-const LFU_INIT_VAL: i64 = 5;
-
 /// What the eviction settings decide for OBJECT: (whether an LFU policy is selected,
 /// whether small integers are shared objects).
 fn eviction_flags(ctx: &Ctx) -> (bool, bool) {
-    let config = ctx.server.config();
-    let policy = config.value("maxmemory-policy").unwrap_or_default();
-    let lfu = policy.ends_with(b"-lfu");
-    let lru = policy.ends_with(b"-lru");
-    let no_maxmemory = config.value("maxmemory").is_none_or(|v| v == b"0");
-    (lfu, no_maxmemory || !(lfu || lru))
+    let memory = &ctx.server.memory;
+    let policy = memory.policy();
+    (
+        policy.is_lfu(),
+        memory.maxmemory() == 0 || policy.shares_integers(),
+    )
 }
 
 /// The entry OBJECT looks at; a nil reply (and `None`) when there is none. A miss fires
@@ -1217,17 +1207,18 @@ fn object_refcount(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
 /// ```text
 /// OBJECT IDLETIME key
 /// ```
-/// Always 0: access times are not tracked (see the module doc). An error under an LFU
-/// policy, as in Redis; nil without key.
+/// Seconds since the key was last read or written (OBJECT, TYPE, TTL and EXISTS do not
+/// count). An error under an LFU policy, as in Redis; nil without key.
 fn object_idletime(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     let (lfu, _) = eviction_flags(ctx);
-    if object_lookup(ctx, ks, &args[2]).is_some() {
+    if let Some(e) = object_lookup(ctx, ks, &args[2]) {
         if lfu {
             return Err(CmdError::err(
                 "An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
             ));
         }
-        ctx.out.int(0);
+        let idle = crate::store::clock::idle_ms(e.clock_bits()) / 1000;
+        ctx.out.int(idle as i64);
     }
     Ok(())
 }
@@ -1235,17 +1226,18 @@ fn object_idletime(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
 /// ```text
 /// OBJECT FREQ key
 /// ```
-/// Always Redis's starting counter, 5: access frequency is not tracked (see the module
-/// doc). An error unless an LFU policy is selected, as in Redis; nil without key.
+/// The key's logarithmic access counter, decayed to now (Redis's `LFUDecrAndReturn`).
+/// An error unless an LFU policy is selected, as in Redis; nil without key.
 fn object_freq(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     let (lfu, _) = eviction_flags(ctx);
-    if object_lookup(ctx, ks, &args[2]).is_some() {
+    if let Some(e) = object_lookup(ctx, ks, &args[2]) {
         if !lfu {
             return Err(CmdError::err(
                 "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
             ));
         }
-        ctx.out.int(LFU_INIT_VAL);
+        let clock = ks.db(ctx.client.db).clock();
+        ctx.out.int(i64::from(clock.decayed(e.clock_bits())));
     }
     Ok(())
 }

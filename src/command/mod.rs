@@ -36,6 +36,7 @@ pub mod info;
 pub mod introspect;
 pub mod keys;
 pub mod list;
+pub mod memory;
 pub mod multi;
 pub mod pubsub;
 pub mod scripting;
@@ -263,6 +264,7 @@ pub fn table() -> &'static [&'static [Command]] {
         hyperloglog::COMMANDS,
         server::COMMANDS,
         introspect::COMMANDS,
+        memory::COMMANDS,
         debug::COMMANDS,
         admin::COMMANDS,
         sync::COMMANDS,
@@ -407,6 +409,25 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
     if let Some(msg) = acl::check_request(ctx, cmd, args) {
         return reject(ctx, &msg);
     }
+    // maxmemory: evict what must go; refuse what would grow the dataset if that was not
+    // enough (Redis's processCommand, before the disk checks).
+    if ctx.server.memory.maxmemory() > 0 && ctx.server.scripts.busy_error().is_none() {
+        let out_of_memory = evict_before(ctx) == crate::store::evict::Outcome::Fail;
+        let denyoom = cmd.flags & flags::DENYOOM != 0
+            || (cmd.name == "exec"
+                && ctx.client.multi.as_ref().is_some_and(|m| {
+                    m.queued
+                        .iter()
+                        .any(|q| lookup(&q[0]).is_some_and(|c| c.flags & flags::DENYOOM != 0))
+                }));
+        // Inside MULTI anything but EXEC, DISCARD, QUIT and RESET would queue more.
+        let queues = ctx.client.multi.is_some()
+            && !matches!(cmd.name, "exec" | "discard" | "quit" | "reset");
+        if out_of_memory && (denyoom || queues) {
+            return reject(ctx, crate::memory::OOM_ERROR);
+        }
+        ctx.client.oom_at_start = out_of_memory;
+    }
     // MISCONF after a failed BGSAVE, LOADING while the dump loads.
     let (write, ok_loading) = (cmd.is_write(), cmd.flags & flags::LOADING != 0);
     if let Some(msg) =
@@ -475,6 +496,20 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
         ctx.out.error(&e.message());
     }
     called(ctx, cmd, args, start, false);
+}
+
+/// Evicts before a command runs, as the running client (see
+/// [`crate::memory::perform_evictions`]).
+fn evict_before(ctx: &mut Ctx) -> crate::store::evict::Outcome {
+    let client = &mut *ctx.client;
+    let mut origin = crate::consumers::Origin {
+        client_id: client.id,
+        pending: &mut client.tracking.pending,
+        outgoing: &mut client.tracking.outgoing,
+        published: &mut client.published,
+        held: None,
+    };
+    crate::memory::perform_evictions(ctx.server, &mut origin)
 }
 
 /// Whether a command may write or propagate (`write` or `may_replicate`): what a

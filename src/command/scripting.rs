@@ -412,6 +412,12 @@ fn prepare(ctx: &Ctx, flags: u64, read_only: bool) -> Result<(), CmdError> {
     if flags & flag::EVAL_COMPAT != 0 || flags & flag::NO_WRITES != 0 {
         return Ok(());
     }
+    // A script that declared it may write, but not `allow-oom`, counts as `denyoom`
+    // (Redis's `scriptFlagsToCmdFlags`): refused as processCommand refuses one.
+    if flags & flag::ALLOW_OOM == 0 && ctx.client.oom_at_start && ctx.server.memory.maxmemory() > 0
+    {
+        return Err(CmdError::Msg(crate::memory::OOM_ERROR.into()));
+    }
     if crate::persist::save::refusal(ctx.server, true, true, false).is_some() {
         return Err(CmdError::Msg("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.".into()));
     }
@@ -487,6 +493,7 @@ fn run_eval<'s>(
         name,
         eval: true,
         read_only,
+        allow_oom: flags & flag::EVAL_COMPAT == 0 && flags & flag::ALLOW_OOM != 0,
         argv: args,
     };
     run_script(ctx, ks, lua, &f, &[], &spec);
@@ -684,6 +691,7 @@ fn fcall_locked<'s>(
             name: &name,
             eval: false,
             read_only: read_only || fflags & flag::NO_WRITES != 0,
+            allow_oom: fflags & flag::ALLOW_OOM != 0,
             argv: args,
         };
         run_script(ctx, ks, lua, &f, &tables, &spec);

@@ -1373,6 +1373,7 @@ fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         counter.store(0, Ordering::Relaxed);
     }
     ctx.server.store.write().reset_stats();
+    ctx.server.memory.reset_stats();
     ctx.server.calls.merge(&mut ctx.client.calls);
     ctx.server.calls.reset();
     ctx.out.ok();

@@ -35,6 +35,8 @@ pub struct Spec<'a> {
     pub eval: bool,
     /// Writes are refused (EVAL_RO, FCALL_RO, or the `no-writes` flag).
     pub read_only: bool,
+    /// The script declared `allow-oom`: its writes run even over `maxmemory`.
+    pub allow_oom: bool,
     /// The command that runs it (FUNCTION STATS shows it once the script is busy).
     pub argv: &'a Args,
 }
@@ -50,6 +52,7 @@ pub struct ScriptHost<'a, 'b, 'c> {
     /// `redis.setresp(3)`.
     pub resp3: bool,
     pub read_only: bool,
+    allow_oom: bool,
     /// `redis.set_repl` flags: 1 AOF, 2 replicas.
     pub repl: u8,
     /// Whether a write command ran.
@@ -74,6 +77,7 @@ impl<'a, 'b, 'c> ScriptHost<'a, 'b, 'c> {
             db,
             resp3: false,
             read_only: spec.read_only,
+            allow_oom: spec.allow_oom,
             repl: 3,
             wrote: false,
             eval: spec.eval,
@@ -287,6 +291,18 @@ impl<'b> ScriptHost<'_, 'b, '_> {
         }
         if self.read_only && cmd.flags & (WRITE | MAY_REPLICATE) != 0 {
             return Err("Write commands are not allowed from read-only scripts.".into());
+        }
+        // Over maxmemory when the script started, its first write that may grow the
+        // dataset is refused; after a write it cannot stop halfway (Redis's
+        // `scriptVerifyOOM`).
+        if !self.allow_oom
+            && !self.wrote
+            && self.ctx.client.oom_at_start
+            && cmd.flags & command::flags::DENYOOM != 0
+            && self.ctx.server.memory.maxmemory() > 0
+        {
+            // With its code, as Redis passes `shared.oomerr` on.
+            return Err(format!("-{}", crate::memory::OOM_ERROR));
         }
         if cmd.flags & WRITE != 0 && !self.wrote {
             if let Some(msg) = crate::persist::save::refusal(self.ctx.server, true, true, false) {

@@ -217,6 +217,11 @@ impl Aof {
         self.fed.load(Ordering::Acquire)
     }
 
+    /// Bytes waiting in the AOF buffer (INFO's `mem_aof_buffer`).
+    pub fn buffered(&self) -> usize {
+        lock(&self.buf).data.len()
+    }
+
     /// Whether the AOF is on (or waiting for its first rewrite).
     pub fn enabled(&self) -> bool {
         self.state.load(Ordering::Acquire) != OFF
@@ -544,7 +549,7 @@ impl Aof {
                     "aof_pending_rewrite",
                     u8::from(r.scheduled.load(Ordering::Relaxed)).to_string(),
                 ),
-                ("aof_buffer_length", lock(&self.buf).data.len().to_string()),
+                ("aof_buffer_length", self.buffered().to_string()),
                 (
                     "aof_pending_bio_fsync",
                     u8::from(self.fsync_in_progress.load(Ordering::Relaxed)).to_string(),
