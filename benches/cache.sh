@@ -198,7 +198,7 @@ declare -A R W MB
     a=$(medv "$policy.evicted" redlite); b=$(medv "$policy.evicted" redis)
     echo "| $policy | evicted keys per run | $(show "$a") | $(show "$b") | | |"
     a=$(medv "$policy.used" redlite); b=$(medv "$policy.used" redis)
-    echo "| $policy | used_memory after a run (MB) | $(show "$a") | $(show "$b") | | |"
+    echo "| $policy | used_memory after a run (MiB) | $(show "$a") | $(show "$b") | | |"
   done
   echo
   echo "Bytes per key: a fresh server per type with no maxmemory, $BPK_KEYS keys loaded with"

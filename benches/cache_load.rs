@@ -20,7 +20,8 @@
 //! It prints one line of `name=value` fields on stdout, for the scripts to read:
 //! `cache_load ops=.. hits=.. misses=.. hit_rate=.. errors=.. elapsed=.. ops_per_sec=..`,
 //! where ops are GETs (a miss costs a GET and a SET) and errors counts error replies
-//! (for instance OOM under a noeviction policy). The clock runs from the moment every
+//! (for instance OOM under a noeviction policy) and GETs answered with a value other
+//! than the one this client SETs. The clock runs from the moment every
 //! connection is open until the last one is done.
 //!
 //! Without a PORT (as `cargo test --all-targets` runs it, harness = false having no test
@@ -287,8 +288,9 @@ fn run_connection(
                     write_request(&mut buf, &[b"SET", key, &value]);
                     sets += 1;
                 }
-                Reply::Bulk(_) => counts.hits += 1,
-                Reply::Error(_) => counts.errors += 1,
+                Reply::Bulk(v) if v == value => counts.hits += 1,
+                // A value this client did not write would make the hit rate meaningless.
+                Reply::Bulk(_) | Reply::Error(_) => counts.errors += 1,
                 other => return Err(bad(&format!("GET answered {other:?}"))),
             }
         }
