@@ -378,6 +378,63 @@ mod tests {
         }
     }
 
+    /// Fills 1000 keys, half of them marked by `mark` (even keys) and the others by
+    /// `rest`, evicts about a quarter of the account under `policy`, and returns how many
+    /// keys of each half went: (marked, rest).
+    fn evict_quarter(policy: Policy, clock: Clock, mark: u32, rest: u32) -> (usize, usize) {
+        let mut ks = Keyspace::new(1);
+        ks.set_clock(clock);
+        fill(&mut ks, 1000, 0);
+        for i in 0..1000 {
+            let e = ks.db(0).peek(format!("k{i}").as_bytes(), 0).expect("there");
+            e.set_clock_bits(if i % 2 == 0 { mark } else { rest });
+        }
+        let limit = ks.used_memory() * 3 / 4;
+        let (outcome, _) = ks.evict(limit, 0, &settings(policy), &mut Rng::new(5));
+        assert_eq!(outcome, Outcome::Ok);
+        let gone = |even: bool| {
+            (0..1000)
+                .filter(|i| (i % 2 == 0) == even)
+                .filter(|i| ks.db(0).peek(format!("k{i}").as_bytes(), 0).is_none())
+                .count()
+        };
+        (gone(true), gone(false))
+    }
+
+    #[test]
+    fn lru_takes_the_keys_idle_longest() {
+        let now = clock::lru_clock();
+        let (recent, idle) = evict_quarter(
+            Policy::AllkeysLru,
+            Clock::default(),
+            now,
+            now.wrapping_sub(3600) & clock::LRU_CLOCK_MAX,
+        );
+        assert!(idle > 200, "{idle}");
+        assert_eq!(
+            recent, 0,
+            "no key read just now goes while idle ones remain"
+        );
+    }
+
+    #[test]
+    fn lfu_takes_the_keys_used_least() {
+        let lfu = Clock {
+            lfu: true,
+            ..Clock::default()
+        };
+        let fresh = lfu.initial() & !0xff;
+        let (hot, cold) = evict_quarter(Policy::AllkeysLfu, lfu, fresh | 200, fresh | 1);
+        assert!(cold > 200, "{cold}");
+        assert_eq!(hot, 0, "no frequently used key goes while rare ones remain");
+    }
+
+    #[test]
+    fn random_policies_take_from_everywhere() {
+        let (a, b) = evict_quarter(Policy::AllkeysRandom, Clock::default(), 0, 0);
+        assert!(a > 50 && b > 50, "{a} {b}");
+    }
+
     #[test]
     fn volatile_ttl_takes_the_soonest_expiry_first() {
         let mut ks = Keyspace::new(1);
