@@ -1002,6 +1002,9 @@ impl Config {
         if !self.render(index_of("unixsocket")).is_empty() {
             return Some("unix sockets (unixsocket) are not supported by redlite");
         }
+        if self.render(index_of("maxmemory-clients")) != b"0" {
+            return Some("client eviction (maxmemory-clients) is not supported by redlite");
+        }
         if self.render(index_of("enable-module-command")) != b"no" {
             return Some(
                 "modules (enable-module-command) are not supported by redlite: it cannot load C modules",
@@ -1842,6 +1845,7 @@ mod tests {
             (&["--tls-port", "6380"][..], "TLS"),
             (&["--unixsocket", "/tmp/redlite.sock"][..], "unix sockets"),
             (&["--enable-module-command", "local"][..], "modules"),
+            (&["--maxmemory-clients", "10mb"][..], "client eviction"),
         ] {
             let err = load_err(words);
             assert!(err.contains(what) && err.contains("not supported"), "{err}");
@@ -2363,8 +2367,11 @@ mod tests {
             assert_eq!(set(&mut cfg, &[("maxmemory", input)]), Ok(()), "{input}");
             assert_eq!(value(&cfg, "maxmemory"), shown, "{input}");
         }
-        assert_eq!(set(&mut cfg, &[("maxmemory-clients", "5%")]), Ok(()));
-        assert_eq!(value(&cfg, "maxmemory-clients"), "5%");
+        // Parsed as Redis parses it, then refused: there is no client eviction.
+        let err = set(&mut cfg, &[("maxmemory-clients", "5%")]).unwrap_err();
+        assert!(err.contains("client eviction"), "{err}");
+        assert_eq!(set(&mut cfg, &[("maxmemory-clients", "0%")]), Ok(()));
+        assert_eq!(value(&cfg, "maxmemory-clients"), "0");
         assert_eq!(set(&mut cfg, &[("hz", "0")]), Ok(()));
         assert_eq!((cfg.hz, value(&cfg, "hz")), (1, "1".to_string()));
         assert_eq!(set(&mut cfg, &[("hz", "1000")]), Ok(()));

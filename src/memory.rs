@@ -154,10 +154,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// The account now (settles the keyspace's first).
+    /// The account as of the last write (every write settles it when it ends).
     pub fn now(server: &Server) -> Report {
-        let mut ks = server.store.write();
-        ks.settle();
+        let ks = server.store.read();
         let mut report = Report {
             startup: BASE,
             ..Report::default()

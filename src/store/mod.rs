@@ -200,7 +200,12 @@ impl Entry {
     /// Records an access (Redis's `lookupKey` without `LOOKUP_NOTOUCH`).
     #[inline]
     pub fn touch(&self, clock: &clock::Clock) {
-        self.set_clock_bits(clock.accessed(self.clock_bits()));
+        // Written only when it changes (an LRU time moves once a second): readers of a
+        // hot key on other cores keep their copy of its cache line.
+        let (old, new) = (self.clock_bits(), clock.accessed(self.clock_bits()));
+        if old != new {
+            self.set_clock_bits(new);
+        }
     }
 
     /// The key.
