@@ -184,7 +184,11 @@ fn dump_file(c: &mut Criterion) {
                     bytes.as_slice(),
                     0,
                     &Limits::default(),
-                    |db, k, v, exp, n| fresh.db_mut(db as usize).load(k, v, exp, n as usize),
+                    |db, k, v, exp, n| {
+                        fresh
+                            .db_mut(db as usize)
+                            .load(k, v, exp, n as usize, Default::default())
+                    },
                 )
                 .unwrap();
                 fresh

@@ -843,8 +843,29 @@ impl Config {
 
     /// How RDB values are encoded: `rdbcompression`, `rdbchecksum`,
     /// `list-max-listpack-size`.
+    /// How keys' access clocks are kept: an LFU policy keeps counters, any other keeps
+    /// LRU times; `lfu-log-factor` and `lfu-decay-time` shape the counters.
+    pub fn clock(&self) -> crate::store::clock::Clock {
+        let int = |name: &str| {
+            self.value(name)
+                .and_then(|v| crate::util::num::parse_i64(&v))
+                .unwrap_or(0)
+                .clamp(0, i64::from(u32::MAX)) as u32
+        };
+        crate::store::clock::Clock {
+            lfu: self
+                .value("maxmemory-policy")
+                .is_some_and(|p| p.ends_with(b"-lfu")),
+            log_factor: int("lfu-log-factor"),
+            decay_time: int("lfu-decay-time"),
+        }
+    }
+
     pub fn rdb_options(&self) -> crate::persist::rdb::Options {
+        let policy = self.value("maxmemory-policy").unwrap_or_default();
         crate::persist::rdb::Options {
+            // Redis saves idle times under an LRU policy, counters under an LFU one.
+            clocks: (policy.ends_with(b"-lru") || policy.ends_with(b"-lfu")).then(|| self.clock()),
             compression: self.is_yes("rdbcompression"),
             checksum: self.is_yes("rdbchecksum"),
             list_fill: self

@@ -66,11 +66,7 @@ impl Memory {
             tenacity: int("maxmemory-eviction-tenacity") as u32,
             lazy: config.is_yes("lazyfree-lazy-eviction"),
         };
-        Clock {
-            lfu: policy.is_lfu(),
-            log_factor: int("lfu-log-factor") as u32,
-            decay_time: int("lfu-decay-time") as u32,
-        }
+        config.clock()
     }
 
     /// `maxmemory` (0: none).

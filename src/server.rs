@@ -358,7 +358,8 @@ fn load_dump(server: &Server) -> Result<(), StartError> {
         bytes: &server.persist.loading_loaded_bytes,
         log: &server.log,
     };
-    match persist::save::load(&path, databases, &limits, Some(progress)) {
+    let clock = server.config().clock();
+    match persist::save::load(&path, databases, &limits, clock, Some(progress)) {
         Ok(None) => {
             server.log.notice(&format!(
                 "No dump file found at {}: starting with an empty dataset",

@@ -343,3 +343,55 @@ fn the_account_grows_with_resident_memory_for_every_type() {
         );
     }
 }
+
+#[test]
+fn an_rdb_saved_under_lru_or_lfu_keeps_idle_times_and_counters_for_redis_and_for_us() {
+    if !common::reference_available(
+        "an_rdb_saved_under_lru_or_lfu_keeps_idle_times_and_counters_for_redis_and_for_us",
+    ) {
+        return;
+    }
+    for (policy, option, value, query) in [
+        ("allkeys-lru", "IDLETIME", "1000", "IDLETIME"),
+        ("allkeys-lfu", "FREQ", "77", "FREQ"),
+    ] {
+        let dir = common::TempDir::new("lru-rdb");
+        let flags = ["--dump-format", "rdb", "--maxmemory-policy", policy];
+        let answer = |c: &mut Conn| {
+            common::diff::int_reply(&c.cmd(&["OBJECT", query, "r"])).expect("an integer")
+        };
+        {
+            let ours = Server::start_in(dir.path(), &flags).expect("redlite starts");
+            let mut c = ours.conn();
+            c.cmd(&["SET", "k", "v"]);
+            let dump = c.cmd(&["DUMP", "k"]);
+            let body = dump.iter().position(|&b| b == b'\n').unwrap() + 1;
+            let payload = &dump[body..dump.len() - 2];
+            c.cmd_bytes(&[
+                b"RESTORE",
+                b"r",
+                b"0",
+                payload,
+                option.as_bytes(),
+                value.as_bytes(),
+            ]);
+            assert_eq!(c.cmd(&["SAVE"]), b"+OK\r\n");
+        }
+        let want: i64 = value.parse().unwrap();
+        // Redis reads the file's opcodes back...
+        let theirs = common::Reference::start_in(dir.path(), &["--maxmemory-policy", policy]);
+        let got = answer(&mut theirs.conn());
+        assert!(
+            (want..want + 5).contains(&got),
+            "{policy}: redis read {got}"
+        );
+        drop(theirs);
+        // ...and so do we.
+        let ours = Server::start_in(dir.path(), &flags).expect("redlite restarts");
+        let got = answer(&mut ours.conn());
+        assert!(
+            (want..want + 5).contains(&got),
+            "{policy}: redlite read {got}"
+        );
+    }
+}

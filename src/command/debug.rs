@@ -339,11 +339,11 @@ fn reload(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if save && crate::persist::save::save(server, &ks).is_err() {
         return Err(CmdError::err("Error trying to save the DB"));
     }
-    let (databases, limits) = {
+    let (databases, limits, clock) = {
         let config = server.config();
-        (config.databases, config.limits())
+        (config.databases, config.limits(), config.clock())
     };
-    let loaded = crate::persist::save::load(&server.dump_path(), databases, &limits, None);
+    let loaded = crate::persist::save::load(&server.dump_path(), databases, &limits, clock, None);
     let Ok(Some((mut loaded, _))) = loaded else {
         return Err(CmdError::err("Error trying to load the RDB dump"));
     };

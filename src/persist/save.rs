@@ -181,16 +181,17 @@ impl<W: Write> AnyWriter<W> {
         }
     }
 
-    /// One key.
+    /// One key, with its access clock's bits when known (the RDB format keeps them).
     pub fn entry(
         &mut self,
         key: &[u8],
         value: ValueRef<'_>,
         expires: Option<u64>,
+        clock: Option<u32>,
     ) -> io::Result<()> {
         match self {
             AnyWriter::Redlite(w) => w.entry(key, value, expires),
-            AnyWriter::Rdb(w) => w.entry(key, value, expires),
+            AnyWriter::Rdb(w) => w.entry(key, value, expires, clock),
         }
     }
 
@@ -259,7 +260,12 @@ pub fn write_to<W: Write>(
         }
         w.begin_db(index as u32, db.len() as u64, db.expires_count() as u64)?;
         for entry in db.iter() {
-            w.entry(entry.key(), entry.value(), entry.expires_at())?;
+            w.entry(
+                entry.key(),
+                entry.value(),
+                entry.expires_at(),
+                Some(entry.clock_bits()),
+            )?;
         }
     }
     w.finish()
@@ -474,7 +480,7 @@ fn write_snapshot(
         };
         walk.run(
             &mut w,
-            |w, key, value, expires| w.entry(key, value, expires),
+            |w, key, value, expires, clock| w.entry(key, value, expires, clock),
             |w, written| {
                 drain(w, &mut file)?;
                 p.save_keys_processed
@@ -514,7 +520,7 @@ impl Walk<'_> {
     pub fn run<S>(
         &self,
         sink: &mut S,
-        mut visit: impl FnMut(&mut S, &[u8], ValueRef<'_>, Option<u64>) -> io::Result<()>,
+        mut visit: impl FnMut(&mut S, &[u8], ValueRef<'_>, Option<u64>, Option<u32>) -> io::Result<()>,
         mut after_chunk: impl FnMut(&mut S, u64) -> io::Result<()>,
         mut pause: impl FnMut(Duration),
     ) -> io::Result<()> {
@@ -530,9 +536,9 @@ impl Walk<'_> {
                 let Some(db) = ks.snapshot_db(self.index) else {
                     return Err(io::Error::other("the snapshot went away"));
                 };
-                db.snapshot_step(CHUNK_KEYS, |key, value, expires| {
+                db.snapshot_step(CHUNK_KEYS, |key, value, expires, clock| {
                     if failed.is_none() {
-                        match visit(sink, key, value, expires) {
+                        match visit(sink, key, value, expires, clock) {
                             Ok(()) => written += 1,
                             Err(e) => failed = Some(e),
                         }
@@ -553,7 +559,7 @@ impl Walk<'_> {
         if let Some(snap) = snap {
             for (key, image) in snap.into_leftovers() {
                 if let Some((value, expires)) = image {
-                    visit(sink, &key, value.as_ref(), expires)?;
+                    visit(sink, &key, value.as_ref(), expires, None)?;
                     written += 1;
                 }
             }
@@ -672,6 +678,7 @@ pub fn load(
     path: &Path,
     databases: usize,
     limits: &Limits,
+    clock: crate::store::clock::Clock,
     progress: Option<Progress<'_>>,
 ) -> Result<Option<(Keyspace, LoadStats)>, String> {
     let mut file = match File::open(path) {
@@ -694,13 +701,14 @@ pub fn load(
         count: counter,
     };
     let mut ks = Keyspace::new(databases);
+    ks.set_clock(clock);
     let mut bad_db = None;
     let (mut keys, mut last_report) = (0u64, Instant::now());
-    let mut on_entry = |db: u64, key: Vec<u8>, value, expires, declared: u64| {
+    let mut on_entry = |db: u64, key: Vec<u8>, value, expires, declared: u64, saved| {
         match usize::try_from(db).ok().filter(|&d| d < ks.dbs().len()) {
             Some(d) => {
                 let keys = declared.min(most_keys) as usize;
-                ks.db_mut(d).load(key, value, expires, keys);
+                ks.db_mut(d).load(key, value, expires, keys, saved);
             }
             None => bad_db = Some(db),
         }
@@ -726,7 +734,14 @@ pub fn load(
             now_ms(),
             limits,
             |db, key, value, expires, declared| {
-                on_entry(u64::from(db), key, value, expires, declared)
+                on_entry(
+                    u64::from(db),
+                    key,
+                    value,
+                    expires,
+                    declared,
+                    Default::default(),
+                )
             },
         )
         .map_err(|e| e.to_string())?
@@ -802,7 +817,9 @@ mod tests {
             .join(format!("temp-{}.rdb", std::process::id()))
             .exists());
 
-        let (loaded, stats) = load(&path, 16, &Limits::default(), None).unwrap().unwrap();
+        let (loaded, stats) = load(&path, 16, &Limits::default(), Default::default(), None)
+            .unwrap()
+            .unwrap();
         assert_eq!(stats.keys_loaded, 3);
         assert_eq!(
             loaded.db(0).get(b"s", 0).unwrap().str(),
@@ -817,17 +834,23 @@ mod tests {
     #[test]
     fn missing_file_is_none_and_bad_file_is_an_error_left_untouched() {
         let dir = temp_dir("bad");
-        assert!(load(&dir.join("nope.rdb"), 16, &Limits::default(), None)
-            .unwrap()
-            .is_none());
+        assert!(load(
+            &dir.join("nope.rdb"),
+            16,
+            &Limits::default(),
+            Default::default(),
+            None
+        )
+        .unwrap()
+        .is_none());
         let bad = dir.join("dump.rdb");
         // "REDIS" makes it an RDB file (Redis's), whose first record is garbage.
         fs::write(&bad, b"REDIS0009garbage").unwrap();
-        let err = load(&bad, 16, &Limits::default(), None).unwrap_err();
+        let err = load(&bad, 16, &Limits::default(), Default::default(), None).unwrap_err();
         assert!(err.contains("Unknown RDB encoding type 103"), "{err}");
         assert_eq!(fs::read(&bad).unwrap(), b"REDIS0009garbage");
         fs::write(&bad, b"REDLITE\0garbage").unwrap();
-        let err = load(&bad, 16, &Limits::default(), None).unwrap_err();
+        let err = load(&bad, 16, &Limits::default(), Default::default(), None).unwrap_err();
         assert!(err.contains("magic") || err.contains("version"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -839,7 +862,7 @@ mod tests {
         let mut ks = Keyspace::new(16);
         ks.db_mut(9).set(b"k", Value::Str(b"v".to_vec()));
         write_dump(&ks, &[], &path, Format::Redlite).unwrap();
-        let err = load(&path, 4, &Limits::default(), None).unwrap_err();
+        let err = load(&path, 4, &Limits::default(), Default::default(), None).unwrap_err();
         assert!(err.contains("DB 9"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }

@@ -43,6 +43,13 @@ impl Default for Clock {
     }
 }
 
+/// A key's clock as a file records it: Redis's RDB `IDLE` (seconds) or `FREQ` opcode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Saved {
+    pub idle_secs: Option<u64>,
+    pub freq: Option<u8>,
+}
+
 /// The time the clocks read, in Unix ms: kept by the cron ([`tick`]) so that an access
 /// costs no system call, as Redis caches `server.lruclock`. Until the first tick, the
 /// real time.

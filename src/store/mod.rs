@@ -1055,7 +1055,7 @@ impl Db {
     pub fn snapshot_step(
         &self,
         budget: usize,
-        mut write: impl FnMut(&[u8], ValueRef<'_>, Option<u64>),
+        mut write: impl FnMut(&[u8], ValueRef<'_>, Option<u64>, Option<u32>),
     ) -> bool {
         let Some(snap) = &self.snap else {
             return true;
@@ -1064,12 +1064,14 @@ impl Db {
         let from = snap.pos.load(Ordering::Acquire);
         let mut pre = snap.pre.lock().unwrap_or_else(|e| e.into_inner());
         let next = table.visit_buckets(from, budget, |e| {
+            let clock = Some(e.clock_bits());
             if pre.is_empty() {
-                return write(e.key(), e.value(), e.expires_at());
+                return write(e.key(), e.value(), e.expires_at(), clock);
             }
             match pre.remove(e.key()) {
-                None => write(e.key(), e.value(), e.expires_at()),
-                Some(Some((value, expires))) => write(e.key(), value.as_ref(), expires),
+                None => write(e.key(), e.value(), e.expires_at(), clock),
+                // A pre-image has no clock of its own.
+                Some(Some((value, expires))) => write(e.key(), value.as_ref(), expires, None),
                 Some(None) => {}
             }
         });
@@ -1197,7 +1199,14 @@ impl Db {
     /// Inserts a loaded entry as-is (used when loading a dump). `keys` is how many keys
     /// the database is to hold in all: the table is sized for them at once, so loading
     /// never resizes it.
-    pub fn load(&mut self, key: Vec<u8>, value: Value, expires_at_ms: Option<u64>, keys: usize) {
+    pub fn load(
+        &mut self,
+        key: Vec<u8>,
+        value: Value,
+        expires_at_ms: Option<u64>,
+        keys: usize,
+        saved: clock::Saved,
+    ) {
         if !self.table_fixed() {
             self.table.reserve(keys);
         }
@@ -1206,6 +1215,13 @@ impl Db {
         entry.set_clock_bits(self.clock.initial());
         self.used += memory::entry_bytes(&entry, memory::ACCOUNT_SAMPLES);
         let entry = self.table.insert_new(entry);
+        // The file's idle time or counter, whichever the policy keeps.
+        if let Some(bits) = self
+            .clock
+            .restored(saved.idle_secs, saved.freq.map(u32::from))
+        {
+            entry.set_clock_bits(bits);
+        }
         if let Some(at) = expires_at_ms {
             entry.expires_at = at.max(1);
             entry.ttl_slot = self.ttl_keys.len() as u32;
@@ -2174,9 +2190,12 @@ mod tests {
         let mut out = Vec::new();
         let mut step = 0;
         loop {
-            let done = ks.snapshot_db(index).unwrap().snapshot_step(50, |k, v, e| {
-                out.push((k.to_vec(), v.to_owned(), e));
-            });
+            let done = ks
+                .snapshot_db(index)
+                .unwrap()
+                .snapshot_step(50, |k, v, e, _| {
+                    out.push((k.to_vec(), v.to_owned(), e));
+                });
             if done {
                 break;
             }

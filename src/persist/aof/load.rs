@@ -231,15 +231,21 @@ fn load_rdb_base(server: &Server, replay: &Replay, path: &Path) -> Result<u64, S
     let (stats, end) = {
         let mut ks = server.store.write();
         let dbs = ks.dbs().len();
-        crate::persist::rdb::read_prefix(&data, 0, &limits, |db, key, value, expires, hint| {
-            match usize::try_from(db).ok().filter(|&d| d < dbs) {
+        crate::persist::rdb::read_prefix(
+            &data,
+            0,
+            &limits,
+            |db, key, value, expires, hint, saved| match usize::try_from(db)
+                .ok()
+                .filter(|&d| d < dbs)
+            {
                 Some(d) => {
                     let hint = hint.min(data.len() as u64 / 3) as usize;
-                    ks.db_mut(d).load(key, value, expires, hint);
+                    ks.db_mut(d).load(key, value, expires, hint, saved);
                 }
                 None => bad_db = Some(db),
-            }
-        })
+            },
+        )
         .map_err(|e| e.to_string())?
     };
     if let Some(db) = bad_db {

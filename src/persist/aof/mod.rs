@@ -713,13 +713,14 @@ impl BaseOut {
         key: &[u8],
         value: crate::store::ValueRef<'_>,
         expires: Option<u64>,
+        clock: Option<u32>,
     ) -> io::Result<()> {
         match self {
             BaseOut::Commands(out) => {
                 rewrite::key(out, key, value, expires);
                 Ok(())
             }
-            BaseOut::Rdb(w) => w.entry(key, value, expires),
+            BaseOut::Rdb(w) => w.entry(key, value, expires, clock),
         }
     }
 
@@ -932,7 +933,12 @@ fn write_base_sync(server: &Server, ks: &crate::store::Keyspace, tmp: &Path) -> 
         }
         out.begin_db(index, db.len() as u64, db.expires_count() as u64)?;
         for entry in db.iter() {
-            out.key(entry.key(), entry.value(), entry.expires_at())?;
+            out.key(
+                entry.key(),
+                entry.value(),
+                entry.expires_at(),
+                Some(entry.clock_bits()),
+            )?;
             if let BaseOut::Commands(buf) = &out {
                 if buf.len() > 64 * 1024 {
                     out.drain(&mut file)?;
@@ -1314,7 +1320,7 @@ fn write_snapshot(
         };
         walk.run(
             &mut out,
-            |out, key, value, expires| out.key(key, value, expires),
+            |out, key, value, expires, clock| out.key(key, value, expires, clock),
             |out, _| drain(out, &mut file),
             |chunk| {
                 let (since, ran) = window;

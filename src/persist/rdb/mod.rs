@@ -32,6 +32,7 @@ use std::io::{self, Write};
 
 use super::crc64::crc64;
 use super::dump::LoadStats;
+use crate::store::clock::Saved;
 use crate::store::hash::Hash;
 use crate::store::set::Set;
 use crate::store::stream::{Group, Nack, Stream, StreamId};
@@ -176,6 +177,9 @@ pub struct Options {
     pub checksum: bool,
     /// `list-max-listpack-size`: how list nodes are filled.
     pub list_fill: i64,
+    /// Under an LRU or LFU policy, how keys' clocks are kept: each key is saved with its
+    /// idle time (`IDLE`) or its counter (`FREQ`), as Redis saves them.
+    pub clocks: Option<crate::store::clock::Clock>,
 }
 
 impl Default for Options {
@@ -185,6 +189,7 @@ impl Default for Options {
             compression: true,
             checksum: true,
             list_fill: -2,
+            clocks: None,
         }
     }
 }
@@ -1033,7 +1038,7 @@ pub fn read(
     data: &[u8],
     now_ms: u64,
     limits: &Limits,
-    on_entry: impl FnMut(u64, Vec<u8>, Value, Option<u64>, u64),
+    on_entry: impl FnMut(u64, Vec<u8>, Value, Option<u64>, u64, Saved),
 ) -> Result<LoadStats> {
     let (stats, end) = read_prefix(data, now_ms, limits, on_entry)?;
     if end != data.len() {
@@ -1051,7 +1056,7 @@ pub fn read_prefix(
     data: &[u8],
     now_ms: u64,
     limits: &Limits,
-    mut on_entry: impl FnMut(u64, Vec<u8>, Value, Option<u64>, u64),
+    mut on_entry: impl FnMut(u64, Vec<u8>, Value, Option<u64>, u64, Saved),
 ) -> Result<(LoadStats, usize)> {
     let mut c = Cursor::new(data);
     let magic = c
@@ -1077,6 +1082,7 @@ pub fn read_prefix(
     let mut db = 0u64;
     let mut db_size = 0u64;
     let mut expires: Option<u64> = None;
+    let mut saved = Saved::default();
     loop {
         let t = c.u8()?;
         match t {
@@ -1090,11 +1096,11 @@ pub fn read_prefix(
                 continue;
             }
             OP_FREQ => {
-                c.u8()?;
+                saved.freq = Some(c.u8()?);
                 continue;
             }
             OP_IDLE => {
-                c.len()?;
+                saved.idle_secs = Some(c.len()?);
                 continue;
             }
             OP_EOF => break,
@@ -1134,6 +1140,7 @@ pub fn read_prefix(
         let key = c.string()?;
         let value = read_object(&mut c, t, limits)?;
         let when = expires.take();
+        let clock = std::mem::take(&mut saved);
         let Some(value) = value else {
             continue;
         };
@@ -1141,7 +1148,7 @@ pub fn read_prefix(
             stats.keys_expired += 1;
             continue;
         }
-        on_entry(db, key, value, when, db_size);
+        on_entry(db, key, value, when, db_size, clock);
         stats.keys_loaded += 1;
     }
     if version >= 5 {
@@ -1224,16 +1231,26 @@ impl<W: Write> Writer<W> {
         self.maybe_flush()
     }
 
-    /// One key.
+    /// One key, with its access clock's bits when known (see [`Options::clocks`]).
     pub fn entry(
         &mut self,
         key: &[u8],
         value: ValueRef<'_>,
         expires_at: Option<u64>,
+        clock_bits: Option<u32>,
     ) -> io::Result<()> {
         if let Some(t) = expires_at {
             self.buf.push(OP_EXPIRETIME_MS);
             self.buf.extend_from_slice(&t.to_le_bytes());
+        }
+        if let (Some(clock), Some(bits)) = (self.opts.clocks, clock_bits) {
+            if clock.lfu {
+                self.buf.push(OP_FREQ);
+                self.buf.push(clock.decayed(bits) as u8);
+            } else {
+                self.buf.push(OP_IDLE);
+                put_len(&mut self.buf, crate::store::clock::idle_ms(bits) / 1000);
+            }
         }
         // The type byte comes before the key: encode the object aside, then lay out
         // type, key, value.

@@ -300,17 +300,17 @@ fn file(
             w.begin_db(*d, 1, 0).unwrap();
             db = Some(*d);
         }
-        w.entry(k, v.as_ref(), *e).unwrap();
+        w.entry(k, v.as_ref(), *e, None).unwrap();
     }
     w.finish().unwrap()
 }
 
-type Loaded = Vec<(u64, Vec<u8>, String, Option<u64>)>;
+type Loaded = Vec<(u64, Vec<u8>, String, Option<u64>, Saved)>;
 
 fn load(data: &[u8], now: u64) -> Result<(Loaded, LoadStats)> {
     let mut got = Vec::new();
-    let stats = read(data, now, &limits(), |db, k, v, e, _| {
-        got.push((db, k, canonical(&v), e))
+    let stats = read(data, now, &limits(), |db, k, v, e, _, saved| {
+        got.push((db, k, canonical(&v), e, saved))
     })?;
     Ok((got, stats))
 }
@@ -335,6 +335,7 @@ fn files_round_trip() {
             compression: false,
             checksum: false,
             list_fill: 5,
+            clocks: None,
         },
     ] {
         let data = file(&sorted, &[b"#!lua name=x\nreturn 1"], opts);
@@ -343,7 +344,15 @@ fn files_round_trip() {
         assert_eq!(stats.functions, vec![b"#!lua name=x\nreturn 1".to_vec()]);
         let want: Loaded = sorted
             .iter()
-            .map(|(d, k, v, e)| (u64::from(*d), k.to_vec(), canonical(v), *e))
+            .map(|(d, k, v, e)| {
+                (
+                    u64::from(*d),
+                    k.to_vec(),
+                    canonical(v),
+                    *e,
+                    Saved::default(),
+                )
+            })
             .collect();
         assert_eq!(got, want);
         // Expired keys are skipped and counted.
@@ -417,6 +426,9 @@ fn seconds_expiry_idle_and_freq_are_read() {
     assert_eq!(got[0].0, 3);
     assert_eq!(got[0].3, Some(2_000_000_000_000));
     assert_eq!(got[1].3, None);
+    // The idle time and the counter are read for the key they precede.
+    assert_eq!((got[0].4.idle_secs, got[0].4.freq), (Some(5), None));
+    assert_eq!((got[1].4.idle_secs, got[1].4.freq), (None, Some(9)));
     // Version 4 files have no checksum.
     let mut old = b"REDIS0004".to_vec();
     old.extend_from_slice(&[OP_SELECTDB, 0, TYPE_STRING, 1, b'a', 1, b'x', OP_EOF]);
@@ -431,6 +443,7 @@ fn mutated_payloads_never_panic() {
         compression: true,
         checksum: true,
         list_fill: 4,
+        clocks: None,
     };
     let payloads: Vec<Vec<u8>> = sample_values()
         .iter()
