@@ -19,7 +19,7 @@ use super::{Entry, ValueRef};
 
 /// How many elements of a collection are measured to estimate its cost (the rest are
 /// taken to cost the same on average). MEMORY USAGE's SAMPLES overrides it.
-pub const ACCOUNT_SAMPLES: usize = 16;
+pub const ACCOUNT_SAMPLES: usize = 8;
 
 /// What glibc's malloc takes for a request of `n` bytes: the request plus its 8-byte
 /// header, rounded up to 16, and at least 32; nothing for an empty request (Rust does

@@ -26,7 +26,7 @@ pub mod watch;
 pub mod zset;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use effects::{class, Effects, Event, Op, Own, Wanted};
@@ -579,6 +579,13 @@ pub struct Db {
     /// (offset and length in `noted_keys`, cost). Settled when the command ends.
     noted: Vec<(u32, u32, usize)>,
     noted_keys: Vec<u8>,
+    /// This database's number, and the mask (shared by every database of the keyspace)
+    /// of the databases whose account changed since [`Keyspace::settle`] last added it
+    /// up: a write settles one database, not all sixteen.
+    index: usize,
+    mem_changed: Arc<AtomicU64>,
+    /// What the account said when last added up.
+    mem_published: usize,
 }
 
 /// What a key looked like when a snapshot started: its value and expiry, or `None` if it
@@ -731,6 +738,8 @@ impl Db {
         let entry = self.table.get_mut(key)?;
         entry.touch(&self.clock);
         note_cost(&mut self.noted, &mut self.noted_keys, entry);
+        self.mem_changed
+            .fetch_or(1 << (self.index % 64), Ordering::Relaxed);
         Some(entry)
     }
 
@@ -744,6 +753,7 @@ impl Db {
             let key = &self.noted_keys[at as usize..(at + len) as usize];
             if let Some(entry) = self.table.get(key) {
                 let after = memory::entry_bytes(entry, memory::ACCOUNT_SAMPLES);
+                // Noting the key flagged the database already.
                 self.used = (self.used + after).saturating_sub(before);
             }
         }
@@ -767,6 +777,12 @@ impl Db {
         let expires = memory::alloc(self.ttl_keys.capacity() * std::mem::size_of::<Key>())
             + self.ttl_key_bytes;
         (buckets, expires)
+    }
+
+    /// Flags this database's account for [`Keyspace::settle`].
+    fn mark_changed(&self) {
+        self.mem_changed
+            .fetch_or(1 << (self.index % 64), Ordering::Relaxed);
     }
 
     /// How accesses update the keys' clocks.
@@ -799,6 +815,8 @@ impl Db {
         match self.table.get_mut(key) {
             Some(entry) => {
                 note_cost(&mut self.noted, &mut self.noted_keys, entry);
+                self.mem_changed
+                    .fetch_or(1 << (self.index % 64), Ordering::Relaxed);
                 entry.touch(&self.clock);
                 entry.set_value(value);
                 if entry.expires_at != 0 {
@@ -822,6 +840,8 @@ impl Db {
         match self.table.get_mut(key) {
             Some(entry) => {
                 note_cost(&mut self.noted, &mut self.noted_keys, entry);
+                self.mem_changed
+                    .fetch_or(1 << (self.index % 64), Ordering::Relaxed);
                 entry.touch(&self.clock);
                 entry.set_str(value);
                 if entry.expires_at != 0 && !keep_ttl {
@@ -846,6 +866,8 @@ impl Db {
             // The caller fills the new value in place.
             let entry = self.table.get_mut(key).expect("the key was just inserted");
             note_cost(&mut self.noted, &mut self.noted_keys, entry);
+            self.mem_changed
+                .fetch_or(1 << (self.index % 64), Ordering::Relaxed);
             return entry;
         }
         self.table.get_mut(key).expect("the key was just found")
@@ -875,6 +897,7 @@ impl Db {
         if !had {
             entry.ttl_slot = next_slot;
             self.ttl_key_bytes += memory::alloc(key.len());
+            self.mark_changed();
             self.ttl_keys.push(key.into());
         }
         true
@@ -910,6 +933,7 @@ impl Db {
         if with_ttl {
             entry.ttl_slot = self.ttl_keys.len() as u32;
             self.ttl_key_bytes += memory::alloc(entry.key().len());
+            self.mark_changed();
             self.ttl_keys.push(entry.key().into());
         }
         // A key moved from elsewhere keeps its clock, as Redis moves the object;
@@ -968,6 +992,11 @@ impl Db {
         let expired_removed = self.expired_removed;
         let log = std::mem::take(&mut self.log);
         let (log_new, log_miss, clock) = (self.log_new, self.log_miss, self.clock);
+        let (index, mem_changed, mem_published) = (
+            self.index,
+            Arc::clone(&self.mem_changed),
+            self.mem_published,
+        );
         let pending = Arc::clone(&self.pending);
         let watched = std::mem::take(&mut self.watched);
         // A snapshot in progress keeps the old table to finish its walk on.
@@ -984,8 +1013,12 @@ impl Db {
             pending,
             watched,
             snap,
+            index,
+            mem_changed,
+            mem_published,
             ..Db::default()
         };
+        self.mark_changed();
     }
 
     /// Whether the table must keep its size: a snapshot is walking it.
@@ -1001,6 +1034,7 @@ impl Db {
         }
         entry.set_clock_bits(self.clock.initial());
         self.used += memory::entry_bytes(&entry, memory::ACCOUNT_SAMPLES);
+        self.mark_changed();
         if self.table_fixed() {
             self.table.insert_fixed(entry)
         } else {
@@ -1045,6 +1079,7 @@ impl Db {
     pub fn snapshot_end(&mut self) -> Option<Box<DbSnap>> {
         let snap = self.snap.take()?;
         self.table.fit();
+        self.mark_changed();
         Some(snap)
     }
 
@@ -1175,6 +1210,7 @@ impl Db {
             None => memory::entry_bytes(entry, memory::ACCOUNT_SAMPLES),
         };
         self.used = self.used.saturating_sub(cost);
+        self.mark_changed();
     }
 
     fn clear_expiry(&mut self, key: &[u8]) {
@@ -1189,6 +1225,7 @@ impl Db {
     fn unlink_ttl_slot(&mut self, slot: usize) {
         let gone = self.ttl_keys.swap_remove(slot);
         self.ttl_key_bytes -= memory::alloc(gone.len());
+        self.mark_changed();
         if let Some(moved) = self.ttl_keys.get(slot) {
             if let Some(e) = self.table.get_mut(moved) {
                 e.ttl_slot = slot as u32;
@@ -1214,6 +1251,7 @@ impl Db {
         let entry = Entry::new(&key, value);
         entry.set_clock_bits(self.clock.initial());
         self.used += memory::entry_bytes(&entry, memory::ACCOUNT_SAMPLES);
+        self.mark_changed();
         let entry = self.table.insert_new(entry);
         // The file's idle time or counter, whichever the policy keeps.
         if let Some(bits) = self
@@ -1226,6 +1264,7 @@ impl Db {
             entry.expires_at = at.max(1);
             entry.ttl_slot = self.ttl_keys.len() as u32;
             self.ttl_key_bytes += memory::alloc(key.len());
+            self.mark_changed();
             self.ttl_keys.push(key.into());
         }
     }
@@ -1303,10 +1342,13 @@ impl Keyspace {
     /// `n` empty databases.
     pub fn new(n: usize) -> Keyspace {
         let pending = Arc::new(AtomicBool::new(false));
+        let mem_changed = Arc::new(AtomicU64::new(0));
         Keyspace {
             dbs: (0..n)
-                .map(|_| Db {
+                .map(|index| Db {
                     pending: Arc::clone(&pending),
+                    index,
+                    mem_changed: Arc::clone(&mem_changed),
                     ..Db::default()
                 })
                 .collect(),
@@ -1326,10 +1368,25 @@ impl Keyspace {
     /// Books the cost changes of the keys written since the last call (see
     /// [`memory`]) and publishes the account for [`Store::used_memory`].
     pub fn settle(&mut self) {
-        let mut total = 0;
-        for db in &mut self.dbs {
-            db.settle();
-            total += db.used_memory();
+        let Some(first) = self.dbs.first() else {
+            return;
+        };
+        let mut changed = first.mem_changed.swap(0, Ordering::Relaxed);
+        if changed == 0 {
+            return;
+        }
+        let mut total = self.used.load(Ordering::Relaxed);
+        // Only the databases whose account changed are added up again (past 64
+        // databases, a bit stands for every 64th).
+        while changed != 0 {
+            let bit = changed.trailing_zeros() as usize;
+            changed &= changed - 1;
+            for db in self.dbs.iter_mut().skip(bit).step_by(64) {
+                db.settle();
+                let now = db.used_memory();
+                total = (total + now).saturating_sub(db.mem_published);
+                db.mem_published = now;
+            }
         }
         self.used.store(total, Ordering::Relaxed);
     }
@@ -1532,6 +1589,10 @@ impl Keyspace {
                 .touch_existing(|k| dx.table.get(k).is_some() || dy.table.get(k).is_some());
         }
         self.dbs.swap(a, b);
+        for i in [a, b] {
+            self.dbs[i].index = i;
+            self.dbs[i].mark_changed();
+        }
         let (wa, wb) = (
             std::mem::take(&mut self.dbs[a].watched),
             std::mem::take(&mut self.dbs[b].watched),
@@ -1878,6 +1939,32 @@ mod tests {
         }
         db.clear();
         assert_eq!(db.used_memory(), 0);
+    }
+
+    #[test]
+    fn the_published_total_adds_up_the_databases() {
+        let mut ks = Keyspace::new(4);
+        for step in 0..2000u64 {
+            let db = ks.db_mut((step % 4) as usize);
+            let key = format!("k{}", step % 37);
+            match step % 5 {
+                0 | 1 => db.set(key.as_bytes(), s(&"x".repeat((step % 90) as usize))),
+                2 => {
+                    db.remove(key.as_bytes(), 0);
+                }
+                3 => {
+                    db.set_expiry(key.as_bytes(), 10_000, 0);
+                }
+                _ if step % 400 == 4 => ks.db_mut(1).clear(),
+                _ => ks.swap_dbs(0, 3),
+            }
+            ks.settle();
+            assert_eq!(
+                ks.used.load(Ordering::Relaxed),
+                ks.used_memory(),
+                "step {step}"
+            );
+        }
     }
 
     #[test]
