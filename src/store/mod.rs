@@ -15,6 +15,7 @@ pub mod effects;
 pub mod expire;
 pub mod hash;
 pub mod hll;
+pub mod packed;
 pub mod set;
 pub mod stream;
 pub mod table;
@@ -44,9 +45,10 @@ pub type Key = Box<[u8]>;
 
 /// One stored key: its key bytes, value and expiry, in as few allocations as possible.
 ///
-/// A string value shares one allocation with its key (`kv` holds the key, then the
-/// value), so a string key costs one table node plus one buffer, as in Redis's
-/// `dictEntry` plus embedded `sds`. Values of other types live behind `other`.
+/// A string value shares one allocation with its key (the key, then the value), so a
+/// string key costs one table node plus one buffer, as in Redis's `dictEntry` plus
+/// embedded `sds`. A small hash, set or sorted set is likewise one buffer with its key
+/// (see [`packed`]); lists and streams live behind a box.
 ///
 /// The table node holding an entry is 56 bytes (a test keeps it so): memory per key is
 /// a tracked benchmark. That is why there is no access clock for OBJECT IDLETIME or an
@@ -54,7 +56,7 @@ pub type Key = Box<[u8]>;
 /// the two bits of string history OBJECT ENCODING needs ride in the top of `meta`.
 #[derive(Debug)]
 pub struct Entry {
-    kv: Vec<u8>,
+    body: Body,
     /// The key's length in the low 30 bits (keys are limited to 1 GiB, twice Redis's
     /// default `proto-max-bulk-len`), and the [`StrOrigin`] in the top 2.
     meta: u32,
@@ -62,8 +64,22 @@ pub struct Entry {
     ttl_slot: u32,
     /// Absolute expiry in Unix milliseconds; 0 means none.
     expires_at: u64,
-    /// A value of any type but string (never `Value::Str`).
-    other: Option<Box<Value>>,
+}
+
+/// The key and the value of an [`Entry`], in as few allocations as the type allows.
+#[derive(Debug)]
+enum Body {
+    /// The key, then the string value, in one buffer.
+    Str(Vec<u8>),
+    /// Hashes, sets and sorted sets keep the key themselves, in the buffer of their
+    /// compact encodings: a small one and its key are then a single allocation, as
+    /// the type's packed form plus the key is all Redis allocates besides its
+    /// `dictEntry` and `robj`.
+    Hash(Hash),
+    Set(Set),
+    ZSet(ZSet),
+    /// The key, and a list or a stream.
+    Boxed(Box<[u8]>, Box<Value>),
 }
 
 /// The longest key an entry can hold (1 GiB - 1).
@@ -114,36 +130,65 @@ pub const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 
 impl table::Keyed for Entry {
     fn key(&self) -> &[u8] {
-        &self.kv[..self.key_len()]
+        match &self.body {
+            Body::Str(kv) => &kv[..self.key_len()],
+            Body::Hash(h) => h.key(),
+            Body::Set(s) => s.key(),
+            Body::ZSet(z) => z.key(),
+            Body::Boxed(key, _) => key,
+        }
+    }
+}
+
+impl Body {
+    /// The body holding `value` under `key`.
+    fn new(key: &[u8], value: Value) -> Body {
+        match value {
+            Value::Str(s) => {
+                let mut kv = Vec::with_capacity(key.len() + s.len());
+                kv.extend_from_slice(key);
+                kv.extend_from_slice(&s);
+                Body::Str(kv)
+            }
+            Value::Hash(mut h) => {
+                h.set_key(key);
+                Body::Hash(h)
+            }
+            Value::Set(mut s) => {
+                s.set_key(key);
+                Body::Set(s)
+            }
+            Value::ZSet(mut z) => {
+                z.set_key(key);
+                Body::ZSet(z)
+            }
+            other => Body::Boxed(key.into(), Box::new(other)),
+        }
     }
 }
 
 impl Entry {
     fn new(key: &[u8], value: Value) -> Entry {
-        let mut entry = match value {
-            Value::Str(s) => Entry::new_str(key, &s),
-            other => {
-                let mut e = Entry::new_str(key, b"");
-                e.other = Some(Box::new(other));
-                e
-            }
-        };
-        entry.kv.shrink_to_fit();
-        entry
+        // Checked before anything is inserted: a command that breaks it fails alone.
+        assert!(key.len() <= MAX_KEY_LEN, "keys are limited to 1 GiB");
+        Entry {
+            body: Body::new(key, value),
+            meta: key.len() as u32,
+            ttl_slot: 0,
+            expires_at: 0,
+        }
     }
 
     fn new_str(key: &[u8], value: &[u8]) -> Entry {
-        // Checked before anything is inserted: a command that breaks it fails alone.
         assert!(key.len() <= MAX_KEY_LEN, "keys are limited to 1 GiB");
         let mut kv = Vec::with_capacity(key.len() + value.len());
         kv.extend_from_slice(key);
         kv.extend_from_slice(value);
         Entry {
-            kv,
+            body: Body::Str(kv),
             meta: key.len() as u32,
             ttl_slot: 0,
             expires_at: 0,
-            other: None,
         }
     }
 
@@ -158,9 +203,12 @@ impl Entry {
 
     /// The value.
     pub fn value(&self) -> ValueRef<'_> {
-        match &self.other {
-            Some(v) => v.as_ref().as_ref(),
-            None => ValueRef::Str(&self.kv[self.key_len()..]),
+        match &self.body {
+            Body::Str(kv) => ValueRef::Str(&kv[self.key_len()..]),
+            Body::Hash(h) => ValueRef::Hash(h),
+            Body::Set(s) => ValueRef::Set(s),
+            Body::ZSet(z) => ValueRef::ZSet(z),
+            Body::Boxed(_, v) => v.as_ref().as_ref(),
         }
     }
 
@@ -179,12 +227,12 @@ impl Entry {
 
     /// The string value for in-place changes, or `None` for another type.
     pub fn str_mut(&mut self) -> Option<StrMut<'_>> {
-        match self.other {
-            Some(_) => None,
-            None => Some(StrMut {
-                kv: &mut self.kv,
+        match &mut self.body {
+            Body::Str(kv) => Some(StrMut {
+                kv,
                 meta: &mut self.meta,
             }),
+            _ => None,
         }
     }
 
@@ -198,72 +246,78 @@ impl Entry {
 
     /// The list value, writable, or `None` for another type.
     pub fn list_mut(&mut self) -> Option<&mut VecDeque<Vec<u8>>> {
-        match self.other.as_deref_mut() {
-            Some(Value::List(l)) => Some(l),
+        match &mut self.body {
+            Body::Boxed(_, v) => match &mut **v {
+                Value::List(l) => Some(l),
+                _ => None,
+            },
             _ => None,
         }
     }
 
     /// The hash value, or `None` for another type.
     pub fn hash(&self) -> Option<&Hash> {
-        match self.other.as_deref() {
-            Some(Value::Hash(h)) => Some(h),
+        match &self.body {
+            Body::Hash(h) => Some(h),
             _ => None,
         }
     }
 
     /// The hash value, writable, or `None` for another type.
     pub fn hash_mut(&mut self) -> Option<&mut Hash> {
-        match self.other.as_deref_mut() {
-            Some(Value::Hash(h)) => Some(h),
+        match &mut self.body {
+            Body::Hash(h) => Some(h),
             _ => None,
         }
     }
 
     /// The set value, or `None` for another type.
     pub fn as_set(&self) -> Option<&Set> {
-        match self.other.as_deref() {
-            Some(Value::Set(s)) => Some(s),
+        match &self.body {
+            Body::Set(s) => Some(s),
             _ => None,
         }
     }
 
     /// The set value, writable, or `None` for another type.
     pub fn as_set_mut(&mut self) -> Option<&mut Set> {
-        match self.other.as_deref_mut() {
-            Some(Value::Set(s)) => Some(s),
+        match &mut self.body {
+            Body::Set(s) => Some(s),
             _ => None,
         }
     }
 
     /// The sorted set value, or `None` for another type.
     pub fn zset(&self) -> Option<&ZSet> {
-        match self.other.as_deref() {
-            Some(Value::ZSet(z)) => Some(z),
+        match &self.body {
+            Body::ZSet(z) => Some(z),
             _ => None,
         }
     }
 
     /// The sorted set value, writable, or `None` for another type.
     pub fn zset_mut(&mut self) -> Option<&mut ZSet> {
-        match self.other.as_deref_mut() {
-            Some(Value::ZSet(z)) => Some(z),
+        match &mut self.body {
+            Body::ZSet(z) => Some(z),
             _ => None,
         }
     }
 
     /// The stream value, or `None` for another type.
     pub fn stream(&self) -> Option<&Stream> {
-        match self.other.as_deref() {
-            Some(Value::Stream(s)) => Some(s),
+        match self.value() {
+            ValueRef::Stream(s) => Some(s),
             _ => None,
         }
     }
 
     /// The stream value, writable, or `None` for another type.
     pub fn stream_mut(&mut self) -> Option<&mut Stream> {
-        match self.other.as_deref_mut() {
-            Some(Value::Stream(s)) => Some(s),
+        match &mut self.body {
+            Body::Boxed(_, v) => match &mut **v {
+                Value::Stream(s) => Some(s),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -273,29 +327,46 @@ impl Entry {
         match value {
             Value::Str(s) => self.set_str(&s),
             other => {
-                self.kv.truncate(self.key_len());
-                self.kv.shrink_to_fit();
                 self.set_origin(StrOrigin::Set);
-                self.other = Some(Box::new(other));
+                let body = Body::new(self.key(), other);
+                self.body = body;
             }
         }
     }
 
     /// Replaces the value with a string, reusing the buffer when it fits.
     pub fn set_str(&mut self, value: &[u8]) {
-        self.other = None;
+        if !matches!(self.body, Body::Str(_)) {
+            self.body = Body::Str(self.key().to_vec());
+        }
+        let Body::Str(kv) = &mut self.body else {
+            unreachable!("made a string above")
+        };
         StrMut {
-            kv: &mut self.kv,
+            kv,
             meta: &mut self.meta,
         }
         .set(value);
     }
 
     /// The owned value, consuming the entry.
-    pub fn into_value(mut self) -> Value {
-        match self.other.take() {
-            Some(v) => *v,
-            None => Value::Str(self.kv.split_off(self.key_len())),
+    pub fn into_value(self) -> Value {
+        let key_len = self.key_len();
+        match self.body {
+            Body::Str(mut kv) => Value::Str(kv.split_off(key_len)),
+            Body::Hash(mut h) => {
+                h.set_key(b"");
+                Value::Hash(h)
+            }
+            Body::Set(mut s) => {
+                s.set_key(b"");
+                Value::Set(s)
+            }
+            Body::ZSet(mut z) => {
+                z.set_key(b"");
+                Value::ZSet(z)
+            }
+            Body::Boxed(_, v) => *v,
         }
     }
 
@@ -366,16 +437,15 @@ impl Entry {
     }
 
     /// The same value and expiry under another key (RENAME). A string is copied into the
-    /// new key's buffer; any other value moves as it is.
+    /// new key's buffer; any other value moves as it is, taking the new key.
     pub fn rekeyed(self, key: &[u8]) -> Entry {
-        let mut entry = match &self.other {
-            Some(_) => Entry::new_str(key, b""),
-            None => Entry::new_str(key, &self.kv[self.key_len()..]),
+        let (origin, expires_at) = (self.origin(), self.expires_at);
+        let mut entry = match self.body {
+            Body::Str(ref kv) => Entry::new_str(key, &kv[self.key_len()..]),
+            _ => Entry::new(key, self.into_value()),
         };
-        entry.kv.shrink_to_fit();
-        entry.set_origin(self.origin());
-        entry.expires_at = self.expires_at;
-        entry.other = self.other;
+        entry.set_origin(origin);
+        entry.expires_at = expires_at;
         entry
     }
 
@@ -384,7 +454,7 @@ impl Entry {
     /// integer.
     pub fn duplicate(&self, key: &[u8]) -> Entry {
         let mut entry = Entry::new(key, self.value().to_owned());
-        if self.other.is_none() {
+        if let Body::Str(_) = self.body {
             entry.set_origin(match self.encoding() {
                 "int" => StrOrigin::CopiedInt,
                 "raw" => StrOrigin::Modified,
@@ -1685,6 +1755,69 @@ mod tests {
         assert!(e.list().is_none());
         let e = db.remove(b"k", 0).unwrap();
         assert_eq!(e.into_value(), Value::Str(b"back".to_vec()));
+    }
+
+    #[test]
+    fn collections_carry_their_key_through_every_move() {
+        let l = Limits::default();
+        let mut h = Hash::new();
+        h.insert(b"f", b"v", &l);
+        let mut big = Hash::new();
+        for i in 0..600 {
+            big.insert(format!("f{i}").as_bytes(), b"v", &l);
+        }
+        let values = [
+            Value::Hash(h),
+            Value::Hash(big),
+            Value::Set(Set::from_members(["1", "2"], &l)),
+            Value::Set(Set::from_members(["a", "b"], &l)),
+            Value::ZSet(ZSet::new()),
+            Value::List(VecDeque::from(vec![b"x".to_vec()])),
+        ];
+        for value in values {
+            let mut db = Db::default();
+            db.set(b"first", value.clone());
+            assert_eq!(db.get(b"first", 0).unwrap().key(), b"first");
+            let e = db
+                .remove(b"first", 0)
+                .unwrap()
+                .rekeyed(b"a much longer second key");
+            db.insert(e);
+            let copy = db
+                .get(b"a much longer second key", 0)
+                .unwrap()
+                .duplicate(b"3");
+            db.insert(copy);
+            for key in [&b"a much longer second key"[..], b"3"] {
+                let e = db.get_mut(key, 0).unwrap();
+                assert_eq!((e.key(), e.value()), (key, value.as_ref()));
+                e.set_value(value.clone());
+                assert_eq!(e.key(), key);
+            }
+            // The value leaves the keyspace without the key it was stored under.
+            let out = db.remove(b"3", 0).unwrap().into_value();
+            assert_eq!(out, value);
+            let mut again = Db::default();
+            again.set(b"4", out);
+            assert_eq!(again.get(b"4", 0).unwrap().key(), b"4");
+            // A string written over it takes the key back into its own buffer.
+            let e = db.get_mut(b"a much longer second key", 0).unwrap();
+            e.set_str(b"now a string");
+            assert_eq!(e.key(), b"a much longer second key");
+            assert_eq!(e.str(), Some(&b"now a string"[..]));
+        }
+    }
+
+    #[test]
+    fn a_set_replaced_whole_keeps_its_key() {
+        let l = Limits::default();
+        let mut db = Db::default();
+        db.set(b"s", Value::Set(Set::from_members(["a", "b", "c"], &l)));
+        let set = db.get_mut(b"s", 0).unwrap().as_set_mut().unwrap();
+        let old = set.replace_with(Set::from_members(["7"], &l));
+        assert_eq!(old, Set::from_members(["a", "b", "c"], &l));
+        let e = db.get(b"s", 0).expect("still found under its key");
+        assert_eq!(e.as_set().unwrap().encoding(), "intset");
     }
 
     fn encoding_of(value: &[u8]) -> &'static str {
