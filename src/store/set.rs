@@ -23,13 +23,43 @@ use super::value::Limits;
 use crate::util::num::{i64_to_bytes, parse_i64};
 use crate::util::rand::Rng;
 
-/// A member of a hashtable-encoded set.
-#[derive(Debug)]
-struct Member(Box<[u8]>);
+/// The longest member kept inside the table's node.
+const INLINE: usize = 30;
+
+/// A member of a hashtable-encoded set: up to [`INLINE`] bytes inside the table's node
+/// (which then stays one 48-byte malloc chunk), so a short member costs no allocation of
+/// its own, as Redis's member costs a `dictEntry` and a short `sds`.
+#[derive(Debug, Clone)]
+enum Member {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<[u8]>),
+}
+
+impl Member {
+    fn new(member: &[u8]) -> Member {
+        if member.len() <= INLINE {
+            let mut bytes = [0; INLINE];
+            bytes[..member.len()].copy_from_slice(member);
+            Member::Inline {
+                len: member.len() as u8,
+                bytes,
+            }
+        } else {
+            Member::Heap(member.into())
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Member::Inline { len, bytes } => &bytes[..*len as usize],
+            Member::Heap(bytes) => bytes,
+        }
+    }
+}
 
 impl Keyed for Member {
     fn key(&self) -> &[u8] {
-        &self.0
+        self.bytes()
     }
 }
 
@@ -171,7 +201,7 @@ impl Clone for Set {
             Repr::Table(big) => {
                 let mut copy = Table::new();
                 for m in big.table.iter() {
-                    copy.insert_new(Member(m.0.clone()));
+                    copy.insert_new(m.clone());
                 }
                 Repr::Table(Box::new(Big {
                     key: big.key.clone(),
@@ -282,7 +312,7 @@ impl Set {
                 if big.table.get(member).is_some() {
                     return false;
                 }
-                big.table.insert_new(Member(member.into()));
+                big.table.insert_new(Member::new(member));
                 true
             }
         }
@@ -320,7 +350,7 @@ impl Set {
         let table = table
             .into_iter()
             .flat_map(Table::iter)
-            .map(|m| Cow::Borrowed(&*m.0));
+            .map(|m| Cow::Borrowed(m.bytes()));
         ints.chain(table)
     }
 
@@ -339,7 +369,7 @@ impl Set {
                 let n = ints.get(rng.below(ints.len() as u64) as usize);
                 Some(Cow::Owned(i64_to_bytes(n)))
             }
-            Repr::Table(big) => big.table.random_fair(rng).map(|m| Cow::Borrowed(&*m.0)),
+            Repr::Table(big) => big.table.random_fair(rng).map(|m| Cow::Borrowed(m.bytes())),
         }
     }
 
@@ -360,7 +390,7 @@ impl Set {
                 let mut found = Vec::new();
                 let next = big
                     .table
-                    .scan_count(cursor, count, |m| found.push(Cow::Borrowed(&*m.0)));
+                    .scan_count(cursor, count, |m| found.push(Cow::Borrowed(m.bytes())));
                 (next, found)
             }
         }
@@ -382,7 +412,7 @@ impl Set {
         if let Repr::Ints(packed) = &self.repr {
             let mut table = Table::new();
             for n in Ints::of(packed).iter() {
-                table.insert_new(Member(i64_to_bytes(n).into()));
+                table.insert_new(Member::new(&i64_to_bytes(n)));
             }
             let key = packed.key().into();
             self.repr = Repr::Table(Box::new(Big { key, table }));
@@ -570,6 +600,22 @@ mod tests {
         assert_eq!(width_of(128), 2);
         assert_eq!(width_of(-32769), 4);
         assert_eq!(width_of(1 << 31), 8);
+    }
+
+    #[test]
+    fn short_members_live_in_the_node_and_long_ones_beside_it() {
+        assert_eq!(std::mem::size_of::<Member>(), 32, "a node stays 40 bytes");
+        let (m30, m31) = (vec![b'a'; 30], vec![b'b'; 31]);
+        assert!(matches!(Member::new(&m30), Member::Inline { .. }));
+        assert!(matches!(Member::new(&m31), Member::Heap(_)));
+        let mut s = Set::from_members([&m30[..], &m31[..], b"x", b""], &Limits::default());
+        assert!(s.contains(&m30) && s.contains(&m31) && s.contains(b"x") && s.contains(b""));
+        assert!(!s.contains(&m30[..29]) && !s.contains(&m31[..30]));
+        let mut got = members(&s);
+        got.sort();
+        assert_eq!(got, [b"".to_vec(), m30.clone(), m31.clone(), b"x".to_vec()]);
+        assert!(s.remove(&m31) && s.remove(&m30) && !s.remove(&m30));
+        assert_eq!(s.len(), 2);
     }
 
     #[test]
