@@ -15,6 +15,7 @@ pub mod effects;
 pub mod expire;
 pub mod hash;
 pub mod hll;
+pub mod list;
 pub mod packed;
 pub mod set;
 pub mod stream;
@@ -29,12 +30,12 @@ use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use effects::{class, Effects, Event, Op, Own, Wanted};
 pub use hash::Hash;
+pub use list::List;
 pub use set::Set;
 pub use stream::{Stream, StreamId};
 pub use value::{Limits, Value, ValueRef};
 pub use zset::ZSet;
 
-use std::collections::VecDeque;
 use table::Table;
 
 use crate::util::glob;
@@ -237,7 +238,7 @@ impl Entry {
     }
 
     /// The list value, or `None` for another type.
-    pub fn list(&self) -> Option<&VecDeque<Vec<u8>>> {
+    pub fn list(&self) -> Option<&List> {
         match self.value() {
             ValueRef::List(l) => Some(l),
             _ => None,
@@ -245,7 +246,7 @@ impl Entry {
     }
 
     /// The list value, writable, or `None` for another type.
-    pub fn list_mut(&mut self) -> Option<&mut VecDeque<Vec<u8>>> {
+    pub fn list_mut(&mut self) -> Option<&mut List> {
         match &mut self.body {
             Body::Boxed(_, v) => match &mut **v {
                 Value::List(l) => Some(l),
@@ -1747,10 +1748,10 @@ mod tests {
         assert_eq!((e.key(), e.str()), (&b"k"[..], Some(&b"hello"[..])));
         e.str_mut().unwrap().append(b" world");
         assert_eq!(e.value(), ValueRef::Str(b"hello world"));
-        e.set_value(Value::List(VecDeque::from(vec![b"x".to_vec()])));
+        e.set_value(Value::List(List::from_iter(vec![b"x".to_vec()])));
         assert_eq!((e.key(), e.str(), e.type_name()), (&b"k"[..], None, "list"));
         assert!(e.str_mut().is_none());
-        e.list_mut().unwrap().push_back(b"y".to_vec());
+        e.list_mut().unwrap().push_back(b"y");
         e.set_str(b"back");
         assert!(e.list().is_none());
         let e = db.remove(b"k", 0).unwrap();
@@ -1772,7 +1773,7 @@ mod tests {
             Value::Set(Set::from_members(["1", "2"], &l)),
             Value::Set(Set::from_members(["a", "b"], &l)),
             Value::ZSet(ZSet::new()),
-            Value::List(VecDeque::from(vec![b"x".to_vec()])),
+            Value::List(List::from_iter(vec![b"x".to_vec()])),
         ];
         for value in values {
             let mut db = Db::default();
@@ -1856,7 +1857,7 @@ mod tests {
         e.set_str(b"11");
         e.set_origin(StrOrigin::Plain);
         assert_eq!((e.encoding(), e.key()), ("embstr", &b"k"[..]));
-        e.set_value(Value::List(VecDeque::from(vec![b"x".to_vec()])));
+        e.set_value(Value::List(List::from_iter(vec![b"x".to_vec()])));
         assert_eq!(e.encoding(), "quicklist");
         assert_eq!(e.refcount(true), 1);
     }
@@ -1902,7 +1903,7 @@ mod tests {
     #[test]
     fn rekeyed_entries_move_with_their_expiry() {
         let mut db = Db::default();
-        db.set(b"a", Value::List(VecDeque::from(vec![b"x".to_vec()])));
+        db.set(b"a", Value::List(List::from_iter(vec![b"x".to_vec()])));
         db.set_expiry(b"a", 1000, 0);
         db.set(b"b", s("old"));
         db.set_expiry(b"b", 2000, 0);
@@ -1983,9 +1984,9 @@ mod tests {
         let mut ks = Keyspace::new(3);
         ks.db_mut(0).set(b"a", s("x"));
         ks.db_mut(1)
-            .set(b"q", Value::List(VecDeque::from(vec![b"x".to_vec()])));
+            .set(b"q", Value::List(List::from_iter(vec![b"x".to_vec()])));
         ks.db_mut(1)
-            .set(b"r", Value::List(VecDeque::from(vec![b"x".to_vec()])));
+            .set(b"r", Value::List(List::from_iter(vec![b"x".to_vec()])));
         let w = blocking::Waiter::new(Box::new(|_, _, _, _| blocking::Attempt::NotReady));
         ks.blocked.block(0, [&b"q"[..], b"a"], &w);
         ks.swap_dbs(0, 1);
@@ -2045,7 +2046,7 @@ mod tests {
             }
         }
         ks.db_mut(0)
-            .set(b"list", Value::List(VecDeque::from(vec![b"a".to_vec()])));
+            .set(b"list", Value::List(List::from_iter(vec![b"a".to_vec()])));
         let before = contents(ks.db(0));
         let buckets = ks.db(0).table.buckets();
         assert_eq!(ks.snapshot_begin(), vec![(0, 3001)]);
