@@ -97,10 +97,26 @@ fn has_room(node: &[u8], more: usize) -> bool {
 /// Replaces `range` of a node with `with`, its count becoming `n`, and keeps the
 /// buffer's size tight.
 fn splice(node: &mut Vec<u8>, range: Range<usize>, with: &[u8], n: usize) {
-    node.reserve_exact(with.len().saturating_sub(range.len()));
-    node.splice(range, with.iter().copied());
+    let (len, removed) = (node.len(), range.len());
+    if with.len() > removed {
+        // Grow by an eighth at least: a big node then reallocates once per many pushes,
+        // while a small list's node (where an eighth is a few bytes) stays exact.
+        let grow = with.len() - removed;
+        if node.capacity() < len + grow {
+            node.reserve_exact(grow.max(len / 8));
+        }
+        node.resize(len + grow, 0);
+        node.copy_within(range.end..len, range.end + grow);
+    } else if with.len() < removed {
+        let shrink = removed - with.len();
+        node.copy_within(range.end..len, range.end - shrink);
+        node.truncate(len - shrink);
+    }
+    node[range.start..range.start + with.len()].copy_from_slice(with);
     set_count(node, n);
-    if node.capacity() > node.len() + 16 {
+    // Give back what removals freed, but not after every pop from a big node (a realloc
+    // each time would double LPOP's cost): up to an eighth of the node may stay spare.
+    if node.capacity() > node.len() + 16.max(node.len() / 8) {
         node.shrink_to_fit();
     }
 }
@@ -226,6 +242,17 @@ impl List {
     /// index within it.
     fn locate(&self, mut i: usize) -> (usize, usize) {
         let nodes = self.nodes();
+        if i > self.len() / 2 {
+            // From the tail: the tail's end (RPOP, RPUSH) is as near as the head's.
+            let mut rest = self.len() - i;
+            for (n, node) in nodes.iter().enumerate().rev() {
+                let c = count(node);
+                if rest <= c {
+                    return (n, c - rest);
+                }
+                rest -= c;
+            }
+        }
         for (n, node) in nodes.iter().enumerate() {
             let c = count(node);
             if i < c || n + 1 == nodes.len() {
