@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor bench-hll bench-geo bench-rdb bench-acl lint clean
+.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor bench-hll bench-memory bench-geo bench-rdb bench-acl lint clean
 
 all: build
 
@@ -68,6 +68,12 @@ bench-rdb:
 ## the check); adds its section to benches/BENCHMARKS.md.
 bench-acl:
 	bash benches/acl.sh
+
+## Bytes per key of small hashes, sets, sorted sets, lists and strings against
+## redis-server 7.0, and commands on small values; adds its section to
+## benches/BENCHMARKS.md.
+bench-memory:
+	bash benches/memory.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -1,6 +1,6 @@
 //! The list type, as Redis 7.0's quicklist of listpacks (`quicklist.c`).
 //!
-//! Elements are packed into nodes of up to [`NODE_BYTES`] bytes (Redis's default
+//! Elements are packed into nodes of up to `NODE_BYTES` bytes (Redis's default
 //! `list-max-listpack-size -2`, 8 KB), each node one buffer:
 //!
 //! ```text

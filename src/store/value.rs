@@ -1,11 +1,11 @@
 //! The values a key can hold.
 //!
 //! [`Value`] is the owned form commands build and the dump reader returns. Inside the
-//! keyspace a string is packed into the same allocation as its key (see
-//! [`Entry`](super::Entry)), so reads see values through [`ValueRef`]. Each collection
-//! type lives in its own module ([`super::hash`], [`super::set`], [`super::zset`]) and
-//! keeps Redis's compact encodings while it is small, within the [`Limits`] the config
-//! sets.
+//! keyspace a string is packed into the same allocation as its key, and a small hash,
+//! set or sorted set into its own buffer with the key (see [`Entry`](super::Entry)), so
+//! reads see values through [`ValueRef`]. Each collection type lives in its own module
+//! ([`super::hash`], [`super::set`], [`super::zset`], [`super::list`]) and keeps Redis's
+//! compact encodings while it is small, within the [`Limits`] the config sets.
 
 use super::hash::Hash;
 use super::list::List;
