@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor bench-hll bench-geo bench-rdb bench-acl bench-cache lint clean
+.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor bench-hll bench-memory bench-geo bench-rdb bench-acl bench-cache lint clean
 
 all: build
 
@@ -71,9 +71,15 @@ bench-acl:
 
 ## The cache workload of issue #18 against redis-server 7.0: maxmemory 64mb, Zipfian GETs
 ## over 2M keys with a SET on each miss, under allkeys-lru and allkeys-lfu (peak RSS, hit
-## rate, GETs/s), and bytes per key of every type; adds its section to benches/BENCHMARKS.md.
+## rate, GETs/s); adds its section to benches/BENCHMARKS.md.
 bench-cache:
 	bash benches/cache.sh
+
+## Bytes per key of small hashes, sets, sorted sets, lists and strings against
+## redis-server 7.0, and commands on small values; adds its section to
+## benches/BENCHMARKS.md.
+bench-memory:
+	bash benches/memory.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -13,8 +13,7 @@
 #   apart), divided by maxmemory; the median hit rate (the client's count, and INFO's
 #   keyspace_hits and keyspace_misses over the run); the median GETs per second;
 #   evicted_keys over a run and used_memory after it.
-# - Bytes per key: a fresh server with no maxmemory for each type, BPK_KEYS keys of that
-#   type loaded through `redis-cli --pipe`; the RSS growth divided by the key count.
+# Bytes per key of every type are `make bench-memory`'s.
 # The table goes to stdout and into benches/BENCHMARKS.md as its "## Memory limits"
 # section.
 #
@@ -32,7 +31,6 @@ ZIPF=${ZIPF:-0.99}
 PIPELINE=${PIPELINE:-1}
 MAXMEMORY=${MAXMEMORY:-64mb}
 POLICIES=${POLICIES:-allkeys-lru allkeys-lfu}
-BPK_KEYS=${BPK_KEYS:-200000}
 OUT=${OUT:-benches/BENCHMARKS.md}
 
 source benches/common.sh
@@ -115,49 +113,6 @@ for policy in $POLICIES; do
   wait "$RL_PID" "$RD_PID" 2>/dev/null || true
 done
 
-# Bytes per key: a fresh server per type and server, so that nothing freed before is reused.
-# gen TYPE: the RESP of BPK_KEYS keys of TYPE (strings come from common.sh's load_keys).
-gen() {
-  awk -v n="$BPK_KEYS" -v t="$1" 'BEGIN {
-    for (i = 0; i < n; i++) {
-      k = sprintf("%s:%012d", t, i)
-      if (t == "hash") {
-        printf "*12\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n", length(k), k
-        for (j = 1; j <= 5; j++) printf "$6\r\nfield%d\r\n$10\r\n%010d\r\n", j, i * 5 + j
-      } else if (t == "set") {
-        printf "*7\r\n$4\r\nSADD\r\n$%d\r\n%s\r\n", length(k), k
-        for (j = 1; j <= 5; j++) printf "$8\r\nmember:%d\r\n", j
-      } else if (t == "intset") {
-        printf "*7\r\n$4\r\nSADD\r\n$%d\r\n%s\r\n", length(k), k
-        for (j = 1; j <= 5; j++) { v = i * 5 + j ""; printf "$%d\r\n%s\r\n", length(v), v }
-      } else if (t == "zset") {
-        printf "*12\r\n$4\r\nZADD\r\n$%d\r\n%s\r\n", length(k), k
-        for (j = 1; j <= 5; j++) printf "$1\r\n%d\r\n$8\r\nmember:%d\r\n", j, j
-      } else if (t == "list") {
-        printf "*7\r\n$5\r\nRPUSH\r\n$%d\r\n%s\r\n", length(k), k
-        for (j = 1; j <= 5; j++) printf "$9\r\nelement:%d\r\n", j
-      }
-    }
-  }'
-}
-TYPES="string hash set intset zset list"
-for t in $TYPES; do
-  for s in redlite redis; do
-    start_server $s "$WORK/bpk-$t-$s" --save ""
-    base=$(rss_kb "$PID")
-    if [ "$t" = string ]; then
-      KEYS=$BPK_KEYS load_keys "$PORT"
-    else
-      gen "$t" | redis-cli -p "$PORT" --pipe >/dev/null
-    fi
-    n=$(redis-cli -p "$PORT" DBSIZE)
-    [ "$n" = "$BPK_KEYS" ] || { echo "bench-cache: $s has $n $t keys, not $BPK_KEYS" >&2; exit 1; }
-    record "bpk.$t" $s "$(awk -v a="$(rss_kb "$PID")" -v b="$base" -v n="$n" 'BEGIN { printf "%.1f", (a - b) * 1024 / n }')"
-    kill "$PID"; wait "$PID" 2>/dev/null || true
-  done
-  echo "bytes per key: $t done" >&2
-done
-
 # medv LABEL SERVER: the median, or nothing when nothing was recorded (`med` says 0).
 medv() {
   awk -v l="$1" -v s="$2" '$1 == l && $2 == s {f = 1} END {exit !f}' "$RESULTS" && med "$1" "$2" || true
@@ -201,18 +156,7 @@ declare -A R W MB
     echo "| $policy | used_memory after a run (MiB) | $(show "$a") | $(show "$b") | | |"
   done
   echo
-  echo "Bytes per key: a fresh server per type with no maxmemory, $BPK_KEYS keys loaded with"
-  echo "\`redis-cli --pipe\`, the RSS growth divided by the key count. string: \`SET key:%012d\`"
-  echo "of 100 bytes; hash: \`HSET\` of 5 fields \`fieldN\` with 10-byte values; set: \`SADD\` of 5"
-  echo "members \`member:N\`; intset: \`SADD\` of 5 integers; zset: \`ZADD\` of 5 members with"
-  echo "scores 1..5; list: \`RPUSH\` of 5 elements \`element:N\`."
-  echo
-  echo "| type | redlite (bytes/key) | redis (bytes/key) | ratio | goal |"
-  echo "|---|---:|---:|---:|---|"
-  for t in $TYPES; do
-    a=$(medv "bpk.$t" redlite); b=$(medv "bpk.$t" redis)
-    echo "| $t | $a | $b | $(ratio "$a" "$b") | ≤ 1.0 |"
-  done
+  echo "Bytes per key of every type: \`make bench-memory\` (its own section)."
   echo
   echo "Ratios are redlite / Redis: above 1 is better for throughput, below 1 for memory."
 } >"$WORK/section.md"

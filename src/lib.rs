@@ -31,7 +31,8 @@
 //!   place), and one file per command family, as Redis splits its sources.
 //! - [`store`]: databases behind one `RwLock`, lazy expiry on lookup, the TTL index and
 //!   the active expiry cycle, the value types (hash, set and sorted set with Redis's
-//!   compact encodings, our own order-statistic B+tree; streams in blocks of a B-tree
+//!   compact encodings packed with their key in one buffer, [`store::packed`]; lists as a
+//!   quicklist of packed nodes; our own order-statistic B+tree; streams in blocks of a B-tree
 //!   with consumer groups; HyperLogLog's sparse and dense encodings inside strings,
 //!   [`store::hll`]), the WATCH registry, and the waiter registry blocking
 //!   commands (BLPOP, XREAD BLOCK...) build on.

@@ -1,8 +1,8 @@
 //! List commands (Redis's t_list.c): pushes and pops at both ends, LLEN, LRANGE, LINDEX,
 //! LSET, LREM, LTRIM, LINSERT, LPOS, LMOVE, RPOPLPUSH and LMPOP.
 //!
-//! A list is a `VecDeque`, so both ends are O(1); a list that becomes empty deletes its
-//! key, as in Redis. Each family shares one body, as Redis's do: [`push`] (LPUSH, RPUSH,
+//! A list is a [`List`] (a quicklist of packed nodes), so both ends are O(1); a list that
+//! becomes empty deletes its key, as in Redis. Each family shares one body, as Redis's do: [`push`] (LPUSH, RPUSH,
 //! LPUSHX, RPUSHX), [`pop_elements`] (LPOP, RPOP, LMPOP), [`pop_first`] (LMPOP) and
 //! [`move_element`] (LMOVE, RPOPLPUSH). The last three touch the keyspace, report their
 //! events and return what they took, leaving the propagation to the caller, so the
@@ -17,13 +17,11 @@
 //! goes, and the key as modified. LMPOP propagates as the `LPOP`/`RPOP key count` it
 //! amounts to; the others propagate as they were written.
 
-use std::collections::VecDeque;
-
 use super::docs::doc;
 use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::{Args, Reply};
-use crate::store::{class, Keyspace, Value};
+use crate::store::{class, Keyspace, List, Value};
 use crate::util::num::parse_i64;
 
 /// The list commands, as COMMAND INFO reports them.
@@ -126,7 +124,7 @@ impl End {
 }
 
 /// Takes one element from `end` of `list`.
-fn take(list: &mut VecDeque<Vec<u8>>, end: End) -> Option<Vec<u8>> {
+fn take(list: &mut List, end: End) -> Option<Vec<u8>> {
     match end {
         End::Head => list.pop_front(),
         End::Tail => list.pop_back(),
@@ -134,7 +132,7 @@ fn take(list: &mut VecDeque<Vec<u8>>, end: End) -> Option<Vec<u8>> {
 }
 
 /// Adds one element at `end` of `list`.
-fn put(list: &mut VecDeque<Vec<u8>>, end: End, element: Vec<u8>) {
+fn put(list: &mut List, end: End, element: &[u8]) {
     match end {
         End::Head => list.push_front(element),
         End::Tail => list.push_back(element),
@@ -147,7 +145,7 @@ fn read_list<'a>(
     ctx: &mut Ctx,
     ks: &'a Keyspace,
     key: &[u8],
-) -> Result<Option<&'a VecDeque<Vec<u8>>>, CmdError> {
+) -> Result<Option<&'a List>, CmdError> {
     let entry = ks.db(ctx.client.db).get(key, ctx.now_ms);
     match entry {
         Some(_) => ctx.client.stats.keyspace_hits += 1,
@@ -166,7 +164,7 @@ fn write_list<'a>(
     db: usize,
     key: &[u8],
     now_ms: u64,
-) -> Result<Option<&'a mut VecDeque<Vec<u8>>>, CmdError> {
+) -> Result<Option<&'a mut List>, CmdError> {
     match ks.db_mut(db).get_mut(key, now_ms) {
         None => Ok(None),
         Some(e) => e.list_mut().map(Some).ok_or(CmdError::WrongType),
@@ -204,13 +202,13 @@ fn push(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, end: End, only_existing: 
             }
         }
     } else {
-        db.get_or_insert_with(&args[1], ctx.now_ms, || Value::List(VecDeque::new()))
+        db.get_or_insert_with(&args[1], ctx.now_ms, || Value::List(List::new()))
     };
     let Some(list) = entry.list_mut() else {
         return Err(CmdError::WrongType);
     };
     for element in args.iter().skip(2) {
-        put(list, end, element.to_vec());
+        put(list, end, element);
     }
     let len = list.len();
     ks.dirty += args.len() as u64 - 2;
@@ -363,7 +361,7 @@ pub fn move_element(
         let Some(element) = take(list, from) else {
             return Ok(None);
         };
-        put(list, to, element.clone());
+        put(list, to, &element);
         ks.dirty += 1;
         report_move(ks, db, (src, from), (dst, to), false, served);
         return Ok(Some(element));
@@ -377,9 +375,9 @@ pub fn move_element(
     };
     let entry = ks
         .db_mut(db)
-        .get_or_insert_with(dst, now_ms, || Value::List(VecDeque::new()));
+        .get_or_insert_with(dst, now_ms, || Value::List(List::new()));
     if let Some(list) = entry.list_mut() {
-        put(list, to, element.clone());
+        put(list, to, &element);
     }
     ks.signal_ready(db, dst);
     report_move(ks, db, (src, from), (dst, to), deleted, served);
@@ -570,7 +568,7 @@ fn rpoplpush(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// LLEN key
 /// ```
 fn llen(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
-    let len = read_list(ctx, ks, &args[1])?.map_or(0, VecDeque::len);
+    let len = read_list(ctx, ks, &args[1])?.map_or(0, List::len);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -586,7 +584,7 @@ fn lrange(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     match list.and_then(|l| Some((l, clamp_range(l.len(), start, stop)?))) {
         Some((list, (start, stop))) => {
             ctx.out.array(stop - start + 1);
-            for v in list.range(start..=stop) {
+            for v in list.range(start..stop + 1) {
                 ctx.out.bulk(v);
             }
         }
@@ -632,19 +630,19 @@ fn resolve_index(len: usize, index: i64) -> Option<usize> {
 /// The arithmetic wraps as Redis's C does, so a rank of `i64::MIN` (which stays
 /// negative when negated) scans from the tail and accepts every match, and with a
 /// count it never reaches the count and returns all matches.
-fn lpos_scan(
-    list: &VecDeque<Vec<u8>>,
-    element: &[u8],
-    rank: i64,
-    count: Option<i64>,
-    maxlen: i64,
-) -> Vec<i64> {
+fn lpos_scan(list: &List, element: &[u8], rank: i64, count: Option<i64>, maxlen: i64) -> Vec<i64> {
     let from_tail = rank < 0;
     let rank = if from_tail { rank.wrapping_neg() } else { rank };
     let len = list.len();
     let mut found = Vec::new();
     let mut matches: i64 = 0;
-    for scanned in 0..len {
+    // One walk from the chosen end: indexing a packed list costs a walk of its own.
+    let walk: Box<dyn Iterator<Item = &[u8]>> = if from_tail {
+        Box::new(list.iter().rev())
+    } else {
+        Box::new(list.iter())
+    };
+    for (scanned, item) in walk.enumerate() {
         if maxlen != 0 && scanned as i64 >= maxlen {
             break;
         }
@@ -653,7 +651,7 @@ fn lpos_scan(
         } else {
             scanned
         };
-        if list[at] != element {
+        if item != element {
             continue;
         }
         matches += 1;
@@ -741,10 +739,10 @@ fn lset(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         return Err(CmdError::NoSuchKey);
     };
     let index = int_arg(&args[2])?;
-    let slot = resolve_index(list.len(), index)
-        .and_then(|i| list.get_mut(i))
+    let i = resolve_index(list.len(), index)
+        .filter(|&i| i < list.len())
         .ok_or_else(|| CmdError::err("index out of range"))?;
-    *slot = args[3].to_vec();
+    list.set(i, &args[3]);
     ks.dirty += 1;
     ks.changed(class::LIST, "lset", ctx.client.db, &args[1]);
     ctx.out.ok();
@@ -753,12 +751,7 @@ fn lset(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 
 /// Removes matches of `element` from `list`: all of them if `limit` is 0, else the
 /// first `limit` from the head, or from the tail with `from_tail`. Returns how many.
-fn remove_matches(
-    list: &mut VecDeque<Vec<u8>>,
-    element: &[u8],
-    limit: usize,
-    from_tail: bool,
-) -> usize {
+fn remove_matches(list: &mut List, element: &[u8], limit: usize, from_tail: bool) -> usize {
     // Removing the last `limit` matches means keeping the first `total - limit`.
     let skip = match (limit, from_tail) {
         (0, _) | (_, false) => 0,
@@ -825,7 +818,7 @@ fn ltrim(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         match clamp_range(before, start, stop) {
             Some((start, stop)) => {
                 list.truncate(stop + 1);
-                list.drain(..start);
+                list.remove_range(0..start);
             }
             None => list.clear(),
         }
@@ -865,7 +858,7 @@ fn linsert(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         ctx.out.int(-1);
         return Ok(());
     };
-    list.insert(at + usize::from(after), args[4].to_vec());
+    list.insert(at + usize::from(after), &args[4]);
     let len = list.len();
     ks.dirty += 1;
     ks.changed(class::LIST, "linsert", ctx.client.db, &args[1]);
@@ -877,7 +870,7 @@ fn linsert(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 mod tests {
     use super::*;
 
-    fn list(items: &[&str]) -> VecDeque<Vec<u8>> {
+    fn list(items: &[&str]) -> List {
         items.iter().map(|s| s.as_bytes().to_vec()).collect()
     }
 
@@ -1004,7 +997,7 @@ mod tests {
         let got = move_element(&mut ks, 0, (b"l", End::Head), (b"s", End::Tail), 0, false);
         assert_eq!(got, Err(CmdError::WrongType));
         assert_eq!(
-            ks.db(0).get(b"l", 0).unwrap().list().map(VecDeque::len),
+            ks.db(0).get(b"l", 0).unwrap().list().map(List::len),
             Some(3)
         );
 

@@ -480,7 +480,7 @@ fn spop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
                 }
             }
         });
-        let gone = std::mem::replace(set, stays);
+        let gone = set.replace_with(stays);
         gone.iter().map(|m| m.into_owned()).collect()
     };
     ks.notify(SET, "spop", dbi, key);

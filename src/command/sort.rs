@@ -202,7 +202,7 @@ fn sort_output<'a>(
         Some(ValueRef::List(list)) if dontsort => {
             // The list's own order (reversed by DESC), only the LIMIT range.
             let n = (end - start + 1).max(0) as usize;
-            let elems: Box<dyn Iterator<Item = &Vec<u8>>> = if opts.desc {
+            let elems: Box<dyn Iterator<Item = &[u8]>> = if opts.desc {
                 Box::new(list.iter().rev().skip(start.max(0) as usize))
             } else {
                 Box::new(list.iter().skip(start.max(0) as usize))
@@ -390,7 +390,7 @@ fn sort_store(
     opts: &SortOptions,
     dest: &[u8],
 ) -> CmdResult {
-    let list: std::collections::VecDeque<Vec<u8>> = sort_output(ctx, ks, args, opts)?
+    let list: crate::store::List = sort_output(ctx, ks, args, opts)?
         .into_iter()
         .map(|v| v.map(Cow::into_owned).unwrap_or_default())
         .collect();

@@ -131,7 +131,7 @@
 //! file is trusted for allocation beyond the bytes that actually arrive, so a damaged or
 //! hostile file produces a [`DumpError`], never a panic or an outsized allocation.
 
-use std::collections::VecDeque;
+use crate::store::List;
 use std::fmt;
 use std::io::{self, Read, Write};
 
@@ -722,8 +722,7 @@ fn read_entry<R: Read>(
             let count = inp.varint()?;
             // Untrusted count: reserve at most MAX_PREALLOC bytes' worth of slots up
             // front and let the deque grow as elements actually arrive.
-            let cap = count.min((MAX_PREALLOC / std::mem::size_of::<Vec<u8>>()) as u64);
-            let mut items = VecDeque::with_capacity(cap as usize);
+            let mut items = List::new();
             for _ in 0..count {
                 items.push_back(inp.bytes()?);
             }
@@ -1141,7 +1140,7 @@ mod tests {
                 list(&[b"a", b"", b"\x00\xff", b"z"]),
                 Some(5_000),
             ),
-            (3, b"emptylist".to_vec(), Value::List(VecDeque::new()), None),
+            (3, b"emptylist".to_vec(), Value::List(List::new()), None),
             (
                 3,
                 b"many".to_vec(),

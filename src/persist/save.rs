@@ -788,8 +788,8 @@ pub fn cleanup_temp_files(log: &Logger) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::List;
     use crate::store::Value;
-    use std::collections::VecDeque;
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("redlite-save-{name}-{}", std::process::id()));
@@ -806,7 +806,7 @@ mod tests {
         ks.db_mut(0).set(b"s", Value::Str(b"hello".to_vec()));
         ks.db_mut(3).set(
             b"l",
-            Value::List(VecDeque::from(vec![b"a".to_vec(), b"".to_vec()])),
+            Value::List(List::from_iter(vec![b"a".to_vec(), b"".to_vec()])),
         );
         ks.db_mut(3).set(b"ttl", Value::Str(b"x".to_vec()));
         ks.db_mut(3).set_expiry(b"ttl", now_ms() + 100_000, 0);

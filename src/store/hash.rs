@@ -1,16 +1,19 @@
 //! The hash type, in Redis 7.0's two encodings (t_hash.c).
 //!
 //! - **listpack** while the hash has at most `hash-max-listpack-entries` fields and every
-//!   field and value is at most `hash-max-listpack-value` bytes: a vector of pairs
-//!   searched linearly, as Redis walks its listpack. It keeps insertion order (an update
-//!   keeps its place, a delete keeps the others' order), so HGETALL, HKEYS and HVALS of
-//!   a small hash answer in the same order as Redis.
+//!   field and value is at most `hash-max-listpack-value` bytes: one [`Packed`] buffer of
+//!   `[varint length][field][varint length][value]` entries searched linearly, as Redis
+//!   walks its listpack. It keeps insertion order (an update keeps its place, a delete
+//!   keeps the others' order), so HGETALL, HKEYS and HVALS of a small hash answer in the
+//!   same order as Redis. The buffer also holds the key of the keyspace entry (see
+//!   [`Packed`]), so a small hash and its key are a single allocation.
 //! - **hashtable** past either limit: a [`Table`], O(1) per operation, whose
 //!   reverse-binary cursor HSCAN walks.
 //!
-//! The conversion is one way, as in Redis: a hash that shrinks stays a hashtable. Each
-//! field shares one allocation with its value ([`Pair`]).
+//! The conversion is one way, as in Redis: a hash that shrinks stays a hashtable. In a
+//! hashtable each field shares one allocation with its value ([`Pair`]).
 
+use super::packed::{get_bytes, put_bytes, Packed};
 use super::table::{Keyed, Table};
 use super::value::Limits;
 use crate::util::rand::Rng;
@@ -74,17 +77,96 @@ impl Keyed for Pair {
     }
 }
 
-/// The two encodings.
+/// The pairs of a listpack body, in order.
+struct LpIter<'a> {
+    body: &'a [u8],
+    at: usize,
+}
+
+/// Where one listpack pair sits in the body: the whole entry, and its value.
+struct Slot {
+    entry: std::ops::Range<usize>,
+    value: std::ops::Range<usize>,
+}
+
+impl<'a> LpIter<'a> {
+    fn new(body: &'a [u8]) -> LpIter<'a> {
+        LpIter { body, at: 0 }
+    }
+
+    /// The next pair and where it sits.
+    fn next_slot(&mut self) -> Option<(&'a [u8], Slot)> {
+        if self.at == self.body.len() {
+            return None;
+        }
+        let start = self.at;
+        let field = get_bytes(self.body, &mut self.at);
+        let value = get_bytes(self.body, &mut self.at);
+        let value_start = self.at - value.len();
+        Some((
+            field,
+            Slot {
+                entry: start..self.at,
+                value: value_start..self.at,
+            },
+        ))
+    }
+}
+
+impl<'a> Iterator for LpIter<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (field, slot) = self.next_slot()?;
+        Some((field, &self.body[slot.value]))
+    }
+}
+
+/// Where `field` sits in a listpack body.
+fn lp_find(body: &[u8], field: &[u8]) -> Option<Slot> {
+    let mut walk = LpIter::new(body);
+    while let Some((f, slot)) = walk.next_slot() {
+        if f == field {
+            return Some(slot);
+        }
+    }
+    None
+}
+
+/// A listpack entry's bytes.
+fn lp_entry(field: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(field.len() + value.len() + 4);
+    put_bytes(&mut out, field);
+    put_bytes(&mut out, value);
+    out
+}
+
+/// A hashtable and the key of the entry that holds it.
 #[derive(Debug)]
+struct Big {
+    key: Box<[u8]>,
+    table: Table<Pair>,
+}
+
+/// The two encodings.
 enum Repr {
-    Listpack(Vec<Pair>),
-    Table(Table<Pair>),
+    Listpack(Packed),
+    /// Boxed so that a hash (held inline in the keyspace entry) stays three words.
+    Table(Box<Big>),
 }
 
 /// A hash of fields to values.
-#[derive(Debug)]
 pub struct Hash {
     repr: Repr,
+}
+
+impl std::fmt::Debug for Hash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pairs = self
+            .iter()
+            .map(|(k, v)| (String::from_utf8_lossy(k), String::from_utf8_lossy(v)));
+        f.debug_map().entries(pairs).finish()
+    }
 }
 
 impl Default for Hash {
@@ -97,13 +179,16 @@ impl Clone for Hash {
     /// A deep copy in the same encoding (Redis's `hashTypeDup`, for COPY).
     fn clone(&self) -> Hash {
         let repr = match &self.repr {
-            Repr::Listpack(pairs) => Repr::Listpack(pairs.clone()),
-            Repr::Table(table) => {
+            Repr::Listpack(packed) => Repr::Listpack(packed.clone()),
+            Repr::Table(big) => {
                 let mut copy = Table::new();
-                for pair in table.iter() {
+                for pair in big.table.iter() {
                     copy.insert_new(pair.clone());
                 }
-                Repr::Table(copy)
+                Repr::Table(Box::new(Big {
+                    key: big.key.clone(),
+                    table: copy,
+                }))
             }
         };
         Hash { repr }
@@ -112,14 +197,17 @@ impl Clone for Hash {
 
 impl PartialEq for Hash {
     /// The same encoding and the same pairs; in the same order for a listpack, where the
-    /// order is visible.
+    /// order is visible. The keys they are stored under do not count.
     fn eq(&self, other: &Hash) -> bool {
         match (&self.repr, &other.repr) {
-            (Repr::Listpack(a), Repr::Listpack(b)) => a == b,
+            (Repr::Listpack(a), Repr::Listpack(b)) => a.body() == b.body(),
             (Repr::Table(a), Repr::Table(b)) => {
-                a.len() == b.len()
-                    && a.iter()
-                        .all(|p| b.get(p.field()).is_some_and(|q| q.value() == p.value()))
+                a.table.len() == b.table.len()
+                    && a.table.iter().all(|p| {
+                        b.table
+                            .get(p.field())
+                            .is_some_and(|q| q.value() == p.value())
+                    })
             }
             _ => false,
         }
@@ -132,21 +220,14 @@ impl Hash {
     pub fn heap_bytes(&self, samples: usize) -> usize {
         use crate::store::memory::{alloc, sampled};
         match &self.repr {
-            Repr::Listpack(pairs) => {
-                alloc(pairs.capacity() * std::mem::size_of::<Pair>())
-                    + sampled(
-                        pairs.len(),
-                        samples,
-                        pairs.iter().map(|p| alloc(p.bytes.len())),
-                    )
-            }
-            Repr::Table(table) => {
-                table.heap_bytes()
-                    + sampled(
-                        table.len(),
-                        samples,
-                        table.first(samples).map(|p| alloc(p.bytes.len())),
-                    )
+            // One buffer, the keyspace entry's key included.
+            Repr::Listpack(packed) => alloc(packed.heap_bytes()),
+            Repr::Table(big) => {
+                let pairs = big.table.first(samples).map(|p| alloc(p.bytes.len()));
+                alloc(std::mem::size_of::<Big>())
+                    + alloc(big.key.len())
+                    + big.table.heap_bytes()
+                    + sampled(big.table.len(), samples, pairs)
             }
         }
     }
@@ -154,15 +235,31 @@ impl Hash {
     /// An empty hash (a listpack, as Redis's `createHashObject`).
     pub fn new() -> Hash {
         Hash {
-            repr: Repr::Listpack(Vec::new()),
+            repr: Repr::Listpack(Packed::new()),
+        }
+    }
+
+    /// The key of the keyspace entry holding this hash (empty elsewhere).
+    pub(super) fn key(&self) -> &[u8] {
+        match &self.repr {
+            Repr::Listpack(packed) => packed.key(),
+            Repr::Table(big) => &big.key,
+        }
+    }
+
+    /// Records the key of the keyspace entry that takes this hash.
+    pub(super) fn set_key(&mut self, key: &[u8]) {
+        match &mut self.repr {
+            Repr::Listpack(packed) => packed.set_key(key),
+            Repr::Table(big) => big.key = key.into(),
         }
     }
 
     /// The number of fields.
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Listpack(pairs) => pairs.len(),
-            Repr::Table(table) => table.len(),
+            Repr::Listpack(packed) => packed.len(),
+            Repr::Table(big) => big.table.len(),
         }
     }
 
@@ -183,30 +280,28 @@ impl Hash {
     /// bucket order for a hashtable.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         let (list, table) = match &self.repr {
-            Repr::Listpack(pairs) => (Some(pairs.iter()), None),
-            Repr::Table(table) => (None, Some(table.iter())),
+            Repr::Listpack(packed) => (Some(LpIter::new(packed.body())), None),
+            Repr::Table(big) => (None, Some(big.table.iter().map(Pair::both))),
         };
         list.into_iter()
             .flatten()
             .chain(table.into_iter().flatten())
-            .map(Pair::both)
-    }
-
-    fn find(&self, field: &[u8]) -> Option<&Pair> {
-        match &self.repr {
-            Repr::Listpack(pairs) => pairs.iter().find(|p| p.field() == field),
-            Repr::Table(table) => table.get(field),
-        }
     }
 
     /// The value of `field`.
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        self.find(field).map(Pair::value)
+        match &self.repr {
+            Repr::Listpack(packed) => {
+                let body = packed.body();
+                lp_find(body, field).map(|slot| &body[slot.value])
+            }
+            Repr::Table(big) => big.table.get(field).map(Pair::value),
+        }
     }
 
     /// Whether `field` exists.
     pub fn contains(&self, field: &[u8]) -> bool {
-        self.find(field).is_some()
+        self.get(field).is_some()
     }
 
     /// Sets a field, converting to a hashtable first if the field or the value is too
@@ -217,23 +312,28 @@ impl Hash {
             self.convert();
         }
         let new = match &mut self.repr {
-            Repr::Listpack(pairs) => match pairs.iter_mut().find(|p| p.field() == field) {
-                Some(pair) => {
-                    pair.set_value(value);
+            Repr::Listpack(packed) => match lp_find(packed.body(), field) {
+                Some(slot) => {
+                    let count = packed.len();
+                    if slot.value.len() == value.len() {
+                        packed.body_mut()[slot.value].copy_from_slice(value);
+                    } else {
+                        packed.splice(slot.entry, &lp_entry(field, value), count);
+                    }
                     false
                 }
                 None => {
-                    pairs.push(Pair::new(field, value));
+                    packed.push(&lp_entry(field, value));
                     true
                 }
             },
-            Repr::Table(table) => match table.get_mut(field) {
+            Repr::Table(big) => match big.table.get_mut(field) {
                 Some(pair) => {
                     pair.set_value(value);
                     false
                 }
                 None => {
-                    table.insert_new(Pair::new(field, value));
+                    big.table.insert_new(Pair::new(field, value));
                     true
                 }
             },
@@ -248,25 +348,27 @@ impl Hash {
     /// the encoding never changes back.
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match &mut self.repr {
-            Repr::Listpack(pairs) => match pairs.iter().position(|p| p.field() == field) {
-                Some(i) => {
-                    pairs.remove(i);
+            Repr::Listpack(packed) => match lp_find(packed.body(), field) {
+                Some(slot) => {
+                    let count = packed.len() - 1;
+                    packed.splice(slot.entry, b"", count);
                     true
                 }
                 None => false,
             },
-            Repr::Table(table) => table.remove(field).is_some(),
+            Repr::Table(big) => big.table.remove(field).is_some(),
         }
     }
 
     /// Turns a listpack into a hashtable (nothing to do for a hashtable).
     fn convert(&mut self) {
-        if let Repr::Listpack(pairs) = &mut self.repr {
+        if let Repr::Listpack(packed) = &self.repr {
             let mut table = Table::new();
-            for pair in pairs.drain(..) {
-                table.insert_new(pair);
+            for (f, v) in LpIter::new(packed.body()) {
+                table.insert_new(Pair::new(f, v));
             }
-            self.repr = Repr::Table(table);
+            let key = packed.key().into();
+            self.repr = Repr::Table(Box::new(Big { key, table }));
         }
     }
 
@@ -280,14 +382,13 @@ impl Hash {
         mut visit: impl FnMut(&'a [u8], &'a [u8]),
     ) -> u64 {
         match &self.repr {
-            Repr::Listpack(pairs) => {
-                for pair in pairs {
-                    let (f, v) = pair.both();
+            Repr::Listpack(packed) => {
+                for (f, v) in LpIter::new(packed.body()) {
                     visit(f, v);
                 }
                 0
             }
-            Repr::Table(table) => table.scan_count(cursor, count, |pair| {
+            Repr::Table(big) => big.table.scan_count(cursor, count, |pair| {
                 let (f, v) = pair.both();
                 visit(f, v)
             }),
@@ -298,9 +399,12 @@ impl Hash {
     /// ([`Table::random_fair`]). `None` when empty.
     pub fn random_pair(&self, rng: &mut Rng) -> Option<(&[u8], &[u8])> {
         match &self.repr {
-            Repr::Listpack(pairs) if pairs.is_empty() => None,
-            Repr::Listpack(pairs) => Some(pairs[rng.below(pairs.len() as u64) as usize].both()),
-            Repr::Table(table) => table.random_fair(rng).map(Pair::both),
+            Repr::Listpack(packed) if packed.is_empty() => None,
+            Repr::Listpack(packed) => {
+                let i = rng.below(packed.len() as u64) as usize;
+                LpIter::new(packed.body()).nth(i)
+            }
+            Repr::Table(big) => big.table.random_fair(rng).map(Pair::both),
         }
     }
 
@@ -311,31 +415,32 @@ impl Hash {
     pub fn random_distinct(&self, rng: &mut Rng, count: usize) -> Vec<(&[u8], &[u8])> {
         let count = count.min(self.len());
         match &self.repr {
-            Repr::Listpack(pairs) => {
+            Repr::Listpack(packed) => {
                 // Selection sampling (Knuth's algorithm S): each pair is taken with
                 // probability needed / remaining.
+                let len = packed.len();
                 let mut out = Vec::with_capacity(count);
-                for (i, pair) in pairs.iter().enumerate() {
-                    let remaining = (pairs.len() - i) as u64;
+                for (i, pair) in LpIter::new(packed.body()).enumerate() {
+                    let remaining = (len - i) as u64;
                     if rng.below(remaining) < (count - out.len()) as u64 {
-                        out.push(pair.both());
+                        out.push(pair);
                     }
                 }
                 out
             }
-            Repr::Table(table) if count * 3 > table.len() => {
-                let mut all: Vec<_> = table.iter().map(Pair::both).collect();
+            Repr::Table(big) if count * 3 > big.table.len() => {
+                let mut all: Vec<_> = big.table.iter().map(Pair::both).collect();
                 while all.len() > count {
                     let i = rng.below(all.len() as u64) as usize;
                     all.swap_remove(i);
                 }
                 all
             }
-            Repr::Table(table) => {
+            Repr::Table(big) => {
                 let mut seen = std::collections::HashSet::with_capacity(count);
                 let mut out = Vec::with_capacity(count);
                 while out.len() < count {
-                    let Some(pair) = table.random_fair(rng) else {
+                    let Some(pair) = big.table.random_fair(rng) else {
                         break;
                     };
                     if seen.insert(pair.field()) {
@@ -512,6 +617,67 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_packed_buffer_agrees_with_a_vector_of_pairs() {
+        // Long fields and values (two-byte lengths), updates that change a value's length
+        // in the middle of the buffer, removals anywhere, all kept as a listpack.
+        let l = limits(100, 1000);
+        let mut rng = Rng::new(1234);
+        let mut h = Hash::new();
+        h.set_key(b"the key");
+        let mut model: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for _ in 0..4000 {
+            let field = format!("field-{}", rng.below(60)).into_bytes();
+            let len = [0, 1, 127, 128, 300][rng.below(5) as usize];
+            let value = rng.bytes(len);
+            let at = model.iter().position(|(f, _)| *f == field);
+            if rng.below(3) == 0 {
+                assert_eq!(h.remove(&field), at.is_some());
+                if let Some(i) = at {
+                    model.remove(i);
+                }
+            } else {
+                assert_eq!(h.insert(&field, &value, &l), at.is_none());
+                match at {
+                    Some(i) => model[i].1 = value,
+                    None => model.push((field, value)),
+                }
+            }
+            assert_eq!(h.len(), model.len());
+        }
+        assert_eq!(h.encoding(), "listpack");
+        let got: Vec<_> = h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+        assert_eq!(got, model);
+        for (f, v) in &model {
+            assert_eq!(h.get(f), Some(&v[..]));
+        }
+        assert_eq!(h.key(), b"the key");
+        let Repr::Listpack(packed) = &h.repr else {
+            unreachable!("still a listpack")
+        };
+        let payload: usize = model.iter().map(|(f, v)| f.len() + v.len() + 4).sum();
+        assert!(
+            packed.heap_bytes() <= payload + 16,
+            "the buffer stays tight"
+        );
+    }
+
+    #[test]
+    fn the_key_survives_the_conversion_and_does_not_count_for_equality() {
+        let l = limits(2, 64);
+        let mut h = Hash::new();
+        h.set_key(b"k");
+        let mut other = Hash::new();
+        for f in ["a", "b", "c"] {
+            h.insert(f.as_bytes(), b"1", &l);
+            other.insert(f.as_bytes(), b"1", &l);
+        }
+        assert_eq!((h.encoding(), h.key()), ("hashtable", &b"k"[..]));
+        assert_eq!(h, other);
+        h.set_key(b"");
+        assert_eq!(h.key(), b"");
     }
 
     #[test]

@@ -15,7 +15,7 @@
 
 use std::mem::size_of;
 
-use super::{Entry, ValueRef};
+use super::{Body, Entry, ValueRef};
 
 /// How many elements of a collection are measured to estimate its cost (the rest are
 /// taken to cost the same on average). MEMORY USAGE's SAMPLES overrides it.
@@ -36,27 +36,27 @@ pub const fn alloc(n: usize) -> usize {
     }
 }
 
-/// What a key costs: its table node, its key-and-string buffer, and any other value.
+/// What a key costs: its table node, and its key and value's buffers and structures.
 pub fn entry_bytes(entry: &Entry, samples: usize) -> usize {
     let node = alloc(super::table::Table::<Entry>::node_size());
-    let value = match &entry.other {
-        None => 0,
-        Some(v) => alloc(size_of::<super::Value>()) + value_bytes(v.as_ref().as_ref(), samples),
-    };
-    node + alloc(entry.kv.capacity()) + value
+    node + match &entry.body {
+        Body::Str(kv) => alloc(kv.capacity()),
+        Body::Hash(h) => h.heap_bytes(samples),
+        Body::Set(s) => s.heap_bytes(samples),
+        Body::ZSet(z) => z.heap_bytes(samples),
+        Body::Boxed(key, value) => {
+            alloc(key.len())
+                + alloc(size_of::<super::Value>())
+                + value_bytes(value.as_ref().as_ref(), samples)
+        }
+    }
 }
 
-/// What a value of any type but string holds beyond its own struct (a string's bytes
-/// share the key's buffer and are counted by [`entry_bytes`]).
+/// What a value holds beyond its own struct.
 pub fn value_bytes(value: ValueRef<'_>, samples: usize) -> usize {
     match value {
         ValueRef::Str(s) => alloc(s.len()),
-        // The first elements: contiguous in the deque's buffer, and the ones a push or
-        // pop at the front has just touched, so that measuring costs no cache misses.
-        ValueRef::List(l) => {
-            alloc(l.capacity() * size_of::<Vec<u8>>())
-                + sampled(l.len(), samples, l.iter().map(|e| alloc(e.capacity())))
-        }
+        ValueRef::List(l) => l.heap_bytes(samples),
         ValueRef::Hash(h) => h.heap_bytes(samples),
         ValueRef::Set(s) => s.heap_bytes(samples),
         ValueRef::ZSet(z) => z.heap_bytes(samples),

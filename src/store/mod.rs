@@ -17,7 +17,9 @@ pub mod evict;
 pub mod expire;
 pub mod hash;
 pub mod hll;
+pub mod list;
 pub mod memory;
+pub mod packed;
 pub mod set;
 pub mod stream;
 pub mod table;
@@ -31,12 +33,12 @@ use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use effects::{class, Effects, Event, Op, Own, Wanted};
 pub use hash::Hash;
+pub use list::List;
 pub use set::Set;
 pub use stream::{Stream, StreamId};
 pub use value::{Limits, Value, ValueRef};
 pub use zset::ZSet;
 
-use std::collections::VecDeque;
 use table::Table;
 
 use crate::util::glob;
@@ -48,10 +50,10 @@ pub type Key = Box<[u8]>;
 /// One stored key: its key bytes, value, expiry and access clock, in as few allocations
 /// as possible.
 ///
-/// A string value shares one allocation with its key (`kv` holds the key's length as a
-/// varint, the key, then the value), so a string key costs one table node plus one
-/// buffer, as in Redis's `dictEntry` plus embedded `sds`. Values of other types live
-/// behind `other`.
+/// A string value shares one allocation with its key (the key's length as a varint, the
+/// key, then the value), so a string key costs one table node plus one buffer, as in
+/// Redis's `dictEntry` plus embedded `sds`. A small hash, set or sorted set is likewise
+/// one buffer with its key (see [`packed`]); lists and streams live behind a box.
 ///
 /// The table node holding an entry is 56 bytes (a test keeps it so), one 64-byte malloc
 /// chunk: memory per key is a tracked benchmark. That is why the key's length rides in
@@ -59,7 +61,7 @@ pub type Key = Box<[u8]>;
 /// object (see [`clock`]) beside the two bits of string history OBJECT ENCODING needs.
 #[derive(Debug)]
 pub struct Entry {
-    kv: Vec<u8>,
+    body: Body,
     /// The access clock in the low 24 bits (see [`clock`]), and the [`StrOrigin`] in the
     /// top 2. Atomic, so that readers can record their access under the read lock.
     meta: AtomicU32,
@@ -67,8 +69,22 @@ pub struct Entry {
     ttl_slot: u32,
     /// Absolute expiry in Unix milliseconds; 0 means none.
     expires_at: u64,
-    /// A value of any type but string (never `Value::Str`).
-    other: Option<Box<Value>>,
+}
+
+/// The key and the value of an [`Entry`], in as few allocations as the type allows.
+#[derive(Debug)]
+enum Body {
+    /// The key, then the string value, in one buffer.
+    Str(Vec<u8>),
+    /// Hashes, sets and sorted sets keep the key themselves, in the buffer of their
+    /// compact encodings: a small one and its key are then a single allocation, as
+    /// the type's packed form plus the key is all Redis allocates besides its
+    /// `dictEntry` and `robj`.
+    Hash(Hash),
+    Set(Set),
+    ZSet(ZSet),
+    /// The key, and a list or a stream.
+    Boxed(Box<[u8]>, Box<Value>),
 }
 
 const ORIGIN_SHIFT: u32 = 30;
@@ -116,8 +132,38 @@ pub const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 
 impl table::Keyed for Entry {
     fn key(&self) -> &[u8] {
-        let (start, end) = key_span(&self.kv);
-        &self.kv[start..end]
+        match &self.body {
+            Body::Str(kv) => {
+                let (start, end) = key_span(kv);
+                &kv[start..end]
+            }
+            Body::Hash(h) => h.key(),
+            Body::Set(s) => s.key(),
+            Body::ZSet(z) => z.key(),
+            Body::Boxed(key, _) => key,
+        }
+    }
+}
+
+impl Body {
+    /// The body holding `value` under `key`.
+    fn new(key: &[u8], value: Value) -> Body {
+        match value {
+            Value::Str(s) => Body::Str(str_buffer(key, &s)),
+            Value::Hash(mut h) => {
+                h.set_key(key);
+                Body::Hash(h)
+            }
+            Value::Set(mut s) => {
+                s.set_key(key);
+                Body::Set(s)
+            }
+            Value::ZSet(mut z) => {
+                z.set_key(key);
+                Body::ZSet(z)
+            }
+            other => Body::Boxed(key.into(), Box::new(other)),
+        }
     }
 }
 
@@ -141,6 +187,15 @@ fn key_span(kv: &[u8]) -> (usize, usize) {
     }
 }
 
+/// A string entry's buffer: the key's length, the key, then the value.
+fn str_buffer(key: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut kv = Vec::with_capacity(varint_len(key.len()) + key.len() + value.len());
+    put_varint(&mut kv, key.len());
+    kv.extend_from_slice(key);
+    kv.extend_from_slice(value);
+    kv
+}
+
 /// Appends `n` as a LEB128 varint.
 fn put_varint(out: &mut Vec<u8>, mut n: usize) {
     while n >= 0x80 {
@@ -152,35 +207,29 @@ fn put_varint(out: &mut Vec<u8>, mut n: usize) {
 
 impl Entry {
     fn new(key: &[u8], value: Value) -> Entry {
-        let mut entry = match value {
-            Value::Str(s) => Entry::new_str(key, &s),
-            other => {
-                let mut e = Entry::new_str(key, b"");
-                e.other = Some(Box::new(other));
-                e
-            }
-        };
-        entry.kv.shrink_to_fit();
-        entry
-    }
-
-    fn new_str(key: &[u8], value: &[u8]) -> Entry {
-        let mut kv = Vec::with_capacity(varint_len(key.len()) + key.len() + value.len());
-        put_varint(&mut kv, key.len());
-        kv.extend_from_slice(key);
-        kv.extend_from_slice(value);
         Entry {
-            kv,
+            body: Body::new(key, value),
             meta: AtomicU32::new(0),
             ttl_slot: 0,
             expires_at: 0,
-            other: None,
         }
     }
 
-    /// Where the value starts in `kv` (its end is the key's).
+    fn new_str(key: &[u8], value: &[u8]) -> Entry {
+        Entry {
+            body: Body::Str(str_buffer(key, value)),
+            meta: AtomicU32::new(0),
+            ttl_slot: 0,
+            expires_at: 0,
+        }
+    }
+
+    /// Where a string value starts in its buffer (after the key); 0 for other types.
     fn key_len(&self) -> usize {
-        key_span(&self.kv).1
+        match &self.body {
+            Body::Str(kv) => key_span(kv).1,
+            _ => 0,
+        }
     }
 
     /// The access clock's bits (see [`clock`]).
@@ -215,9 +264,12 @@ impl Entry {
 
     /// The value.
     pub fn value(&self) -> ValueRef<'_> {
-        match &self.other {
-            Some(v) => v.as_ref().as_ref(),
-            None => ValueRef::Str(&self.kv[self.key_len()..]),
+        match &self.body {
+            Body::Str(kv) => ValueRef::Str(&kv[self.key_len()..]),
+            Body::Hash(h) => ValueRef::Hash(h),
+            Body::Set(s) => ValueRef::Set(s),
+            Body::ZSet(z) => ValueRef::ZSet(z),
+            Body::Boxed(_, v) => v.as_ref().as_ref(),
         }
     }
 
@@ -236,17 +288,17 @@ impl Entry {
 
     /// The string value for in-place changes, or `None` for another type.
     pub fn str_mut(&mut self) -> Option<StrMut<'_>> {
-        match self.other {
-            Some(_) => None,
-            None => Some(StrMut {
-                kv: &mut self.kv,
+        match &mut self.body {
+            Body::Str(kv) => Some(StrMut {
+                kv,
                 meta: self.meta.get_mut(),
             }),
+            _ => None,
         }
     }
 
     /// The list value, or `None` for another type.
-    pub fn list(&self) -> Option<&VecDeque<Vec<u8>>> {
+    pub fn list(&self) -> Option<&List> {
         match self.value() {
             ValueRef::List(l) => Some(l),
             _ => None,
@@ -254,73 +306,79 @@ impl Entry {
     }
 
     /// The list value, writable, or `None` for another type.
-    pub fn list_mut(&mut self) -> Option<&mut VecDeque<Vec<u8>>> {
-        match self.other.as_deref_mut() {
-            Some(Value::List(l)) => Some(l),
+    pub fn list_mut(&mut self) -> Option<&mut List> {
+        match &mut self.body {
+            Body::Boxed(_, v) => match &mut **v {
+                Value::List(l) => Some(l),
+                _ => None,
+            },
             _ => None,
         }
     }
 
     /// The hash value, or `None` for another type.
     pub fn hash(&self) -> Option<&Hash> {
-        match self.other.as_deref() {
-            Some(Value::Hash(h)) => Some(h),
+        match &self.body {
+            Body::Hash(h) => Some(h),
             _ => None,
         }
     }
 
     /// The hash value, writable, or `None` for another type.
     pub fn hash_mut(&mut self) -> Option<&mut Hash> {
-        match self.other.as_deref_mut() {
-            Some(Value::Hash(h)) => Some(h),
+        match &mut self.body {
+            Body::Hash(h) => Some(h),
             _ => None,
         }
     }
 
     /// The set value, or `None` for another type.
     pub fn as_set(&self) -> Option<&Set> {
-        match self.other.as_deref() {
-            Some(Value::Set(s)) => Some(s),
+        match &self.body {
+            Body::Set(s) => Some(s),
             _ => None,
         }
     }
 
     /// The set value, writable, or `None` for another type.
     pub fn as_set_mut(&mut self) -> Option<&mut Set> {
-        match self.other.as_deref_mut() {
-            Some(Value::Set(s)) => Some(s),
+        match &mut self.body {
+            Body::Set(s) => Some(s),
             _ => None,
         }
     }
 
     /// The sorted set value, or `None` for another type.
     pub fn zset(&self) -> Option<&ZSet> {
-        match self.other.as_deref() {
-            Some(Value::ZSet(z)) => Some(z),
+        match &self.body {
+            Body::ZSet(z) => Some(z),
             _ => None,
         }
     }
 
     /// The sorted set value, writable, or `None` for another type.
     pub fn zset_mut(&mut self) -> Option<&mut ZSet> {
-        match self.other.as_deref_mut() {
-            Some(Value::ZSet(z)) => Some(z),
+        match &mut self.body {
+            Body::ZSet(z) => Some(z),
             _ => None,
         }
     }
 
     /// The stream value, or `None` for another type.
     pub fn stream(&self) -> Option<&Stream> {
-        match self.other.as_deref() {
-            Some(Value::Stream(s)) => Some(s),
+        match self.value() {
+            ValueRef::Stream(s) => Some(s),
             _ => None,
         }
     }
 
     /// The stream value, writable, or `None` for another type.
     pub fn stream_mut(&mut self) -> Option<&mut Stream> {
-        match self.other.as_deref_mut() {
-            Some(Value::Stream(s)) => Some(s),
+        match &mut self.body {
+            Body::Boxed(_, v) => match &mut **v {
+                Value::Stream(s) => Some(s),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -330,29 +388,46 @@ impl Entry {
         match value {
             Value::Str(s) => self.set_str(&s),
             other => {
-                self.kv.truncate(self.key_len());
-                self.kv.shrink_to_fit();
                 self.set_origin(StrOrigin::Set);
-                self.other = Some(Box::new(other));
+                let body = Body::new(self.key(), other);
+                self.body = body;
             }
         }
     }
 
     /// Replaces the value with a string, reusing the buffer when it fits.
     pub fn set_str(&mut self, value: &[u8]) {
-        self.other = None;
+        if !matches!(self.body, Body::Str(_)) {
+            self.body = Body::Str(str_buffer(self.key(), b""));
+        }
+        let Body::Str(kv) = &mut self.body else {
+            unreachable!("made a string above")
+        };
         StrMut {
-            kv: &mut self.kv,
+            kv,
             meta: self.meta.get_mut(),
         }
         .set(value);
     }
 
     /// The owned value, consuming the entry.
-    pub fn into_value(mut self) -> Value {
-        match self.other.take() {
-            Some(v) => *v,
-            None => Value::Str(self.kv.split_off(self.key_len())),
+    pub fn into_value(self) -> Value {
+        let key_len = self.key_len();
+        match self.body {
+            Body::Str(mut kv) => Value::Str(kv.split_off(key_len)),
+            Body::Hash(mut h) => {
+                h.set_key(b"");
+                Value::Hash(h)
+            }
+            Body::Set(mut s) => {
+                s.set_key(b"");
+                Value::Set(s)
+            }
+            Body::ZSet(mut z) => {
+                z.set_key(b"");
+                Value::ZSet(z)
+            }
+            Body::Boxed(_, v) => *v,
         }
     }
 
@@ -424,17 +499,16 @@ impl Entry {
     }
 
     /// The same value and expiry under another key (RENAME). A string is copied into the
-    /// new key's buffer; any other value moves as it is.
+    /// new key's buffer; any other value moves as it is, taking the new key.
     pub fn rekeyed(self, key: &[u8]) -> Entry {
-        let mut entry = match &self.other {
-            Some(_) => Entry::new_str(key, b""),
-            None => Entry::new_str(key, &self.kv[self.key_len()..]),
+        let (origin, clock, expires_at) = (self.origin(), self.clock_bits(), self.expires_at);
+        let mut entry = match self.body {
+            Body::Str(ref kv) => Entry::new_str(key, &kv[self.key_len()..]),
+            _ => Entry::new(key, self.into_value()),
         };
-        entry.kv.shrink_to_fit();
-        entry.set_origin(self.origin());
-        entry.set_clock_bits(self.clock_bits());
-        entry.expires_at = self.expires_at;
-        entry.other = self.other;
+        entry.set_origin(origin);
+        entry.set_clock_bits(clock);
+        entry.expires_at = expires_at;
         entry
     }
 
@@ -443,7 +517,7 @@ impl Entry {
     /// integer.
     pub fn duplicate(&self, key: &[u8]) -> Entry {
         let mut entry = Entry::new(key, self.value().to_owned());
-        if self.other.is_none() {
+        if let Body::Str(_) = self.body {
             entry.set_origin(match self.encoding() {
                 "int" => StrOrigin::CopiedInt,
                 "raw" => StrOrigin::Modified,
@@ -1906,7 +1980,7 @@ mod tests {
                     }
                 }
                 4 => {
-                    let e = db.get_or_insert_with(key, step, || Value::List(VecDeque::new()));
+                    let e = db.get_or_insert_with(key, step, || Value::List(List::new()));
                     if let Some(l) = e.list_mut() {
                         if rng.below(3) == 0 {
                             l.pop_front();
@@ -2082,14 +2156,77 @@ mod tests {
         assert_eq!((e.key(), e.str()), (&b"k"[..], Some(&b"hello"[..])));
         e.str_mut().unwrap().append(b" world");
         assert_eq!(e.value(), ValueRef::Str(b"hello world"));
-        e.set_value(Value::List(VecDeque::from(vec![b"x".to_vec()])));
+        e.set_value(Value::List(List::from_iter(vec![b"x".to_vec()])));
         assert_eq!((e.key(), e.str(), e.type_name()), (&b"k"[..], None, "list"));
         assert!(e.str_mut().is_none());
-        e.list_mut().unwrap().push_back(b"y".to_vec());
+        e.list_mut().unwrap().push_back(b"y");
         e.set_str(b"back");
         assert!(e.list().is_none());
         let e = db.remove(b"k", 0).unwrap();
         assert_eq!(e.into_value(), Value::Str(b"back".to_vec()));
+    }
+
+    #[test]
+    fn collections_carry_their_key_through_every_move() {
+        let l = Limits::default();
+        let mut h = Hash::new();
+        h.insert(b"f", b"v", &l);
+        let mut big = Hash::new();
+        for i in 0..600 {
+            big.insert(format!("f{i}").as_bytes(), b"v", &l);
+        }
+        let values = [
+            Value::Hash(h),
+            Value::Hash(big),
+            Value::Set(Set::from_members(["1", "2"], &l)),
+            Value::Set(Set::from_members(["a", "b"], &l)),
+            Value::ZSet(ZSet::new()),
+            Value::List(List::from_iter(vec![b"x".to_vec()])),
+        ];
+        for value in values {
+            let mut db = Db::default();
+            db.set(b"first", value.clone());
+            assert_eq!(db.get(b"first", 0).unwrap().key(), b"first");
+            let e = db
+                .remove(b"first", 0)
+                .unwrap()
+                .rekeyed(b"a much longer second key");
+            db.insert(e);
+            let copy = db
+                .get(b"a much longer second key", 0)
+                .unwrap()
+                .duplicate(b"3");
+            db.insert(copy);
+            for key in [&b"a much longer second key"[..], b"3"] {
+                let e = db.get_mut(key, 0).unwrap();
+                assert_eq!((e.key(), e.value()), (key, value.as_ref()));
+                e.set_value(value.clone());
+                assert_eq!(e.key(), key);
+            }
+            // The value leaves the keyspace without the key it was stored under.
+            let out = db.remove(b"3", 0).unwrap().into_value();
+            assert_eq!(out, value);
+            let mut again = Db::default();
+            again.set(b"4", out);
+            assert_eq!(again.get(b"4", 0).unwrap().key(), b"4");
+            // A string written over it takes the key back into its own buffer.
+            let e = db.get_mut(b"a much longer second key", 0).unwrap();
+            e.set_str(b"now a string");
+            assert_eq!(e.key(), b"a much longer second key");
+            assert_eq!(e.str(), Some(&b"now a string"[..]));
+        }
+    }
+
+    #[test]
+    fn a_set_replaced_whole_keeps_its_key() {
+        let l = Limits::default();
+        let mut db = Db::default();
+        db.set(b"s", Value::Set(Set::from_members(["a", "b", "c"], &l)));
+        let set = db.get_mut(b"s", 0).unwrap().as_set_mut().unwrap();
+        let old = set.replace_with(Set::from_members(["7"], &l));
+        assert_eq!(old, Set::from_members(["a", "b", "c"], &l));
+        let e = db.get(b"s", 0).expect("still found under its key");
+        assert_eq!(e.as_set().unwrap().encoding(), "intset");
     }
 
     fn encoding_of(value: &[u8]) -> &'static str {
@@ -2128,7 +2265,7 @@ mod tests {
         e.set_str(b"11");
         e.set_origin(StrOrigin::Plain);
         assert_eq!((e.encoding(), e.key()), ("embstr", &b"k"[..]));
-        e.set_value(Value::List(VecDeque::from(vec![b"x".to_vec()])));
+        e.set_value(Value::List(List::from_iter(vec![b"x".to_vec()])));
         assert_eq!(e.encoding(), "quicklist");
         assert_eq!(e.refcount(true), 1);
     }
@@ -2174,7 +2311,7 @@ mod tests {
     #[test]
     fn rekeyed_entries_move_with_their_expiry() {
         let mut db = Db::default();
-        db.set(b"a", Value::List(VecDeque::from(vec![b"x".to_vec()])));
+        db.set(b"a", Value::List(List::from_iter(vec![b"x".to_vec()])));
         db.set_expiry(b"a", 1000, 0);
         db.set(b"b", s("old"));
         db.set_expiry(b"b", 2000, 0);
@@ -2255,9 +2392,9 @@ mod tests {
         let mut ks = Keyspace::new(3);
         ks.db_mut(0).set(b"a", s("x"));
         ks.db_mut(1)
-            .set(b"q", Value::List(VecDeque::from(vec![b"x".to_vec()])));
+            .set(b"q", Value::List(List::from_iter(vec![b"x".to_vec()])));
         ks.db_mut(1)
-            .set(b"r", Value::List(VecDeque::from(vec![b"x".to_vec()])));
+            .set(b"r", Value::List(List::from_iter(vec![b"x".to_vec()])));
         let w = blocking::Waiter::new(Box::new(|_, _, _, _| blocking::Attempt::NotReady));
         ks.blocked.block(0, [&b"q"[..], b"a"], &w);
         ks.swap_dbs(0, 1);
@@ -2320,7 +2457,7 @@ mod tests {
             }
         }
         ks.db_mut(0)
-            .set(b"list", Value::List(VecDeque::from(vec![b"a".to_vec()])));
+            .set(b"list", Value::List(List::from_iter(vec![b"a".to_vec()])));
         let before = contents(ks.db(0));
         let buckets = ks.db(0).table.buckets();
         assert_eq!(ks.snapshot_begin(), vec![(0, 3001)]);

@@ -1,11 +1,13 @@
 //! The set type, with Redis 7.0's two encodings (`t_set.c`'s internal API).
 //!
-//! - **intset**: a sorted `Vec<i64>`, while every member is an integer as Redis's
+//! - **intset**: sorted integers packed at one width in a [`Packed`] buffer (1, 2, 4 or
+//!   8 bytes each, little-endian, widened for good when a member needs it, as Redis's
+//!   intset widens from 2 to 4 to 8), while every member is an integer as Redis's
 //!   `string2ll` reads it ([`parse_i64`]: no `+`, no leading zeros, no `-0`) and there are
 //!   at most `set-max-intset-entries` members. Iteration is ascending, which is why
 //!   SMEMBERS of a small integer set comes back sorted in Redis. Lookups are binary
-//!   searches, and inserts shift the vector: O(n) for n bounded by the limit, as Redis's
-//!   intset is.
+//!   searches, and inserts shift the buffer: O(n) for n bounded by the limit, as Redis's
+//!   intset is. The buffer also holds the keyspace entry's key (see [`Packed`]).
 //! - **hashtable**: our [`Table`], so SSCAN gets Redis's reverse-binary cursor and SPOP
 //!   and SRANDMEMBER get `dictGetFairRandomKey`-style draws; O(1) per operation.
 //!
@@ -15,39 +17,178 @@
 
 use std::borrow::Cow;
 
+use super::packed::Packed;
 use super::table::{Keyed, Table};
 use super::value::Limits;
 use crate::util::num::{i64_to_bytes, parse_i64};
 use crate::util::rand::Rng;
 
-/// A member of a hashtable-encoded set.
-#[derive(Debug)]
-struct Member(Box<[u8]>);
+/// The longest member kept inside the table's node.
+const INLINE: usize = 30;
 
-impl Keyed for Member {
-    fn key(&self) -> &[u8] {
-        &self.0
+/// A member of a hashtable-encoded set: up to [`INLINE`] bytes inside the table's node
+/// (which then stays one 48-byte malloc chunk), so a short member costs no allocation of
+/// its own, as Redis's member costs a `dictEntry` and a short `sds`.
+#[derive(Debug, Clone)]
+enum Member {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<[u8]>),
+}
+
+impl Member {
+    fn new(member: &[u8]) -> Member {
+        if member.len() <= INLINE {
+            let mut bytes = [0; INLINE];
+            bytes[..member.len()].copy_from_slice(member);
+            Member::Inline {
+                len: member.len() as u8,
+                bytes,
+            }
+        } else {
+            Member::Heap(member.into())
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Member::Inline { len, bytes } => &bytes[..*len as usize],
+            Member::Heap(bytes) => bytes,
+        }
     }
 }
 
-/// The two encodings.
+impl Keyed for Member {
+    fn key(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
+/// An intset's body: the width byte, then the integers at that width, ascending.
+struct Ints<'a> {
+    width: usize,
+    ints: &'a [u8],
+}
+
+/// The narrowest width (1, 2, 4 or 8 bytes) that holds `n`.
+fn width_of(n: i64) -> usize {
+    if i8::try_from(n).is_ok() {
+        1
+    } else if i16::try_from(n).is_ok() {
+        2
+    } else if i32::try_from(n).is_ok() {
+        4
+    } else {
+        8
+    }
+}
+
+/// `n` in `width` little-endian bytes (the low ones of its two's complement).
+fn int_bytes(n: i64, width: usize) -> Vec<u8> {
+    n.to_le_bytes()[..width].to_vec()
+}
+
+impl<'a> Ints<'a> {
+    /// The integers of an intset buffer (an empty body is an empty intset).
+    fn of(packed: &'a Packed) -> Ints<'a> {
+        match packed.body().split_first() {
+            Some((&width, ints)) => Ints {
+                width: width as usize,
+                ints,
+            },
+            None => Ints {
+                width: 1,
+                ints: &[],
+            },
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ints.len() / self.width
+    }
+
+    /// The `i`th integer, sign-extended from its width.
+    fn get(&self, i: usize) -> i64 {
+        let bytes = &self.ints[i * self.width..(i + 1) * self.width];
+        let mut full = [if bytes[self.width - 1] & 0x80 != 0 {
+            0xff
+        } else {
+            0
+        }; 8];
+        full[..self.width].copy_from_slice(bytes);
+        i64::from_le_bytes(full)
+    }
+
+    /// Where `n` is, or where it would go.
+    fn search(&self, n: i64) -> Result<usize, usize> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.get(mid).cmp(&n) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = i64> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+}
+
+/// Adds `n` to an intset buffer (absent), widening the whole set first if `n` needs it.
+fn ints_insert(packed: &mut Packed, n: i64) {
+    let ints = Ints::of(packed);
+    let (width, len) = (ints.width.max(width_of(n)), ints.len());
+    if packed.body().is_empty() || width != ints.width {
+        let mut body = vec![width as u8];
+        for m in ints.iter() {
+            body.extend_from_slice(&int_bytes(m, width));
+        }
+        let end = packed.body().len();
+        packed.splice(0..end, &body, len);
+    }
+    let Err(at) = Ints::of(packed).search(n) else {
+        return;
+    };
+    let pos = 1 + at * width;
+    packed.splice(pos..pos, &int_bytes(n, width), len + 1);
+}
+
+/// A hashtable and the key of the entry that holds it.
 #[derive(Debug)]
+struct Big {
+    key: Box<[u8]>,
+    table: Table<Member>,
+}
+
+/// The two encodings.
 enum Repr {
     /// Sorted, distinct.
-    Ints(Vec<i64>),
-    Table(Table<Member>),
+    Ints(Packed),
+    /// Boxed so that a set (held inline in the keyspace entry) stays three words.
+    Table(Box<Big>),
 }
 
 /// A set of distinct members.
-#[derive(Debug)]
 pub struct Set {
     repr: Repr,
+}
+
+impl std::fmt::Debug for Set {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let members = self
+            .iter()
+            .map(|m| String::from_utf8_lossy(&m).into_owned());
+        f.debug_set().entries(members).finish()
+    }
 }
 
 impl Default for Set {
     fn default() -> Set {
         Set {
-            repr: Repr::Ints(Vec::new()),
+            repr: Repr::Ints(Packed::new()),
         }
     }
 }
@@ -56,13 +197,16 @@ impl Clone for Set {
     /// A copy in the same encoding (Redis's `setTypeDup`, for COPY).
     fn clone(&self) -> Set {
         let repr = match &self.repr {
-            Repr::Ints(v) => Repr::Ints(v.clone()),
-            Repr::Table(t) => {
+            Repr::Ints(packed) => Repr::Ints(packed.clone()),
+            Repr::Table(big) => {
                 let mut copy = Table::new();
-                for m in t.iter() {
-                    copy.insert_new(Member(m.0.clone()));
+                for m in big.table.iter() {
+                    copy.insert_new(m.clone());
                 }
-                Repr::Table(copy)
+                Repr::Table(Box::new(Big {
+                    key: big.key.clone(),
+                    table: copy,
+                }))
             }
         };
         Set { repr }
@@ -84,10 +228,18 @@ impl Set {
     pub fn heap_bytes(&self, samples: usize) -> usize {
         use crate::store::memory::{alloc, sampled};
         match &self.repr {
-            Repr::Ints(v) => alloc(v.capacity() * 8),
-            Repr::Table(t) => {
-                t.heap_bytes()
-                    + sampled(t.len(), samples, t.first(samples).map(|m| alloc(m.0.len())))
+            // One buffer, the keyspace entry's key included.
+            Repr::Ints(packed) => alloc(packed.heap_bytes()),
+            Repr::Table(big) => {
+                // Short members live in the node; longer ones in a buffer of their own.
+                let members = big.table.first(samples).map(|m| match m {
+                    Member::Inline { .. } => 0,
+                    Member::Heap(bytes) => alloc(bytes.len()),
+                });
+                alloc(std::mem::size_of::<Big>())
+                    + alloc(big.key.len())
+                    + big.table.heap_bytes()
+                    + sampled(big.table.len(), samples, members)
             }
         }
     }
@@ -110,11 +262,27 @@ impl Set {
         set
     }
 
+    /// The key of the keyspace entry holding this set (empty elsewhere).
+    pub(super) fn key(&self) -> &[u8] {
+        match &self.repr {
+            Repr::Ints(packed) => packed.key(),
+            Repr::Table(big) => &big.key,
+        }
+    }
+
+    /// Records the key of the keyspace entry that takes this set.
+    pub(super) fn set_key(&mut self, key: &[u8]) {
+        match &mut self.repr {
+            Repr::Ints(packed) => packed.set_key(key),
+            Repr::Table(big) => big.key = key.into(),
+        }
+    }
+
     /// The number of members.
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Ints(v) => v.len(),
-            Repr::Table(t) => t.len(),
+            Repr::Ints(packed) => packed.len(),
+            Repr::Table(big) => big.table.len(),
         }
     }
 
@@ -134,8 +302,10 @@ impl Set {
     /// Whether `member` is in the set.
     pub fn contains(&self, member: &[u8]) -> bool {
         match &self.repr {
-            Repr::Ints(v) => parse_i64(member).is_some_and(|n| v.binary_search(&n).is_ok()),
-            Repr::Table(t) => t.get(member).is_some(),
+            Repr::Ints(packed) => {
+                parse_i64(member).is_some_and(|n| Ints::of(packed).search(n).is_ok())
+            }
+            Repr::Table(big) => big.table.get(member).is_some(),
         }
     }
 
@@ -143,13 +313,13 @@ impl Set {
     /// the member is not an integer or the set grows past `limits.set_intset_entries`.
     pub fn insert(&mut self, member: &[u8], limits: &Limits) -> bool {
         match &mut self.repr {
-            Repr::Ints(v) => match parse_i64(member) {
+            Repr::Ints(packed) => match parse_i64(member) {
                 Some(n) => {
-                    let Err(at) = v.binary_search(&n) else {
+                    if Ints::of(packed).search(n).is_ok() {
                         return false;
-                    };
-                    v.insert(at, n);
-                    if v.len() > limits.set_intset_entries {
+                    }
+                    ints_insert(packed, n);
+                    if packed.len() > limits.set_intset_entries {
                         self.convert();
                     }
                     true
@@ -159,11 +329,11 @@ impl Set {
                     self.insert(member, limits)
                 }
             },
-            Repr::Table(t) => {
-                if t.get(member).is_some() {
+            Repr::Table(big) => {
+                if big.table.get(member).is_some() {
                     return false;
                 }
-                t.insert_new(Member(member.into()));
+                big.table.insert_new(Member::new(member));
                 true
             }
         }
@@ -172,14 +342,19 @@ impl Set {
     /// Removes a member. Returns true if it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match &mut self.repr {
-            Repr::Ints(v) => match parse_i64(member).map(|n| v.binary_search(&n)) {
-                Some(Ok(at)) => {
-                    v.remove(at);
-                    true
+            Repr::Ints(packed) => {
+                let ints = Ints::of(packed);
+                match parse_i64(member).map(|n| ints.search(n)) {
+                    Some(Ok(at)) => {
+                        let (width, len) = (ints.width, ints.len());
+                        let pos = 1 + at * width;
+                        packed.splice(pos..pos + width, b"", len - 1);
+                        true
+                    }
+                    _ => false,
                 }
-                _ => false,
-            },
-            Repr::Table(t) => t.remove(member).is_some(),
+            }
+            Repr::Table(big) => big.table.remove(member).is_some(),
         }
     }
 
@@ -187,17 +362,16 @@ impl Set {
     /// a hashtable.
     pub fn iter(&self) -> impl Iterator<Item = Cow<'_, [u8]>> {
         let (ints, table) = match &self.repr {
-            Repr::Ints(v) => (Some(v), None),
-            Repr::Table(t) => (None, Some(t)),
+            Repr::Ints(packed) => (Some(Ints::of(packed)), None),
+            Repr::Table(big) => (None, Some(&big.table)),
         };
         let ints = ints
             .into_iter()
-            .flatten()
-            .map(|&n| Cow::Owned(i64_to_bytes(n)));
+            .flat_map(|ints| (0..ints.len()).map(move |i| Cow::Owned(i64_to_bytes(ints.get(i)))));
         let table = table
             .into_iter()
             .flat_map(Table::iter)
-            .map(|m| Cow::Borrowed(&*m.0));
+            .map(|m| Cow::Borrowed(m.bytes()));
         ints.chain(table)
     }
 
@@ -210,12 +384,13 @@ impl Set {
     /// draw ([`Table::random_fair`]) for a hashtable. `None` when empty.
     pub fn random(&self, rng: &mut Rng) -> Option<Cow<'_, [u8]>> {
         match &self.repr {
-            Repr::Ints(v) if v.is_empty() => None,
-            Repr::Ints(v) => {
-                let n = v[rng.below(v.len() as u64) as usize];
+            Repr::Ints(packed) if packed.is_empty() => None,
+            Repr::Ints(packed) => {
+                let ints = Ints::of(packed);
+                let n = ints.get(rng.below(ints.len() as u64) as usize);
                 Some(Cow::Owned(i64_to_bytes(n)))
             }
-            Repr::Table(t) => t.random_fair(rng).map(|m| Cow::Borrowed(&*m.0)),
+            Repr::Table(big) => big.table.random_fair(rng).map(|m| Cow::Borrowed(m.bytes())),
         }
     }
 
@@ -232,22 +407,36 @@ impl Set {
     pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<Cow<'_, [u8]>>) {
         match &self.repr {
             Repr::Ints(_) => (0, self.iter().collect()),
-            Repr::Table(t) => {
+            Repr::Table(big) => {
                 let mut found = Vec::new();
-                let next = t.scan_count(cursor, count, |m| found.push(Cow::Borrowed(&*m.0)));
+                let next = big
+                    .table
+                    .scan_count(cursor, count, |m| found.push(Cow::Borrowed(m.bytes())));
                 (next, found)
             }
         }
     }
 
+    /// Replaces the members with `other`'s and returns the old ones (SPOP rebuilding
+    /// the remainder). A set stored in the keyspace carries its key (see [`Packed`]), so
+    /// it must be replaced this way, never whole through `&mut`.
+    pub fn replace_with(&mut self, other: Set) -> Set {
+        let key = self.key().to_vec();
+        let mut old = std::mem::replace(self, other);
+        self.set_key(&key);
+        old.set_key(b"");
+        old
+    }
+
     /// Turns an intset into a hashtable (Redis's `setTypeConvert`).
     fn convert(&mut self) {
-        if let Repr::Ints(v) = &self.repr {
-            let mut t = Table::new();
-            for &n in v {
-                t.insert_new(Member(i64_to_bytes(n).into()));
+        if let Repr::Ints(packed) = &self.repr {
+            let mut table = Table::new();
+            for n in Ints::of(packed).iter() {
+                table.insert_new(Member::new(&i64_to_bytes(n)));
             }
-            self.repr = Repr::Table(t);
+            let key = packed.key().into();
+            self.repr = Repr::Table(Box::new(Big { key, table }));
         }
     }
 }
@@ -394,6 +583,60 @@ mod tests {
             got.sort();
             assert_eq!(got, model.iter().cloned().collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn an_intset_widens_for_big_members_and_stays_sorted() {
+        let l = Limits::default();
+        let mut rng = Rng::new(21);
+        let mut s = Set::new();
+        s.set_key(b"key");
+        let mut model = BTreeSet::new();
+        for _ in 0..400 {
+            // Members of every width, the extremes included.
+            let n = match rng.below(6) {
+                0 => rng.below(256) as i64 - 128,
+                1 => rng.below(65536) as i64 - 32768,
+                2 => rng.below(1 << 32) as i64 - (1 << 31),
+                3 => rng.next_u64() as i64,
+                4 => [i64::MIN, i64::MAX, -129, 128, -32769, 32768][rng.below(6) as usize],
+                _ => rng.below(10) as i64,
+            };
+            let m = n.to_string();
+            if rng.below(4) == 0 {
+                assert_eq!(s.remove(m.as_bytes()), model.remove(&n));
+            } else {
+                assert_eq!(s.insert(m.as_bytes(), &l), model.insert(n));
+            }
+            assert_eq!(s.len(), model.len());
+        }
+        assert_eq!(s.encoding(), "intset");
+        let got: Vec<i64> = s.iter().map(|m| parse_i64(&m).unwrap()).collect();
+        assert_eq!(got, model.iter().copied().collect::<Vec<_>>());
+        for n in &model {
+            assert!(s.contains(n.to_string().as_bytes()));
+        }
+        assert_eq!(s.key(), b"key");
+        assert_eq!(width_of(-128), 1);
+        assert_eq!(width_of(128), 2);
+        assert_eq!(width_of(-32769), 4);
+        assert_eq!(width_of(1 << 31), 8);
+    }
+
+    #[test]
+    fn short_members_live_in_the_node_and_long_ones_beside_it() {
+        assert_eq!(std::mem::size_of::<Member>(), 32, "a node stays 40 bytes");
+        let (m30, m31) = (vec![b'a'; 30], vec![b'b'; 31]);
+        assert!(matches!(Member::new(&m30), Member::Inline { .. }));
+        assert!(matches!(Member::new(&m31), Member::Heap(_)));
+        let mut s = Set::from_members([&m30[..], &m31[..], b"x", b""], &Limits::default());
+        assert!(s.contains(&m30) && s.contains(&m31) && s.contains(b"x") && s.contains(b""));
+        assert!(!s.contains(&m30[..29]) && !s.contains(&m31[..30]));
+        let mut got = members(&s);
+        got.sort();
+        assert_eq!(got, [b"".to_vec(), m30.clone(), m31.clone(), b"x".to_vec()]);
+        assert!(s.remove(&m31) && s.remove(&m30) && !s.remove(&m30));
+        assert_eq!(s.len(), 2);
     }
 
     #[test]

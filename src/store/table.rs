@@ -12,8 +12,10 @@
 //!   does, and each element lives in one node: about 8 bytes of table per element,
 //!   where an open-addressing map with inline slots pays its slot size roughly twice.
 //!
-//! Keys are hashed with std's SipHash under a per-table random key, as Redis uses SipHash,
-//! so clients cannot aim collisions at the table.
+//! Keys are hashed with std's SipHash under one random key per process, as Redis seeds
+//! its SipHash once at startup, so clients cannot aim collisions at the table. One key
+//! for every table (rather than one each) keeps a table three words: every hash or set
+//! past its compact encoding holds one.
 //!
 //! The table resizes all at once (moving node pointers, never reallocating nodes) rather
 //! than incrementally as Redis does.
@@ -25,6 +27,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
+use std::sync::OnceLock;
 
 use crate::util::rand::Rng;
 
@@ -45,17 +48,23 @@ const MIN_BUCKETS: usize = 4;
 
 /// A hash table of `T`s keyed by their bytes.
 pub struct Table<T> {
-    buckets: Vec<Link<T>>,
+    /// A boxed slice rather than a `Vec`: its length is its capacity, and a word less
+    /// keeps a table (and the box of a set or hash holding one) in a smaller chunk.
+    buckets: Box<[Link<T>]>,
     len: usize,
-    hasher: RandomState,
+}
+
+/// The process's SipHash key, drawn at first use.
+fn hasher() -> &'static RandomState {
+    static KEYS: OnceLock<RandomState> = OnceLock::new();
+    KEYS.get_or_init(RandomState::new)
 }
 
 impl<T> Default for Table<T> {
     fn default() -> Self {
         Table {
-            buckets: Vec::new(),
+            buckets: Box::default(),
             len: 0,
-            hasher: RandomState::new(),
         }
     }
 }
@@ -95,7 +104,7 @@ impl<T: Keyed> Table<T> {
     /// The bytes of heap the table itself holds: its bucket array and one node per
     /// element (what the elements own besides is theirs to count).
     pub fn heap_bytes(&self) -> usize {
-        crate::store::memory::alloc(self.buckets.capacity() * std::mem::size_of::<Link<T>>())
+        crate::store::memory::alloc(self.buckets.len() * std::mem::size_of::<Link<T>>())
             + self.len * crate::store::memory::alloc(Self::node_size())
     }
 
@@ -106,7 +115,7 @@ impl<T: Keyed> Table<T> {
     }
 
     fn bucket(&self, key: &[u8]) -> usize {
-        (self.hasher.hash_one(key) as usize) & (self.buckets.len() - 1)
+        (hasher().hash_one(key) as usize) & (self.buckets.len() - 1)
     }
 
     /// The element with this key.
@@ -235,7 +244,7 @@ impl<T: Keyed> Table<T> {
                 next = node.next.take();
             }
         }
-        self.buckets = Vec::new();
+        self.buckets = Box::default();
         self.len = 0;
     }
 
@@ -524,6 +533,13 @@ mod tests {
     fn a_node_holding_a_keyspace_entry_stays_56_bytes() {
         // Memory per key is a tracked benchmark: 56 bytes is one 64-byte malloc chunk.
         assert!(std::mem::size_of::<Node<crate::store::Entry>>() <= 56);
+    }
+
+    #[test]
+    fn a_table_is_three_words() {
+        // A hash or set past its compact encoding boxes one with its key: 40 bytes, one
+        // 48-byte malloc chunk.
+        assert_eq!(std::mem::size_of::<Table<Item>>(), 16 + 8);
     }
 
     #[test]

@@ -1,15 +1,14 @@
 //! The values a key can hold.
 //!
 //! [`Value`] is the owned form commands build and the dump reader returns. Inside the
-//! keyspace a string is packed into the same allocation as its key (see
-//! [`Entry`](super::Entry)), so reads see values through [`ValueRef`]. Each collection
-//! type lives in its own module ([`super::hash`], [`super::set`], [`super::zset`]) and
-//! keeps Redis's compact encodings while it is small, within the [`Limits`] the config
-//! sets.
-
-use std::collections::VecDeque;
+//! keyspace a string is packed into the same allocation as its key, and a small hash,
+//! set or sorted set into its own buffer with the key (see [`Entry`](super::Entry)), so
+//! reads see values through [`ValueRef`]. Each collection type lives in its own module
+//! ([`super::hash`], [`super::set`], [`super::zset`], [`super::list`]) and keeps Redis's
+//! compact encodings while it is small, within the [`Limits`] the config sets.
 
 use super::hash::Hash;
+use super::list::List;
 use super::set::Set;
 use super::stream::Stream;
 use super::zset::ZSet;
@@ -20,7 +19,7 @@ pub enum Value {
     /// A binary-safe string (also used for integers and bitmaps, as in Redis).
     Str(Vec<u8>),
     /// A list, O(1) at both ends.
-    List(VecDeque<Vec<u8>>),
+    List(List),
     /// A hash of fields to values.
     Hash(Hash),
     /// A set of distinct members.
@@ -35,7 +34,7 @@ pub enum Value {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ValueRef<'a> {
     Str(&'a [u8]),
-    List(&'a VecDeque<Vec<u8>>),
+    List(&'a List),
     Hash(&'a Hash),
     Set(&'a Set),
     ZSet(&'a ZSet),

@@ -30,6 +30,7 @@
 
 use std::ops::Range;
 
+use super::packed::{get_bytes, get_varint, put_bytes, put_varint, Packed};
 use super::table::{Keyed, Table};
 use super::value::Limits;
 
@@ -622,29 +623,113 @@ impl Keyed for Scored {
 }
 
 /// How a sorted set is held, as Redis's two encodings.
-#[derive(Debug)]
 enum Repr {
-    /// Redis's `listpack`, for small sets: (score, member) pairs in order in one vector,
-    /// searched by a scan as Redis scans its listpack. A few hundred bytes for a handful
-    /// of members, where the tree and its dict take a kilobyte or two.
-    Listpack(Vec<(f64, Box<[u8]>)>),
-    /// Redis's `skiplist` encoding, boxed so that a small set (and every value, whose
-    /// size is its largest type's) stays small.
+    /// Redis's `listpack`, for small sets: `[varint length][member][score]` entries in
+    /// order in one [`Packed`] buffer (which also holds the keyspace entry's key),
+    /// searched by a walk as Redis walks its listpack. A score is a varint: an even one
+    /// is an integer score (zigzag-coded, shifted left by one), as Redis stores integral
+    /// scores as integers; 1 is followed by the score's eight bytes.
+    Listpack(Packed),
+    /// Redis's `skiplist` encoding, boxed so that a small set (held inline in the
+    /// keyspace entry) stays small.
     Skiplist(Box<Indexed>),
 }
 
-/// The tree for order and rank, and the dict for member lookups.
+/// The largest integral score held as an integer (every integer up to it is exact in a
+/// double).
+const INT_SCORE_MAX: f64 = (1u64 << 53) as f64;
+
+/// Appends a listpack score.
+fn put_score(out: &mut Vec<u8>, score: f64) {
+    if score.fract() == 0.0 && score.abs() <= INT_SCORE_MAX {
+        let n = score as i64;
+        let zigzag = ((n << 1) ^ (n >> 63)) as u64;
+        put_varint(out, zigzag << 1);
+    } else {
+        put_varint(out, 1);
+        out.extend_from_slice(&score.to_le_bytes());
+    }
+}
+
+/// Reads the listpack entry at `*at` and moves past it.
+fn lp_next<'a>(body: &'a [u8], at: &mut usize) -> (&'a [u8], f64) {
+    let member = get_bytes(body, at);
+    let h = get_varint(body, at);
+    let score = if h & 1 == 0 {
+        let z = h >> 1;
+        ((z >> 1) as i64 ^ -((z & 1) as i64)) as f64
+    } else {
+        let bytes: [u8; 8] = body[*at..*at + 8].try_into().expect("eight bytes");
+        *at += 8;
+        f64::from_le_bytes(bytes)
+    };
+    (member, score)
+}
+
+/// A listpack entry's bytes.
+fn lp_entry(member: &[u8], score: f64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(member.len() + 10);
+    put_bytes(&mut out, member);
+    put_score(&mut out, score);
+    out
+}
+
+/// Where `member` is in a listpack body: its rank, its bytes and its score.
+fn lp_find(body: &[u8], member: &[u8]) -> Option<(usize, Range<usize>, f64)> {
+    let mut at = 0;
+    let mut rank = 0;
+    while at < body.len() {
+        let start = at;
+        let (m, s) = lp_next(body, &mut at);
+        if m == member {
+            return Some((rank, start..at, s));
+        }
+        rank += 1;
+    }
+    None
+}
+
+/// The rank and the byte offset of the first entry `before` rejects (`before` accepts a
+/// prefix of the entries).
+fn lp_seek(body: &[u8], before: impl Fn(f64, &[u8]) -> bool) -> (usize, usize) {
+    let (mut at, mut rank) = (0, 0);
+    while at < body.len() {
+        let mut next = at;
+        let (m, s) = lp_next(body, &mut next);
+        if !before(s, m) {
+            break;
+        }
+        (at, rank) = (next, rank + 1);
+    }
+    (rank, at)
+}
+
+/// The byte offset of the entry at `rank` (the body's end past the last).
+fn lp_offset(body: &[u8], rank: usize) -> usize {
+    let mut at = 0;
+    for _ in 0..rank {
+        if at == body.len() {
+            break;
+        }
+        lp_next(body, &mut at);
+    }
+    at
+}
+
+/// The tree for order and rank, the dict for member lookups, and the key of the
+/// keyspace entry holding the set.
 #[derive(Debug)]
 struct Indexed {
+    key: Box<[u8]>,
     dict: Table<Scored>,
     tree: Tree,
 }
 
 /// A sorted set: members ordered by score, then bytewise.
 ///
-/// Small sets are a sorted vector, as Redis keeps them in a listpack; once they outgrow
-/// `zset-max-listpack-entries` or a member outgrows `zset-max-listpack-value` they
-/// convert, one way, to the tree and a dict, as Redis converts to its skiplist.
+/// Small sets are packed in one buffer, as Redis keeps them in a listpack; once they
+/// outgrow `zset-max-listpack-entries` or a member outgrows `zset-max-listpack-value`
+/// they convert, one way, to the tree and a dict, as Redis converts to its skiplist.
 pub struct ZSet {
     repr: Repr,
 }
@@ -664,25 +749,15 @@ impl std::fmt::Debug for ZSet {
 impl Clone for ZSet {
     fn clone(&self) -> ZSet {
         let repr = match &self.repr {
-            Repr::Listpack(v) => Repr::Listpack(v.clone()),
+            Repr::Listpack(packed) => Repr::Listpack(packed.clone()),
             Repr::Skiplist(big) => Repr::Skiplist(Box::new(Indexed {
+                key: big.key.clone(),
                 dict: dict_of(self.iter()),
                 tree: big.tree.clone(),
             })),
         };
         ZSet { repr }
     }
-}
-
-/// Where `member` sits in a listpack.
-fn position(v: &[(f64, Box<[u8]>)], member: &[u8]) -> Option<usize> {
-    v.iter().position(|(_, m)| **m == *member)
-}
-
-/// Puts (score, member) in its place in a listpack.
-fn insert_sorted(v: &mut Vec<(f64, Box<[u8]>)>, score: f64, member: Box<[u8]>) {
-    let at = v.partition_point(|(s, m)| before(*s, m, score, &member));
-    v.insert(at, (score, member));
 }
 
 /// The member -> score dict of these pairs.
@@ -710,10 +785,8 @@ impl ZSet {
     pub fn heap_bytes(&self, samples: usize) -> usize {
         use crate::store::memory::{alloc, sampled};
         match &self.repr {
-            Repr::Listpack(v) => {
-                alloc(v.capacity() * std::mem::size_of::<(f64, Box<[u8]>)>())
-                    + sampled(v.len(), samples, v.iter().map(|(_, m)| alloc(m.len())))
-            }
+            // One buffer, the keyspace entry's key included.
+            Repr::Listpack(packed) => alloc(packed.heap_bytes()),
             Repr::Skiplist(ix) => {
                 let members = sampled(
                     ix.dict.len(),
@@ -722,6 +795,7 @@ impl ZSet {
                 );
                 // The dict and the tree each hold their own copy of every member.
                 alloc(std::mem::size_of::<Indexed>())
+                    + alloc(ix.key.len())
                     + ix.dict.heap_bytes()
                     + ix.tree.node_bytes()
                     + 2 * members
@@ -732,14 +806,30 @@ impl ZSet {
     /// An empty sorted set.
     pub fn new() -> ZSet {
         ZSet {
-            repr: Repr::Listpack(Vec::new()),
+            repr: Repr::Listpack(Packed::new()),
+        }
+    }
+
+    /// The key of the keyspace entry holding this set (empty elsewhere).
+    pub(super) fn key(&self) -> &[u8] {
+        match &self.repr {
+            Repr::Listpack(packed) => packed.key(),
+            Repr::Skiplist(big) => &big.key,
+        }
+    }
+
+    /// Records the key of the keyspace entry that takes this set.
+    pub(super) fn set_key(&mut self, key: &[u8]) {
+        match &mut self.repr {
+            Repr::Listpack(packed) => packed.set_key(key),
+            Repr::Skiplist(big) => big.key = key.into(),
         }
     }
 
     /// The number of members.
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Listpack(v) => v.len(),
+            Repr::Listpack(packed) => packed.len(),
             Repr::Skiplist(big) => big.tree.len(),
         }
     }
@@ -758,10 +848,19 @@ impl ZSet {
     /// or highest first when `rev`.
     pub fn iter_ranks(&self, ranks: Range<usize>, rev: bool) -> Iter<'_> {
         match &self.repr {
-            Repr::Listpack(v) => {
-                let end = ranks.end.min(v.len());
-                let pairs = v[ranks.start.min(end)..end].iter();
-                Iter::Listpack { pairs, rev }
+            Repr::Listpack(packed) => {
+                let body = packed.body();
+                let end = ranks.end.min(packed.len());
+                let start = ranks.start.min(end);
+                let at = lp_offset(body, start);
+                let left = end - start;
+                if rev {
+                    let mut walk = Iter::Listpack { body, at, left };
+                    let pairs: Vec<_> = walk.by_ref().collect();
+                    Iter::Reversed(pairs.into_iter().rev())
+                } else {
+                    Iter::Listpack { body, at, left }
+                }
             }
             Repr::Skiplist(big) => Iter::Tree(big.tree.iter_ranks(ranks, rev)),
         }
@@ -770,7 +869,7 @@ impl ZSet {
     /// A member's score.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match &self.repr {
-            Repr::Listpack(v) => position(v, member).map(|i| v[i].0),
+            Repr::Listpack(packed) => lp_find(packed.body(), member).map(|(_, _, s)| s),
             Repr::Skiplist(big) => big.dict.get(member).map(|s| s.score),
         }
     }
@@ -778,19 +877,22 @@ impl ZSet {
     /// Adds a member or changes its score. Returns true if it is new. The set leaves the
     /// listpack encoding when it grows past the limits, never to return.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: &Limits) -> bool {
-        if let Repr::Listpack(v) = &mut self.repr {
+        if let Repr::Listpack(packed) = &mut self.repr {
             // A listpack stores scores as text, and Redis's text for -0 reads back as 0.
             let score = if score == 0.0 { 0.0 } else { score };
-            if let Some(pos) = position(v, member) {
+            let len = packed.len();
+            if let Some((_, bytes, old)) = lp_find(packed.body(), member) {
                 // As in Redis, -0 and 0 are the same score: no update.
-                if v[pos].0 != score {
-                    let (_, member) = v.remove(pos);
-                    insert_sorted(v, score, member);
+                if old != score {
+                    packed.splice(bytes, b"", len - 1);
+                    let (_, at) = lp_seek(packed.body(), |s, m| before(s, m, score, member));
+                    packed.splice(at..at, &lp_entry(member, score), len);
                 }
                 return false;
             }
-            if v.len() < limits.zset_entries && member.len() <= limits.zset_value {
-                insert_sorted(v, score, member.into());
+            if len < limits.zset_entries && member.len() <= limits.zset_value {
+                let (_, at) = lp_seek(packed.body(), |s, m| before(s, m, score, member));
+                packed.splice(at..at, &lp_entry(member, score), len + 1);
                 return true;
             }
             self.convert_to_skiplist();
@@ -798,7 +900,7 @@ impl ZSet {
         let Repr::Skiplist(big) = &mut self.repr else {
             unreachable!("converted above")
         };
-        let Indexed { dict, tree } = &mut **big;
+        let Indexed { dict, tree, .. } = &mut **big;
         if let Some(s) = dict.get_mut(member) {
             let old = s.score;
             if old != score {
@@ -818,9 +920,10 @@ impl ZSet {
     /// Removes a member. Returns whether it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match &mut self.repr {
-            Repr::Listpack(v) => match position(v, member) {
-                Some(pos) => {
-                    v.remove(pos);
+            Repr::Listpack(packed) => match lp_find(packed.body(), member) {
+                Some((_, bytes, _)) => {
+                    let len = packed.len();
+                    packed.splice(bytes, b"", len - 1);
                     true
                 }
                 None => false,
@@ -839,7 +942,7 @@ impl ZSet {
     /// member it rejects (`before` must accept a prefix of the set, see [`Tree::seek`]).
     fn seek(&self, before: impl Fn(f64, &[u8]) -> bool) -> usize {
         match &self.repr {
-            Repr::Listpack(v) => v.partition_point(|(s, m)| before(*s, m)),
+            Repr::Listpack(packed) => lp_seek(packed.body(), before).0,
             Repr::Skiplist(big) => big.tree.seek(before),
         }
     }
@@ -847,7 +950,7 @@ impl ZSet {
     /// A member's rank (0 for the lowest score).
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         match &self.repr {
-            Repr::Listpack(v) => position(v, member),
+            Repr::Listpack(packed) => lp_find(packed.body(), member).map(|(rank, _, _)| rank),
             Repr::Skiplist(_) => {
                 let score = self.score(member)?;
                 Some(self.seek(|s, m| before(s, m, score, member)))
@@ -884,9 +987,14 @@ impl ZSet {
     /// Removes the members at ranks `ranks` and returns how many there were.
     pub fn remove_ranks(&mut self, ranks: Range<usize>) -> usize {
         match &mut self.repr {
-            Repr::Listpack(v) => {
-                let end = ranks.end.min(v.len());
-                v.drain(ranks.start.min(end)..end).count()
+            Repr::Listpack(packed) => {
+                let len = packed.len();
+                let end = ranks.end.min(len);
+                let start = ranks.start.min(end);
+                let from = lp_offset(packed.body(), start);
+                let to = from + lp_offset(&packed.body()[from..], end - start);
+                packed.splice(from..to, b"", len - (end - start));
+                end - start
             }
             Repr::Skiplist(big) => {
                 let removed = big.tree.delete_ranks(ranks);
@@ -907,8 +1015,8 @@ impl ZSet {
         mut visit: impl FnMut(&'a [u8], f64),
     ) -> u64 {
         match &self.repr {
-            Repr::Listpack(v) => {
-                v.iter().for_each(|(s, m)| visit(m, *s));
+            Repr::Listpack(_) => {
+                self.iter().for_each(|(m, s)| visit(m, s));
                 0
             }
             Repr::Skiplist(big) => big
@@ -927,14 +1035,14 @@ impl ZSet {
     /// OBJ_ENCODING_SKIPLIST)` does (when the set outgrows it, and SORT converts the
     /// sets it sorts).
     pub fn convert_to_skiplist(&mut self) {
-        if let Repr::Listpack(v) = &mut self.repr {
-            let pairs = std::mem::take(v);
-            let dict = dict_of(pairs.iter().map(|(s, m)| (&**m, *s)));
+        if let Repr::Listpack(packed) = &self.repr {
+            let dict = dict_of(self.iter());
             let mut tree = Tree::new();
-            for (score, member) in pairs {
-                tree.insert(score, member);
+            for (member, score) in self.iter() {
+                tree.insert(score, member.into());
             }
-            self.repr = Repr::Skiplist(Box::new(Indexed { dict, tree }));
+            let key = packed.key().into();
+            self.repr = Repr::Skiplist(Box::new(Indexed { key, dict, tree }));
         }
     }
 
@@ -950,10 +1058,14 @@ impl ZSet {
 
 /// Walks a range of ranks of a [`ZSet`], in either encoding.
 pub enum Iter<'a> {
+    /// `left` entries of a listpack body from byte `at` on, forwards.
     Listpack {
-        pairs: std::slice::Iter<'a, (f64, Box<[u8]>)>,
-        rev: bool,
+        body: &'a [u8],
+        at: usize,
+        left: usize,
     },
+    /// A listpack range backwards (collected first: entries are found from the front).
+    Reversed(std::iter::Rev<std::vec::IntoIter<(&'a [u8], f64)>>),
     Tree(TreeIter<'a>),
 }
 
@@ -962,21 +1074,22 @@ impl<'a> Iterator for Iter<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            Iter::Listpack { pairs, rev } => {
-                let pair = if *rev {
-                    pairs.next_back()
-                } else {
-                    pairs.next()
-                };
-                pair.map(|(s, m)| (&**m, *s))
+            Iter::Listpack { body, at, left } => {
+                if *left == 0 {
+                    return None;
+                }
+                *left -= 1;
+                Some(lp_next(body, at))
             }
+            Iter::Reversed(pairs) => pairs.next(),
             Iter::Tree(walk) => walk.next(),
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         match self {
-            Iter::Listpack { pairs, .. } => pairs.size_hint(),
+            Iter::Listpack { left, .. } => (*left, Some(*left)),
+            Iter::Reversed(pairs) => pairs.size_hint(),
             Iter::Tree(walk) => walk.size_hint(),
         }
     }
@@ -994,6 +1107,88 @@ mod tests {
         let mut v: Vec<_> = m.iter().map(|(k, s)| (k.clone(), *s)).collect();
         v.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
         v
+    }
+
+    #[test]
+    fn listpack_scores_round_trip_exactly() {
+        let scores = [
+            0.0,
+            1.0,
+            -1.0,
+            0.5,
+            -2.25,
+            1e15,
+            -1e15,
+            INT_SCORE_MAX,
+            -INT_SCORE_MAX,
+            INT_SCORE_MAX * 2.0,
+            1e300,
+            f64::MIN_POSITIVE,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for score in scores {
+            let entry = lp_entry(b"m", score);
+            let mut at = 0;
+            assert_eq!(lp_next(&entry, &mut at), (&b"m"[..], score), "{score}");
+            assert_eq!(at, entry.len());
+        }
+        assert_eq!(lp_entry(b"m", 5.0).len(), 3, "small integers take one byte");
+    }
+
+    #[test]
+    fn the_packed_listpack_agrees_with_a_sorted_vector() {
+        let l = Limits::default();
+        let mut rng = Rng::new(77);
+        let mut z = ZSet::new();
+        z.set_key(b"zkey");
+        let mut model = std::collections::HashMap::new();
+        for _ in 0..3000 {
+            let member = format!("m{}", rng.below(40)).into_bytes();
+            let score = match rng.below(3) {
+                0 => rng.below(10) as f64,
+                1 => rng.below(1000) as f64 / 8.0 - 60.0,
+                _ => f64::from_bits(rng.next_u64() >> 2),
+            };
+            match rng.below(4) {
+                0 => assert_eq!(z.remove(&member), model.remove(&member).is_some()),
+                1 => {
+                    let n = z.len();
+                    let (a, b) = (rng.below(n as u64 + 2), rng.below(n as u64 + 2));
+                    let ranks = a.min(b) as usize..a.max(b) as usize;
+                    let want = model_sorted(&model);
+                    let gone = z.remove_ranks(ranks.clone());
+                    let end = ranks.end.min(want.len());
+                    let start = ranks.start.min(end);
+                    assert_eq!(gone, end - start);
+                    for (m, _) in &want[start..end] {
+                        model.remove(m);
+                    }
+                }
+                _ => assert_eq!(
+                    z.insert(&member, score, &l),
+                    model.insert(member.clone(), score).is_none()
+                ),
+            }
+            let want = model_sorted(&model);
+            let got: Vec<_> = z.iter().map(|(m, s)| (m.to_vec(), s)).collect();
+            assert_eq!(got, want);
+            let rev: Vec<_> = z.iter_ranks(1..4, true).map(|(m, _)| m.to_vec()).collect();
+            let want_rev: Vec<_> = want
+                .iter()
+                .take(4)
+                .skip(1)
+                .rev()
+                .map(|p| p.0.clone())
+                .collect();
+            assert_eq!(rev, want_rev);
+            if let Some((m, s)) = want.last() {
+                assert_eq!(z.rank(m), Some(want.len() - 1));
+                assert_eq!(z.score(m), Some(*s));
+            }
+        }
+        assert!(z.is_listpack());
+        assert_eq!(z.key(), b"zkey");
     }
 
     /// An empty set already in the tree encoding, for tests of the tree.
@@ -1014,7 +1209,7 @@ mod tests {
     /// Checks a set's tree, if it has one, and that its dict agrees with it.
     fn check(z: &ZSet) {
         if let Repr::Skiplist(big) = &z.repr {
-            let Indexed { dict, tree } = &**big;
+            let Indexed { dict, tree, .. } = &**big;
             check_tree(tree);
             assert_eq!(dict.len(), tree.len());
             for (m, s) in z.iter() {

@@ -181,7 +181,6 @@ fn bulk(out: &mut Vec<u8>, word: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::VecDeque;
 
     fn text(out: &[u8]) -> String {
         String::from_utf8_lossy(out).into_owned()
@@ -201,7 +200,7 @@ mod tests {
 
     #[test]
     fn lists_are_batched_by_64() {
-        let items: VecDeque<Vec<u8>> = (0..130).map(|i| i.to_string().into_bytes()).collect();
+        let items: crate::store::List = (0..130).map(|i| i.to_string().into_bytes()).collect();
         let mut out = Vec::new();
         key(&mut out, b"l", ValueRef::List(&items), None);
         let t = text(&out);
@@ -209,7 +208,7 @@ mod tests {
         assert!(t.starts_with("*66\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$1\r\n0\r\n"));
         assert!(t.contains("*4\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$3\r\n128\r\n$3\r\n129\r\n"));
         // Exactly 64 makes one command.
-        let items: VecDeque<Vec<u8>> = (0..64).map(|i| i.to_string().into_bytes()).collect();
+        let items: crate::store::List = (0..64).map(|i| i.to_string().into_bytes()).collect();
         let mut out = Vec::new();
         key(&mut out, b"l", ValueRef::List(&items), None);
         assert_eq!(text(&out).matches("RPUSH").count(), 1);

@@ -26,7 +26,7 @@ pub mod lzf;
 pub mod ziplist;
 pub mod zipmap;
 
-use std::collections::VecDeque;
+use crate::store::List;
 use std::fmt;
 use std::io::{self, Write};
 
@@ -360,7 +360,7 @@ pub fn put_object(out: &mut Vec<u8>, v: ValueRef<'_>, opts: &Options) {
 
 /// Splits a list into quicklist nodes as pushing its elements one by one at the tail
 /// does (`_quicklistNodeAllowInsert` under `list-max-listpack-size`).
-fn list_nodes(l: &VecDeque<Vec<u8>>, fill: i64) -> Vec<listpack::Builder> {
+fn list_nodes(l: &List, fill: i64) -> Vec<listpack::Builder> {
     let fill = fill.clamp(-5, (1 << 15) - 1);
     let mut nodes: Vec<listpack::Builder> = Vec::new();
     for e in l {
@@ -618,7 +618,7 @@ fn read_object(c: &mut Cursor<'_>, t: u8, limits: &Limits) -> Result<Option<Valu
         TYPE_STRING => Value::Str(c.string()?),
         TYPE_LIST => {
             let n = c.count(1)?;
-            let mut l = VecDeque::with_capacity(n);
+            let mut l = List::new();
             for _ in 0..n {
                 l.push_back(c.string()?);
             }
@@ -626,7 +626,7 @@ fn read_object(c: &mut Cursor<'_>, t: u8, limits: &Limits) -> Result<Option<Valu
         }
         TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
             let n = c.count(1)?;
-            let mut l = VecDeque::new();
+            let mut l = List::new();
             for _ in 0..n {
                 let container = if t == TYPE_LIST_QUICKLIST_2 {
                     c.len()?
@@ -647,7 +647,7 @@ fn read_object(c: &mut Cursor<'_>, t: u8, limits: &Limits) -> Result<Option<Valu
                         if items.is_empty() && t == TYPE_LIST_QUICKLIST {
                             return Err(bad("Ziplist integrity check failed."));
                         }
-                        l.extend(items.iter().map(Item::to_vec));
+                        items.iter().for_each(|item| l.push_back(item.to_vec()));
                     }
                     _ => {
                         return Err(RdbError::corrupt(format!(

@@ -174,7 +174,7 @@ fn scores_print_as_d2string() {
 #[test]
 fn list_nodes_split_as_quicklist_does() {
     // list-max-listpack-size 3: nodes of three elements.
-    let l: VecDeque<Vec<u8>> = (0..7).map(|i| vec![b'a' + i]).collect();
+    let l: crate::store::List = (0..7).map(|i| vec![b'a' + i]).collect();
     let nodes = list_nodes(&l, 3);
     assert_eq!(
         nodes.iter().map(|n| n.len()).collect::<Vec<_>>(),
@@ -182,7 +182,7 @@ fn list_nodes_split_as_quicklist_does() {
     );
     // -2: 8 KiB nodes. A 100-byte element takes 103 bytes of listpack; one more fits
     // while 7 + 103 n + 100 + 8 <= 8192, so 79 per node.
-    let l: VecDeque<Vec<u8>> = (0..200).map(|_| vec![b'x'; 100]).collect();
+    let l: crate::store::List = (0..200).map(|_| vec![b'x'; 100]).collect();
     let nodes = list_nodes(&l, -2);
     assert_eq!(
         nodes.iter().map(|n| n.len()).collect::<Vec<_>>(),
