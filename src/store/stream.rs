@@ -500,6 +500,9 @@ impl Stream {
         let n = pairs.len() / 2;
         let total: u64 = pairs.iter().map(|p| p.len() as u64).sum();
         let mut new_node = true;
+        // A new node is sized like the one before it: it then fills without reallocating,
+        // and without the holes its growth would leave behind.
+        let mut size_hint = 0;
         if let Some((_, last)) = self.blocks.iter_mut().next_back() {
             let max_bytes = if limits.bytes == 0 || limits.bytes > LISTPACK_MAX_SIZE {
                 LISTPACK_MAX_SIZE
@@ -510,14 +513,15 @@ impl Stream {
                 || (limits.entries != 0
                     && u64::from(last.live) + u64::from(last.deleted) >= limits.entries);
             if new_node {
-                // A sealed node keeps an exact copy: shrinking in place would leave the
-                // freed tail of each node as a hole nothing else fills, where the whole
-                // grown buffer, freed, serves the next node's growth.
-                last.data = last.data.as_slice().to_vec();
+                // A sealed node gives back what it did not fill, in place.
+                if last.data.capacity() > last.data.len() + last.data.len() / 8 {
+                    last.data.shrink_to_fit();
+                }
+                size_hint = last.data.len() + last.data.len() / 8;
             }
         }
         if new_node {
-            let mut data = Vec::new();
+            let mut data = Vec::with_capacity(size_hint);
             put_varint(&mut data, n as u64);
             let mut lp_rest = 6 + 1 + lp_int_size(n as i64) + lp_int_size(0);
             for i in 0..n {
