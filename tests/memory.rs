@@ -395,3 +395,37 @@ fn an_rdb_saved_under_lru_or_lfu_keeps_idle_times_and_counters_for_redis_and_for
         );
     }
 }
+
+#[test]
+fn info_memory_and_memory_stats_name_every_field_of_redis_in_order() {
+    if !common::reference_available(
+        "info_memory_and_memory_stats_name_every_field_of_redis_in_order",
+    ) {
+        return;
+    }
+    let pair = common::diff::Pair::start();
+    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
+    let names = |c: &mut Conn| -> Vec<String> {
+        String::from_utf8_lossy(&c.cmd(&["INFO", "memory"]))
+            .lines()
+            .filter_map(|l| l.split_once(':').map(|(k, _)| k.to_string()))
+            .collect()
+    };
+    assert_eq!(names(&mut ours), names(&mut theirs));
+    // MEMORY STATS: the same keys, in the same order (with a key in db 0 on both).
+    let keys = |c: &mut Conn| -> Vec<String> {
+        c.cmd(&["SET", "k", "v"]);
+        let reply = c.cmd(&["MEMORY", "STATS"]);
+        let text = String::from_utf8_lossy(&reply);
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        lines
+            .windows(2)
+            // Bulk strings with letters are names (the doubles are bulk strings too).
+            .filter(|w| w[0].starts_with('$') && w[1].bytes().any(|b| b.is_ascii_alphabetic()))
+            .map(|w| w[1].to_string())
+            .collect()
+    };
+    assert_eq!(keys(&mut ours), keys(&mut theirs));
+    let stats = String::from_utf8_lossy(&ours.cmd(&["INFO", "stats"])).into_owned();
+    assert!(stats.contains("evicted_keys:0\r\n"), "{stats}");
+}
