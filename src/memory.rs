@@ -11,7 +11,7 @@
 //! keys are evicted under the policy, and a command flagged `denyoom` (or queued inside
 //! MULTI) is refused with `-OOM` if nothing more could go.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -42,6 +42,9 @@ pub struct Memory {
     /// When the account went over the limit and stayed there (Redis's
     /// `stat_last_eviction_exceeded_time`), and the total time it was over, in µs.
     exceeded: Mutex<Option<Instant>>,
+    /// Whether `exceeded` holds a time: the common case (under the limit, and it was)
+    /// then takes no lock.
+    is_exceeded: AtomicBool,
     total_exceeded_us: AtomicU64,
 }
 
@@ -94,9 +97,12 @@ impl Memory {
         self.peak.load(Ordering::Relaxed)
     }
 
-    /// MEMORY PURGE / CONFIG RESETSTAT do not touch the peak; this is for tests.
+    /// Raises the peak (INFO's `used_memory_peak`) to `used` if it is higher.
     pub fn note_peak(&self, used: usize) {
-        self.peak.fetch_max(used, Ordering::Relaxed);
+        // A read first: every command comes here, and a write would bounce the line.
+        if used > self.peak.load(Ordering::Relaxed) {
+            self.peak.fetch_max(used, Ordering::Relaxed);
+        }
     }
 
     /// INFO's `total_eviction_exceeded_time` and `current_eviction_exceeded_time`, in ms.
@@ -114,6 +120,10 @@ impl Memory {
 
     /// Notes whether the account is over the limit now, for the exceeded times.
     fn over(&self, over: bool) {
+        if over == self.is_exceeded.load(Ordering::Relaxed) {
+            return;
+        }
+        self.is_exceeded.store(over, Ordering::Relaxed);
         let mut since = self.exceeded.lock().unwrap_or_else(|e| e.into_inner());
         match (*since, over) {
             (None, true) => *since = Some(Instant::now()),
