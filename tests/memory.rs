@@ -429,3 +429,43 @@ fn info_memory_and_memory_stats_name_every_field_of_redis_in_order() {
     let stats = String::from_utf8_lossy(&ours.cmd(&["INFO", "stats"])).into_owned();
     assert!(stats.contains("evicted_keys:0\r\n"), "{stats}");
 }
+
+#[test]
+fn evictions_reach_the_aof_as_del_and_a_restart_agrees() {
+    let dir = common::TempDir::new("evict-aof");
+    let flags = [
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--maxmemory-policy",
+        "allkeys-random",
+        "--maxmemory-eviction-tenacity",
+        "100",
+    ];
+    let keys_left = {
+        let server = Server::start_in(dir.path(), &flags).expect("redlite starts");
+        let mut c = server.conn();
+        pipeline(&mut c, 2000, |i| {
+            words(&["SET", &format!("k:{i}"), &"v".repeat(200)])
+        });
+        let used = used_memory(&mut c);
+        c.cmd(&["CONFIG", "SET", "maxmemory", &(used - 200_000).to_string()]);
+        let evicted: usize = info_field_in(&mut c, "stats", "evicted_keys")
+            .parse()
+            .unwrap();
+        assert!(evicted > 100, "{evicted}");
+        let aof = std::fs::read(dir.path().join("appendonlydir/appendonly.aof.1.incr.aof"))
+            .expect("the incr file");
+        let text = String::from_utf8_lossy(&aof);
+        assert_eq!(
+            text.matches("$3\r\nDEL\r\n").count(),
+            evicted,
+            "one DEL per evicted key"
+        );
+        c.cmd(&["DBSIZE"])
+    };
+    // Replayed without a limit, the file leaves the keys that were left.
+    let server = Server::start_in(dir.path(), &flags[..4]).expect("redlite restarts");
+    assert_eq!(server.conn().cmd(&["DBSIZE"]), keys_left);
+}
