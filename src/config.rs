@@ -841,17 +841,18 @@ impl Config {
         self.obuf_limits[2]
     }
 
-    /// How RDB values are encoded: `rdbcompression`, `rdbchecksum`,
-    /// `list-max-listpack-size`.
+    /// A non-negative integer parameter's value (0 if unset).
+    pub fn uint(&self, name: &str) -> u64 {
+        self.value(name)
+            .and_then(|v| crate::util::num::parse_i64(&v))
+            .unwrap_or(0)
+            .max(0) as u64
+    }
+
     /// How keys' access clocks are kept: an LFU policy keeps counters, any other keeps
     /// LRU times; `lfu-log-factor` and `lfu-decay-time` shape the counters.
     pub fn clock(&self) -> crate::store::clock::Clock {
-        let int = |name: &str| {
-            self.value(name)
-                .and_then(|v| crate::util::num::parse_i64(&v))
-                .unwrap_or(0)
-                .clamp(0, i64::from(u32::MAX)) as u32
-        };
+        let int = |name: &str| self.uint(name).min(u64::from(u32::MAX)) as u32;
         crate::store::clock::Clock {
             lfu: self
                 .value("maxmemory-policy")
@@ -861,6 +862,8 @@ impl Config {
         }
     }
 
+    /// How RDB values are encoded: `rdbcompression`, `rdbchecksum`,
+    /// `list-max-listpack-size`, and the clocks an LRU or LFU policy saves.
     pub fn rdb_options(&self) -> crate::persist::rdb::Options {
         let policy = self.value("maxmemory-policy").unwrap_or_default();
         crate::persist::rdb::Options {

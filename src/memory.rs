@@ -51,13 +51,7 @@ pub struct Memory {
 impl Memory {
     /// Applies the settings of `config`; returns the clock keys are to keep.
     pub fn configure(&self, config: &Config) -> Clock {
-        let int = |name: &str| {
-            config
-                .value(name)
-                .and_then(|v| crate::util::num::parse_i64(&v))
-                .unwrap_or(0)
-                .max(0) as u64
-        };
+        let int = |name: &str| config.uint(name);
         let policy = config
             .value("maxmemory-policy")
             .and_then(|v| Policy::parse(std::str::from_utf8(&v).ok()?))
@@ -152,6 +146,8 @@ pub struct Report {
     /// Everything but the keys: the base, clients, scripts and the databases' tables.
     pub overhead: usize,
     pub clients: usize,
+    /// How many clients are connected.
+    pub client_count: usize,
     pub scripts: usize,
     /// Per database with keys: (number, keys, expires, table overhead, expiry overhead).
     pub dbs: Vec<(usize, usize, usize, usize, usize)>,
@@ -181,7 +177,7 @@ impl Report {
         drop(ks);
         let (_, scripts) = server.scripts.cached();
         report.scripts = scripts;
-        report.clients = server.clients.all().iter().map(|c| c.memory()).sum();
+        (report.client_count, report.clients) = clients_memory(server);
         report.used = used_memory(server);
         report.peak = server.memory.peak().max(report.used);
         report.overhead = (BASE + report.clients + report.scripts + db_overhead).min(report.used);
@@ -216,6 +212,12 @@ impl Report {
     }
 }
 
+/// How many clients there are, and what their buffers hold.
+fn clients_memory(server: &Server) -> (usize, usize) {
+    let clients = server.clients.all();
+    (clients.len(), clients.iter().map(|c| c.memory()).sum())
+}
+
 /// INFO's `used_memory`: the base, the keyspace's account, clients and scripts.
 pub fn used_memory(server: &Server) -> usize {
     let used = BASE + server.store.used_memory() + server.memory.other();
@@ -227,7 +229,7 @@ pub fn used_memory(server: &Server) -> usize {
 /// account is over the limit (Redis goes on evicting from a timer once a command's
 /// time budget ran out).
 pub fn cron(server: &Server) {
-    let clients: usize = server.clients.all().iter().map(|c| c.memory()).sum();
+    let (_, clients) = clients_memory(server);
     let (_, scripts) = server.scripts.cached();
     server
         .memory

@@ -22,15 +22,6 @@ pub const REDIS_VERSION: &str = "7.0.15";
 /// Our own version.
 pub const REDLITE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// A non-negative integer parameter's value (0 if unset).
-fn config_int(config: &Config, name: &str) -> u64 {
-    config
-        .value(name)
-        .and_then(|v| crate::util::num::parse_i64(&v))
-        .unwrap_or(0)
-        .max(0) as u64
-}
-
 /// MIGRATE's cached connections (Redis's `migrate_cached_sockets`): by `host:port`,
 /// each with the database it has selected (-1: unknown) and when it was last used. At
 /// most 64, and closed after 10 idle seconds, as in Redis.
@@ -250,7 +241,7 @@ impl Server {
         let calls = crate::calls::Calls::default();
         calls.configure(&config);
         let latency = crate::latency::Monitor::default();
-        latency.set_threshold(config_int(&config, "latency-monitor-threshold"));
+        latency.set_threshold(config.uint("latency-monitor-threshold"));
         Server {
             calls,
             latency,
@@ -347,7 +338,7 @@ impl Server {
         self.aof.configure(&config);
         self.calls.configure(&config);
         self.latency
-            .set_threshold(config_int(&config, "latency-monitor-threshold"));
+            .set_threshold(config.uint("latency-monitor-threshold"));
         let (lazy_expire, lazy_user_del, flags) = (
             config.is_yes("lazyfree-lazy-expire"),
             config.is_yes("lazyfree-lazy-user-del"),

@@ -134,7 +134,7 @@ fn stats(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 /// buffers, many scripts, or nothing to say.
 fn doctor(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let r = Report::now(ctx.server);
-    let clients = ctx.server.clients.all().len().max(1);
+    let clients = r.client_count.max(1);
     let scripts = ctx.server.scripts.cached().0;
     let mut issues: Vec<&str> = Vec::new();
     let empty = r.used < 5 * 1024 * 1024;
