@@ -54,6 +54,8 @@ pub struct ClientInfo {
     pub no_evict: bool,
     /// In MONITOR mode.
     pub monitor: bool,
+    /// `S` for a replica of ours, `M` for our master's link.
+    pub repl_flag: Option<char>,
     /// The user it runs as (`user=`; empty: `default`), and that user's cell id (see
     /// [`crate::acl::UserCell`]), by which ACL DELUSER finds its clients.
     pub user: Vec<u8>,
@@ -527,6 +529,7 @@ impl ClientHandle {
 /// changed, `e` no-evict, or `N` for none of these.
 fn client_flags(info: &ClientInfo) -> String {
     let mut flags = String::new();
+    flags.extend(info.repl_flag);
     for (on, flag) in [
         (info.monitor, 'O'),
         (info.sub + info.psub + info.ssub > 0, 'P'),
@@ -633,6 +636,13 @@ pub struct ClientState {
     /// running command started (Redis's `server.pre_command_oom_state`): a script's
     /// first `denyoom` write is then refused.
     pub oom_at_start: bool,
+    /// This is the link to our master (Redis's `CLIENT_MASTER`): its commands are
+    /// applied without replies or refusals.
+    pub master: bool,
+    /// What the client said with REPLCONF, and whether it is a replica of ours.
+    pub replconf: crate::replication::ReplConf,
+    /// The replication offset after this client's last write (WAIT waits for it).
+    pub repl_woff: u64,
 }
 
 /// The subscribers a connection queued messages for in its current read batch, each
@@ -740,6 +750,9 @@ impl ClientState {
             calls: Default::default(),
             waited: std::time::Duration::ZERO,
             oom_at_start: false,
+            master: false,
+            replconf: Default::default(),
+            repl_woff: 0,
         }
     }
 }

@@ -836,6 +836,17 @@ impl Config {
         self.notify_flags
     }
 
+    /// The `client-output-buffer-limit` of replicas (the `replica` class).
+    pub fn replica_output_limit(&self) -> ObufLimit {
+        self.obuf_limits[1]
+    }
+
+    /// `replicaof`: the master's host and port, if set.
+    pub fn replicaof(&self) -> Option<(String, u16)> {
+        let (host, port) = self.replicaof.as_ref()?;
+        Some((lossy(host), *port as u16))
+    }
+
     /// The `client-output-buffer-limit` of subscribed clients (the `pubsub` class).
     pub fn pubsub_output_limit(&self) -> ObufLimit {
         self.obuf_limits[2]

@@ -39,11 +39,27 @@ pub fn serve(server: &Server, stream: TcpStream, handle: Arc<ClientHandle>) {
 }
 
 fn serve_from<R: Read>(server: &Server, reader: R, handle: Arc<ClientHandle>) {
-    let id = handle.id;
     let mut client = ClientState::new(handle);
     // Without a password the client is in from the start, and stays in if one is set
     // later (Redis's `clientSetDefaultAuth`).
     client.authenticated = !server.auth_required();
+    serve_state(server, reader, client);
+}
+
+/// Applies a master's replication stream read from `reader` (which may begin with bytes
+/// read ahead during the sync) as the master client: no refusals, no replies, and every
+/// command's bytes passed on to this server's own backlog and replicas once applied.
+pub fn serve_master<R: Read>(server: &Server, reader: R, handle: Arc<ClientHandle>) {
+    let mut client = ClientState::new(handle);
+    client.authenticated = true;
+    client.master = true;
+    client.user = Some(Arc::new(crate::acl::UserCell::superuser()));
+    client.handle.info().repl_flag = Some('M');
+    serve_state(server, reader, client);
+}
+
+fn serve_state<R: Read>(server: &Server, reader: R, client: ClientState) {
+    let id = client.id;
     let mut conn = Connection {
         server,
         reader: BufReader::with_capacity(READ_BUFFER, reader),
@@ -52,6 +68,7 @@ fn serve_from<R: Read>(server: &Server, reader: R, handle: Arc<ClientHandle>) {
         out: Reply::new(),
         client,
         aof_target: 0,
+        carry: Vec::new(),
     };
     conn.run();
     let client = &mut conn.client;
@@ -59,6 +76,9 @@ fn serve_from<R: Read>(server: &Server, reader: R, handle: Arc<ClientHandle>) {
     command::pubsub::unsubscribe_all(server, client);
     server.calls.remove_monitor(id);
     server.tracking.disable(id);
+    if client.replconf.is_replica {
+        server.repl.remove_replica(id);
+    }
     client.handle.close_outbox();
     server.clients.unregister(id);
 }
@@ -73,6 +93,9 @@ struct Connection<'a, R> {
     /// How much of the AOF stream must be written (or, with `always`, fsynced) before
     /// the pending replies go out (0: none, the AOF is off).
     aof_target: u64,
+    /// The master's stream: the start of a command still incomplete, to pass on with
+    /// the rest once applied.
+    carry: Vec<u8>,
 }
 
 impl<R: Read> Connection<'_, R> {
@@ -99,6 +122,8 @@ impl<R: Read> Connection<'_, R> {
     /// connection must close after the pending replies are sent.
     fn handle_input(&mut self, end: usize) -> bool {
         let mut at = 0;
+        // The master's stream: where this read's bytes not yet passed on start.
+        let mut mark = 0;
         self.parser.max_bulk_len = self.server.proto_max_bulk_len();
         while at < end {
             // Before authentication requests are held to Redis's small limits; checked
@@ -109,6 +134,15 @@ impl<R: Read> Connection<'_, R> {
                 Ok(Parsed::Request(used)) => {
                     at += used;
                     self.execute();
+                    if self.client.master {
+                        // Applied: now it counts in our offset and goes to our replicas
+                        // (with its start, if an earlier read brought that).
+                        self.carry
+                            .extend_from_slice(&self.reader.buffer()[mark..at]);
+                        self.server.repl.proxy(&self.carry);
+                        self.carry.clear();
+                        mark = at;
+                    }
                     if self.client.close_after_reply {
                         return false;
                     }
@@ -125,6 +159,10 @@ impl<R: Read> Connection<'_, R> {
                     return false;
                 }
             }
+        }
+        if self.client.master {
+            self.carry
+                .extend_from_slice(&self.reader.buffer()[mark..end]);
         }
         let limit = self.server.query_buffer_limit() as usize;
         // Like Redis, count the bytes received, not the buffer's (doubling) capacity.
@@ -154,6 +192,10 @@ impl<R: Read> Connection<'_, R> {
         // this one may have read) must reach the AOF before these replies are sent.
         if self.server.aof.enabled() {
             self.aof_target = self.server.aof.fed();
+        }
+        if self.server.repl.active() {
+            // Redis's `c->woff`: what WAIT must see acknowledged (at least this much).
+            self.client.repl_woff = self.server.repl.offset();
         }
         if outcome.is_err() {
             self.out.truncate(reply_start);
@@ -196,6 +238,11 @@ impl<R: Read> Connection<'_, R> {
             self.aof_target = 0;
         }
         self.client.published.flush();
+        if self.client.master {
+            // The master is never answered (REPLCONF GETACK answers on its own).
+            self.out.clear();
+            return !self.client.handle.is_killed();
+        }
         if self.out.is_empty() {
             return true;
         }

@@ -49,6 +49,9 @@
 //!   slow log, and the MONITOR feed.
 //! - [`latency`]: the latency monitor's events (LATENCY LATEST, HISTORY, GRAPH).
 //! - [`pause`]: CLIENT PAUSE: commands that wait, and expiry held, until a deadline.
+//! - [`replication`]: Redis's replication protocol, both sides: the stream and its
+//!   backlog, full and partial resyncs for our replicas, WAIT, and the link that makes
+//!   this server a replica (REPLICAOF).
 //! - [`log`]: Redis-style log lines.
 //! - [`util`]: Redis's glob matcher, its integer and long-double number rules, the
 //!   geohash math of the geo commands, Redis's partial quicksort, and a small PRNG.
@@ -70,6 +73,7 @@ pub mod pause;
 pub mod persist;
 pub mod pool;
 pub mod pubsub;
+pub mod replication;
 pub mod resp;
 pub mod script;
 pub mod server;

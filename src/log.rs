@@ -3,6 +3,7 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,6 +15,8 @@ pub struct Logger {
     level: Mutex<LogLevel>,
     /// Empty for standard output, as Redis's `logfile ""`.
     file: String,
+    /// A replica's lines say `S` where a master's say `M`.
+    replica: AtomicBool,
 }
 
 impl Logger {
@@ -22,7 +25,13 @@ impl Logger {
         Logger {
             level: Mutex::new(level),
             file: file.to_string(),
+            replica: AtomicBool::new(false),
         }
+    }
+
+    /// Marks the lines as a replica's (`S`) or a master's (`M`).
+    pub fn set_replica(&self, on: bool) {
+        self.replica.store(on, Ordering::Relaxed);
     }
 
     /// Changes the level (CONFIG SET loglevel).
@@ -41,7 +50,16 @@ impl Logger {
             LogLevel::Notice => '*',
             LogLevel::Warning => '#',
         };
-        let line = format!("{}:M {} {mark} {msg}\n", std::process::id(), timestamp());
+        let role = if self.replica.load(Ordering::Relaxed) {
+            'S'
+        } else {
+            'M'
+        };
+        let line = format!(
+            "{}:{role} {} {mark} {msg}\n",
+            std::process::id(),
+            timestamp()
+        );
         if self.file.is_empty() {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(line.as_bytes());

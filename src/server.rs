@@ -224,6 +224,11 @@ pub fn run(config: Config) -> Result<(), StartError> {
     }
     persist::aof::start_thread(&server)
         .map_err(|e| fail(format!("Can't start the AOF thread: {e}")))?;
+    // `replicaof`: connect to the master once the dataset is loaded.
+    let master = server.config().replicaof();
+    if let Some((host, port)) = master {
+        crate::replication::replica::set_master(&server, host, port);
+    }
     server.log.notice("Ready to accept connections");
     // The accept threads serve until SHUTDOWN exits the process (CONFIG SET port or bind
     // replaces them meanwhile).
@@ -511,8 +516,12 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
     let mut outgoing = Vec::new();
     let mut published = crate::client::Published::default();
     let wanted = server.wanted();
-    // A paused server expires nothing (CLIENT PAUSE).
-    if server.active_expire.load(Ordering::Relaxed) && !server.pause.holds_expiry() {
+    // A paused server expires nothing (CLIENT PAUSE), nor does a replica: it waits for
+    // its master's DELs.
+    if server.active_expire.load(Ordering::Relaxed)
+        && !server.pause.holds_expiry()
+        && !server.repl.is_replica()
+    {
         let (_, busy) = expire::cycle(&server.store, hz, &mut state.next_expire_db, |ks| {
             ks.begin(wanted);
             if ks.effects_pending() {
@@ -534,6 +543,7 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
     published.flush();
     persist::save::cron(server);
     crate::memory::cron(server);
+    server.repl.cron(server);
 
     let elapsed = state.last_sample.0.elapsed();
     if elapsed >= Duration::from_millis(100) {

@@ -169,6 +169,8 @@ pub struct Server {
     pub pause: crate::pause::Pause,
     /// `maxmemory`, eviction and the memory account.
     pub memory: crate::memory::Memory,
+    /// Replication: the stream, the backlog, our replicas and our master.
+    pub repl: crate::replication::Replication,
     /// Every propagated command, kept in unit-test builds so tests can read the stream.
     #[cfg(test)]
     pub propagated: Mutex<Vec<crate::store::Op>>,
@@ -228,6 +230,8 @@ impl Server {
             ks.set_log_new(notify_flags & crate::store::class::NEW != 0);
             ks.set_log_miss(notify_flags & crate::store::class::KEY_MISS != 0);
         }
+        let repl = crate::replication::Replication::default();
+        repl.configure(&config);
         let aof = persist::aof::Aof::default();
         persist::aof::init(&aof, &config);
         let scripts = crate::script::Scripts::default();
@@ -247,6 +251,7 @@ impl Server {
             latency,
             pause: Default::default(),
             memory,
+            repl,
             migrate_sockets: Default::default(),
             store,
             config: RwLock::new(config),
@@ -336,6 +341,7 @@ impl Server {
             .busy_after_ms
             .store(busy_ms.max(0) as u64, Ordering::Relaxed);
         self.aof.configure(&config);
+        self.repl.configure(&config);
         self.calls.configure(&config);
         self.latency
             .set_threshold(config.uint("latency-monitor-threshold"));
@@ -372,13 +378,14 @@ impl Server {
         crate::store::Wanted {
             events: self.notify_flags() != 0,
             modified: self.tracking.active(),
-            ops: self.aof.enabled(),
+            ops: self.aof.enabled() || self.repl.active(),
         }
     }
 
     /// Appends one command to the propagation stream (see [`crate::consumers`]).
     pub fn feed(&self, op: &crate::store::Op) {
         self.aof.feed(op);
+        self.repl.feed(op);
         #[cfg(test)]
         self.propagated
             .lock()

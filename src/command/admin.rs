@@ -104,12 +104,11 @@ pub const MODULE_HELP: &[&str] = &[
 /// ```text
 /// ROLE
 /// ```
-/// A master with no replicas: `master`, its replication offset (0), and an empty list.
+/// A master: `master`, its replication offset, and its online replicas (address, port,
+/// acknowledged offset). A replica: `slave`, its master's address and port, the link's
+/// state and its offset.
 fn role(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    ctx.out.array(3);
-    ctx.out.bulk(b"master");
-    ctx.out.int(0);
-    ctx.out.array(0);
+    ctx.server.repl.role(ctx.out);
     Ok(())
 }
 

@@ -239,7 +239,7 @@ fn memory_section(server: &Server, out: &mut String) {
     );
     field(out, "mem_fragmentation_bytes", rss as i64 - used as i64);
     field(out, "mem_not_counted_for_evict", aof_buffer);
-    field(out, "mem_replication_backlog", 0);
+    field(out, "mem_replication_backlog", server.repl.backlog_bytes());
     field(out, "mem_total_replication_buffers", 0);
     field(out, "mem_clients_slaves", 0);
     field(out, "mem_clients_normal", r.clients);
@@ -456,21 +456,7 @@ fn stats_section(server: &Server, out: &mut String) {
 
 fn replication_section(server: &Server, out: &mut String) {
     out.push_str("# Replication\r\n");
-    field(out, "role", "master");
-    field(out, "connected_slaves", 0);
-    field(out, "master_failover_state", "no-failover");
-    field(out, "master_replid", &server.run_id);
-    field(
-        out,
-        "master_replid2",
-        "0000000000000000000000000000000000000000",
-    );
-    field(out, "master_repl_offset", 0);
-    field(out, "second_repl_offset", -1);
-    field(out, "repl_backlog_active", 0);
-    field(out, "repl_backlog_size", 1_048_576);
-    field(out, "repl_backlog_first_byte_offset", 0);
-    field(out, "repl_backlog_histlen", 0);
+    server.repl.info(server, out);
 }
 
 /// User and system CPU seconds from `/proc/self/stat` (fields 14 and 15, in clock

@@ -411,7 +411,11 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
     }
     // maxmemory: evict what must go; refuse what would grow the dataset if that was not
     // enough (Redis's processCommand, before the disk checks).
-    if ctx.server.memory.maxmemory() > 0 && ctx.server.scripts.busy_error().is_none() {
+    if ctx.server.memory.maxmemory() > 0
+        && ctx.server.scripts.busy_error().is_none()
+        && !ctx.client.master
+        && !crate::replication::ignores_maxmemory(ctx.server)
+    {
         let out_of_memory = evict_before(ctx) == crate::store::evict::Outcome::Fail;
         let denyoom = cmd.flags & flags::DENYOOM != 0
             || (cmd.name == "exec"
@@ -433,15 +437,31 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
     if let Some(msg) =
         crate::persist::save::refusal(ctx.server, write, ok_loading, cmd.name == "ping")
     {
-        return reject(ctx, msg);
+        if !ctx.client.master || msg.starts_with("LOADING") {
+            return reject(ctx, msg);
+        }
     }
     // MISCONF after the AOF could not be written (Redis's DISK_ERROR_TYPE_AOF).
-    if cmd.flags & flags::WRITE != 0 || cmd.name == "ping" {
+    if (cmd.flags & flags::WRITE != 0 || cmd.name == "ping") && !ctx.client.master {
         if let Some(why) = ctx.server.aof.write_error() {
             return reject(
                 ctx,
                 &format!("MISCONF Errors writing to the AOF file: {why}"),
             );
+        }
+    }
+    // NOREPLICAS and READONLY (MASTERDOWN comes after the pub/sub check, as in Redis).
+    let exec_writes = || {
+        cmd.name == "exec"
+            && ctx.client.multi.as_ref().is_some_and(|m| {
+                m.queued
+                    .iter()
+                    .any(|q| lookup(&q[0]).is_some_and(|c| c.is_write()))
+            })
+    };
+    if write || exec_writes() {
+        if let Some(msg) = crate::replication::refusal(ctx.server, true, true, ctx.client.master) {
+            return reject(ctx, msg);
         }
     }
     if ctx.client.resp == 2
@@ -454,6 +474,12 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
         );
         return reject(ctx, &msg);
     }
+    if ctx.server.repl.is_replica() && cmd.flags & flags::STALE == 0 {
+        if let Some(msg) = crate::replication::refusal(ctx.server, false, false, ctx.client.master)
+        {
+            return reject(ctx, msg);
+        }
+    }
     // While a script runs past busy-reply-threshold (Redis's `isInsideYieldingLongCommand`).
     if cmd.flags & flags::ALLOW_BUSY == 0 {
         if let Some(msg) = ctx.server.scripts.busy_error() {
@@ -462,7 +488,7 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
     }
     // CLIENT PAUSE: the command waits here, before it is queued or run, as Redis
     // postpones it in processCommand.
-    if ctx.server.pause.is_on() {
+    if ctx.server.pause.is_on() && !ctx.client.master {
         let writes = may_replicate(cmd)
             || (cmd.name == "exec"
                 && ctx.client.multi.as_ref().is_some_and(|m| {

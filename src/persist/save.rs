@@ -339,14 +339,25 @@ pub enum BgsaveError {
     Failed,
 }
 
-/// BGSAVE: takes the snapshot (see the module docs) and starts the thread that writes it.
-/// Returns once the snapshot has been taken.
-pub fn bgsave(server: &Server) -> Result<(), BgsaveError> {
+/// A point-in-time snapshot taken (see the module docs) and not yet written: what BGSAVE
+/// and a replica's full sync write.
+pub struct Snapshot {
+    /// Each non-empty database with its key count at the start.
+    pub sections: Vec<(usize, u64)>,
+    /// RESIZEDB's TTL count of each section, as the databases were (a hint only).
+    pub expires: Vec<u64>,
+    /// The function libraries as they were.
+    pub functions: Vec<Vec<u8>>,
+    /// The dirty counter when it started (a successful save takes that much off).
+    pub dirty_before: u64,
+}
+
+/// Takes a snapshot under the write lock `ks`, unless a BGSAVE, a replica's sync or an
+/// AOF rewrite holds the one snapshot there can be. Decided under that lock, so two never
+/// both start. Marks a BGSAVE as running (INFO's `rdb_bgsave_in_progress`, as Redis counts
+/// its replication children) until [`end_snapshot`].
+pub fn begin_snapshot(server: &Server, ks: &mut Keyspace) -> Result<Snapshot, BgsaveError> {
     let p = &server.persist;
-    let arc = server.arc().ok_or(BgsaveError::Failed)?;
-    let mut ks = server.store.write();
-    // Decided under the write lock, so two BGSAVEs never both start, nor one while an
-    // AOF rewrite (which starts under the same lock) holds the snapshot.
     if server.aof.rewrite.running.load(Ordering::Acquire) {
         return Err(BgsaveError::InProgress);
     }
@@ -355,15 +366,10 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveError> {
     }
     let dirty_before = ks.dirty;
     let sections = ks.snapshot_begin();
-    // The function libraries as they are at the snapshot's point.
-    let functions = server.scripts.library_codes();
-    let format = Format::of(server);
-    // RESIZEDB's TTL count, as the databases are now (a hint only).
-    let expires: Vec<u64> = sections
+    let expires = sections
         .iter()
         .map(|&(i, _)| ks.db(i).expires_count() as u64)
         .collect();
-    drop(ks);
     let now = now_secs();
     p.last_bgsave_try.store(now, Ordering::Relaxed);
     p.bgsave_started.store(now, Ordering::Relaxed);
@@ -372,17 +378,53 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveError> {
     p.save_keys_processed.store(0, Ordering::Relaxed);
     p.save_keys_total
         .store(sections.iter().map(|s| s.1).sum(), Ordering::Relaxed);
+    Ok(Snapshot {
+        sections,
+        expires,
+        functions: server.scripts.library_codes(),
+        dirty_before,
+    })
+}
+
+/// Detaches what is left of the snapshot and marks the BGSAVE over; a successful one
+/// takes what it saved off the dirty counter.
+pub fn end_snapshot(server: &Server, snapshot: &Snapshot, ok: bool) {
+    let mut ks = server.store.write();
+    let leftovers = ks.snapshot_end_all();
+    if ok {
+        ks.dirty = ks.dirty.saturating_sub(snapshot.dirty_before);
+    }
+    drop(ks);
+    // What they hold is freed after the lock is released.
+    drop(leftovers);
+    server
+        .persist
+        .bgsave_running
+        .store(false, Ordering::Release);
+}
+
+/// BGSAVE: takes the snapshot (see the module docs) and starts the thread that writes it.
+/// Returns once the snapshot has been taken.
+pub fn bgsave(server: &Server) -> Result<(), BgsaveError> {
+    let arc = server.arc().ok_or(BgsaveError::Failed)?;
+    let snapshot = begin_snapshot(server, &mut server.store.write())?;
+    let format = Format::of(server);
     server.log.notice(&format!(
         "Background saving started by pid {}",
         std::process::id()
     ));
     let spawned = std::thread::Builder::new()
         .name("redlite-bgsave".into())
-        .spawn(move || run_bgsave(&arc, &sections, &expires, &functions, format, dirty_before));
+        .spawn(move || {
+            let _ = save_snapshot(&arc, &snapshot, format);
+        });
     if spawned.is_err() {
         let leftovers = server.store.write().snapshot_end_all();
         drop(leftovers);
-        p.bgsave_running.store(false, Ordering::Release);
+        server
+            .persist
+            .bgsave_running
+            .store(false, Ordering::Release);
         server
             .log
             .warning("Can't save in background: can't start a thread");
@@ -391,34 +433,21 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveError> {
     Ok(())
 }
 
-/// The BGSAVE thread: writes the snapshot, commits the file, records the outcome.
-fn run_bgsave(
-    server: &Server,
-    sections: &[(usize, u64)],
-    expires: &[u64],
-    functions: &[Vec<u8>],
-    format: Format,
-    dirty_before: u64,
-) {
+/// Writes a snapshot to the dump file, commits it, records the outcome and ends the
+/// snapshot (the BGSAVE thread; a replica's sync through the disk).
+pub fn save_snapshot(server: &Server, snapshot: &Snapshot, format: Format) -> io::Result<()> {
     let p = &server.persist;
     let started = Instant::now();
     let result = {
         let _one_at_a_time = p.saving.lock().unwrap_or_else(|e| e.into_inner());
         let path = server.dump_path();
         let (dir, tmp) = temp_path(&path);
-        let written = create_temp(&tmp)
-            .and_then(|file| write_snapshot(server, file, sections, expires, functions, format));
+        let written =
+            create_temp(&tmp).and_then(|file| write_snapshot(server, file, snapshot, format));
         commit(&tmp, &dir, &path, written)
     };
-    // Whatever happened, no snapshot may stay attached; what they hold is freed
-    // after the lock is released.
-    let mut ks = server.store.write();
-    let leftovers = ks.snapshot_end_all();
-    if result.is_ok() {
-        ks.dirty = ks.dirty.saturating_sub(dirty_before);
-    }
-    drop(ks);
-    drop(leftovers);
+    // Whatever happened, no snapshot may stay attached.
+    end_snapshot(server, snapshot, result.is_ok());
     match &result {
         Ok(()) => {
             server.log.notice("DB saved on disk");
@@ -434,7 +463,7 @@ fn run_bgsave(
     }
     p.last_bgsave_secs
         .store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
-    p.bgsave_running.store(false, Ordering::Release);
+    result
 }
 
 /// A `Write` into memory, drained to the file between chunks, outside the lock.
@@ -455,23 +484,23 @@ fn aborted() -> io::Error {
     io::Error::other("aborted")
 }
 
-/// Writes the snapshot's sections to `file` (see the module docs).
-fn write_snapshot(
+/// Writes the snapshot's sections to `out` (see the module docs), a chunk at a time,
+/// never holding the lock while writing.
+pub fn write_snapshot<W: Write>(
     server: &Server,
-    mut file: File,
-    sections: &[(usize, u64)],
-    expires: &[u64],
-    functions: &[Vec<u8>],
+    mut out: W,
+    snapshot: &Snapshot,
     format: Format,
-) -> io::Result<File> {
+) -> io::Result<W> {
     let p = &server.persist;
     let mut w = AnyWriter::new(Spool(Vec::new()), format)?;
-    for code in functions {
+    for code in &snapshot.functions {
         w.function(code)?;
     }
     let mut done_before = 0u64;
-    for (k, &(index, count)) in sections.iter().enumerate() {
-        w.begin_db(index as u32, count, expires.get(k).copied().unwrap_or(0))?;
+    for (k, &(index, count)) in snapshot.sections.iter().enumerate() {
+        let expires = snapshot.expires.get(k).copied().unwrap_or(0);
+        w.begin_db(index as u32, count, expires)?;
         let walk = Walk {
             server,
             index,
@@ -482,7 +511,7 @@ fn write_snapshot(
             &mut w,
             |w, key, value, expires, clock| w.entry(key, value, expires, clock),
             |w, written| {
-                drain(w, &mut file)?;
+                drain(w, &mut out)?;
                 p.save_keys_processed
                     .store(done_before + written, Ordering::Relaxed);
                 Ok(())
@@ -493,11 +522,11 @@ fn write_snapshot(
         )?;
         done_before += count;
         p.save_keys_processed.store(done_before, Ordering::Relaxed);
-        drain(&mut w, &mut file)?;
+        drain(&mut w, &mut out)?;
     }
     let spool = w.finish()?;
-    file.write_all(&spool.0)?;
-    Ok(file)
+    out.write_all(&spool.0)?;
+    Ok(out)
 }
 
 /// The walk of one database's point-in-time snapshot, shared by BGSAVE and the AOF
@@ -574,10 +603,10 @@ impl Walk<'_> {
     }
 }
 
-/// Moves what the writer spooled to the file.
-fn drain(w: &mut AnyWriter<Spool>, file: &mut File) -> io::Result<()> {
+/// Moves what the writer spooled to the file (or socket).
+fn drain(w: &mut AnyWriter<Spool>, out: &mut impl Write) -> io::Result<()> {
     let spool = w.get_mut()?;
-    file.write_all(&spool.0)?;
+    out.write_all(&spool.0)?;
     spool.0.clear();
     Ok(())
 }

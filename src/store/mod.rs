@@ -635,6 +635,10 @@ pub struct Db {
     log_new: bool,
     /// Whether read lookups that miss are noted (`notify-keyspace-events` has `m`).
     log_miss: bool,
+    /// A replica's database: expired keys read as missing but stay until the master's
+    /// DEL, and writes (the master's) see them as they are (Redis's `expireIfNeeded`
+    /// on a replica).
+    replica: bool,
     /// Set when this database (or another of the same keyspace: they share the flag)
     /// logs or notes something, so that recording an effect looks at the databases only
     /// when one of them has something for it.
@@ -750,7 +754,7 @@ impl Db {
         match self.table.get(key) {
             Some(entry) if !entry.is_expired(now_ms) => Some(entry),
             found => {
-                if found.is_some() {
+                if found.is_some() && !self.replica {
                     self.note(Note::Stale(now_ms), key);
                 }
                 self.note_miss(key);
@@ -794,7 +798,9 @@ impl Db {
     pub fn get_quietly(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
         let entry = self.table.get(key)?;
         if entry.is_expired(now_ms) {
-            self.note(Note::Stale(now_ms), key);
+            if !self.replica {
+                self.note(Note::Stale(now_ms), key);
+            }
             return None;
         }
         Some(entry)
@@ -805,7 +811,7 @@ impl Db {
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         self.snap_note(key);
         // Only a database with expiring keys needs the second lookup.
-        if !self.ttl_keys.is_empty() && self.table.get(key)?.is_expired(now_ms) {
+        if !self.ttl_keys.is_empty() && !self.replica && self.table.get(key)?.is_expired(now_ms) {
             self.remove_expired(key);
             return None;
         }
@@ -1065,7 +1071,8 @@ impl Db {
             .touch_existing(|key| self.table.get(key).is_some());
         let expired_removed = self.expired_removed;
         let log = std::mem::take(&mut self.log);
-        let (log_new, log_miss, clock) = (self.log_new, self.log_miss, self.clock);
+        let (log_new, log_miss, clock, replica) =
+            (self.log_new, self.log_miss, self.clock, self.replica);
         let (index, mem_changed, mem_published) = (
             self.index,
             Arc::clone(&self.mem_changed),
@@ -1083,6 +1090,7 @@ impl Db {
             log,
             log_new,
             log_miss,
+            replica,
             clock,
             pending,
             watched,
@@ -1613,6 +1621,14 @@ impl Keyspace {
     pub fn set_log_miss(&mut self, on: bool) {
         for db in &mut self.dbs {
             db.log_miss = on;
+        }
+    }
+
+    /// Makes the keyspace a replica's (keys expire only by the master's DEL) or a
+    /// master's again.
+    pub fn set_replica(&mut self, on: bool) {
+        for db in &mut self.dbs {
+            db.replica = on;
         }
     }
 

@@ -227,32 +227,7 @@ fn run(replay: &Replay, server: &Server, client: &mut ClientState, out: &mut Rep
 fn load_rdb_base(server: &Server, replay: &Replay, path: &Path) -> Result<u64, String> {
     let data = std::fs::read(path).map_err(|e| strerror(&e))?;
     let limits = server.config().limits();
-    let mut bad_db = None;
-    let (stats, end) = {
-        let mut ks = server.store.write();
-        let dbs = ks.dbs().len();
-        crate::persist::rdb::read_prefix(
-            &data,
-            0,
-            &limits,
-            |db, key, value, expires, hint, saved| match usize::try_from(db)
-                .ok()
-                .filter(|&d| d < dbs)
-            {
-                Some(d) => {
-                    let hint = hint.min(data.len() as u64 / 3) as usize;
-                    ks.db_mut(d).load(key, value, expires, hint, saved);
-                }
-                None => bad_db = Some(db),
-            },
-        )
-        .map_err(|e| e.to_string())?
-    };
-    if let Some(db) = bad_db {
-        return Err(format!(
-            "the file uses DB {db}, beyond the databases configured"
-        ));
-    }
+    let (stats, end) = crate::persist::load_rdb_into(&mut server.store.write(), &data, &limits)?;
     (replay.restore_libraries)(server, &stats.functions)?;
     server
         .persist
