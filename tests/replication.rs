@@ -1,0 +1,349 @@
+//! Replication against the real redis-server 7.0 in both directions, between redlites
+//! (chained, and a failover that continues with a partial resync), and the commands
+//! around it (WAIT, ROLE, INFO replication, REPLICAOF's errors) compared with Redis.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{info_field_in, reference_available, Conn, Reference, Server};
+use pretty_assertions::assert_eq;
+
+/// redlite flags for a master that starts a sync at once and allows DEBUG DIGEST.
+const MASTER: &[&str] = &[
+    "--repl-diskless-sync-delay",
+    "0",
+    "--enable-debug-command",
+    "yes",
+];
+
+fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn repl(c: &mut Conn, field: &str) -> String {
+    info_field_in(c, "replication", field)
+}
+
+/// Waits until the replica has applied everything the master streamed so far.
+fn wait_synced(master: &mut Conn, replica: &mut Conn) {
+    wait_until("the replica to catch up", Duration::from_secs(30), || {
+        repl(replica, "master_link_status") == "up"
+            && repl(replica, "slave_repl_offset") == repl(master, "master_repl_offset")
+    });
+}
+
+fn digest(c: &mut Conn) -> String {
+    c.cmd_str(&["DEBUG", "DIGEST"])
+}
+
+/// Data of every type in two databases, and writes whose propagated forms differ from
+/// what was sent (relative expiries, SPOP, INCRBYFLOAT, a script, a transaction).
+fn write_load(c: &mut Conn, round: usize) {
+    let r = round.to_string();
+    for i in 0..50 {
+        let i = format!("{r}:{i}");
+        c.cmd(&["SET", &format!("s{i}"), &i]);
+        c.cmd(&["RPUSH", &format!("l{}", round), &i]);
+        c.cmd(&["HSET", &format!("h{}", round), &i, &i]);
+        c.cmd(&["SADD", &format!("set{}", round), &i]);
+        c.cmd(&["ZADD", &format!("z{}", round), "1.5", &i]);
+    }
+    c.cmd(&["XADD", &format!("x{r}"), "1-1", "f", "v"]);
+    c.cmd(&["EXPIRE", &format!("s{r}:1"), "1000"]);
+    c.cmd(&["SET", &format!("px{r}"), "v", "PX", "100000"]);
+    c.cmd(&["SPOP", &format!("set{r}")]);
+    c.cmd(&["INCRBYFLOAT", "float", "1.25"]);
+    c.cmd(&[
+        "EVAL",
+        "redis.call('incr', KEYS[1]) return 1",
+        "1",
+        "counter",
+    ]);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["INCR", "counter"]);
+    c.cmd(&["LPUSH", "tx", &r]);
+    assert!(c.cmd(&["EXEC"]).starts_with(b"*2\r\n:"));
+    c.cmd(&["SELECT", "5"]);
+    c.cmd(&["SET", &format!("db5:{r}"), "x"]);
+    c.cmd(&["DEL", &format!("s{r}:2")]);
+    c.cmd(&["SELECT", "0"]);
+    c.cmd(&["DEL", &format!("s{r}:3")]);
+}
+
+#[test]
+fn redis_replicates_from_redlite_full_then_partial() {
+    if !reference_available("redis_replicates_from_redlite_full_then_partial") {
+        return;
+    }
+    let master = Server::start(MASTER);
+    let mut m = master.conn();
+    write_load(&mut m, 1);
+    m.cmd(&["FLUSHDB"]);
+    write_load(&mut m, 2);
+    let port = master.port.to_string();
+    let replica = Reference::start_with(&["--replicaof", "127.0.0.1", &port]);
+    let mut r = replica.conn();
+    wait_synced(&mut m, &mut r);
+    assert_eq!(digest(&mut r), digest(&mut m));
+    // Writes while the replica is online arrive through the stream.
+    write_load(&mut m, 3);
+    wait_synced(&mut m, &mut r);
+    assert_eq!(digest(&mut r), digest(&mut m));
+    assert_eq!(m.cmd_str(&["WAIT", "1", "5000"]), ":1\r\n");
+    let role = m.cmd_str(&["ROLE"]);
+    assert!(role.starts_with("*3\r\n$6\r\nmaster\r\n:"), "{role}");
+    assert!(role.contains("$9\r\n127.0.0.1\r\n"), "{role}");
+    assert!(
+        m.cmd_str(&["CLIENT", "LIST"]).contains("flags=S "),
+        "the replica shows as S"
+    );
+    // The link breaks: the replica comes back with PSYNC and gets only what it missed.
+    let list = m.cmd_str(&["CLIENT", "LIST"]);
+    let id = list
+        .lines()
+        .find(|l| l.contains("flags=S"))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|f| f.strip_prefix("id="))
+        .expect("the replica's client")
+        .to_string();
+    assert_eq!(m.cmd(&["CLIENT", "KILL", "ID", &id]), b":1\r\n".to_vec());
+    write_load(&mut m, 4);
+    wait_synced(&mut m, &mut r);
+    assert_eq!(digest(&mut r), digest(&mut m));
+    assert!(
+        master
+            .log_text()
+            .contains("Partial resynchronization request from"),
+        "{}",
+        master.log_text()
+    );
+}
+
+#[test]
+fn redlite_replicates_from_redis_full_then_partial() {
+    if !reference_available("redlite_replicates_from_redis_full_then_partial") {
+        return;
+    }
+    let master = Reference::start_with(&["--repl-diskless-sync-delay", "0"]);
+    let mut m = master.conn();
+    write_load(&mut m, 1);
+    let port = master.port.to_string();
+    let replica = Server::start(&[
+        "--replicaof",
+        "127.0.0.1",
+        &port,
+        "--enable-debug-command",
+        "yes",
+    ]);
+    let mut r = replica.conn();
+    wait_synced(&mut m, &mut r);
+    assert_eq!(digest(&mut r), digest(&mut m));
+    write_load(&mut m, 2);
+    wait_synced(&mut m, &mut r);
+    assert_eq!(digest(&mut r), digest(&mut m));
+    // Read-only, as Redis's replicas are by default.
+    assert_eq!(
+        r.cmd_str(&["SET", "k", "v"]),
+        "-READONLY You can't write against a read only replica.\r\n"
+    );
+    assert_eq!(
+        r.cmd_str(&["WAIT", "1", "0"]),
+        "-ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.\r\n"
+    );
+    // The master acknowledges our offset (REPLCONF ACK every second).
+    assert_eq!(m.cmd(&["WAIT", "1", "5000"]), b":1\r\n".to_vec());
+    assert_eq!(
+        r.cmd_str(&["ROLE"]),
+        format!(
+            "*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:{port}\r\n$9\r\nconnected\r\n:{}\r\n",
+            repl(&mut r, "slave_repl_offset")
+        )
+    );
+    // A key that expired stays on the replica (read as missing) until the master's DEL.
+    m.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    m.cmd(&["SET", "soon", "v", "PX", "50"]);
+    wait_synced(&mut m, &mut r);
+    std::thread::sleep(Duration::from_millis(150));
+    assert_eq!(r.cmd(&["GET", "soon"]), b"$-1\r\n".to_vec());
+    assert_eq!(r.cmd(&["EXISTS", "soon"]), b":0\r\n".to_vec());
+    let size_before = r.cmd_str(&["DBSIZE"]);
+    assert_eq!(size_before, m.cmd_str(&["DBSIZE"]));
+    assert_eq!(m.cmd(&["GET", "soon"]), b"$-1\r\n".to_vec());
+    wait_synced(&mut m, &mut r);
+    assert_eq!(r.cmd_str(&["DBSIZE"]), m.cmd_str(&["DBSIZE"]));
+    assert_ne!(r.cmd_str(&["DBSIZE"]), size_before);
+    // The link breaks on the master's side: we continue with a partial resync.
+    assert_eq!(
+        m.cmd(&["CLIENT", "KILL", "TYPE", "replica"]),
+        b":1\r\n".to_vec()
+    );
+    write_load(&mut m, 3);
+    wait_synced(&mut m, &mut r);
+    assert_eq!(digest(&mut r), digest(&mut m));
+    assert!(
+        replica
+            .log_text()
+            .contains("Successful partial resynchronization with master."),
+        "{}",
+        replica.log_text()
+    );
+}
+
+#[test]
+fn chained_redlites_fail_over_with_a_partial_resync() {
+    let a = Server::start(MASTER);
+    let b = Server::start(MASTER);
+    let c = Server::start(MASTER);
+    let (mut ca, mut cb, mut cc) = (a.conn(), b.conn(), c.conn());
+    write_load(&mut ca, 1);
+    let (pa, pb) = (a.port.to_string(), b.port.to_string());
+    assert_eq!(
+        cb.cmd(&["REPLICAOF", "127.0.0.1", &pa]),
+        b"+OK\r\n".to_vec()
+    );
+    assert_eq!(
+        cb.cmd(&["REPLICAOF", "127.0.0.1", &pa]),
+        b"+OK Already connected to specified master\r\n".to_vec()
+    );
+    wait_synced(&mut ca, &mut cb);
+    assert_eq!(
+        cc.cmd(&["REPLICAOF", "127.0.0.1", &pb]),
+        b"+OK\r\n".to_vec()
+    );
+    wait_synced(&mut cb, &mut cc);
+    write_load(&mut ca, 2);
+    wait_synced(&mut ca, &mut cb);
+    wait_synced(&mut cb, &mut cc);
+    let want = digest(&mut ca);
+    assert_eq!(digest(&mut cb), want);
+    assert_eq!(digest(&mut cc), want);
+    // B takes over; A follows it and continues from its own offset (PSYNC2's second ID).
+    assert_eq!(cb.cmd(&["REPLICAOF", "NO", "ONE"]), b"+OK\r\n".to_vec());
+    assert_eq!(repl(&mut cb, "role"), "master");
+    assert_eq!(
+        repl(&mut cb, "master_replid2"),
+        repl(&mut ca, "master_replid")
+    );
+    assert_eq!(
+        ca.cmd(&["REPLICAOF", "127.0.0.1", &pb]),
+        b"+OK\r\n".to_vec()
+    );
+    wait_synced(&mut cb, &mut ca);
+    wait_synced(&mut cb, &mut cc);
+    write_load(&mut cb, 3);
+    wait_synced(&mut cb, &mut ca);
+    wait_synced(&mut cb, &mut cc);
+    let want = digest(&mut cb);
+    assert_eq!(digest(&mut ca), want);
+    assert_eq!(digest(&mut cc), want);
+    assert!(
+        b.log_text()
+            .contains("Partial resynchronization request from"),
+        "{}",
+        b.log_text()
+    );
+    assert_eq!(
+        ca.cmd_str(&["SET", "k", "v"]),
+        "-READONLY You can't write against a read only replica.\r\n"
+    );
+}
+
+#[test]
+fn disk_based_sync_writes_the_dump_on_both_sides() {
+    let master = Server::start(&[
+        "--repl-diskless-sync",
+        "no",
+        "--enable-debug-command",
+        "yes",
+    ]);
+    let mut m = master.conn();
+    write_load(&mut m, 1);
+    let replica = Server::start(&["--enable-debug-command", "yes"]);
+    let mut r = replica.conn();
+    let port = master.port.to_string();
+    assert_eq!(r.cmd(&["SLAVEOF", "127.0.0.1", &port]), b"+OK\r\n".to_vec());
+    wait_synced(&mut m, &mut r);
+    assert_eq!(digest(&mut r), digest(&mut m));
+    for server in [&master, &replica] {
+        let dump = server.dir.as_ref().unwrap().path().join("dump.rdb");
+        let bytes = std::fs::read(&dump).expect("dump.rdb written by the sync");
+        assert_eq!(&bytes[..5], b"REDIS");
+    }
+}
+
+#[test]
+fn min_replicas_and_wait_without_replicas() {
+    let master = Server::start(MASTER);
+    let mut m = master.conn();
+    assert_eq!(m.cmd(&["SET", "k", "v"]), b"+OK\r\n".to_vec());
+    assert_eq!(m.cmd(&["WAIT", "0", "0"]), b":0\r\n".to_vec());
+    assert_eq!(m.cmd(&["WAIT", "1", "100"]), b":0\r\n".to_vec());
+    m.cmd(&["CONFIG", "SET", "min-replicas-to-write", "1"]);
+    assert_eq!(
+        m.cmd_str(&["SET", "k", "v"]),
+        "-NOREPLICAS Not enough good replicas to write.\r\n"
+    );
+    assert_eq!(m.cmd(&["GET", "k"]), b"$1\r\nv\r\n".to_vec());
+    let replica = Server::start(&[]);
+    let mut r = replica.conn();
+    r.cmd(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]);
+    wait_synced(&mut m, &mut r);
+    wait_until("an acknowledgement", Duration::from_secs(10), || {
+        m.cmd(&["SET", "k", "w"]) == b"+OK\r\n"
+    });
+    assert_eq!(repl(&mut m, "min_slaves_good_slaves"), "1");
+    wait_synced(&mut m, &mut r);
+    assert_eq!(r.cmd(&["GET", "k"]), b"$1\r\nw\r\n".to_vec());
+}
+
+/// Errors and replies of the replication commands, byte for byte against Redis.
+#[test]
+fn replication_commands_match_redis() {
+    if !reference_available("replication_commands_match_redis") {
+        return;
+    }
+    let ours = Server::start(&[]);
+    let reference = Reference::start();
+    let requests: &[&[&str]] = &[
+        &["REPLICAOF", "127.0.0.1", "notaport"],
+        &["REPLICAOF", "127.0.0.1", "70000"],
+        &["REPLICAOF", "NO", "ONE"],
+        &["SLAVEOF", "no", "one"],
+        &["REPLICAOF", "x"],
+        &["WAIT", "x", "0"],
+        &["WAIT", "0", "x"],
+        &["WAIT", "0", "-1"],
+        &["WAIT", "0", "0"],
+        &["SET", "k", "v"],
+        &["WAIT", "0", "10"],
+        &["WAIT", "1", "10"],
+        &["REPLCONF", "listening-port"],
+        &["REPLCONF", "nosuch", "1"],
+        &["REPLCONF", "listening-port", "7000"],
+        &["PING"],
+        &["ROLE"],
+    ];
+    let (mut a, mut b) = (ours.conn(), reference.conn());
+    for req in requests {
+        assert_eq!(a.cmd_str(req), b.cmd_str(req), "{req:?}");
+    }
+    // INFO replication has the same fields in the same order (a master without
+    // replicas; IDs differ).
+    let fields = |c: &mut Conn| -> Vec<String> {
+        c.cmd_str(&["INFO", "replication"])
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split(':').next().map(str::to_string))
+            .filter(|l| !l.is_empty())
+            .collect()
+    };
+    assert_eq!(fields(&mut a), fields(&mut b));
+}
