@@ -459,6 +459,19 @@ const CONFIG: &[Command] = &[
         Handler::Plain(config_resetstat),
         doc("server", "2.0.0", "Resets the server's statistics.", ""),
     ),
+    Command::new(
+        "rewrite",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        Handler::Plain(config_rewrite),
+        doc(
+            "server",
+            "2.8.0",
+            "Rewrites the configuration file with the current configuration.",
+            "",
+        ),
+    ),
     help_subcommand("server"),
 ];
 
@@ -1352,6 +1365,29 @@ fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     server.config_changed();
     ctx.out.ok();
     Ok(())
+}
+
+/// ```text
+/// CONFIG REWRITE
+/// ```
+fn config_rewrite(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let result = ctx.server.config().rewrite();
+    match result {
+        Ok(()) => {
+            ctx.server
+                .log
+                .notice("CONFIG REWRITE executed with success.");
+            ctx.out.ok();
+            Ok(())
+        }
+        Err(e) => {
+            ctx.server.log.warning(&format!(
+                "CONFIG REWRITE failed: {}",
+                e.trim_start_matches("ERR ")
+            ));
+            Err(CmdError::Msg(e))
+        }
+    }
 }
 
 /// ```text

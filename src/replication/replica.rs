@@ -71,6 +71,9 @@ pub fn set_master(server: &Server, host: String, port: u16) {
     let Some(arc) = server.arc() else {
         return;
     };
+    server
+        .config_mut()
+        .set_replicaof(Some((host.clone(), port)));
     let generation = {
         let mut st = server.repl.lock();
         st.generation += 1;
@@ -115,6 +118,7 @@ pub fn set_master(server: &Server, host: String, port: u16) {
 /// continuable under the second ID (PSYNC2), so replicas of the same master can
 /// partially resync with this one.
 fn become_master(server: &Server) {
+    server.config_mut().set_replicaof(None);
     let mut st = server.repl.lock();
     st.generation += 1;
     if let Some(m) = st.master.take() {
