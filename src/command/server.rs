@@ -670,7 +670,11 @@ fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.out.bulk(b"mode");
     ctx.out.bulk(b"standalone");
     ctx.out.bulk(b"role");
-    ctx.out.bulk(b"master");
+    ctx.out.bulk(if ctx.server.repl.is_replica() {
+        b"replica".as_slice()
+    } else {
+        b"master"
+    });
     ctx.out.bulk(b"modules");
     ctx.out.array(0);
     Ok(())
@@ -956,13 +960,15 @@ fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 /// A client's type, as CLIENT LIST TYPE and CLIENT KILL TYPE name them (Redis's
-/// `getClientType`). There are no masters or replicas: those types match nobody.
+/// `getClientType`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ClientType {
     Normal,
     Pubsub,
-    /// `master`, `replica` or `slave`.
-    Replication,
+    /// Our master's link.
+    Master,
+    /// A replica of ours (`replica` or `slave`).
+    Replica,
 }
 
 /// Parses a TYPE argument (`Unknown client type '...'` otherwise).
@@ -971,8 +977,10 @@ fn client_type(word: &[u8]) -> Result<ClientType, CmdError> {
         Ok(ClientType::Normal)
     } else if is(word, "pubsub") {
         Ok(ClientType::Pubsub)
-    } else if is(word, "master") || is(word, "replica") || is(word, "slave") {
-        Ok(ClientType::Replication)
+    } else if is(word, "master") {
+        Ok(ClientType::Master)
+    } else if is(word, "replica") || is(word, "slave") {
+        Ok(ClientType::Replica)
     } else {
         Err(CmdError::err(format!(
             "Unknown client type '{}'",
@@ -981,10 +989,15 @@ fn client_type(word: &[u8]) -> Result<ClientType, CmdError> {
     }
 }
 
-/// A client's type: pub/sub while it holds a subscription (Redis's `CLIENT_PUBSUB`).
+/// A client's type: replication's first, then pub/sub while it holds a subscription
+/// (Redis's `CLIENT_PUBSUB`).
 fn type_of(c: &crate::client::ClientHandle) -> ClientType {
     let info = c.info();
-    if info.sub + info.psub + info.ssub > 0 {
+    if info.repl_flag == Some('M') {
+        ClientType::Master
+    } else if info.repl_flag == Some('S') {
+        ClientType::Replica
+    } else if info.sub + info.psub + info.ssub > 0 {
         ClientType::Pubsub
     } else {
         ClientType::Normal

@@ -416,7 +416,7 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveError> {
     let spawned = std::thread::Builder::new()
         .name("redlite-bgsave".into())
         .spawn(move || {
-            let _ = save_snapshot(&arc, &snapshot, format);
+            let _ = save_snapshot(&arc, &snapshot, format, WALK_PAUSE);
         });
     if spawned.is_err() {
         let leftovers = server.store.write().snapshot_end_all();
@@ -434,16 +434,22 @@ pub fn bgsave(server: &Server) -> Result<(), BgsaveError> {
 }
 
 /// Writes a snapshot to the dump file, commits it, records the outcome and ends the
-/// snapshot (the BGSAVE thread; a replica's sync through the disk).
-pub fn save_snapshot(server: &Server, snapshot: &Snapshot, format: Format) -> io::Result<()> {
+/// snapshot (the BGSAVE thread; a replica's sync through the disk), pacing the walk as
+/// [`write_snapshot`] does.
+pub fn save_snapshot(
+    server: &Server,
+    snapshot: &Snapshot,
+    format: Format,
+    pause: u32,
+) -> io::Result<()> {
     let p = &server.persist;
     let started = Instant::now();
     let result = {
         let _one_at_a_time = p.saving.lock().unwrap_or_else(|e| e.into_inner());
         let path = server.dump_path();
         let (dir, tmp) = temp_path(&path);
-        let written =
-            create_temp(&tmp).and_then(|file| write_snapshot(server, file, snapshot, format));
+        let written = create_temp(&tmp)
+            .and_then(|file| write_snapshot(server, file, snapshot, format, pause));
         commit(&tmp, &dir, &path, written)
     };
     // Whatever happened, no snapshot may stay attached.
@@ -485,12 +491,15 @@ fn aborted() -> io::Error {
 }
 
 /// Writes the snapshot's sections to `out` (see the module docs), a chunk at a time,
-/// never holding the lock while writing.
+/// never holding the lock while writing, and pausing `pause` times as long as each chunk
+/// took (BGSAVE: [`WALK_PAUSE`]; a replica waiting for its sync: none, as Redis's fork
+/// would not make it wait either).
 pub fn write_snapshot<W: Write>(
     server: &Server,
     mut out: W,
     snapshot: &Snapshot,
     format: Format,
+    pause: u32,
 ) -> io::Result<W> {
     let p = &server.persist;
     let mut w = AnyWriter::new(Spool(Vec::new()), format)?;
@@ -516,9 +525,13 @@ pub fn write_snapshot<W: Write>(
                     .store(done_before + written, Ordering::Relaxed);
                 Ok(())
             },
-            // Pause WALK_PAUSE times as long as the chunk took, so the saver takes only
-            // a slice of a core from the clients (see [`WALK_PAUSE`]).
-            |chunk| std::thread::sleep(chunk * WALK_PAUSE),
+            // Pause so the saver takes only a slice of a core from the clients (see
+            // [`WALK_PAUSE`]).
+            |chunk| {
+                if pause > 0 {
+                    std::thread::sleep(chunk * pause)
+                }
+            },
         )?;
         done_before += count;
         p.save_keys_processed.store(done_before, Ordering::Relaxed);

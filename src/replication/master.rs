@@ -155,11 +155,12 @@ fn full_sync(ctx: &mut Ctx, psync: bool) -> io::Result<()> {
     let server = ctx.server;
     let conf = ctx.client.replconf.clone();
     let handle = ctx.client.handle.clone();
-    let (diskless, delay) = {
+    let (diskless, delay, enough) = {
         let config = server.config();
         (
             config.is_yes("repl-diskless-sync") && conf.capa_eof,
             config.uint("repl-diskless-sync-delay"),
+            config.uint("repl-diskless-sync-max-replicas") as usize,
         )
     };
     // Listed at once, as Redis lists a replica waiting for its BGSAVE.
@@ -169,7 +170,19 @@ fn full_sync(ctx: &mut Ctx, psync: bool) -> io::Result<()> {
         .replicas
         .push(new_replica(&handle, &conf, ReplicaState::WaitBgsave));
     if diskless && delay > 0 {
-        sleep_unless_killed(&handle, Duration::from_secs(delay))?;
+        // Redis waits so that replicas arriving together share one transfer; it stops
+        // waiting once `repl-diskless-sync-max-replicas` of them wait.
+        let waiting = || {
+            let st = server.repl.lock();
+            st.replicas
+                .iter()
+                .filter(|r| r.state == ReplicaState::WaitBgsave)
+                .count()
+        };
+        let until = Instant::now() + Duration::from_secs(delay);
+        while Instant::now() < until && !(enough > 0 && waiting() >= enough) {
+            sleep_unless_killed(&handle, Duration::from_millis(20))?;
+        }
     }
     let (snapshot, offset, replid) = loop {
         let mut ks = server.store.write();
@@ -243,7 +256,7 @@ fn send_diskless(
     let mark = super::random_id();
     let written = handle
         .send(format!("$EOF:{mark}\r\n").as_bytes())
-        .and_then(|()| save::write_snapshot(server, SocketWriter(handle), snapshot, format))
+        .and_then(|()| save::write_snapshot(server, SocketWriter(handle), snapshot, format, 0))
         .and_then(|_| handle.send(mark.as_bytes()));
     save::end_snapshot(server, snapshot, false);
     if written.is_ok() {
@@ -262,7 +275,7 @@ fn send_through_disk(
     snapshot: &save::Snapshot,
     format: Format,
 ) -> io::Result<()> {
-    save::save_snapshot(server, snapshot, format)?;
+    save::save_snapshot(server, snapshot, format, 0)?;
     let mut file = std::fs::File::open(server.dump_path())?;
     let len = file.metadata()?.len();
     handle.send(format!("${len}\r\n").as_bytes())?;

@@ -681,3 +681,64 @@ pub struct ReplConf {
     /// Set once the connection is a replica of this server.
     pub is_replica: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(size: usize) -> (State, AtomicBool, AtomicU64) {
+        let repl = Replication::default();
+        let mut st = repl.state.into_inner().unwrap();
+        st.backlog_size = size;
+        let active = AtomicBool::new(false);
+        st.ensure_backlog(&active);
+        assert!(active.load(Ordering::Relaxed));
+        (st, active, AtomicU64::new(0))
+    }
+
+    #[test]
+    fn the_backlog_keeps_the_last_bytes_and_their_offsets() {
+        let (mut st, _, offset) = state(10);
+        st.append(b"abcdef", &offset);
+        assert_eq!(st.offset, 6);
+        assert_eq!(offset.load(Ordering::Relaxed), 6);
+        // Offsets count from 1: a replica at 0 wants byte 1 on.
+        assert_eq!(st.backlog_from(1).unwrap(), b"abcdef");
+        assert_eq!(st.backlog_from(4).unwrap(), b"def");
+        assert_eq!(st.backlog_from(7).unwrap(), b"");
+        assert_eq!(st.backlog_from(8), None);
+        st.append(b"ghijkl", &offset);
+        // Trimmed to 10 bytes: "cdefghijkl", the first at offset 3.
+        assert_eq!(st.backlog.as_ref().unwrap().first, 3);
+        assert_eq!(st.backlog_from(2), None);
+        assert_eq!(st.backlog_from(3).unwrap(), b"cdefghijkl");
+        assert_eq!(st.backlog_from(11).unwrap(), b"kl");
+    }
+
+    #[test]
+    fn a_backlog_created_later_starts_after_the_offset() {
+        let repl = Replication::default();
+        let mut st = repl.lock();
+        st.offset = 500;
+        st.ensure_backlog(&repl.active);
+        assert_eq!(st.backlog_from(501).unwrap(), b"");
+        assert_eq!(st.backlog_from(500), None);
+    }
+
+    #[test]
+    fn ops_are_encoded_with_a_select_when_the_database_changes() {
+        let repl = Replication::default();
+        repl.feed(&Op::new(0, &["SET", "k", "v"]));
+        assert_eq!(repl.offset(), 0, "no backlog: nothing is recorded");
+        repl.lock().ensure_backlog(&repl.active);
+        repl.feed(&Op::new(2, &["SET", "k", "v"]));
+        repl.feed(&Op::new(2, &["DEL", "k"]));
+        let st = repl.lock();
+        let bytes: Vec<u8> = st.backlog_from(1).unwrap();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            "*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n"
+        );
+        assert_eq!(repl.offset(), st.offset);
+    }
+}
