@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor bench-hll bench-memory bench-geo bench-rdb bench-acl bench-cache lint clean
+.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor bench-hll bench-memory bench-geo bench-rdb bench-acl bench-cache bench-replication lint clean
 
 all: build
 
@@ -26,6 +26,12 @@ bench:
 ## benches/BENCHMARKS.md. Needs redis-server, redis-benchmark and redis-cli.
 bench-compare:
 	bash benches/compare.sh
+
+## Replication against redis-server 7.0: full sync time of 1M keys (four master/replica
+## pairs), replication lag under a SET load, backlog memory; adds its section to
+## benches/BENCHMARKS.md.
+bench-replication:
+	bash benches/replication.sh
 
 ## The append-only file against redis-server 7.0: throughput with appendfsync
 ## everysec/always, rewrite and load times; adds its section to benches/BENCHMARKS.md.

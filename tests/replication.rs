@@ -347,3 +347,61 @@ fn replication_commands_match_redis() {
     };
     assert_eq!(fields(&mut a), fields(&mut b));
 }
+
+/// A redlite replica and a Redis replica of the same Redis master answer alike: writes,
+/// scripts that write, transactions, ROLE, HELLO, INFO replication's fields.
+#[test]
+fn a_redlite_replica_answers_as_a_redis_replica() {
+    if !reference_available("a_redlite_replica_answers_as_a_redis_replica") {
+        return;
+    }
+    let master = Reference::start_with(&["--repl-diskless-sync-delay", "0"]);
+    let mut m = master.conn();
+    m.cmd(&["SET", "x", "1"]);
+    let port = master.port.to_string();
+    let redis = Reference::start_with(&["--replicaof", "127.0.0.1", &port]);
+    let ours = Server::start(&["--replicaof", "127.0.0.1", &port]);
+    let (mut a, mut b) = (ours.conn(), redis.conn());
+    wait_synced(&mut m, &mut a);
+    wait_synced(&mut m, &mut b);
+    let requests: &[&[&str]] = &[
+        &["SET", "x", "2"],
+        &["GET", "x"],
+        &["EVAL", "return redis.call('set','x','1')", "0"],
+        &["EVAL", "return redis.call('get','x')", "0"],
+        &["EVAL", "#!lua\nreturn redis.call('get','x')", "0"],
+        &[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('get','x')",
+            "0",
+        ],
+        &[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('set','x','1')",
+            "0",
+        ],
+        &["EVAL_RO", "return redis.call('incr','x')", "0"],
+        &["MULTI"],
+        &["INCR", "x"],
+        &["EXEC"],
+        &["WAIT", "1", "0"],
+        &["REPLICAOF", "127.0.0.1", &port],
+        &["ROLE"],
+    ];
+    for req in requests {
+        assert_eq!(a.cmd_str(req), b.cmd_str(req), "{req:?}");
+    }
+    // HELLO says `replica` (its client ids differ).
+    for c in [&mut a, &mut b] {
+        let hello = c.cmd_str(&["HELLO", "3"]);
+        assert!(hello.contains("$4\r\nrole\r\n$7\r\nreplica\r\n"), "{hello}");
+    }
+    let fields = |c: &mut Conn| -> Vec<String> {
+        c.cmd_str(&["INFO", "replication"])
+            .lines()
+            .filter_map(|l| l.split(':').next().map(str::to_string))
+            .filter(|l| !l.is_empty() && !l.starts_with('$') && !l.starts_with('='))
+            .collect()
+    };
+    assert_eq!(fields(&mut a), fields(&mut b));
+}

@@ -424,6 +424,10 @@ fn prepare(ctx: &Ctx, flags: u64, read_only: bool) -> Result<(), CmdError> {
     if let Some(why) = ctx.server.aof.write_error() {
         return Err(CmdError::Msg(format!("MISCONF Redis is configured to persist data to AOF, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts. AOF error: {why}")));
     }
+    // NOREPLICAS and READONLY, as processCommand refuses a script declared to write.
+    if let Some(msg) = crate::replication::refusal(ctx.server, true, true, ctx.client.master) {
+        return Err(CmdError::Msg(msg.into()));
+    }
     if read_only {
         return Err(CmdError::err(
             "Can not execute a script with write flag using *_ro command.",

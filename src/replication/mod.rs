@@ -449,7 +449,7 @@ impl Replication {
                     Link::Transfer => b"sync",
                     Link::Connected => b"connected",
                 });
-                out.int(if m.link == Link::Connected || st.backlog.is_some() {
+                out.int(if m.link == Link::Connected {
                     st.offset as i64
                 } else {
                     -1

@@ -304,6 +304,14 @@ impl<'b> ScriptHost<'_, 'b, '_> {
             // With its code, as Redis passes `shared.oomerr` on.
             return Err(format!("-{}", crate::memory::OOM_ERROR));
         }
+        // A read-only replica, or too few good replicas (`scriptVerifyWriteCommandAllow`),
+        // with the error's own code.
+        if cmd.flags & WRITE != 0 {
+            let master = self.ctx.client.master;
+            if let Some(msg) = crate::replication::refusal(self.ctx.server, true, true, master) {
+                return Err(format!("-{msg}"));
+            }
+        }
         if cmd.flags & WRITE != 0 && !self.wrote {
             if let Some(msg) = crate::persist::save::refusal(self.ctx.server, true, true, false) {
                 return Err(msg.to_string());
