@@ -18,14 +18,18 @@
 //!    keys the write filled are served last, each one's effects delivered on its own.
 //!
 //! Files follow Redis's split: [`string`] (t_string.c), [`bitmap`] (bitops.c), [`list`]
-//! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`geo`] (geo.c), [`stream`] (t_stream.c), [`hyperloglog`] (hyperloglog.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
-//! (server.c, config.c, networking.c's CLIENT, acl.c's AUTH), [`acl`] (acl.c's ACL
-//! command and the permission check), [`info`] (INFO's text) and [`docs`] (COMMAND).
+//! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`geo`]
+//! (geo.c), [`stream`] (t_stream.c), [`hyperloglog`] (hyperloglog.c), [`keys`] (db.c,
+//! expire.c and object.c), [`sort`] (sort.c), [`server`] (server.c, acl.c's AUTH),
+//! [`client`] (networking.c's CLIENT), [`config`] (config.c's CONFIG), [`acl`] (acl.c's
+//! ACL command and the permission check), [`info`] (INFO's text) and [`docs`] (COMMAND).
 
 pub mod acl;
 pub mod admin;
 pub mod bitmap;
 pub mod blocking;
+pub mod client;
+pub mod config;
 pub mod debug;
 pub mod docs;
 pub mod dump;
@@ -263,6 +267,8 @@ pub fn table() -> &'static [&'static [Command]] {
         stream::COMMANDS,
         hyperloglog::COMMANDS,
         server::COMMANDS,
+        client::COMMANDS,
+        config::COMMANDS,
         introspect::COMMANDS,
         memory::COMMANDS,
         debug::COMMANDS,
