@@ -3,60 +3,32 @@
 
 use std::sync::atomic::Ordering;
 
-use super::docs::{doc, help_subcommand};
-use super::flags::*;
+use super::docs::help_subcommand;
 use super::{CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 
-pub const COMMANDS: &[Command] = &[Command::container(
-    "config",
-    -2,
-    Handler::Container,
-    CONFIG,
-    doc(
-        "server",
-        "2.0.0",
-        "A container for server configuration commands.",
-        "",
-    ),
-)];
+pub const COMMANDS: &[Command] = &[Command::container("config", Handler::Container, CONFIG)];
 
 const CONFIG: &[Command] = &[
-    Command::new(
-        "get",
-        -3,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(config_get),
-        doc(
-            "server",
-            "2.0.0",
-            "Returns the effective values of configuration parameters.",
-            "parameter [parameter ...]",
-        ),
-    ),
-    Command::new(
-        "set",
-        -4,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(config_set),
-        doc(
-            "server",
-            "2.0.0",
-            "Sets configuration parameters in-flight.",
-            "parameter value [parameter value ...]",
-        ),
-    ),
-    Command::new(
-        "resetstat",
-        2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(config_resetstat),
-        doc("server", "2.0.0", "Resets the server's statistics.", ""),
-    ),
-    help_subcommand("server"),
+    Command::sub("config", "get", Handler::Plain(config_get)),
+    Command::sub("config", "set", Handler::Plain(config_set)),
+    Command::sub("config", "resetstat", Handler::Plain(config_resetstat)),
+    help_subcommand("config"),
+];
+
+/// CONFIG HELP's text, as Redis 7.0.15's.
+pub const CONFIG_HELP: &[&str] = &[
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    "HELP",
+    "    Prints this help.",
 ];
 
 /// ```text

@@ -9,181 +9,26 @@
 
 use std::sync::atomic::Ordering;
 
-use super::docs::doc;
-use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::state::REDIS_VERSION;
 use crate::util::now_us;
 
 pub const COMMANDS: &[Command] = &[
-    Command::new(
-        "ping",
-        -1,
-        FAST | STALE,
-        (0, 0, 0),
-        Handler::Plain(ping),
-        doc(
-            "connection",
-            "1.0.0",
-            "Returns the server's liveliness response.",
-            "[message]",
-        ),
-    ),
-    Command::new(
-        "echo",
-        2,
-        FAST,
-        (0, 0, 0),
-        Handler::Plain(echo),
-        doc(
-            "connection",
-            "1.0.0",
-            "Returns the given string.",
-            "message",
-        ),
-    ),
-    Command::new(
-        "quit",
-        -1,
-        NOSCRIPT | ALLOW_BUSY | NO_AUTH | LOADING | STALE | FAST,
-        (0, 0, 0),
-        Handler::Plain(quit),
-        doc("connection", "1.0.0", "Closes the connection.", ""),
-    ),
-    Command::new(
-        "auth",
-        -2,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,
-        (0, 0, 0),
-        Handler::Plain(auth),
-        doc(
-            "connection",
-            "1.0.0",
-            "Authenticates the connection.",
-            "[username] password",
-        ),
-    ),
-    Command::new(
-        "select",
-        2,
-        LOADING | STALE | FAST,
-        (0, 0, 0),
-        Handler::Plain(select),
-        doc(
-            "connection",
-            "1.0.0",
-            "Changes the selected database.",
-            "index",
-        ),
-    ),
-    Command::new(
-        "time",
-        1,
-        LOADING | STALE | FAST,
-        (0, 0, 0),
-        Handler::Plain(time),
-        doc("server", "2.6.0", "Returns the server time.", ""),
-    ),
-    Command::new(
-        "reset",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
-        (0, 0, 0),
-        Handler::Plain(reset),
-        doc("connection", "6.2.0", "Resets the connection.", ""),
-    ),
-    Command::new(
-        "hello",
-        -1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,
-        (0, 0, 0),
-        Handler::Plain(hello),
-        doc(
-            "connection",
-            "6.0.0",
-            "Handshakes with the Redis server.",
-            "[protover [AUTH username password] [SETNAME clientname]]",
-        ),
-    ),
-    Command::new(
-        "info",
-        -1,
-        LOADING | STALE | SENTINEL,
-        (0, 0, 0),
-        Handler::Plain(info),
-        doc(
-            "server",
-            "1.0.0",
-            "Returns information and statistics about the server.",
-            "[section [section ...]]",
-        ),
-    ),
-    Command::new(
-        "save",
-        1,
-        ADMIN | NOSCRIPT | NO_MULTI,
-        (0, 0, 0),
-        Handler::Plain(save),
-        doc(
-            "server",
-            "1.0.0",
-            "Synchronously saves the database(s) to disk.",
-            "",
-        ),
-    ),
-    Command::new(
-        "bgsave",
-        -1,
-        ADMIN | NOSCRIPT,
-        (0, 0, 0),
-        Handler::Plain(bgsave),
-        doc(
-            "server",
-            "1.0.0",
-            "Asynchronously saves the database(s) to disk.",
-            "[SCHEDULE]",
-        ),
-    ),
-    Command::new(
-        "bgrewriteaof",
-        1,
-        ADMIN | NOSCRIPT,
-        (0, 0, 0),
-        Handler::Plain(bgrewriteaof),
-        doc(
-            "server",
-            "1.0.0",
-            "Asynchronously rewrites the append-only file to disk.",
-            "",
-        ),
-    ),
-    Command::new(
-        "lastsave",
-        1,
-        LOADING | STALE | FAST,
-        (0, 0, 0),
-        Handler::Plain(lastsave),
-        doc(
-            "server",
-            "1.0.0",
-            "Returns the Unix timestamp of the last successful save to disk.",
-            "",
-        ),
-    ),
-    Command::new(
-        "shutdown",
-        -1,
-        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY,
-        (0, 0, 0),
-        Handler::Plain(shutdown),
-        doc(
-            "server",
-            "1.0.0",
-            "Synchronously saves the database(s) to disk and shuts down the Redis server.",
-            "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]",
-        ),
-    ),
+    Command::new("ping", Handler::Plain(ping)),
+    Command::new("echo", Handler::Plain(echo)),
+    Command::new("quit", Handler::Plain(quit)),
+    Command::new("auth", Handler::Plain(auth)),
+    Command::new("select", Handler::Plain(select)),
+    Command::new("time", Handler::Plain(time)),
+    Command::new("reset", Handler::Plain(reset)),
+    Command::new("hello", Handler::Plain(hello)),
+    Command::new("info", Handler::Plain(info)),
+    Command::new("save", Handler::Plain(save)),
+    Command::new("bgsave", Handler::Plain(bgsave)),
+    Command::new("bgrewriteaof", Handler::Plain(bgrewriteaof)),
+    Command::new("lastsave", Handler::Plain(lastsave)),
+    Command::new("shutdown", Handler::Plain(shutdown)),
 ];
 
 /// ```text

@@ -3,53 +3,15 @@
 //! initial transfer Redis sends (`$<length>`, then the bytes, then a CRLF Redis does not
 //! send) and closes the connection.
 
-use super::docs::doc;
-use super::flags::*;
 use super::{is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::persist::save::{write_to, Format};
 use crate::resp::Args;
 
 /// The commands of this file.
 pub const COMMANDS: &[Command] = &[
-    Command::new(
-        "sync",
-        1,
-        ADMIN | NO_MULTI | NOSCRIPT,
-        (0, 0, 0),
-        Handler::Plain(sync),
-        doc(
-            "server",
-            "1.0.0",
-            "Internal command used for replication",
-            "",
-        ),
-    ),
-    Command::new(
-        "psync",
-        -3,
-        ADMIN | NO_MULTI | NOSCRIPT,
-        (0, 0, 0),
-        Handler::Plain(sync),
-        doc(
-            "server",
-            "2.8.0",
-            "Internal command used for replication",
-            "replicationid offset",
-        ),
-    ),
-    Command::new(
-        "replconf",
-        -1,
-        ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
-        (0, 0, 0),
-        Handler::Plain(replconf),
-        doc(
-            "server",
-            "3.0.0",
-            "An internal command for configuring the replication stream",
-            "",
-        ),
-    ),
+    Command::new("sync", Handler::Plain(sync)),
+    Command::new("psync", Handler::Plain(sync)),
+    Command::new("replconf", Handler::Plain(replconf)),
 ];
 
 /// ```text
