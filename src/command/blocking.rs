@@ -380,6 +380,15 @@ pub fn wait(ctx: &mut Ctx) {
     };
     send_pending(ctx);
     let handle = Arc::clone(&ctx.client.handle);
+    // A blocked client's arguments stay alive (CLIENT LIST's `argv-mem`), its query
+    // buffer is consumed.
+    {
+        let mut info = handle.info();
+        // Its earlier replies were just sent.
+        crate::client::MemModel::running(&mut info, ctx.client, 0);
+        info.qbuf = 0;
+        info.blocked = true;
+    }
     handle.set_waiting(Some(Arc::clone(&blocked.waiter)));
     let stats = &ctx.server.stats;
     stats.blocked_clients.fetch_add(1, Ordering::Relaxed);
@@ -393,6 +402,7 @@ pub fn wait(ctx: &mut Ctx) {
         blocked.waiter.finish()
     };
     handle.set_waiting(None);
+    handle.info().blocked = false;
     match outcome {
         WaitState::Served(reply) => ctx.out.raw(&reply),
         WaitState::Interrupted(Interrupt::Error) => ctx

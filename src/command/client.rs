@@ -169,6 +169,7 @@ fn refresh_own_info(ctx: &mut Ctx, full_name: &'static str) {
     info.db = ctx.client.db;
     info.last_command = full_name;
     info.resp = ctx.client.resp;
+    crate::client::MemModel::running(&mut info, ctx.client, ctx.out.len());
 }
 
 /// ```text

@@ -115,6 +115,7 @@ fn queue_pending(client: &ClientState, out: &mut Reply) {
         info.psub = client.subscriptions.patterns.len();
         info.ssub = client.subscriptions.shard.len();
         info.last_command = client.last_command;
+        info.mem.note_subscriptions(client);
     }
     if client.handle.queue(out.as_bytes()) {
         out.clear();
