@@ -253,8 +253,12 @@ impl<R: Read> Connection<'_, R> {
         info.psub = client.subscriptions.patterns.len();
         info.ssub = client.subscriptions.shard.len();
         info.dirty_cas = client.watch_flag.load(Ordering::Relaxed);
-        // Between batches the query buffer and the arguments are consumed.
-        info.qbuf = 0;
+        // Between batches the query buffer holds only a request still arriving.
+        info.qbuf = if self.parser.in_request() {
+            self.args.data_len()
+        } else {
+            0
+        };
         crate::client::MemModel::after_batch(&mut info.mem, client, self.out.len());
     }
 }
