@@ -544,19 +544,22 @@ pub struct MemModel {
     /// Whether the client has sent anything (its query buffer then has room for a
     /// 16 KiB read).
     pub read_any: bool,
-    /// The running or blocked command's argument bytes and count (`argv-mem`); none
-    /// between commands, as Redis frees them.
+    /// The running or blocked command's argument bytes (`argv-mem`); none between
+    /// commands, as Redis frees them.
     pub argv_len_sum: usize,
+    /// That command's argument count (a pointer each in `tot-mem`).
     pub argc: usize,
-    /// The queued transaction: its argument bytes plus a pointer per argument
-    /// (`multi-mem`), and the command slots reserved for it.
+    /// The queued transaction's argument bytes plus a pointer per argument
+    /// (`multi-mem`).
     pub multi_mem: usize,
+    /// The command slots reserved for it.
     pub multi_slots: usize,
     /// Keys WATCHed.
     pub watched: usize,
-    /// The most channels and shard channels subscribed at once: Redis's per-client
-    /// dictionaries keep their tables when emptied.
+    /// The most channels subscribed at once: Redis's per-client dictionary keeps its
+    /// table when emptied.
     pub channels_peak: usize,
+    /// The same for shard channels.
     pub shard_peak: usize,
     /// The last batch's reply bytes, for `rbp`.
     pub reply_peak: usize,
@@ -798,8 +801,9 @@ pub struct ClientState {
     pub waited: std::time::Duration,
     /// Bytes of the read batch being run (Redis's query buffer while a command runs).
     pub batch_bytes: usize,
-    /// The running command's argument bytes and count.
+    /// The running command's argument bytes.
     pub argv_bytes: usize,
+    /// The running command's argument count.
     pub argc: usize,
     /// The memory account was over `maxmemory` with nothing left to evict when the
     /// running command started (Redis's `server.pre_command_oom_state`): a script's
