@@ -365,3 +365,63 @@ impl Arg {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::acl::catalog::SPECS;
+
+    /// Every `key_spec_index` of an argument tree, depth first.
+    fn key_indexes(args: &[Arg], out: &mut Vec<i32>) {
+        for a in args {
+            if a.key_spec >= 0 {
+                out.push(a.key_spec);
+            }
+            key_indexes(a.args, out);
+        }
+    }
+
+    #[test]
+    fn catalog_entries_are_consistent() {
+        for (i, s) in SPECS.iter().enumerate() {
+            assert_ne!(s.arity, 0, "{}", s.name);
+            assert_eq!(s.name, s.name.to_ascii_lowercase());
+            // Arguments name key specs that exist, and only `key` arguments do.
+            let mut used = Vec::new();
+            key_indexes(s.args, &mut used);
+            assert!(
+                used.iter().all(|&k| (k as usize) < s.keys.len()),
+                "{}: {used:?} of {} specs",
+                s.name,
+                s.keys.len()
+            );
+            // A legacy key range exists only for commands with keys.
+            assert_eq!(
+                s.range.0 > 0,
+                !s.keys.is_empty() && s.range.2 > 0,
+                "{}",
+                s.name
+            );
+            // Subcommands follow their container.
+            if s.parent != NO_PARENT {
+                assert!(s.parent < i && SPECS[s.parent].parent == NO_PARENT);
+                assert_eq!(s.group, SPECS[s.parent].group, "{}", s.name);
+            }
+        }
+    }
+
+    #[test]
+    fn spec_builders_fill_what_they_name() {
+        let set = &SPECS[crate::acl::lookup(b"set").unwrap()];
+        assert_eq!((set.arity, set.range), (-3, (1, 1, 1)));
+        assert_eq!(
+            set.keys[0].flags & key_flags::VARIABLE_FLAGS,
+            key_flags::VARIABLE_FLAGS
+        );
+        assert!(set.keys[0].notes.is_some());
+        let nx = &set.args[2].args[0];
+        assert_eq!((nx.name, nx.kind, nx.token), ("nx", PURE_TOKEN, Some("NX")));
+        assert_eq!(set.args[2].flags, ARG_OPTIONAL);
+        assert_eq!(set.history.len(), 4);
+    }
+}
