@@ -32,9 +32,13 @@ pub struct ClientInfo {
     pub db: usize,
     pub last_command: &'static str,
     pub resp: u8,
-    /// Bytes waiting in the query buffer and argument buffers, sampled per batch.
+    /// Bytes in the query buffer: the running batch's while the client's own command
+    /// runs, none between batches (`qbuf=`).
     pub qbuf: usize,
+    /// What the parser's argument buffers hold (for the memory account).
     pub argv_mem: usize,
+    /// What CLIENT LIST's memory figures are computed from (see [`MemModel`]).
+    pub mem: MemModel,
     /// Commands queued by MULTI, or -1 outside a transaction.
     pub multi: i64,
     /// Channel, pattern and shard channel subscriptions.
@@ -56,6 +60,8 @@ pub struct ClientInfo {
     pub monitor: bool,
     /// `S` for a replica of ours, `M` for our master's link.
     pub repl_flag: Option<char>,
+    /// Sleeping in a blocking command (`b`).
+    pub blocked: bool,
     /// The user it runs as (`user=`; empty: `default`), and that user's cell id (see
     /// [`crate::acl::UserCell`]), by which ACL DELUSER finds its clients.
     pub user: Vec<u8>,
@@ -489,9 +495,12 @@ impl ClientHandle {
         if let Some(name) = running {
             info.last_command = name;
         }
-        let idle = now.saturating_sub(self.last_active_ms.load(Ordering::Relaxed)) / 1000;
+        let idle_ms = now.saturating_sub(self.last_active_ms.load(Ordering::Relaxed));
+        let idle = idle_ms / 1000;
+        let omem = self.outbox_len();
+        let (qbuf_free, argv_mem, multi_mem, tot_mem) = memory_figures(&info, idle_ms, omem);
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
             self.id,
             self.addr,
             self.local_addr,
@@ -506,12 +515,14 @@ impl ClientHandle {
             info.ssub,
             info.multi,
             info.qbuf,
-            (16 * 1024usize).saturating_sub(info.qbuf),
-            info.argv_mem,
-            16 * 1024,
-            info.qbuf,
-            self.outbox_len(),
-            16 * 1024 + info.argv_mem + self.outbox_len(),
+            qbuf_free,
+            argv_mem,
+            multi_mem,
+            REPLY_BUFFER,
+            info.mem.reply_peak.min(REPLY_BUFFER),
+            info.mem.obl,
+            omem,
+            tot_mem,
             info.last_command,
             if info.user.is_empty() {
                 "default".into()
@@ -524,9 +535,167 @@ impl ClientHandle {
     }
 }
 
-/// CLIENT LIST's `flags=`, in Redis 7.0's order: `O` monitor, `P` subscribed, `x` in MULTI, `t`
-/// tracking, `R` its redirect target gone, `B` broadcast tracking, `d` a watched key
-/// changed, `e` no-evict, or `N` for none of these.
+/// What Redis 7.0's CLIENT LIST memory figures (`qbuf-free`, `argv-mem`, `multi-mem`,
+/// `tot-mem`) count, kept as Redis's allocations would be: its figures describe its own
+/// buffers (a 16 KiB read grows the query buffer to a 20 KiB jemalloc block, a queued
+/// command costs its argument bytes plus a pointer each...), so they are computed by
+/// Redis's formulas (`catClientInfoString`, `getClientMemoryUsage`) from what the client
+/// did, not measured on redlite's own buffers.
+#[derive(Debug, Default, Clone)]
+pub struct MemModel {
+    /// Whether the client has sent anything (its query buffer then has room for a
+    /// 16 KiB read).
+    pub read_any: bool,
+    /// The running or blocked command's argument bytes (`argv-mem`); none between
+    /// commands, as Redis frees them.
+    pub argv_len_sum: usize,
+    /// That command's argument count (a pointer each in `tot-mem`).
+    pub argc: usize,
+    /// The queued transaction's argument bytes plus a pointer per argument
+    /// (`multi-mem`).
+    pub multi_mem: usize,
+    /// The command slots reserved for it.
+    pub multi_slots: usize,
+    /// Keys WATCHed.
+    pub watched: usize,
+    /// The most channels subscribed at once: Redis's per-client dictionary keeps its
+    /// table when emptied.
+    pub channels_peak: usize,
+    /// The same for shard channels.
+    pub shard_peak: usize,
+    /// The last batch's reply bytes, for `rbp`.
+    pub reply_peak: usize,
+    /// Replies of the running batch not sent yet, while the client's own command runs
+    /// (`obl`, up to Redis's 16 KiB static reply buffer).
+    pub obl: usize,
+}
+
+impl MemModel {
+    /// Updates the model after a read batch (the connection calls it with the batch's
+    /// reply bytes).
+    pub fn after_batch(&mut self, client: &ClientState, reply_bytes: usize) {
+        self.read_any = true;
+        self.argv_len_sum = 0;
+        self.argc = 0;
+        self.set_multi(client);
+        self.watched = client.watching.len();
+        self.note_subscriptions(client);
+        self.reply_peak = reply_bytes;
+        self.obl = 0;
+    }
+
+    /// Notes the client's subscriptions (their dictionaries keep their largest size).
+    pub fn note_subscriptions(&mut self, client: &ClientState) {
+        self.read_any = true;
+        self.channels_peak = self.channels_peak.max(client.subscriptions.channels.len());
+        self.shard_peak = self.shard_peak.max(client.subscriptions.shard.len());
+    }
+
+    /// While the client's own command runs (CLIENT INFO, CLIENT LIST) or while it is
+    /// blocked: its query buffer holds the batch, its arguments are alive.
+    pub fn running(info: &mut ClientInfo, client: &ClientState, pending_replies: usize) {
+        info.qbuf = client.batch_bytes;
+        info.mem.obl = pending_replies.min(REPLY_BUFFER);
+        info.mem.read_any = true;
+        info.mem.argv_len_sum = client.argv_bytes;
+        info.mem.argc = client.argc;
+        info.mem.set_multi(client);
+        info.mem.watched = client.watching.len();
+    }
+
+    /// The queued transaction's figures, as Redis's `queueMultiCommand` keeps them: each
+    /// command's argument bytes and pointers, in slots reserved two, then doubling.
+    fn set_multi(&mut self, client: &ClientState) {
+        let queued = client.multi.as_ref().map_or(&[][..], |m| &m.queued[..]);
+        self.multi_mem = queued
+            .iter()
+            .map(|q| q.data_len() + POINTER * q.len())
+            .sum();
+        self.multi_slots = if queued.is_empty() {
+            0
+        } else {
+            queued.len().next_power_of_two().max(2)
+        };
+    }
+}
+
+/// Redis's reply buffer (`rbs=`): 16 KiB when a client connects (Redis's cron later
+/// resizes its own to the client's recent peak; redlite keeps 16 KiB).
+const REPLY_BUFFER: usize = 16 * 1024;
+
+/// jemalloc's size class for an allocation of `n` bytes (Redis's `zmalloc_size`): 8
+/// and multiples of 16 up to 128, then four classes per power of two.
+fn jemalloc_size(n: usize) -> usize {
+    if n <= 8 {
+        return 8;
+    }
+    if n <= 128 {
+        return n.div_ceil(16) * 16;
+    }
+    let lg = usize::BITS - 1 - (n - 1).leading_zeros();
+    let step = 1usize << (lg - 2);
+    n.div_ceil(step) * step
+}
+
+/// The size of the table of a Redis dictionary that has held `peak` entries at most:
+/// 4 at first, doubled as it fills.
+fn dict_slots(peak: usize) -> usize {
+    if peak == 0 {
+        0
+    } else {
+        peak.next_power_of_two().max(4)
+    }
+}
+
+/// Redis's figures for one client: `(qbuf-free, argv-mem, multi-mem, tot-mem)`.
+fn memory_figures(info: &ClientInfo, idle_ms: u64, omem: usize) -> (usize, usize, usize, usize) {
+    let m = &info.mem;
+    // The query buffer's sds: empty (header and NUL in an 8-byte block) until the first
+    // read makes room for 16 KiB (a 16-bit header: 16390 bytes, jemalloc's 20 KiB
+    // class); the cron gives the room back after three idle seconds.
+    let (qbuf_alloc, qbuf_block) = if !m.read_any {
+        (4, 8)
+    } else if info.qbuf == 0 && idle_ms >= 3000 {
+        (0, 8)
+    } else {
+        let block = jemalloc_size((info.qbuf.max(16 * 1024)) + 6);
+        (block - 6, block)
+    };
+    let multi_overhead = m.multi_mem + m.multi_slots * MULTI_CMD + m.watched * WATCHED_KEY;
+    let pubsub = info.psub * LIST_NODE
+        + info.sub * DICT_ENTRY
+        + dict_slots(m.channels_peak) * POINTER
+        + info.ssub * DICT_ENTRY
+        + dict_slots(m.shard_peak) * POINTER;
+    let total = omem
+        + qbuf_block
+        + CLIENT_STRUCT
+        + REPLY_BUFFER
+        + m.argv_len_sum
+        + POINTER * m.argc
+        + multi_overhead
+        + pubsub;
+    (
+        qbuf_alloc.saturating_sub(info.qbuf),
+        m.argv_len_sum,
+        m.multi_mem,
+        total,
+    )
+}
+
+/// Sizes of Redis 7.0's structures on a 64-bit build, as `getClientMemoryUsage` adds
+/// them: the client struct's jemalloc block, a pointer, a `multiCmd`, a list node with
+/// a `watchedKey`, a `dictEntry`.
+const CLIENT_STRUCT: usize = 768;
+const POINTER: usize = 8;
+const MULTI_CMD: usize = 24;
+const LIST_NODE: usize = 24;
+const WATCHED_KEY: usize = LIST_NODE + 32;
+const DICT_ENTRY: usize = 24;
+
+/// CLIENT LIST's `flags=`, in Redis 7.0's order: `O` monitor, `P` subscribed, `x` in MULTI,
+/// `b` blocked, `t` tracking, `R` its redirect target gone, `B` broadcast tracking, `d` a
+/// watched key changed, `e` no-evict, or `N` for none of these.
 fn client_flags(info: &ClientInfo) -> String {
     let mut flags = String::new();
     flags.extend(info.repl_flag);
@@ -534,6 +703,7 @@ fn client_flags(info: &ClientInfo) -> String {
         (info.monitor, 'O'),
         (info.sub + info.psub + info.ssub > 0, 'P'),
         (info.multi >= 0, 'x'),
+        (info.blocked, 'b'),
         (info.tracking, 't'),
         (info.tracking_broken, 'R'),
         (info.tracking_bcast, 'B'),
@@ -632,6 +802,12 @@ pub struct ClientState {
     pub calls: crate::calls::Local,
     /// How long the running blocking command slept, which its statistics leave out.
     pub waited: std::time::Duration,
+    /// Bytes of the read batch being run (Redis's query buffer while a command runs).
+    pub batch_bytes: usize,
+    /// The running command's argument bytes.
+    pub argv_bytes: usize,
+    /// The running command's argument count.
+    pub argc: usize,
     /// The memory account was over `maxmemory` with nothing left to evict when the
     /// running command started (Redis's `server.pre_command_oom_state`): a script's
     /// first `denyoom` write is then refused.
@@ -749,6 +925,9 @@ impl ClientState {
             published: Published::default(),
             calls: Default::default(),
             waited: std::time::Duration::ZERO,
+            batch_bytes: 0,
+            argv_bytes: 0,
+            argc: 0,
             oom_at_start: false,
             master: false,
             replconf: Default::default(),
@@ -820,6 +999,45 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jemalloc_classes_and_dict_tables() {
+        let classes: Vec<usize> = [1, 8, 9, 100, 129, 700, 768, 16390, 65536]
+            .iter()
+            .map(|&n| jemalloc_size(n))
+            .collect();
+        assert_eq!(classes, [8, 8, 16, 112, 160, 768, 768, 20480, 65536]);
+        let slots: Vec<usize> = [0, 1, 4, 5, 9].iter().map(|&n| dict_slots(n)).collect();
+        assert_eq!(slots, [0, 4, 4, 8, 16]);
+    }
+
+    #[test]
+    fn memory_figures_follow_redis_formulas() {
+        // A client that has sent nothing: an empty query buffer (4 bytes free in an
+        // 8-byte block), the client struct and the 16 KiB reply buffer (Redis: 17160).
+        let mut info = ClientInfo::default();
+        assert_eq!(memory_figures(&info, 0, 0), (4, 0, 0, 17160));
+        // While its CLIENT INFO runs: 26 bytes read into a 20 KiB block, two arguments
+        // of 10 bytes (Redis: qbuf-free 20448, tot-mem 37658).
+        info.qbuf = 26;
+        info.mem.read_any = true;
+        info.mem.argv_len_sum = 10;
+        info.mem.argc = 2;
+        assert_eq!(memory_figures(&info, 0, 0), (20448, 10, 0, 37658));
+        // Idle for three seconds with nothing buffered: the block is given back.
+        info.qbuf = 0;
+        info.mem.argv_len_sum = 0;
+        info.mem.argc = 0;
+        assert_eq!(memory_figures(&info, 3000, 0), (0, 0, 0, 17160));
+        // Three commands queued in MULTI (29 + 20 + 20 bytes in four slots) and what is
+        // waiting for it.
+        info.mem.multi_mem = 69;
+        info.mem.multi_slots = 4;
+        assert_eq!(
+            memory_figures(&info, 0, 100),
+            (20474, 0, 69, 100 + 20480 + 768 + 16384 + 69 + 4 * 24)
+        );
+    }
 
     #[test]
     fn local_addresses_are_the_loopback_ones() {

@@ -108,6 +108,7 @@ impl<R: Read> Connection<'_, R> {
                 Err(_) => return,
             };
             let n = input.len();
+            self.client.batch_bytes = n;
             // The parser copies what it needs, so the whole buffer is consumed each time.
             let keep_going = self.handle_input(n);
             self.reader.consume(n);
@@ -180,6 +181,9 @@ impl<R: Read> Connection<'_, R> {
     /// take down the server; the keyspace lock ignores poisoning for the same reason.
     fn execute(&mut self) {
         let reply_start = self.out.len();
+        // What CLIENT INFO and a blocked client's CLIENT LIST line count as `argv-mem`.
+        self.client.argv_bytes = self.args.data_len();
+        self.client.argc = self.args.len();
         let mut ctx = Ctx {
             server: self.server,
             client: &mut self.client,
@@ -296,5 +300,12 @@ impl<R: Read> Connection<'_, R> {
         info.psub = client.subscriptions.patterns.len();
         info.ssub = client.subscriptions.shard.len();
         info.dirty_cas = client.watch_flag.load(Ordering::Relaxed);
+        // Between batches the query buffer holds only a request still arriving.
+        info.qbuf = if self.parser.in_request() {
+            self.args.data_len()
+        } else {
+            0
+        };
+        crate::client::MemModel::after_batch(&mut info.mem, client, self.out.len());
     }
 }

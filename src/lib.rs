@@ -22,7 +22,9 @@
 //!   subscriptions, a blocking command's wait).
 //! - [`acl`]: users and their permissions (Redis's acl.c): the rule language, the
 //!   per-request check (commands, keys by their key specs, channels), the ACL log and
-//!   the ACL file; [`acl::catalog`] holds every Redis command's ACL categories.
+//!   the ACL file; [`acl::catalog`] is the command catalog, generated from Redis's
+//!   command JSON: every command's arity, flags, ACL categories, key specs and docs,
+//!   which the command table, the ACL check and COMMAND all read.
 //! - [`pubsub`]: channel, pattern and shard channel subscriptions and the fan-out of
 //!   PUBLISH and SPUBLISH.
 //! - [`resp`]: the incremental request parser (multibulk and inline, Redis's limits and

@@ -108,11 +108,12 @@ fn rss_bytes(pid: u32) -> u64 {
     kb * 1024
 }
 
-/// The `argv-mem` CLIENT LIST reports for the client with this id.
-fn argv_mem(c: &mut Conn, id: &str) -> u64 {
+/// The `qbuf` CLIENT LIST reports for the client with this id: the bytes of a request
+/// still arriving.
+fn qbuf(c: &mut Conn, id: &str) -> u64 {
     let list = c.cmd_str(&["CLIENT", "LIST", "ID", id]);
     list.split_whitespace()
-        .find_map(|f| f.strip_prefix("argv-mem="))
+        .find_map(|f| f.strip_prefix("qbuf="))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
@@ -243,7 +244,7 @@ fn a_stalled_512_mb_request_costs_only_the_bytes_that_arrived() {
         wait_for(
             "the stalled bytes to be read",
             Duration::from_secs(10),
-            || argv_mem(&mut admin, &id) >= ARRIVED as u64,
+            || qbuf(&mut admin, &id) >= ARRIVED as u64,
         );
         stalled.push(c);
     }

@@ -439,11 +439,14 @@ fn command_docs_and_info_are_well_formed() {
         info.starts_with("*2\r\n*10\r\n$3\r\nget\r\n:2\r\n"),
         "{info}"
     );
-    assert!(info.ends_with("*-1\r\n"), "{info}");
-    let docs_get = c.cmd_str(&["COMMAND", "DOCS", "set"]);
+    // An unknown name is a null (Redis's `addReplyNull`).
+    assert!(info.ends_with("$-1\r\n"), "{info}");
+    // SET's docs carry its argument tree: the key's spec, the NX token.
+    let docs_set = c.cmd_str(&["COMMAND", "DOCS", "set"]);
     assert!(
-        docs_get.contains("summary") && docs_get.contains("NX|XX"),
-        "{docs_get}"
+        docs_set.contains("$14\r\nkey_spec_index\r\n:0\r\n")
+            && docs_set.contains("$5\r\ntoken\r\n$2\r\nNX\r\n"),
+        "{docs_set}"
     );
 }
 

@@ -3,7 +3,9 @@
 //! key specs declare) and every channel it publishes or subscribes to.
 
 use super::catalog::SPECS;
-use super::key_flags::{ACCESS, DELETE, INCOMPLETE, INSERT, NOT_KEY, UPDATE, VARIABLE_FLAGS};
+use super::key_flags::{
+    ACCESS, DELETE, INCOMPLETE, INSERT, NOT_KEY, OW, RO, RW, UPDATE, VARIABLE_FLAGS,
+};
 use super::rules::{Selector, User, READ, WRITE};
 use super::{Begin, Find};
 use crate::resp::Args;
@@ -49,7 +51,7 @@ impl Denied {
 /// first). With several selectors, the error reported is the worst one, and among
 /// equals the one at the latest argument, as Redis picks it.
 pub fn check(user: &User, id: usize, args: &Args) -> Result<(), Denied> {
-    let mut keys: Option<Vec<(usize, u8)>> = None;
+    let mut keys: Option<Vec<(usize, u16)>> = None;
     let mut worst = Denied::Command;
     for s in &user.selectors {
         match check_selector(s, id, args, &mut keys) {
@@ -68,10 +70,10 @@ fn check_selector(
     s: &Selector,
     id: usize,
     args: &Args,
-    keys: &mut Option<Vec<(usize, u8)>>,
+    keys: &mut Option<Vec<(usize, u16)>>,
 ) -> Result<(), Denied> {
     let spec = &SPECS[id];
-    if !s.allcommands && !spec.no_auth && !s.bit(id) {
+    if !s.allcommands && !spec.no_auth() && !s.bit(id) {
         let idx = if spec.parent == super::NO_PARENT {
             1
         } else {
@@ -104,7 +106,7 @@ fn check_selector(
 }
 
 /// Whether the selector's patterns let the command use `key` as its flags say.
-fn key_allowed(s: &Selector, key: &[u8], flags: u8) -> bool {
+fn key_allowed(s: &Selector, key: &[u8], flags: u16) -> bool {
     let mut need = 0;
     if flags & ACCESS != 0 {
         need |= READ;
@@ -141,7 +143,7 @@ pub fn unrestricted_key_access(user: &User, id: usize, args: &Args) -> bool {
 }
 
 /// Whether the command can name keys (Redis's `doesCommandHaveKeys`).
-fn has_keys(id: usize) -> bool {
+pub fn has_keys(id: usize) -> bool {
     SPECS[id].keys.iter().any(|k| k.flags & NOT_KEY == 0)
         || matches!(SPECS[id].name, "sort" | "sort_ro" | "migrate")
 }
@@ -160,7 +162,7 @@ fn channels_of(name: &str, args: &Args) -> Vec<(usize, bool)> {
 /// The keys a request names with their access flags (Redis's
 /// `getKeysFromCommandWithSpecs`): from the key specs when they are complete and their
 /// flags fixed, else from the command's own rules (SET, BITFIELD, SORT).
-pub fn keys_of(id: usize, args: &Args) -> Vec<(usize, u8)> {
+pub fn keys_of(id: usize, args: &Args) -> Vec<(usize, u16)> {
     let spec = &SPECS[id];
     let variable = spec.keys.iter().any(|k| k.flags & VARIABLE_FLAGS != 0);
     if !variable {
@@ -173,7 +175,14 @@ pub fn keys_of(id: usize, args: &Args) -> Vec<(usize, u8)> {
     match spec.name {
         "set" if argc > 1 => {
             let get = (3..argc).any(|i| is(i, "get"));
-            vec![(1, if get { ACCESS | UPDATE } else { UPDATE })]
+            vec![(
+                1,
+                if get {
+                    RW | ACCESS | UPDATE
+                } else {
+                    OW | UPDATE
+                },
+            )]
         }
         "bitfield" if argc > 1 => {
             let mut readonly = true;
@@ -192,10 +201,17 @@ pub fn keys_of(id: usize, args: &Args) -> Vec<(usize, u8)> {
                     break;
                 }
             }
-            vec![(1, if readonly { ACCESS } else { ACCESS | UPDATE })]
+            vec![(
+                1,
+                if readonly {
+                    RO | ACCESS
+                } else {
+                    RW | ACCESS | UPDATE
+                },
+            )]
         }
         "sort" if argc > 1 => {
-            let mut keys = vec![(1, ACCESS)];
+            let mut keys = vec![(1, RO | ACCESS)];
             let mut store = None;
             let mut i = 2;
             while i < argc {
@@ -208,15 +224,15 @@ pub fn keys_of(id: usize, args: &Args) -> Vec<(usize, u8)> {
                 }
                 i += 1;
             }
-            keys.extend(store.map(|p| (p, UPDATE)));
+            keys.extend(store.map(|p| (p, OW | UPDATE)));
             keys
         }
-        "sort_ro" if argc > 1 => vec![(1, ACCESS)],
+        "sort_ro" if argc > 1 => vec![(1, RO | ACCESS)],
         // Redis's `migrateGetKeys`: the keys after KEYS (searched from the sixth
         // argument), else the third.
         "migrate" if argc > 5 => match (6..argc).find(|&i| is(i, "keys")) {
-            Some(at) => (at + 1..argc).map(|i| (i, ACCESS | DELETE)).collect(),
-            None => vec![(3, ACCESS | DELETE)],
+            Some(at) => (at + 1..argc).map(|i| (i, RW | ACCESS | DELETE)).collect(),
+            None => vec![(3, RW | ACCESS | DELETE)],
         },
         _ => Vec::new(),
     }
@@ -224,7 +240,7 @@ pub fn keys_of(id: usize, args: &Args) -> Vec<(usize, u8)> {
 
 /// Redis's `getKeysUsingKeySpecs`; `None` where a spec cannot say (the caller falls
 /// back on the command's own rules).
-fn keys_by_specs(id: usize, args: &Args) -> Option<Vec<(usize, u8)>> {
+fn keys_by_specs(id: usize, args: &Args) -> Option<Vec<(usize, u16)>> {
     let argc = args.len() as i64;
     let spec = &SPECS[id];
     let mut keys = Vec::new();
@@ -247,7 +263,7 @@ fn keys_by_specs(id: usize, args: &Args) -> Option<Vec<(usize, u8)>> {
                     if i == end || i >= argc || i < 1 {
                         break;
                     }
-                    if args[i as usize].eq_ignore_ascii_case(word) {
+                    if args[i as usize].eq_ignore_ascii_case(word.as_bytes()) {
                         found = i + 1;
                         break;
                     }
@@ -303,7 +319,7 @@ mod tests {
     use super::*;
     use crate::acl::lookup;
 
-    fn keys(cmd: &str, args: &[&str]) -> Vec<(usize, u8)> {
+    fn keys(cmd: &str, args: &[&str]) -> Vec<(usize, u16)> {
         keys_of(lookup(cmd.as_bytes()).unwrap(), &Args::from_slices(args))
     }
 
@@ -330,14 +346,14 @@ mod tests {
 
     #[test]
     fn keys_follow_the_key_specs() {
-        assert_eq!(keys("get", &["get", "k"]), [(1, ACCESS)]);
+        assert_eq!(keys("get", &["get", "k"]), [(1, RO | ACCESS)]);
         let mset: Vec<usize> = keys("mset", &["mset", "a", "1", "b", "2"])
             .iter()
             .map(|k| k.0)
             .collect();
         assert_eq!(mset, [1, 3]);
         let lmove = keys("lmove", &["lmove", "s", "d", "left", "right"]);
-        assert_eq!(lmove, [(1, ACCESS | DELETE), (2, INSERT)]);
+        assert_eq!(lmove, [(1, RW | ACCESS | DELETE), (2, RW | INSERT)]);
         let eval: Vec<usize> = keys("eval", &["eval", "s", "2", "a", "b", "c"])
             .iter()
             .map(|k| k.0)
@@ -351,18 +367,18 @@ mod tests {
         .map(|k| k.0)
         .collect();
         assert_eq!(xread, [4, 5]);
-        assert_eq!(keys("set", &["set", "k", "v"]), [(1, UPDATE)]);
+        assert_eq!(keys("set", &["set", "k", "v"]), [(1, OW | UPDATE)]);
         assert_eq!(
             keys("set", &["set", "k", "v", "GET"]),
-            [(1, ACCESS | UPDATE)]
+            [(1, RW | ACCESS | UPDATE)]
         );
         assert_eq!(
             keys("sort", &["sort", "k", "by", "x", "store", "d"]),
-            [(1, ACCESS), (5, UPDATE)]
+            [(1, RO | ACCESS), (5, OW | UPDATE)]
         );
         assert_eq!(
             keys("bitfield", &["bitfield", "k", "get", "u8", "0"]),
-            [(1, ACCESS)]
+            [(1, RO | ACCESS)]
         );
         assert!(keys("eval", &["eval", "s", "x"]).is_empty());
     }

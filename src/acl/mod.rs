@@ -1,10 +1,11 @@
 //! Access control lists (Redis's acl.c): users, their rules, the permission check, the
 //! ACL log and the ACL file.
 //!
-//! - [`catalog`]: every Redis 7.0.15 command and subcommand with its exact ACL
-//!   categories and key specs, generated from Redis's command JSON files. Rules name
-//!   commands from it, so an ACL file written for Redis loads here unchanged, and
-//!   COMMAND INFO reads its categories from it.
+//! - [`catalog`]: every Redis 7.0.15 command and subcommand with its arity, flags,
+//!   exact ACL categories, key specs and docs ([`spec`] is the shape of an entry),
+//!   generated from Redis's command JSON files. Rules name commands from it, so an ACL
+//!   file written for Redis loads here unchanged; the dispatcher, COMMAND INFO, DOCS
+//!   and GETKEYS read it too.
 //! - [`rules`]: users and selectors, the rule language of ACL SETUSER and ACL files,
 //!   and how a user is described back (ACL LIST, ACL GETUSER).
 //! - [`check`]: whether a user may run a request: the command bit, the keys (by the
@@ -18,6 +19,7 @@
 pub mod catalog;
 pub mod check;
 pub mod rules;
+pub mod spec;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -26,74 +28,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 pub use check::Denied;
 pub use rules::{Selector, User};
 
-/// No parent: a top-level command in [`catalog::SPECS`].
-pub const NO_PARENT: usize = usize::MAX;
-
-/// One command or subcommand Redis 7.0.15 knows.
-#[derive(Debug)]
-pub struct Spec {
-    /// The full name, lowercase: `get`, `config|get`.
-    pub name: &'static str,
-    /// The index of the container command, or [`NO_PARENT`].
-    pub parent: usize,
-    /// ACL category bits (see [`CATEGORIES`]).
-    pub categories: u32,
-    /// A `no_auth` command (AUTH, HELLO): every user may run it.
-    pub no_auth: bool,
-    /// The key specs, as Redis's JSON declares them.
-    pub keys: &'static [KeySpec],
-}
-
-/// Where a key spec's keys start.
-#[derive(Debug, Clone, Copy)]
-pub enum Begin {
-    /// At a fixed argument.
-    Index(i32),
-    /// After a keyword (lowercase), searched from `startfrom` (negative: from the end).
-    Keyword(&'static [u8], i32),
-    /// Only the command's own parsing knows.
-    Unknown,
-}
-
-/// How many keys a spec covers from its start.
-#[derive(Debug, Clone, Copy)]
-pub enum Find {
-    /// `(lastkey, keystep, limit)`.
-    Range(i32, i32, i32),
-    /// `(keynumidx, firstkey, keystep)`.
-    Keynum(i32, i32, i32),
-    /// Only the command's own parsing knows.
-    Unknown,
-}
-
-/// One key spec: where its keys are and how the command uses them.
-#[derive(Debug, Clone, Copy)]
-pub struct KeySpec {
-    /// [`key_flags`] bits.
-    pub flags: u8,
-    /// Where its keys start.
-    pub begin: Begin,
-    /// How many there are.
-    pub find: Find,
-}
-
-/// Key spec flags (Redis's `CMD_KEY_*` that ACL looks at).
-pub mod key_flags {
-    /// The command reads the key's value.
-    pub const ACCESS: u8 = 1;
-    /// It adds data.
-    pub const INSERT: u8 = 2;
-    /// It removes data.
-    pub const DELETE: u8 = 4;
-    /// It changes data.
-    pub const UPDATE: u8 = 8;
-    /// Not a key (a name that only looks like one).
-    pub const NOT_KEY: u8 = 16;
-    /// The spec may miss keys: the command's own parsing must find them.
-    pub const INCOMPLETE: u8 = 32;
-    /// The flags depend on the arguments (SET with or without GET).
-    pub const VARIABLE_FLAGS: u8 = 64;
-}
+pub use spec::{key_flags, Begin, Find, KeySpec, Spec, NO_PARENT};
 
 /// The ACL categories, in Redis's order (COMMAND INFO and ACL CAT list them so); bit
 /// `i` of a category mask is `CATEGORIES[i]`.
@@ -150,27 +85,10 @@ pub fn subcommands(id: usize) -> impl Iterator<Item = usize> {
     (id + 1..catalog::SPECS.len()).take_while(move |&i| catalog::SPECS[i].parent == id)
 }
 
-type AddrMap = crate::util::AddrMap<usize>;
-
 /// The catalog index of one of our command table's entries (a command or a
-/// subcommand), looked up by address in a map built once.
+/// subcommand), if Redis 7.0.15 has it.
 pub fn id_of(cmd: &'static crate::command::Command) -> Option<usize> {
-    static IDS: std::sync::OnceLock<AddrMap> = std::sync::OnceLock::new();
-    let ids = IDS.get_or_init(|| {
-        let mut ids = AddrMap::default();
-        for c in crate::command::all() {
-            if let Some(id) = lookup(c.name.as_bytes()) {
-                ids.insert(c as *const _ as usize, id);
-            }
-            for s in c.subcommands {
-                if let Some(id) = lookup(format!("{}|{}", c.name, s.name).as_bytes()) {
-                    ids.insert(s as *const _ as usize, id);
-                }
-            }
-        }
-        ids
-    });
-    ids.get(&(cmd as *const _ as usize)).copied()
+    cmd.spec().map(|_| cmd.id)
 }
 
 /// A command's category names, `@`-prefixed, in Redis's order (COMMAND INFO).

@@ -5,159 +5,29 @@
 
 use std::sync::Arc;
 
-use super::docs::doc;
-use super::flags::*;
 use super::{is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::acl::{self, catalog::SPECS, Context, Denied, LogEntry, Reason, UserCell};
 use crate::resp::Args;
 use crate::state::Server;
 
-const fn sub(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    handler: fn(&mut Ctx, &Args) -> CmdResult,
-    summary: &'static str,
-    args: &'static str,
-) -> Command {
-    Command::new(
-        name,
-        arity,
-        flags,
-        (0, 0, 0),
-        Handler::Plain(handler),
-        doc("server", "6.0.0", summary, args),
-    )
-}
-
-const ADMIN_SUB: u32 = ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL;
-const PLAIN_SUB: u32 = NOSCRIPT | LOADING | STALE | SENTINEL;
-
 const SUBCOMMANDS: &[Command] = &[
-    sub(
-        "cat",
-        -2,
-        PLAIN_SUB,
-        cat,
-        "List the ACL categories or the commands inside a category",
-        "[categoryname]",
-    ),
-    sub(
-        "deluser",
-        -3,
-        ADMIN_SUB,
-        deluser,
-        "Remove the specified ACL users and the associated rules",
-        "username [username ...]",
-    ),
-    Command::new(
-        "dryrun",
-        -4,
-        ADMIN_SUB,
-        (0, 0, 0),
-        Handler::Plain(dryrun),
-        doc(
-            "server",
-            "7.0.0",
-            "Returns whether the user can execute the given command without executing the command.",
-            "username command [arg [arg ...]]",
-        ),
-    ),
-    sub(
-        "genpass",
-        -2,
-        PLAIN_SUB,
-        genpass,
-        "Generate a pseudorandom secure password to use for ACL users",
-        "[bits]",
-    ),
-    sub(
-        "getuser",
-        3,
-        ADMIN_SUB,
-        getuser,
-        "Get the rules for a specific ACL user",
-        "username",
-    ),
-    sub(
-        "help",
-        2,
-        LOADING | STALE | SENTINEL,
-        help,
-        "Show helpful text about the different subcommands",
-        "",
-    ),
-    sub(
-        "list",
-        2,
-        ADMIN_SUB,
-        list,
-        "List the current ACL rules in ACL config file format",
-        "",
-    ),
-    sub(
-        "load",
-        2,
-        ADMIN_SUB,
-        load,
-        "Reload the ACLs from the configured ACL file",
-        "",
-    ),
-    sub(
-        "log",
-        -2,
-        ADMIN_SUB,
-        log,
-        "List latest events denied because of ACLs in place",
-        "[count|RESET]",
-    ),
-    sub(
-        "save",
-        2,
-        ADMIN_SUB,
-        save,
-        "Save the current ACL rules in the configured ACL file",
-        "",
-    ),
-    sub(
-        "setuser",
-        -3,
-        ADMIN_SUB,
-        setuser,
-        "Modify or create the rules for a specific ACL user",
-        "username [rule [rule ...]]",
-    ),
-    sub(
-        "users",
-        2,
-        ADMIN_SUB,
-        users,
-        "List the username of all the configured ACL rules",
-        "",
-    ),
-    sub(
-        "whoami",
-        2,
-        PLAIN_SUB,
-        whoami,
-        "Return the name of the user associated to the current connection",
-        "",
-    ),
+    Command::sub("acl", "cat", Handler::Plain(cat)),
+    Command::sub("acl", "deluser", Handler::Plain(deluser)),
+    Command::sub("acl", "dryrun", Handler::Plain(dryrun)),
+    Command::sub("acl", "genpass", Handler::Plain(genpass)),
+    Command::sub("acl", "getuser", Handler::Plain(getuser)),
+    Command::sub("acl", "help", Handler::Plain(help)),
+    Command::sub("acl", "list", Handler::Plain(list)),
+    Command::sub("acl", "load", Handler::Plain(load)),
+    Command::sub("acl", "log", Handler::Plain(log)),
+    Command::sub("acl", "save", Handler::Plain(save)),
+    Command::sub("acl", "setuser", Handler::Plain(setuser)),
+    Command::sub("acl", "users", Handler::Plain(users)),
+    Command::sub("acl", "whoami", Handler::Plain(whoami)),
 ];
 
 /// ACL, a container of the subcommands above.
-pub const COMMANDS: &[Command] = &[Command::container(
-    "acl",
-    -2,
-    Handler::Container,
-    SUBCOMMANDS,
-    doc(
-        "server",
-        "6.0.0",
-        "A container for Access List Control commands ",
-        "",
-    ),
-)];
+pub const COMMANDS: &[Command] = &[Command::container("acl", Handler::Container, SUBCOMMANDS)];
 
 /// The client's user (the default user until it authenticates as another).
 pub fn user_of<'a>(

@@ -1,90 +1,88 @@
 //! What a standalone server with no replicas and no modules answers about itself: ROLE
 //! (Redis's `replication.c`), MODULE (`module.c`: redlite loads no modules, so the list
-//! is empty and loading is refused) and LOLWUT (`lolwut.c`).
+//! is empty and loading is refused), LOLWUT (`lolwut.c`), and the cluster commands
+//! (`cluster.c`), which answer as Redis does with `cluster-enabled no`.
 
-use super::docs::{doc, help_subcommand};
-use super::flags::*;
+use super::docs::help_subcommand;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 
-/// A MODULE subcommand that would load or unload code: always refused, as Redis refuses
-/// it while `enable-module-command` is `no` (the only value redlite accepts).
-const fn module_change(
-    name: &'static str,
-    arity: i32,
-    summary: &'static str,
-    args: &'static str,
-) -> Command {
-    Command::new(
-        name,
-        arity,
-        ADMIN | NOSCRIPT,
-        (0, 0, 0),
-        Handler::Plain(module_refused),
-        doc("server", "4.0.0", summary, args),
-    )
-}
-
 const MODULE: &[Command] = &[
-    Command::new(
-        "list",
-        2,
-        ADMIN | NOSCRIPT,
-        (0, 0, 0),
-        Handler::Plain(module_list),
-        doc(
-            "server",
-            "4.0.0",
-            "List all modules loaded by the server",
-            "",
-        ),
+    Command::sub("module", "list", Handler::Plain(module_list)),
+    // Loading or unloading code is always refused, as Redis refuses it while
+    // `enable-module-command` is `no` (the only value redlite accepts).
+    Command::sub("module", "load", Handler::Plain(module_refused)),
+    Command::sub("module", "loadex", Handler::Plain(module_refused)),
+    Command::sub("module", "unload", Handler::Plain(module_refused)),
+    help_subcommand("module"),
+];
+
+/// Every CLUSTER subcommand, HELP included, is refused alike.
+const CLUSTER: &[Command] = &[
+    Command::sub("cluster", "addslots", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "addslotsrange", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "bumpepoch", Handler::Plain(cluster_disabled)),
+    Command::sub(
+        "cluster",
+        "count-failure-reports",
+        Handler::Plain(cluster_disabled),
     ),
-    module_change("load", -3, "Load a module", "path [arg [arg ...]]"),
-    module_change(
-        "loadex",
-        -3,
-        "Load a module with extended parameters",
-        "path [CONFIG name value [CONFIG name value ...]] [ARGS args [args ...]]",
+    Command::sub(
+        "cluster",
+        "countkeysinslot",
+        Handler::Plain(cluster_disabled),
     ),
-    module_change("unload", 3, "Unload a module", "name"),
-    help_subcommand("server"),
+    Command::sub("cluster", "delslots", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "delslotsrange", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "failover", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "flushslots", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "forget", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "getkeysinslot", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "help", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "info", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "keyslot", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "links", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "meet", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "myid", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "nodes", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "replicas", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "replicate", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "reset", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "saveconfig", Handler::Plain(cluster_disabled)),
+    Command::sub(
+        "cluster",
+        "set-config-epoch",
+        Handler::Plain(cluster_disabled),
+    ),
+    Command::sub("cluster", "setslot", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "shards", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "slaves", Handler::Plain(cluster_disabled)),
+    Command::sub("cluster", "slots", Handler::Plain(cluster_disabled)),
 ];
 
 pub const COMMANDS: &[Command] = &[
-    Command::new(
-        "role",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST,
-        (0, 0, 0),
-        Handler::Plain(role),
-        doc(
-            "server",
-            "2.8.12",
-            "Return the role of the instance in the context of replication",
-            "",
-        ),
-    ),
-    Command::container(
-        "module",
-        -2,
-        Handler::Container,
-        MODULE,
-        doc("server", "4.0.0", "A container for module commands", ""),
-    ),
-    Command::new(
-        "lolwut",
-        -1,
-        READONLY | FAST,
-        (0, 0, 0),
-        Handler::Plain(lolwut),
-        doc(
-            "server",
-            "5.0.0",
-            "Display some computer art and the Redis version",
-            "[VERSION version]",
-        ),
-    ),
+    Command::new("role", Handler::Plain(role)),
+    Command::container("module", Handler::Container, MODULE),
+    Command::new("lolwut", Handler::Plain(lolwut)),
+    Command::container("cluster", Handler::Container, CLUSTER),
+    Command::new("readonly", Handler::Plain(cluster_disabled)),
+    Command::new("readwrite", Handler::Plain(cluster_disabled)),
+    Command::new("asking", Handler::Plain(cluster_disabled)),
 ];
+
+/// ```text
+/// CLUSTER <subcommand> [arg ...]
+/// READONLY
+/// READWRITE
+/// ASKING
+/// ```
+/// A server without cluster support answers every one with the same error (Redis's
+/// `clusterCommand`, `readonlyCommand`, `readwriteCommand` and `askingCommand` when
+/// `cluster_enabled` is off); arity and unknown subcommands are refused before, as
+/// there.
+fn cluster_disabled(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    Err(CmdError::err("This instance has cluster support disabled"))
+}
 
 /// MODULE HELP's text.
 pub const MODULE_HELP: &[&str] = &[

@@ -8,8 +8,6 @@
 //! Redis compares option words (`BIT`, `AND`, `OVERFLOW`...) with `strcasecmp`, which
 //! stops at a NUL byte, so `"and\0x"` is AND; [`cstr`] reproduces that.
 
-use super::docs::doc;
-use super::flags::*;
 use super::string::get_str;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
@@ -19,21 +17,13 @@ use crate::util::c_str;
 use crate::util::num::parse_i64;
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("setbit", 4, WRITE | DENYOOM, (1, 1, 1), Handler::Write(setbit),
-        doc("bitmap", "2.2.0", "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", "key offset value")),
-    Command::new("getbit", 3, READONLY | FAST, (1, 1, 1), Handler::Read(getbit),
-        doc("bitmap", "2.2.0", "Returns a bit value by offset.", "key offset")),
-    Command::new("bitcount", -2, READONLY, (1, 1, 1), Handler::Read(bitcount),
-        doc("bitmap", "2.6.0", "Counts the number of set bits (population counting) in a string.", "key [start end [BYTE|BIT]]")),
-    Command::new("bitpos", -3, READONLY, (1, 1, 1), Handler::Read(bitpos),
-        doc("bitmap", "2.8.7", "Finds the first set (1) or clear (0) bit in a string.", "key bit [start [end [BYTE|BIT]]]")),
-    Command::new("bitop", -4, WRITE | DENYOOM, (2, -1, 1), Handler::Write(bitop),
-        doc("bitmap", "2.6.0", "Performs bitwise operations on multiple strings, and stores the result.", "AND|OR|XOR|NOT destkey key [key ...]")),
-    Command::new("bitfield", -2, WRITE | DENYOOM, (1, 1, 1), Handler::Write(bitfield),
-        doc("bitmap", "3.2.0", "Performs arbitrary bitfield integer operations on strings.",
-            "key [GET encoding offset|[OVERFLOW WRAP|SAT|FAIL] SET encoding offset value|INCRBY encoding offset increment ...]")),
-    Command::new("bitfield_ro", -2, READONLY | FAST, (1, 1, 1), Handler::Read(bitfield_ro),
-        doc("bitmap", "6.0.0", "Performs arbitrary read-only bitfield integer operations on strings.", "key [GET encoding offset ...]")),
+    Command::new("setbit", Handler::Write(setbit)),
+    Command::new("getbit", Handler::Read(getbit)),
+    Command::new("bitcount", Handler::Read(bitcount)),
+    Command::new("bitpos", Handler::Read(bitpos)),
+    Command::new("bitop", Handler::Write(bitop)),
+    Command::new("bitfield", Handler::Write(bitfield)),
+    Command::new("bitfield_ro", Handler::Read(bitfield_ro)),
 ];
 
 const OFFSET_ERR: &str = "bit offset is not an integer or out of range";

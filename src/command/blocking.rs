@@ -23,8 +23,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::docs::doc;
-use super::flags::*;
 use super::list::{
     move_element, notify_popped, parse_mpop, parse_mpop_with, pop_elements, pop_first,
     take_elements, End,
@@ -38,22 +36,14 @@ use crate::store::{class, Key, Keyspace};
 use crate::util::num::LongDouble;
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("blpop", -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), Handler::Write(blpop),
-        doc("list", "2.0.0", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "key [key ...] timeout")),
-    Command::new("brpop", -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), Handler::Write(brpop),
-        doc("list", "2.0.0", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "key [key ...] timeout")),
-    Command::new("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, (1, 2, 1), Handler::Write(blmove),
-        doc("list", "6.2.0", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", "source destination LEFT|RIGHT LEFT|RIGHT timeout")),
-    Command::new("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, (1, 2, 1), Handler::Write(brpoplpush),
-        doc("list", "2.2.0", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", "source destination timeout")),
-    Command::new("blmpop", -5, WRITE | BLOCKING | MOVABLEKEYS, (0, 0, 0), Handler::Write(blmpop),
-        doc("list", "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]")),
-    Command::new("bzpopmin", -3, WRITE | NOSCRIPT | BLOCKING | FAST, (1, -2, 1), Handler::Write(bzpopmin),
-        doc("sorted-set", "5.0.0", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", "key [key ...] timeout")),
-    Command::new("bzpopmax", -3, WRITE | NOSCRIPT | BLOCKING | FAST, (1, -2, 1), Handler::Write(bzpopmax),
-        doc("sorted-set", "5.0.0", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", "key [key ...] timeout")),
-    Command::new("bzmpop", -5, WRITE | BLOCKING | MOVABLEKEYS, (0, 0, 0), Handler::Write(bzmpop),
-        doc("sorted-set", "7.0.0", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", "timeout numkeys key [key ...] MIN|MAX [COUNT count]")),
+    Command::new("blpop", Handler::Write(blpop)),
+    Command::new("brpop", Handler::Write(brpop)),
+    Command::new("blmove", Handler::Write(blmove)),
+    Command::new("brpoplpush", Handler::Write(brpoplpush)),
+    Command::new("blmpop", Handler::Write(blmpop)),
+    Command::new("bzpopmin", Handler::Write(bzpopmin)),
+    Command::new("bzpopmax", Handler::Write(bzpopmax)),
+    Command::new("bzmpop", Handler::Write(bzmpop)),
 ];
 
 /// What a blocked client waits to do.
@@ -390,6 +380,15 @@ pub fn wait(ctx: &mut Ctx) {
     };
     send_pending(ctx);
     let handle = Arc::clone(&ctx.client.handle);
+    // A blocked client's arguments stay alive (CLIENT LIST's `argv-mem`), its query
+    // buffer is consumed.
+    {
+        let mut info = handle.info();
+        // Its earlier replies were just sent.
+        crate::client::MemModel::running(&mut info, ctx.client, 0);
+        info.qbuf = 0;
+        info.blocked = true;
+    }
     handle.set_waiting(Some(Arc::clone(&blocked.waiter)));
     let stats = &ctx.server.stats;
     stats.blocked_clients.fetch_add(1, Ordering::Relaxed);
@@ -403,6 +402,7 @@ pub fn wait(ctx: &mut Ctx) {
         blocked.waiter.finish()
     };
     handle.set_waiting(None);
+    handle.info().blocked = false;
     match outcome {
         WaitState::Served(reply) => ctx.out.raw(&reply),
         WaitState::Interrupted(Interrupt::Error) => ctx

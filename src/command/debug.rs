@@ -5,26 +5,12 @@
 //! as `xorObjectDigest` does), so two servers holding the same data answer the same hex
 //! string whatever their internal encodings.
 
-use super::docs::doc;
-use super::flags::*;
 use super::{is, subcommand_syntax, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::store::{Keyspace, ValueRef};
 use crate::util::sha1::sha1;
 
-pub const COMMANDS: &[Command] = &[Command::new(
-    "debug",
-    -2,
-    ADMIN | NOSCRIPT | LOADING | STALE,
-    (0, 0, 0),
-    Handler::Plain(debug),
-    doc(
-        "server",
-        "1.0.0",
-        "A container for debugging commands",
-        "subcommand [argument [argument ...]]",
-    ),
-)];
+pub const COMMANDS: &[Command] = &[Command::new("debug", Handler::Plain(debug))];
 
 /// DEBUG HELP's text: the subcommands listed are the ones redlite runs.
 const HELP: &[&str] = &[

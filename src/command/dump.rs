@@ -2,8 +2,6 @@
 //! RDB payload, back, and moved to another server. The encoding is in
 //! [`crate::persist::rdb`].
 
-use super::docs::doc;
-use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::persist::rdb::{self, PayloadError};
 use crate::resp::Args;
@@ -13,45 +11,11 @@ use crate::store::Keyspace;
 
 /// The commands of this file.
 pub const COMMANDS: &[Command] = &[
-    Command::new(
-        "dump",
-        2,
-        READONLY,
-        (1, 1, 1),
-        Handler::Read(dump),
-        doc(
-            "generic",
-            "2.6.0",
-            "Return a serialized version of the value stored at the specified key.",
-            "key",
-        ),
-    ),
-    Command::new(
-        "restore",
-        -4,
-        WRITE | DENYOOM,
-        (1, 1, 1),
-        Handler::Write(restore),
-        doc(
-            "generic",
-            "2.6.0",
-            "Create a key using the provided serialized value, previously obtained using DUMP.",
-            "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]",
-        ),
-    ),
-    Command::new(
-        "migrate",
-        -6,
-        WRITE | MOVABLEKEYS,
-        (3, 3, 1),
-        Handler::Write(migrate),
-        doc(
-            "generic",
-            "2.6.0",
-            "Atomically transfer a key from a Redis instance to another one.",
-            "host port key|\"\" destination-db timeout [COPY] [REPLACE] [AUTH password|AUTH2 username password] [KEYS key [key ...]]",
-        ),
-    ),
+    Command::new("dump", Handler::Read(dump)),
+    Command::new("restore", Handler::Write(restore)),
+    Command::new("migrate", Handler::Write(migrate)),
+    // RESTORE as a cluster migration sends it to a node that is importing the slot.
+    Command::new("restore-asking", Handler::Write(restore)),
 ];
 
 /// ```text

@@ -14,8 +14,6 @@
 //! Numbers print as Redis prints them: distances with four decimals
 //! ([`format_fixed`]), coordinates as `addReplyHumanLongDouble` ([`Reply::human_double`]).
 
-use super::docs::doc;
-use super::flags::*;
 use super::zset::{self, read_zset, store_result};
 use super::{is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::{Args, Reply};
@@ -28,26 +26,16 @@ use crate::util::pqsort::pqsort;
 /// The geo commands, with Redis 7.0's arity, flags and key positions.
 #[rustfmt::skip]
 pub const COMMANDS: &[Command] = &[
-    Command::new("geoadd", -5, WRITE | DENYOOM, (1, 1, 1), Handler::Write(geoadd),
-        doc("geo", "3.2.0", "Add one or more geospatial items in the geospatial index represented using a sorted set", "key [NX|XX] [CH] longitude latitude member [longitude latitude member ...]")),
-    Command::new("geodist", -4, READONLY, (1, 1, 1), Handler::Read(geodist),
-        doc("geo", "3.2.0", "Returns the distance between two members of a geospatial index", "key member1 member2 [M|KM|FT|MI]")),
-    Command::new("geohash", -2, READONLY, (1, 1, 1), Handler::Read(geohash),
-        doc("geo", "3.2.0", "Returns members of a geospatial index as standard geohash strings", "key [member [member ...]]")),
-    Command::new("geopos", -2, READONLY, (1, 1, 1), Handler::Read(geopos),
-        doc("geo", "3.2.0", "Returns longitude and latitude of members of a geospatial index", "key [member [member ...]]")),
-    Command::new("georadius", -6, WRITE | DENYOOM | MOVABLEKEYS, (1, 1, 1), Handler::ReadUnless { writes: stores, read: georadius_no_store, write: georadius },
-        doc("geo", "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point", "key longitude latitude radius M|KM|FT|MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC|DESC] [STORE key] [STOREDIST key]")),
-    Command::new("georadius_ro", -6, READONLY, (1, 1, 1), Handler::Read(georadius_ro),
-        doc("geo", "3.2.10", "A read-only variant for GEORADIUS", "key longitude latitude radius M|KM|FT|MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC|DESC]")),
-    Command::new("georadiusbymember", -5, WRITE | DENYOOM | MOVABLEKEYS, (1, 1, 1), Handler::ReadUnless { writes: stores, read: georadiusbymember_no_store, write: georadiusbymember },
-        doc("geo", "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member", "key member radius M|KM|FT|MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC|DESC] [STORE key] [STOREDIST key]")),
-    Command::new("georadiusbymember_ro", -5, READONLY, (1, 1, 1), Handler::Read(georadiusbymember_ro),
-        doc("geo", "3.2.10", "A read-only variant for GEORADIUSBYMEMBER", "key member radius M|KM|FT|MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC|DESC]")),
-    Command::new("geosearch", -7, READONLY, (1, 1, 1), Handler::Read(geosearch),
-        doc("geo", "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.", "key FROMMEMBER member|FROMLONLAT longitude latitude BYRADIUS radius M|KM|FT|MI|BYBOX width height M|KM|FT|MI [ASC|DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]")),
-    Command::new("geosearchstore", -8, WRITE | DENYOOM, (1, 2, 1), Handler::Write(geosearchstore),
-        doc("geo", "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.", "destination source FROMMEMBER member|FROMLONLAT longitude latitude BYRADIUS radius M|KM|FT|MI|BYBOX width height M|KM|FT|MI [ASC|DESC] [COUNT count [ANY]] [STOREDIST]")),
+    Command::new("geoadd", Handler::Write(geoadd)),
+    Command::new("geodist", Handler::Read(geodist)),
+    Command::new("geohash", Handler::Read(geohash)),
+    Command::new("geopos", Handler::Read(geopos)),
+    Command::new("georadius", Handler::ReadUnless { writes: stores, read: georadius_no_store, write: georadius }),
+    Command::new("georadius_ro", Handler::Read(georadius_ro)),
+    Command::new("georadiusbymember", Handler::ReadUnless { writes: stores, read: georadiusbymember_no_store, write: georadiusbymember }),
+    Command::new("georadiusbymember_ro", Handler::Read(georadiusbymember_ro)),
+    Command::new("geosearch", Handler::Read(geosearch)),
+    Command::new("geosearchstore", Handler::Write(geosearchstore)),
 ];
 
 // Argument helpers.

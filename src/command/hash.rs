@@ -7,8 +7,6 @@
 //! argument that can fail has been checked, so no error leaves an empty hash behind; a
 //! hash that becomes empty deletes its key.
 
-use super::docs::doc;
-use super::flags::*;
 use super::keys::{parse_cursor, parse_scan_options, write_scan_reply};
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
@@ -22,38 +20,22 @@ use crate::util::rand::with_thread_rng;
 
 #[rustfmt::skip]
 pub const COMMANDS: &[Command] = &[
-    Command::new("hset", -4, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(hset),
-        doc("hash", "2.0.0", "Set the string value of a hash field", "key field value [field value ...]")),
-    Command::new("hmset", -4, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(hmset),
-        doc("hash", "2.0.0", "Set multiple hash fields to multiple values", "key field value [field value ...]")),
-    Command::new("hsetnx", 4, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(hsetnx),
-        doc("hash", "2.0.0", "Set the value of a hash field, only if the field does not exist", "key field value")),
-    Command::new("hget", 3, READONLY | FAST, (1, 1, 1), Handler::Read(hget),
-        doc("hash", "2.0.0", "Get the value of a hash field", "key field")),
-    Command::new("hmget", -3, READONLY | FAST, (1, 1, 1), Handler::Read(hmget),
-        doc("hash", "2.0.0", "Get the values of all the given hash fields", "key field [field ...]")),
-    Command::new("hdel", -3, WRITE | FAST, (1, 1, 1), Handler::Write(hdel),
-        doc("hash", "2.0.0", "Delete one or more hash fields", "key field [field ...]")),
-    Command::new("hexists", 3, READONLY | FAST, (1, 1, 1), Handler::Read(hexists),
-        doc("hash", "2.0.0", "Determine if a hash field exists", "key field")),
-    Command::new("hlen", 2, READONLY | FAST, (1, 1, 1), Handler::Read(hlen),
-        doc("hash", "2.0.0", "Get the number of fields in a hash", "key")),
-    Command::new("hstrlen", 3, READONLY | FAST, (1, 1, 1), Handler::Read(hstrlen),
-        doc("hash", "3.2.0", "Get the length of the value of a hash field", "key field")),
-    Command::new("hkeys", 2, READONLY, (1, 1, 1), Handler::Read(hkeys),
-        doc("hash", "2.0.0", "Get all the fields in a hash", "key")),
-    Command::new("hvals", 2, READONLY, (1, 1, 1), Handler::Read(hvals),
-        doc("hash", "2.0.0", "Get all the values in a hash", "key")),
-    Command::new("hgetall", 2, READONLY, (1, 1, 1), Handler::Read(hgetall),
-        doc("hash", "2.0.0", "Get all the fields and values in a hash", "key")),
-    Command::new("hincrby", 4, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(hincrby),
-        doc("hash", "2.0.0", "Increment the integer value of a hash field by the given number", "key field increment")),
-    Command::new("hincrbyfloat", 4, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(hincrbyfloat),
-        doc("hash", "2.6.0", "Increment the float value of a hash field by the given amount", "key field increment")),
-    Command::new("hrandfield", -2, READONLY, (1, 1, 1), Handler::Read(hrandfield),
-        doc("hash", "6.2.0", "Get one or multiple random fields from a hash", "key [count [WITHVALUES]]")),
-    Command::new("hscan", -3, READONLY, (1, 1, 1), Handler::Read(hscan),
-        doc("hash", "2.8.0", "Incrementally iterate hash fields and associated values", "key cursor [MATCH pattern] [COUNT count]")),
+    Command::new("hset", Handler::Write(hset)),
+    Command::new("hmset", Handler::Write(hmset)),
+    Command::new("hsetnx", Handler::Write(hsetnx)),
+    Command::new("hget", Handler::Read(hget)),
+    Command::new("hmget", Handler::Read(hmget)),
+    Command::new("hdel", Handler::Write(hdel)),
+    Command::new("hexists", Handler::Read(hexists)),
+    Command::new("hlen", Handler::Read(hlen)),
+    Command::new("hstrlen", Handler::Read(hstrlen)),
+    Command::new("hkeys", Handler::Read(hkeys)),
+    Command::new("hvals", Handler::Read(hvals)),
+    Command::new("hgetall", Handler::Read(hgetall)),
+    Command::new("hincrby", Handler::Write(hincrby)),
+    Command::new("hincrbyfloat", Handler::Write(hincrbyfloat)),
+    Command::new("hrandfield", Handler::Read(hrandfield)),
+    Command::new("hscan", Handler::Read(hscan)),
 ];
 
 /// The hash at `key` for reading, counting a keyspace hit or miss as Redis's

@@ -7,8 +7,6 @@
 //! change, so that the command is propagated (as in Redis). It therefore runs under the
 //! write lock.
 
-use super::docs::doc;
-use super::flags::*;
 use super::{is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::store::class::STRING;
@@ -17,16 +15,11 @@ use crate::store::{Db, Keyspace, Value};
 use crate::util::c_str;
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("pfadd", -2, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(pfadd),
-        doc("hyperloglog", "2.8.9", "Adds the specified elements to the specified HyperLogLog.", "key [element [element ...]]")),
-    Command::new("pfcount", -2, READONLY | MAY_REPLICATE, (1, -1, 1), Handler::Write(pfcount),
-        doc("hyperloglog", "2.8.9", "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).", "key [key ...]")),
-    Command::new("pfmerge", -2, WRITE | DENYOOM, (1, -1, 1), Handler::Write(pfmerge),
-        doc("hyperloglog", "2.8.9", "Merge N different HyperLogLogs into a single one.", "destkey sourcekey [sourcekey ...]")),
-    Command::new("pfdebug", 3, WRITE | DENYOOM | ADMIN, (2, 2, 1), Handler::Write(pfdebug),
-        doc("hyperloglog", "2.8.9", "Internal commands for debugging HyperLogLog values", "subcommand key")),
-    Command::new("pfselftest", 1, ADMIN, (0, 0, 0), Handler::Plain(pfselftest),
-        doc("hyperloglog", "2.8.9", "An internal command for testing HyperLogLog values", "")),
+    Command::new("pfadd", Handler::Write(pfadd)),
+    Command::new("pfcount", Handler::Write(pfcount)),
+    Command::new("pfmerge", Handler::Write(pfmerge)),
+    Command::new("pfdebug", Handler::Write(pfdebug)),
+    Command::new("pfselftest", Handler::Plain(pfselftest)),
 ];
 
 /// `-INVALIDOBJ` for a value whose registers do not add up.

@@ -2,141 +2,31 @@
 //! LATENCY (`latency.c`) and MONITOR (`server.c`). The data behind them is kept by
 //! [`crate::calls`] and [`crate::latency`] as the dispatcher reports each call.
 
-use super::docs::{doc, help_subcommand};
-use super::flags::*;
+use super::docs::help_subcommand;
 use super::{int_arg, subcommand_syntax, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 
 const SLOWLOG: &[Command] = &[
-    Command::new(
-        "get",
-        -2,
-        ADMIN | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(slowlog_get),
-        doc("server", "2.2.12", "Get the slow log's entries", "[count]"),
-    ),
-    Command::new(
-        "len",
-        2,
-        ADMIN | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(slowlog_len),
-        doc("server", "2.2.12", "Get the slow log's length", ""),
-    ),
-    Command::new(
-        "reset",
-        2,
-        ADMIN | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(slowlog_reset),
-        doc(
-            "server",
-            "2.2.12",
-            "Clear all entries from the slow log",
-            "",
-        ),
-    ),
-    help_subcommand("server"),
+    Command::sub("slowlog", "get", Handler::Plain(slowlog_get)),
+    Command::sub("slowlog", "len", Handler::Plain(slowlog_len)),
+    Command::sub("slowlog", "reset", Handler::Plain(slowlog_reset)),
+    help_subcommand("slowlog"),
 ];
 
-/// A LATENCY subcommand: each is admin-only but HELP.
-const fn latency_sub(
-    name: &'static str,
-    arity: i32,
-    since: &'static str,
-    summary: &'static str,
-    args: &'static str,
-) -> Command {
-    Command::new(
-        name,
-        arity,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(latency),
-        doc("server", since, summary, args),
-    )
-}
-
 const LATENCY: &[Command] = &[
-    latency_sub(
-        "doctor",
-        2,
-        "2.8.13",
-        "Return a human readable latency analysis report.",
-        "",
-    ),
-    latency_sub(
-        "graph",
-        3,
-        "2.8.13",
-        "Return a latency graph for the event.",
-        "event",
-    ),
-    latency_sub(
-        "histogram",
-        -2,
-        "7.0.0",
-        "Return the cumulative distribution of latencies of a subset of commands or all.",
-        "[command [command ...]]",
-    ),
-    latency_sub(
-        "history",
-        3,
-        "2.8.13",
-        "Return timestamp-latency samples for the event.",
-        "event",
-    ),
-    latency_sub(
-        "latest",
-        2,
-        "2.8.13",
-        "Return the latest latency samples for all events.",
-        "",
-    ),
-    latency_sub(
-        "reset",
-        -2,
-        "2.8.13",
-        "Reset latency data for one or more events.",
-        "[event [event ...]]",
-    ),
-    help_subcommand("server"),
+    Command::sub("latency", "doctor", Handler::Plain(latency)),
+    Command::sub("latency", "graph", Handler::Plain(latency)),
+    Command::sub("latency", "histogram", Handler::Plain(latency)),
+    Command::sub("latency", "history", Handler::Plain(latency)),
+    Command::sub("latency", "latest", Handler::Plain(latency)),
+    Command::sub("latency", "reset", Handler::Plain(latency)),
+    help_subcommand("latency"),
 ];
 
 pub const COMMANDS: &[Command] = &[
-    Command::container(
-        "slowlog",
-        -2,
-        Handler::Container,
-        SLOWLOG,
-        doc("server", "2.2.12", "A container for slow log commands", ""),
-    ),
-    Command::container(
-        "latency",
-        -2,
-        Handler::Container,
-        LATENCY,
-        doc(
-            "server",
-            "2.8.13",
-            "A container for latency diagnostics commands",
-            "",
-        ),
-    ),
-    Command::new(
-        "monitor",
-        1,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(monitor),
-        doc(
-            "server",
-            "1.0.0",
-            "Listen for all requests received by the server in real time",
-            "",
-        ),
-    ),
+    Command::container("slowlog", Handler::Container, SLOWLOG),
+    Command::container("latency", Handler::Container, LATENCY),
+    Command::new("monitor", Handler::Plain(monitor)),
 ];
 
 /// SLOWLOG HELP's text.

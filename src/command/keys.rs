@@ -1,7 +1,7 @@
 //! Generic key commands (Redis's db.c, expire.c and object.c): DEL, UNLINK, EXISTS,
 //! TOUCH, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, RENAMENX, COPY, MOVE, the EXPIRE family,
 //! TTL, PTTL, EXPIRETIME, PEXPIRETIME, PERSIST, OBJECT, the whole-database DBSIZE,
-//! FLUSHDB, FLUSHALL and SWAPDB, and WAIT. SORT lives in [`super::sort`].
+//! FLUSHDB, FLUSHALL and SWAPDB. SORT lives in [`super::sort`]; WAIT in [`super::sync`].
 //!
 //! Choices where redlite cannot do what Redis does:
 //!
@@ -11,15 +11,11 @@
 //! - **OBJECT ENCODING and REFCOUNT** are derived from the value and two bits of its
 //!   history ([`crate::store::StrOrigin`]); whether small integers are shared follows the
 //!   eviction policy now, where Redis decides when the value is written.
-//! - **WAIT**: there are no replicas, so it answers 0 at once (Redis would wait out the
-//!   timeout for a positive count).
 //! - **SCAN** walks our table with Redis's reverse-binary cursor ([`scan_step`],
 //!   [`parse_cursor`] and [`parse_scan_options`] are shared with the future HSCAN, SSCAN
 //!   and ZSCAN), so cursors and the order of keys differ from Redis's, never the
 //!   guarantee.
 
-use super::docs::doc;
-use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::{Args, Reply};
 use crate::store::class::GENERIC;
@@ -29,424 +25,40 @@ use crate::util::rand::with_thread_rng;
 use crate::util::{c_str, glob};
 
 pub const COMMANDS: &[Command] = &[
-    Command::new(
-        "del",
-        -2,
-        WRITE,
-        (1, -1, 1),
-        Handler::Write(del),
-        doc(
-            "generic",
-            "1.0.0",
-            "Deletes one or more keys.",
-            "key [key ...]",
-        ),
-    ),
-    Command::new(
-        "exists",
-        -2,
-        READONLY | FAST,
-        (1, -1, 1),
-        Handler::Read(exists),
-        doc(
-            "generic",
-            "1.0.0",
-            "Determines whether one or more keys exist.",
-            "key [key ...]",
-        ),
-    ),
-    Command::new(
-        "type",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        Handler::Read(type_),
-        doc(
-            "generic",
-            "1.0.0",
-            "Determines the type of value stored at a key.",
-            "key",
-        ),
-    ),
-    Command::new(
-        "keys",
-        2,
-        READONLY,
-        (0, 0, 0),
-        Handler::Read(keys),
-        doc(
-            "generic",
-            "1.0.0",
-            "Returns all key names that match a pattern.",
-            "pattern",
-        ),
-    ),
-    Command::new(
-        "expire",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        Handler::Write(expire),
-        doc(
-            "generic",
-            "1.0.0",
-            "Sets the expiration time of a key in seconds.",
-            "key seconds [NX|XX|GT|LT]",
-        ),
-    ),
-    Command::new(
-        "pexpire",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        Handler::Write(pexpire),
-        doc(
-            "generic",
-            "2.6.0",
-            "Sets the expiration time of a key in milliseconds.",
-            "key milliseconds [NX|XX|GT|LT]",
-        ),
-    ),
-    Command::new(
-        "expireat",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        Handler::Write(expireat),
-        doc(
-            "generic",
-            "1.2.0",
-            "Sets the expiration time of a key to a Unix timestamp.",
-            "key unix-time-seconds [NX|XX|GT|LT]",
-        ),
-    ),
-    Command::new(
-        "pexpireat",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        Handler::Write(pexpireat),
-        doc(
-            "generic",
-            "2.6.0",
-            "Sets the expiration time of a key to a Unix milliseconds timestamp.",
-            "key unix-time-milliseconds [NX|XX|GT|LT]",
-        ),
-    ),
-    Command::new(
-        "ttl",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        Handler::Read(ttl),
-        doc(
-            "generic",
-            "1.0.0",
-            "Returns the expiration time in seconds of a key.",
-            "key",
-        ),
-    ),
-    Command::new(
-        "pttl",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        Handler::Read(pttl),
-        doc(
-            "generic",
-            "2.6.0",
-            "Returns the expiration time in milliseconds of a key.",
-            "key",
-        ),
-    ),
-    Command::new(
-        "persist",
-        2,
-        WRITE | FAST,
-        (1, 1, 1),
-        Handler::Write(persist),
-        doc(
-            "generic",
-            "2.2.0",
-            "Removes the expiration time of a key.",
-            "key",
-        ),
-    ),
-    Command::new(
-        "dbsize",
-        1,
-        READONLY | FAST,
-        (0, 0, 0),
-        Handler::Read(dbsize),
-        doc(
-            "server",
-            "1.0.0",
-            "Returns the number of keys in the database.",
-            "",
-        ),
-    ),
-    Command::new(
-        "flushdb",
-        -1,
-        WRITE,
-        (0, 0, 0),
-        Handler::Write(flushdb),
-        doc(
-            "server",
-            "1.0.0",
-            "Removes all keys from the current database.",
-            "[ASYNC|SYNC]",
-        ),
-    ),
-    Command::new(
-        "flushall",
-        -1,
-        WRITE,
-        (0, 0, 0),
-        Handler::Write(flushall),
-        doc(
-            "server",
-            "1.0.0",
-            "Removes all keys from all databases.",
-            "[ASYNC|SYNC]",
-        ),
-    ),
-    Command::new(
-        "unlink",
-        -2,
-        WRITE | FAST,
-        (1, -1, 1),
-        Handler::Write(unlink),
-        doc(
-            "generic",
-            "4.0.0",
-            "Asynchronously deletes one or more keys.",
-            "key [key ...]",
-        ),
-    ),
-    Command::new(
-        "touch",
-        -2,
-        READONLY | FAST,
-        (1, -1, 1),
-        Handler::Read(touch),
-        doc(
-            "generic",
-            "3.2.1",
-            "Returns the number of existing keys out of those specified after updating the time they were last accessed.",
-            "key [key ...]",
-        ),
-    ),
-    Command::new(
-        "rename",
-        3,
-        WRITE,
-        (1, 2, 1),
-        Handler::Write(rename),
-        doc(
-            "generic",
-            "1.0.0",
-            "Renames a key and overwrites the destination.",
-            "key newkey",
-        ),
-    ),
-    Command::new(
-        "renamenx",
-        3,
-        WRITE | FAST,
-        (1, 2, 1),
-        Handler::Write(renamenx),
-        doc(
-            "generic",
-            "1.0.0",
-            "Renames a key only when the target key name doesn't exist.",
-            "key newkey",
-        ),
-    ),
-    Command::new(
-        "copy",
-        -3,
-        WRITE | DENYOOM,
-        (1, 2, 1),
-        Handler::Write(copy),
-        doc(
-            "generic",
-            "6.2.0",
-            "Copies the value of a key to a new key.",
-            "source destination [DB destination-db] [REPLACE]",
-        ),
-    ),
-    Command::new(
-        "move",
-        3,
-        WRITE | FAST,
-        (1, 1, 1),
-        Handler::Write(move_),
-        doc(
-            "generic",
-            "1.0.0",
-            "Moves a key to another database.",
-            "key db",
-        ),
-    ),
-    Command::new(
-        "swapdb",
-        3,
-        WRITE | FAST,
-        (0, 0, 0),
-        Handler::Write(swapdb),
-        doc(
-            "server",
-            "4.0.0",
-            "Swaps two Redis databases.",
-            "index1 index2",
-        ),
-    ),
-    Command::new(
-        "randomkey",
-        1,
-        READONLY,
-        (0, 0, 0),
-        Handler::Read(randomkey),
-        doc(
-            "generic",
-            "1.0.0",
-            "Returns a random key name from the database.",
-            "",
-        ),
-    ),
-    Command::new(
-        "scan",
-        -2,
-        READONLY,
-        (0, 0, 0),
-        Handler::Read(scan),
-        doc(
-            "generic",
-            "2.8.0",
-            "Iterates over the key names in the database.",
-            "cursor [MATCH pattern] [COUNT count] [TYPE type]",
-        ),
-    ),
-    Command::new(
-        "expiretime",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        Handler::Read(expiretime),
-        doc(
-            "generic",
-            "7.0.0",
-            "Returns the expiration time of a key as a Unix timestamp.",
-            "key",
-        ),
-    ),
-    Command::new(
-        "pexpiretime",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        Handler::Read(pexpiretime),
-        doc(
-            "generic",
-            "7.0.0",
-            "Returns the expiration time of a key as a Unix milliseconds timestamp.",
-            "key",
-        ),
-    ),
-    Command::container(
-        "object",
-        -2,
-        Handler::Container,
-        OBJECT,
-        doc(
-            "generic",
-            "2.2.3",
-            "A container for object introspection commands.",
-            "",
-        ),
-    ),
-    Command::new(
-        "wait",
-        3,
-        NOSCRIPT,
-        (0, 0, 0),
-        Handler::Plain(wait),
-        doc(
-            "generic",
-            "3.0.0",
-            "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.",
-            "numreplicas timeout",
-        ),
-    ),
+    Command::new("del", Handler::Write(del)),
+    Command::new("exists", Handler::Read(exists)),
+    Command::new("type", Handler::Read(type_)),
+    Command::new("keys", Handler::Read(keys)),
+    Command::new("expire", Handler::Write(expire)),
+    Command::new("pexpire", Handler::Write(pexpire)),
+    Command::new("expireat", Handler::Write(expireat)),
+    Command::new("pexpireat", Handler::Write(pexpireat)),
+    Command::new("ttl", Handler::Read(ttl)),
+    Command::new("pttl", Handler::Read(pttl)),
+    Command::new("persist", Handler::Write(persist)),
+    Command::new("dbsize", Handler::Read(dbsize)),
+    Command::new("flushdb", Handler::Write(flushdb)),
+    Command::new("flushall", Handler::Write(flushall)),
+    Command::new("unlink", Handler::Write(unlink)),
+    Command::new("touch", Handler::Read(touch)),
+    Command::new("rename", Handler::Write(rename)),
+    Command::new("renamenx", Handler::Write(renamenx)),
+    Command::new("copy", Handler::Write(copy)),
+    Command::new("move", Handler::Write(move_)),
+    Command::new("swapdb", Handler::Write(swapdb)),
+    Command::new("randomkey", Handler::Read(randomkey)),
+    Command::new("scan", Handler::Read(scan)),
+    Command::new("expiretime", Handler::Read(expiretime)),
+    Command::new("pexpiretime", Handler::Read(pexpiretime)),
+    Command::container("object", Handler::Container, OBJECT),
 ];
 
 const OBJECT: &[Command] = &[
-    Command::new(
-        "encoding",
-        3,
-        READONLY,
-        (2, 2, 1),
-        Handler::Read(object_encoding),
-        doc(
-            "generic",
-            "2.2.3",
-            "Returns the internal encoding of a Redis object.",
-            "key",
-        ),
-    ),
-    Command::new(
-        "freq",
-        3,
-        READONLY,
-        (2, 2, 1),
-        Handler::Read(object_freq),
-        doc(
-            "generic",
-            "4.0.0",
-            "Returns the logarithmic access frequency counter of a Redis object.",
-            "key",
-        ),
-    ),
-    Command::new(
-        "idletime",
-        3,
-        READONLY,
-        (2, 2, 1),
-        Handler::Read(object_idletime),
-        doc(
-            "generic",
-            "2.2.3",
-            "Returns the time since the last access to a Redis object.",
-            "key",
-        ),
-    ),
-    Command::new(
-        "refcount",
-        3,
-        READONLY,
-        (2, 2, 1),
-        Handler::Read(object_refcount),
-        doc(
-            "generic",
-            "2.2.3",
-            "Returns the reference count of a value of a key.",
-            "key",
-        ),
-    ),
-    Command::new(
-        "help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(object_help),
-        doc(
-            "generic",
-            "6.2.0",
-            "Returns helpful text about the different subcommands.",
-            "",
-        ),
-    ),
+    Command::sub("object", "encoding", Handler::Read(object_encoding)),
+    Command::sub("object", "freq", Handler::Read(object_freq)),
+    Command::sub("object", "idletime", Handler::Read(object_idletime)),
+    Command::sub("object", "refcount", Handler::Read(object_refcount)),
+    Command::sub("object", "help", Handler::Plain(object_help)),
 ];
 
 /// The shared body of DEL and UNLINK (Redis's `delGenericCommand`; both free at once
@@ -1265,22 +877,6 @@ fn object_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         "    Prints this help.",
     ];
     super::reply_lines(ctx.out, LINES);
-    Ok(())
-}
-
-/// ```text
-/// WAIT numreplicas timeout
-/// ```
-/// How many replicas acknowledged: always 0 at once, as there are none (see the module
-/// doc).
-fn wait(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    int_arg(&args[1])?;
-    let timeout = crate::util::num::parse_i64(&args[2])
-        .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
-    if timeout < 0 {
-        return Err(CmdError::err("timeout is negative"));
-    }
-    ctx.out.int(0);
     Ok(())
 }
 

@@ -17,8 +17,6 @@
 //! goes, and the key as modified. LMPOP propagates as the `LPOP`/`RPOP key count` it
 //! amounts to; the others propagate as they were written.
 
-use super::docs::doc;
-use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::{Args, Reply};
 use crate::store::{class, Keyspace, List, Value};
@@ -27,41 +25,24 @@ use crate::util::num::parse_i64;
 /// The list commands, as COMMAND INFO reports them.
 #[rustfmt::skip]
 pub const COMMANDS: &[Command] = &[
-    Command::new("lpush", -3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(lpush),
-        doc("list", "1.0.0", "Prepend one or multiple elements to a list", "key element [element ...]")),
-    Command::new("rpush", -3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(rpush),
-        doc("list", "1.0.0", "Append one or multiple elements to a list", "key element [element ...]")),
-    Command::new("lpushx", -3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(lpushx),
-        doc("list", "2.2.0", "Prepend an element to a list, only if the list exists", "key element [element ...]")),
-    Command::new("rpushx", -3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(rpushx),
-        doc("list", "2.2.0", "Append an element to a list, only if the list exists", "key element [element ...]")),
-    Command::new("lpop", -2, WRITE | FAST, (1, 1, 1), Handler::Write(lpop),
-        doc("list", "1.0.0", "Remove and get the first elements in a list", "key [count]")),
-    Command::new("rpop", -2, WRITE | FAST, (1, 1, 1), Handler::Write(rpop),
-        doc("list", "1.0.0", "Remove and get the last elements in a list", "key [count]")),
-    Command::new("llen", 2, READONLY | FAST, (1, 1, 1), Handler::Read(llen),
-        doc("list", "1.0.0", "Get the length of a list", "key")),
-    Command::new("lrange", 4, READONLY, (1, 1, 1), Handler::Read(lrange),
-        doc("list", "1.0.0", "Get a range of elements from a list", "key start stop")),
-    Command::new("lindex", 3, READONLY, (1, 1, 1), Handler::Read(lindex),
-        doc("list", "1.0.0", "Get an element from a list by its index", "key index")),
-    Command::new("lset", 4, WRITE | DENYOOM, (1, 1, 1), Handler::Write(lset),
-        doc("list", "1.0.0", "Set the value of an element in a list by its index", "key index element")),
-    Command::new("lrem", 4, WRITE, (1, 1, 1), Handler::Write(lrem),
-        doc("list", "1.0.0", "Remove elements from a list", "key count element")),
-    Command::new("ltrim", 4, WRITE, (1, 1, 1), Handler::Write(ltrim),
-        doc("list", "1.0.0", "Trim a list to the specified range", "key start stop")),
-    Command::new("linsert", 5, WRITE | DENYOOM, (1, 1, 1), Handler::Write(linsert),
-        doc("list", "2.2.0", "Insert an element before or after another element in a list", "key BEFORE|AFTER pivot element")),
-    Command::new("lpos", -3, READONLY, (1, 1, 1), Handler::Read(lpos),
-        doc("list", "6.0.6", "Return the index of matching elements on a list", "key element [RANK rank] [COUNT num-matches] [MAXLEN len]")),
-    Command::new("lmove", 5, WRITE | DENYOOM, (1, 2, 1), Handler::Write(lmove),
-        doc("list", "6.2.0", "Pop an element from a list, push it to another list and return it", "source destination LEFT|RIGHT LEFT|RIGHT")),
-    Command::new("rpoplpush", 3, WRITE | DENYOOM, (1, 2, 1), Handler::Write(rpoplpush),
-        doc("list", "1.2.0", "Remove the last element in a list, prepend it to another list and return it", "source destination")),
+    Command::new("lpush", Handler::Write(lpush)),
+    Command::new("rpush", Handler::Write(rpush)),
+    Command::new("lpushx", Handler::Write(lpushx)),
+    Command::new("rpushx", Handler::Write(rpushx)),
+    Command::new("lpop", Handler::Write(lpop)),
+    Command::new("rpop", Handler::Write(rpop)),
+    Command::new("llen", Handler::Read(llen)),
+    Command::new("lrange", Handler::Read(lrange)),
+    Command::new("lindex", Handler::Read(lindex)),
+    Command::new("lset", Handler::Write(lset)),
+    Command::new("lrem", Handler::Write(lrem)),
+    Command::new("ltrim", Handler::Write(ltrim)),
+    Command::new("linsert", Handler::Write(linsert)),
+    Command::new("lpos", Handler::Read(lpos)),
+    Command::new("lmove", Handler::Write(lmove)),
+    Command::new("rpoplpush", Handler::Write(rpoplpush)),
     // The keys follow numkeys, so COMMAND INFO gives no fixed positions.
-    Command::new("lmpop", -4, WRITE | MOVABLEKEYS, (0, 0, 0), Handler::Write(lmpop),
-        doc("list", "7.0.0", "Pop elements from a list", "numkeys key [key ...] LEFT|RIGHT [COUNT count]")),
+    Command::new("lmpop", Handler::Write(lmpop)),
 ];
 
 /// Elements taken from a list, in the order they were popped.

@@ -6,8 +6,6 @@
 //! redlite answers as Redis built with libc malloc does: the allocator's figures are the
 //! account's, MALLOC-STATS says it is not supported, and PURGE has nothing to do.
 
-use super::docs::doc;
-use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::memory::Report;
 use crate::resp::Args;
@@ -16,24 +14,17 @@ use crate::store::Keyspace;
 
 #[rustfmt::skip]
 pub const COMMANDS: &[Command] = &[
-    Command::container("memory", -2, Handler::Container, MEMORY,
-        doc("server", "4.0.0", "A container for memory diagnostics commands.", "")),
+    Command::container("memory", Handler::Container, MEMORY),
 ];
 
 #[rustfmt::skip]
 const MEMORY: &[Command] = &[
-    Command::new("doctor", 2, 0, (0, 0, 0), Handler::Plain(doctor),
-        doc("server", "4.0.0", "Outputs memory problems report.", "")),
-    Command::new("help", 2, LOADING | STALE, (0, 0, 0), Handler::Plain(help),
-        doc("server", "4.0.0", "Returns helpful text about the different subcommands.", "")),
-    Command::new("malloc-stats", 2, 0, (0, 0, 0), Handler::Plain(malloc_stats),
-        doc("server", "4.0.0", "Returns the allocator statistics.", "")),
-    Command::new("purge", 2, 0, (0, 0, 0), Handler::Plain(purge),
-        doc("server", "4.0.0", "Asks the allocator to release memory.", "")),
-    Command::new("stats", 2, 0, (0, 0, 0), Handler::Plain(stats),
-        doc("server", "4.0.0", "Returns details about memory usage.", "")),
-    Command::new("usage", -3, READONLY, (2, 2, 1), Handler::Read(usage),
-        doc("server", "4.0.0", "Estimates the memory usage of a key.", "key [SAMPLES count]")),
+    Command::sub("memory", "doctor", Handler::Plain(doctor)),
+    Command::sub("memory", "help", Handler::Plain(help)),
+    Command::sub("memory", "malloc-stats", Handler::Plain(malloc_stats)),
+    Command::sub("memory", "purge", Handler::Plain(purge)),
+    Command::sub("memory", "stats", Handler::Plain(stats)),
+    Command::sub("memory", "usage", Handler::Read(usage)),
 ];
 
 /// Redis's `OBJ_COMPUTE_SIZE_DEF_SAMPLES`.

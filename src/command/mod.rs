@@ -18,14 +18,18 @@
 //!    keys the write filled are served last, each one's effects delivered on its own.
 //!
 //! Files follow Redis's split: [`string`] (t_string.c), [`bitmap`] (bitops.c), [`list`]
-//! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`geo`] (geo.c), [`stream`] (t_stream.c), [`hyperloglog`] (hyperloglog.c), [`keys`] (db.c, expire.c and object.c), [`sort`] (sort.c), [`server`]
-//! (server.c, config.c, networking.c's CLIENT, acl.c's AUTH), [`acl`] (acl.c's ACL
-//! command and the permission check), [`info`] (INFO's text) and [`docs`] (COMMAND).
+//! (t_list.c), [`hash`] (t_hash.c), [`set`] (t_set.c), [`zset`] (t_zset.c), [`geo`]
+//! (geo.c), [`stream`] (t_stream.c), [`hyperloglog`] (hyperloglog.c), [`keys`] (db.c,
+//! expire.c and object.c), [`sort`] (sort.c), [`server`] (server.c, acl.c's AUTH),
+//! [`client`] (networking.c's CLIENT), [`config`] (config.c's CONFIG), [`acl`] (acl.c's
+//! ACL command and the permission check), [`info`] (INFO's text) and [`docs`] (COMMAND).
 
 pub mod acl;
 pub mod admin;
 pub mod bitmap;
 pub mod blocking;
+pub mod client;
+pub mod config;
 pub mod debug;
 pub mod docs;
 pub mod dump;
@@ -155,9 +159,17 @@ pub mod flags {
     pub const MOVABLEKEYS: u32 = 1 << 17;
     /// A command that may be called without keys (EVAL, FCALL).
     pub const NO_MANDATORY_KEYS: u32 = 1 << 18;
+    /// Allowed on a cluster replica after ASKING (a cluster flag: shown, not acted on).
+    pub const ASKING: u32 = 1 << 19;
+    /// Refused while a replica loads asynchronously (shown, not acted on).
+    pub const NO_ASYNC_LOADING: u32 = 1 << 20;
+    /// Refused unless `enable-*-command` allows it (DEBUG, MODULE): hidden, as in Redis.
+    pub const PROTECTED: u32 = 1 << 21;
+    /// May touch keys it does not name (FLUSHALL...): hidden, as in Redis.
+    pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 22;
 
-    /// Flag names in COMMAND INFO's order. SENTINEL and MAY_REPLICATE are not among them:
-    /// Redis 7.0 keeps them to itself.
+    /// Flag names in COMMAND INFO's order. SENTINEL, MAY_REPLICATE, PROTECTED and
+    /// TOUCHES_ARBITRARY_KEYS are not among them: Redis 7.0 keeps them to itself.
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
@@ -170,50 +182,90 @@ pub mod flags {
         (STALE, "stale"),
         (SKIP_MONITOR, "skip_monitor"),
         (SKIP_SLOWLOG, "skip_slowlog"),
+        (ASKING, "asking"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (MOVABLEKEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),
     ];
 }
 
-/// One entry of the command table.
+/// One entry of the command table: a name and a handler of ours; the rest (arity,
+/// flags, key positions, key specs, docs) is Redis's, read from the catalog
+/// ([`crate::acl::catalog`]) when the table is compiled, so the two cannot drift.
 pub struct Command {
     /// Lowercase name (for a subcommand, its own word: `get` of CONFIG GET).
     pub name: &'static str,
     /// Redis's arity convention.
     pub arity: i32,
+    /// [`flags`] bits.
     pub flags: u32,
     /// Position of the first key, the last key (-1: the last argument) and the step.
     pub keys: (i32, i32, i32),
+    /// What runs it.
     pub handler: Handler,
     /// For a container command, its subcommands.
     pub subcommands: &'static [Command],
-    /// Documentation for COMMAND DOCS and redis-cli's hints.
-    pub doc: docs::Doc,
+    /// Its index in the catalog, or [`NOT_LISTED`].
+    pub id: usize,
+}
+
+/// The catalog index of a command Redis 7.0.15 does not have (test builds' commands,
+/// CLIENT SETINFO of 7.2): COMMAND does not list it and ACL rules cannot name it.
+pub const NOT_LISTED: usize = usize::MAX;
+
+/// The catalog index of `parent|name` (or of `name` when `parent` is empty); a name
+/// the catalog lacks fails the build.
+const fn catalog_id(parent: &str, name: &str) -> usize {
+    let specs = crate::acl::catalog::SPECS;
+    let (p, n) = (parent.as_bytes(), name.as_bytes());
+    let len = if p.is_empty() {
+        n.len()
+    } else {
+        p.len() + 1 + n.len()
+    };
+    let mut i = 0;
+    while i < specs.len() {
+        let full = specs[i].name.as_bytes();
+        if full.len() == len {
+            let mut j = 0;
+            while j < len {
+                let want = if p.is_empty() {
+                    n[j]
+                } else if j < p.len() {
+                    p[j]
+                } else if j == p.len() {
+                    b'|'
+                } else {
+                    n[j - p.len() - 1]
+                };
+                if full[j] != want {
+                    break;
+                }
+                j += 1;
+            }
+            if j == len {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("a command the catalog lacks: use Command::unlisted")
 }
 
 impl Command {
-    /// A plain command.
-    pub const fn new(
-        name: &'static str,
-        arity: i32,
-        flags: u32,
-        keys: (i32, i32, i32),
-        handler: Handler,
-        doc: docs::Doc,
-    ) -> Command {
-        Command {
-            name,
-            arity,
-            flags,
-            keys,
-            handler,
-            subcommands: &[],
-            doc,
-        }
+    /// A command as Redis's catalog describes it (a name the catalog lacks fails the
+    /// build).
+    pub const fn new(name: &'static str, handler: Handler) -> Command {
+        Command::listed("", name, handler, &[])
+    }
+
+    /// A subcommand of `parent` (its own word in `name`).
+    pub const fn sub(parent: &'static str, name: &'static str, handler: Handler) -> Command {
+        Command::listed(parent, name, handler, &[])
     }
 
     /// A container command (CONFIG, CLIENT...) whose work is done by its subcommands.
@@ -221,20 +273,48 @@ impl Command {
     /// (only COMMAND does).
     pub const fn container(
         name: &'static str,
-        arity: i32,
         handler: Handler,
         subcommands: &'static [Command],
-        doc: docs::Doc,
     ) -> Command {
+        Command::listed("", name, handler, subcommands)
+    }
+
+    const fn listed(
+        parent: &'static str,
+        name: &'static str,
+        handler: Handler,
+        subcommands: &'static [Command],
+    ) -> Command {
+        let id = catalog_id(parent, name);
+        let spec = &crate::acl::catalog::SPECS[id];
+        Command {
+            name,
+            arity: spec.arity,
+            flags: spec.flags,
+            keys: spec.range,
+            handler,
+            subcommands,
+            id,
+        }
+    }
+
+    /// A command Redis 7.0.15 does not have, with its own arity and flags (see
+    /// [`NOT_LISTED`]).
+    pub const fn unlisted(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
         Command {
             name,
             arity,
-            flags: 0,
+            flags,
             keys: (0, 0, 0),
             handler,
-            subcommands,
-            doc,
+            subcommands: &[],
+            id: NOT_LISTED,
         }
+    }
+
+    /// Its catalog entry, if Redis 7.0.15 has it.
+    pub fn spec(&self) -> Option<&'static crate::acl::Spec> {
+        crate::acl::catalog::SPECS.get(self.id)
     }
 
     /// Whether the command changes data.
@@ -263,6 +343,8 @@ pub fn table() -> &'static [&'static [Command]] {
         stream::COMMANDS,
         hyperloglog::COMMANDS,
         server::COMMANDS,
+        client::COMMANDS,
+        config::COMMANDS,
         introspect::COMMANDS,
         memory::COMMANDS,
         debug::COMMANDS,

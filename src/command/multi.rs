@@ -14,8 +14,6 @@
 
 use std::sync::atomic::Ordering;
 
-use super::docs::doc;
-use super::flags::*;
 use super::{
     int_arg, is, resolve, run_write, CmdError, CmdResult, Command, Ctx, Handler, Resolved,
 };
@@ -25,61 +23,11 @@ use crate::state::Server;
 use crate::store::Keyspace;
 
 pub const COMMANDS: &[Command] = &[
-    Command::new(
-        "multi",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
-        (0, 0, 0),
-        Handler::Plain(multi),
-        doc("transactions", "1.2.0", "Starts a transaction.", ""),
-    ),
-    Command::new(
-        "exec",
-        1,
-        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG,
-        (0, 0, 0),
-        Handler::Plain(exec),
-        doc(
-            "transactions",
-            "1.2.0",
-            "Executes all commands in a transaction.",
-            "",
-        ),
-    ),
-    Command::new(
-        "discard",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
-        (0, 0, 0),
-        Handler::Plain(discard),
-        doc("transactions", "2.0.0", "Discards a transaction.", ""),
-    ),
-    Command::new(
-        "watch",
-        -2,
-        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
-        (1, -1, 1),
-        Handler::Plain(watch),
-        doc(
-            "transactions",
-            "2.2.0",
-            "Monitors changes to keys to determine the execution of a transaction.",
-            "key [key ...]",
-        ),
-    ),
-    Command::new(
-        "unwatch",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
-        (0, 0, 0),
-        Handler::Plain(unwatch),
-        doc(
-            "transactions",
-            "2.2.0",
-            "Forgets about watched keys of a transaction.",
-            "",
-        ),
-    ),
+    Command::new("multi", Handler::Plain(multi)),
+    Command::new("exec", Handler::Plain(exec)),
+    Command::new("discard", Handler::Plain(discard)),
+    Command::new("watch", Handler::Plain(watch)),
+    Command::new("unwatch", Handler::Plain(unwatch)),
 ];
 
 /// Whether `cmd` runs even while a transaction is queued (Redis's list in

@@ -12,8 +12,6 @@
 //! `client-output-buffer-limit`. Confirmations are queued while the registry is locked,
 //! so a message published after a SUBSCRIBE always follows its confirmation.
 
-use super::docs::doc;
-use super::flags::*;
 use super::{CmdError, CmdResult, Command, Ctx, Handler};
 use crate::client::ClientState;
 use crate::pubsub::Inner;
@@ -21,198 +19,24 @@ use crate::resp::{Args, Reply};
 use crate::state::Server;
 
 const SUBCOMMANDS: &[Command] = &[
-    Command::new(
-        "channels",
-        -2,
-        PUBSUB | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(channels),
-        doc(
-            "pubsub",
-            "2.8.0",
-            "Returns the active channels.",
-            "[pattern]",
-        ),
-    ),
-    Command::new(
-        "numpat",
-        2,
-        PUBSUB | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(numpat),
-        doc(
-            "pubsub",
-            "2.8.0",
-            "Returns a count of unique pattern subscriptions.",
-            "",
-        ),
-    ),
-    Command::new(
-        "numsub",
-        -2,
-        PUBSUB | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(numsub),
-        doc(
-            "pubsub",
-            "2.8.0",
-            "Returns a count of subscribers to channels.",
-            "[channel [channel ...]]",
-        ),
-    ),
-    Command::new(
-        "shardchannels",
-        -2,
-        PUBSUB | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(shardchannels),
-        doc(
-            "pubsub",
-            "7.0.0",
-            "Returns the active shard channels.",
-            "[pattern]",
-        ),
-    ),
-    Command::new(
-        "shardnumsub",
-        -2,
-        PUBSUB | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(shardnumsub),
-        doc(
-            "pubsub",
-            "7.0.0",
-            "Returns the count of subscribers of shard channels.",
-            "[shardchannel [shardchannel ...]]",
-        ),
-    ),
-    Command::new(
-        "help",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(help),
-        doc(
-            "pubsub",
-            "6.2.0",
-            "Returns helpful text about the different subcommands.",
-            "",
-        ),
-    ),
+    Command::sub("pubsub", "channels", Handler::Plain(channels)),
+    Command::sub("pubsub", "numpat", Handler::Plain(numpat)),
+    Command::sub("pubsub", "numsub", Handler::Plain(numsub)),
+    Command::sub("pubsub", "shardchannels", Handler::Plain(shardchannels)),
+    Command::sub("pubsub", "shardnumsub", Handler::Plain(shardnumsub)),
+    Command::sub("pubsub", "help", Handler::Plain(help)),
 ];
 
 pub const COMMANDS: &[Command] = &[
-    Command::new(
-        "subscribe",
-        -2,
-        PUBSUB | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(subscribe),
-        doc(
-            "pubsub",
-            "2.0.0",
-            "Listens for messages published to channels.",
-            "channel [channel ...]",
-        ),
-    ),
-    Command::new(
-        "unsubscribe",
-        -1,
-        PUBSUB | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(unsubscribe),
-        doc(
-            "pubsub",
-            "2.0.0",
-            "Stops listening to messages posted to channels.",
-            "[channel [channel ...]]",
-        ),
-    ),
-    Command::new(
-        "psubscribe",
-        -2,
-        PUBSUB | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(psubscribe),
-        doc(
-            "pubsub",
-            "2.0.0",
-            "Listens for messages published to channels that match one or more patterns.",
-            "pattern [pattern ...]",
-        ),
-    ),
-    Command::new(
-        "punsubscribe",
-        -1,
-        PUBSUB | NOSCRIPT | LOADING | STALE,
-        (0, 0, 0),
-        Handler::Plain(punsubscribe),
-        doc(
-            "pubsub",
-            "2.0.0",
-            "Stops listening to messages published to channels that match one or more patterns.",
-            "[pattern [pattern ...]]",
-        ),
-    ),
-    Command::new(
-        "ssubscribe",
-        -2,
-        PUBSUB | NOSCRIPT | LOADING | STALE,
-        (1, -1, 1),
-        Handler::Plain(ssubscribe),
-        doc(
-            "pubsub",
-            "7.0.0",
-            "Listen for messages published to the given shard channels",
-            "shardchannel [shardchannel ...]",
-        ),
-    ),
-    Command::new(
-        "sunsubscribe",
-        -1,
-        PUBSUB | NOSCRIPT | LOADING | STALE,
-        (1, -1, 1),
-        Handler::Plain(sunsubscribe),
-        doc(
-            "pubsub",
-            "7.0.0",
-            "Stop listening for messages posted to the given shard channels",
-            "[shardchannel [shardchannel ...]]",
-        ),
-    ),
-    Command::new(
-        "spublish",
-        3,
-        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
-        (1, 1, 1),
-        Handler::Plain(spublish),
-        doc(
-            "pubsub",
-            "7.0.0",
-            "Post a message to a shard channel",
-            "shardchannel message",
-        ),
-    ),
-    Command::new(
-        "publish",
-        3,
-        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
-        (0, 0, 0),
-        Handler::Plain(publish),
-        doc(
-            "pubsub",
-            "2.0.0",
-            "Posts a message to a channel.",
-            "channel message",
-        ),
-    ),
-    Command::container(
-        "pubsub",
-        -2,
-        Handler::Container,
-        SUBCOMMANDS,
-        doc("pubsub", "2.8.0", "A container for Pub/Sub commands.", ""),
-    ),
+    Command::new("subscribe", Handler::Plain(subscribe)),
+    Command::new("unsubscribe", Handler::Plain(unsubscribe)),
+    Command::new("psubscribe", Handler::Plain(psubscribe)),
+    Command::new("punsubscribe", Handler::Plain(punsubscribe)),
+    Command::new("ssubscribe", Handler::Plain(ssubscribe)),
+    Command::new("sunsubscribe", Handler::Plain(sunsubscribe)),
+    Command::new("spublish", Handler::Plain(spublish)),
+    Command::new("publish", Handler::Plain(publish)),
+    Command::container("pubsub", Handler::Container, SUBCOMMANDS),
 ];
 
 /// Whether a subscribed RESP2 client may run `cmd`.
@@ -291,6 +115,7 @@ fn queue_pending(client: &ClientState, out: &mut Reply) {
         info.psub = client.subscriptions.patterns.len();
         info.ssub = client.subscriptions.shard.len();
         info.last_command = client.last_command;
+        info.mem.note_subscriptions(client);
     }
     if client.handle.queue(out.as_bytes()) {
         out.clear();

@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use super::docs::{doc, help_subcommand};
-use super::flags::*;
+use super::docs::help_subcommand;
 use super::{int_arg, is, subcommand_syntax, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::script::lua::Value;
@@ -13,288 +12,35 @@ use crate::script::{engine, flag, Script};
 use crate::store::Keyspace;
 
 const SCRIPT: &[Command] = &[
-    Command::new(
-        "debug",
-        3,
-        NOSCRIPT,
-        (0, 0, 0),
-        Handler::Plain(script_debug),
-        doc(
-            "scripting",
-            "3.2.0",
-            "Sets the debug mode of server-side Lua scripts.",
-            "YES|SYNC|NO",
-        ),
-    ),
-    Command::new(
-        "exists",
-        -3,
-        NOSCRIPT,
-        (0, 0, 0),
-        Handler::Plain(script_exists),
-        doc(
-            "scripting",
-            "2.6.0",
-            "Determines whether server-side Lua scripts exist in the script cache.",
-            "sha1 [sha1 ...]",
-        ),
-    ),
-    Command::new(
-        "flush",
-        -2,
-        NOSCRIPT,
-        (0, 0, 0),
-        Handler::Plain(script_flush),
-        doc(
-            "scripting",
-            "2.6.0",
-            "Removes all server-side Lua scripts from the script cache.",
-            "[ASYNC|SYNC]",
-        ),
-    ),
-    help_subcommand("scripting"),
-    Command::new(
-        "kill",
-        2,
-        NOSCRIPT | ALLOW_BUSY,
-        (0, 0, 0),
-        Handler::Plain(script_kill),
-        doc(
-            "scripting",
-            "2.6.0",
-            "Terminates a server-side Lua script during execution.",
-            "",
-        ),
-    ),
-    Command::new(
-        "load",
-        3,
-        NOSCRIPT | STALE,
-        (0, 0, 0),
-        Handler::Plain(script_load),
-        doc(
-            "scripting",
-            "2.6.0",
-            "Loads a server-side Lua script to the script cache.",
-            "script",
-        ),
-    ),
+    Command::sub("script", "debug", Handler::Plain(script_debug)),
+    Command::sub("script", "exists", Handler::Plain(script_exists)),
+    Command::sub("script", "flush", Handler::Plain(script_flush)),
+    help_subcommand("script"),
+    Command::sub("script", "kill", Handler::Plain(script_kill)),
+    Command::sub("script", "load", Handler::Plain(script_load)),
 ];
 
-/// Flags of the script-running commands.
-const RUNS: u32 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLEKEYS;
-
 pub const COMMANDS: &[Command] = &[
-    Command::new(
-        "eval",
-        -3,
-        RUNS | MAY_REPLICATE,
-        (0, 0, 0),
-        Handler::Plain(locked),
-        doc(
-            "scripting",
-            "2.6.0",
-            "Executes a server-side Lua script.",
-            "script numkeys [key [key ...]] [arg [arg ...]]",
-        ),
-    ),
-    Command::new(
-        "evalsha",
-        -3,
-        RUNS | MAY_REPLICATE,
-        (0, 0, 0),
-        Handler::Plain(locked),
-        doc(
-            "scripting",
-            "2.6.0",
-            "Executes a server-side Lua script by SHA1 digest.",
-            "sha1 numkeys [key [key ...]] [arg [arg ...]]",
-        ),
-    ),
-    Command::new(
-        "eval_ro",
-        -3,
-        READONLY | RUNS,
-        (0, 0, 0),
-        Handler::Plain(locked),
-        doc(
-            "scripting",
-            "7.0.0",
-            "Executes a read-only server-side Lua script.",
-            "script numkeys [key [key ...]] [arg [arg ...]]",
-        ),
-    ),
-    Command::new(
-        "evalsha_ro",
-        -3,
-        READONLY | RUNS,
-        (0, 0, 0),
-        Handler::Plain(locked),
-        doc(
-            "scripting",
-            "7.0.0",
-            "Executes a read-only server-side Lua script by SHA1 digest.",
-            "sha1 numkeys [key [key ...]] [arg [arg ...]]",
-        ),
-    ),
-    Command::container(
-        "script",
-        -2,
-        Handler::Container,
-        SCRIPT,
-        doc(
-            "scripting",
-            "2.6.0",
-            "A container for Lua scripts management commands.",
-            "",
-        ),
-    ),
-    Command::new(
-        "fcall",
-        -3,
-        RUNS | MAY_REPLICATE,
-        (0, 0, 0),
-        Handler::Plain(locked),
-        doc(
-            "scripting",
-            "7.0.0",
-            "Invokes a function.",
-            "function numkeys [key [key ...]] [arg [arg ...]]",
-        ),
-    ),
-    Command::new(
-        "fcall_ro",
-        -3,
-        READONLY | RUNS,
-        (0, 0, 0),
-        Handler::Plain(locked),
-        doc(
-            "scripting",
-            "7.0.0",
-            "Invokes a read-only function.",
-            "function numkeys [key [key ...]] [arg [arg ...]]",
-        ),
-    ),
-    Command::container(
-        "function",
-        -2,
-        Handler::Container,
-        FUNCTION,
-        doc(
-            "scripting",
-            "7.0.0",
-            "A container for function commands.",
-            "",
-        ),
-    ),
+    Command::new("eval", Handler::Plain(locked)),
+    Command::new("evalsha", Handler::Plain(locked)),
+    Command::new("eval_ro", Handler::Plain(locked)),
+    Command::new("evalsha_ro", Handler::Plain(locked)),
+    Command::container("script", Handler::Container, SCRIPT),
+    Command::new("fcall", Handler::Plain(locked)),
+    Command::new("fcall_ro", Handler::Plain(locked)),
+    Command::container("function", Handler::Container, FUNCTION),
 ];
 
 const FUNCTION: &[Command] = &[
-    Command::new(
-        "delete",
-        3,
-        WRITE | NOSCRIPT,
-        (0, 0, 0),
-        Handler::Write(function_delete),
-        doc(
-            "scripting",
-            "7.0.0",
-            "Deletes a library and its functions.",
-            "library-name",
-        ),
-    ),
-    Command::new(
-        "dump",
-        2,
-        NOSCRIPT,
-        (0, 0, 0),
-        Handler::Plain(function_dump),
-        doc(
-            "scripting",
-            "7.0.0",
-            "Dumps all libraries into a serialized binary payload.",
-            "",
-        ),
-    ),
-    Command::new(
-        "flush",
-        -2,
-        WRITE | NOSCRIPT,
-        (0, 0, 0),
-        Handler::Write(function_flush),
-        doc(
-            "scripting",
-            "7.0.0",
-            "Deletes all libraries and functions.",
-            "[ASYNC|SYNC]",
-        ),
-    ),
-    help_subcommand("scripting"),
-    Command::new(
-        "kill",
-        2,
-        NOSCRIPT | ALLOW_BUSY,
-        (0, 0, 0),
-        Handler::Plain(function_kill),
-        doc(
-            "scripting",
-            "7.0.0",
-            "Terminates a function during execution.",
-            "",
-        ),
-    ),
-    Command::new(
-        "list",
-        -2,
-        NOSCRIPT,
-        (0, 0, 0),
-        Handler::Plain(function_list),
-        doc(
-            "scripting",
-            "7.0.0",
-            "Returns information about all libraries.",
-            "[LIBRARYNAME library-name-pattern] [WITHCODE]",
-        ),
-    ),
-    Command::new(
-        "load",
-        -3,
-        WRITE | DENYOOM | NOSCRIPT,
-        (0, 0, 0),
-        Handler::Write(function_load),
-        doc(
-            "scripting",
-            "7.0.0",
-            "Creates a library.",
-            "[REPLACE] function-code",
-        ),
-    ),
-    Command::new(
-        "restore",
-        -3,
-        WRITE | DENYOOM | NOSCRIPT,
-        (0, 0, 0),
-        Handler::Write(function_restore),
-        doc(
-            "scripting",
-            "7.0.0",
-            "Restores all libraries from a payload.",
-            "serialized-value [FLUSH|APPEND|REPLACE]",
-        ),
-    ),
-    Command::new(
-        "stats",
-        2,
-        NOSCRIPT | ALLOW_BUSY,
-        (0, 0, 0),
-        Handler::Plain(function_stats),
-        doc(
-            "scripting",
-            "7.0.0",
-            "Returns information about a function during execution.",
-            "",
-        ),
-    ),
+    Command::sub("function", "delete", Handler::Write(function_delete)),
+    Command::sub("function", "dump", Handler::Plain(function_dump)),
+    Command::sub("function", "flush", Handler::Write(function_flush)),
+    help_subcommand("function"),
+    Command::sub("function", "kill", Handler::Plain(function_kill)),
+    Command::sub("function", "list", Handler::Plain(function_list)),
+    Command::sub("function", "load", Handler::Write(function_load)),
+    Command::sub("function", "restore", Handler::Write(function_restore)),
+    Command::sub("function", "stats", Handler::Plain(function_stats)),
 ];
 
 /// How a script-running command is called.

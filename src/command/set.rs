@@ -18,8 +18,6 @@
 
 use std::borrow::Cow;
 
-use super::docs::doc;
-use super::flags::*;
 use super::keys::{parse_cursor, parse_scan_options, write_scan_reply};
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
@@ -31,202 +29,23 @@ use crate::util::rand::with_thread_rng;
 
 /// The set commands' table entries.
 pub const COMMANDS: &[Command] = &[
-    Command::new(
-        "sadd",
-        -3,
-        WRITE | DENYOOM | FAST,
-        (1, 1, 1),
-        Handler::Write(sadd),
-        doc(
-            "set",
-            "1.0.0",
-            "Add one or more members to a set",
-            "key member [member ...]",
-        ),
-    ),
-    Command::new(
-        "srem",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        Handler::Write(srem),
-        doc(
-            "set",
-            "1.0.0",
-            "Remove one or more members from a set",
-            "key member [member ...]",
-        ),
-    ),
-    Command::new(
-        "smove",
-        4,
-        WRITE | FAST,
-        (1, 2, 1),
-        Handler::Write(smove),
-        doc(
-            "set",
-            "1.0.0",
-            "Move a member from one set to another",
-            "source destination member",
-        ),
-    ),
-    Command::new(
-        "sismember",
-        3,
-        READONLY | FAST,
-        (1, 1, 1),
-        Handler::Read(sismember),
-        doc(
-            "set",
-            "1.0.0",
-            "Determine if a given value is a member of a set",
-            "key member",
-        ),
-    ),
-    Command::new(
-        "smismember",
-        -3,
-        READONLY | FAST,
-        (1, 1, 1),
-        Handler::Read(smismember),
-        doc(
-            "set",
-            "6.2.0",
-            "Returns the membership associated with the given elements for a set",
-            "key member [member ...]",
-        ),
-    ),
-    Command::new(
-        "scard",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        Handler::Read(scard),
-        doc("set", "1.0.0", "Get the number of members in a set", "key"),
-    ),
-    Command::new(
-        "smembers",
-        2,
-        READONLY,
-        (1, 1, 1),
-        Handler::Read(sinter),
-        doc("set", "1.0.0", "Get all the members in a set", "key"),
-    ),
-    Command::new(
-        "spop",
-        -2,
-        WRITE | FAST,
-        (1, 1, 1),
-        Handler::Write(spop),
-        doc(
-            "set",
-            "1.0.0",
-            "Remove and return one or multiple random members from a set",
-            "key [count]",
-        ),
-    ),
-    Command::new(
-        "srandmember",
-        -2,
-        READONLY,
-        (1, 1, 1),
-        Handler::Read(srandmember),
-        doc(
-            "set",
-            "1.0.0",
-            "Get one or multiple random members from a set",
-            "key [count]",
-        ),
-    ),
-    Command::new(
-        "sinter",
-        -2,
-        READONLY,
-        (1, -1, 1),
-        Handler::Read(sinter),
-        doc("set", "1.0.0", "Intersect multiple sets", "key [key ...]"),
-    ),
-    Command::new(
-        "sintercard",
-        -3,
-        READONLY | MOVABLEKEYS,
-        (0, 0, 0),
-        Handler::Read(sintercard),
-        doc(
-            "set",
-            "7.0.0",
-            "Intersect multiple sets and return the cardinality of the result",
-            "numkeys key [key ...] [LIMIT limit]",
-        ),
-    ),
-    Command::new(
-        "sinterstore",
-        -3,
-        WRITE | DENYOOM,
-        (1, -1, 1),
-        Handler::Write(sinterstore),
-        doc(
-            "set",
-            "1.0.0",
-            "Intersect multiple sets and store the resulting set in a key",
-            "destination key [key ...]",
-        ),
-    ),
-    Command::new(
-        "sunion",
-        -2,
-        READONLY,
-        (1, -1, 1),
-        Handler::Read(sunion),
-        doc("set", "1.0.0", "Add multiple sets", "key [key ...]"),
-    ),
-    Command::new(
-        "sunionstore",
-        -3,
-        WRITE | DENYOOM,
-        (1, -1, 1),
-        Handler::Write(sunionstore),
-        doc(
-            "set",
-            "1.0.0",
-            "Add multiple sets and store the resulting set in a key",
-            "destination key [key ...]",
-        ),
-    ),
-    Command::new(
-        "sdiff",
-        -2,
-        READONLY,
-        (1, -1, 1),
-        Handler::Read(sdiff),
-        doc("set", "1.0.0", "Subtract multiple sets", "key [key ...]"),
-    ),
-    Command::new(
-        "sdiffstore",
-        -3,
-        WRITE | DENYOOM,
-        (1, -1, 1),
-        Handler::Write(sdiffstore),
-        doc(
-            "set",
-            "1.0.0",
-            "Subtract multiple sets and store the resulting set in a key",
-            "destination key [key ...]",
-        ),
-    ),
-    Command::new(
-        "sscan",
-        -3,
-        READONLY,
-        (1, 1, 1),
-        Handler::Read(sscan),
-        doc(
-            "set",
-            "2.8.0",
-            "Incrementally iterate Set elements",
-            "key cursor [MATCH pattern] [COUNT count]",
-        ),
-    ),
+    Command::new("sadd", Handler::Write(sadd)),
+    Command::new("srem", Handler::Write(srem)),
+    Command::new("smove", Handler::Write(smove)),
+    Command::new("sismember", Handler::Read(sismember)),
+    Command::new("smismember", Handler::Read(smismember)),
+    Command::new("scard", Handler::Read(scard)),
+    Command::new("smembers", Handler::Read(sinter)),
+    Command::new("spop", Handler::Write(spop)),
+    Command::new("srandmember", Handler::Read(srandmember)),
+    Command::new("sinter", Handler::Read(sinter)),
+    Command::new("sintercard", Handler::Read(sintercard)),
+    Command::new("sinterstore", Handler::Write(sinterstore)),
+    Command::new("sunion", Handler::Read(sunion)),
+    Command::new("sunionstore", Handler::Write(sunionstore)),
+    Command::new("sdiff", Handler::Read(sdiff)),
+    Command::new("sdiffstore", Handler::Write(sdiffstore)),
+    Command::new("sscan", Handler::Read(sscan)),
 ];
 
 /// The set at `key` for reading: `Ok(None)` if absent, `WRONGTYPE` if not a set.

@@ -15,8 +15,6 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use super::docs::doc;
-use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::store::class::{GENERIC, LIST};
@@ -25,32 +23,8 @@ use crate::util::c_str;
 use crate::util::num::strtod;
 
 pub const COMMANDS: &[Command] = &[
-    Command::new(
-        "sort",
-        -2,
-        WRITE | DENYOOM | MOVABLEKEYS,
-        (1, 1, 1),
-        Handler::Write(sort),
-        doc(
-            "generic",
-            "1.0.0",
-            "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
-            "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]",
-        ),
-    ),
-    Command::new(
-        "sort_ro",
-        -2,
-        READONLY | MOVABLEKEYS,
-        (1, 1, 1),
-        Handler::Write(sort_ro),
-        doc(
-            "generic",
-            "7.0.0",
-            "Returns the sorted elements of a list, a set, or a sorted set.",
-            "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]",
-        ),
-    ),
+    Command::new("sort", Handler::Write(sort)),
+    Command::new("sort_ro", Handler::Write(sort_ro)),
 ];
 
 /// SORT's options.

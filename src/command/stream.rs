@@ -20,8 +20,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::docs::doc;
-use super::flags::*;
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::client::Blocked;
 use crate::resp::{Args, Reply};
@@ -31,65 +29,40 @@ use crate::store::{class, Key, Keyspace, Value};
 
 #[rustfmt::skip]
 pub const COMMANDS: &[Command] = &[
-    Command::new("xadd", -5, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(xadd),
-        doc("stream", "5.0.0", "Appends a new entry to a stream", "key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value ...]")),
-    Command::new("xrange", -4, READONLY, (1, 1, 1), Handler::Read(xrange),
-        doc("stream", "5.0.0", "Return a range of elements in a stream, with IDs matching the specified IDs interval", "key start end [COUNT count]")),
-    Command::new("xrevrange", -4, READONLY, (1, 1, 1), Handler::Read(xrevrange),
-        doc("stream", "5.0.0", "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE", "key end start [COUNT count]")),
-    Command::new("xlen", 2, READONLY | FAST, (1, 1, 1), Handler::Read(xlen),
-        doc("stream", "5.0.0", "Return the number of entries in a stream", "key")),
-    Command::new("xdel", -3, WRITE | FAST, (1, 1, 1), Handler::Write(xdel),
-        doc("stream", "5.0.0", "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.", "key id [id ...]")),
-    Command::new("xtrim", -4, WRITE, (1, 1, 1), Handler::Write(xtrim),
-        doc("stream", "5.0.0", "Trims the stream to (approximately if '~' is passed) a certain size", "key MAXLEN|MINID [=|~] threshold [LIMIT count]")),
+    Command::new("xadd", Handler::Write(xadd)),
+    Command::new("xrange", Handler::Read(xrange)),
+    Command::new("xrevrange", Handler::Read(xrevrange)),
+    Command::new("xlen", Handler::Read(xlen)),
+    Command::new("xdel", Handler::Write(xdel)),
+    Command::new("xtrim", Handler::Write(xtrim)),
     // XREAD runs under the write lock: with BLOCK it registers its wait there.
-    Command::new("xread", -4, READONLY | BLOCKING | MOVABLEKEYS, (0, 0, 0), Handler::Write(xread),
-        doc("stream", "5.0.0", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.", "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]")),
-    Command::new("xreadgroup", -7, WRITE | BLOCKING | MOVABLEKEYS, (0, 0, 0), Handler::Write(xreadgroup),
-        doc("stream", "5.0.0", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.", "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]")),
-    Command::container("xgroup", -2, Handler::Container, XGROUP,
-        doc("stream", "5.0.0", "A container for consumer groups commands", "")),
-    Command::new("xack", -4, WRITE | FAST, (1, 1, 1), Handler::Write(xack),
-        doc("stream", "5.0.0", "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.", "key group id [id ...]")),
-    Command::new("xpending", -3, READONLY, (1, 1, 1), Handler::Read(xpending),
-        doc("stream", "5.0.0", "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.", "key group [[IDLE min-idle-time] start end count [consumer]]")),
-    Command::new("xclaim", -6, WRITE | FAST, (1, 1, 1), Handler::Write(xclaim),
-        doc("stream", "5.0.0", "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.", "key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID id]")),
-    Command::new("xautoclaim", -6, WRITE | FAST, (1, 1, 1), Handler::Write(xautoclaim),
-        doc("stream", "6.2.0", "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.", "key group consumer min-idle-time start [COUNT count] [JUSTID]")),
-    Command::container("xinfo", -2, Handler::Container, XINFO,
-        doc("stream", "5.0.0", "A container for stream introspection commands", "")),
-    Command::new("xsetid", -3, WRITE | DENYOOM | FAST, (1, 1, 1), Handler::Write(xsetid),
-        doc("stream", "5.0.0", "An internal command for replicating stream values", "key last-id [ENTRIESADDED entries_added] [MAXDELETEDID max_deleted_entry_id]")),
+    Command::new("xread", Handler::Write(xread)),
+    Command::new("xreadgroup", Handler::Write(xreadgroup)),
+    Command::container("xgroup", Handler::Container, XGROUP),
+    Command::new("xack", Handler::Write(xack)),
+    Command::new("xpending", Handler::Read(xpending)),
+    Command::new("xclaim", Handler::Write(xclaim)),
+    Command::new("xautoclaim", Handler::Write(xautoclaim)),
+    Command::container("xinfo", Handler::Container, XINFO),
+    Command::new("xsetid", Handler::Write(xsetid)),
 ];
 
 #[rustfmt::skip]
 const XGROUP: &[Command] = &[
-    Command::new("create", -5, WRITE | DENYOOM, (2, 2, 1), Handler::Write(xgroup),
-        doc("stream", "5.0.0", "Create a consumer group.", "key groupname id|$ [MKSTREAM] [ENTRIESREAD entries_read]")),
-    Command::new("createconsumer", 5, WRITE | DENYOOM, (2, 2, 1), Handler::Write(xgroup),
-        doc("stream", "6.2.0", "Create a consumer in a consumer group.", "key groupname consumername")),
-    Command::new("delconsumer", 5, WRITE, (2, 2, 1), Handler::Write(xgroup),
-        doc("stream", "5.0.0", "Delete a consumer from a consumer group.", "key groupname consumername")),
-    Command::new("destroy", 4, WRITE, (2, 2, 1), Handler::Write(xgroup),
-        doc("stream", "5.0.0", "Destroy a consumer group.", "key groupname")),
-    Command::new("help", 2, LOADING | STALE, (0, 0, 0), Handler::Plain(xgroup_help),
-        doc("stream", "5.0.0", "Show helpful text about the different subcommands", "")),
-    Command::new("setid", -5, WRITE, (2, 2, 1), Handler::Write(xgroup),
-        doc("stream", "5.0.0", "Set a consumer group to an arbitrary last delivered ID value.", "key groupname id|$ [ENTRIESREAD entries_read]")),
+    Command::sub("xgroup", "create", Handler::Write(xgroup)),
+    Command::sub("xgroup", "createconsumer", Handler::Write(xgroup)),
+    Command::sub("xgroup", "delconsumer", Handler::Write(xgroup)),
+    Command::sub("xgroup", "destroy", Handler::Write(xgroup)),
+    Command::sub("xgroup", "help", Handler::Plain(xgroup_help)),
+    Command::sub("xgroup", "setid", Handler::Write(xgroup)),
 ];
 
 #[rustfmt::skip]
 const XINFO: &[Command] = &[
-    Command::new("consumers", 4, READONLY, (2, 2, 1), Handler::Read(xinfo_consumers),
-        doc("stream", "5.0.0", "List the consumers in a consumer group", "key groupname")),
-    Command::new("groups", 3, READONLY, (2, 2, 1), Handler::Read(xinfo_groups),
-        doc("stream", "5.0.0", "List the consumer groups of a stream", "key")),
-    Command::new("help", 2, LOADING | STALE, (0, 0, 0), Handler::Plain(xinfo_help),
-        doc("stream", "5.0.0", "Show helpful text about the different subcommands", "")),
-    Command::new("stream", -3, READONLY, (2, 2, 1), Handler::Read(xinfo_stream),
-        doc("stream", "5.0.0", "Get information about a stream", "key [FULL [COUNT count]]")),
+    Command::sub("xinfo", "consumers", Handler::Read(xinfo_consumers)),
+    Command::sub("xinfo", "groups", Handler::Read(xinfo_groups)),
+    Command::sub("xinfo", "help", Handler::Plain(xinfo_help)),
+    Command::sub("xinfo", "stream", Handler::Read(xinfo_stream)),
 ];
 
 /// Redis's `XREAD_BLOCKED_DEFAULT_COUNT`: what a blocked read without COUNT takes.

@@ -13,7 +13,6 @@
 //! [`Session`] runs commands in-process through the dispatcher and shows what each
 //! reported: its reply, the keyspace events it fired and the commands it propagated.
 
-use super::docs::doc;
 use super::flags::*;
 use super::{CmdResult, Command, Ctx, Handler};
 use crate::client::{ClientHandle, ClientState};
@@ -121,45 +120,14 @@ impl Session {
 }
 
 pub const COMMANDS: &[Command] = &[
-    Command::new(
-        "debug-panic",
-        -1,
-        WRITE,
-        (0, 0, 0),
-        Handler::Write(debug_panic),
-        doc(
-            "server",
-            "0.0.0",
-            "Panics while holding the keyspace write lock (test builds only).",
-            "[key value]",
-        ),
-    ),
-    Command::new(
+    Command::unlisted("debug-panic", -1, WRITE, Handler::Write(debug_panic)),
+    Command::unlisted(
         "debug-panic-read",
         1,
         READONLY,
-        (0, 0, 0),
         Handler::Read(debug_panic_read),
-        doc(
-            "server",
-            "0.0.0",
-            "Panics while holding the keyspace read lock (test builds only).",
-            "",
-        ),
     ),
-    Command::new(
-        "debug-panic-plain",
-        1,
-        0,
-        (0, 0, 0),
-        Handler::Plain(debug_panic_plain),
-        doc(
-            "server",
-            "0.0.0",
-            "Panics holding no lock (test builds only).",
-            "",
-        ),
-    ),
+    Command::unlisted("debug-panic-plain", 1, 0, Handler::Plain(debug_panic_plain)),
 ];
 
 /// ```text
