@@ -405,3 +405,86 @@ fn a_redlite_replica_answers_as_a_redis_replica() {
     };
     assert_eq!(fields(&mut a), fields(&mut b));
 }
+
+/// Writes from another connection until `stop` is set: overwrites, counters, list
+/// pushes, deletes and expiries over a few thousand keys.
+fn writer(
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut c = Conn::connect(port);
+        let mut n = 0u64;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let k = format!("key:{}", n % 3000);
+            match n % 5 {
+                0 => c.cmd(&["SET", &k, &n.to_string()]),
+                1 => c.cmd(&["INCR", &format!("ctr:{}", n % 50)]),
+                2 => c.cmd(&["LPUSH", &format!("list:{}", n % 20), &n.to_string()]),
+                3 => c.cmd(&["DEL", &k]),
+                _ => c.cmd(&["EXPIRE", &k, "1000"]),
+            };
+            n += 1;
+        }
+        n
+    })
+}
+
+/// Full sync and partial resync while another client keeps writing, both ways (a Redis
+/// replica of redlite, a redlite replica of Redis): the datasets end equal.
+#[test]
+fn syncs_under_write_load_in_both_directions() {
+    if !reference_available("syncs_under_write_load_in_both_directions") {
+        return;
+    }
+    for redlite_is_master in [true, false] {
+        let ours = Server::start(MASTER);
+        let theirs = Reference::start_with(&["--repl-diskless-sync-delay", "0"]);
+        let (mport, rport) = if redlite_is_master {
+            (ours.port, theirs.port)
+        } else {
+            (theirs.port, ours.port)
+        };
+        let (mut m, mut r) = (Conn::connect(mport), Conn::connect(rport));
+        m.cmd(&["DEBUG", "POPULATE", "20000"]);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let load = writer(mport, stop.clone());
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(
+            r.cmd(&["REPLICAOF", "127.0.0.1", &mport.to_string()]),
+            b"+OK\r\n".to_vec()
+        );
+        wait_until("the link", Duration::from_secs(30), || {
+            repl(&mut r, "master_link_status") == "up"
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        // Break the link on the master's side while the writes go on.
+        assert_eq!(
+            m.cmd(&["CLIENT", "KILL", "TYPE", "replica"]),
+            b":1\r\n".to_vec()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        wait_until("the link again", Duration::from_secs(30), || {
+            repl(&mut r, "master_link_status") == "up"
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let writes = load.join().unwrap();
+        assert!(writes > 100, "the writer made {writes} writes");
+        wait_synced(&mut m, &mut r);
+        assert_eq!(
+            digest(&mut r),
+            digest(&mut m),
+            "redlite master: {redlite_is_master}"
+        );
+        if redlite_is_master {
+            assert!(ours
+                .log_text()
+                .contains("Partial resynchronization request from"));
+        } else {
+            assert!(ours
+                .log_text()
+                .contains("Successful partial resynchronization with master."));
+        }
+    }
+}

@@ -93,6 +93,7 @@ fn try_partial(ctx: &mut Ctx, replid: &str, psync_offset: i64) -> bool {
     let server = ctx.server;
     let conf = ctx.client.replconf.clone();
     let handle = ctx.client.handle.clone();
+    let limit = server.config().replica_output_limit();
     let mut st = server.repl.lock();
     let ours = replid == st.replid || (replid == st.replid2 && psync_offset <= st.second_offset);
     if !ours || psync_offset < 0 {
@@ -113,7 +114,7 @@ fn try_partial(ctx: &mut Ctx, replid: &str, psync_offset: i64) -> bool {
     // The outbox is started before anything is queued: the stream that follows keeps its
     // order behind the reply and the backlog's bytes.
     handle.start_writer();
-    handle.set_output_limit(Some(server.config().replica_output_limit()));
+    handle.set_output_limit(Some(limit));
     handle.queue(reply.as_bytes());
     handle.queue(&missing);
     st.replicas
@@ -227,9 +228,10 @@ fn full_sync(ctx: &mut Ctx, psync: bool) -> io::Result<()> {
         server.repl.remove_replica(handle.id);
         return Ok(());
     }
+    let limit = server.config().replica_output_limit();
     let mut st = server.repl.lock();
     handle.start_writer();
-    handle.set_output_limit(Some(server.config().replica_output_limit()));
+    handle.set_output_limit(Some(limit));
     let Some(r) = st.replica_mut(handle.id) else {
         return Err(io::Error::other("replica gone"));
     };

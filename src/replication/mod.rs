@@ -477,6 +477,18 @@ impl Replication {
 
     /// INFO's Replication section.
     pub fn info(&self, server: &Server, out: &mut String) {
+        // The settings first: the config lock is never taken under the replication lock
+        // (CONFIG SET takes them the other way round).
+        let (priority, read_only, announced, min_replicas, max_lag) = {
+            let config = server.config();
+            (
+                config.uint("replica-priority"),
+                config.is_yes("replica-read-only"),
+                config.is_yes("replica-announced"),
+                config.uint("min-replicas-to-write"),
+                config.uint("min-replicas-max-lag"),
+            )
+        };
         let st = self.lock();
         let mut field = |k: &str, v: &dyn std::fmt::Display| {
             out.push_str(&format!("{k}:{v}\r\n"));
@@ -527,27 +539,13 @@ impl Replication {
                     };
                     field("master_link_down_since_seconds", &down);
                 }
-                let config = server.config();
-                field("slave_priority", &config.uint("replica-priority"));
-                field(
-                    "slave_read_only",
-                    &u8::from(config.is_yes("replica-read-only")),
-                );
-                field(
-                    "replica_announced",
-                    &u8::from(config.is_yes("replica-announced")),
-                );
+                field("slave_priority", &priority);
+                field("slave_read_only", &u8::from(read_only));
+                field("replica_announced", &u8::from(announced));
             }
             None => field("role", &"master"),
         }
         field("connected_slaves", &st.replicas.len());
-        let (min_replicas, max_lag) = {
-            let config = server.config();
-            (
-                config.uint("min-replicas-to-write"),
-                config.uint("min-replicas-max-lag"),
-            )
-        };
         if min_replicas > 0 && max_lag > 0 {
             let good = st
                 .replicas
