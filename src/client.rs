@@ -377,6 +377,12 @@ impl ClientHandle {
         Ok(())
     }
 
+    /// Turns Nagle's algorithm back on for this socket (`repl-disable-tcp-nodelay yes`
+    /// on a replica's link: fewer, larger packets, more latency).
+    pub fn disable_nodelay(&self) {
+        let _ = self.socket.set_nodelay(false);
+    }
+
     /// Ends the outbox: the writer sends what is queued, then stops.
     pub fn close_outbox(&self) {
         self.outbox().closed = true;

@@ -73,6 +73,9 @@ pub fn sync(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     ctx.client.replconf.is_replica = true;
     ctx.client.handle.info().repl_flag = Some('S');
+    if server.config().is_yes("repl-disable-tcp-nodelay") {
+        ctx.client.handle.disable_nodelay();
+    }
     // The time spent sending the snapshot is not the command's (like a blocking wait).
     let started = Instant::now();
     let result = full_sync(ctx, psync);
