@@ -160,13 +160,16 @@ fn redlite_replicates_from_redis_full_then_partial() {
     );
     // The master acknowledges our offset (REPLCONF ACK every second).
     assert_eq!(m.cmd(&["WAIT", "1", "5000"]), b":1\r\n".to_vec());
-    assert_eq!(
-        r.cmd_str(&["ROLE"]),
-        format!(
-            "*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:{port}\r\n$9\r\nconnected\r\n:{}\r\n",
-            repl(&mut r, "slave_repl_offset")
-        )
-    );
+    // ROLE's offset is the one INFO shows (or later: the master's PINGs move it on).
+    let before: u64 = repl(&mut r, "slave_repl_offset").parse().unwrap();
+    let role = r.cmd_str(&["ROLE"]);
+    let head = format!("*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:{port}\r\n$9\r\nconnected\r\n:");
+    let offset: u64 = role
+        .strip_prefix(&head)
+        .and_then(|rest| rest.strip_suffix("\r\n"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("ROLE: {role}"));
+    assert!(offset >= before, "ROLE {offset} < INFO {before}");
     // A key that expired stays on the replica (read as missing) until the master's DEL.
     m.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
     m.cmd(&["SET", "soon", "v", "PX", "50"]);
@@ -330,6 +333,15 @@ fn replication_commands_match_redis() {
         &["REPLCONF", "listening-port", "7000"],
         &["PING"],
         &["ROLE"],
+        &["FAILOVER"],
+        &["FAILOVER", "ABORT"],
+        &["FAILOVER", "TIMEOUT", "0"],
+        &["FAILOVER", "TIMEOUT", "x"],
+        &["FAILOVER", "TO", "127.0.0.1"],
+        &["FAILOVER", "FORCE"],
+        &["FAILOVER", "TO", "127.0.0.1", "x"],
+        &["FAILOVER", "NOSUCH"],
+        &["PSYNC", "abc", "10", "FAILOVER"],
     ];
     let (mut a, mut b) = (ours.conn(), reference.conn());
     for req in requests {
@@ -437,9 +449,12 @@ fn syncs_under_write_load_in_both_directions() {
     if !reference_available("syncs_under_write_load_in_both_directions") {
         return;
     }
+    // A backlog big enough for what a debug build's replica may lag behind a writer.
+    let backlog = ["--repl-backlog-size", "64mb"];
     for redlite_is_master in [true, false] {
-        let ours = Server::start(MASTER);
-        let theirs = Reference::start_with(&["--repl-diskless-sync-delay", "0"]);
+        let ours = Server::start(&[MASTER, &backlog[..]].concat());
+        let theirs =
+            Reference::start_with(&[&["--repl-diskless-sync-delay", "0"][..], &backlog].concat());
         let (mport, rport) = if redlite_is_master {
             (ours.port, theirs.port)
         } else {
@@ -454,9 +469,17 @@ fn syncs_under_write_load_in_both_directions() {
             r.cmd(&["REPLICAOF", "127.0.0.1", &mport.to_string()]),
             b"+OK\r\n".to_vec()
         );
-        wait_until("the link", Duration::from_secs(30), || {
-            repl(&mut r, "master_link_status") == "up"
-        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while repl(&mut r, "master_link_status") != "up" {
+            assert!(
+                Instant::now() < deadline,
+                "no link (redlite master: {redlite_is_master}); redlite's log:\n{}\nreplica: {}\nmaster: {}",
+                ours.log_text(),
+                r.cmd_str(&["INFO", "replication"]),
+                m.cmd_str(&["INFO", "replication"])
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
         std::thread::sleep(Duration::from_millis(300));
         // Break the link on the master's side while the writes go on.
         assert_eq!(
@@ -487,4 +510,47 @@ fn syncs_under_write_load_in_both_directions() {
                 .contains("Successful partial resynchronization with master."));
         }
     }
+}
+
+/// FAILOVER: the master pauses writes, waits for its replica to catch up, then follows
+/// it; the replica takes over, and the old master continues with a partial resync.
+#[test]
+fn failover_switches_master_and_replica() {
+    let a = Server::start(MASTER);
+    let b = Server::start(MASTER);
+    let (mut ca, mut cb) = (a.conn(), b.conn());
+    write_load(&mut ca, 1);
+    cb.cmd(&["REPLICAOF", "127.0.0.1", &a.port.to_string()]);
+    wait_synced(&mut ca, &mut cb);
+    assert_eq!(
+        ca.cmd_str(&["FAILOVER", "TO", "127.0.0.1", "1", "FORCE"]),
+        "-ERR FAILOVER with force option requires both a timeout and target HOST and IP.\r\n"
+    );
+    assert_eq!(
+        ca.cmd_str(&["FAILOVER", "TO", "127.0.0.1", "1"]),
+        "-ERR FAILOVER target HOST and PORT is not a replica.\r\n"
+    );
+    assert_eq!(
+        ca.cmd(&["FAILOVER", "TO", "127.0.0.1", &b.port.to_string()]),
+        b"+OK\r\n".to_vec()
+    );
+    wait_until("the switch", Duration::from_secs(30), || {
+        repl(&mut cb, "role") == "master"
+            && repl(&mut ca, "role") == "slave"
+            && repl(&mut ca, "master_link_status") == "up"
+            && repl(&mut ca, "master_failover_state") == "no-failover"
+    });
+    write_load(&mut cb, 2);
+    wait_synced(&mut cb, &mut ca);
+    assert_eq!(digest(&mut ca), digest(&mut cb));
+    assert!(b
+        .log_text()
+        .contains("Failover request received for replid"));
+    assert!(a
+        .log_text()
+        .contains("Successful partial resynchronization with master."));
+    assert_eq!(
+        ca.cmd_str(&["SET", "k", "v"]),
+        "-READONLY You can't write against a read only replica.\r\n"
+    );
 }

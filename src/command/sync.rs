@@ -1,8 +1,8 @@
 //! Replication's commands: SYNC, PSYNC and REPLCONF (what replicas send us), REPLICAOF
-//! and SLAVEOF, and WAIT. The work is in [`crate::replication`].
+//! and SLAVEOF, WAIT and FAILOVER. The work is in [`crate::replication`].
 
 use super::{Command, Handler};
-use crate::replication::{master, replica};
+use crate::replication::{failover, master, replica};
 
 /// The commands of this file.
 pub const COMMANDS: &[Command] = &[
@@ -12,4 +12,5 @@ pub const COMMANDS: &[Command] = &[
     Command::new("replicaof", Handler::Plain(replica::replicaof)),
     Command::new("slaveof", Handler::Plain(replica::replicaof)),
     Command::new("wait", Handler::Plain(master::wait)),
+    Command::new("failover", Handler::Plain(failover::failover)),
 ];

@@ -42,6 +42,31 @@ pub fn sync(ctx: &mut Ctx, args: &Args) -> CmdResult {
         // Already a replica: a second SYNC is ignored, as in Redis.
         return Ok(());
     }
+    if args.len() > 3
+        && crate::command::is(&args[0], "psync")
+        && crate::command::is(&args[3], "failover")
+    {
+        let replid = String::from_utf8_lossy(&args[1]).into_owned();
+        server
+            .log
+            .warning(&format!("Failover request received for replid {replid}."));
+        if !server.repl.is_replica() {
+            return Err(CmdError::err("PSYNC FAILOVER can't be sent to a master."));
+        }
+        if replid != server.repl.lock().replid {
+            return Err(CmdError::err("PSYNC FAILOVER replid must match my replid."));
+        }
+        super::replica::unset_master(server);
+        server.log.notice(&format!(
+            "MASTER MODE enabled (failover request from '{}')",
+            ctx.client.handle.list_line(crate::util::now_ms())
+        ));
+    }
+    if super::failover::active(server) {
+        return Err(CmdError::Msg(
+            "NOMASTERLINK Can't SYNC while failing over".into(),
+        ));
+    }
     if server.repl.is_replica() && !server.repl.link_up() {
         return Err(CmdError::Msg(
             "NOMASTERLINK Can't SYNC while not connected with my master".into(),
@@ -148,6 +173,7 @@ fn new_replica(
         port: conf.listening_port,
         state,
         pending: Vec::new(),
+        stream_on_ack: false,
         ack_off: 0,
         ack_time: unix_secs(),
     }
@@ -233,15 +259,20 @@ fn full_sync(ctx: &mut Ctx, psync: bool) -> io::Result<()> {
     }
     let limit = server.config().replica_output_limit();
     let mut st = server.repl.lock();
-    handle.start_writer();
-    handle.set_output_limit(Some(limit));
     let Some(r) = st.replica_mut(handle.id) else {
         return Err(io::Error::other("replica gone"));
     };
-    let pending = std::mem::take(&mut r.pending);
     r.state = ReplicaState::Online;
     r.ack_time = unix_secs();
-    handle.queue(&pending);
+    if diskless {
+        // The stream starts at its first ACK (see `Replica::stream_on_ack`).
+        r.stream_on_ack = true;
+    } else {
+        let pending = std::mem::take(&mut r.pending);
+        handle.start_writer();
+        handle.set_output_limit(Some(limit));
+        handle.queue(&pending);
+    }
     drop(st);
     server.log.notice(&format!(
         "Synchronization with replica {} succeeded",
@@ -323,7 +354,8 @@ pub fn replconf(ctx: &mut Ctx, args: &Args) -> CmdResult {
             // Only a replica's ack counts; the reply is nothing, as in Redis.
             if ctx.client.replconf.is_replica {
                 if let Some(off) = crate::util::num::parse_i64(value) {
-                    server.repl.ack(ctx.client.id, off.max(0) as u64);
+                    let limit = server.config().replica_output_limit();
+                    server.repl.ack(ctx.client.id, off.max(0) as u64, limit);
                 }
             }
             return Ok(());

@@ -33,6 +33,7 @@
 //! and replicas (chained replication). Replicas are read-only by default and never
 //! expire keys themselves: they wait for the master's DEL.
 
+pub mod failover;
 pub mod master;
 pub mod replica;
 
@@ -58,8 +59,14 @@ pub struct Replica {
     /// REPLCONF listening-port.
     pub port: u16,
     pub state: ReplicaState,
-    /// The stream since its snapshot's offset, held until the snapshot is sent.
+    /// The stream since its snapshot's offset, held until the snapshot is sent (and,
+    /// after a diskless one, until its first ACK).
     pending: Vec<u8>,
+    /// Online after a diskless snapshot, the stream waits for the replica's first ACK:
+    /// a Redis replica finds the end of an `$EOF:` transfer by the mark being the last
+    /// bytes it read, so nothing may follow the mark until it has loaded (Redis's
+    /// `repl_start_cmd_stream_on_ack`).
+    stream_on_ack: bool,
     /// The offset it last acknowledged, and when (Unix seconds).
     pub ack_off: u64,
     pub ack_time: u64,
@@ -147,6 +154,8 @@ struct State {
     last_ping: Instant,
     master: Option<Master>,
     generation: u64,
+    /// A coordinated FAILOVER under way.
+    failover: failover::Failover,
 }
 
 /// Replication's shared state (see the module docs).
@@ -187,6 +196,7 @@ impl Default for Replication {
                 last_ping: Instant::now(),
                 master: None,
                 generation: 0,
+                failover: failover::Failover::None,
             }),
             active: AtomicBool::new(false),
             replica: AtomicBool::new(false),
@@ -240,7 +250,7 @@ impl State {
         offset.store(self.offset, Ordering::Release);
         for r in &mut self.replicas {
             match r.state {
-                ReplicaState::Online => {
+                ReplicaState::Online if !r.stream_on_ack => {
                     r.handle.queue(bytes);
                 }
                 _ => r.pending.extend_from_slice(bytes),
@@ -337,14 +347,22 @@ impl Replication {
         }
     }
 
-    /// Records a replica's `REPLCONF ACK`.
-    pub fn ack(&self, id: u64, offset: u64) {
+    /// Records a replica's `REPLCONF ACK` (called on its own connection's thread); the
+    /// first one after a diskless snapshot starts its stream, under `limit`.
+    pub fn ack(&self, id: u64, offset: u64, limit: crate::config::ObufLimit) {
         let mut st = self.lock();
         if let Some(r) = st.replica_mut(id) {
             if offset > r.ack_off {
                 r.ack_off = offset;
             }
             r.ack_time = unix_secs();
+            if r.stream_on_ack && r.state == ReplicaState::Online {
+                r.stream_on_ack = false;
+                r.handle.start_writer();
+                r.handle.set_output_limit(Some(limit));
+                let pending = std::mem::take(&mut r.pending);
+                r.handle.queue(&pending);
+            }
         }
         drop(st);
         self.acked.notify_all();
@@ -573,7 +591,7 @@ impl Replication {
                 ),
             );
         }
-        field("master_failover_state", &"no-failover");
+        field("master_failover_state", &st.failover.name());
         field("master_replid", &st.replid);
         field("master_replid2", &st.replid2);
         field("master_repl_offset", &st.offset);
@@ -609,8 +627,15 @@ impl Replication {
             replica::cron(server);
             return;
         }
+        failover::cron(server);
         let mut st = self.lock();
-        if !st.replicas.is_empty() && st.last_ping.elapsed() >= Duration::from_secs(period) {
+        // No PING while a FAILOVER waits for a replica to catch up: the offset must
+        // stay still (Redis skips it while clients are paused for one).
+        let failing_over = st.failover.is_waiting();
+        if !st.replicas.is_empty()
+            && !failing_over
+            && st.last_ping.elapsed() >= Duration::from_secs(period)
+        {
             st.last_ping = Instant::now();
             let mut bytes = Vec::new();
             crate::persist::aof::encode_argv(&[b"PING"], &mut bytes);

@@ -25,6 +25,9 @@ use crate::state::Server;
 /// ```
 pub fn replicaof(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let server = ctx.server;
+    if super::failover::active(server) {
+        return Err(CmdError::err("REPLICAOF not allowed while failing over."));
+    }
     if crate::command::is(&args[1], "no") && crate::command::is(&args[2], "one") {
         if server.repl.is_replica() {
             become_master(server);
@@ -117,6 +120,10 @@ pub fn set_master(server: &Server, host: String, port: u16) {
 /// REPLICAOF NO ONE: a master again, keeping the data. The old history stays
 /// continuable under the second ID (PSYNC2), so replicas of the same master can
 /// partially resync with this one.
+pub fn unset_master(server: &Server) {
+    become_master(server);
+}
+
 fn become_master(server: &Server) {
     server.config_mut().set_replicaof(None);
     let mut st = server.repl.lock();
@@ -304,13 +311,24 @@ fn sync_and_serve(server: &Server, generation: u64, host: &str, port: u16) -> io
         let st = server.repl.lock();
         (st.replid.clone(), st.offset)
     };
-    let reply = link.command(&[
-        b"PSYNC",
-        replid.as_bytes(),
-        (offset + 1).to_string().as_bytes(),
-    ])?;
+    let next = (offset + 1).to_string();
+    // A FAILOVER of ours asks the target to take over (Redis's `PSYNC ... FAILOVER`).
+    let failing_over = super::failover::in_progress(server);
+    let reply = if failing_over {
+        link.command(&[b"PSYNC", replid.as_bytes(), next.as_bytes(), b"FAILOVER"])?
+    } else {
+        link.command(&[b"PSYNC", replid.as_bytes(), next.as_bytes()])?
+    };
     if !current(server, generation) {
         return Ok(());
+    }
+    if failing_over {
+        if reply.starts_with("+FULLRESYNC") || reply.starts_with("+CONTINUE") {
+            super::failover::finished(server);
+        } else {
+            super::failover::abort(server, "Failover target rejected psync request");
+            return Ok(());
+        }
     }
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC ") {
         let mut words = rest.split(' ');
