@@ -240,7 +240,11 @@ fn memory_section(server: &Server, out: &mut String) {
     field(out, "mem_fragmentation_bytes", rss as i64 - used as i64);
     field(out, "mem_not_counted_for_evict", aof_buffer);
     field(out, "mem_replication_backlog", server.repl.backlog_bytes());
-    field(out, "mem_total_replication_buffers", 0);
+    field(
+        out,
+        "mem_total_replication_buffers",
+        server.repl.buffer_bytes(),
+    );
     field(out, "mem_clients_slaves", 0);
     field(out, "mem_clients_normal", r.clients);
     field(out, "mem_cluster_links", 0);

@@ -611,6 +611,18 @@ impl Replication {
         self.lock().backlog.as_ref().map_or(0, |b| b.data.len())
     }
 
+    /// INFO memory's `mem_total_replication_buffers`: the backlog and what waits for
+    /// each replica (held during its sync, or queued in its outbox).
+    pub fn buffer_bytes(&self) -> usize {
+        let st = self.lock();
+        let replicas: usize = st
+            .replicas
+            .iter()
+            .map(|r| r.pending.len() + r.handle.outbox_len())
+            .sum();
+        st.backlog.as_ref().map_or(0, |b| b.data.len()) + replicas
+    }
+
     /// What the cron does each tick (Redis's `replicationCron`, once per second):
     /// PINGs the replicas every `repl-ping-replica-period`, frees the backlog after
     /// `repl-backlog-ttl` without replicas, and, as a replica, acknowledges and watches
