@@ -1341,7 +1341,12 @@ impl Db {
         entry.set_clock_bits(self.clock.initial());
         self.used += memory::entry_bytes(&entry, memory::ACCOUNT_SAMPLES);
         self.mark_changed();
-        let entry = self.table.insert_new(entry);
+        // Nothing may move while a snapshot walks the table, a rehash step included.
+        let entry = if self.table_fixed() {
+            self.table.insert_fixed(entry)
+        } else {
+            self.table.insert_new(entry)
+        };
         // The file's idle time or counter, whichever the policy keeps.
         if let Some(bits) = self
             .clock
