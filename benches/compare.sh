@@ -10,6 +10,12 @@
 # time for that data set.
 # Prints a markdown table and writes it to benches/BENCHMARKS.md.
 #
+# Then tail latency (issue #22), the "## Tail latency" section: p99, p99.9 and the
+# slowest request of redis-benchmark runs with 100-byte values, for SET and GET over
+# KEYS keys at -c 50 and -c 500, a growing keyspace (GROW_N SETs of random new keys), and
+# SET and GET while a BGSAVE of KEYS keys runs. ONLY=latency runs just that part (and
+# leaves the rest of BENCHMARKS.md as it is).
+#
 # Needs only redis-server, redis-benchmark, redis-cli and coreutils/awk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +25,10 @@ N_P1=${N_P1:-100000}
 N_P16=${N_P16:-500000}
 N_C1000=${N_C1000:-100000}
 KEYS=${KEYS:-1000000}
+N_LAT=${N_LAT:-200000}
+GROW_N=${GROW_N:-600000}
+LAT_ROUNDS=${LAT_ROUNDS:-$ROUNDS}
+ONLY=${ONLY:-}
 OUT=${OUT:-benches/BENCHMARKS.md}
 # redis-benchmark's -t names. SPOP and ZPOPMIN pop from keys the benchmark never fills
 # (FLUSHALL runs before each test), so they measure the empty-key reply on both servers.
@@ -37,6 +47,87 @@ source benches/common.sh
 
 start_server redlite "$WORK/rl" --save ""; RL_PORT=$PORT; RL_PID=$PID
 start_server redis "$WORK/rd" --save ""; RD_PORT=$PORT; RD_PID=$PID
+
+# latency SERVER LABEL ROUND args...: one redis-benchmark run (full output, 3 digits),
+# appending "label server round p99 p99.9 max" (ms) to $LAT_RESULTS. The percentiles
+# are read off its "Latency by percentile distribution": the first line at or above
+# 99% and 99.9% (HdrHistogram halves the distance each line, so "p99" is the 99.2%
+# line and "p99.9" the 99.902% one, on both servers alike), and the 100% line.
+LAT_RESULTS="$WORK/latency"
+: >"$LAT_RESULTS"
+latency() {
+  local server=$1 label=$2 round=$3; shift 3
+  redis-benchmark -p "$(port_of "$server")" --precision 3 "$@" 2>/dev/null | tr '\r' '\n' |
+    awk -v l="$label" -v s="$server" -v r="$round" '
+      /^Latency by percentile/ { on = 1; next }
+      /^Cumulative distribution/ { on = 0 }
+      on && / milliseconds / { p = $1; sub("%", "", p)
+        if (p + 0 >= 99 && p99 == "") p99 = $3
+        if (p + 0 >= 99.9 && p999 == "") p999 = $3
+        max = $3 }
+      END { if (max != "") print l, s, r, p99, p999, max }' >>"$LAT_RESULTS"
+}
+bgsave_done() { # port: waits until no BGSAVE runs
+  while redis-cli -p "$1" INFO persistence | grep -q '^rdb_bgsave_in_progress:1'; do sleep 0.1; done
+}
+lat_args=(-d 100 -r "$KEYS" -n "$N_LAT")
+run_latency() {
+  for round in $(seq 1 "$LAT_ROUNDS"); do
+    for s in redlite redis; do
+      port=$(port_of $s)
+      redis-cli -p "$port" FLUSHALL >/dev/null
+      load_keys "$port"
+      for c in 50 500; do
+        for t in set get; do
+          latency $s "${t}_c${c}" "$round" -c "$c" -t "$t" "${lat_args[@]}"
+        done
+      done
+      redis-cli -p "$port" FLUSHALL >/dev/null
+      latency $s grow_c50 "$round" -c 50 -t set -d 100 -r 100000000 -n "$GROW_N"
+      redis-cli -p "$port" FLUSHALL >/dev/null
+      load_keys "$port"
+      for t in set get; do
+        bgsave_done "$port"
+        redis-cli -p "$port" BGSAVE >/dev/null
+        latency $s "${t}_during_bgsave" "$round" -c 50 -t "$t" "${lat_args[@]}"
+      done
+      bgsave_done "$port"
+      redis-cli -p "$port" FLUSHALL >/dev/null
+    done
+    echo "latency round $round done" >&2
+  done
+  {
+    echo "## Tail latency (issue #22)"
+    echo
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; written by \`make bench-compare\`"
+    echo "- method: redis-benchmark, 100-byte values, the two servers alternating, $LAT_ROUNDS rounds:"
+    echo "  SET and GET with \`-r $KEYS -n $N_LAT\` over $KEYS keys loaded first; \`grow\`: $GROW_N"
+    echo "  SETs of random new keys (\`-r 100000000\`) into an empty server; \`during_bgsave\`:"
+    echo "  the same SET or GET run started right after a BGSAVE of $KEYS keys."
+    echo "  p99 and p99.9 are redis-benchmark's 99.2% and 99.902% percentile lines, median of"
+    echo "  the rounds; max is the slowest request, median and worst of the rounds (ms)."
+    echo "  Ratios are redlite / Redis."
+    echo
+    echo "| case | p99 redlite | p99 redis | p99.9 redlite | p99.9 redis | p99.9 ratio | max redlite | max redis | max ratio | worst max redlite | worst max redis |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for label in $(awk '{print $1}' "$LAT_RESULTS" | awk '!seen[$0]++'); do
+      declare -A v=()
+      for s in redlite redis; do
+        for f in 4 5 6; do
+          v[$s$f]=$(awk -v l="$label" -v s="$s" -v f="$f" '$1 == l && $2 == s {print $f}' "$LAT_RESULTS" | median)
+        done
+        v[${s}worst]=$(awk -v l="$label" -v s="$s" '$1 == l && $2 == s {print $6}' "$LAT_RESULTS" | sort -g | tail -1)
+      done
+      echo "| $label | ${v[redlite4]} | ${v[redis4]} | ${v[redlite5]} | ${v[redis5]} | $(ratio "${v[redlite5]}" "${v[redis5]}") | ${v[redlite6]} | ${v[redis6]} | $(ratio "${v[redlite6]}" "${v[redis6]}") | ${v[redliteworst]} | ${v[redisworst]} |"
+    done
+  } >"$WORK/latency.md"
+}
+
+if [ "$ONLY" = latency ]; then
+  run_latency
+  write_section "Tail latency (issue #22)" "$WORK/latency.md" "$OUT"
+  exit 0
+fi
 
 # The tests both servers can run.
 RUN_TESTS=()
@@ -170,3 +261,8 @@ if [ -f "$OUT" ] && grep -q '^## ' "$OUT"; then
 fi
 cp "$WORK/report.md" "$OUT"
 cat "$OUT"
+
+# Tail latency last, on the first two servers (run_latency empties them first).
+run_latency
+write_section "Tail latency (issue #22)" "$WORK/latency.md" "$OUT" >/dev/null
+cat "$WORK/latency.md"

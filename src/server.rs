@@ -544,6 +544,7 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
     persist::save::cron(server);
     crate::memory::cron(server);
     server.repl.cron(server);
+    rehash_cron(server);
 
     let elapsed = state.last_sample.0.elapsed();
     if elapsed >= Duration::from_millis(100) {
@@ -572,6 +573,21 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
         state.last_clients_check = Instant::now();
         close_idle_clients(server);
         server.migrate_sockets.close_idle();
+    }
+}
+
+/// Advances an incremental rehash of the keyspace for up to a millisecond of the write
+/// lock, as Redis's `databasesCron` does while `activerehashing` is on. The read lock
+/// first: the write lock is only taken when there is work.
+fn rehash_cron(server: &Server) {
+    const BUDGET: Duration = Duration::from_millis(1);
+    let active = server
+        .config()
+        .get(&[b"activerehashing"])
+        .first()
+        .is_some_and(|(_, v)| v == b"yes");
+    if active && server.store.read().rehash_pending() {
+        server.store.write().rehash_for(BUDGET);
     }
 }
 

@@ -18,7 +18,9 @@
 //! 1. **Start**, under the write lock ([`Keyspace::snapshot_begin`]): each non-empty
 //!    database notes its key count (the dump section declares it up front), sets the
 //!    saver's position to bucket 0, and stops resizing its table (inserts make chains
-//!    longer instead), so that every key stays in the same bucket until the end.
+//!    longer instead) and moving the buckets of a rehash in progress, so that every key
+//!    stays in the same bucket until the end. While a rehash is held, a bucket's index
+//!    counts the old array's buckets first, then the new array's.
 //! 2. **Walk**, by a background thread, in chunks of about [`CHUNK_KEYS`] keys under the
 //!    *read* lock ([`Db::snapshot_step`]): whole buckets in increasing index order are
 //!    serialized into a memory buffer, the position moves past them, the lock is
@@ -34,7 +36,7 @@
 //!    deleted since the start; they are written after the walk. So every key that existed
 //!    at the start is written exactly once, as it was then, and the section holds exactly
 //!    the declared count (checked: a mismatch fails the save rather than write a bad
-//!    file). The table then resizes to fit.
+//!    file). The table then resizes to fit, incrementally.
 //!
 //! FLUSHDB and FLUSHALL during a snapshot hand the old table over to the snapshot
 //! (O(1)): the walk finishes on it, and the emptied database records nothing more.

@@ -39,7 +39,10 @@ pub use stream::{Stream, StreamId};
 pub use value::{Limits, Value, ValueRef};
 pub use zset::ZSet;
 
-use table::Table;
+use table::{Incremental, Table};
+
+/// The keyspace's table: it rehashes incrementally, as Redis's keyspace `dict` does.
+type Keys = Table<Entry, Incremental<Entry>>;
 
 use crate::util::glob;
 use crate::util::rand::Rng;
@@ -615,7 +618,7 @@ impl StrMut<'_> {
 /// One numbered database.
 #[derive(Debug, Default)]
 pub struct Db {
-    table: Table<Entry>,
+    table: Keys,
     /// Every key that has an expiry, in no order: the active expiry cycle walks it with a
     /// cursor. Each such entry knows its slot, so removal is a swap-remove.
     ttl_keys: Vec<Key>,
@@ -709,7 +712,7 @@ pub struct DbSnap {
     pre: Mutex<HashMap<Key, PreImage>>,
     /// The table FLUSHDB or FLUSHALL took away from this database: the saver finishes
     /// its walk on it, and the emptied database records nothing more.
-    detached: Option<Table<Entry>>,
+    detached: Option<Keys>,
 }
 
 impl DbSnap {
@@ -1103,6 +1106,18 @@ impl Db {
         self.mark_changed();
     }
 
+    /// Whether the table has a rehash in progress that may advance (it holds still while
+    /// a snapshot walks the table).
+    pub fn rehash_pending(&self) -> bool {
+        self.table.is_rehashing() && !self.table_fixed()
+    }
+
+    /// Advances a rehash in progress by up to `n` buckets, unless a snapshot walks the
+    /// table. Returns whether work remains.
+    pub fn rehash(&mut self, n: usize) -> bool {
+        !self.table_fixed() && self.table.rehash(n)
+    }
+
     /// Whether the table must keep its size: a snapshot is walking it.
     fn table_fixed(&self) -> bool {
         self.snap.as_ref().is_some_and(|s| s.detached.is_none())
@@ -1334,7 +1349,12 @@ impl Db {
         entry.set_clock_bits(self.clock.initial());
         self.used += memory::entry_bytes(&entry, memory::ACCOUNT_SAMPLES);
         self.mark_changed();
-        let entry = self.table.insert_new(entry);
+        // Nothing may move while a snapshot walks the table, a rehash step included.
+        let entry = if self.table_fixed() {
+            self.table.insert_fixed(entry)
+        } else {
+            self.table.insert_new(entry)
+        };
         // The file's idle time or counter, whichever the policy keeps.
         if let Some(bits) = self
             .clock
@@ -1369,7 +1389,7 @@ fn note_cost(noted: &mut Vec<(u32, u32, usize)>, keys: &mut Vec<u8>, entry: &Ent
 
 /// Records the pre-image of `key` for `snap` unless the saver already wrote its bucket,
 /// it was recorded already, or the table being walked is no longer this one.
-fn record_pre_image(snap: &mut DbSnap, table: &Table<Entry>, key: &[u8]) {
+fn record_pre_image(snap: &mut DbSnap, table: &Keys, key: &[u8]) {
     if snap.detached.is_some() {
         return;
     }
@@ -1742,6 +1762,23 @@ impl Keyspace {
                 db.watched.touch(key);
             }
         }
+    }
+
+    /// Whether a database has a rehash that [`Keyspace::rehash_for`] would advance.
+    pub fn rehash_pending(&self) -> bool {
+        self.dbs.iter().any(Db::rehash_pending)
+    }
+
+    /// Advances the rehash of the first database that has one in progress, 100 buckets at
+    /// a time until `budget` is spent, as Redis's `incrementallyRehash` (one database
+    /// per cron tick). Writes advance a rehash a bucket at a time; this finishes it when
+    /// the keyspace is only read, and bounds how long the old array stays allocated.
+    pub fn rehash_for(&mut self, budget: std::time::Duration) {
+        let Some(db) = self.dbs.iter_mut().find(|db| db.rehash_pending()) else {
+            return;
+        };
+        let start = std::time::Instant::now();
+        while db.rehash(100) && start.elapsed() < budget {}
     }
 
     /// Removes the expired keys readers met, as Redis deletes them on access.
@@ -2476,7 +2513,10 @@ mod tests {
             .set(b"list", Value::List(List::from_iter(vec![b"a".to_vec()])));
         let before = contents(ks.db(0));
         let buckets = ks.db(0).table.buckets();
+        // The growth from 2048 buckets is still moving them: the snapshot holds it.
+        assert!(ks.db(0).table.is_rehashing());
         assert_eq!(ks.snapshot_begin(), vec![(0, 3001)]);
+        assert!(!ks.rehash_pending());
         let mut rng = Rng::new(9);
         let written = run_snapshot(&mut ks, 0, |ks, step| {
             let db = ks.db_mut(0);
@@ -2505,11 +2545,19 @@ mod tests {
                     }
                 }
             }
+            assert!(!db.rehash(100), "no rehash step during a snapshot");
             assert_eq!(db.table.buckets(), buckets, "no resize during a snapshot");
         });
         assert_eq!(written.len(), before.len());
         assert!(written == before, "the snapshot differs from the start");
         assert!(ks.db(0).snapshot().is_none());
+        // The rehash goes on afterwards, and what the walk saw is all still there.
+        assert!(ks.rehash_pending());
+        while ks.rehash_pending() {
+            ks.rehash_for(std::time::Duration::from_millis(1));
+        }
+        assert!(!ks.db(0).is_empty() && ks.db(0).table.buckets().is_power_of_two());
+        assert_eq!(contents(ks.db(0)).len(), ks.db(0).len());
     }
 
     #[test]

@@ -11,14 +11,30 @@
 //! - **Memory.** A bucket is one pointer, the table grows at a load factor of 1 as Redis's
 //!   does, and each element lives in one node: about 8 bytes of table per element,
 //!   where an open-addressing map with inline slots pays its slot size roughly twice.
+//! - **No stalls.** A std map rehashes everything at once when it grows; see below.
 //!
 //! Keys are hashed with std's SipHash under one random key per process, as Redis seeds
 //! its SipHash once at startup, so clients cannot aim collisions at the table. One key
 //! for every table (rather than one each) keeps a table three words: every hash or set
 //! past its compact encoding holds one.
 //!
-//! The table resizes all at once (moving node pointers, never reallocating nodes) rather
-//! than incrementally as Redis does.
+//! **Resizing.** How a table resizes is its second type parameter:
+//!
+//! - [`Incremental`] (the keyspace): as Redis's `dict.c`, a resize allocates the new
+//!   bucket array and then moves the old one's buckets over a few at a time: one bucket
+//!   (skipping at most ten empty ones) per insert or removal, plus what the owner asks
+//!   for with [`Table::rehash`] (the server's cron, a millisecond at a time, as Redis's
+//!   `incrementallyRehash`). Moving a million-key table at once takes a few hundred
+//!   milliseconds of the keyspace's write lock; this spreads it out. While it runs, an
+//!   element whose bucket in the old array is at or past the rehash position is there,
+//!   every other element is in the new array: a lookup still probes one chain.
+//!   SCAN walks both arrays as `dictScan` does, and [`Table::random`] and
+//!   [`Table::sample`] draw from both.
+//! - [`AtOnce`] (the default, for hashes and sets): resizes move every node at once. The
+//!   state of a rehash in progress would take a fourth word, and a boxed hash or set's
+//!   header would no longer fit its 48-byte malloc chunk.
+//!
+//! Resizing moves node pointers and never reallocates nodes.
 //!
 //! Besides lookups it offers what Redis's keyspace commands need from `dict.c`, for the
 //! keyspace and, later, for hashes and sets: [`Table::scan`] and [`Table::scan_count`]
@@ -33,6 +49,7 @@ use crate::util::rand::Rng;
 
 /// What the table stores: anything that can show its key.
 pub trait Keyed {
+    /// The bytes the element is found by.
     fn key(&self) -> &[u8];
 }
 
@@ -46,12 +63,83 @@ type Link<T> = Option<Box<Node<T>>>;
 /// The smallest bucket array, once anything is stored.
 const MIN_BUCKETS: usize = 4;
 
-/// A hash table of `T`s keyed by their bytes.
-pub struct Table<T> {
+/// A rehash in progress: the bucket array being emptied into the table's new one.
+pub struct Rehash<T> {
+    old: Box<[Link<T>]>,
+    /// Buckets of `old` below this one are empty: their elements were moved.
+    next: usize,
+}
+
+impl<T> Drop for Rehash<T> {
+    fn drop(&mut self) {
+        unlink_all(&mut self.old);
+    }
+}
+
+/// How a [`Table`] resizes: where it keeps the state of a rehash in progress, if it has
+/// room for one.
+pub trait Resizing<T>: Default {
+    /// The rehash in progress, if any.
+    fn current(&self) -> Option<&Rehash<T>>;
+    /// Where a rehash in progress is kept, `None` when this kind of table resizes at once.
+    fn room(&mut self) -> Option<&mut Option<Box<Rehash<T>>>>;
+}
+
+/// Resizes move every element at once (and take no room in the table).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AtOnce;
+
+impl<T> Resizing<T> for AtOnce {
+    #[inline]
+    fn current(&self) -> Option<&Rehash<T>> {
+        None
+    }
+
+    #[inline]
+    fn room(&mut self) -> Option<&mut Option<Box<Rehash<T>>>> {
+        None
+    }
+}
+
+/// Resizes move the elements a few buckets at a time, as Redis's `dict.c` (one word:
+/// the boxed state, only while a rehash runs).
+pub struct Incremental<T>(Option<Box<Rehash<T>>>);
+
+impl<T> Default for Incremental<T> {
+    fn default() -> Self {
+        Incremental(None)
+    }
+}
+
+impl<T> std::fmt::Debug for Incremental<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(r) => write!(f, "rehashing {}/{}", r.next, r.old.len()),
+            None => f.write_str("not rehashing"),
+        }
+    }
+}
+
+impl<T> Resizing<T> for Incremental<T> {
+    #[inline]
+    fn current(&self) -> Option<&Rehash<T>> {
+        self.0.as_deref()
+    }
+
+    #[inline]
+    fn room(&mut self) -> Option<&mut Option<Box<Rehash<T>>>> {
+        Some(&mut self.0)
+    }
+}
+
+/// A hash table of `T`s keyed by their bytes, resizing as `R` says.
+pub struct Table<T, R = AtOnce> {
     /// A boxed slice rather than a `Vec`: its length is its capacity, and a word less
     /// keeps a table (and the box of a set or hash holding one) in a smaller chunk.
+    /// While a rehash runs, this is the new array.
     buckets: Box<[Link<T>]>,
     len: usize,
+    rehash: R,
 }
 
 /// The process's SipHash key, drawn at first use.
@@ -60,27 +148,87 @@ fn hasher() -> &'static RandomState {
     KEYS.get_or_init(RandomState::new)
 }
 
-impl<T> Default for Table<T> {
-    fn default() -> Self {
-        Table {
-            buckets: Box::default(),
-            len: 0,
+fn hash(key: &[u8]) -> usize {
+    hasher().hash_one(key) as usize
+}
+
+/// An array of `n` empty buckets.
+fn empty_links<T>(n: usize) -> Box<[Link<T>]> {
+    (0..n).map(|_| None).collect()
+}
+
+/// Drops every chain one node at a time: dropping a long chain recursively could
+/// overflow the stack.
+fn unlink_all<T>(links: &mut [Link<T>]) {
+    for link in links {
+        let mut next = link.take();
+        while let Some(mut node) = next {
+            next = node.next.take();
         }
     }
 }
 
-impl<T: std::fmt::Debug + Keyed> std::fmt::Debug for Table<T> {
+/// Moves up to `n` non-empty buckets of `r.old` (looking at no more than `10 * n` empty
+/// ones, as Redis's `dictRehash`) into `to`. Returns true once `r.old` is empty.
+fn move_buckets<T: Keyed>(r: &mut Rehash<T>, to: &mut [Link<T>], n: usize) -> bool {
+    let mask = to.len() - 1;
+    let mut empty_visits = n.saturating_mul(10);
+    let mut moved = 0;
+    while moved < n && r.next < r.old.len() {
+        let mut link = r.old[r.next].take();
+        r.next += 1;
+        if link.is_none() {
+            empty_visits -= 1;
+            if empty_visits == 0 {
+                break;
+            }
+            continue;
+        }
+        moved += 1;
+        while let Some(mut node) = link {
+            link = node.next.take();
+            let b = hash(node.item.key()) & mask;
+            node.next = to[b].take();
+            to[b] = Some(node);
+        }
+    }
+    r.next >= r.old.len()
+}
+
+/// The elements of one chain, in order.
+fn chain<T>(link: &Link<T>) -> impl Iterator<Item = &T> {
+    let mut cur = link.as_deref();
+    std::iter::from_fn(move || {
+        let node = cur?;
+        cur = node.next.as_deref();
+        Some(&node.item)
+    })
+}
+
+impl<T, R: Default> Default for Table<T, R> {
+    fn default() -> Self {
+        Table {
+            buckets: Box::default(),
+            len: 0,
+            rehash: R::default(),
+        }
+    }
+}
+
+impl<T: std::fmt::Debug + Keyed, R: Resizing<T>> std::fmt::Debug for Table<T, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.iter()).finish()
     }
 }
 
 impl<T: Keyed> Table<T> {
-    /// An empty table (allocates nothing until the first insert).
+    /// An empty table that resizes at once (allocates nothing until the first insert).
     pub fn new() -> Table<T> {
         Table::default()
     }
+}
 
+impl<T: Keyed, R: Resizing<T>> Table<T, R> {
     /// The number of elements.
     pub fn len(&self) -> usize {
         self.len
@@ -91,9 +239,16 @@ impl<T: Keyed> Table<T> {
         self.len == 0
     }
 
-    /// The number of buckets (a power of two, or zero).
+    /// The number of buckets: a power of two or zero, or while a rehash runs the old
+    /// and new arrays' together (both are allocated). Also the end of the positions
+    /// [`Table::visit_buckets`] and [`Table::bucket_of`] speak of.
     pub fn buckets(&self) -> usize {
-        self.buckets.len()
+        self.rehash.current().map_or(0, |r| r.old.len()) + self.buckets.len()
+    }
+
+    /// Whether a rehash is in progress.
+    pub fn is_rehashing(&self) -> bool {
+        self.rehash.current().is_some()
     }
 
     /// The size of the node that holds one element.
@@ -101,11 +256,17 @@ impl<T: Keyed> Table<T> {
         std::mem::size_of::<Node<T>>()
     }
 
-    /// The bytes of heap the table itself holds: its bucket array and one node per
+    /// The bytes of heap the table itself holds: its bucket arrays and one node per
     /// element (what the elements own besides is theirs to count).
     pub fn heap_bytes(&self) -> usize {
-        crate::store::memory::alloc(self.buckets.len() * std::mem::size_of::<Link<T>>())
-            + self.len * crate::store::memory::alloc(Self::node_size())
+        use crate::store::memory::alloc;
+        let rehash = self.rehash.current().map_or(0, |r| {
+            alloc(std::mem::size_of::<Rehash<T>>())
+                + alloc(r.old.len() * std::mem::size_of::<Link<T>>())
+        });
+        alloc(self.buckets.len() * std::mem::size_of::<Link<T>>())
+            + rehash
+            + self.len * alloc(Self::node_size())
     }
 
     /// The first `n` elements in bucket order: a sample that depends only on what the
@@ -114,8 +275,54 @@ impl<T: Keyed> Table<T> {
         self.iter().take(n)
     }
 
-    fn bucket(&self, key: &[u8]) -> usize {
-        (hasher().hash_one(key) as usize) & (self.buckets.len() - 1)
+    /// The chain an element with hash `h` is (or would be put) in: in the old array if
+    /// its bucket there has not been moved yet, else in the new one.
+    #[inline]
+    fn home(&self, h: usize) -> &Link<T> {
+        if let Some(r) = self.rehash.current() {
+            let b = h & (r.old.len() - 1);
+            if b >= r.next {
+                return &r.old[b];
+            }
+        }
+        &self.buckets[h & (self.buckets.len() - 1)]
+    }
+
+    /// [`Table::home`], writable.
+    #[inline]
+    fn home_mut(&mut self, h: usize) -> &mut Link<T> {
+        if let Some(Some(r)) = self.rehash.room() {
+            let b = h & (r.old.len() - 1);
+            if b >= r.next {
+                return &mut r.old[b];
+            }
+        }
+        let mask = self.buckets.len() - 1;
+        &mut self.buckets[h & mask]
+    }
+
+    /// The position of the chain at [`Table::home`]: old buckets first, then new ones.
+    fn position(&self, h: usize) -> usize {
+        match self.rehash.current() {
+            Some(r) if h & (r.old.len() - 1) >= r.next => h & (r.old.len() - 1),
+            Some(r) => r.old.len() + (h & (self.buckets.len() - 1)),
+            None => h & (self.buckets.len() - 1),
+        }
+    }
+
+    /// The chain at position `p` (see [`Table::position`]).
+    fn slot(&self, p: usize) -> &Link<T> {
+        match self.rehash.current() {
+            Some(r) if p < r.old.len() => &r.old[p],
+            Some(r) => &self.buckets[p - r.old.len()],
+            None => &self.buckets[p],
+        }
+    }
+
+    /// The positions that may hold elements: the old array's buckets that were not
+    /// moved yet, then the new array.
+    fn live_positions(&self) -> (usize, usize) {
+        (self.rehash.current().map_or(0, |r| r.next), self.buckets())
     }
 
     /// The element with this key.
@@ -123,14 +330,7 @@ impl<T: Keyed> Table<T> {
         if self.len == 0 {
             return None;
         }
-        let mut link = &self.buckets[self.bucket(key)];
-        while let Some(node) = link {
-            if node.item.key() == key {
-                return Some(&node.item);
-            }
-            link = &node.next;
-        }
-        None
+        chain(self.home(hash(key))).find(|item| item.key() == key)
     }
 
     /// The element with this key, writable. The caller must not change its key.
@@ -138,8 +338,7 @@ impl<T: Keyed> Table<T> {
         if self.len == 0 {
             return None;
         }
-        let b = self.bucket(key);
-        let mut link = self.buckets[b].as_deref_mut();
+        let mut link = self.home_mut(hash(key)).as_deref_mut();
         while let Some(node) = link {
             if node.item.key() == key {
                 return Some(&mut node.item);
@@ -150,48 +349,54 @@ impl<T: Keyed> Table<T> {
     }
 
     /// Grows the bucket array, at once, to what `n` elements need (a load factor of at
-    /// most 1), as loading a dump of known size wants.
+    /// most 1), as loading a dump of known size wants. Finishes a rehash in progress.
     pub fn reserve(&mut self, n: usize) {
+        self.finish_rehash();
         if n > self.buckets.len() {
-            self.resize(n.next_power_of_two().max(MIN_BUCKETS));
+            self.start_resize(n.next_power_of_two().max(MIN_BUCKETS));
+            self.finish_rehash();
         }
     }
 
     /// Adds `item`, whose key must not be in the table yet (check with `get` first).
     pub fn insert_new(&mut self, item: T) -> &mut T {
-        if self.len >= self.buckets.len() {
-            self.resize((self.buckets.len() * 2).max(MIN_BUCKETS));
+        if self.is_rehashing() {
+            self.rehash(1);
+        } else if self.len >= self.buckets.len() {
+            self.grow();
         }
         self.insert_fixed(item)
     }
 
-    /// [`Table::insert_new`] without growing: every element keeps its bucket (chains get
-    /// longer instead), which a snapshot walking the buckets in order relies on. The
-    /// table must have buckets. Call [`Table::fit`] once sizes may change again.
+    /// [`Table::insert_new`] without resizing or rehashing: every element keeps its
+    /// position (chains get longer instead), which a snapshot walking the buckets in
+    /// order relies on. Call [`Table::fit`] once sizes may change again.
     pub fn insert_fixed(&mut self, item: T) -> &mut T {
         if self.buckets.is_empty() {
-            self.resize(MIN_BUCKETS);
+            self.buckets = empty_links(MIN_BUCKETS);
         }
-        let b = self.bucket(item.key());
-        let next = self.buckets[b].take();
         self.len += 1;
-        &mut self.buckets[b].insert(Box::new(Node { next, item })).item
+        let link = self.home_mut(hash(item.key()));
+        let next = link.take();
+        &mut link.insert(Box::new(Node { next, item })).item
     }
 
     /// Removes and returns the element with this key.
     pub fn remove(&mut self, key: &[u8]) -> Option<T> {
+        if self.is_rehashing() {
+            self.rehash(1);
+        }
         let item = self.remove_fixed(key)?;
         self.shrink_if_sparse();
         Some(item)
     }
 
-    /// [`Table::remove`] without shrinking (see [`Table::insert_fixed`]).
+    /// [`Table::remove`] without resizing or rehashing (see [`Table::insert_fixed`]).
     pub fn remove_fixed(&mut self, key: &[u8]) -> Option<T> {
         if self.len == 0 {
             return None;
         }
-        let b = self.bucket(key);
-        let mut link = &mut self.buckets[b];
+        let mut link = self.home_mut(hash(key));
         while link.as_ref().is_some_and(|n| n.item.key() != key) {
             // The loop condition just saw `Some`.
             let Some(node) = link else { break };
@@ -203,79 +408,122 @@ impl<T: Keyed> Table<T> {
         Some(node.item)
     }
 
-    /// Grows or shrinks the bucket array to suit the number of elements, after a period
-    /// of [`Table::insert_fixed`] and [`Table::remove_fixed`].
+    /// Starts a resize to suit the number of elements, after a period of
+    /// [`Table::insert_fixed`] and [`Table::remove_fixed`] (unless one is in progress:
+    /// then when it ends).
     pub fn fit(&mut self) {
+        if self.is_rehashing() {
+            return;
+        }
         if self.len > self.buckets.len() {
-            self.resize(self.len.next_power_of_two().max(MIN_BUCKETS));
+            self.grow();
         } else {
             self.shrink_if_sparse();
         }
     }
 
-    /// The bucket `key` falls in, `None` while the table has no buckets.
-    pub fn bucket_of(&self, key: &[u8]) -> Option<usize> {
-        (!self.buckets.is_empty()).then(|| self.bucket(key))
+    /// Starts growing to the next power of two above the number of elements (at least
+    /// double: one more than a full table).
+    fn grow(&mut self) {
+        let n = (self.len + 1).next_power_of_two();
+        self.start_resize(n.max(self.buckets.len() * 2).max(MIN_BUCKETS));
     }
 
-    /// Visits whole buckets in increasing index order from bucket `from`, until at least
-    /// `budget` elements were visited or the last bucket was. Returns the next bucket to
-    /// visit (`buckets()` once the walk is complete).
+    /// Moves up to `n` non-empty buckets of a rehash in progress (and looks at no more
+    /// than `10 * n` empty ones). Returns whether work is left: of this rehash, or of
+    /// the next one, which starts when this one ends if the size still does not suit
+    /// (elements added during a snapshot can outgrow the new array).
+    pub fn rehash(&mut self, n: usize) -> bool {
+        let Some(room) = self.rehash.room() else {
+            return false;
+        };
+        let Some(r) = room.as_deref_mut() else {
+            return false;
+        };
+        if !move_buckets(r, &mut self.buckets, n) {
+            return true;
+        }
+        *room = None;
+        self.fit();
+        self.is_rehashing()
+    }
+
+    /// Completes every rehash in progress at once.
+    fn finish_rehash(&mut self) {
+        while self.rehash(usize::MAX) {}
+    }
+
+    /// The position of the chain `key` is (or would be put) in, `None` while the table
+    /// has no buckets. Positions count the old array's buckets first while a rehash
+    /// runs; they hold still as long as only the `_fixed` methods change the table.
+    pub fn bucket_of(&self, key: &[u8]) -> Option<usize> {
+        (!self.buckets.is_empty()).then(|| self.position(hash(key)))
+    }
+
+    /// Visits whole chains in increasing position order from position `from`, until at
+    /// least `budget` elements were visited or the last position was. Returns the next
+    /// position to visit ([`Table::buckets`] once the walk is complete).
     pub fn visit_buckets(&self, from: usize, budget: usize, mut visit: impl FnMut(&T)) -> usize {
         let mut visited = 0;
-        let mut b = from;
-        while b < self.buckets.len() && visited < budget {
-            for item in self.chain(b) {
+        let mut p = from;
+        let end = self.buckets();
+        while p < end && visited < budget {
+            for item in chain(self.slot(p)) {
                 visit(item);
                 visited += 1;
             }
-            b += 1;
+            p += 1;
         }
-        b.max(from)
+        p.max(from)
     }
 
     /// Removes every element.
     pub fn clear(&mut self) {
-        // Unlink chains one node at a time: dropping a long chain recursively could
-        // overflow the stack.
-        for link in &mut self.buckets {
-            let mut next = link.take();
-            while let Some(mut node) = next {
-                next = node.next.take();
-            }
-        }
+        unlink_all(&mut self.buckets);
         self.buckets = Box::default();
+        self.rehash = R::default();
         self.len = 0;
     }
 
-    /// Every element, in bucket order.
+    /// Every element, in position order.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.buckets.iter().flat_map(|link| {
-            let mut cur = link.as_deref();
-            std::iter::from_fn(move || {
-                let node = cur?;
-                cur = node.next.as_deref();
-                Some(&node.item)
-            })
-        })
+        let old = self.rehash.current().map_or(&[][..], |r| &r.old[r.next..]);
+        old.iter().chain(self.buckets.iter()).flat_map(chain)
     }
 
-    /// Visits the bucket at `cursor` and returns the next cursor (0 when the walk is
-    /// complete), exactly as Redis's `dictScan` does for one table. Start with 0.
+    /// Visits the buckets at `cursor` and returns the next cursor (0 when the walk is
+    /// complete), exactly as Redis's `dictScan` does: one bucket, or while a rehash runs,
+    /// the smaller array's bucket and every bucket of the larger one it expands to.
+    /// Start with 0.
     pub fn scan<'a>(&'a self, cursor: u64, mut visit: impl FnMut(&'a T)) -> u64 {
         if self.buckets.is_empty() {
             return 0;
         }
-        let mask = (self.buckets.len() - 1) as u64;
-        let mut link = &self.buckets[(cursor & mask) as usize];
-        while let Some(node) = link {
-            visit(&node.item);
-            link = &node.next;
-        }
-        // Increment the reversed cursor: set the unmasked bits, reverse, add one,
+        // Increment the reversed cursor: set the bits above `mask`, reverse, add one,
         // reverse back.
-        let v = (cursor | !mask).reverse_bits().wrapping_add(1);
-        v.reverse_bits()
+        let advance = |v: u64, mask: u64| (v | !mask).reverse_bits().wrapping_add(1).reverse_bits();
+        let Some(r) = self.rehash.current() else {
+            let mask = (self.buckets.len() - 1) as u64;
+            chain(&self.buckets[(cursor & mask) as usize]).for_each(&mut visit);
+            return advance(cursor, mask);
+        };
+        let (small, large) = if r.old.len() <= self.buckets.len() {
+            (&r.old, &self.buckets)
+        } else {
+            (&self.buckets, &r.old)
+        };
+        let (m0, m1) = ((small.len() - 1) as u64, (large.len() - 1) as u64);
+        let mut v = cursor;
+        chain(&small[(v & m0) as usize]).for_each(&mut visit);
+        // The larger array's buckets whose low bits are the smaller one's bucket, then
+        // on to the next bucket of the smaller array.
+        loop {
+            chain(&large[(v & m1) as usize]).for_each(&mut visit);
+            v = advance(v, m1);
+            if v & (m0 ^ m1) == 0 {
+                return v;
+            }
+        }
     }
 
     /// One call of SCAN over the table, as Redis's `scanGenericCommand` loops on
@@ -285,8 +533,8 @@ impl<T: Keyed> Table<T> {
     /// the walk is complete.
     ///
     /// The guarantee of [`Table::scan`] carries over: across calls, with any inserts,
-    /// removals and resizes in between, every element present for the whole walk is
-    /// visited at least once.
+    /// removals, resizes and rehash steps in between, every element present for the
+    /// whole walk is visited at least once.
     pub fn scan_count<'a>(
         &'a self,
         cursor: u64,
@@ -308,34 +556,30 @@ impl<T: Keyed> Table<T> {
         }
     }
 
-    /// The elements of bucket `b`, in chain order.
-    fn chain(&self, b: usize) -> impl Iterator<Item = &T> {
-        let mut cur = self.buckets[b].as_deref();
-        std::iter::from_fn(move || {
-            let node = cur?;
-            cur = node.next.as_deref();
-            Some(&node.item)
-        })
+    /// A random position in `[lo, end)`: `lo + draw % (end - lo)`. Without a rehash the
+    /// range is the one power-of-two array, and this is `draw & mask`.
+    fn draw_position(rng: &mut Rng, (lo, end): (usize, usize)) -> usize {
+        lo + (rng.next_u64() % (end - lo) as u64) as usize
     }
 
-    /// A random element, as Redis's `dictGetRandomKey`: a random non-empty bucket, then
-    /// a random element of its chain. Elements in long chains are less likely; see
-    /// [`Table::random_fair`].
+    /// A random element, as Redis's `dictGetRandomKey`: a random non-empty bucket (of
+    /// either array while a rehash runs), then a random element of its chain. Elements
+    /// in long chains are less likely; see [`Table::random_fair`].
     pub fn random(&self, rng: &mut Rng) -> Option<&T> {
         if self.len == 0 {
             return None;
         }
-        let mask = self.buckets.len() as u64 - 1;
+        let live = self.live_positions();
         // The table is never less than a tenth full (it shrinks first), so this takes
-        // about ten draws at worst.
-        let b = loop {
-            let b = (rng.next_u64() & mask) as usize;
-            if self.buckets[b].is_some() {
-                break b;
+        // about ten draws at worst (a few more while a shrink runs).
+        let p = loop {
+            let p = Self::draw_position(rng, live);
+            if self.slot(p).is_some() {
+                break p;
             }
         };
-        let len = self.chain(b).count() as u64;
-        self.chain(b).nth(rng.below(len) as usize)
+        let len = chain(self.slot(p)).count() as u64;
+        chain(self.slot(p)).nth(rng.below(len) as usize)
     }
 
     /// Up to `count` elements from consecutive buckets starting at a random one, as
@@ -348,26 +592,26 @@ impl<T: Keyed> Table<T> {
         if count == 0 {
             return out;
         }
-        let mask = self.buckets.len() as u64 - 1;
-        let mut b = rng.next_u64() & mask;
+        let live = self.live_positions();
+        let mut p = Self::draw_position(rng, live);
         let mut empty_run = 0usize;
         for _ in 0..count * 10 {
-            if self.buckets[b as usize].is_none() {
+            if self.slot(p).is_none() {
                 empty_run += 1;
                 if empty_run >= 5 && empty_run > count {
-                    b = rng.next_u64() & mask;
+                    p = Self::draw_position(rng, live);
                     empty_run = 0;
                 }
             } else {
                 empty_run = 0;
-                for item in self.chain(b as usize) {
+                for item in chain(self.slot(p)) {
                     out.push(item);
                     if out.len() == count {
                         return out;
                     }
                 }
             }
-            b = (b + 1) & mask;
+            p = if p + 1 == live.1 { live.0 } else { p + 1 };
         }
         out
     }
@@ -384,37 +628,36 @@ impl<T: Keyed> Table<T> {
         Some(sample[rng.below(sample.len() as u64) as usize])
     }
 
-    /// Halves the bucket array while it is less than a tenth full, as Redis's
+    /// Starts halving the bucket array while it is less than a tenth full, as Redis's
     /// `htNeedsResize` does, so mass deletion gives memory back.
     fn shrink_if_sparse(&mut self) {
         let n = self.buckets.len();
-        if n > MIN_BUCKETS && self.len * 10 < n {
-            self.resize((self.len.next_power_of_two()).max(MIN_BUCKETS));
+        if !self.is_rehashing() && n > MIN_BUCKETS && self.len * 10 < n {
+            self.start_resize((self.len.next_power_of_two()).max(MIN_BUCKETS));
         }
     }
 
-    /// Rebuilds the bucket array with `n` buckets (a power of two), moving the nodes.
-    fn resize(&mut self, n: usize) {
-        let old = std::mem::replace(&mut self.buckets, (0..n).map(|_| None).collect());
-        for mut link in old {
-            while let Some(mut node) = link {
-                link = node.next.take();
-                let b = self.bucket(node.item.key());
-                node.next = self.buckets[b].take();
-                self.buckets[b] = Some(node);
+    /// Starts moving to a new array of `n` buckets (a power of two), and for a table that
+    /// resizes at once, finishes. No rehash may be in progress.
+    fn start_resize(&mut self, n: usize) {
+        let old = std::mem::replace(&mut self.buckets, empty_links(n));
+        if self.len == 0 {
+            return;
+        }
+        let mut r = Rehash { old, next: 0 };
+        match self.rehash.room() {
+            Some(room) => *room = Some(Box::new(r)),
+            None => {
+                move_buckets(&mut r, &mut self.buckets, usize::MAX);
             }
         }
     }
 }
 
-impl<T> Drop for Table<T> {
+impl<T, R> Drop for Table<T, R> {
     fn drop(&mut self) {
-        for link in &mut self.buckets {
-            let mut next = link.take();
-            while let Some(mut node) = next {
-                next = node.next.take();
-            }
-        }
+        // A rehash's old array unlinks itself.
+        unlink_all(&mut self.buckets);
     }
 }
 
@@ -672,6 +915,225 @@ mod tests {
         for i in 50..1000 {
             assert_eq!(t.get(&key(i)).unwrap().1, i);
         }
+    }
+
+    type Incr = Table<Item, Incremental<Item>>;
+
+    /// An incremental table of keys `0..n`, caught in the middle of the rehash that the
+    /// last insert started or advanced.
+    fn rehashing(n: u32) -> Incr {
+        let mut t = Incr::default();
+        for i in 0..n {
+            t.insert_new(Item(key(i), i));
+        }
+        assert!(t.is_rehashing(), "{n} keys leave a rehash running");
+        t
+    }
+
+    #[test]
+    fn an_incremental_table_finds_everything_while_it_rehashes() {
+        let mut t = Incr::default();
+        let mut seen_rehashing = 0;
+        for i in 0..5000 {
+            t.insert_new(Item(key(i), i));
+            if t.is_rehashing() {
+                seen_rehashing += 1;
+                // Mid-rehash, every element is where lookups look.
+                for j in (0..=i).step_by(97) {
+                    assert_eq!(t.get(&key(j)).map(|x| x.1), Some(j));
+                }
+            }
+        }
+        assert!(seen_rehashing > 1000, "grew in steps: {seen_rehashing}");
+        // Each insert moves at least one bucket: a growth is over before the next one.
+        assert!(t.buckets() <= 4096 + 8192, "{}", t.buckets());
+        assert_eq!(t.iter().count(), 5000);
+        t.get_mut(&key(7)).unwrap().1 = 70;
+        assert_eq!(t.get(&key(7)).unwrap().1, 70);
+        for i in 0..5000 {
+            assert_eq!(
+                t.remove(&key(i)).map(|x| x.1),
+                Some(if i == 7 { 70 } else { i })
+            );
+            assert!(t.get(&key(i)).is_none());
+        }
+        assert!(t.remove(&key(0)).is_none());
+        assert!(t.is_empty());
+        while t.rehash(100) {}
+        assert!(t.buckets() <= MIN_BUCKETS, "shrinks back: {}", t.buckets());
+    }
+
+    #[test]
+    fn rehash_steps_are_bounded_and_finish() {
+        let mut t = rehashing(600);
+        // 600 keys: the growth from 512 to 1024 buckets started at the 513th insert.
+        assert_eq!(t.buckets(), 512 + 1024);
+        let old_before = t.rehash.current().unwrap().next;
+        t.rehash(1);
+        let moved = t.rehash.current().unwrap().next - old_before;
+        assert!(
+            (1..=11).contains(&moved),
+            "one bucket, up to ten empty: {moved}"
+        );
+        let mut calls = 0;
+        while t.rehash(10) {
+            calls += 1;
+        }
+        assert!(calls <= 512 / 10 + 1, "{calls}");
+        assert_eq!(t.buckets(), 1024);
+        assert!(!t.is_rehashing());
+        for i in 0..600 {
+            assert_eq!(t.get(&key(i)).unwrap().1, i);
+        }
+    }
+
+    #[test]
+    fn scan_keeps_its_guarantee_during_incremental_rehashes() {
+        // Growths and shrinks start and advance between the scan's calls, and the
+        // calls themselves land mid-rehash.
+        let mut t = rehashing(1100);
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut step = 0u32;
+        let mut rehashing_calls = 0;
+        loop {
+            if t.is_rehashing() {
+                rehashing_calls += 1;
+            }
+            cursor = t.scan(cursor, |item| {
+                seen.insert(item.0.clone());
+            });
+            if cursor == 0 {
+                break;
+            }
+            if step < 600 {
+                if step.is_multiple_of(3) {
+                    for j in 0..40 {
+                        t.remove(&key(1000 + (step * 13 + j) % 1000));
+                    }
+                } else {
+                    for j in 0..30 {
+                        let n = 10_000 + step * 30 + j;
+                        t.insert_new(Item(key(n), n));
+                    }
+                }
+            }
+            step += 1;
+        }
+        assert!(rehashing_calls > 100, "{rehashing_calls}");
+        for i in 0..1000 {
+            assert!(
+                seen.contains(&key(i)),
+                "key {i} present throughout but missed"
+            );
+        }
+    }
+
+    #[test]
+    fn scan_of_a_table_frozen_mid_rehash_visits_everything_once() {
+        for n in [600, 3000] {
+            let t = rehashing(n);
+            let mut seen = Vec::new();
+            let mut cursor = 0;
+            loop {
+                cursor = t.scan(cursor, |item| seen.push(item.1));
+                if cursor == 0 {
+                    break;
+                }
+            }
+            seen.sort_unstable();
+            assert_eq!(seen, (0..n).collect::<Vec<_>>());
+        }
+        // And a shrink in progress.
+        let mut t = rehashing(3000);
+        while t.rehash(100) {}
+        for i in 100..3000 {
+            t.remove(&key(i));
+        }
+        assert!(t.is_rehashing());
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        loop {
+            cursor = t.scan(cursor, |item| assert!(seen.insert(item.1)));
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(seen, (0..100).collect());
+    }
+
+    #[test]
+    fn random_and_sample_draw_from_both_arrays_while_rehashing() {
+        let t = rehashing(600);
+        let r = t.rehash.current().unwrap();
+        let in_old = |i: u32| hash(&key(i)) & (r.old.len() - 1) >= r.next;
+        assert!((0..600).any(in_old) && !(0..600).all(in_old));
+        let mut rng = Rng::new(3);
+        let (mut old_hits, mut new_hits) = (0, 0);
+        for _ in 0..2000 {
+            let item = t.random(&mut rng).unwrap();
+            assert_eq!(t.get(&item.0).unwrap().1, item.1);
+            if in_old(item.1) {
+                old_hits += 1;
+            } else {
+                new_hits += 1;
+            }
+        }
+        assert!(old_hits > 100 && new_hits > 100, "{old_hits} {new_hits}");
+        // A sample may repeat an element here (as Redis's `dictGetSomeKeys` may): after
+        // a run of empty buckets in the sparse new array it jumps, maybe back.
+        let mut drawn = HashSet::new();
+        for _ in 0..200 {
+            let s = t.sample(&mut rng, 15);
+            assert!(s.len() <= 15);
+            for item in s {
+                assert_eq!(t.get(&item.0).unwrap().1, item.1);
+                drawn.insert(item.1);
+            }
+        }
+        assert!(drawn.iter().any(|&i| in_old(i)) && drawn.iter().any(|&i| !in_old(i)));
+    }
+
+    #[test]
+    fn fixed_mode_mid_rehash_keeps_positions_and_visits_all() {
+        let mut t = rehashing(600);
+        let next = t.rehash.current().unwrap().next;
+        let before: Vec<usize> = (0..600).map(|i| t.bucket_of(&key(i)).unwrap()).collect();
+        for i in 600..3000 {
+            t.insert_fixed(Item(key(i), i));
+        }
+        for i in 0..50 {
+            t.remove_fixed(&key(i));
+        }
+        assert_eq!(t.rehash.current().unwrap().next, next, "no rehash steps");
+        for i in 50..600 {
+            assert_eq!(t.bucket_of(&key(i)), Some(before[i as usize]));
+        }
+        // A walk by positions meets each element once, in the position it reports.
+        // With a budget of 1, each call ends after one non-empty chain.
+        let mut seen = HashSet::new();
+        let mut p = 0;
+        while p < t.buckets() {
+            let mut got = Vec::new();
+            p = t.visit_buckets(p, 1, |item| got.push(item.1));
+            for i in got {
+                assert_eq!(t.bucket_of(&key(i)), Some(p - 1));
+                assert!(seen.insert(i));
+            }
+        }
+        assert_eq!(seen, (50..3000).collect());
+        t.fit();
+        while t.rehash(100) {}
+        assert_eq!(t.buckets(), 4096);
+        for i in 50..3000 {
+            assert_eq!(t.get(&key(i)).unwrap().1, i);
+        }
+    }
+
+    #[test]
+    fn the_keyspace_table_is_four_words_and_nested_tables_stay_three() {
+        assert_eq!(std::mem::size_of::<Table<Item, Incremental<Item>>>(), 32);
+        assert_eq!(std::mem::size_of::<Table<Item>>(), 24);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod geohash;
 pub mod glob;
+pub mod malloc;
 pub mod num;
 pub mod pqsort;
 pub mod rand;
