@@ -22,8 +22,6 @@ fn main() {
         }
         _ => {}
     }
-    // Once, before anything is allocated in earnest (see the module's docs).
-    redlite::util::malloc::reexec_without_fastbins();
     let config = match redlite::config::Config::from_args(args) {
         Ok(config) => config,
         Err(e) => {

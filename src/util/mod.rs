@@ -2,7 +2,6 @@
 
 pub mod geohash;
 pub mod glob;
-pub mod malloc;
 pub mod num;
 pub mod pqsort;
 pub mod rand;
