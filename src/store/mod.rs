@@ -2556,7 +2556,7 @@ mod tests {
         while ks.rehash_pending() {
             ks.rehash_for(std::time::Duration::from_millis(1));
         }
-        assert!(ks.db(0).len() > 0 && ks.db(0).table.buckets().is_power_of_two());
+        assert!(!ks.db(0).is_empty() && ks.db(0).table.buckets().is_power_of_two());
         assert_eq!(contents(ks.db(0)).len(), ks.db(0).len());
     }
 
