@@ -554,3 +554,73 @@ fn failover_switches_master_and_replica() {
         "-READONLY You can't write against a read only replica.\r\n"
     );
 }
+
+/// The handshake authenticates with `masteruser`/`masterauth`; `replica-serve-stale-data
+/// no` refuses data commands while the link is down; a replica past
+/// `client-output-buffer-limit replica` is disconnected (and comes back).
+#[test]
+fn auth_stale_data_and_the_output_limit() {
+    let master = Server::start(&[
+        "--repl-diskless-sync-delay",
+        "0",
+        "--requirepass",
+        "secret",
+        "--client-output-buffer-limit",
+        "replica 64kb 0 0",
+        "--enable-debug-command",
+        "yes",
+    ]);
+    let mut m = master.conn();
+    assert_eq!(m.cmd(&["AUTH", "secret"]), b"+OK\r\n".to_vec());
+    m.cmd(&["SET", "k", "v"]);
+    let port = master.port.to_string();
+    // Without the password the link never comes up, and stale data is refused.
+    let replica = Server::start(&["--replicaof", "127.0.0.1", &port]);
+    let mut r = replica.conn();
+    // Set after the start: the test harness waits for a PING, which MASTERDOWN refuses.
+    r.cmd(&["CONFIG", "SET", "replica-serve-stale-data", "no"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(repl(&mut r, "master_link_status"), "down");
+    assert_eq!(
+        r.cmd_str(&["GET", "k"]),
+        "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n"
+    );
+    assert!(
+        replica
+            .log_text()
+            .contains("reply to PSYNC from master: -NOAUTH"),
+        "{}",
+        replica.log_text()
+    );
+    // With it, the sync goes through.
+    assert_eq!(
+        r.cmd(&["CONFIG", "SET", "masterauth", "secret"]),
+        b"+OK\r\n".to_vec()
+    );
+    wait_synced(&mut m, &mut r);
+    assert_eq!(r.cmd(&["GET", "k"]), b"$1\r\nv\r\n".to_vec());
+    // One write bigger than the replica's hard output limit closes its link.
+    let replica_id = |m: &mut Conn| -> Option<String> {
+        let list = m.cmd_str(&["CLIENT", "LIST", "TYPE", "replica"]);
+        list.split_whitespace()
+            .find_map(|f| f.strip_prefix("id="))
+            .map(str::to_string)
+    };
+    let before = replica_id(&mut m)
+        .unwrap_or_else(|| panic!("no replica: {}", m.cmd_str(&["CLIENT", "LIST"])));
+    m.cmd(&["SET", "big", &"x".repeat(200_000)]);
+    wait_until(
+        "the replica's link to close",
+        Duration::from_secs(10),
+        || replica_id(&mut m).as_deref() != Some(before.as_str()),
+    );
+    // With the limit lifted it comes back and gets the write.
+    m.cmd(&[
+        "CONFIG",
+        "SET",
+        "client-output-buffer-limit",
+        "replica 0 0 0",
+    ]);
+    wait_synced(&mut m, &mut r);
+    assert_eq!(r.cmd(&["STRLEN", "big"]), b":200000\r\n".to_vec());
+}
