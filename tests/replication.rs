@@ -624,3 +624,62 @@ fn auth_stale_data_and_the_output_limit() {
     wait_synced(&mut m, &mut r);
     assert_eq!(r.cmd(&["STRLEN", "big"]), b":200000\r\n".to_vec());
 }
+
+/// A master whose snapshot does not read (a fake one, speaking just enough of the
+/// protocol): with `repl-diskless-load swapdb` the replica keeps its old dataset.
+#[test]
+fn swapdb_keeps_the_old_dataset_when_the_snapshot_is_bad() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let fake = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut out = stream;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            // Each request's first line is `*N`; its words follow as `$len` / word pairs.
+            let n: usize = line.trim().trim_start_matches('*').parse().unwrap_or(0);
+            let mut words = Vec::new();
+            for _ in 0..n * 2 {
+                line.clear();
+                reader.read_line(&mut line).unwrap();
+                words.push(line.trim().to_string());
+            }
+            let name = words.get(1).cloned().unwrap_or_default().to_uppercase();
+            let reply: Vec<u8> = match name.as_str() {
+                "PING" => b"+PONG\r\n".to_vec(),
+                "PSYNC" => {
+                    let mark = "m".repeat(40);
+                    let mut r =
+                        format!("+FULLRESYNC {} 0\r\n$EOF:{mark}\r\n", "a".repeat(40)).into_bytes();
+                    r.extend_from_slice(b"REDIS0010 this is not an RDB payload");
+                    r.extend_from_slice(mark.as_bytes());
+                    r
+                }
+                _ => b"+OK\r\n".to_vec(),
+            };
+            if out.write_all(&reply).is_err() {
+                return;
+            }
+            if name == "PSYNC" {
+                std::thread::sleep(Duration::from_millis(500));
+                return;
+            }
+        }
+    });
+    let replica = Server::start(&["--repl-diskless-load", "swapdb"]);
+    let mut r = replica.conn();
+    r.cmd(&["SET", "mine", "1"]);
+    r.cmd(&["REPLICAOF", "127.0.0.1", &port.to_string()]);
+    fake.join().unwrap();
+    wait_until("the failed load", Duration::from_secs(10), || {
+        replica.log_text().contains("the old dataset is kept")
+    });
+    assert_eq!(r.cmd(&["GET", "mine"]), b"$1\r\n1\r\n".to_vec());
+    r.cmd(&["REPLICAOF", "NO", "ONE"]);
+}

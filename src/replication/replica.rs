@@ -439,10 +439,26 @@ fn full_sync(
     if !current(server, generation) {
         return Ok(());
     }
-    let disk = server.config().value("repl-diskless-load").as_deref() == Some(b"disabled");
-    if disk {
+    let mode = server
+        .config()
+        .value("repl-diskless-load")
+        .unwrap_or_default();
+    if mode == b"disabled" {
         // As Redis: the received file becomes our dump file, then it is loaded.
         write_dump(server, &payload)?;
+    }
+    if mode == b"swapdb" {
+        // Redis keeps the old dataset until the new one has loaded: a snapshot that does
+        // not read whole leaves it in place. Here it is read once to check it, then
+        // loaded.
+        let limits = server.limits();
+        crate::persist::rdb::read_prefix(&payload, 0, &limits, |_, _, _, _, _, _| {}).map_err(
+            |e| {
+                io::Error::other(format!(
+                    "Failed trying to load the MASTER synchronization DB from socket: {e}; the old dataset is kept"
+                ))
+            },
+        )?;
     }
     server
         .log
