@@ -1150,6 +1150,14 @@ impl Config {
         if self.render(index_of("maxmemory-clients")) != b"0" {
             return Some("client eviction (maxmemory-clients) is not supported by redlite");
         }
+        if on("syslog-enabled") {
+            return Some(
+                "syslog (syslog-enabled yes) is not supported by redlite: log to a file (logfile) or to standard output",
+            );
+        }
+        if self.render(index_of("list-compress-depth")) != b"0" {
+            return Some("list compression (list-compress-depth) is not supported by redlite");
+        }
         if self.render(index_of("enable-module-command")) != b"no" {
             return Some(
                 "modules (enable-module-command) are not supported by redlite: it cannot load C modules",
@@ -2027,6 +2035,8 @@ mod tests {
             (&["--unixsocket", "/tmp/redlite.sock"][..], "unix sockets"),
             (&["--enable-module-command", "local"][..], "modules"),
             (&["--maxmemory-clients", "10mb"][..], "client eviction"),
+            (&["--syslog-enabled", "yes"][..], "syslog"),
+            (&["--list-compress-depth", "1"][..], "list compression"),
         ] {
             let err = load_err(words);
             assert!(err.contains(what) && err.contains("not supported"), "{err}");
