@@ -138,10 +138,14 @@ impl<R: Read> Connection<'_, R> {
                     if self.client.master {
                         // Applied: now it counts in our offset and goes to our replicas
                         // (with its start, if an earlier read brought that).
-                        self.carry
-                            .extend_from_slice(&self.reader.buffer()[mark..at]);
-                        self.server.repl.proxy(&self.carry);
-                        self.carry.clear();
+                        let bytes = &self.reader.buffer()[mark..at];
+                        if self.carry.is_empty() {
+                            self.server.repl.proxy(bytes);
+                        } else {
+                            self.carry.extend_from_slice(bytes);
+                            self.server.repl.proxy(&self.carry);
+                            self.carry.clear();
+                        }
                         mark = at;
                     }
                     if self.client.close_after_reply {

@@ -30,7 +30,7 @@ pub fn replicaof(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     if crate::command::is(&args[1], "no") && crate::command::is(&args[2], "one") {
         if server.repl.is_replica() {
-            become_master(server);
+            unset_master(server);
             server
                 .log
                 .notice("MASTER MODE enabled (user request from client)");
@@ -121,10 +121,6 @@ pub fn set_master(server: &Server, host: String, port: u16) {
 /// continuable under the second ID (PSYNC2), so replicas of the same master can
 /// partially resync with this one.
 pub fn unset_master(server: &Server) {
-    become_master(server);
-}
-
-fn become_master(server: &Server) {
     server.config_mut().set_replicaof(None);
     let mut st = server.repl.lock();
     st.generation += 1;
