@@ -552,6 +552,45 @@ const PARAMS: &[Param] = &[
     p("latency-tracking-info-percentiles", None, MULTI, sp(Special::Percentiles), "50 99 99.9"),
 ];
 
+/// Settings for what redlite cannot do: the values it accepts (what it does anyway, or a
+/// default it cannot honour, listed in the README's differences) and why any other is
+/// refused, at startup and by CONFIG SET.
+#[rustfmt::skip]
+const REFUSED: &[(&str, &[&str], &str)] = &[
+    ("cluster-enabled", &["no"], "cluster mode (cluster-enabled yes) is not supported by redlite"),
+    ("daemonize", &["no"],
+     "daemonize yes is not supported by redlite: run it in the foreground (under a supervisor)"),
+    ("tls-port", &["0"], "TLS (tls-port) is not supported by redlite"),
+    ("tls-replication", &["no"], "TLS (tls-replication) is not supported by redlite"),
+    ("tls-cluster", &["no"], "TLS (tls-cluster) is not supported by redlite"),
+    ("unixsocket", &[""], "unix sockets (unixsocket) are not supported by redlite"),
+    ("maxmemory-clients", &["0"], "client eviction (maxmemory-clients) is not supported by redlite"),
+    ("syslog-enabled", &["no"],
+     "syslog (syslog-enabled yes) is not supported by redlite: log to a file (logfile) or to standard output"),
+    ("list-compress-depth", &["0"], "list compression (list-compress-depth) is not supported by redlite"),
+    ("enable-module-command", &["no"],
+     "modules (enable-module-command) are not supported by redlite: it cannot load C modules"),
+    ("server_cpulist", &[""], CPU_AFFINITY),
+    ("bio_cpulist", &[""], CPU_AFFINITY),
+    ("aof_rewrite_cpulist", &[""], CPU_AFFINITY),
+    ("bgsave_cpulist", &[""], CPU_AFFINITY),
+    ("bind-source-addr", &[""],
+     "bind-source-addr is not supported by redlite: std cannot choose the source address of an outgoing connection"),
+    ("socket-mark-id", &["0"], "socket marks (socket-mark-id) are not supported by redlite"),
+    ("watchdog-period", &["0"], "the software watchdog (watchdog-period) is not supported by redlite"),
+    ("tcp-keepalive", &["300", "0"],
+     "tcp-keepalive cannot be tuned in redlite: std cannot set SO_KEEPALIVE (only 0 and the default 300 are accepted; see the README)"),
+    ("tcp-backlog", &["511"],
+     "tcp-backlog cannot be set in redlite: std listens with its own backlog (only the default 511 is accepted; see the README)"),
+    ("shutdown-on-sigint", &["default"], SIGNALS),
+    ("shutdown-on-sigterm", &["default"], SIGNALS),
+];
+
+const CPU_AFFINITY: &str =
+    "CPU affinity (*_cpulist) is not supported by redlite: std cannot set it (start redlite under taskset instead)";
+const SIGNALS: &str =
+    "shutdown-on-sigint and shutdown-on-sigterm are not supported by redlite: std cannot catch signals, so SIGINT and SIGTERM end it at once (use SHUTDOWN)";
+
 /// One name CONFIG knows: a parameter's own name or its alias. Redis registers the two as
 /// separate entries, which is why CONFIG SET accepts a name and its alias in one call.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -821,6 +860,23 @@ impl Config {
         lookup(name.as_bytes()).map(|e| self.render(e.idx))
     }
 
+    /// `oom-score-adj` (0 no, 1 relative, 2 absolute) and `oom-score-adj-values`.
+    pub fn oom_score_adj(&self) -> (i64, [i64; 3]) {
+        let mode = match self.load(index_of("oom-score-adj")) {
+            Val::Int(mode) => mode,
+            _ => 0,
+        };
+        (mode, self.oom_score_adj_values)
+    }
+
+    /// `supervised` (0 no, 1 upstart, 2 systemd, 3 auto).
+    pub fn supervised(&self) -> i64 {
+        match self.load(index_of("supervised")) {
+            Val::Int(mode) => mode,
+            _ => 0,
+        }
+    }
+
     /// `latency-tracking-info-percentiles`.
     pub fn latency_percentiles(&self) -> &[f64] {
         &self.percentiles
@@ -962,7 +1018,14 @@ impl Config {
         }
     }
 
-    /// A non-negative integer parameter's value (0 if unset).
+    /// An integer parameter's value (0 for an unknown name).
+    pub fn int(&self, name: &str) -> i64 {
+        self.value(name)
+            .and_then(|v| crate::util::num::parse_i64(&v))
+            .unwrap_or(0)
+    }
+
+    /// An integer parameter's value, negative ones as 0 (0 for an unknown name).
     pub fn uint(&self, name: &str) -> u64 {
         self.value(name)
             .and_then(|v| crate::util::num::parse_i64(&v))
@@ -1130,40 +1193,13 @@ impl Config {
     }
 
     /// A feature redlite does not have that the settings ask for: refused rather than
-    /// accepted and ignored (a user who sets it trusts it to take effect).
+    /// accepted and ignored (a user who sets it trusts it to take effect). Each row of
+    /// [`REFUSED`] names the values that are accepted; any other value is refused.
     fn unsupported(&self) -> Option<&'static str> {
-        let on = |name: &str| self.load(index_of(name)) == Val::Bool(true);
-        if on("cluster-enabled") {
-            return Some("cluster mode (cluster-enabled yes) is not supported by redlite");
-        }
-        if on("daemonize") {
-            return Some(
-                "daemonize yes is not supported by redlite: run it in the foreground (under a supervisor)",
-            );
-        }
-        if self.render(index_of("tls-port")) != b"0" {
-            return Some("TLS (tls-port) is not supported by redlite");
-        }
-        if !self.render(index_of("unixsocket")).is_empty() {
-            return Some("unix sockets (unixsocket) are not supported by redlite");
-        }
-        if self.render(index_of("maxmemory-clients")) != b"0" {
-            return Some("client eviction (maxmemory-clients) is not supported by redlite");
-        }
-        if on("syslog-enabled") {
-            return Some(
-                "syslog (syslog-enabled yes) is not supported by redlite: log to a file (logfile) or to standard output",
-            );
-        }
-        if self.render(index_of("list-compress-depth")) != b"0" {
-            return Some("list compression (list-compress-depth) is not supported by redlite");
-        }
-        if self.render(index_of("enable-module-command")) != b"no" {
-            return Some(
-                "modules (enable-module-command) are not supported by redlite: it cannot load C modules",
-            );
-        }
-        None
+        REFUSED.iter().find_map(|&(name, accepted, why)| {
+            let value = self.render(index_of(name));
+            (!accepted.iter().any(|a| a.as_bytes() == value)).then_some(why)
+        })
     }
 
     /// `include path`: the file's text (all matches' texts joined, for a wildcard pattern
@@ -2037,12 +2073,28 @@ mod tests {
             (&["--maxmemory-clients", "10mb"][..], "client eviction"),
             (&["--syslog-enabled", "yes"][..], "syslog"),
             (&["--list-compress-depth", "1"][..], "list compression"),
+            (&["--tls-replication", "yes"][..], "TLS"),
+            (&["--server_cpulist", "0-1"][..], "CPU affinity"),
+            (&["--bgsave_cpulist", "1"][..], "CPU affinity"),
+            (&["--bind-source-addr", "127.0.0.1"][..], "bind-source-addr"),
+            (&["--socket-mark-id", "7"][..], "socket marks"),
+            (&["--watchdog-period", "100"][..], "watchdog"),
+            (&["--tcp-keepalive", "60"][..], "SO_KEEPALIVE"),
+            (&["--tcp-backlog", "1024"][..], "backlog"),
+            (
+                &["--shutdown-on-sigterm", "nosave"][..],
+                "cannot catch signals",
+            ),
         ] {
             let err = load_err(words);
-            assert!(err.contains(what) && err.contains("not supported"), "{err}");
+            assert!(err.contains(what), "{err}");
         }
-        // Their defaults (off) load, and CONFIG SET refuses turning TLS on.
+        // Their defaults (off) load, and what redlite does anyway (no keepalive), and
+        // CONFIG SET refuses turning TLS on.
         let mut cfg = load(&["--cluster-enabled", "no", "--tls-port", "0"]);
+        for keepalive in ["0", "300"] {
+            assert_eq!(set(&mut cfg, &[("tcp-keepalive", keepalive)]), Ok(()));
+        }
         let err = cfg.set(&[(b"tls-port", b"6380")]).unwrap_err();
         assert_eq!(
             err,
@@ -2594,12 +2646,15 @@ mod tests {
         assert_eq!(set(&mut cfg, &[("notify-keyspace-events", "nEx")]), Ok(()));
         assert_eq!(value(&cfg, "notify-keyspace-events"), "xnE");
         assert!(set(&mut cfg, &[("notify-keyspace-events", "Z")]).is_err());
+        // Validated as Redis validates it, then refused: redlite cannot catch signals.
         assert_eq!(
-            set(&mut cfg, &[("shutdown-on-sigint", "force save")]),
-            Ok(())
+            set(&mut cfg, &[("shutdown-on-sigint", "save nosave")]),
+            Err("ERR CONFIG SET failed (possibly related to argument 'shutdown-on-sigint') - shutdown options SAVE and NOSAVE can't be used simultaneously".to_string())
         );
-        assert_eq!(value(&cfg, "shutdown-on-sigint"), "save force");
-        assert!(set(&mut cfg, &[("shutdown-on-sigint", "save nosave")]).is_err());
+        assert!(set(&mut cfg, &[("shutdown-on-sigint", "force save")])
+            .unwrap_err()
+            .contains("cannot catch signals"));
+        assert_eq!(value(&cfg, "shutdown-on-sigint"), "default");
         assert_eq!(set(&mut cfg, &[("oom-score-adj", "relative")]), Ok(()));
         assert_eq!(value(&cfg, "oom-score-adj"), "yes");
         assert_eq!(
