@@ -66,7 +66,13 @@ impl Server {
     /// first argument that is not a flag is passed first, as the config file).
     /// Returns the process's stderr if it exits before it is ready.
     pub fn start_in(dir: &Path, args: &[&str]) -> Result<Server, String> {
+        Server::start_in_env(dir, args, &[])
+    }
+
+    /// [`Server::start_in`] with extra environment variables.
+    pub fn start_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Server, String> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_redlite-server"));
+        cmd.envs(env.iter().copied());
         // A config file must come first, as with redis-server.
         let (file, args) = match args.split_first() {
             Some((first, rest)) if !first.starts_with("--") => (Some(*first), rest),
@@ -263,6 +269,13 @@ impl Reference {
                     let ours = matches!(child.try_wait(), Ok(None));
                     if ours && info.contains("redis_version:") && !info.contains("redlite_version")
                     {
+                        // INFO answers while a dataset loads; PING waits for the end.
+                        while Instant::now() < deadline
+                            && Conn::try_connect(port)
+                                .is_ok_and(|mut c| c.cmd(&["PING"]).starts_with(b"-LOADING"))
+                        {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
                         return Reference {
                             child,
                             port,
