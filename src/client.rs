@@ -821,6 +821,8 @@ pub struct ClientState {
     /// This is the link to our master (Redis's `CLIENT_MASTER`): its commands are
     /// applied without replies or refusals.
     pub master: bool,
+    /// This is the AOF loader's client (Redis's `CLIENT_ID_AOF`).
+    pub aof_loading: bool,
     /// What the client said with REPLCONF, and whether it is a replica of ours.
     pub replconf: crate::replication::ReplConf,
     /// The replication offset after this client's last write (WAIT waits for it).
@@ -936,6 +938,7 @@ impl ClientState {
             argc: 0,
             oom_at_start: false,
             master: false,
+            aof_loading: false,
             replconf: Default::default(),
             repl_woff: 0,
         }

@@ -55,6 +55,8 @@
 //!   backlog, full and partial resyncs for our replicas, WAIT, and the link that makes
 //!   this server a replica (REPLICAOF).
 //! - [`log`]: Redis-style log lines.
+//! - [`process`]: what the operating system hears from us: readiness to a supervisor
+//!   (systemd, upstart) and the OOM killer's score.
 //! - [`util`]: Redis's glob matcher, its integer and long-double number rules, the
 //!   geohash math of the geo commands, Redis's partial quicksort, and a small PRNG.
 
@@ -74,6 +76,7 @@ pub mod notify;
 pub mod pause;
 pub mod persist;
 pub mod pool;
+pub mod process;
 pub mod pubsub;
 pub mod replication;
 pub mod resp;

@@ -132,6 +132,12 @@ pub fn run(config: Config) -> Result<(), StartError> {
     let databases = config.databases;
     // Clients are served while the dump loads, and told so (-LOADING) until it is in.
     let server = Server::new(config, Store::new(databases), port).into_arc();
+    let supervised = server.config().supervised();
+    server.process.supervise(supervised, &server.log);
+    if server.config().replicaof().is_none() {
+        // A replica's score is set when it takes its master, below.
+        server.apply_oom_score();
+    }
     // The users (Redis loads them before it serves anyone): an ACL error stops the
     // start rather than leaving the server open.
     {
@@ -226,10 +232,12 @@ pub fn run(config: Config) -> Result<(), StartError> {
         .map_err(|e| fail(format!("Can't start the AOF thread: {e}")))?;
     // `replicaof`: connect to the master once the dataset is loaded.
     let master = server.config().replicaof();
+    let replica = master.is_some();
     if let Some((host, port)) = master {
         crate::replication::replica::set_master(&server, host, port);
     }
     server.log.notice("Ready to accept connections");
+    server.process.ready(replica, &server.log);
     // The accept threads serve until SHUTDOWN exits the process (CONFIG SET port or bind
     // replaces them meanwhile).
     loop {
@@ -363,8 +371,11 @@ fn load_dump(server: &Server) -> Result<(), StartError> {
         bytes: &server.persist.loading_loaded_bytes,
         log: &server.log,
     };
-    let clock = server.config().clock();
-    match persist::save::load(&path, databases, &limits, clock, Some(progress)) {
+    let (clock, delay) = {
+        let config = server.config();
+        (config.clock(), config.int("key-load-delay"))
+    };
+    match persist::save::load(&path, databases, &limits, clock, Some(progress), delay) {
         Ok(None) => {
             server.log.notice(&format!(
                 "No dump file found at {}: starting with an empty dataset",
@@ -485,7 +496,11 @@ fn cron_loop(server: &Server) {
         next_expire_db: 0,
     };
     loop {
-        let hz = server.config().hz.max(1);
+        let hz = {
+            let config = server.config();
+            effective_hz(config.hz, config.is_yes("dynamic-hz"), server.clients.len())
+        };
+        server.hz.store(hz, Ordering::Relaxed);
         thread::sleep(Duration::from_millis(1000 / u64::from(hz)));
         // A bug in one tick must not stop expiry and timeouts for good.
         let tick = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -495,6 +510,21 @@ fn cron_loop(server: &Server) {
             server.log.warning("A background tick failed; carrying on");
         }
     }
+}
+
+/// The cron's rate: `hz`, and under `dynamic-hz` doubled (up to 500) while there are
+/// more than 200 clients per tick, as Redis's serverCron adapts `server.hz`.
+fn effective_hz(configured: u32, dynamic: bool, clients: usize) -> u32 {
+    let mut hz = configured.max(1);
+    if dynamic {
+        while clients / hz as usize > 200 {
+            hz *= 2;
+            if hz >= 500 {
+                return 500;
+            }
+        }
+    }
+    hz
 }
 
 /// What the cron carries from one tick to the next.
@@ -522,7 +552,8 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
         && !server.pause.holds_expiry()
         && !server.repl.is_replica()
     {
-        let (_, busy) = expire::cycle(&server.store, hz, &mut state.next_expire_db, |ks| {
+        let effort = expire::Effort::new(server.config().uint("active-expire-effort") as u32);
+        let (_, busy) = expire::cycle(&server.store, hz, effort, &mut state.next_expire_db, |ks| {
             ks.begin(wanted);
             if ks.effects_pending() {
                 let mut origin = crate::consumers::Origin {

@@ -106,6 +106,8 @@ pub struct Stats {
     /// Network kbps over the last sampling window, as f64 bits (the cron updates them).
     pub input_kbps: AtomicU64,
     pub output_kbps: AtomicU64,
+    /// Errors our master's or the AOF's commands got (INFO's `unexpected_error_replies`).
+    pub unexpected_error_replies: AtomicU64,
 }
 
 /// What INFO persistence and LASTSAVE report, and the state of a background save.
@@ -167,6 +169,8 @@ pub struct Server {
     pub latency: crate::latency::Monitor,
     /// CLIENT PAUSE.
     pub pause: crate::pause::Pause,
+    /// The supervisor and the OOM score (see [`crate::process`]).
+    pub process: crate::process::Process,
     /// `maxmemory`, eviction and the memory account.
     pub memory: crate::memory::Memory,
     /// Replication: the stream, the backlog, our replicas and our master.
@@ -180,6 +184,8 @@ pub struct Server {
     pub events: Mutex<Vec<crate::store::Event>>,
     /// `notify-keyspace-events`, mirrored for the commands that fire events.
     notify_flags: AtomicU32,
+    /// The cron's rate: `hz`, raised with the number of clients under `dynamic-hz`.
+    pub hz: AtomicU32,
     /// Whether the cron runs the active expiry cycle (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire: AtomicBool,
     pub log: Logger,
@@ -220,6 +226,7 @@ impl Server {
         let limits = config.limits();
         let rdb_options = config.rdb_options();
         let notify_flags = config.notify_flags();
+        let hz = config.hz;
         let memory = crate::memory::Memory::default();
         let clock = memory.configure(&config);
         {
@@ -250,6 +257,7 @@ impl Server {
             calls,
             latency,
             pause: Default::default(),
+            process: Default::default(),
             memory,
             repl,
             migrate_sockets: Default::default(),
@@ -274,6 +282,7 @@ impl Server {
             events: Mutex::default(),
             notify_flags: AtomicU32::new(notify_flags),
             active_expire: AtomicBool::new(true),
+            hz: AtomicU32::new(hz),
             started: Instant::now(),
             run_id: run_id(),
             port: AtomicU16::new(port),
@@ -286,6 +295,18 @@ impl Server {
             open_files_limit: open_files_limit().unwrap_or((u64::MAX, u64::MAX)),
             this: OnceLock::new(),
         }
+    }
+
+    /// Applies `oom-score-adj` for our role now (startup, CONFIG SET, REPLICAOF), as
+    /// Redis's `setOOMScoreAdj(-1)`; false when /proc refused it (logged).
+    pub fn apply_oom_score(&self) -> bool {
+        let (mode, values) = self.config().oom_score_adj();
+        let role = if self.repl.is_replica() {
+            crate::process::Role::Replica
+        } else {
+            crate::process::Role::Master
+        };
+        self.process.set_oom_score(mode, values, role, &self.log)
     }
 
     /// Wraps the server in the `Arc` its background threads share.

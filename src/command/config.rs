@@ -81,6 +81,26 @@ fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
             )));
         }
     }
+    // A new OOM score is written at once, or the whole call is rolled back (Redis's
+    // `updateOOMScoreAdj`).
+    if config.oom_score_adj() != before.oom_score_adj() {
+        let name = if config.oom_score_adj().0 != before.oom_score_adj().0 {
+            "oom-score-adj"
+        } else {
+            "oom-score-adj-values"
+        };
+        drop(config);
+        let applied = server.apply_oom_score();
+        config = server.config_mut();
+        if !applied {
+            *config = before;
+            drop(config);
+            server.apply_oom_score();
+            return Err(CmdError::err(format!(
+                "CONFIG SET failed (possibly related to argument '{name}') - Failed to set current oom_score_adj. Check server logs."
+            )));
+        }
+    }
     // A new port or bind listens at once, or the whole call is rolled back (Redis's
     // `changeListenPort` and `changeBindAddr`); clients already connected stay.
     let port_changed = config.port != before.port;
@@ -170,6 +190,7 @@ fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         &s.keyspace_misses,
         &s.reads_processed,
         &s.writes_processed,
+        &s.unexpected_error_replies,
     ] {
         counter.store(0, Ordering::Relaxed);
     }

@@ -325,11 +325,13 @@ fn reload(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if save && crate::persist::save::save(server, &ks).is_err() {
         return Err(CmdError::err("Error trying to save the DB"));
     }
-    let (databases, limits, clock) = {
+    let (databases, limits, clock, delay) = {
         let config = server.config();
-        (config.databases, config.limits(), config.clock())
+        let delay = config.int("key-load-delay");
+        (config.databases, config.limits(), config.clock(), delay)
     };
-    let loaded = crate::persist::save::load(&server.dump_path(), databases, &limits, clock, None);
+    let path = server.dump_path();
+    let loaded = crate::persist::save::load(&path, databases, &limits, clock, None, delay);
     let Ok(Some((mut loaded, _))) = loaded else {
         return Err(CmdError::err("Error trying to load the RDB dump"));
     };

@@ -129,13 +129,13 @@ fn server_section(server: &Server, out: &mut String) {
     field(out, "atomicvar_api", "rust-std");
     field(out, "gcc_version", "0.0.0");
     field(out, "process_id", std::process::id());
-    field(out, "process_supervised", "no");
+    field(out, "process_supervised", server.process.supervised_name());
     field(out, "run_id", &server.run_id);
     field(out, "tcp_port", server.port());
     field(out, "server_time_usec", now_us());
     field(out, "uptime_in_seconds", uptime);
     field(out, "uptime_in_days", uptime / 86400);
-    field(out, "hz", config.hz);
+    field(out, "hz", server.hz.load(Ordering::Relaxed));
     field(out, "configured_hz", config.hz);
     field(out, "lru_clock", (now_ms() / 1000) & ((1 << 24) - 1));
     field(
@@ -155,6 +155,9 @@ fn server_section(server: &Server, out: &mut String) {
             .unwrap_or_default(),
     );
     field(out, "io_threads_active", 0);
+    if let Some(ms) = server.process.shutdown_in_ms() {
+        field(out, "shutdown_in_milliseconds", ms);
+    }
 }
 
 fn clients_section(server: &Server, out: &mut String) {
@@ -443,7 +446,14 @@ fn stats_section(server: &Server, out: &mut String) {
     field(out, "tracking_total_keys", tracking_keys);
     field(out, "tracking_total_items", tracking_items);
     field(out, "tracking_total_prefixes", tracking_prefixes);
-    field(out, "unexpected_error_replies", 0);
+    field(
+        out,
+        "unexpected_error_replies",
+        server
+            .stats
+            .unexpected_error_replies
+            .load(Ordering::Relaxed),
+    );
     field(
         out,
         "total_error_replies",

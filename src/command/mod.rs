@@ -638,6 +638,51 @@ fn reject(ctx: &mut Ctx, cmd: Option<&'static Command>, msg: &str) {
     ctx.out.error(msg);
 }
 
+/// Redis's `afterErrorReply` for a command from our master or from the AOF: an error
+/// there means the two datasets differ, so it is logged as critical and counted, and
+/// under `propagation-error-behavior panic` (or `panic-on-replicas`, for a read-only
+/// replica) the server stops at once rather than carry on diverged.
+fn propagation_error(ctx: &Ctx, cmd: &'static Command, args: &Args) {
+    let server = ctx.server;
+    let (from, to) = if ctx.client.master {
+        ("replica", "master")
+    } else {
+        ("server", "AOF-loading-client")
+    };
+    // The error line just written (the last line that starts with '-').
+    let bytes = ctx.out.as_bytes();
+    let text = bytes
+        .rsplit(|&b| b == b'\n')
+        .find_map(|line| line.strip_prefix(b"-"))
+        .map(|line| String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line)))
+        .unwrap_or_default();
+    let text: String = text.chars().take(4096).collect();
+    let name = full_name(cmd, args);
+    server.log.warning(&format!(
+        "== CRITICAL == This {from} is sending an error to its {to}: '{text}' after processing the command '{name}'"
+    ));
+    server
+        .stats
+        .unexpected_error_replies
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let behavior = server
+        .config()
+        .value("propagation-error-behavior")
+        .unwrap_or_default();
+    let read_only_replica = ctx.client.master && server.config().is_yes("replica-read-only");
+    let panics = match behavior.as_slice() {
+        b"panic" => true,
+        b"panic-on-replicas" => read_only_replica,
+        _ => false,
+    };
+    if panics && (read_only_replica || ctx.client.aof_loading) {
+        server.log.warning(&format!(
+            "Guru Meditation: This {from} panicked sending an error to its {to} after processing the command '{name}'"
+        ));
+        std::process::abort();
+    }
+}
+
 /// Where a call started: the time, the error replies already in the output, and how
 /// many of those calls had already accounted for.
 #[derive(Clone, Copy)]
@@ -681,6 +726,9 @@ pub fn called(
     local.called(command_id(cmd), ns, own > 0, calls.tracking());
     if !from_script {
         local.accounted_errors += own;
+    }
+    if own > 0 && (ctx.client.master || ctx.client.aof_loading) && !from_script {
+        propagation_error(ctx, cmd, args);
     }
     let us = ns / 1000;
     if ns >= 1_000_000 {
@@ -933,7 +981,13 @@ fn replay_one(server: &Server, client: &mut ClientState, out: &mut Reply, argv: 
             out,
             now_ms: 0,
         };
-        let _ = run(&mut ctx, cmd, argv);
+        let errors = ctx.out.errors.len();
+        if let Err(e) = run(&mut ctx, cmd, argv) {
+            ctx.out.error(&e.message());
+        }
+        if ctx.out.errors.len() > errors {
+            propagation_error(&ctx, cmd, argv);
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
-use crate::state::REDIS_VERSION;
+use crate::state::{Server, REDIS_VERSION};
 use crate::util::now_us;
 
 pub const COMMANDS: &[Command] = &[
@@ -343,12 +343,14 @@ fn lastsave(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 /// that save fails the server stays up and says so, as Redis does.
 fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (mut nosave, mut save, mut force, mut abort) = (false, false, false, false);
+    let mut now = false;
     for opt in args.iter().skip(1) {
         if is(opt, "nosave") {
             nosave = true;
         } else if is(opt, "save") {
             save = true;
         } else if is(opt, "now") {
+            now = true;
         } else if is(opt, "force") {
             force = true;
         } else if is(opt, "abort") {
@@ -361,7 +363,12 @@ fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     if abort {
-        return Err(CmdError::err("No shutdown in progress."));
+        if !ctx.server.process.abort_shutdown() {
+            return Err(CmdError::err("No shutdown in progress."));
+        }
+        ctx.server.log.notice("Shutdown manually aborted.");
+        ctx.out.ok();
+        return Ok(());
     }
     // While a script is busy only SHUTDOWN NOSAVE may stop the server.
     if !nosave {
@@ -371,6 +378,29 @@ fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let server = ctx.server;
     server.log.warning("User requested shutdown...");
+    server.process.notify("STOPPING=1\n", &server.log);
+    // Replicas catch up first, writes paused, for up to `shutdown-timeout` seconds
+    // (not with NOW), unless SHUTDOWN ABORT comes first.
+    let timeout = server.config().uint("shutdown-timeout");
+    let paused = !now && timeout != 0 && !ctx.client.in_exec && !server.repl.in_sync();
+    if paused {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout);
+        server.process.shutdown_waits(deadline);
+        server.pause.start(crate::pause::Kind::Write, deadline);
+        server
+            .log
+            .notice("Waiting for replicas before shutting down.");
+        crate::command::blocking::send_pending(ctx);
+        let handle = &ctx.client.handle;
+        server.repl.wait_in_sync(deadline, || {
+            server.process.shutdown_aborted() || handle.is_killed()
+        });
+        if server.process.shutdown_aborted() || handle.is_killed() {
+            return Err(shutdown_failed(server));
+        }
+    }
+    let paused = paused.then_some(server);
+    server.repl.log_shutdown(&server.log);
     if server.persist.bgsave_running.load(Ordering::Acquire) {
         // As Redis kills its saving child: the final save below supersedes it.
         server
@@ -379,13 +409,16 @@ fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
         crate::persist::save::wait_bgsave(server, true);
     }
     if crate::persist::aof::shutdown(server, force).is_err() {
-        return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
+        return Err(paused.map_or_else(shutdown_error, shutdown_failed));
     }
     let must_save = save || (!nosave && !server.config().save.is_empty());
     if must_save {
         server
             .log
             .notice("Saving the final RDB snapshot before exiting.");
+        server
+            .process
+            .notify("STATUS=Saving the final RDB snapshot\n", &server.log);
         let saved = loop {
             // A save point may start a BGSAVE after the one stopped above: stop it too.
             crate::persist::save::wait_bgsave(server, true);
@@ -398,7 +431,11 @@ fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
             server
                 .log
                 .warning("Error trying to save the DB, can't exit.");
-            return Err(CmdError::err("Errors trying to SHUTDOWN. Check logs."));
+            server.process.notify(
+                "STATUS=Error trying to save the DB, can't exit.\n",
+                &server.log,
+            );
+            return Err(paused.map_or_else(shutdown_error, shutdown_failed));
         }
     }
     let pidfile = server.config().value("pidfile").unwrap_or_default();
@@ -410,6 +447,19 @@ fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
         .log
         .warning("redlite is now ready to exit, bye bye...");
     std::process::exit(0);
+}
+
+/// SHUTDOWN's failure reply.
+fn shutdown_error() -> CmdError {
+    CmdError::err("Errors trying to SHUTDOWN. Check logs.")
+}
+
+/// A SHUTDOWN that waited for its replicas gives up (Redis's `cancelShutdown`): the
+/// pause ends and INFO stops counting down.
+fn shutdown_failed(server: &Server) -> CmdError {
+    server.process.shutdown_over();
+    server.pause.stop();
+    shutdown_error()
 }
 
 #[cfg(test)]

@@ -290,6 +290,9 @@ pub fn save(server: &Server, ks: &Keyspace) -> io::Result<()> {
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     let path = server.dump_path();
+    // `rdb-key-save-delay` slows SAVE down as it slows Redis's rdbSave.
+    let delay = server.config().int("rdb-key-save-delay");
+    super::key_delay(delay, ks.dbs().iter().map(|db| db.len() as u64).sum(), None);
     let result = write_dump(
         ks,
         &server.scripts.library_codes(),
@@ -569,6 +572,7 @@ impl Walk<'_> {
         mut pause: impl FnMut(Duration),
     ) -> io::Result<()> {
         let mut written = 0u64;
+        let mut before_chunk = 0u64;
         loop {
             if self.abort.load(Ordering::Relaxed) {
                 return Err(aborted());
@@ -593,6 +597,10 @@ impl Walk<'_> {
                 return Err(e);
             }
             after_chunk(sink, written)?;
+            // `rdb-key-save-delay`, for the keys of this chunk, out of the lock.
+            let delay = self.server.config().int("rdb-key-save-delay");
+            super::key_delay(delay, written - before_chunk, Some(self.abort));
+            before_chunk = written;
             if done {
                 break;
             }
@@ -724,6 +732,7 @@ pub fn load(
     limits: &Limits,
     clock: crate::store::clock::Clock,
     progress: Option<Progress<'_>>,
+    load_delay: i64,
 ) -> Result<Option<(Keyspace, LoadStats)>, String> {
     let mut file = match File::open(path) {
         Ok(f) => f,
@@ -757,6 +766,7 @@ pub fn load(
             None => bad_db = Some(db),
         }
         keys += 1;
+        super::key_delay(load_delay, 1, None);
         if keys % 65536 == 0 && last_report.elapsed() >= Duration::from_secs(2) {
             last_report = Instant::now();
             if let Some(p) = &progress {
@@ -861,7 +871,7 @@ mod tests {
             .join(format!("temp-{}.rdb", std::process::id()))
             .exists());
 
-        let (loaded, stats) = load(&path, 16, &Limits::default(), Default::default(), None)
+        let (loaded, stats) = load(&path, 16, &Limits::default(), Default::default(), None, 0)
             .unwrap()
             .unwrap();
         assert_eq!(stats.keys_loaded, 3);
@@ -883,18 +893,19 @@ mod tests {
             16,
             &Limits::default(),
             Default::default(),
-            None
+            None,
+            0
         )
         .unwrap()
         .is_none());
         let bad = dir.join("dump.rdb");
         // "REDIS" makes it an RDB file (Redis's), whose first record is garbage.
         fs::write(&bad, b"REDIS0009garbage").unwrap();
-        let err = load(&bad, 16, &Limits::default(), Default::default(), None).unwrap_err();
+        let err = load(&bad, 16, &Limits::default(), Default::default(), None, 0).unwrap_err();
         assert!(err.contains("Unknown RDB encoding type 103"), "{err}");
         assert_eq!(fs::read(&bad).unwrap(), b"REDIS0009garbage");
         fs::write(&bad, b"REDLITE\0garbage").unwrap();
-        let err = load(&bad, 16, &Limits::default(), Default::default(), None).unwrap_err();
+        let err = load(&bad, 16, &Limits::default(), Default::default(), None, 0).unwrap_err();
         assert!(err.contains("magic") || err.contains("version"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -906,7 +917,7 @@ mod tests {
         let mut ks = Keyspace::new(16);
         ks.db_mut(9).set(b"k", Value::Str(b"v".to_vec()));
         write_dump(&ks, &[], &path, Format::Redlite).unwrap();
-        let err = load(&path, 4, &Limits::default(), Default::default(), None).unwrap_err();
+        let err = load(&path, 4, &Limits::default(), Default::default(), None, 0).unwrap_err();
         assert!(err.contains("DB 9"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }

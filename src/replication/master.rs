@@ -313,6 +313,14 @@ fn send_through_disk(
 ) -> io::Result<()> {
     save::save_snapshot(server, snapshot, format, 0)?;
     let mut file = std::fs::File::open(server.dump_path())?;
+    // `rdb-del-sync-files`: a file written only to feed replicas does not outlive the
+    // transfer (the open handle still reads it).
+    if super::delete_sync_files(server) && server.repl.full_syncs() <= 1 {
+        server
+            .log
+            .notice("Removing the RDB file used to feed replicas in a persistence-less instance");
+        let _ = std::fs::remove_file(server.dump_path());
+    }
     let len = file.metadata()?.len();
     handle.send(format!("${len}\r\n").as_bytes())?;
     let mut buf = vec![0u8; 64 * 1024];

@@ -211,6 +211,13 @@ impl Default for Replication {
     }
 }
 
+/// `rdb-del-sync-files` with every persistence off (no save points, no AOF: Redis's
+/// `allPersistenceDisabled`): a dump file written for a sync is deleted after it.
+fn delete_sync_files(server: &Server) -> bool {
+    let config = server.config();
+    config.is_yes("rdb-del-sync-files") && config.save.is_empty() && !server.aof.enabled()
+}
+
 /// 40 random hex characters (a replication ID).
 pub fn random_id() -> String {
     let mut rng = crate::util::rand::Rng::from_clock();
@@ -427,6 +434,71 @@ impl Replication {
                 .wait_timeout(st, step)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+        }
+    }
+
+    /// Replicas still waiting for or receiving a snapshot.
+    pub fn full_syncs(&self) -> usize {
+        self.lock()
+            .replicas
+            .iter()
+            .filter(|r| r.state != ReplicaState::Online)
+            .count()
+    }
+
+    /// Whether every replica acknowledged the whole stream (Redis's `isReadyToShutdown`).
+    pub fn in_sync(&self) -> bool {
+        let st = self.lock();
+        st.replicas.iter().all(|r| r.ack_off == st.offset)
+    }
+
+    /// SHUTDOWN's wait for lagging replicas (`shutdown-timeout`): asks them for an
+    /// acknowledgement, then sleeps until all are in sync, `deadline` passes or `stop`
+    /// says to give up (SHUTDOWN ABORT).
+    pub fn wait_in_sync(&self, deadline: Instant, stop: impl Fn() -> bool) {
+        self.request_acks();
+        let mut st = self.lock();
+        loop {
+            let now = Instant::now();
+            if st.replicas.iter().all(|r| r.ack_off == st.offset) || now >= deadline || stop() {
+                return;
+            }
+            let step = Duration::from_millis(100).min(deadline - now);
+            st = self
+                .acked
+                .wait_timeout(st, step)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// What Redis's `finishShutdown` logs: each replica behind the stream, and how many
+    /// are in sync.
+    pub fn log_shutdown(&self, log: &crate::log::Logger) {
+        let st = self.lock();
+        let now = unix_secs();
+        let mut lagging = 0;
+        for r in st.replicas.iter().filter(|r| r.ack_off != st.offset) {
+            lagging += 1;
+            let lag = if r.state == ReplicaState::Online {
+                now.saturating_sub(r.ack_time)
+            } else {
+                0
+            };
+            log.warning(&format!(
+                "Lagging replica {}:{} reported offset {} behind master, lag={lag}, state={}.",
+                r.ip,
+                r.port,
+                st.offset.saturating_sub(r.ack_off),
+                r.state.name()
+            ));
+        }
+        let total = st.replicas.len();
+        if total > 0 {
+            log.notice(&format!(
+                "{} of {total} replicas are in sync when shutting down.",
+                total - lagging
+            ));
         }
     }
 

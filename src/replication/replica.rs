@@ -107,6 +107,8 @@ pub fn set_master(server: &Server, host: String, port: u16) {
     server.repl.replica.store(true, Ordering::Release);
     server.log.set_replica(true);
     server.store.write().set_replica(true);
+    // A replica takes `oom-score-adj-values`' replica score, as in Redis.
+    server.apply_oom_score();
     // Clients sleeping in a blocking command may be waiting for writes that now can
     // only come from the master: Redis unblocks them.
     let spawned = std::thread::Builder::new()
@@ -140,6 +142,7 @@ pub fn unset_master(server: &Server) {
     server.repl.replica.store(false, Ordering::Release);
     server.log.set_replica(false);
     server.store.write().set_replica(false);
+    server.apply_oom_score();
 }
 
 /// Whether the link thread of `generation` is still the current one.
@@ -459,7 +462,14 @@ fn full_sync(
     server
         .log
         .notice("MASTER <-> REPLICA sync: Flushing old data");
-    load(server, &payload).map_err(|e| {
+    let loaded = load(server, &payload);
+    if mode == b"disabled" && super::delete_sync_files(server) {
+        server.log.notice(
+            "Removing the RDB file obtained from the master. This replica has persistence disabled",
+        );
+        let _ = std::fs::remove_file(server.dump_path());
+    }
+    loaded.map_err(|e| {
         io::Error::other(format!(
             "Failed trying to load the MASTER synchronization DB from socket: {e}"
         ))
@@ -513,7 +523,8 @@ fn load(server: &Server, payload: &[u8]) -> Result<(), String> {
         ks.flush_all();
         ks.flushed();
         let limits = server.limits();
-        let loaded = crate::persist::load_rdb_into(&mut ks, payload, &limits)
+        let delay = server.config().int("key-load-delay");
+        let loaded = crate::persist::load_rdb_into(&mut ks, payload, &limits, delay)
             .map(|(stats, _)| stats.functions);
         // Tracking clients and WATCH learn that everything changed; the flush itself
         // is not ours to propagate.

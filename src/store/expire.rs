@@ -20,6 +20,30 @@ pub const ACCEPTABLE_STALE_PERCENT: usize = 10;
 /// The share of each tick the cycle may use (Redis's `ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC`).
 const TIME_PERCENT: u32 = 25;
 
+/// How hard the cycle works, from `active-expire-effort` (1 to 10) as Redis rescales
+/// it: more keys per step, more of each tick, and fewer expired keys left behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Effort {
+    /// Keys looked at per step.
+    pub keys_per_step: usize,
+    /// The share of each tick the cycle may use, in percent.
+    pub time_percent: u32,
+    /// Keep stepping while more than this share of a step was expired.
+    pub acceptable_stale_percent: usize,
+}
+
+impl Effort {
+    /// Redis's `activeExpireCycle` settings for `active-expire-effort` `effort`.
+    pub fn new(effort: u32) -> Effort {
+        let e = effort.clamp(1, 10) - 1;
+        Effort {
+            keys_per_step: KEYS_PER_STEP + KEYS_PER_STEP / 4 * e as usize,
+            time_percent: TIME_PERCENT + 2 * e,
+            acceptable_stale_percent: ACCEPTABLE_STALE_PERCENT - e as usize,
+        }
+    }
+}
+
 /// Runs one tick of active expiry over every database, starting at `*next_db` and
 /// leaving it where the time budget ran out, so that, as in Redis, a database full of
 /// expired keys cannot keep the cycle from ever reaching the ones after it. Returns how
@@ -30,11 +54,13 @@ const TIME_PERCENT: u32 = 25;
 pub fn cycle(
     store: &Store,
     hz: u32,
+    effort: Effort,
     next_db: &mut usize,
     mut after_step: impl FnMut(&mut Keyspace),
 ) -> (u64, Duration) {
-    let budget =
-        Duration::from_micros(1_000_000 * u64::from(TIME_PERCENT) / 100 / u64::from(hz.max(1)));
+    let budget = Duration::from_micros(
+        1_000_000 * u64::from(effort.time_percent) / 100 / u64::from(hz.max(1)),
+    );
     let start = Instant::now();
     let mut removed_total = 0u64;
     let mut busy = Duration::ZERO;
@@ -61,7 +87,7 @@ pub fn cycle(
                     break;
                 }
                 let now = now_ms();
-                let step = ks.db_mut(db).expire_step(KEYS_PER_STEP, now);
+                let step = ks.db_mut(db).expire_step(effort.keys_per_step, now);
                 after_step(&mut ks);
                 busy += locked.elapsed();
                 step
@@ -71,7 +97,7 @@ pub fn cycle(
                 *next_db = db;
                 return (removed_total, busy);
             }
-            if sampled == 0 || removed * 100 <= sampled * ACCEPTABLE_STALE_PERCENT {
+            if sampled == 0 || removed * 100 <= sampled * effort.acceptable_stale_percent {
                 break;
             }
         }
@@ -100,7 +126,7 @@ mod tests {
         let mut removed = 0;
         let mut next_db = 0;
         for _ in 0..100 {
-            removed += cycle(&store, 10, &mut next_db, |_| {}).0;
+            removed += cycle(&store, 10, Effort::new(1), &mut next_db, |_| {}).0;
             if removed == 5000 {
                 break;
             }
@@ -108,5 +134,48 @@ mod tests {
         assert_eq!(removed, 5000);
         let ks = store.read();
         assert_eq!(ks.db(0).len() + ks.db(1).len(), 1);
+    }
+
+    #[test]
+    fn effort_scales_as_redis() {
+        assert_eq!(
+            Effort::new(1),
+            Effort {
+                keys_per_step: 20,
+                time_percent: 25,
+                acceptable_stale_percent: 10
+            }
+        );
+        assert_eq!(
+            Effort::new(10),
+            Effort {
+                keys_per_step: 65,
+                time_percent: 43,
+                acceptable_stale_percent: 1
+            }
+        );
+    }
+
+    #[test]
+    fn more_effort_looks_at_more_keys_per_step() {
+        // One step each, with every key expired: effort 10 takes 65 keys where 1 takes 20.
+        for (effort, expected) in [(1, 20), (10, 65)] {
+            let store = Store::new(1);
+            {
+                let mut ks = store.write();
+                for i in 0..1000u32 {
+                    let key = format!("k{i}");
+                    ks.db_mut(0).set(key.as_bytes(), Value::Str(b"v".to_vec()));
+                    ks.db_mut(0).set_expiry(key.as_bytes(), 1, 0);
+                }
+            }
+            let mut steps = Vec::new();
+            let effort = Effort::new(effort);
+            let mut next_db = 0;
+            let _ = cycle(&store, 10, effort, &mut next_db, |ks| {
+                steps.push(1000 - ks.db(0).len())
+            });
+            assert_eq!(steps.first(), Some(&expected));
+        }
     }
 }

@@ -202,6 +202,7 @@ fn fake_client(server: &Server) -> io::Result<FakeClient> {
     // Never blocks (Redis's CLIENT_DENY_BLOCKING): a blocking command finding nothing
     // answers as it would inside EXEC.
     state.in_exec = true;
+    state.aof_loading = true;
     Ok(FakeClient { state, _peer: peer })
 }
 
@@ -227,7 +228,9 @@ fn run(replay: &Replay, server: &Server, client: &mut ClientState, out: &mut Rep
 fn load_rdb_base(server: &Server, replay: &Replay, path: &Path) -> Result<u64, String> {
     let data = std::fs::read(path).map_err(|e| strerror(&e))?;
     let limits = server.config().limits();
-    let (stats, end) = crate::persist::load_rdb_into(&mut server.store.write(), &data, &limits)?;
+    let delay = server.config().int("key-load-delay");
+    let (stats, end) =
+        crate::persist::load_rdb_into(&mut server.store.write(), &data, &limits, delay)?;
     (replay.restore_libraries)(server, &stats.functions)?;
     server
         .persist
@@ -323,6 +326,7 @@ pub fn load_single(
     let mut valid_before_multi = 0u64;
     let mut queued: Option<Vec<Args>> = None;
     let mut args = Args::default();
+    let load_delay = server.config().int("key-load-delay");
     let outcome = loop {
         if reader.pos - reported >= 1024 * 1024 {
             progress.fetch_add(reader.pos - reported, Ordering::Relaxed);
@@ -351,6 +355,7 @@ pub fn load_single(
             ));
             return Status::Failed;
         };
+        crate::persist::key_delay(load_delay, 1, None);
         match (name, &mut queued) {
             ("multi", None) => {
                 valid_before_multi = valid_up_to;

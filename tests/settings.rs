@@ -1,0 +1,353 @@
+//! Settings that reach outside the keyspace take effect: `supervised` (systemd's
+//! notify socket), `oom-score-adj`, `dynamic-hz`, `shutdown-timeout` (SHUTDOWN waits
+//! for lagging replicas; SHUTDOWN ABORT), `propagation-error-behavior`, and the test
+//! settings `rdb-key-save-delay` and `key-load-delay`.
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::net::UnixDatagram;
+use std::time::{Duration, Instant};
+
+use common::{Conn, Server, TempDir};
+use pretty_assertions::assert_eq;
+
+/// One INFO field, from every section (`""`: not there).
+fn info_field(c: &mut Conn, name: &str) -> String {
+    let info = String::from_utf8_lossy(&c.cmd(&["INFO", "all"])).into_owned();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Polls `f` until it is true, for up to 10 s.
+fn eventually(mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn supervised_systemd_hears_loading_ready_and_stopping() {
+    let dir = TempDir::new("sd");
+    let path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let server = Server::start_in_env(
+        dir.path(),
+        &["--supervised", "systemd"],
+        &[("NOTIFY_SOCKET", path.to_str().unwrap())],
+    )
+    .unwrap();
+    let mut heard = Vec::new();
+    let mut buf = [0u8; 256];
+    for _ in 0..3 {
+        let n = socket.recv(&mut buf).unwrap();
+        heard.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert_eq!(
+        heard,
+        [
+            "STATUS=Redis is loading...\n",
+            "STATUS=Ready to accept connections\n",
+            "READY=1\n"
+        ]
+    );
+    let mut c = server.conn();
+    assert_eq!(info_field(&mut c, "process_supervised"), "systemd");
+    assert!(server.log_text().contains("Supervised by systemd."));
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    let n = socket.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"STOPPING=1\n");
+
+    // Without a notify socket, `auto` finds no supervisor, and `systemd` says so.
+    let plain = Server::start(&["--supervised", "auto"]);
+    assert_eq!(info_field(&mut plain.conn(), "process_supervised"), "no");
+    let lonely = Server::start(&["--supervised", "systemd"]);
+    assert_eq!(info_field(&mut lonely.conn(), "process_supervised"), "no");
+    assert!(lonely
+        .log_text()
+        .contains("systemd supervision error: NOTIFY_SOCKET not found!"));
+}
+
+/// The server process's OOM score adjustment, as the kernel has it.
+fn oom_score(c: &mut Conn) -> i64 {
+    let pid = info_field(c, "process_id");
+    std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn oom_score_adj_follows_the_role_and_goes_back() {
+    let server = Server::start(&[]);
+    let mut c = server.conn();
+    let base = oom_score(&mut c);
+    // Relative values only ever raise the score, which needs no privilege.
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "oom-score-adj-values", "100 300 800"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(oom_score(&mut c), base, "oom-score-adj is still no");
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "oom-score-adj", "relative"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(oom_score(&mut c), (base + 100).min(1000));
+    // A replica takes the second value.
+    let port = common::free_port().to_string();
+    assert_eq!(c.cmd(&["REPLICAOF", "127.0.0.1", &port]), b"+OK\r\n");
+    assert_eq!(oom_score(&mut c), (base + 300).min(1000));
+    assert_eq!(c.cmd(&["REPLICAOF", "NO", "ONE"]), b"+OK\r\n");
+    assert_eq!(oom_score(&mut c), (base + 100).min(1000));
+    // Back to no: the score found at first.
+    assert_eq!(c.cmd(&["CONFIG", "SET", "oom-score-adj", "no"]), b"+OK\r\n");
+    assert_eq!(oom_score(&mut c), base);
+
+    // At startup too.
+    let started = Server::start(&[
+        "--oom-score-adj",
+        "yes",
+        "--oom-score-adj-values",
+        "50 60 70",
+    ]);
+    let mut c = started.conn();
+    assert_eq!(oom_score(&mut c), (base + 50).min(1000));
+}
+
+#[test]
+fn dynamic_hz_raises_the_cron_rate_with_many_clients() {
+    let server = Server::start(&["--hz", "1"]);
+    let mut c = server.conn();
+    assert_eq!(info_field(&mut c, "hz"), "1");
+    assert_eq!(info_field(&mut c, "configured_hz"), "1");
+    // More than 200 clients per tick: the rate doubles (Redis's serverCron).
+    let many: Vec<Conn> = (0..260).map(|_| server.conn()).collect();
+    assert!(eventually(|| info_field(&mut c, "hz") == "2"));
+    assert_eq!(info_field(&mut c, "configured_hz"), "1");
+    // With dynamic-hz off it stays as configured.
+    assert_eq!(c.cmd(&["CONFIG", "SET", "dynamic-hz", "no"]), b"+OK\r\n");
+    assert!(eventually(|| info_field(&mut c, "hz") == "1"));
+    drop(many);
+}
+
+/// A replica that takes its snapshot and then never acknowledges anything.
+fn silent_replica(port: u16) -> Conn {
+    let mut r = Conn::connect(port);
+    assert_eq!(r.cmd(&["REPLCONF", "listening-port", "4321"]), b"+OK\r\n");
+    r.send(&["SYNC"]);
+    r
+}
+
+#[test]
+fn shutdown_waits_for_lagging_replicas_until_aborted_or_timed_out() {
+    let server = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    let mut c = server.conn();
+    let _replica = silent_replica(server.port);
+    assert!(eventually(|| info_field(&mut c, "connected_slaves") == "1"));
+    assert_eq!(c.cmd(&["SET", "k", "v"]), b"+OK\r\n");
+
+    // SHUTDOWN waits (shutdown-timeout, 10 s by default); SHUTDOWN ABORT ends the wait.
+    let mut stopper = server.conn();
+    stopper.send(&["SHUTDOWN", "NOSAVE"]);
+    assert!(eventually(|| !info_field(
+        &mut c,
+        "shutdown_in_milliseconds"
+    )
+    .is_empty()));
+    assert_eq!(c.cmd(&["SHUTDOWN", "ABORT"]), b"+OK\r\n");
+    assert_eq!(
+        stopper.read_reply(),
+        b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    assert_eq!(info_field(&mut c, "shutdown_in_milliseconds"), "");
+    assert_eq!(
+        c.cmd(&["SHUTDOWN", "ABORT"]),
+        b"-ERR No shutdown in progress.\r\n"
+    );
+    // Writes are no longer paused.
+    assert_eq!(c.cmd(&["SET", "k", "w"]), b"+OK\r\n");
+    let log = server.log_text();
+    assert!(
+        log.contains("Waiting for replicas before shutting down."),
+        "{log}"
+    );
+    assert!(log.contains("Shutdown manually aborted."), "{log}");
+
+    // With a short timeout the server gives up waiting and exits, naming the replica.
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "shutdown-timeout", "1"]),
+        b"+OK\r\n"
+    );
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    assert!(c.is_closed());
+    let log = server.log_text();
+    assert!(
+        log.contains("Lagging replica 127.0.0.1:4321 reported offset"),
+        "{log}"
+    );
+    assert!(
+        log.contains("0 of 1 replicas are in sync when shutting down."),
+        "{log}"
+    );
+}
+
+#[test]
+fn shutdown_now_does_not_wait() {
+    let server = Server::start(&["--repl-diskless-sync-delay", "0"]);
+    let mut c = server.conn();
+    let _replica = silent_replica(server.port);
+    assert!(eventually(|| info_field(&mut c, "connected_slaves") == "1"));
+    assert_eq!(c.cmd(&["SET", "k", "v"]), b"+OK\r\n");
+    c.send(&["SHUTDOWN", "NOSAVE", "NOW"]);
+    assert!(c.is_closed());
+    assert!(!server
+        .log_text()
+        .contains("Waiting for replicas before shutting down."));
+}
+
+/// An AOF whose second command fails when replayed (INCR of a non-number).
+fn aof_with_an_error(dir: &std::path::Path) {
+    let aof = dir.join("appendonlydir");
+    std::fs::create_dir_all(&aof).unwrap();
+    std::fs::write(
+        aof.join("appendonly.aof.manifest"),
+        "file appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .unwrap();
+    let mut f = std::fs::File::create(aof.join("appendonly.aof.1.incr.aof")).unwrap();
+    f.write_all(&common::encode(&[b"SELECT", b"0"])).unwrap();
+    f.write_all(&common::encode(&[b"SET", b"k", b"abc"]))
+        .unwrap();
+    f.write_all(&common::encode(&[b"INCR", b"k"])).unwrap();
+    f.write_all(&common::encode(&[b"SET", b"after", b"1"]))
+        .unwrap();
+}
+
+#[test]
+fn propagation_error_behavior_logs_or_stops_on_an_aof_error() {
+    let dir = TempDir::new("prop-err");
+    aof_with_an_error(dir.path());
+    // ignore (the default): logged, counted, and loading carries on.
+    let server = Server::start_in(dir.path(), &["--appendonly", "yes"]).unwrap();
+    let mut c = server.conn();
+    assert_eq!(c.cmd(&["GET", "after"]), b"$1\r\n1\r\n");
+    assert_eq!(info_field(&mut c, "unexpected_error_replies"), "1");
+    let log = server.log_text();
+    assert!(
+        log.contains("== CRITICAL == This server is sending an error to its AOF-loading-client: 'ERR value is not an integer or out of range' after processing the command 'incr'"),
+        "{log}"
+    );
+    drop(c);
+    drop(server);
+
+    // panic: the server stops rather than start with a dataset that differs.
+    let dir = TempDir::new("prop-panic");
+    aof_with_an_error(dir.path());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_redlite-server"))
+        .args(["--port", "0", "--save", "", "--appendonly", "yes"])
+        .args(["--propagation-error-behavior", "panic", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the server carried on");
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        log.contains("Guru Meditation: This server panicked sending an error to its AOF-loading-client after processing the command 'incr'"),
+        "{log}"
+    );
+}
+
+#[test]
+fn rdb_key_save_delay_keeps_a_bgsave_running() {
+    let server = Server::start(&["--rdb-key-save-delay", "200000"]);
+    let mut c = server.conn();
+    for i in 0..10 {
+        assert_eq!(c.cmd(&["SET", &format!("k{i}"), "v"]), b"+OK\r\n");
+    }
+    assert_eq!(
+        c.cmd(&["BGSAVE"]),
+        b"+Background saving started\r\n".to_vec()
+    );
+    // 10 keys at 200 ms each: the save is still running well after it started.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(info_field(&mut c, "rdb_bgsave_in_progress"), "1");
+    assert!(eventually(
+        || info_field(&mut c, "rdb_bgsave_in_progress") == "0"
+    ));
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+}
+
+#[test]
+fn key_load_delay_slows_a_load_down() {
+    let server = Server::start(&["--enable-debug-command", "yes"]);
+    let mut c = server.conn();
+    for i in 0..10 {
+        assert_eq!(c.cmd(&["SET", &format!("k{i}"), "v"]), b"+OK\r\n");
+    }
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "key-load-delay", "100000"]),
+        b"+OK\r\n"
+    );
+    // DEBUG RELOAD saves and loads the dump: 10 keys at 100 ms each.
+    let started = Instant::now();
+    assert_eq!(c.cmd(&["DEBUG", "RELOAD"]), b"+OK\r\n");
+    assert!(started.elapsed() >= Duration::from_millis(1000));
+    assert_eq!(c.cmd(&["DBSIZE"]), b":10\r\n");
+}
+
+/// A master and a replica in their own directories, both with saving off, syncing
+/// through the dump file; returns whether each kept its dump.rdb, and their logs.
+fn disk_sync(extra: &[&str]) -> ((bool, bool), String, String) {
+    let (mdir, rdir) = (TempDir::new("del-m"), TempDir::new("del-r"));
+    let master_args = [&["--repl-diskless-sync", "no"][..], extra].concat();
+    let master = Server::start_in(mdir.path(), &master_args).unwrap();
+    assert_eq!(master.conn().cmd(&["SET", "k", "v"]), b"+OK\r\n");
+    let port = master.port.to_string();
+    let replica_args = [
+        &[
+            "--repl-diskless-load",
+            "disabled",
+            "--replicaof",
+            "127.0.0.1",
+            &port,
+        ][..],
+        extra,
+    ]
+    .concat();
+    let replica = Server::start_in(rdir.path(), &replica_args).unwrap();
+    let mut c = replica.conn();
+    assert!(eventually(
+        || info_field(&mut c, "master_link_status") == "up"
+    ));
+    assert_eq!(c.cmd(&["GET", "k"]), b"$1\r\nv\r\n");
+    let kept = (
+        mdir.path().join("dump.rdb").exists(),
+        rdir.path().join("dump.rdb").exists(),
+    );
+    (kept, master.log_text(), replica.log_text())
+}
+
+#[test]
+fn rdb_del_sync_files_removes_the_files_of_a_sync_without_persistence() {
+    let (kept, _, _) = disk_sync(&[]);
+    assert_eq!(kept, (true, true));
+    let (kept, master_log, replica_log) = disk_sync(&["--rdb-del-sync-files", "yes"]);
+    assert_eq!(kept, (false, false));
+    assert!(master_log
+        .contains("Removing the RDB file used to feed replicas in a persistence-less instance"));
+    assert!(replica_log.contains(
+        "Removing the RDB file obtained from the master. This replica has persistence disabled"
+    ));
+}
