@@ -351,3 +351,59 @@ fn rdb_del_sync_files_removes_the_files_of_a_sync_without_persistence() {
         "Removing the RDB file obtained from the master. This replica has persistence disabled"
     ));
 }
+
+/// A replica whose saves fail (its directory is gone) gets a write from its master;
+/// returns the replica once the write reached it or it stopped.
+fn replica_that_cannot_save(ignore: &str) -> (Server, Server, bool) {
+    let master = Server::start(&[]);
+    let rdir = TempDir::new("disk-err");
+    let gone = rdir.path().join("gone");
+    std::fs::create_dir(&gone).unwrap();
+    let port = master.port.to_string();
+    let replica = Server::start_in(
+        &gone,
+        &[
+            "--replicaof",
+            "127.0.0.1",
+            &port,
+            "--save",
+            "3600 1",
+            "--replica-ignore-disk-write-errors",
+            ignore,
+        ],
+    )
+    .unwrap();
+    let mut r = replica.conn();
+    assert!(eventually(
+        || info_field(&mut r, "master_link_status") == "up"
+    ));
+    std::fs::remove_dir_all(&gone).unwrap();
+    r.cmd(&["BGSAVE"]);
+    assert!(eventually(
+        || info_field(&mut r, "rdb_last_bgsave_status") == "err"
+    ));
+    assert_eq!(master.conn().cmd(&["SET", "k", "v"]), b"+OK\r\n");
+    let mut replica = replica;
+    let applied = eventually(|| {
+        matches!(replica.child.try_wait(), Ok(Some(_)))
+            || Conn::try_connect(replica.port)
+                .is_ok_and(|mut c| c.cmd(&["GET", "k"]) == b"$1\r\nv\r\n")
+    });
+    assert!(applied);
+    let alive = matches!(replica.child.try_wait(), Ok(None));
+    (master, replica, alive)
+}
+
+#[test]
+fn replica_ignore_disk_write_errors_decides_whether_a_replica_that_cannot_save_goes_on() {
+    let (_master, replica, alive) = replica_that_cannot_save("yes");
+    assert!(alive);
+    assert!(eventually(|| replica.log_text().contains(
+        "Replica is applying a command even though it is unable to write to disk."
+    )));
+    let (_master, replica, alive) = replica_that_cannot_save("no");
+    assert!(!alive, "the replica applied a write it could not persist");
+    assert!(eventually(|| replica.log_text().contains(
+        "Guru Meditation: Replica was unable to write command to disk."
+    )));
+}

@@ -522,14 +522,18 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
         if !ctx.client.master || msg.starts_with("LOADING") {
             return reject(ctx, msg);
         }
+        replica_disk_error(ctx, cmd);
     }
     // MISCONF after the AOF could not be written (Redis's DISK_ERROR_TYPE_AOF).
-    if (cmd.flags & flags::WRITE != 0 || cmd.name == "ping") && !ctx.client.master {
+    if cmd.flags & flags::WRITE != 0 || cmd.name == "ping" {
         if let Some(why) = ctx.server.aof.write_error() {
-            return reject(
-                ctx,
-                &format!("MISCONF Errors writing to the AOF file: {why}"),
-            );
+            if !ctx.client.master {
+                return reject(
+                    ctx,
+                    &format!("MISCONF Errors writing to the AOF file: {why}"),
+                );
+            }
+            replica_disk_error(ctx, cmd);
         }
     }
     // NOREPLICAS and READONLY (MASTERDOWN comes after the pub/sub check, as in Redis).
@@ -636,6 +640,29 @@ fn reject(ctx: &mut Ctx, cmd: Option<&'static Command>, msg: &str) {
         ctx.client.calls.rejected(command_id(cmd));
     }
     ctx.out.error(msg);
+}
+
+/// A write from our master while this replica cannot persist (Redis's
+/// `processCommand`): under `replica-ignore-disk-write-errors no` the replica stops
+/// rather than hold data its disk lacks; with yes it applies the write and says so in
+/// the log, at most every 10 seconds.
+fn replica_disk_error(ctx: &Ctx, cmd: &Command) {
+    static LAST_LOG_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let server = ctx.server;
+    if !server.config().is_yes("replica-ignore-disk-write-errors") && cmd.name != "ping" {
+        server
+            .log
+            .warning("Guru Meditation: Replica was unable to write command to disk.");
+        std::process::abort();
+    }
+    let now = crate::util::now_ms();
+    let last = LAST_LOG_MS.load(std::sync::atomic::Ordering::Relaxed);
+    if now > last + 10_000 {
+        LAST_LOG_MS.store(now, std::sync::atomic::Ordering::Relaxed);
+        server
+            .log
+            .warning("Replica is applying a command even though it is unable to write to disk.");
+    }
 }
 
 /// Redis's `afterErrorReply` for a command from our master or from the AOF: an error
