@@ -227,6 +227,8 @@ impl Server {
         let rdb_options = config.rdb_options();
         let notify_flags = config.notify_flags();
         let hz = config.hz;
+        let tracking = crate::tracking::Tracking::default();
+        tracking.configure(&config);
         let memory = crate::memory::Memory::default();
         let clock = memory.configure(&config);
         {
@@ -273,7 +275,7 @@ impl Server {
             },
             log,
             pubsub: PubSub::default(),
-            tracking: Default::default(),
+            tracking,
             aof,
             scripts,
             #[cfg(test)]
@@ -364,6 +366,7 @@ impl Server {
         self.aof.configure(&config);
         self.repl.configure(&config);
         self.calls.configure(&config);
+        self.tracking.configure(&config);
         self.latency
             .set_threshold(config.uint("latency-monitor-threshold"));
         let (lazy_expire, lazy_user_del, flags) = (

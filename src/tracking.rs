@@ -63,6 +63,8 @@ pub struct Tracking {
     inner: Mutex<Inner>,
     /// How many clients track: the dispatcher skips everything while it is 0.
     clients: AtomicUsize,
+    /// `tracking-table-max-keys` (0: no limit).
+    max_keys: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -71,6 +73,8 @@ struct Inner {
     trackers: HashMap<u64, Tracker>,
     /// Default mode: key -> the ids of clients that may cache it.
     table: HashMap<Vec<u8>, Vec<u64>>,
+    /// Calls of [`Tracking::limit`] in a row that left the table over its limit.
+    over_limit_calls: usize,
 }
 
 #[derive(Debug)]
@@ -146,6 +150,57 @@ impl Tracking {
         }
     }
 
+    /// Applies `tracking-table-max-keys`.
+    pub fn configure(&self, config: &crate::config::Config) {
+        let max = config.uint("tracking-table-max-keys");
+        self.max_keys.store(
+            usize::try_from(max).unwrap_or(usize::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Redis's `trackingLimitUsedSlots`: while the key table holds more keys than
+    /// `tracking-table-max-keys`, keys leave it as if they had changed, their clients
+    /// told to drop them. Each call does at most 100 times as many as the calls in a row
+    /// that found the table still over its limit, so a lowered limit is reached over a
+    /// few commands rather than in one long stall. `reader` is the client running.
+    pub fn limit(
+        &self,
+        clients: &Registry,
+        reader: u64,
+        pending: &mut Vec<u8>,
+        outgoing: &mut Outgoing,
+    ) {
+        let max = self.max_keys.load(Ordering::Relaxed);
+        let mut inner = self.lock();
+        if max == 0 || inner.table.len() <= max {
+            inner.over_limit_calls = 0;
+            return;
+        }
+        let mut effort = 100 * (inner.over_limit_calls + 1);
+        let Inner {
+            trackers, table, ..
+        } = &mut *inner;
+        while effort > 0 && table.len() > max {
+            effort -= 1;
+            // A hash map's order is as good as Redis's random walk.
+            let Some(key) = table.keys().next().cloned() else {
+                break;
+            };
+            for id in table.remove(&key).unwrap_or_default() {
+                if let Some(t) = trackers.get(&id).filter(|t| !t.mode.bcast) {
+                    let keys: [&[u8]; 1] = [&key];
+                    message(clients, t, reader, &Payload::Keys(&keys), pending, outgoing);
+                }
+            }
+        }
+        if table.len() > max {
+            inner.over_limit_calls += 1;
+        } else {
+            inner.over_limit_calls = 0;
+        }
+    }
+
     /// The messages that `keys`, just changed by client `writer`, send: pushes for the
     /// writer itself into `pending`, the others into `outgoing`.
     pub fn invalidate(
@@ -157,7 +212,9 @@ impl Tracking {
         outgoing: &mut Outgoing,
     ) {
         let mut inner = self.lock();
-        let Inner { trackers, table } = &mut *inner;
+        let Inner {
+            trackers, table, ..
+        } = &mut *inner;
         for key in keys {
             let Some(ids) = table.remove(*key) else {
                 continue;

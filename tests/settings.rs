@@ -407,3 +407,49 @@ fn replica_ignore_disk_write_errors_decides_whether_a_replica_that_cannot_save_g
         "Guru Meditation: Replica was unable to write command to disk."
     )));
 }
+
+/// Three tracked reads over a table limited to two keys, then INFO: the replies, with
+/// the one key invalidated to make room shown as `?` (each server picks it at random).
+fn tracking_over_its_limit(c: &mut Conn) -> Vec<Vec<u8>> {
+    let mut seen = vec![c
+        .cmd(&["HELLO", "3"])
+        .starts_with(b"%")
+        .to_string()
+        .into_bytes()];
+    seen.push(c.cmd(&["CONFIG", "SET", "tracking-table-max-keys", "2"]));
+    seen.push(c.cmd(&["CLIENT", "TRACKING", "ON"]));
+    for key in ["a", "b", "c"] {
+        seen.push(c.cmd(&["GET", key]));
+    }
+    // INFO comes after the invalidation, which Redis sends before it runs INFO.
+    c.send(&["INFO", "stats"]);
+    let push = c.read_reply();
+    let masked = [b"a", b"b", b"c"].iter().fold(push, |p, k| {
+        let from = [b"$1\r\n".as_slice(), k.as_slice(), b"\r\n"].concat();
+        String::from_utf8_lossy(&p)
+            .replace(std::str::from_utf8(&from).unwrap(), "$1\r\n?\r\n")
+            .into_bytes()
+    });
+    seen.push(masked);
+    let info = String::from_utf8_lossy(&c.read_reply()).into_owned();
+    let total = info
+        .lines()
+        .find(|l| l.starts_with("tracking_total_keys:"))
+        .unwrap_or_default()
+        .to_string();
+    seen.push(total.into_bytes());
+    seen
+}
+
+#[test]
+fn tracking_table_max_keys_invalidates_keys_to_stay_under_it() {
+    let server = Server::start(&[]);
+    let ours = tracking_over_its_limit(&mut server.conn());
+    assert_eq!(ours[6], b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\n?\r\n");
+    assert_eq!(ours[7], b"tracking_total_keys:2");
+    if !common::reference_available("tracking_table_max_keys_invalidates_keys_to_stay_under_it") {
+        return;
+    }
+    let redis = common::Reference::start();
+    assert_eq!(tracking_over_its_limit(&mut redis.conn()), ours);
+}

@@ -1154,6 +1154,13 @@ pub fn remember_keys(ctx: &mut Ctx, cmd: &Command, args: &Args) {
     let keys = command_keys(cmd, args);
     if !keys.is_empty() {
         ctx.server.tracking.remember(ctx.client.id, &keys);
+        let client = &mut *ctx.client;
+        ctx.server.tracking.limit(
+            &ctx.server.clients,
+            client.id,
+            &mut client.tracking.pending,
+            &mut client.tracking.outgoing,
+        );
     }
 }
 
