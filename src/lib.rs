@@ -54,6 +54,8 @@
 //! - [`replication`]: Redis's replication protocol, both sides: the stream and its
 //!   backlog, full and partial resyncs for our replicas, WAIT, and the link that makes
 //!   this server a replica (REPLICAOF).
+//! - [`lazyfree`]: the background thread that frees big values off the keyspace
+//!   (UNLINK, FLUSHALL ASYNC, the `lazyfree-lazy-*` settings).
 //! - [`log`]: Redis-style log lines.
 //! - [`process`]: what the operating system hears from us: readiness to a supervisor
 //!   (systemd, upstart) and the OOM killer's score.
@@ -70,6 +72,7 @@ pub mod config;
 pub mod connection;
 pub mod consumers;
 pub mod latency;
+pub mod lazyfree;
 pub mod log;
 pub mod memory;
 pub mod notify;

@@ -229,6 +229,8 @@ impl Server {
         let hz = config.hz;
         let tracking = crate::tracking::Tracking::default();
         tracking.configure(&config);
+        crate::lazyfree::configure(&config);
+        crate::process::configure(&config);
         let memory = crate::memory::Memory::default();
         let clock = memory.configure(&config);
         {
@@ -367,6 +369,8 @@ impl Server {
         self.repl.configure(&config);
         self.calls.configure(&config);
         self.tracking.configure(&config);
+        crate::lazyfree::configure(&config);
+        crate::process::configure(&config);
         self.latency
             .set_threshold(config.uint("latency-monitor-threshold"));
         let (lazy_expire, lazy_user_del, flags) = (

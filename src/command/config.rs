@@ -196,6 +196,7 @@ fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     }
     ctx.server.store.write().reset_stats();
     ctx.server.memory.reset_stats();
+    crate::lazyfree::reset_stats();
     ctx.server.calls.merge(&mut ctx.client.calls);
     ctx.server.calls.reset();
     ctx.out.ok();

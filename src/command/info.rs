@@ -254,8 +254,8 @@ fn memory_section(server: &Server, out: &mut String) {
     field(out, "mem_aof_buffer", aof_buffer);
     field(out, "mem_allocator", "libc");
     field(out, "active_defrag_running", 0);
-    field(out, "lazyfree_pending_objects", 0);
-    field(out, "lazyfreed_objects", 0);
+    field(out, "lazyfree_pending_objects", crate::lazyfree::pending());
+    field(out, "lazyfreed_objects", crate::lazyfree::freed());
 }
 
 /// `maxmemory-policy` as the config spells it.

@@ -61,14 +61,19 @@ const OBJECT: &[Command] = &[
     Command::sub("object", "help", Handler::Plain(object_help)),
 ];
 
-/// The shared body of DEL and UNLINK (Redis's `delGenericCommand`; both free at once
-/// here): how many keys were removed. Each fires `del`; the command is replayed as
-/// given (DEL stays DEL under `lazyfree-lazy-user-del`, as in Redis).
-fn del_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
+/// The shared body of DEL and UNLINK (Redis's `delGenericCommand`): how many keys were
+/// removed. Each fires `del`; the command is replayed as given (DEL stays DEL under
+/// `lazyfree-lazy-user-del`, as in Redis). UNLINK, and DEL under that setting, leave
+/// big values to the lazy-free thread.
+fn del_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, unlink: bool) -> CmdResult {
     let dbi = ctx.client.db;
+    let lazily = unlink || ks.lazy_user_del;
     let mut removed = 0;
     for key in args.iter().skip(1) {
-        if ks.db_mut(dbi).remove(key, ctx.now_ms).is_some() {
+        if let Some(entry) = ks.db_mut(dbi).remove(key, ctx.now_ms) {
+            if lazily {
+                crate::lazyfree::free(entry, crate::lazyfree::Reason::User);
+            }
             ks.changed(GENERIC, "del", dbi, key);
             ks.dirty += 1;
             removed += 1;
@@ -83,15 +88,15 @@ fn del_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// ```
 /// How many keys were removed.
 fn del(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
-    del_generic(ctx, ks, args)
+    del_generic(ctx, ks, args, false)
 }
 
 /// ```text
 /// UNLINK key [key ...]
 /// ```
-/// How many keys were removed (as DEL: values are freed at once).
+/// How many keys were removed; big values are freed in the background.
 fn unlink(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
-    del_generic(ctx, ks, args)
+    del_generic(ctx, ks, args, true)
 }
 
 /// How many of the keys in `args[1..]` are live, a repeated key counting each time (the
@@ -375,11 +380,13 @@ fn dbsize(ctx: &mut Ctx, ks: &Keyspace, _args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// Checks FLUSHDB/FLUSHALL's optional `ASYNC|SYNC` (both flush at once here).
-fn flush_mode(args: &Args) -> CmdResult {
+/// FLUSHDB/FLUSHALL's optional `ASYNC|SYNC`: whether to leave the keys to the
+/// lazy-free thread (without either, `lazyfree-lazy-user-flush` decides).
+fn flush_async(ctx: &Ctx, args: &Args) -> Result<bool, CmdError> {
     match args.len() {
-        1 => Ok(()),
-        2 if is(&args[1], "sync") || is(&args[1], "async") => Ok(()),
+        1 => Ok(ctx.server.config().is_yes("lazyfree-lazy-user-flush")),
+        2 if is(&args[1], "sync") => Ok(false),
+        2 if is(&args[1], "async") => Ok(true),
         _ => Err(CmdError::Syntax),
     }
 }
@@ -397,9 +404,13 @@ fn flush_effects(ctx: &Ctx, ks: &mut Keyspace, args: &Args) {
 /// FLUSHDB [ASYNC|SYNC]
 /// ```
 fn flushdb(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
-    flush_mode(args)?;
+    let lazily = flush_async(ctx, args)?;
     let n = ks.db(ctx.client.db).len() as u64;
-    ks.db_mut(ctx.client.db).clear();
+    if lazily {
+        ks.flush_db_lazily(ctx.client.db);
+    } else {
+        ks.db_mut(ctx.client.db).clear();
+    }
     ks.dirty += n;
     flush_effects(ctx, ks, args);
     ctx.out.ok();
@@ -412,8 +423,11 @@ fn flushdb(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// As in Redis, when save points are configured the (now empty) dataset is saved at
 /// once, so a restart does not bring the flushed keys back.
 fn flushall(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
-    flush_mode(args)?;
-    ks.flush_all();
+    if flush_async(ctx, args)? {
+        ks.flush_all_lazily();
+    } else {
+        ks.flush_all();
+    }
     ks.dirty += 1;
     flush_effects(ctx, ks, args);
     if !ctx.server.config().save.is_empty() {

@@ -520,7 +520,11 @@ fn load(server: &Server, payload: &[u8]) -> Result<(), String> {
     let result = {
         let mut ks = server.store.write();
         ks.begin(server.wanted());
-        ks.flush_all();
+        if server.config().is_yes("replica-lazy-flush") {
+            ks.flush_all_lazily();
+        } else {
+            ks.flush_all();
+        }
         ks.flushed();
         let limits = server.limits();
         let delay = server.config().int("key-load-delay");

@@ -236,7 +236,9 @@ impl Keyspace {
 
     /// Removes one key as eviction does, recording it (see the module's documentation).
     fn evict_key(&mut self, db: usize, key: &[u8], lazy: bool) {
-        self.db_mut(db).delete(key);
+        if let Some(entry) = self.db_mut(db).delete(key) {
+            crate::lazyfree::free(entry, crate::lazyfree::Reason::Eviction);
+        }
         self.changed(class::EVICTED, "evicted", db, key);
         let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
         self.propagate(db, &[del, key]);

@@ -226,6 +226,14 @@ impl List {
     }
 
     /// The number of elements.
+    /// How many nodes hold the elements (Redis's quicklist `len`).
+    pub fn node_count(&self) -> usize {
+        match &self.repr {
+            Repr::One(_) => 1,
+            Repr::Many(many) => many.nodes.len(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::One(node) => count(node),

@@ -458,6 +458,21 @@ impl Entry {
         *meta = with_origin(*meta, origin);
     }
 
+    /// Roughly how many allocations freeing the value takes (Redis's
+    /// `lazyfreeGetFreeEffort`): one for a string or a compact collection, the node
+    /// count of a list, the size of a hash table or skiplist.
+    pub fn free_effort(&self) -> usize {
+        match self.value() {
+            ValueRef::Str(_) => 1,
+            ValueRef::List(l) => l.node_count(),
+            ValueRef::Hash(h) if h.encoding() == "hashtable" => h.len(),
+            ValueRef::Set(s) if s.encoding() == "hashtable" => s.len(),
+            ValueRef::ZSet(z) if z.encoding() == "skiplist" => z.len(),
+            ValueRef::Stream(s) => s.len() as usize / 100 + 1,
+            _ => 1,
+        }
+    }
+
     /// The encoding OBJECT ENCODING reports, with Redis 7.0's names: `int`, `embstr` or
     /// `raw` for strings (see [`StrOrigin`]), `quicklist` for every list (7.0 has no
     /// listpack-encoded lists yet), and each collection's own for the others.
@@ -873,9 +888,27 @@ impl Db {
         self.clock
     }
 
+    /// Under `lazyfree-lazy-server-del`, a big value about to be overwritten leaves
+    /// the table first, for the background thread to free (the write then inserts anew).
+    fn take_big_for_lazy_free(&mut self, key: &[u8]) {
+        use crate::lazyfree::{lazy, Reason, THRESHOLD};
+        if lazy(Reason::ServerDel)
+            && self
+                .table
+                .get(key)
+                .is_some_and(|e| e.free_effort() > THRESHOLD)
+        {
+            if let Some(old) = self.remove_entry(key) {
+                crate::lazyfree::free(old, Reason::ServerDel);
+            }
+        }
+    }
+
     /// Removes a key that has expired.
     fn remove_expired(&mut self, key: &[u8]) {
-        self.remove_entry(key);
+        if let Some(entry) = self.remove_entry(key) {
+            crate::lazyfree::free(entry, crate::lazyfree::Reason::Expire);
+        }
         self.expired_removed += 1;
         self.watched.touch(key);
         self.log_push(Logged::Expired, key.into());
@@ -895,6 +928,7 @@ impl Db {
     /// Stores `value` under `key`, clearing any expiry (SET's semantics).
     pub fn set(&mut self, key: &[u8], value: Value) {
         self.snap_note(key);
+        self.take_big_for_lazy_free(key);
         match self.table.get_mut(key) {
             Some(entry) => {
                 note_cost(&mut self.noted, &mut self.noted_keys, entry);
@@ -916,6 +950,9 @@ impl Db {
     /// live). The string is copied once, straight into the entry.
     pub fn set_str(&mut self, key: &[u8], value: &[u8], keep_ttl: bool, now_ms: u64) {
         self.snap_note(key);
+        if !keep_ttl {
+            self.take_big_for_lazy_free(key);
+        }
         if keep_ttl {
             // An expired key's TTL is not kept: a write lookup removes the key.
             self.get_mut(key, now_ms);
@@ -1011,7 +1048,9 @@ impl Db {
     /// carries (RENAME, MOVE and COPY move whole entries between keys and databases).
     pub fn insert(&mut self, mut entry: Entry) {
         self.snap_note(entry.key());
-        self.remove_entry(entry.key());
+        if let Some(old) = self.remove_entry(entry.key()) {
+            crate::lazyfree::free(old, crate::lazyfree::Reason::ServerDel);
+        }
         let with_ttl = entry.expires_at != 0;
         if with_ttl {
             entry.ttl_slot = self.ttl_keys.len() as u32;
@@ -1070,6 +1109,13 @@ impl Db {
 
     /// Removes every key.
     pub fn clear(&mut self) {
+        drop(self.take_all());
+    }
+
+    /// Empties the database as [`Db::clear`] does, returning the old contents (for
+    /// the background thread to free) and how many keys they hold.
+    pub fn take_all(&mut self) -> (Db, u64) {
+        let keys = self.table.len() as u64;
         self.watched
             .touch_existing(|key| self.table.get(key).is_some());
         let expired_removed = self.expired_removed;
@@ -1088,22 +1134,26 @@ impl Db {
         if let Some(snap) = snap.as_mut().filter(|s| s.detached.is_none()) {
             snap.detached = Some(std::mem::take(&mut self.table));
         }
-        *self = Db {
-            expired_removed,
-            log,
-            log_new,
-            log_miss,
-            replica,
-            clock,
-            pending,
-            watched,
-            snap,
-            index,
-            mem_changed,
-            mem_published,
-            ..Db::default()
-        };
+        let old = std::mem::replace(
+            self,
+            Db {
+                expired_removed,
+                log,
+                log_new,
+                log_miss,
+                replica,
+                clock,
+                pending,
+                watched,
+                snap,
+                index,
+                mem_changed,
+                mem_published,
+                ..Db::default()
+            },
+        );
         self.mark_changed();
+        (old, keys)
     }
 
     /// Whether the table has a rehash in progress that may advance (it holds still while
@@ -1839,6 +1889,24 @@ impl Keyspace {
             db.clear();
         }
         self.settle();
+    }
+
+    /// Removes every key of every database, leaving the old contents to the lazy-free
+    /// thread (FLUSHALL ASYNC).
+    pub fn flush_all_lazily(&mut self) {
+        for i in 0..self.dbs.len() {
+            self.flush_db_lazily(i);
+        }
+        self.settle();
+    }
+
+    /// Removes every key of database `db`, leaving them to the lazy-free thread
+    /// (FLUSHDB ASYNC).
+    pub fn flush_db_lazily(&mut self, db: usize) {
+        let (old, keys) = self.dbs[db].take_all();
+        if keys > 0 {
+            crate::lazyfree::free_later(Box::new(old), keys);
+        }
     }
 }
 
