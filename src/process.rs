@@ -5,8 +5,8 @@
 
 use std::io;
 use std::os::unix::net::UnixDatagram;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::log::Logger;
 
@@ -184,6 +184,60 @@ impl Process {
                 .as_millis() as u64
         })
     }
+}
+
+/// `crash-log-enabled`, mirrored where a panic can read it without a lock.
+static CRASH_LOG: AtomicBool = AtomicBool::new(true);
+
+/// Applies `crash-log-enabled`.
+pub fn configure(config: &crate::config::Config) {
+    CRASH_LOG.store(config.is_yes("crash-log-enabled"), Ordering::Relaxed);
+}
+
+/// Redis's bug report for `message` (its `_serverPanic`): the banner, the Guru
+/// Meditation line with where it happened, and under `crash-log-enabled` the stack.
+fn bug_report(log: &crate::log::Logger, message: &str, location: &str) {
+    log.raw("\n\n=== REDIS BUG REPORT START: Cut & paste starting from here ===\n");
+    log.warning("------------------------------------------------");
+    log.warning("!!! Software Failure. Press left mouse button to continue");
+    log.warning(&format!("Guru Meditation: {message} #{location}"));
+    if CRASH_LOG.load(Ordering::Relaxed) {
+        let trace = std::backtrace::Backtrace::force_capture();
+        log.raw(&format!("\n------ STACK TRACE ------\n{trace}\n"));
+    }
+    log.raw("\n=== REDIS BUG REPORT END. Make sure to include from START to END. ===\n\n");
+}
+
+/// Stops the server at once, as Redis's `serverPanic`, after its bug report (for the
+/// settings that ask for a panic: `propagation-error-behavior`,
+/// `replica-ignore-disk-write-errors`).
+#[track_caller]
+pub fn server_panic(log: &crate::log::Logger, message: &str) -> ! {
+    let at = std::panic::Location::caller();
+    bug_report(log, message, &format!("{}:{}", at.file(), at.line()));
+    std::process::abort();
+}
+
+/// Logs a panic (a bug: the command that hit it fails with an error and the server
+/// carries on) as Redis logs a crash, into the server's log.
+pub fn log_panics(server: &Arc<crate::state::Server>) {
+    let server = Arc::downgrade(server);
+    std::panic::set_hook(Box::new(move |info| {
+        let Some(server) = server.upgrade() else {
+            return;
+        };
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        bug_report(&server.log, &message, &location);
+    }));
 }
 
 /// strerror's text for an I/O error (Rust appends " (os error N)").

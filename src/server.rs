@@ -132,6 +132,7 @@ pub fn run(config: Config) -> Result<(), StartError> {
     let databases = config.databases;
     // Clients are served while the dump loads, and told so (-LOADING) until it is in.
     let server = Server::new(config, Store::new(databases), port).into_arc();
+    crate::process::log_panics(&server);
     let supervised = server.config().supervised();
     server.process.supervise(supervised, &server.log);
     if server.config().replicaof().is_none() {

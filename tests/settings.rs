@@ -64,7 +64,9 @@ fn supervised_systemd_hears_loading_ready_and_stopping() {
     );
     let mut c = server.conn();
     assert_eq!(info_field(&mut c, "process_supervised"), "systemd");
-    assert!(server.log_text().contains("Supervised by systemd."));
+    assert!(eventually(|| server
+        .log_text()
+        .contains("Supervised by systemd.")));
     c.send(&["SHUTDOWN", "NOSAVE"]);
     let n = socket.recv(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"STOPPING=1\n");
@@ -74,9 +76,9 @@ fn supervised_systemd_hears_loading_ready_and_stopping() {
     assert_eq!(info_field(&mut plain.conn(), "process_supervised"), "no");
     let lonely = Server::start(&["--supervised", "systemd"]);
     assert_eq!(info_field(&mut lonely.conn(), "process_supervised"), "no");
-    assert!(lonely
-        .log_text()
-        .contains("systemd supervision error: NOTIFY_SOCKET not found!"));
+    assert!(eventually(|| lonely.log_text().contains(
+        "systemd supervision error: NOTIFY_SOCKET not found!"
+    )));
 }
 
 /// The server process's OOM score adjustment, as the kernel has it.
@@ -178,6 +180,9 @@ fn shutdown_waits_for_lagging_replicas_until_aborted_or_timed_out() {
     );
     // Writes are no longer paused.
     assert_eq!(c.cmd(&["SET", "k", "w"]), b"+OK\r\n");
+    assert!(eventually(|| server
+        .log_text()
+        .contains("manually aborted")));
     let log = server.log_text();
     assert!(
         log.contains("Waiting for replicas before shutting down."),
@@ -192,6 +197,7 @@ fn shutdown_waits_for_lagging_replicas_until_aborted_or_timed_out() {
     );
     c.send(&["SHUTDOWN", "NOSAVE"]);
     assert!(c.is_closed());
+    assert!(eventually(|| server.log_text().contains("ready to exit")));
     let log = server.log_text();
     assert!(
         log.contains("Lagging replica 127.0.0.1:4321 reported offset"),
@@ -212,6 +218,7 @@ fn shutdown_now_does_not_wait() {
     assert_eq!(c.cmd(&["SET", "k", "v"]), b"+OK\r\n");
     c.send(&["SHUTDOWN", "NOSAVE", "NOW"]);
     assert!(c.is_closed());
+    assert!(eventually(|| server.log_text().contains("ready to exit")));
     assert!(!server
         .log_text()
         .contains("Waiting for replicas before shutting down."));
@@ -244,6 +251,7 @@ fn propagation_error_behavior_logs_or_stops_on_an_aof_error() {
     let mut c = server.conn();
     assert_eq!(c.cmd(&["GET", "after"]), b"$1\r\n1\r\n");
     assert_eq!(info_field(&mut c, "unexpected_error_replies"), "1");
+    assert!(eventually(|| server.log_text().contains("== CRITICAL ==")));
     let log = server.log_text();
     assert!(
         log.contains("== CRITICAL == This server is sending an error to its AOF-loading-client: 'ERR value is not an integer or out of range' after processing the command 'incr'"),
@@ -332,6 +340,9 @@ fn disk_sync(extra: &[&str]) -> ((bool, bool), String, String) {
         || info_field(&mut c, "master_link_status") == "up"
     ));
     assert_eq!(c.cmd(&["GET", "k"]), b"$1\r\nv\r\n");
+    assert!(eventually(|| replica
+        .log_text()
+        .contains("MASTER <-> REPLICA sync: Finished with success")));
     let kept = (
         mdir.path().join("dump.rdb").exists(),
         rdir.path().join("dump.rdb").exists(),
@@ -384,12 +395,14 @@ fn replica_that_cannot_save(ignore: &str) -> (Server, Server, bool) {
     ));
     assert_eq!(master.conn().cmd(&["SET", "k", "v"]), b"+OK\r\n");
     let mut replica = replica;
-    let applied = eventually(|| {
-        matches!(replica.child.try_wait(), Ok(Some(_)))
-            || Conn::try_connect(replica.port)
-                .is_ok_and(|mut c| c.cmd(&["GET", "k"]) == b"$1\r\nv\r\n")
-    });
-    assert!(applied);
+    if ignore == "yes" {
+        assert!(eventually(|| r.cmd(&["GET", "k"]) == b"$1\r\nv\r\n"));
+    } else {
+        assert!(eventually(|| matches!(
+            replica.child.try_wait(),
+            Ok(Some(_))
+        )));
+    }
     let alive = matches!(replica.child.try_wait(), Ok(None));
     (master, replica, alive)
 }
@@ -452,4 +465,110 @@ fn tracking_table_max_keys_invalidates_keys_to_stay_under_it() {
     }
     let redis = common::Reference::start();
     assert_eq!(tracking_over_its_limit(&mut redis.conn()), ours);
+}
+
+/// `lazyfreed_objects` once nothing is pending.
+fn lazyfreed(c: &mut Conn) -> String {
+    assert!(eventually(
+        || info_field(c, "lazyfree_pending_objects") == "0"
+    ));
+    info_field(c, "lazyfreed_objects")
+}
+
+/// UNLINK, DEL, FLUSHDB/FLUSHALL and an overwrite, with and without the lazyfree
+/// settings; the lazy-free count after each step.
+fn lazyfree_counts(c: &mut Conn) -> Vec<String> {
+    let big = |c: &mut Conn, key: &str| {
+        let mut args = vec!["HSET".to_string(), key.to_string()];
+        // Past hash-max-listpack-entries: a hash table, 600 allocations to free.
+        for i in 0..600 {
+            args.push(format!("f{i}"));
+            args.push("v".to_string());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_eq!(c.cmd(&args), b":600\r\n");
+    };
+    let mut counts = Vec::new();
+    big(c, "h1");
+    assert_eq!(c.cmd(&["SET", "small", "v"]), b"+OK\r\n");
+    assert_eq!(c.cmd(&["UNLINK", "h1", "small"]), b":2\r\n");
+    counts.push(lazyfreed(c)); // the big hash only
+    big(c, "h2");
+    assert_eq!(c.cmd(&["DEL", "h2"]), b":1\r\n");
+    counts.push(lazyfreed(c)); // DEL frees at once
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "lazyfree-lazy-user-del", "yes"]),
+        b"+OK\r\n"
+    );
+    big(c, "h3");
+    assert_eq!(c.cmd(&["DEL", "h3"]), b":1\r\n");
+    counts.push(lazyfreed(c));
+    big(c, "h4");
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "lazyfree-lazy-server-del", "yes"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(c.cmd(&["SET", "h4", "now a string"]), b"+OK\r\n");
+    counts.push(lazyfreed(c));
+    for i in 0..10 {
+        assert_eq!(c.cmd(&["SET", &format!("k{i}"), "v"]), b"+OK\r\n");
+    }
+    assert_eq!(c.cmd(&["FLUSHALL", "ASYNC"]), b"+OK\r\n");
+    counts.push(lazyfreed(c)); // every key of the flushed databases
+    for i in 0..5 {
+        assert_eq!(c.cmd(&["SET", &format!("k{i}"), "v"]), b"+OK\r\n");
+    }
+    assert_eq!(c.cmd(&["FLUSHDB"]), b"+OK\r\n");
+    counts.push(lazyfreed(c)); // lazyfree-lazy-user-flush is no
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "lazyfree-lazy-user-flush", "yes"]),
+        b"+OK\r\n"
+    );
+    for i in 0..5 {
+        assert_eq!(c.cmd(&["SET", &format!("k{i}"), "v"]), b"+OK\r\n");
+    }
+    assert_eq!(c.cmd(&["FLUSHDB"]), b"+OK\r\n");
+    counts.push(lazyfreed(c));
+    assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), b"+OK\r\n");
+    counts.push(lazyfreed(c));
+    counts
+}
+
+#[test]
+fn lazyfree_frees_big_values_in_the_background_as_redis_counts_them() {
+    let server = Server::start(&[]);
+    let ours = lazyfree_counts(&mut server.conn());
+    // FLUSHALL ASYNC counts its 11 keys (10 and the overwritten h4).
+    assert_eq!(ours, ["1", "1", "2", "3", "14", "14", "19", "0"]);
+    if !common::reference_available(
+        "lazyfree_frees_big_values_in_the_background_as_redis_counts_them",
+    ) {
+        return;
+    }
+    let redis = common::Reference::start();
+    assert_eq!(lazyfree_counts(&mut redis.conn()), ours);
+}
+
+/// DEBUG PANIC's log, once the server has stopped.
+fn panic_log(extra: &[&str]) -> String {
+    let mut server = Server::start(&[&["--enable-debug-command", "yes"][..], extra].concat());
+    server.conn().send(&["DEBUG", "PANIC"]);
+    let status = server.child.wait().unwrap();
+    assert!(!status.success());
+    assert!(eventually(|| server
+        .log_text()
+        .contains("REDIS BUG REPORT END")));
+    server.log_text()
+}
+
+#[test]
+fn crash_log_enabled_decides_whether_a_panic_logs_its_stack() {
+    let log = panic_log(&[]);
+    assert!(log.contains("=== REDIS BUG REPORT START: Cut & paste starting from here ==="));
+    assert!(log.contains("!!! Software Failure. Press left mouse button to continue"));
+    assert!(log.contains("Guru Meditation: DEBUG PANIC called at Unix time "));
+    assert!(log.contains("------ STACK TRACE ------"), "{log}");
+    let log = panic_log(&["--crash-log-enabled", "no"]);
+    assert!(log.contains("Guru Meditation: DEBUG PANIC called at Unix time "));
+    assert!(!log.contains("------ STACK TRACE ------"), "{log}");
 }

@@ -108,6 +108,13 @@ fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             ctx.out.ok();
         }
         (b"error", 3) => ctx.out.error(&String::from_utf8_lossy(&args[2])),
+        (b"panic", 2) => crate::process::server_panic(
+            &ctx.server.log,
+            &format!(
+                "DEBUG PANIC called at Unix time {}",
+                crate::util::now_ms() / 1000
+            ),
+        ),
         (b"protocol", 3) => protocol(ctx, &args[2])?,
         (b"digest", 2) => {
             let ks = ctx.server.store.read();

@@ -650,10 +650,7 @@ fn replica_disk_error(ctx: &Ctx, cmd: &Command) {
     static LAST_LOG_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let server = ctx.server;
     if !server.config().is_yes("replica-ignore-disk-write-errors") && cmd.name != "ping" {
-        server
-            .log
-            .warning("Guru Meditation: Replica was unable to write command to disk.");
-        std::process::abort();
+        crate::process::server_panic(&server.log, "Replica was unable to write command to disk.");
     }
     let now = crate::util::now_ms();
     let last = LAST_LOG_MS.load(std::sync::atomic::Ordering::Relaxed);
@@ -703,10 +700,12 @@ fn propagation_error(ctx: &Ctx, cmd: &'static Command, args: &Args) {
         _ => false,
     };
     if panics && (read_only_replica || ctx.client.aof_loading) {
-        server.log.warning(&format!(
-            "Guru Meditation: This {from} panicked sending an error to its {to} after processing the command '{name}'"
-        ));
-        std::process::abort();
+        crate::process::server_panic(
+            &server.log,
+            &format!(
+                "This {from} panicked sending an error to its {to} after processing the command '{name}'"
+            ),
+        );
     }
 }
 
