@@ -1144,9 +1144,6 @@ impl Config {
         if self.render(index_of("tls-port")) != b"0" {
             return Some("TLS (tls-port) is not supported by redlite");
         }
-        if !self.render(index_of("unixsocket")).is_empty() {
-            return Some("unix sockets (unixsocket) are not supported by redlite");
-        }
         if self.render(index_of("maxmemory-clients")) != b"0" {
             return Some("client eviction (maxmemory-clients) is not supported by redlite");
         }
@@ -2032,7 +2029,6 @@ mod tests {
             (&["--cluster-enabled", "yes"][..], "cluster mode"),
             (&["--daemonize", "yes"][..], "daemonize yes"),
             (&["--tls-port", "6380"][..], "TLS"),
-            (&["--unixsocket", "/tmp/redlite.sock"][..], "unix sockets"),
             (&["--enable-module-command", "local"][..], "modules"),
             (&["--maxmemory-clients", "10mb"][..], "client eviction"),
             (&["--syslog-enabled", "yes"][..], "syslog"),
@@ -2049,6 +2045,26 @@ mod tests {
             "ERR CONFIG SET failed (possibly related to argument 'tls-port') - TLS (tls-port) is not supported by redlite"
         );
         assert_eq!(value(&cfg, "tls-port"), "0");
+    }
+
+    #[test]
+    fn unixsocket_is_accepted_at_startup_and_immutable() {
+        let mut cfg = load(&[
+            "--unixsocket",
+            "/tmp/redlite.sock",
+            "--unixsocketperm",
+            "770",
+        ]);
+        assert_eq!(value(&cfg, "unixsocket"), "/tmp/redlite.sock");
+        assert_eq!(value(&cfg, "unixsocketperm"), "770");
+        for name in ["unixsocket", "unixsocketperm"] {
+            let err = set(&mut cfg, &[(name, "0")]).unwrap_err();
+            assert_eq!(
+                err,
+                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config")
+            );
+        }
+        assert_eq!(value(&cfg, "unixsocket"), "/tmp/redlite.sock");
     }
 
     fn value(cfg: &Config, name: &str) -> String {
