@@ -127,6 +127,21 @@ fn the_socket_file_has_unixsocketperm_and_replaces_a_stale_file() {
 }
 
 #[test]
+fn a_relative_path_is_taken_from_dir() {
+    let dir = TempDir::new("unix-relative");
+    let server = Server::start_in(dir.path(), &["--unixsocket", "rel.sock"]).expect("starts");
+    let path = dir.path().join("rel.sock");
+    let mut c = Conn::connect_unix(&path);
+    // Shown as configured, as Redis shows `server.unixsocket`.
+    let info = c.cmd_str(&["CLIENT", "INFO"]);
+    assert!(
+        info.contains(" addr=rel.sock:0 laddr=rel.sock:0 "),
+        "{info}"
+    );
+    drop(server);
+}
+
+#[test]
 fn shutdown_removes_the_socket_file() {
     let dir = TempDir::new("unix-shutdown");
     let (mut server, path) = start_unix(dir.path(), &[]);
