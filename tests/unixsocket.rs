@@ -109,7 +109,9 @@ fn port_zero_and_a_unix_socket_serve_commands_pipelines_and_pubsub() {
 fn the_socket_file_has_unixsocketperm_and_replaces_a_stale_file() {
     let dir = TempDir::new("unix-perm");
     let path = dir.path().join("redlite.sock");
-    std::fs::write(&path, b"left behind by a crash").unwrap();
+    // What a killed server leaves: a socket file nobody listens on.
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    assert!(std::os::unix::net::UnixStream::connect(&path).is_err());
     let (server, path) = start_unix(dir.path(), &["--unixsocketperm", "750"]);
     let meta = std::fs::metadata(&path).unwrap();
     assert!(meta.file_type().is_socket(), "{meta:?}");
