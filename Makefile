@@ -3,7 +3,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor bench-hll bench-memory bench-geo bench-rdb bench-acl bench-cache bench-replication lint clean
+.PHONY: all build run-server test bench bench-compare bench-aof bench-scripting bench-stream bench-monitor bench-unixsocket bench-hll bench-memory bench-geo bench-rdb bench-acl bench-cache bench-replication lint clean
 
 all: build
 
@@ -52,6 +52,12 @@ bench-stream:
 ## section to benches/BENCHMARKS.md.
 bench-monitor:
 	bash benches/monitor.sh
+
+## SET and GET at -P 16 over TCP and over the unix socket, against
+## redis-server (BASE=older binary adds its TCP figures); adds its section to
+## benches/BENCHMARKS.md.
+bench-unixsocket:
+	bash benches/unixsocket.sh
 
 ## HyperLogLog against redis-server 7.0: PFADD (one dense key, many sparse keys) and
 ## PFCOUNT (one key, a union of three) at -P 1 and -P 16; adds its section to

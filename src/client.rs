@@ -11,13 +11,14 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
+use std::net::{IpAddr, Shutdown};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::config::ObufLimit;
 use crate::resp::Args;
+use crate::socket::{Peer, Socket};
 use crate::store::blocking::{Interrupt, Waiter};
 use crate::store::watch::WatchFlag;
 use crate::store::Key;
@@ -72,15 +73,15 @@ pub struct ClientInfo {
 #[derive(Debug)]
 pub struct ClientHandle {
     pub id: u64,
-    pub addr: SocketAddr,
-    pub local_addr: SocketAddr,
+    pub addr: Peer,
+    pub local_addr: Peer,
     pub fd: i32,
     pub created: Instant,
     /// Unix ms of the last request, for `idle=` and the `timeout` setting.
     pub last_active_ms: AtomicU64,
     pub info: Mutex<ClientInfo>,
     /// The socket, shared by the connection's reader and the writers.
-    socket: Arc<TcpStream>,
+    socket: Arc<Socket>,
     /// Held while a reply is written, so replies from different threads never interleave.
     write_lock: Mutex<()>,
     killed: AtomicBool,
@@ -162,17 +163,15 @@ struct OutboxState {
 
 impl ClientHandle {
     /// A handle for an accepted connection's socket (`stream`, or a clone of it if the
-    /// caller reads from another descriptor).
-    pub fn new(id: u64, stream: TcpStream) -> io::Result<ClientHandle> {
-        #[cfg(unix)]
-        let fd = std::os::unix::io::AsRawFd::as_raw_fd(&stream);
-        #[cfg(not(unix))]
-        let fd = -1;
+    /// caller reads from another descriptor), TCP or unix.
+    pub fn new(id: u64, stream: impl Into<Socket>) -> io::Result<ClientHandle> {
+        let socket = stream.into();
+        let (addr, local_addr) = socket.addresses()?;
         Ok(ClientHandle {
             id,
-            addr: stream.peer_addr()?,
-            local_addr: stream.local_addr()?,
-            fd,
+            addr,
+            local_addr,
+            fd: socket.raw_fd(),
             created: Instant::now(),
             last_active_ms: AtomicU64::new(now_ms()),
             info: Mutex::new(ClientInfo {
@@ -182,7 +181,7 @@ impl ClientHandle {
                 redirect: -1,
                 ..ClientInfo::default()
             }),
-            socket: Arc::new(stream),
+            socket: Arc::new(socket),
             write_lock: Mutex::new(()),
             killed: AtomicBool::new(false),
             outbox: Outbox::default(),
@@ -378,7 +377,8 @@ impl ClientHandle {
     }
 
     /// Turns Nagle's algorithm back on for this socket (`repl-disable-tcp-nodelay yes`
-    /// on a replica's link: fewer, larger packets, more latency).
+    /// on a replica's link: fewer, larger packets, more latency); nothing for a unix
+    /// socket.
     pub fn disable_nodelay(&self) {
         let _ = self.socket.set_nodelay(false);
     }
@@ -479,9 +479,10 @@ impl ClientHandle {
     }
 
     /// Whether the client connects from the loopback interface (Redis's `connIsLocal`),
-    /// which protected mode and `enable-protected-configs local` care about.
+    /// which protected mode and `enable-protected-configs local` care about; a unix
+    /// socket client is local, as Redis's `islocalClient` says.
     pub fn is_local(&self) -> bool {
-        is_local_address(self.addr.ip())
+        self.addr.ip().is_none_or(is_local_address)
     }
 
     /// Whether [`ClientHandle::kill`] was called.
@@ -514,7 +515,7 @@ impl ClientHandle {
             String::from_utf8_lossy(&info.name),
             self.created.elapsed().as_secs(),
             idle,
-            client_flags(&info),
+            client_flags(&info, self.addr.is_unix()),
             info.db,
             info.sub,
             info.psub,
@@ -701,8 +702,8 @@ const DICT_ENTRY: usize = 24;
 
 /// CLIENT LIST's `flags=`, in Redis 7.0's order: `O` monitor, `P` subscribed, `x` in MULTI,
 /// `b` blocked, `t` tracking, `R` its redirect target gone, `B` broadcast tracking, `d` a
-/// watched key changed, `e` no-evict, or `N` for none of these.
-fn client_flags(info: &ClientInfo) -> String {
+/// watched key changed, `U` a unix socket client, `e` no-evict, or `N` for none of these.
+fn client_flags(info: &ClientInfo, unix: bool) -> String {
     let mut flags = String::new();
     flags.extend(info.repl_flag);
     for (on, flag) in [
@@ -714,6 +715,7 @@ fn client_flags(info: &ClientInfo) -> String {
         (info.tracking_broken, 'R'),
         (info.tracking_bcast, 'B'),
         (info.dirty_cas, 'd'),
+        (unix, 'U'),
         (info.no_evict, 'e'),
     ] {
         if on {
@@ -728,7 +730,7 @@ fn client_flags(info: &ClientInfo) -> String {
 
 /// Reads a client's socket, which its [`ClientHandle`] shares (no second descriptor).
 #[derive(Debug)]
-pub struct SocketReader(Arc<TcpStream>);
+pub struct SocketReader(Arc<Socket>);
 
 impl Read for SocketReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -1008,6 +1010,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::TcpStream;
 
     #[test]
     fn jemalloc_classes_and_dict_tables() {

@@ -563,7 +563,6 @@ const REFUSED: &[(&str, &[&str], &str)] = &[
     ("tls-port", &["0"], "TLS (tls-port) is not supported by redlite"),
     ("tls-replication", &["no"], "TLS (tls-replication) is not supported by redlite"),
     ("tls-cluster", &["no"], "TLS (tls-cluster) is not supported by redlite"),
-    ("unixsocket", &[""], "unix sockets (unixsocket) are not supported by redlite"),
     ("maxmemory-clients", &["0"], "client eviction (maxmemory-clients) is not supported by redlite"),
     ("syslog-enabled", &["no"],
      "syslog (syslog-enabled yes) is not supported by redlite: log to a file (logfile) or to standard output"),
@@ -2068,7 +2067,6 @@ mod tests {
             (&["--cluster-enabled", "yes"][..], "cluster mode"),
             (&["--daemonize", "yes"][..], "daemonize yes"),
             (&["--tls-port", "6380"][..], "TLS"),
-            (&["--unixsocket", "/tmp/redlite.sock"][..], "unix sockets"),
             (&["--enable-module-command", "local"][..], "modules"),
             (&["--maxmemory-clients", "10mb"][..], "client eviction"),
             (&["--syslog-enabled", "yes"][..], "syslog"),
@@ -2101,6 +2099,26 @@ mod tests {
             "ERR CONFIG SET failed (possibly related to argument 'tls-port') - TLS (tls-port) is not supported by redlite"
         );
         assert_eq!(value(&cfg, "tls-port"), "0");
+    }
+
+    #[test]
+    fn unixsocket_is_accepted_at_startup_and_immutable() {
+        let mut cfg = load(&[
+            "--unixsocket",
+            "/tmp/redlite.sock",
+            "--unixsocketperm",
+            "770",
+        ]);
+        assert_eq!(value(&cfg, "unixsocket"), "/tmp/redlite.sock");
+        assert_eq!(value(&cfg, "unixsocketperm"), "770");
+        for name in ["unixsocket", "unixsocketperm"] {
+            let err = set(&mut cfg, &[(name, "0")]).unwrap_err();
+            assert_eq!(
+                err,
+                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config")
+            );
+        }
+        assert_eq!(value(&cfg, "unixsocket"), "/tmp/redlite.sock");
     }
 
     fn value(cfg: &Config, name: &str) -> String {

@@ -16,6 +16,8 @@
 //!   configuration, clients, pub/sub, tracking, persistence and AOF state, counters.
 //! - [`pool`]: the elastic pool of std threads; one worker serves one connection.
 //! - [`connection`]: one client: read, parse, run every buffered request, one write.
+//! - [`socket`]: the two kinds of client socket, TCP and unix (`unixsocket`), and
+//!   their addresses as Redis shows them.
 //! - [`client`]: the client registry; the shared handle (write half of the socket, so
 //!   other threads can send to a client, and a subscriber's queued output with its own
 //!   writer thread) and the connection-local state (transaction, watched keys,
@@ -85,6 +87,7 @@ pub mod replication;
 pub mod resp;
 pub mod script;
 pub mod server;
+pub mod socket;
 pub mod state;
 pub mod store;
 pub mod tracking;

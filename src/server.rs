@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::log::Logger;
 use crate::persist;
 use crate::pool::Pool;
+use crate::socket::{Listener, Socket};
 use crate::state::{
     fit_maxclients, open_files_limit, FdBudget, Server, REDIS_VERSION, REDLITE_VERSION,
 };
@@ -105,11 +106,35 @@ pub fn run(config: Config) -> Result<(), StartError> {
         FdBudget::TooLow { log, .. } => return Err(fail(log.join("\n"))),
     }
 
-    let listeners = bind_all(&config)?;
-    let port = listeners[0]
-        .local_addr()
-        .map_err(|e| fail(format!("Can't read the bound address: {e}")))?
-        .port();
+    let unixsocket = config.value("unixsocket").unwrap_or_default();
+    let unixsocket = String::from_utf8_lossy(&unixsocket).into_owned();
+    // Port 0 listens on no TCP port when a unix socket is configured, as in Redis;
+    // alone, it picks a free port (where Redis would exit: not listening anywhere).
+    let listeners = if config.port == 0 && !unixsocket.is_empty() {
+        Vec::new()
+    } else {
+        bind_all(&config)?
+    };
+    let port = match listeners.first() {
+        Some(l) => l
+            .local_addr()
+            .map_err(|e| fail(format!("Can't read the bound address: {e}")))?
+            .port(),
+        None => 0,
+    };
+    // After the TCP listeners, as Redis's `initServer` opens them.
+    let unix_listener = if unixsocket.is_empty() {
+        None
+    } else {
+        let perm = config.value("unixsocketperm").unwrap_or_default();
+        let perm = u32::from_str_radix(&String::from_utf8_lossy(&perm), 8).unwrap_or(0);
+        let listener = crate::socket::listen_unix(&unixsocket, perm).map_err(|e| {
+            let message = format!("Failed opening Unix socket: {e}");
+            boot_log.warning(&message);
+            fail(message)
+        })?;
+        Some(listener)
+    };
     // The logo when asked for, or when the log is a terminal, as Redis's
     // `redisAsciiArt` decides; else one line. Redis's test harness waits for `PID:`.
     let to_terminal = config.logfile.is_empty() && std::io::stdout().is_terminal();
@@ -184,6 +209,15 @@ pub fn run(config: Config) -> Result<(), StartError> {
     // and each holds one worker, so the pool itself needs no lower cap: it grows with the
     // clients, up to maxclients, and never makes a client wait for another to leave.
     let pool = Pool::new(usize::MAX, WORKER_IDLE_TIMEOUT);
+    let tcp_listening = !listeners.is_empty();
+    if let Some(listener) = unix_listener {
+        // Its own accept thread, which CONFIG SET port or bind never replaces.
+        let (server, pool) = (Arc::clone(&server), pool.clone());
+        thread::Builder::new()
+            .name("redlite-accept-unix".into())
+            .spawn(move || accept_loop(&server, &Listener::Unix(listener), &pool, || false))
+            .map_err(|e| fail(format!("Can't start an accept thread: {e}")))?;
+    }
     let listening = Arc::new(Listening::default());
     listening
         .serve(&server, listeners, &pool)
@@ -237,7 +271,14 @@ pub fn run(config: Config) -> Result<(), StartError> {
     if let Some((host, port)) = master {
         crate::replication::replica::set_master(&server, host, port);
     }
-    server.log.notice("Ready to accept connections");
+    if tcp_listening {
+        server.log.notice("Ready to accept connections");
+    }
+    if !unixsocket.is_empty() {
+        server.log.notice(&format!(
+            "The server is now ready to accept connections at {unixsocket}"
+        ));
+    }
     server.process.ready(replica, &server.log);
     // The accept threads serve until SHUTDOWN exits the process (CONFIG SET port or bind
     // replaces them meanwhile).
@@ -270,7 +311,11 @@ impl Listening {
             let (server, pool, me) = (Arc::clone(server), pool.clone(), Arc::clone(self));
             let thread = thread::Builder::new()
                 .name("redlite-accept".into())
-                .spawn(move || accept_loop(&server, &listener, &pool, &me, generation))?;
+                .spawn(move || {
+                    // Replaced once the generation moves on (see `retire`).
+                    let retired = || me.generation.load(Ordering::Acquire) != generation;
+                    accept_loop(&server, &Listener::Tcp(listener), &pool, retired)
+                })?;
             current.push((addr, thread));
         }
         Ok(())
@@ -416,17 +461,13 @@ fn load_dump(server: &Server) -> Result<(), StartError> {
     }
 }
 
-fn accept_loop(
-    server: &Arc<Server>,
-    listener: &TcpListener,
-    pool: &Pool,
-    listening: &Listening,
-    generation: u64,
-) {
-    for stream in listener.incoming() {
+/// Accepts clients on `listener` until `retired` says a newer listener replaced it.
+fn accept_loop(server: &Arc<Server>, listener: &Listener, pool: &Pool, retired: impl Fn() -> bool) {
+    loop {
+        let stream = listener.accept();
         // Replaced: whatever came in (our wake-up, or a client just in time) is served,
         // and the listener closes.
-        let retired = listening.generation.load(Ordering::Acquire) != generation;
+        let retired = retired();
         let stream = match stream {
             Ok(s) => s,
             Err(e) => {
@@ -445,7 +486,7 @@ fn accept_loop(
     }
 }
 
-fn accept(server: &Arc<Server>, stream: TcpStream, pool: &Pool) {
+fn accept(server: &Arc<Server>, stream: Socket, pool: &Pool) {
     let _ = stream.set_nodelay(true);
     server
         .stats
@@ -468,9 +509,13 @@ fn accept(server: &Arc<Server>, stream: TcpStream, pool: &Pool) {
         return;
     }
     // After the maxclients check, as in Redis (where it runs once the connection is
-    // accepted).
+    // accepted). A unix socket client is local: never refused.
     let password_set = !server.acl.default_user().read().nopass;
-    if refused_by_protected_mode(handle.addr.ip(), &server.config(), password_set) {
+    let refused = handle
+        .addr
+        .ip()
+        .is_some_and(|ip| refused_by_protected_mode(ip, &server.config(), password_set));
+    if refused {
         server.clients.unregister(id);
         server
             .stats

@@ -791,7 +791,7 @@ fn feed_monitors(ctx: &mut Ctx, shown: &[Option<&[u8]>], from_script: bool) {
     let origin = if from_script {
         "lua".to_string()
     } else {
-        ctx.client.handle.addr.to_string()
+        ctx.client.handle.addr.monitor_origin()
     };
     let line = crate::calls::monitor_line(ctx.client.db, &origin, shown);
     ctx.server

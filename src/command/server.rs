@@ -443,6 +443,16 @@ fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
         server.log.notice("Removing the pid file.");
         let _ = std::fs::remove_file(String::from_utf8_lossy(&pidfile).as_ref());
     }
+    let unixsocket = server.config().value("unixsocket").unwrap_or_default();
+    if !unixsocket.is_empty() {
+        server.log.notice("Removing the unix socket file.");
+        if let Err(e) = std::fs::remove_file(String::from_utf8_lossy(&unixsocket).as_ref()) {
+            server.log.warning(&format!(
+                "Error removing the unix socket file: {}",
+                crate::persist::aof::manifest::strerror(&e)
+            ));
+        }
+    }
     server
         .log
         .warning("redlite is now ready to exit, bye bye...");

@@ -73,7 +73,7 @@ pub fn sync(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ));
     }
     let psync = crate::command::is(&args[0], "psync");
-    let addr = ctx.client.handle.addr;
+    let addr = ctx.client.handle.addr.clone();
     if psync && !ctx.client.replconf.rdb_only {
         let replid = String::from_utf8_lossy(&args[1]).into_owned();
         let offset = crate::util::num::parse_i64(&args[2]);
@@ -169,7 +169,7 @@ fn new_replica(
         ip: conf
             .ip_address
             .clone()
-            .unwrap_or_else(|| handle.addr.ip().to_string()),
+            .unwrap_or_else(|| handle.addr.ip_string()),
         port: conf.listening_port,
         state,
         pending: Vec::new(),

@@ -129,14 +129,18 @@ impl Server {
             log,
             dir: None,
         };
-        server.wait_ready();
+        // Port 0 with a unix socket listens on no TCP port: wait on the socket then.
+        match unixsocket_arg(dir, args) {
+            Some(path) if port == 0 => server.wait_ready(|| Conn::try_connect_unix(&path)),
+            _ => server.wait_ready(|| Conn::try_connect(port)),
+        }
         Ok(server)
     }
 
-    fn wait_ready(&self) {
+    fn wait_ready(&self, connect: impl Fn() -> std::io::Result<Conn>) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Ok(mut c) = Conn::try_connect(self.port) {
+            if let Ok(mut c) = connect() {
                 // A server that asks for a password first is up too.
                 let reply = c.cmd(&["PING"]);
                 if reply == b"+PONG\r\n" || reply.starts_with(b"-NOAUTH") {
@@ -168,6 +172,14 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The `--unixsocket` path among a server's `args`, relative ones taken from `dir`.
+fn unixsocket_arg(dir: &Path, args: &[&str]) -> Option<PathBuf> {
+    let at = args.iter().rposition(|a| *a == "--unixsocket")?;
+    args.get(at + 1)
+        .filter(|p| !p.is_empty())
+        .map(|p| dir.join(p))
 }
 
 /// A free TCP port on loopback (bound, then released).
@@ -327,6 +339,23 @@ impl Conn {
 
     pub fn connect(port: u16) -> Conn {
         Conn::try_connect(port).expect("connect")
+    }
+
+    /// Connects to a unix socket. `stream` stays a `TcpStream`, which the tests use
+    /// directly, holding the unix socket's descriptor: its reads, writes, timeouts,
+    /// shutdown and peek are plain socket calls, valid on any stream socket (only the
+    /// TCP-only ones, `set_nodelay` and the addresses, do not apply).
+    pub fn try_connect_unix(path: &Path) -> std::io::Result<Conn> {
+        let unix = std::os::unix::net::UnixStream::connect(path)?;
+        let stream = TcpStream::from(std::os::fd::OwnedFd::from(unix));
+        stream.set_read_timeout(Some(READ_TIMEOUT))?;
+        let reader = BufReader::new(stream.try_clone()?);
+        Ok(Conn { stream, reader })
+    }
+
+    /// [`Conn::try_connect_unix`], failing the test if it cannot connect.
+    pub fn connect_unix(path: &Path) -> Conn {
+        Conn::try_connect_unix(path).expect("connect to the unix socket")
     }
 
     /// Sends one command as a multibulk request.
