@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{IpAddr, Shutdown};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -525,8 +525,8 @@ impl ClientHandle {
             qbuf_free,
             argv_mem,
             multi_mem,
-            REPLY_BUFFER,
-            info.mem.reply_peak.min(REPLY_BUFFER),
+            info.mem.reply_buffer(),
+            info.mem.reply_peak,
             info.mem.obl,
             omem,
             tot_mem,
@@ -570,14 +570,28 @@ pub struct MemModel {
     pub channels_peak: usize,
     /// The same for shard channels.
     pub shard_peak: usize,
-    /// The last batch's reply bytes, for `rbp`.
+    /// The most reply bytes a batch put in the reply buffer since the peak was last
+    /// reset (`rbp`, Redis's `buf_peak`).
     pub reply_peak: usize,
+    /// The reply buffer's size (`rbs`; 0 until the cron first resizes it: 16 KiB).
+    reply_buf: usize,
+    /// When the peak was last reset (Unix ms; 0: never, i.e. since the client came).
+    peak_reset_ms: u64,
     /// Replies of the running batch not sent yet, while the client's own command runs
     /// (`obl`, up to Redis's 16 KiB static reply buffer).
     pub obl: usize,
 }
 
 impl MemModel {
+    /// `rbs`: the reply buffer's size.
+    pub fn reply_buffer(&self) -> usize {
+        if self.reply_buf == 0 {
+            REPLY_BUFFER
+        } else {
+            self.reply_buf
+        }
+    }
+
     /// Updates the model after a read batch (the connection calls it with the batch's
     /// reply bytes).
     pub fn after_batch(&mut self, client: &ClientState, reply_bytes: usize) {
@@ -587,7 +601,7 @@ impl MemModel {
         self.set_multi(client);
         self.watched = client.watching.len();
         self.note_subscriptions(client);
-        self.reply_peak = reply_bytes;
+        self.reply_peak = self.reply_peak.max(reply_bytes.min(self.reply_buffer()));
         self.obl = 0;
     }
 
@@ -602,7 +616,7 @@ impl MemModel {
     /// blocked: its query buffer holds the batch, its arguments are alive.
     pub fn running(info: &mut ClientInfo, client: &ClientState, pending_replies: usize) {
         info.qbuf = client.batch_bytes;
-        info.mem.obl = pending_replies.min(REPLY_BUFFER);
+        info.mem.obl = pending_replies.min(info.mem.reply_buffer());
         info.mem.read_any = true;
         info.mem.argv_len_sum = client.argv_bytes;
         info.mem.argc = client.argc;
@@ -626,9 +640,75 @@ impl MemModel {
     }
 }
 
-/// Redis's reply buffer (`rbs=`): 16 KiB when a client connects (Redis's cron later
-/// resizes its own to the client's recent peak; redlite keeps 16 KiB).
+/// Redis's reply buffer (`rbs=`) when a client connects, and the most the cron grows it
+/// to (`PROTO_REPLY_CHUNK_BYTES`).
 const REPLY_BUFFER: usize = 16 * 1024;
+
+/// The least the cron shrinks a reply buffer to (`PROTO_REPLY_MIN_BYTES`).
+const REPLY_BUFFER_MIN: usize = 1024;
+
+/// The reply buffer model's settings (DEBUG REPLYBUFFER) and INFO's counters of its
+/// resizes.
+#[derive(Debug)]
+pub struct ReplyBuffers {
+    /// `peak-reset-time` in ms (-1: never).
+    pub peak_reset_ms: AtomicI64,
+    /// `resizing`.
+    pub resizing: AtomicBool,
+    /// INFO's `reply_buffer_shrinks` and `reply_buffer_expands`.
+    pub shrinks: AtomicU64,
+    pub expands: AtomicU64,
+}
+
+/// Redis's `REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME`.
+pub const PEAK_RESET_MS: i64 = 5000;
+
+impl Default for ReplyBuffers {
+    fn default() -> ReplyBuffers {
+        ReplyBuffers {
+            peak_reset_ms: AtomicI64::new(PEAK_RESET_MS),
+            resizing: AtomicBool::new(true),
+            shrinks: AtomicU64::new(0),
+            expands: AtomicU64::new(0),
+        }
+    }
+}
+
+impl ReplyBuffers {
+    /// Redis's `clientsCronResizeOutputBuffer` on a client's model (once a second per
+    /// client): a buffer whose peak stayed under half of it shrinks to the peak (at
+    /// least 1 KiB); one filled to the brim doubles (up to 16 KiB); the peak is reset
+    /// every `peak-reset-time`.
+    pub fn cron(&self, client: &ClientHandle, now_ms: u64) {
+        if !self.resizing.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut info = client.info();
+        let m = &mut info.mem;
+        let size = m.reply_buffer();
+        let new_size = if size / 2 >= REPLY_BUFFER_MIN && m.reply_peak < size / 2 {
+            self.shrinks.fetch_add(1, Ordering::Relaxed);
+            jemalloc_size(REPLY_BUFFER_MIN.max(m.reply_peak + 1))
+        } else if size * 2 < REPLY_BUFFER * 2 && m.reply_peak == size {
+            self.expands.fetch_add(1, Ordering::Relaxed);
+            jemalloc_size(REPLY_BUFFER.min(size * 2))
+        } else {
+            0
+        };
+        if m.peak_reset_ms == 0 {
+            m.peak_reset_ms = now_ms.saturating_sub(client.created.elapsed().as_millis() as u64);
+        }
+        let reset = self.peak_reset_ms.load(Ordering::Relaxed);
+        if reset >= 0 && now_ms.saturating_sub(m.peak_reset_ms) >= reset as u64 {
+            // The buffer holds nothing between batches: the peak starts again at 0.
+            m.reply_peak = 0;
+            m.peak_reset_ms = now_ms;
+        }
+        if new_size != 0 {
+            m.reply_buf = new_size;
+        }
+    }
+}
 
 /// jemalloc's size class for an allocation of `n` bytes (Redis's `zmalloc_size`): 8
 /// and multiples of 16 up to 128, then four classes per power of two.
@@ -677,7 +757,7 @@ fn memory_figures(info: &ClientInfo, idle_ms: u64, omem: usize) -> (usize, usize
     let total = omem
         + qbuf_block
         + CLIENT_STRUCT
-        + REPLY_BUFFER
+        + m.reply_buffer()
         + m.argv_len_sum
         + POINTER * m.argc
         + multi_overhead
@@ -959,6 +1039,8 @@ impl Drop for ClientState {
 pub struct Registry {
     clients: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
     next_id: AtomicU64,
+    /// The reply buffer model every client's figures follow.
+    pub reply_buffers: ReplyBuffers,
 }
 
 impl Registry {

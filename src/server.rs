@@ -540,6 +540,7 @@ fn cron_loop(server: &Server) {
         last_sample: (Instant::now(), [0; 3]),
         last_clients_check: Instant::now(),
         next_expire_db: 0,
+        next_client: 0,
     };
     loop {
         let hz = {
@@ -581,6 +582,8 @@ struct CronState {
     last_clients_check: Instant,
     /// Where the next active expiry tick starts.
     next_expire_db: usize,
+    /// The id after the last client the previous tick's client cron visited.
+    next_client: u64,
 }
 
 fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
@@ -622,6 +625,7 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
     crate::memory::cron(server);
     server.repl.cron(server);
     rehash_cron(server);
+    clients_cron(server, &mut state.next_client, hz);
 
     let elapsed = state.last_sample.0.elapsed();
     if elapsed >= Duration::from_millis(100) {
@@ -650,6 +654,27 @@ fn cron_tick(server: &Server, state: &mut CronState, hz: u32) {
         state.last_clients_check = Instant::now();
         close_idle_clients(server);
         server.migrate_sockets.close_idle();
+    }
+}
+
+/// Redis's `clientsCron`: each tick visits a share of the clients (all of them once a
+/// second, and at least five per tick), resizing each one's reply buffer model.
+fn clients_cron(server: &Server, next: &mut u64, hz: u32) {
+    let clients = server.clients.all();
+    if clients.is_empty() {
+        return;
+    }
+    let per_tick = (clients.len() / hz.max(1) as usize).max(5);
+    let start = clients.partition_point(|c| c.id < *next);
+    let now = now_ms();
+    for client in clients
+        .iter()
+        .cycle()
+        .skip(start)
+        .take(per_tick.min(clients.len()))
+    {
+        server.clients.reply_buffers.cron(client, now);
+        *next = client.id + 1;
     }
 }
 

@@ -9,7 +9,7 @@
 mod common;
 
 use common::diff::{run_on, Cmd, Pair};
-use common::Conn;
+use common::{Conn, Server};
 use pretty_assertions::assert_eq;
 
 /// Runs the same commands on both servers, ignoring the replies.
@@ -1019,4 +1019,77 @@ fn latency_doctor_gives_redis_advice() {
             assert_eq!(a, b);
         }
     }
+}
+
+/// Redis's replybufsize.tcl on one server: an idle client's reply buffer shrinks to the
+/// least size, one reading a 32 KiB value grows it to 16 KiB while the peak is kept, and
+/// it shrinks again once the peak resets. Returns the error replies of bad DEBUG
+/// REPLYBUFFER calls.
+fn reply_buffer_resizes(port: u16) -> Vec<Vec<u8>> {
+    let mut r = Conn::connect(port);
+    let rbs = |r: &mut Conn, id: &str| -> u64 {
+        let line = r.cmd_str(&["CLIENT", "LIST", "ID", id]);
+        line.split(' ')
+            .find_map(|f| f.strip_prefix("rbs="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let wait = |r: &mut Conn, id: &str, tc: Option<&mut Conn>, ok: &dyn Fn(u64) -> bool| {
+        let mut tc = tc;
+        for _ in 0..100 {
+            if let Some(tc) = tc.as_deref_mut() {
+                assert_eq!(tc.cmd(&["GET", "bigval"]).len(), 32768 + 10);
+            }
+            if ok(rbs(r, id)) {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        false
+    };
+    assert_eq!(
+        r.cmd(&["DEBUG", "REPLYBUFFER", "peak-reset-time", "100"]),
+        b"+OK\r\n"
+    );
+    let mut tc = Conn::connect(port);
+    assert_eq!(tc.cmd(&["PING"]), b"+PONG\r\n");
+    let id = tc.cmd_str(&["CLIENT", "ID"]);
+    let id = id.trim_start_matches(':').trim().to_string();
+    assert!(wait(&mut r, &id, None, &|n| (1024..2046).contains(&n)));
+    assert_eq!(r.cmd(&["SET", "bigval", &"x".repeat(32768)]), b"+OK\r\n");
+    assert_eq!(
+        r.cmd(&["DEBUG", "REPLYBUFFER", "peak-reset-time", "never"]),
+        b"+OK\r\n"
+    );
+    assert!(wait(&mut r, &id, Some(&mut tc), &|n| (16384..32768).contains(&n)));
+    assert_eq!(
+        r.cmd(&["DEBUG", "REPLYBUFFER", "peak-reset-time", "reset"]),
+        b"+OK\r\n"
+    );
+    assert!(wait(&mut r, &id, None, &|n| (1024..2046).contains(&n)));
+    let info = r.cmd_str(&["INFO", "stats"]);
+    for counter in ["reply_buffer_shrinks", "reply_buffer_expands"] {
+        let n: u64 = info
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{counter}:")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        assert!(n > 0, "{counter}: {info}");
+    }
+    vec![
+        r.cmd(&["DEBUG", "REPLYBUFFER", "sizes", "1"]),
+        r.cmd(&["DEBUG", "REPLYBUFFER", "peak-reset-time", "soon"]),
+        r.cmd(&["DEBUG", "REPLYBUFFER", "resizing", "0"]),
+    ]
+}
+
+#[test]
+fn reply_buffers_resize_as_redis_resizes_them() {
+    let ours = Server::start(&["--enable-debug-command", "yes"]);
+    let errors = reply_buffer_resizes(ours.port);
+    if !common::reference_available("reply_buffers_resize_as_redis_resizes_them") {
+        return;
+    }
+    let theirs = common::Reference::start();
+    assert_eq!(reply_buffer_resizes(theirs.port), errors);
 }

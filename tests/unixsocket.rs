@@ -235,7 +235,10 @@ fn masked(reply: &[u8], sock: &Path) -> String {
     let text = text.replace(sock.to_str().unwrap(), "<sock>");
     text.split(' ')
         .map(|field| match field.split_once('=') {
-            Some((k, _)) if ["id", "fd", "age", "idle", "rbp"].contains(&k) => format!("{k}=*"),
+            // The reply buffer follows each server's cron (diff_introspect checks it).
+            Some((k, _)) if ["id", "fd", "age", "idle", "rbs", "rbp", "tot-mem"].contains(&k) => {
+                format!("{k}=*")
+            }
             _ => field.to_string(),
         })
         .collect::<Vec<_>>()

@@ -191,6 +191,8 @@ fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         &s.reads_processed,
         &s.writes_processed,
         &s.unexpected_error_replies,
+        &ctx.server.clients.reply_buffers.shrinks,
+        &ctx.server.clients.reply_buffers.expands,
     ] {
         counter.store(0, Ordering::Relaxed);
     }

@@ -108,6 +108,36 @@ fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             ctx.out.ok();
         }
         (b"error", 3) => ctx.out.error(&String::from_utf8_lossy(&args[2])),
+        (b"replybuffer", 4) => {
+            let buffers = &ctx.server.clients.reply_buffers;
+            let value = &args[3];
+            if is(&args[2], "peak-reset-time") {
+                let ms = if is(value, "never") {
+                    -1
+                } else if is(value, "reset") {
+                    crate::client::PEAK_RESET_MS
+                } else {
+                    super::int_arg(value)?
+                };
+                buffers
+                    .peak_reset_ms
+                    .store(ms, std::sync::atomic::Ordering::Relaxed);
+            } else if is(&args[2], "resizing") {
+                // atoi: anything but a leading nonzero number is 0.
+                let on = crate::util::num::parse_i64(value).is_some_and(|n| n != 0);
+                buffers
+                    .resizing
+                    .store(on, std::sync::atomic::Ordering::Relaxed);
+            } else {
+                return Err(subcommand_syntax(args));
+            }
+            ctx.out.ok();
+        }
+        (b"stringmatch-test", 2) => {
+            stringmatch_fuzz();
+            ctx.out
+                .simple("Apparently Redis did not crash: test passed");
+        }
         (b"panic", 2) => crate::process::server_panic(
             &ctx.server.log,
             &format!(
@@ -156,6 +186,31 @@ fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
         _ => return Err(subcommand_syntax(args)),
     }
     Ok(())
+}
+
+/// DEBUG STRINGMATCH-TEST (Redis's `stringmatchlen_fuzz_test`): ten million random
+/// patterns against random strings, to show the glob matcher neither panics nor
+/// hangs on any of them.
+fn stringmatch_fuzz() -> u64 {
+    let mut rng = crate::util::rand::Rng::new(crate::util::now_ms());
+    let (mut string, mut pattern) = ([0u8; 32], [0u8; 32]);
+    let mut matches = 0;
+    for _ in 0..10_000_000 {
+        let string_len = rng.below(32) as usize;
+        let pattern_len = rng.below(32) as usize;
+        for b in &mut string[..string_len] {
+            *b = rng.below(128) as u8;
+        }
+        for b in &mut pattern[..pattern_len] {
+            *b = rng.below(128) as u8;
+        }
+        matches += u64::from(crate::util::glob::matches(
+            &pattern[..pattern_len],
+            &string[..string_len],
+            false,
+        ));
+    }
+    matches
 }
 
 /// DEBUG PROTOCOL: a sample reply of each type.

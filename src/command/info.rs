@@ -464,8 +464,17 @@ fn stats_section(server: &Server, out: &mut String) {
     field(out, "total_writes_processed", get(&s.writes_processed));
     field(out, "io_threaded_reads_processed", 0);
     field(out, "io_threaded_writes_processed", 0);
-    field(out, "reply_buffer_shrinks", 0);
-    field(out, "reply_buffer_expands", 0);
+    let buffers = &server.clients.reply_buffers;
+    field(
+        out,
+        "reply_buffer_shrinks",
+        buffers.shrinks.load(Ordering::Relaxed),
+    );
+    field(
+        out,
+        "reply_buffer_expands",
+        buffers.expands.load(Ordering::Relaxed),
+    );
 }
 
 fn replication_section(server: &Server, out: &mut String) {
