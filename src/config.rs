@@ -1815,7 +1815,7 @@ fn strtoll(s: &[u8], radix: u32) -> Option<(i64, bool)> {
 /// Redis's `memtoull`: digits with an optional b/k/kb/m/mb/g/gb unit (any case); k/m/g are
 /// powers of 1000, kb/mb/gb of 1024. Too many digits saturate, as `strtoull` does, and the
 /// unit then multiplies with wrap-around: Redis 7.0 does not check that product.
-fn memtoull(s: &[u8]) -> Option<u64> {
+pub fn memtoull(s: &[u8]) -> Option<u64> {
     if s.first() == Some(&b'-') {
         return None;
     }

@@ -879,3 +879,35 @@ fn replconf_errors_match_redis() {
         &["REPLCONF", "listening-port", "7000", "capa", "psync2"],
     ]);
 }
+
+/// A list with elements past a lowered packed threshold, dumped: the DUMP payload (its
+/// plain nodes), and the replies to bad thresholds.
+fn plain_nodes(c: &mut Conn) -> Vec<Vec<u8>> {
+    let big = "x".repeat(150);
+    let bigger = "y".repeat(300);
+    vec![
+        c.cmd(&["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "100b"]),
+        c.cmd(&["RPUSH", "l", "a", &big, "b", "c", &bigger, &bigger, "d"]),
+        c.cmd(&["DUMP", "l"]),
+        c.cmd(&["LRANGE", "l", "0", "-1"]),
+        c.cmd(&["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "5gb"]),
+        c.cmd(&["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "many"]),
+        c.cmd(&["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "0"]),
+    ]
+}
+
+#[test]
+fn quicklist_packed_threshold_puts_big_elements_in_plain_nodes_as_redis() {
+    let ours = Server::start(&["--enable-debug-command", "yes"]);
+    let mut c = ours.conn();
+    let replies = plain_nodes(&mut c);
+    // Back at the default threshold, the same list dumps without plain nodes (redlite
+    // lays a list's nodes out when it writes it; Redis keeps the nodes it built).
+    assert_ne!(replies[2], c.cmd(&["DUMP", "l"]));
+    if !reference_available("quicklist_packed_threshold_puts_big_elements_in_plain_nodes_as_redis")
+    {
+        return;
+    }
+    let redis = Reference::start();
+    assert_eq!(plain_nodes(&mut redis.conn()), replies);
+}

@@ -133,6 +133,16 @@ fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             }
             ctx.out.ok();
         }
+        (b"quicklist-packed-threshold", 3) => {
+            let set = crate::config::memtoull(&args[2])
+                .is_some_and(crate::store::list::set_packed_threshold);
+            if !set {
+                return Err(CmdError::err(
+                    "argument must be a memory value bigger than 1 and smaller than 4gb",
+                ));
+            }
+            ctx.out.ok();
+        }
         (b"stringmatch-test", 2) => {
             stringmatch_fuzz();
             ctx.out

@@ -17,6 +17,7 @@
 //! `VecDeque<Vec<u8>>` paid 56 bytes and an allocation per element.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::packed::{get_varint, put_varint, varint_len};
 
@@ -119,6 +120,27 @@ fn splice(node: &mut Vec<u8>, range: Range<usize>, with: &[u8], n: usize) {
     if node.capacity() > node.len() + 16.max(node.len() / 8) {
         node.shrink_to_fit();
     }
+}
+
+/// Redis's quicklist `packed_threshold`: an element at least this long sits in a
+/// plain node of its own (1 GiB unless DEBUG QUICKLIST-PACKED-THRESHOLD changes it;
+/// process-wide, as in Redis). It shapes the nodes RDB and DUMP write.
+static PACKED_THRESHOLD: AtomicUsize = AtomicUsize::new(1 << 30);
+
+/// See [`PACKED_THRESHOLD`].
+pub fn packed_threshold() -> usize {
+    PACKED_THRESHOLD.load(Ordering::Relaxed)
+}
+
+/// DEBUG QUICKLIST-PACKED-THRESHOLD (Redis's `quicklistisSetPackedThreshold`): false
+/// for 4 GiB less 1 MiB or more; 0 restores the default.
+pub fn set_packed_threshold(bytes: u64) -> bool {
+    if bytes > (1 << 32) - (1 << 20) {
+        return false;
+    }
+    let bytes = if bytes == 0 { 1 << 30 } else { bytes };
+    PACKED_THRESHOLD.store(bytes as usize, Ordering::Relaxed);
+    true
 }
 
 /// A list of more than one node.

@@ -297,8 +297,16 @@ pub fn put_object(out: &mut Vec<u8>, v: ValueRef<'_>, opts: &Options) {
             let nodes = list_nodes(l, opts.list_fill);
             put_len(out, nodes.len() as u64);
             for node in nodes {
-                put_len(out, CONTAINER_PACKED);
-                put_string(out, &node.finish(), z);
+                match node {
+                    Node::Packed(lp) => {
+                        put_len(out, CONTAINER_PACKED);
+                        put_string(out, &lp.finish(), z);
+                    }
+                    Node::Plain(element) => {
+                        put_len(out, CONTAINER_PLAIN);
+                        put_string(out, element, z);
+                    }
+                }
             }
         }
         ValueRef::Set(s) if s.encoding() == "intset" => {
@@ -358,13 +366,27 @@ pub fn put_object(out: &mut Vec<u8>, v: ValueRef<'_>, opts: &Options) {
     }
 }
 
+/// A quicklist node as RDB writes it.
+enum Node<'a> {
+    /// A listpack of elements.
+    Packed(listpack::Builder),
+    /// One element at least the packed threshold long, alone.
+    Plain(&'a [u8]),
+}
+
 /// Splits a list into quicklist nodes as pushing its elements one by one at the tail
-/// does (`_quicklistNodeAllowInsert` under `list-max-listpack-size`).
-fn list_nodes(l: &List, fill: i64) -> Vec<listpack::Builder> {
+/// does (`_quicklistNodeAllowInsert` under `list-max-listpack-size`; an element past
+/// the packed threshold in a plain node of its own, after which a new node starts).
+fn list_nodes(l: &List, fill: i64) -> Vec<Node<'_>> {
     let fill = fill.clamp(-5, (1 << 15) - 1);
-    let mut nodes: Vec<listpack::Builder> = Vec::new();
+    let threshold = crate::store::list::packed_threshold();
+    let mut nodes: Vec<Node> = Vec::new();
     for e in l {
-        let fits = nodes.last().is_some_and(|node| {
+        if e.len() >= threshold {
+            nodes.push(Node::Plain(e));
+            continue;
+        }
+        let fits = matches!(nodes.last(), Some(Node::Packed(node)) if {
             let new_sz = node.bytes() + e.len() + 8;
             if fill < 0 && new_sz <= NODE_SIZE_LEVELS[(-fill - 1) as usize] {
                 true
@@ -375,9 +397,11 @@ fn list_nodes(l: &List, fill: i64) -> Vec<listpack::Builder> {
             }
         });
         if !fits {
-            nodes.push(listpack::Builder::new());
+            nodes.push(Node::Packed(listpack::Builder::new()));
         }
-        nodes.last_mut().expect("a node").push(e);
+        if let Some(Node::Packed(node)) = nodes.last_mut() {
+            node.push(e);
+        }
     }
     nodes
 }

@@ -171,6 +171,16 @@ fn scores_print_as_d2string() {
     assert_eq!(score_string(1e20), b"1e+20");
 }
 
+impl Node<'_> {
+    /// How many elements the node holds.
+    fn len(&self) -> usize {
+        match self {
+            Node::Packed(lp) => lp.len(),
+            Node::Plain(_) => 1,
+        }
+    }
+}
+
 #[test]
 fn list_nodes_split_as_quicklist_does() {
     // list-max-listpack-size 3: nodes of three elements.
