@@ -561,6 +561,19 @@ fn role_module_and_lolwut_answer_as_redis() {
         &["LOLWUT"],
         &["LOLWUT", "VERSION", "7"],
         &["LOLWUT", "VERSION", "x"],
+        &["LOLWUT", "VERSION", "4"],
+        &["LOLWUT", "VERSION", "59"],
+        &["LOLWUT", "VERSION", "-1"],
+        &["LOLWUT", "VERSION", "7", "x"],
+        &["LOLWUT", "VERSION", "5", "x"],
+        &["LOLWUT", "VERSION", "5", "10", "x"],
+        &["LOLWUT", "VERSION", "6", "x"],
+        // Schotter with no row turned at random is the same drawing.
+        &["LOLWUT", "VERSION", "5", "10", "2", "2"],
+        &["LOLWUT", "VERSION", "5", "66", "8", "2"],
+        &["LOLWUT", "VERSION", "5", "33", "5", "1"],
+        &["LOLWUT", "VERSION", "5", "1", "1", "1"],
+        &["LOLWUT", "VERSION", "5", "2000", "300", "0"],
         &["MODULE", "LIST"],
         &["MODULE", "HELP"],
         &["MODULE", "LOAD", "/nonexistent.so"],
@@ -573,6 +586,29 @@ fn role_module_and_lolwut_answer_as_redis() {
     ours.cmd(&["HELLO", "3"]);
     theirs.cmd(&["HELLO", "3"]);
     run_on(&[&["LOLWUT"], &["ROLE"]], &mut ours, &mut theirs);
+    // The random drawings: the same frame (lines, cells per line, the footer).
+    let frame = |c: &mut Conn, args: &[&str]| -> (usize, Vec<usize>, String) {
+        let text = c.cmd_str(args);
+        let lines: Vec<&str> = text.lines().collect();
+        let cells = lines
+            .iter()
+            .map(|l| {
+                l.matches("\x1b[0m").count()
+                    + l.chars()
+                        .filter(|c| ('\u{2800}'..='\u{28ff}').contains(c))
+                        .count()
+            })
+            .collect();
+        (lines.len(), cells, lines.last().unwrap_or(&"").to_string())
+    };
+    for args in [
+        &["LOLWUT", "VERSION", "5"][..],
+        &["LOLWUT", "VERSION", "5", "40", "6", "9"],
+        &["LOLWUT", "VERSION", "6"],
+        &["LOLWUT", "VERSION", "6", "30", "7"],
+    ] {
+        assert_eq!(frame(&mut ours, args), frame(&mut theirs, args), "{args:?}");
+    }
 }
 
 /// INFO's sections carry Redis's fields, under the same names and in the same order

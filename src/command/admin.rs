@@ -1,10 +1,10 @@
 //! What a standalone server with no replicas and no modules answers about itself: ROLE
 //! (Redis's `replication.c`), MODULE (`module.c`: redlite loads no modules, so the list
-//! is empty and loading is refused), LOLWUT (`lolwut.c`), and the cluster commands
+//! is empty and loading is refused), and the cluster commands
 //! (`cluster.c`), which answer as Redis does with `cluster-enabled no`.
 
 use super::docs::help_subcommand;
-use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
+use super::{CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 
 const MODULE: &[Command] = &[
@@ -63,7 +63,7 @@ const CLUSTER: &[Command] = &[
 pub const COMMANDS: &[Command] = &[
     Command::new("role", Handler::Plain(role)),
     Command::container("module", Handler::Container, MODULE),
-    Command::new("lolwut", Handler::Plain(lolwut)),
+    Command::new("lolwut", Handler::Plain(super::lolwut::lolwut)),
     Command::container("cluster", Handler::Container, CLUSTER),
     Command::new("readonly", Handler::Plain(cluster_disabled)),
     Command::new("readwrite", Handler::Plain(cluster_disabled)),
@@ -123,18 +123,4 @@ fn module_refused(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
     Err(CmdError::err(
         "MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
     ))
-}
-
-/// ```text
-/// LOLWUT [VERSION version]
-/// ```
-/// The version line Redis shows for versions without their own art (7.0's own is
-/// one of them). The art of versions 5 and 6 is not drawn: the same line answers.
-fn lolwut(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    if args.len() >= 3 && is(&args[1], "version") {
-        int_arg(&args[2])?;
-    }
-    let text = format!("Redis ver. {}\n", crate::state::REDIS_VERSION);
-    ctx.out.verbatim("txt", text.as_bytes());
-    Ok(())
 }

@@ -40,6 +40,7 @@ pub mod info;
 pub mod introspect;
 pub mod keys;
 pub mod list;
+pub mod lolwut;
 pub mod memory;
 pub mod multi;
 pub mod pubsub;
