@@ -23,15 +23,8 @@ fn info_field(c: &mut Conn, name: &str) -> String {
 }
 
 /// Polls `f` until it is true, for up to 10 s.
-fn eventually(mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
+fn eventually(f: impl FnMut() -> bool) -> bool {
+    common::eventually(Duration::from_secs(10), f)
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod common;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{free_port, Conn, Reference, Server, TempDir};
 use pretty_assertions::assert_eq;
@@ -39,14 +39,9 @@ fn start_both(dir: &Path, extra: &[&str]) -> (Server, PathBuf) {
 
 /// Waits (boundedly) for the server process to exit and returns whether it did.
 fn exited(server: &mut Server) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = server.child.try_wait() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    false
+    common::eventually(Duration::from_secs(20), || {
+        matches!(server.child.try_wait(), Ok(Some(_)))
+    })
 }
 
 #[test]

@@ -17,6 +17,21 @@ pub mod events;
 /// How long any single read may take before the test fails instead of hanging.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Polls `done` every 10 ms until it is true or `within` has passed; returns whether it
+/// came true.
+pub fn eventually(within: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// A scratch directory, removed when dropped.
 pub struct TempDir(pub PathBuf);
 
