@@ -20,7 +20,7 @@ use crate::command::{self, Ctx};
 use crate::resp::parse::Parsed;
 use crate::resp::{Args, Parser, Reply};
 use crate::state::Server;
-use crate::util::now_ms;
+use crate::util::{now_ms, now_us};
 
 /// The read buffer's size: at least Redis's 16 KiB `PROTO_IOBUF_LEN`.
 const READ_BUFFER: usize = 16 * 1024;
@@ -125,6 +125,10 @@ impl<R: Read> Connection<'_, R> {
         let mut at = 0;
         // The master's stream: where this read's bytes not yet passed on start.
         let mut mark = 0;
+        // The write lock, kept between the batch's write commands; let go when this
+        // returns, before the replies are sent.
+        let server = self.server;
+        let mut held = command::Held::new(&server.store);
         self.parser.max_bulk_len = self.server.proto_max_bulk_len();
         while at < end {
             // Before authentication requests are held to Redis's small limits; checked
@@ -134,7 +138,7 @@ impl<R: Read> Connection<'_, R> {
             match self.parser.parse(input, &mut self.args) {
                 Ok(Parsed::Request(used)) => {
                     at += used;
-                    self.execute();
+                    self.execute(&mut held);
                     if self.client.master {
                         // Applied: now it counts in our offset and goes to our replicas
                         // (with its start, if an earlier read brought that).
@@ -183,19 +187,23 @@ impl<R: Read> Connection<'_, R> {
 
     /// Runs the parsed request. A panic in a command is caught here, so one bug cannot
     /// take down the server; the keyspace lock ignores poisoning for the same reason.
-    fn execute(&mut self) {
+    fn execute(&mut self, held: &mut command::Held) {
         let reply_start = self.out.len();
         // What CLIENT INFO and a blocked client's CLIENT LIST line count as `argv-mem`.
         self.client.argv_bytes = self.args.data_len();
         self.client.argc = self.args.len();
+        // One clock reading gives the command its time and starts its timer.
+        let now_us = now_us();
         let mut ctx = Ctx {
             server: self.server,
             client: &mut self.client,
             out: &mut self.out,
-            now_ms: now_ms(),
+            now_ms: now_us / 1000,
         };
         let args = &self.args;
-        let outcome = catch_unwind(AssertUnwindSafe(|| command::execute(&mut ctx, args)));
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            command::execute_held(&mut ctx, args, held, Some(now_us))
+        }));
         // Whatever was fed until now (this command's, or another client's whose data
         // this one may have read) must reach the AOF before these replies are sent.
         if self.server.aof.enabled() {

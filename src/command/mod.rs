@@ -57,7 +57,6 @@ pub mod zset;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use crate::client::ClientState;
 use crate::resp::{Args, Reply};
@@ -359,8 +358,8 @@ pub fn table() -> &'static [&'static [Command]] {
 }
 
 /// The index from lowercase name to command.
-fn index() -> &'static HashMap<&'static [u8], &'static Command> {
-    static INDEX: OnceLock<HashMap<&'static [u8], &'static Command>> = OnceLock::new();
+fn index() -> &'static NameMap {
+    static INDEX: OnceLock<NameMap> = OnceLock::new();
     INDEX.get_or_init(|| {
         table()
             .iter()
@@ -369,6 +368,15 @@ fn index() -> &'static HashMap<&'static [u8], &'static Command> {
             .collect()
     })
 }
+
+/// The top-level commands by name. Hashed with [`crate::util::AddrHasher`]'s FNV rather
+/// than SipHash, which cost more than the rest of the lookup: the map is built once from
+/// the table and never takes a client's words, so there are no chosen collisions to fear.
+type NameMap = HashMap<
+    &'static [u8],
+    &'static Command,
+    std::hash::BuildHasherDefault<crate::util::AddrHasher>,
+>;
 
 /// Every top-level command.
 pub fn all() -> impl Iterator<Item = &'static Command> {
@@ -473,10 +481,95 @@ fn truncated(arg: &[u8], max: usize) -> String {
 /// the `no_auth` ones (AUTH, HELLO, QUIT), refuse what a subscribed RESP2 client may not
 /// run, queue it if a transaction is open, else run the handler under its lock.
 pub fn execute(ctx: &mut Ctx, args: &Args) {
+    let server = ctx.server;
+    execute_held(ctx, args, &mut Held::new(&server.store), None);
+}
+
+/// The keyspace's write lock kept from one write command to the next of a batch of
+/// pipelined requests, so that a batch of N writes takes the lock once rather than N
+/// times: each taking costs atomics, and when another thread holds it, a spin and a
+/// futex sleep. One client's batch then runs without another client's commands in
+/// between, as Redis runs a client's whole query buffer before serving the next one.
+/// It is let go before any command that may lock the keyspace itself, block, wait or
+/// run under a read lock (see [`keeps_lock`]), after [`HELD_RUNS`] commands, and when
+/// the batch ends (the holder drops it before replying).
+pub struct Held<'s> {
+    store: &'s crate::store::Store,
+    guard: Option<std::sync::RwLockWriteGuard<'s, Keyspace>>,
+    /// Commands run since the lock was taken.
+    runs: usize,
+}
+
+/// The most write commands run under one taking of the lock, so that a long pipeline
+/// lets other clients in every so often.
+pub const HELD_RUNS: usize = 64;
+
+impl<'s> Held<'s> {
+    /// Holds nothing yet.
+    pub fn new(store: &'s crate::store::Store) -> Held<'s> {
+        Held {
+            store,
+            guard: None,
+            runs: 0,
+        }
+    }
+
+    /// Lets the lock go, if it is held.
+    pub fn release(&mut self) {
+        self.guard = None;
+        self.runs = 0;
+    }
+
+    /// The held guard, or a new one (`None` while a busy script owns the keyspace).
+    fn take(&mut self) -> Option<std::sync::RwLockWriteGuard<'s, Keyspace>> {
+        match self.guard.take() {
+            Some(guard) => Some(guard),
+            None => {
+                self.runs = 0;
+                self.store.write_or_busy()
+            }
+        }
+    }
+
+    /// Keeps the guard for the next command, unless enough ran under it.
+    fn keep(&mut self, guard: std::sync::RwLockWriteGuard<'s, Keyspace>) {
+        self.runs += 1;
+        if self.runs < HELD_RUNS {
+            self.guard = Some(guard);
+        } else {
+            self.runs = 0;
+        }
+    }
+}
+
+/// Whether `cmd` may run under (and keep) a write lock held from the previous command:
+/// a plain write that does not block, outside MULTI, from a client other than our
+/// master, while nothing needs the lock let go between commands: eviction (maxmemory
+/// locks the keyspace before the command), CLIENT PAUSE (a paused command waits), and
+/// client-side caching (invalidations for others leave once the lock is released).
+fn keeps_lock(ctx: &Ctx, cmd: &Command) -> bool {
+    matches!(cmd.handler, Handler::Write(_))
+        && cmd.flags & flags::BLOCKING == 0
+        && ctx.client.multi.is_none()
+        && !ctx.client.master
+        && ctx.server.memory.maxmemory() == 0
+        && !ctx.server.pause.is_on()
+        && !ctx.server.tracking.active()
+}
+
+/// [`execute`] with a write lock that may be held from the previous command and may be
+/// kept for the next one (see [`Held`]), and the clock reading `ctx.now_ms` came from
+/// (Unix µs), if the caller took one: the call's timer starts there rather than at a
+/// reading of its own (Redis's `call` too reads the clock once for both).
+pub fn execute_held(ctx: &mut Ctx, args: &Args, held: &mut Held, started_us: Option<u64>) {
     let cmd = match resolve(args) {
         Resolved::Found(cmd) => cmd,
         Resolved::Rejected(msg, cmd) => return reject(ctx, cmd, &msg),
     };
+    let keep = keeps_lock(ctx, cmd);
+    if !keep {
+        held.release();
+    }
     ctx.client.last_command = cmd.name;
     let reject = |ctx: &mut Ctx, msg: &str| reject(ctx, Some(cmd), msg);
     // Checks in processCommand's order. After the existence and arity checks, before
@@ -603,9 +696,16 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
             return;
         }
     }
-    let start = CallStart::new(ctx);
+    let start = match started_us {
+        Some(at_us) => CallStart::at(ctx, at_us),
+        None => CallStart::new(ctx),
+    };
     monitor_script(ctx, cmd, args);
-    if let Err(e) = run(ctx, cmd, args) {
+    let result = match cmd.handler {
+        Handler::Write(f) if keep => run_write_held(ctx, f, args, held),
+        _ => run(ctx, cmd, args),
+    };
+    if let Err(e) = result {
         ctx.out.error(&e.message());
     }
     called(ctx, cmd, args, start, false);
@@ -710,11 +810,14 @@ fn propagation_error(ctx: &Ctx, cmd: &'static Command, args: &Args) {
     }
 }
 
-/// Where a call started: the time, the error replies already in the output, and how
-/// many of those calls had already accounted for.
+/// Where a call started: the time (Unix µs), the error replies already in the output,
+/// and how many of those calls had already accounted for. The wall clock, read before
+/// and after, times the call, as Redis's `call` does with `ustime()`: two clock readings
+/// per call, one of which also gives the command its time (a step of the clock
+/// backwards counts as 0).
 #[derive(Clone, Copy)]
 pub struct CallStart {
-    at: Instant,
+    at_us: u64,
     errors: usize,
     accounted: usize,
 }
@@ -722,8 +825,13 @@ pub struct CallStart {
 impl CallStart {
     /// Notes the start of a call that replies into `ctx.out`.
     pub fn new(ctx: &Ctx) -> CallStart {
+        CallStart::at(ctx, crate::util::now_us())
+    }
+
+    /// [`CallStart::new`] with a clock reading (Unix µs) the caller took just before.
+    pub fn at(ctx: &Ctx, at_us: u64) -> CallStart {
         CallStart {
-            at: Instant::now(),
+            at_us,
             errors: ctx.out.errors.len(),
             accounted: ctx.client.calls.accounted_errors,
         }
@@ -744,7 +852,10 @@ pub fn called(
     from_script: bool,
 ) {
     let waited = std::mem::take(&mut ctx.client.waited);
-    let ns = start.at.elapsed().saturating_sub(waited).as_nanos() as u64;
+    let elapsed = crate::util::now_us().saturating_sub(start.at_us);
+    let ns = elapsed
+        .saturating_mul(1000)
+        .saturating_sub(waited.as_nanos() as u64);
     let calls = &ctx.server.calls;
     let local = &mut ctx.client.calls;
     let added = ctx.out.errors.len().saturating_sub(start.errors);
@@ -977,6 +1088,24 @@ fn run_write_locked(ctx: &mut Ctx, f: WriteFn, args: &Args) -> CmdResult {
     result
 }
 
+/// [`run_write_locked`] under the lock `held` keeps between commands.
+fn run_write_held(ctx: &mut Ctx, f: WriteFn, args: &Args, held: &mut Held) -> CmdResult {
+    let Some(mut ks) = held.take() else {
+        return Err(busy(ctx));
+    };
+    let result = run_write(ctx, &mut ks, f, args);
+    serve_ready(ctx, &mut ks);
+    if ctx.client.blocked.is_some() {
+        // Not a blocking command, but one that registered a wait all the same: it
+        // sleeps without the lock.
+        drop(ks);
+        blocking::wait(ctx);
+    } else {
+        held.keep(ks);
+    }
+    result
+}
+
 /// The `-BUSY` error for a command that found the keyspace owned by a busy script.
 pub fn busy(ctx: &Ctx) -> CmdError {
     let msg = ctx.server.scripts.busy_error().unwrap_or(
@@ -1078,6 +1207,11 @@ pub fn reap_stale(ctx: &mut Ctx, ks: &mut Keyspace) {
 /// served client's record is delivered on its own, after the command (or EXEC) that
 /// woke it, as Redis propagates each served client separately.
 pub fn finish_writes(ctx: &mut Ctx, mut ks: std::sync::RwLockWriteGuard<'_, Keyspace>) {
+    serve_ready(ctx, &mut ks);
+}
+
+/// [`finish_writes`] without releasing the lock.
+fn serve_ready(ctx: &mut Ctx, ks: &mut Keyspace) {
     ks.signal_deleted_streams(ctx.now_ms);
     if ks.ready.is_empty() {
         return;
@@ -1085,7 +1219,7 @@ pub fn finish_writes(ctx: &mut Ctx, mut ks: std::sync::RwLockWriteGuard<'_, Keys
     ks.begin(ctx.server.wanted());
     let served = ks.serve_ready(ctx.now_ms);
     for fx in served {
-        deliver(ctx, &ks, fx);
+        deliver(ctx, ks, fx);
     }
 }
 

@@ -48,10 +48,11 @@ fn encode(element: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(size + varint_len(size as u64));
     put_varint(&mut out, element.len() as u64);
     out.extend_from_slice(element);
-    let mut back = Vec::with_capacity(3);
-    put_varint(&mut back, size as u64);
-    back.reverse();
-    out.extend_from_slice(&back);
+    // The backlen is the size's varint reversed, written in place: one allocation per
+    // element pushed, not two.
+    let back = out.len();
+    put_varint(&mut out, size as u64);
+    out[back..].reverse();
     out
 }
 

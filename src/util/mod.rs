@@ -46,6 +46,7 @@ pub fn push_repr(out: &mut Vec<u8>, s: &[u8]) {
 /// Hashes a static table entry's address (the command table's, looked up per request):
 /// one multiplication, where the default SipHash would cost more than the lookup's
 /// purpose. Entries are distinct statics, so there are no chosen collisions to fear.
+/// Bytes (the command table's names) are hashed with FNV-1a.
 #[derive(Default)]
 pub struct AddrHasher(u64);
 
