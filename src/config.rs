@@ -1026,10 +1026,7 @@ impl Config {
 
     /// An integer parameter's value, negative ones as 0 (0 for an unknown name).
     pub fn uint(&self, name: &str) -> u64 {
-        self.value(name)
-            .and_then(|v| crate::util::num::parse_i64(&v))
-            .unwrap_or(0)
-            .max(0) as u64
+        self.int(name).max(0) as u64
     }
 
     /// How keys' access clocks are kept: an LFU policy keeps counters, any other keeps
