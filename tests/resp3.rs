@@ -882,16 +882,26 @@ fn tracking_noloop_client_hears_of_keys_the_cycle_expires() {
         return;
     }
     let pair = Pair::start();
-    let ours = noloop_cycle_scenario(pair.ours.port);
-    let theirs = noloop_cycle_scenario(pair.theirs.port);
-    assert_eq!(theirs, NOLOOP_KEYS, "the reference invalidates every key");
-    assert_eq!(ours, NOLOOP_KEYS, "keys invalidated (of {NOLOOP_KEYS})");
+    let (ours_cached, ours) = noloop_cycle_scenario(pair.ours.port);
+    let (theirs_cached, theirs) = noloop_cycle_scenario(pair.theirs.port);
+    // On a loaded machine a few keys may expire before the MGET reads them: those are
+    // never cached, so never invalidated. Every key that was read is.
+    assert!(theirs_cached > NOLOOP_KEYS / 2 && ours_cached > NOLOOP_KEYS / 2);
+    assert_eq!(
+        theirs, theirs_cached,
+        "the reference invalidates every cached key"
+    );
+    assert_eq!(
+        ours, ours_cached,
+        "keys invalidated (of {ours_cached} cached)"
+    );
 }
 
 const NOLOOP_KEYS: usize = 5000;
 
-/// Returns how many of the tracked keys were invalidated.
-fn noloop_cycle_scenario(port: u16) -> usize {
+/// Returns how many keys the MGET read (and so the client cached), and how many of
+/// them were invalidated.
+fn noloop_cycle_scenario(port: u16) -> (usize, usize) {
     let mut side = Side::new(port, 2);
     let [c, w] = &mut side.conns[..] else {
         unreachable!()
@@ -909,6 +919,7 @@ fn noloop_cycle_scenario(port: u16) -> usize {
     let mut mget = vec!["MGET"];
     mget.extend(keys.iter().map(String::as_str));
     let mut got = c.cmd(&mget);
+    let cached = String::from_utf8_lossy(&got).matches("$1\r\nv\r\n").count();
     // The tracking client keeps writing a key of its own while the keys expire, until
     // the active cycle has removed them all (`x` stays).
     let mut checked = set_at;
@@ -946,5 +957,5 @@ fn noloop_cycle_scenario(port: u16) -> usize {
         .split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == ':'))
         .filter(|w| w.starts_with("e:"))
         .collect();
-    invalidated.len()
+    (cached, invalidated.len())
 }
