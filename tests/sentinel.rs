@@ -150,6 +150,16 @@ fn sentinel_fails_over_redlites_and_a_client_follows() {
     let mut line = String::new();
     std::io::BufRead::read_line(&mut out, &mut line).unwrap();
     assert_eq!(line.trim(), "written");
+    // Replication is asynchronous: the write must have reached the replicas before the
+    // master dies, or the promoted one rightly lacks it.
+    for r in [&r1, &r2] {
+        let mut c = r.conn();
+        wait_until(
+            "the write to reach a replica",
+            Duration::from_secs(30),
+            || c.cmd(&["GET", "before"]) == b"$1\r\n1\r\n",
+        );
+    }
     // Kill the master (its process, as a crash would).
     drop(master.take());
     client.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
