@@ -884,12 +884,13 @@ fn tracking_noloop_client_hears_of_keys_the_cycle_expires() {
     let pair = Pair::start();
     let (ours_cached, ours) = noloop_cycle_scenario(pair.ours.port);
     let (theirs_cached, theirs) = noloop_cycle_scenario(pair.theirs.port);
-    // On a loaded machine a few keys may expire before the MGET reads them: those are
-    // never cached, so never invalidated. Every key that was read is.
+    // Keys the MGET did not read were never cached. On a loaded machine Redis itself
+    // misses a few of the rest (seen: 4919 and 4923 of 5000): the reference is only
+    // held to most of them, redlite to every one.
     assert!(theirs_cached > NOLOOP_KEYS / 2 && ours_cached > NOLOOP_KEYS / 2);
-    assert_eq!(
-        theirs, theirs_cached,
-        "the reference invalidates every cached key"
+    assert!(
+        theirs * 10 >= theirs_cached * 9,
+        "the reference invalidates most cached keys: {theirs} of {theirs_cached}"
     );
     assert_eq!(
         ours, ours_cached,
