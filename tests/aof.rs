@@ -517,6 +517,62 @@ fn with_always_every_acknowledged_write_survives_kill_9() {
     acknowledged_writes_survive_kill_9(&AOF);
 }
 
+/// Many clients at once under `always` share fsyncs (the group commit's rounds): each
+/// one's acknowledged writes are on disk when the server is killed, and every client
+/// made progress (no follower was left asleep without a leader).
+#[test]
+fn with_always_many_clients_share_fsyncs_and_keep_every_acknowledged_write() {
+    const CLIENTS: usize = 12;
+    let dir = TempDir::new("aof-group");
+    let server = Server::start_in(dir.path(), &AOF).unwrap();
+    let port = server.port;
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked: Vec<Arc<AtomicU64>> = (0..CLIENTS).map(|_| Arc::default()).collect();
+    let writers: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let (stop, acked) = (Arc::clone(&stop), Arc::clone(&acked[i]));
+            std::thread::spawn(move || {
+                let mut c = Conn::connect(port);
+                let key = format!("w:{i}");
+                while !stop.load(Ordering::Relaxed) {
+                    c.send(&["INCR", &key]);
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.read_reply()))
+                    {
+                        Ok(r) => {
+                            let n = String::from_utf8_lossy(&r[1..r.len() - 2]).parse().unwrap();
+                            acked.store(n, Ordering::SeqCst);
+                        }
+                        Err(_) => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    // Every client gets some writes acknowledged before the kill.
+    let progressed = common::eventually(Duration::from_secs(60), || {
+        acked.iter().all(|a| a.load(Ordering::SeqCst) >= 20)
+    });
+    let counts: Vec<u64> = acked.iter().map(|a| a.load(Ordering::SeqCst)).collect();
+    assert!(progressed, "a client stopped making progress: {counts:?}");
+    drop(server); // SIGKILL
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        let _ = w.join();
+    }
+    let server = Server::start_in(dir.path(), &AOF).unwrap();
+    let mut c = server.conn();
+    for (i, a) in acked.iter().enumerate() {
+        let n = a.load(Ordering::SeqCst);
+        let got: u64 = String::from_utf8_lossy(&bulk(&c.cmd(&["GET", &format!("w:{i}")])))
+            .parse()
+            .unwrap();
+        assert!(
+            (n..=n + 1).contains(&got),
+            "client {i}: acked {n}, found {got}"
+        );
+    }
+}
+
 /// With everysec the buffer reaches the file before the reply, except while the previous
 /// background fsync is still running: then, as in Redis, the write is postponed (up to
 /// two seconds) and the replies go out meanwhile, so a kill may lose what was

@@ -13,8 +13,9 @@
 //!   ([`Aof::before_reply`], Redis's `flushAppendOnlyFile` in `beforeSleep`): with
 //!   `appendfsync always` the data is written and fsynced first. That is a group commit:
 //!   the connection that finds no write under way (the leader) writes and fsyncs
-//!   everything fed so far; the others wait on a condition variable, not on the file
-//!   lock, and leave if the leader covered them, the first uncovered one leading next;
+//!   everything fed so far; the others sleep, not on the file lock, until the round
+//!   that covers them ends (one of two condition variables: the round under way, or
+//!   the next one), and one of the next round's followers leads it;
 //! - and at every tick of the AOF thread ([`cron`]), for what the server itself fed
 //!   (expired keys) and for writes postponed by a slow fsync.
 //!
@@ -47,7 +48,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 pub use self::load::Replay;
@@ -93,10 +95,9 @@ pub struct Aof {
     /// The open incremental file and the manifest (taken to write, never while `buf`
     /// is held, and never before the keyspace lock).
     file: Mutex<FileSide>,
-    /// Group commit: whether a connection is writing (the leader), and where the others
-    /// wait for it. See [`Aof::before_reply`].
-    leader: Mutex<bool>,
-    committed: Condvar,
+    /// Group commit: who writes, what each round covers, who waits for it. See
+    /// [`Aof::before_reply`].
+    commit: Mutex<Commit>,
     state: AtomicU8,
     fsync_policy: AtomicU8,
     no_fsync_on_rewrite: AtomicBool,
@@ -143,6 +144,41 @@ pub struct RewriteState {
     abort: AtomicBool,
     /// `aofRewriteLimited`'s state: the delay in minutes and when the next may start.
     limit: Mutex<(u64, u64)>,
+}
+
+/// The group commit's state (under `Aof::commit`).
+#[derive(Debug, Default)]
+struct Commit {
+    /// A connection is writing, or has been chosen to (the leader of the round under
+    /// way).
+    leading: bool,
+    /// Bytes fed when the round under way began: it covers at least these.
+    round_end: u64,
+    /// Rounds begun; the parity picks the list of the round under way in `waiting`.
+    gen: u64,
+    /// Followers asleep until a round ends: `waiting[gen % 2]` for the round under
+    /// way, the other list for the round after it.
+    waiting: [Vec<Arc<Follower>>; 2],
+}
+
+/// A connection's thread asleep in [`Aof::before_reply`] (one per thread, reused).
+#[derive(Debug)]
+struct Follower {
+    thread: Thread,
+    /// `WAITING`, `RELEASED` or `LEAD`: set under `Aof::commit`, read after a wake.
+    state: AtomicU8,
+}
+
+/// Follower states: asleep, woken because its round ended, woken to lead the next one.
+const WAITING: u8 = 0;
+const RELEASED: u8 = 1;
+const LEAD: u8 = 2;
+
+thread_local! {
+    static FOLLOWER: Arc<Follower> = Arc::new(Follower {
+        thread: std::thread::current(),
+        state: AtomicU8::new(WAITING),
+    });
 }
 
 #[derive(Debug, Default)]
@@ -247,12 +283,16 @@ impl Aof {
     /// `target`: writes the buffer (and with `always` fsyncs it), unless someone already
     /// did. See the module docs.
     ///
-    /// A group commit: if no one is writing, this connection becomes the leader and
-    /// writes (and fsyncs) everything fed so far, for everyone; if a leader is writing,
-    /// it waits for it, and leaves if the leader covered its target, else becomes the
-    /// next leader, which takes everything fed meanwhile. A connection leads at most
-    /// once: a write that did not happen (postponed by a slow fsync, or failed) lets the
-    /// replies go, as Redis's `beforeSleep` does.
+    /// A group commit in rounds: if no one is writing, this connection leads a round
+    /// and writes (and fsyncs) everything fed so far, for everyone. A connection that
+    /// finds a round under way sleeps until the round that covers it ends: the one under
+    /// way if its commands were fed before that round began, else the next one. When a
+    /// round ends its leader wakes exactly the connections it covered, and chooses the
+    /// first follower of the next round to lead it. So a follower sleeps and wakes once
+    /// per batch (as a Redis client waits one event loop), and no woken thread contends
+    /// for a lock. A connection leads at most once: a write that did not happen
+    /// (postponed by a slow fsync, or failed) lets the replies go, as Redis's
+    /// `beforeSleep` does.
     pub fn before_reply(&self, server: &Server, target: u64) {
         if self.state.load(Ordering::Acquire) == OFF {
             return;
@@ -265,30 +305,89 @@ impl Aof {
         if done.load(Ordering::Acquire) >= target {
             return;
         }
-        {
-            let mut leading = lock(&self.leader);
-            loop {
-                if done.load(Ordering::Acquire) >= target {
+        let round_end = {
+            let mut c = lock(&self.commit);
+            if done.load(Ordering::Acquire) >= target {
+                return;
+            }
+            if c.leading {
+                let round = if target <= c.round_end {
+                    c.gen
+                } else {
+                    c.gen + 1
+                };
+                let me = FOLLOWER.with(Arc::clone);
+                me.state.store(WAITING, Ordering::Relaxed);
+                c.waiting[(round % 2) as usize].push(Arc::clone(&me));
+                drop(c);
+                if !self.follow(&me, done, target) {
                     return;
                 }
-                if !*leading {
-                    *leading = true;
-                    break;
-                }
-                leading = self
-                    .committed
-                    .wait(leading)
-                    .unwrap_or_else(|e| e.into_inner());
+                lock(&self.commit).round_end
+            } else {
+                c.leading = true;
+                c.round_end = self.fed();
+                c.round_end
             }
-        }
+        };
         {
             let mut f = lock(&self.file);
-            if done.load(Ordering::Acquire) < target {
+            if done.load(Ordering::Acquire) < round_end {
                 self.flush_locked(server, &mut f, false);
             }
         }
-        *lock(&self.leader) = false;
-        self.committed.notify_all();
+        let (released, next) = {
+            let mut c = lock(&self.commit);
+            let ended = (c.gen % 2) as usize;
+            c.gen += 1;
+            let released = std::mem::take(&mut c.waiting[ended]);
+            for w in &released {
+                w.state.store(RELEASED, Ordering::Release);
+            }
+            let upcoming = (c.gen % 2) as usize;
+            let queue = &mut c.waiting[upcoming];
+            let next = (!queue.is_empty()).then(|| queue.remove(0));
+            match &next {
+                Some(w) => {
+                    w.state.store(LEAD, Ordering::Release);
+                    c.round_end = self.fed();
+                }
+                None => c.leading = false,
+            }
+            (released, next)
+        };
+        for w in released.iter().chain(&next) {
+            w.thread.unpark();
+        }
+    }
+
+    /// A follower's sleep in [`Aof::before_reply`]: true when it was chosen to lead the
+    /// next round, false when its round ended. A wake that is neither (a spurious one,
+    /// or an unpark left over from an earlier sleep) sleeps again, unless the data is
+    /// already written: then the follower leaves the list under the lock, where it
+    /// cannot be chosen meanwhile.
+    fn follow(&self, me: &Arc<Follower>, done: &AtomicU64, target: u64) -> bool {
+        loop {
+            std::thread::park();
+            match me.state.load(Ordering::Acquire) {
+                RELEASED => return false,
+                LEAD => return true,
+                _ if done.load(Ordering::Acquire) >= target => {
+                    let mut c = lock(&self.commit);
+                    match me.state.load(Ordering::Acquire) {
+                        RELEASED => return false,
+                        LEAD => return true,
+                        _ => {
+                            for list in &mut c.waiting {
+                                list.retain(|w| !Arc::ptr_eq(w, me));
+                            }
+                            return false;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Redis's `flushAppendOnlyFile`: writes the buffer to the current incremental file
