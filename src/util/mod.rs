@@ -75,16 +75,42 @@ pub type AddrMap<V> =
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    since_epoch(1000, 1_000_000)
 }
 
 /// Microseconds since the Unix epoch.
 pub fn now_us() -> u64 {
+    since_epoch(1_000_000, 1000)
+}
+
+/// The clock in units of which a second holds `per_sec` and a unit `ns` nanoseconds.
+/// In 64-bit arithmetic: `Duration::as_micros` divides a u128, a library call that
+/// cost as much as the clock read itself (two readings per command).
+fn since_epoch(per_sec: u64, ns: u32) -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
+        .map(|d| units(d, per_sec, ns))
         .unwrap_or(0)
+}
+
+fn units(d: std::time::Duration, per_sec: u64, ns: u32) -> u64 {
+    d.as_secs() * per_sec + u64::from(d.subsec_nanos() / ns)
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use std::time::Duration;
+
+    #[test]
+    fn units_agree_with_the_u128_conversions() {
+        for d in [
+            Duration::ZERO,
+            Duration::new(1_764_000_000, 999_999_999),
+            Duration::new(1_764_000_123, 1_500),
+            Duration::from_nanos(999),
+        ] {
+            assert_eq!(super::units(d, 1_000_000, 1000) as u128, d.as_micros());
+            assert_eq!(super::units(d, 1000, 1_000_000) as u128, d.as_millis());
+        }
+    }
 }
