@@ -74,6 +74,8 @@ for round in $(seq 1 "$ROUNDS"); do
   for s in redlite redis; do
     port=$(port_of $s)
     redis-cli -p "$port" FLUSHALL >/dev/null
+    # The -P 1 ceiling: a command that does nothing, measured in the same moments.
+    rps ping_P1 $s "$round" -c 50 -n "$N_P1" -P 1 PING
     rps xadd_P1 $s "$round" -c 50 -n "$N_P1" -P 1 XADD bench '*' field value
     redis-cli -p "$port" FLUSHALL >/dev/null
     rps xadd_P16 $s "$round" -c 50 -n "$N_P16" -P 16 XADD bench '*' field value
@@ -134,7 +136,7 @@ med() { awk -v l="$1" -v s="$2" '$1 == l && $2 == s {print $3}' "$RESULTS" | med
   echo
   echo "| measure | redlite | redis | ratio |"
   echo "|---|---:|---:|---:|"
-  for l in xadd_P1 xadd_P16 xrange_100_P1 xrange_100_P16 cycle; do
+  for l in ping_P1 xadd_P1 xadd_P16 xrange_100_P1 xrange_100_P16 cycle; do
     a=$(med $l redlite); b=$(med $l redis)
     unit="rps"; [ $l = cycle ] && unit="cycles/s"
     echo "| $l ($unit) | $a | $b | $(ratio "$a" "$b") |"
@@ -142,5 +144,7 @@ med() { awk -v l="$1" -v s="$2" '$1 == l && $2 == s {print $3}' "$RESULTS" | med
   echo "| memory per entry (bytes) | ${MEM[redlite]} | ${MEM[redis]} | $(ratio "${MEM[redlite]}" "${MEM[redis]}") |"
   echo
   echo "Ratios are redlite / Redis: above 1 is better for throughput, below 1 for memory."
+  echo "ping_P1 is PING at -P 1 in the same rounds: the most any command can reach at -P 1"
+  echo "with one thread woken per request (see the README's \"Benchmarks\")."
 } >"$WORK/section.md"
 write_section "Streams: \`make bench-stream\`" "$WORK/section.md" "$OUT"
