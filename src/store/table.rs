@@ -485,6 +485,17 @@ impl<T: Keyed, R: Resizing<T>> Table<T, R> {
         self.len = 0;
     }
 
+    /// Takes every element out, leaving the table empty: what is not taken is freed
+    /// when the iterator is dropped.
+    pub fn drain(&mut self) -> Drain<T> {
+        let mut links = Vec::from(std::mem::take(&mut self.buckets));
+        if let Some(Some(mut r)) = self.rehash.room().map(Option::take) {
+            links.extend(Vec::from(std::mem::take(&mut r.old)));
+        }
+        self.len = 0;
+        Drain { links, cur: None }
+    }
+
     /// Every element, in position order.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         let old = self.rehash.current().map_or(&[][..], |r| &r.old[r.next..]);
@@ -651,6 +662,34 @@ impl<T: Keyed, R: Resizing<T>> Table<T, R> {
                 move_buckets(&mut r, &mut self.buckets, usize::MAX);
             }
         }
+    }
+}
+
+/// The elements [`Table::drain`] took out.
+pub struct Drain<T> {
+    links: Vec<Link<T>>,
+    /// The rest of the chain being taken apart.
+    cur: Link<T>,
+}
+
+impl<T> Iterator for Drain<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        loop {
+            if let Some(mut node) = self.cur.take() {
+                self.cur = node.next.take();
+                return Some(node.item);
+            }
+            self.cur = self.links.pop()?;
+        }
+    }
+}
+
+impl<T> Drop for Drain<T> {
+    fn drop(&mut self) {
+        unlink_all(std::slice::from_mut(&mut self.cur));
+        unlink_all(&mut self.links);
     }
 }
 
@@ -1134,6 +1173,21 @@ mod tests {
     fn the_keyspace_table_is_four_words_and_nested_tables_stay_three() {
         assert_eq!(std::mem::size_of::<Table<Item, Incremental<Item>>>(), 32);
         assert_eq!(std::mem::size_of::<Table<Item>>(), 24);
+    }
+
+    #[test]
+    fn drain_takes_every_element_once_even_mid_rehash() {
+        let mut t = rehashing(3000);
+        let mut got: Vec<u32> = t.drain().map(|item| item.1).collect();
+        got.sort_unstable();
+        assert_eq!(got, (0..3000).collect::<Vec<_>>());
+        assert!(t.is_empty() && !t.is_rehashing() && t.get(&key(1)).is_none());
+        // A drain dropped half way frees the rest, and the table is usable again.
+        let mut t = rehashing(600);
+        assert_eq!(t.drain().take(10).count(), 10);
+        assert!(t.is_empty());
+        t.insert_new(Item(key(1), 1));
+        assert_eq!(t.get(&key(1)).map(|x| x.1), Some(1));
     }
 
     #[test]
