@@ -1249,10 +1249,25 @@ impl Db {
     /// should drop what it gets back after releasing the lock (it may hold a whole
     /// flushed table).
     pub fn snapshot_end(&mut self) -> Option<Box<DbSnap>> {
+        self.snapshot_end_into(None)
+    }
+
+    /// [`Db::snapshot_end`], resizing into `spare` if it is the size the table wants
+    /// (see [`Db::snapshot_fit_size`]).
+    pub fn snapshot_end_into(
+        &mut self,
+        spare: Option<table::Buckets<Entry>>,
+    ) -> Option<Box<DbSnap>> {
         let snap = self.snap.take()?;
-        self.table.fit();
+        self.table.fit_into(spare);
         self.mark_changed();
         Some(snap)
+    }
+
+    /// How many buckets the table will resize to when the snapshot ends, if it will:
+    /// the saver allocates them before it takes the write lock.
+    pub fn snapshot_fit_size(&self) -> Option<usize> {
+        self.table.fit_size()
     }
 
     /// One step of the snapshot walk (call under the read lock): visits whole buckets
@@ -1906,10 +1921,20 @@ impl Keyspace {
 
     /// Ends the snapshot that started as database `index` (see [`Db::snapshot_end`]).
     pub fn snapshot_end(&mut self, index: usize) -> Option<Box<DbSnap>> {
+        self.snapshot_end_into(index, None)
+    }
+
+    /// [`Keyspace::snapshot_end`] with a bucket array allocated ahead for the resize
+    /// (see [`Db::snapshot_end_into`]).
+    pub fn snapshot_end_into(
+        &mut self,
+        index: usize,
+        spare: Option<table::Buckets<Entry>>,
+    ) -> Option<Box<DbSnap>> {
         self.dbs
             .iter_mut()
             .find(|db| db.snapshot().is_some_and(|s| s.index == index))?
-            .snapshot_end()
+            .snapshot_end_into(spare)
     }
 
     /// Ends every snapshot still running (a failed or aborted BGSAVE).
