@@ -9,6 +9,8 @@
 #   rewrite runs, and without one.
 # Both servers write to their own directories on the same disk. Writes the table to the
 # "## Append-only file" section of benches/BENCHMARKS.md (replacing it) and prints it.
+# ONLY=rewrite runs just the last part (rewrite time, startup, the longest waits), prints
+# its rows and leaves BENCHMARKS.md as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +19,7 @@ N_P1=${N_P1:-50000}
 N_P16=${N_P16:-300000}
 KEYS=${KEYS:-1000000}
 OUT=${OUT:-benches/BENCHMARKS.md}
+ONLY=${ONLY:-}
 for tool in redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "bench-aof needs $tool on PATH" >&2; exit 1; }
 done
@@ -45,7 +48,9 @@ rewrite_ms() { # port: starts BGREWRITEAOF and times it until INFO says it is do
 
 RESULTS="$WORK/aof-results"
 : >"$RESULTS"
-for fsync in everysec always; do
+FSYNCS="everysec always"
+[ "$ONLY" = rewrite ] && FSYNCS=""
+for fsync in $FSYNCS; do
   start_server redlite "$WORK/rl-$fsync" --save "" --appendonly yes --appendfsync "$fsync" \
     --aof-use-rdb-preamble no
   RL_PORT=$PORT
@@ -93,6 +98,17 @@ for s in redlite redis; do
   redis-cli -p "$PORT" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
 done
 
+rewrite_rows() {
+  echo "| BGREWRITEAOF until done (ms) | ${REWRITE[redlite]} | ${REWRITE[redis]} | $(ratio "${REWRITE[redlite]}" "${REWRITE[redis]}") |"
+  echo "| startup with the AOF, until PING answers (ms) | ${LOAD[redlite]} | ${LOAD[redis]} | $(ratio "${LOAD[redlite]}" "${LOAD[redis]}") |"
+  echo "| longest SET wait during a rewrite (ms) | ${WAIT_REWRITE[redlite]} | ${WAIT_REWRITE[redis]} | $(ratio "${WAIT_REWRITE[redlite]}" "${WAIT_REWRITE[redis]}") |"
+  echo "| longest SET wait without one (ms) | ${WAIT_PLAIN[redlite]} | ${WAIT_PLAIN[redis]} | $(ratio "${WAIT_PLAIN[redlite]}" "${WAIT_PLAIN[redis]}") |"
+}
+if [ "$ONLY" = rewrite ]; then
+  rewrite_rows
+  exit 0
+fi
+
 {
   echo "## Append-only file"
   echo
@@ -113,10 +129,7 @@ done
   echo
   echo "| figure | redlite | redis | ratio |"
   echo "|---|---:|---:|---:|"
-  echo "| BGREWRITEAOF until done (ms) | ${REWRITE[redlite]} | ${REWRITE[redis]} | $(ratio "${REWRITE[redlite]}" "${REWRITE[redis]}") |"
-  echo "| startup with the AOF, until PING answers (ms) | ${LOAD[redlite]} | ${LOAD[redis]} | $(ratio "${LOAD[redlite]}" "${LOAD[redis]}") |"
-  echo "| longest SET wait during a rewrite (ms) | ${WAIT_REWRITE[redlite]} | ${WAIT_REWRITE[redis]} | $(ratio "${WAIT_REWRITE[redlite]}" "${WAIT_REWRITE[redis]}") |"
-  echo "| longest SET wait without one (ms) | ${WAIT_PLAIN[redlite]} | ${WAIT_PLAIN[redis]} | $(ratio "${WAIT_PLAIN[redlite]}" "${WAIT_PLAIN[redis]}") |"
+  rewrite_rows
   echo
 } >"$WORK/aof.md"
 write_section "Append-only file" "$WORK/aof.md" "$OUT"
