@@ -1382,21 +1382,23 @@ impl Db {
 
     /// Inserts a loaded entry as-is (used when loading a dump). `keys` is how many keys
     /// the database is to hold in all: the table is sized for them at once, so loading
-    /// never resizes it.
+    /// never resizes it. `clock_bits` starts its access clock (the loader reads the
+    /// time once, see [`Db::clock`]) unless `saved` gives the file's own.
     pub fn load(
         &mut self,
-        key: Vec<u8>,
+        key: &[u8],
         value: Value,
         expires_at_ms: Option<u64>,
         keys: usize,
         saved: clock::Saved,
+        clock_bits: u32,
     ) {
         if !self.table_fixed() {
             self.table.reserve(keys);
         }
-        self.remove_entry(&key);
-        let entry = Entry::new(&key, value);
-        entry.set_clock_bits(self.clock.initial());
+        self.remove_entry(key);
+        let entry = Entry::new(key, value);
+        entry.set_clock_bits(clock_bits);
         self.used += memory::entry_bytes(&entry, memory::ACCOUNT_SAMPLES);
         self.mark_changed();
         // Nothing may move while a snapshot walks the table, a rehash step included.
