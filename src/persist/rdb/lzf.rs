@@ -164,36 +164,58 @@ fn compress_with(input: &[u8], max_out: usize, htab: &mut [u32]) -> Option<Vec<u
 /// malformed (a reference before the start, a run past the end, a wrong length).
 pub fn decompress(input: &[u8], len: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(len);
+    decompress_into(input, len, &mut out).then_some(out)
+}
+
+/// [`decompress`] appending to `out` (what it holds already is not referred to); false
+/// if the input is malformed, `out` then holding part of the output. Loading decodes a
+/// string straight into the buffer its entry keeps.
+pub fn decompress_into(input: &[u8], len: usize, out: &mut Vec<u8>) -> bool {
+    let base = out.len();
     let mut i = 0;
     while i < input.len() {
         let ctrl = usize::from(input[i]);
         i += 1;
         if ctrl < 32 {
             let run = ctrl + 1;
-            if out.len() + run > len {
-                return None;
+            let Some(literal) = input.get(i..i + run) else {
+                return false;
+            };
+            if out.len() - base + run > len {
+                return false;
             }
-            out.extend_from_slice(input.get(i..i + run)?);
+            out.extend_from_slice(literal);
             i += run;
         } else {
             let mut n = ctrl >> 5;
             if n == 7 {
-                n += usize::from(*input.get(i)?);
+                let Some(&more) = input.get(i) else {
+                    return false;
+                };
+                n += usize::from(more);
                 i += 1;
             }
-            let back = ((ctrl & 0x1f) << 8) + usize::from(*input.get(i)?) + 1;
+            let Some(&low) = input.get(i) else {
+                return false;
+            };
+            let back = ((ctrl & 0x1f) << 8) + usize::from(low) + 1;
             i += 1;
-            let start = out.len().checked_sub(back)?;
-            if out.len() + n + 2 > len {
-                return None;
+            if out.len() - base < back || out.len() - base + n + 2 > len {
+                return false;
             }
-            for k in 0..n + 2 {
-                let b = out[start + k];
-                out.push(b);
+            // The reference repeats the `back` bytes before the end: copied in whole
+            // periods from its start, doubling, rather than byte by byte.
+            let start = out.len() - back;
+            let mut left = n + 2;
+            while left > 0 {
+                let periods = (out.len() - start) / back * back;
+                let m = left.min(periods);
+                out.extend_from_within(start..start + m);
+                left -= m;
             }
         }
     }
-    (out.len() == len).then_some(out)
+    out.len() - base == len
 }
 
 #[cfg(test)]
@@ -242,6 +264,61 @@ mod tests {
         let mut rng = crate::util::rand::Rng::new(1);
         let data = rng.bytes(100);
         assert_eq!(compress(&data, 96), None);
+    }
+
+    /// Byte-at-a-time decoding, to check the period copies against.
+    fn reference(input: &[u8]) -> Option<Vec<u8>> {
+        let (mut out, mut i) = (Vec::new(), 0);
+        while i < input.len() {
+            let ctrl = usize::from(input[i]);
+            i += 1;
+            if ctrl < 32 {
+                out.extend_from_slice(input.get(i..i + ctrl + 1)?);
+                i += ctrl + 1;
+            } else {
+                let mut n = ctrl >> 5;
+                if n == 7 {
+                    n += usize::from(*input.get(i)?);
+                    i += 1;
+                }
+                let back = ((ctrl & 0x1f) << 8) + usize::from(*input.get(i)?) + 1;
+                i += 1;
+                let start = out.len().checked_sub(back)?;
+                for k in 0..n + 2 {
+                    out.push(out[start + k]);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn overlapping_references_decode_as_byte_copies_do() {
+        let mut rng = crate::util::rand::Rng::new(11);
+        for _ in 0..300 {
+            // Runs of short periods make references that overlap their own output.
+            let mut data = Vec::new();
+            while data.len() < 400 {
+                let period = 1 + rng.below(12) as usize;
+                let unit = rng.bytes(period);
+                for _ in 0..rng.below(40) {
+                    data.extend_from_slice(&unit);
+                }
+                let noise = rng.below(5) as usize;
+                data.extend(rng.bytes(noise));
+            }
+            let c = compress(&data, data.len() + data.len() / 32 + 8).expect("fits");
+            assert_eq!(reference(&c).as_deref(), Some(&data[..]));
+            // Appended after a prefix, which references cannot reach into.
+            let mut out = b"prefix".to_vec();
+            assert!(decompress_into(&c, data.len(), &mut out));
+            assert_eq!((&out[..6], &out[6..]), (&b"prefix"[..], &data[..]));
+        }
+        let mut out = b"abc".to_vec();
+        assert!(
+            !decompress_into(&[0x20, 0x00], 2, &mut out),
+            "reaches into the prefix"
+        );
     }
 
     #[test]

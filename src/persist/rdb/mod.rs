@@ -582,11 +582,27 @@ impl<'a> Cursor<'a> {
             let n = usize::try_from(n).map_err(|_| RdbError::truncated())?;
             return Ok(Cow::Borrowed(self.take(n)?));
         }
-        self.special_string(n).map(Cow::Owned)
+        self.special_string(n, 0).map(Cow::Owned)
     }
 
-    /// A string in the special encoding `n` (an integer, or LZF).
-    fn special_string(&mut self, n: u64) -> Result<Vec<u8>> {
+    /// A string value to be stored under `key`: its buffer has room for the key in
+    /// front (see `Entry`), so the keyspace takes it without a copy.
+    fn string_value(&mut self, key: &[u8]) -> Result<Vec<u8>> {
+        let room = crate::store::str_key_room(key);
+        let (n, special) = self.len_enc()?;
+        if !special {
+            let n = usize::try_from(n).map_err(|_| RdbError::truncated())?;
+            let bytes = self.take(n)?;
+            let mut out = Vec::with_capacity(n + room);
+            out.extend_from_slice(bytes);
+            return Ok(out);
+        }
+        self.special_string(n, room)
+    }
+
+    /// A string in the special encoding `n` (an integer, or LZF), with `room` spare
+    /// bytes of capacity.
+    fn special_string(&mut self, n: u64, room: usize) -> Result<Vec<u8>> {
         match n {
             ENC_INT8 => Ok((self.u8()? as i8).to_string().into_bytes()),
             ENC_INT16 => Ok(i16::from_le_bytes(self.take(2)?.try_into().expect("2"))
@@ -605,8 +621,11 @@ impl<'a> Cursor<'a> {
                 if len == 0 || len > (clen as u64).saturating_mul(300) {
                     return Err(RdbError::corrupt("Invalid LZF compressed string"));
                 }
-                lzf::decompress(compressed, len as usize)
-                    .ok_or_else(|| RdbError::corrupt("Invalid LZF compressed string"))
+                let mut out = Vec::with_capacity(len as usize + room);
+                if !lzf::decompress_into(compressed, len as usize, &mut out) {
+                    return Err(RdbError::corrupt("Invalid LZF compressed string"));
+                }
+                Ok(out)
             }
             _ => Err(RdbError::corrupt(format!(
                 "Unknown RDB string encoding type {n}"
@@ -652,7 +671,7 @@ fn is_object_type(t: u8) -> bool {
 /// collection, which Redis skips when loading a file and refuses in RESTORE.
 fn read_object(c: &mut Cursor<'_>, t: u8, key: &[u8], limits: &Limits) -> Result<Option<Value>> {
     let value = match t {
-        TYPE_STRING => Value::Str(c.string()?),
+        TYPE_STRING => Value::Str(c.string_value(key)?),
         TYPE_LIST => {
             let n = c.count(1)?;
             let mut l = List::new();
