@@ -23,15 +23,33 @@ fn idx(h: u32) -> usize {
 /// Compresses `input` into at most `max_out` bytes; `None` when it does not fit (Redis
 /// then stores the string as it is). `max_out` is `len - 4` for RDB strings.
 pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    compress_into(input, max_out, &mut out).then_some(out)
+}
+
+/// [`compress`] appending to `out` (no buffer of its own: DUMP writes the payload in
+/// one); false, `out` unchanged, when it does not fit.
+pub fn compress_into(input: &[u8], max_out: usize, out: &mut Vec<u8>) -> bool {
     if input.is_empty() || max_out == 0 {
-        return None;
+        return false;
     }
     HTAB.with(|t| {
         let mut htab = t.borrow_mut();
         if htab.is_empty() {
             htab.resize(HSIZE, 0);
         }
-        let out = compress_with(input, max_out, &mut htab);
+        let base = out.len();
+        out.resize(base + max_out, 0);
+        let fits = match compress_with(input, &mut out[base..], &mut htab) {
+            Some(len) => {
+                out.truncate(base + len);
+                true
+            }
+            None => {
+                out.truncate(base);
+                false
+            }
+        };
         // Back to all-empty for the next call: only the slots of this input's
         // positions can have been set, so clearing those is enough (and much cheaper
         // than zeroing 256 KiB for a short string).
@@ -42,7 +60,7 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
                 htab[idx(h)] = 0;
             }
         }
-        out
+        fits
     })
 }
 
@@ -52,10 +70,11 @@ thread_local! {
     static HTAB: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn compress_with(input: &[u8], max_out: usize, htab: &mut [u32]) -> Option<Vec<u8>> {
+/// Compresses `input` into `out` (zeroed, as long as the output may be); the length
+/// written, or `None` when it does not fit.
+fn compress_with(input: &[u8], out: &mut [u8], htab: &mut [u32]) -> Option<usize> {
     let in_len = input.len();
-    let mut out = vec![0u8; max_out];
-    let out_end = max_out;
+    let out_end = out.len();
     let mut op = 1usize; // Room for the first run's length byte.
     let mut lit = 0usize;
     let mut ip = 0usize;
@@ -156,8 +175,7 @@ fn compress_with(input: &[u8], max_out: usize, htab: &mut [u32]) -> Option<Vec<u
     }
     out[op - lit - 1] = (lit as u8).wrapping_sub(1);
     op -= usize::from(lit == 0);
-    out.truncate(op);
-    Some(out)
+    Some(op)
 }
 
 /// Decompresses `input`, which must expand to exactly `len` bytes; `None` if it is

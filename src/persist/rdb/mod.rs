@@ -211,6 +211,26 @@ pub fn put_len(out: &mut Vec<u8>, n: u64) {
     }
 }
 
+/// Writes an RDB length (as [`put_len`]) at the start of `to`; returns its size.
+fn len_bytes(n: u64, to: &mut [u8]) -> usize {
+    if n < 1 << 6 {
+        to[0] = n as u8;
+        1
+    } else if n < 1 << 14 {
+        to[0] = 0x40 | (n >> 8) as u8;
+        to[1] = n as u8;
+        2
+    } else if n <= u64::from(u32::MAX) {
+        to[0] = 0x80;
+        to[1..5].copy_from_slice(&(n as u32).to_be_bytes());
+        5
+    } else {
+        to[0] = 0x81;
+        to[1..9].copy_from_slice(&n.to_be_bytes());
+        9
+    }
+}
+
 /// Appends a string as `rdbSaveRawString` does: an integer encoding for a short
 /// canonical integer within 32 bits, LZF for one over 20 bytes that shrinks by more
 /// than 4, else raw.
@@ -223,11 +243,17 @@ pub fn put_string(out: &mut Vec<u8>, s: &[u8], compress: bool) {
         }
     }
     if compress && s.len() > 20 {
-        if let Some(c) = lzf::compress(s, s.len() - 4) {
-            out.push(0xc0 | ENC_LZF as u8);
-            put_len(out, c.len() as u64);
-            put_len(out, s.len() as u64);
-            out.extend_from_slice(&c);
+        // Compressed in place after the header's room, then the header goes in front
+        // (its size depends on the compressed length): no buffer of its own.
+        let at = out.len();
+        if lzf::compress_into(s, s.len() - 4, out) {
+            let clen = out.len() - at;
+            let mut head = [0u8; 1 + 9 + 9];
+            head[0] = 0xc0 | ENC_LZF as u8;
+            let mut n = 1;
+            n += len_bytes(clen as u64, &mut head[n..]);
+            n += len_bytes(s.len() as u64, &mut head[n..]);
+            out.splice(at..at, head[..n].iter().copied());
             return;
         }
     }
@@ -477,7 +503,7 @@ fn put_stream(out: &mut Vec<u8>, s: &Stream, z: bool) {
 
 /// DUMP's payload: the object, the RDB version, the CRC-64 of both.
 pub fn dump_payload(v: ValueRef<'_>, opts: &Options) -> Vec<u8> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(64);
     put_object(&mut out, v, opts);
     out.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(0, &out);

@@ -491,3 +491,50 @@ fn mutated_payloads_never_panic() {
     // footer check on real content.
     assert!(accepted > 0);
 }
+
+#[test]
+fn length_bytes_and_compressed_strings_match_the_plain_encoders() {
+    for n in [
+        0u64,
+        1,
+        63,
+        64,
+        16383,
+        16384,
+        u64::from(u32::MAX),
+        u64::from(u32::MAX) + 1,
+    ] {
+        let mut want = Vec::new();
+        put_len(&mut want, n);
+        let mut got = [0u8; 9];
+        let size = super::len_bytes(n, &mut got);
+        assert_eq!(&got[..size], &want[..], "{n}");
+    }
+    let mut rng = crate::util::rand::Rng::new(5);
+    for len in [21usize, 40, 100, 300, 20000] {
+        // Mostly one byte, a random one every fiftieth: compressible at every length.
+        let text: Vec<u8> = (0..len)
+            .map(|i| {
+                if i % 50 == 25 {
+                    b'a' + rng.below(3) as u8
+                } else {
+                    b'x'
+                }
+            })
+            .collect();
+        let c = lzf::compress(&text, len - 4).expect("compressible");
+        let mut want = b"before".to_vec();
+        want.push(0xc3);
+        put_len(&mut want, c.len() as u64);
+        put_len(&mut want, len as u64);
+        want.extend_from_slice(&c);
+        let mut got = b"before".to_vec();
+        put_string(&mut got, &text, true);
+        assert_eq!(got, want, "{len}");
+    }
+    // Incompressible: raw, and nothing of the attempt is left behind.
+    let noise = rng.bytes(50);
+    let mut got = b"x".to_vec();
+    put_string(&mut got, &noise, true);
+    assert_eq!((got[1], &got[2..]), (50, &noise[..]));
+}
