@@ -206,10 +206,12 @@ pub fn str_key_room(key: &[u8]) -> usize {
     varint_len(key.len()) + key.len()
 }
 
-/// [`str_buffer`] taking `value`'s own buffer when it has room for the key in front.
+/// [`str_buffer`] taking `value`'s own buffer when its spare capacity is exactly the
+/// room for the key in front (a buffer built for it; any other is copied into an exactly
+/// sized one, as the memory account expects).
 fn str_buffer_from(key: &[u8], mut value: Vec<u8>) -> Vec<u8> {
     let room = str_key_room(key);
-    if value.capacity() - value.len() < room {
+    if value.capacity() - value.len() != room {
         return str_buffer(key, &value);
     }
     let len = value.len();
@@ -2099,8 +2101,12 @@ mod tests {
             assert_eq!(got, want);
             assert_eq!(got.as_ptr(), ptr, "the same allocation");
             assert_eq!(got.capacity(), got.len(), "exactly sized");
-            // Without the room, a new buffer.
+            // Without the room, or with more, a new exactly sized buffer.
             assert_eq!(str_buffer_from(key, b"some value".to_vec()), want);
+            let mut roomy = Vec::with_capacity(100 + str_key_room(key));
+            roomy.extend_from_slice(b"some value");
+            let got = str_buffer_from(key, roomy);
+            assert_eq!((got.capacity(), &got), (want.len(), &want));
         }
     }
 
