@@ -185,9 +185,14 @@ fn dump_file(c: &mut Criterion) {
                     0,
                     &Limits::default(),
                     |db, k, v, exp, n| {
-                        fresh
-                            .db_mut(db as usize)
-                            .load(k, v, exp, n as usize, Default::default())
+                        fresh.db_mut(db as usize).load(
+                            &k,
+                            v,
+                            exp,
+                            n as usize,
+                            Default::default(),
+                            0,
+                        )
                     },
                 )
                 .unwrap();

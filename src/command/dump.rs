@@ -79,7 +79,7 @@ fn restore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     if ttl < 0 {
         return Err(CmdError::err("Invalid TTL value, must be >= 0"));
     }
-    let value = rdb::restore_payload(&args[3], &ctx.server.limits()).map_err(|e| match e {
+    let value = rdb::restore_payload(&args[3], key, &ctx.server.limits()).map_err(|e| match e {
         PayloadError::VersionOrChecksum => {
             CmdError::err("DUMP payload version or checksum are wrong")
         }

@@ -20,7 +20,7 @@ use crate::resp::{Args, Reply};
 use crate::store::zset::ScoreRange;
 use crate::store::{Keyspace, ZSet};
 use crate::util::geohash::{self, Hash, Shape, ShapeKind};
-use crate::util::num::{format_fixed, parse_double, parse_i64};
+use crate::util::num::{format_fixed, parse_double, parse_i64, push_i64};
 use crate::util::pqsort::pqsort;
 
 /// The geo commands, with Redis 7.0's arity, flags and key positions.
@@ -128,15 +128,24 @@ fn geoadd(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     if !(args.len() - at).is_multiple_of(3) || (xx && nx) {
         return Err(CmdError::Syntax);
     }
-    let mut zadd: Vec<Vec<u8>> = vec![b"zadd".to_vec()];
-    zadd.extend((1..at).map(|i| args[i].to_vec()));
+    // The ZADD is built in one argument buffer (no allocation per word): at -P 16 this
+    // copying was a visible part of GEOADD's cost beside the ZADD itself.
+    let mut zadd = Args::default();
+    zadd.push(b"zadd");
+    for i in 1..at {
+        zadd.push(&args[i]);
+    }
+    let mut score = Vec::with_capacity(20);
     for i in (at..args.len()).step_by(3) {
         let (lon, lat) = lon_lat(&args[i], &args[i + 1])?;
-        zadd.push(geohash::score_of(lon, lat).to_string().into_bytes());
-        zadd.push(args[i + 2].to_vec());
+        score.clear();
+        // A 52-bit geohash: always within i64.
+        push_i64(&mut score, geohash::score_of(lon, lat) as i64);
+        zadd.push(&score);
+        zadd.push(&args[i + 2]);
     }
-    ks.rewrite(&zadd);
-    zset::zadd_generic(ctx, ks, &Args::from_slices(&zadd), false)
+    ks.rewrite(&zadd.iter().collect::<Vec<_>>());
+    zset::zadd_generic(ctx, ks, &zadd, false)
 }
 
 // Lookups.

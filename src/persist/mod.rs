@@ -44,11 +44,14 @@ pub fn load_rdb_into(
 ) -> Result<(dump::LoadStats, usize), String> {
     let dbs = ks.dbs().len();
     let mut bad_db = None;
+    // One reading of the clock for every key loaded (its resolution is a second).
+    let clock_bits = ks.db(0).clock().initial();
     let loaded = rdb::read_prefix(data, 0, limits, |db, key, value, expires, hint, saved| {
         match usize::try_from(db).ok().filter(|&d| d < dbs) {
             Some(d) => {
                 let hint = hint.min(data.len() as u64 / 3) as usize;
-                ks.db_mut(d).load(key, value, expires, hint, saved);
+                ks.db_mut(d)
+                    .load(key, value, expires, hint, saved, clock_bits);
             }
             None => bad_db = Some(db),
         }

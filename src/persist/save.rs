@@ -783,11 +783,14 @@ pub fn load(
     ks.set_clock(clock);
     let mut bad_db = None;
     let (mut keys, mut last_report) = (0u64, Instant::now());
-    let mut on_entry = |db: u64, key: Vec<u8>, value, expires, declared: u64, saved| {
+    // One reading of the clock for every key loaded (its resolution is a second).
+    let clock_bits = ks.db(0).clock().initial();
+    let mut on_entry = |db: u64, key: &[u8], value, expires, declared: u64, saved| {
         match usize::try_from(db).ok().filter(|&d| d < ks.dbs().len()) {
             Some(d) => {
                 let keys = declared.min(most_keys) as usize;
-                ks.db_mut(d).load(key, value, expires, keys, saved);
+                ks.db_mut(d)
+                    .load(key, value, expires, keys, saved, clock_bits);
             }
             None => bad_db = Some(db),
         }
@@ -805,7 +808,8 @@ pub fn load(
     };
     let stats = if is_rdb {
         // RDB is parsed from memory: its values are blobs best validated whole.
-        let mut data = Vec::new();
+        let size = input.inner.metadata().map_or(0, |m| m.len());
+        let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
         input.read_to_end(&mut data).map_err(|e| e.to_string())?;
         rdb::read(&data, now_ms(), limits, &mut on_entry).map_err(|e| e.to_string())?
     } else {
@@ -816,7 +820,7 @@ pub fn load(
             |db, key, value, expires, declared| {
                 on_entry(
                     u64::from(db),
-                    key,
+                    &key,
                     value,
                     expires,
                     declared,

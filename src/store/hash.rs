@@ -239,6 +239,40 @@ impl Hash {
         }
     }
 
+    /// A hash of `items`, fields and values alternating (`None` for an odd count), built whole as loading a dump
+    /// or RESTORE wants: when it fits a listpack, one exactly sized buffer with `key` in
+    /// front (no insert-by-insert growth), else inserted one by one. The encoding is
+    /// the one inserting the pairs in order gives. `None` if a field repeats.
+    pub fn from_flat<B: AsRef<[u8]>>(key: &[u8], items: &[B], limits: &Limits) -> Option<Hash> {
+        if !items.len().is_multiple_of(2) {
+            return None;
+        }
+        let n = items.len() / 2;
+        let fits =
+            n <= limits.hash_entries && items.iter().all(|b| b.as_ref().len() <= limits.hash_value);
+        if !fits {
+            let mut h = Hash::new();
+            for pair in items.chunks_exact(2) {
+                if !h.insert(pair[0].as_ref(), pair[1].as_ref(), limits) {
+                    return None;
+                }
+            }
+            h.set_key(key);
+            return Some(h);
+        }
+        let fields = || items.iter().step_by(2).map(AsRef::as_ref);
+        if !super::packed::distinct(fields()) {
+            return None;
+        }
+        let mut body = Vec::with_capacity(items.iter().map(|b| b.as_ref().len() + 2).sum());
+        for b in items {
+            put_bytes(&mut body, b.as_ref());
+        }
+        Some(Hash {
+            repr: Repr::Listpack(Packed::from_parts(key, n, &body)),
+        })
+    }
+
     /// The key of the keyspace entry holding this hash (empty elsewhere).
     pub(super) fn key(&self) -> &[u8] {
         match &self.repr {
@@ -468,6 +502,55 @@ mod tests {
 
     fn fields(h: &Hash) -> Vec<Vec<u8>> {
         h.iter().map(|(f, _)| f.to_vec()).collect()
+    }
+
+    /// The hash inserting `items` pair by pair gives, under `key`.
+    fn inserted(key: &[u8], items: &[&[u8]], l: &Limits) -> Option<Hash> {
+        let mut h = Hash::new();
+        for pair in items.chunks_exact(2) {
+            if !h.insert(pair[0], pair[1], l) {
+                return None;
+            }
+        }
+        h.set_key(key);
+        Some(h)
+    }
+
+    #[test]
+    fn from_flat_builds_what_inserting_builds() {
+        let long = [b'v'; 70];
+        let cases: [(&[&[u8]], Limits); 5] = [
+            (&[b"f0", b"v0", b"f1", b"", b"f2", b"12"], limits(128, 64)),
+            (&[b"a", b"1", b"b", b"2", b"c", b"3"], limits(2, 64)),
+            (&[b"a", b"1", b"b", &long], limits(128, 64)),
+            (&[b"a", b"1"], limits(0, 64)),
+            (&[], limits(128, 64)),
+        ];
+        for (items, l) in cases {
+            let want = inserted(b"key", items, &l).expect("distinct");
+            let got = Hash::from_flat(b"key", items, &l).expect("distinct");
+            assert_eq!(got, want, "{items:?}");
+            assert_eq!(got.encoding(), want.encoding(), "{items:?}");
+            assert_eq!(got.key(), b"key");
+            assert_eq!(fields(&got), fields(&want), "{items:?}");
+        }
+    }
+
+    #[test]
+    fn from_flat_refuses_a_repeated_field_and_an_odd_count() {
+        let l = limits(128, 64);
+        let many: Vec<Vec<u8>> = (0..40)
+            .flat_map(|i| [format!("f{i}").into_bytes(), b"v".to_vec()])
+            .collect();
+        assert!(Hash::from_flat(b"k", &many, &l).is_some());
+        for at in [0, 2, 78] {
+            let mut dup = many.clone();
+            dup[at] = b"f7".to_vec();
+            assert!(Hash::from_flat(b"k", &dup, &l).is_none(), "repeat at {at}");
+        }
+        assert!(Hash::from_flat(b"k", &[b"a", b"1", b"a", b"2"], &l).is_none());
+        assert!(Hash::from_flat(b"k", &[b"a", b"1", b"a", b"2"], &limits(1, 64)).is_none());
+        assert!(Hash::from_flat(b"k", &[b"a", b"1", b"b"], &l).is_none());
     }
 
     #[test]

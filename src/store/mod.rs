@@ -151,7 +151,7 @@ impl Body {
     /// The body holding `value` under `key`.
     fn new(key: &[u8], value: Value) -> Body {
         match value {
-            Value::Str(s) => Body::Str(str_buffer(key, &s)),
+            Value::Str(s) => Body::Str(str_buffer_from(key, s)),
             Value::Hash(mut h) => {
                 h.set_key(key);
                 Body::Hash(h)
@@ -196,6 +196,36 @@ fn str_buffer(key: &[u8], value: &[u8]) -> Vec<u8> {
     kv.extend_from_slice(key);
     kv.extend_from_slice(value);
     kv
+}
+
+/// The bytes an entry's string buffer holds before the value: the key's length and the
+/// key. A value built with this much spare capacity (see [`str_key_room`]) becomes the
+/// entry's buffer without a new allocation.
+pub fn str_key_room(key: &[u8]) -> usize {
+    varint_len(key.len()) + key.len()
+}
+
+/// [`str_buffer`] taking `value`'s own buffer when its spare capacity is exactly the
+/// room for the key in front (a buffer built for it; any other is copied into an exactly
+/// sized one, as the memory account expects).
+fn str_buffer_from(key: &[u8], mut value: Vec<u8>) -> Vec<u8> {
+    let room = str_key_room(key);
+    if value.capacity() - value.len() != room {
+        return str_buffer(key, &value);
+    }
+    let len = value.len();
+    value.resize(len + room, 0);
+    value.copy_within(0..len, room);
+    // The key's length as `put_varint` writes it, then the key.
+    let (mut at, mut n) = (0, key.len());
+    while n >= 0x80 {
+        value[at] = (n as u8) | 0x80;
+        n >>= 7;
+        at += 1;
+    }
+    value[at] = n as u8;
+    value[at + 1..room].copy_from_slice(key);
+    value
 }
 
 /// Appends `n` as a LEB128 varint.
@@ -1428,21 +1458,23 @@ impl Db {
 
     /// Inserts a loaded entry as-is (used when loading a dump). `keys` is how many keys
     /// the database is to hold in all: the table is sized for them at once, so loading
-    /// never resizes it.
+    /// never resizes it. `clock_bits` starts its access clock (the loader reads the
+    /// time once, see [`Db::clock`]) unless `saved` gives the file's own.
     pub fn load(
         &mut self,
-        key: Vec<u8>,
+        key: &[u8],
         value: Value,
         expires_at_ms: Option<u64>,
         keys: usize,
         saved: clock::Saved,
+        clock_bits: u32,
     ) {
         if !self.table_fixed() {
             self.table.reserve(keys);
         }
-        self.remove_entry(&key);
-        let entry = Entry::new(&key, value);
-        entry.set_clock_bits(self.clock.initial());
+        self.remove_entry(key);
+        let entry = Entry::new(key, value);
+        entry.set_clock_bits(clock_bits);
         self.used += memory::entry_bytes(&entry, memory::ACCOUNT_SAMPLES);
         self.mark_changed();
         // Nothing may move while a snapshot walks the table, a rehash step included.
@@ -2116,6 +2148,26 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_string_with_room_for_its_key_keeps_its_buffer() {
+        for key in [&b"k"[..], &[b'x'; 127], &[b'y'; 128], &[b'z'; 20000]] {
+            let want = str_buffer(key, b"some value");
+            let mut value = Vec::with_capacity(10 + str_key_room(key));
+            value.extend_from_slice(b"some value");
+            let ptr = value.as_ptr();
+            let got = str_buffer_from(key, value);
+            assert_eq!(got, want);
+            assert_eq!(got.as_ptr(), ptr, "the same allocation");
+            assert_eq!(got.capacity(), got.len(), "exactly sized");
+            // Without the room, or with more, a new exactly sized buffer.
+            assert_eq!(str_buffer_from(key, b"some value".to_vec()), want);
+            let mut roomy = Vec::with_capacity(100 + str_key_room(key));
+            roomy.extend_from_slice(b"some value");
+            let got = str_buffer_from(key, roomy);
+            assert_eq!((got.capacity(), &got), (want.len(), &want));
+        }
+    }
 
     fn s(v: &str) -> Value {
         Value::Str(v.as_bytes().to_vec())

@@ -60,6 +60,24 @@ pub fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// Whether no two of `items` are equal: pairwise for a few, through a set for more
+/// (a compact collection is small by default, but its limits are settings).
+pub fn distinct<'a>(items: impl Iterator<Item = &'a [u8]> + Clone) -> bool {
+    let n = items.clone().count();
+    if n <= 16 {
+        let mut rest = items;
+        while let Some(a) = rest.next() {
+            if rest.clone().any(|b| a == b) {
+                return false;
+            }
+        }
+        true
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(n);
+        items.into_iter().all(|a| seen.insert(a))
+    }
+}
+
 /// A key, an entry count and packed entries in one exactly sized buffer.
 #[derive(Clone)]
 pub struct Packed {
@@ -116,8 +134,23 @@ impl Packed {
         &mut self.buf[at..]
     }
 
+    /// A buffer of `key`, then `count` entries whose bytes are `body`, in one exactly
+    /// sized allocation (a collection built whole, as loading a dump builds it).
+    pub fn from_parts(key: &[u8], count: usize, body: &[u8]) -> Packed {
+        let len = varint_len(key.len() as u64) + key.len() + varint_len(count as u64);
+        let mut buf = Vec::with_capacity(len + body.len());
+        put_bytes(&mut buf, key);
+        put_varint(&mut buf, count as u64);
+        buf.extend_from_slice(body);
+        Packed { buf }
+    }
+
     /// Replaces the key, keeping the entries.
     pub fn set_key(&mut self, key: &[u8]) {
+        // A value built with its key already in front (see `from_parts`) keeps its buffer.
+        if self.key() == key {
+            return;
+        }
         let old = self.count_at();
         let mut head = Vec::with_capacity(key.len() + 2);
         put_bytes(&mut head, key);
@@ -213,6 +246,38 @@ mod tests {
         assert_eq!((p.key(), p.len(), p.body()), (&long[..], 0, &b""[..]));
         p.set_key(b"");
         assert_eq!(p.heap_bytes(), 2, "the buffer is given back");
+    }
+
+    #[test]
+    fn distinct_finds_repeats_in_short_and_long_lists() {
+        for n in [0usize, 1, 2, 16, 17, 100] {
+            let items: Vec<Vec<u8>> = (0..n).map(|i| i.to_string().into_bytes()).collect();
+            assert!(distinct(items.iter().map(Vec::as_slice)), "{n} distinct");
+            if n >= 2 {
+                let mut dup = items.clone();
+                dup[n - 1] = dup[n / 3].clone();
+                assert!(
+                    !distinct(dup.iter().map(Vec::as_slice)),
+                    "{n} with a repeat"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn from_parts_equals_pushing_one_by_one() {
+        for key in [&b""[..], b"k", &[b'x'; 200]] {
+            let mut pushed = Packed::new();
+            pushed.push(b"abc");
+            pushed.push(b"de");
+            pushed.set_key(key);
+            let built = Packed::from_parts(key, 2, b"abcde");
+            assert_eq!(built.buf, pushed.buf);
+            assert_eq!(built.heap_bytes(), built.buf.len(), "exactly sized");
+            let mut again = built.clone();
+            again.set_key(key);
+            assert_eq!(again.buf, built.buf);
+        }
     }
 
     #[test]

@@ -339,6 +339,14 @@ impl Set {
         }
     }
 
+    /// Makes room for `n` members at once when the set is a hashtable (an intset is
+    /// left as it is): loading a set of known size sizes its table once.
+    pub fn reserve(&mut self, n: usize) {
+        if let Repr::Table(big) = &mut self.repr {
+            big.table.reserve(n);
+        }
+    }
+
     /// Removes a member. Returns true if it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match &mut self.repr {

@@ -810,6 +810,52 @@ impl ZSet {
         }
     }
 
+    /// A sorted set of `(member, score)` pairs (no NaN), built whole as loading a dump or
+    /// RESTORE wants: pairs already in order that fit a listpack make one exactly sized
+    /// buffer with `key` in front; others are inserted one by one. The encoding is the
+    /// one inserting them gives. `None` if a member repeats.
+    pub fn from_pairs<B: AsRef<[u8]>>(
+        key: &[u8],
+        pairs: &[(B, f64)],
+        limits: &Limits,
+    ) -> Option<ZSet> {
+        let fits = pairs.len() <= limits.zset_entries
+            && pairs
+                .iter()
+                .all(|(m, _)| m.as_ref().len() <= limits.zset_value);
+        // A listpack stores scores as text, and Redis's text for -0 reads back as 0.
+        let score = |s: f64| if s == 0.0 { 0.0 } else { s };
+        let sorted = pairs.windows(2).all(|w| {
+            before(
+                score(w[0].1),
+                w[0].0.as_ref(),
+                score(w[1].1),
+                w[1].0.as_ref(),
+            )
+        });
+        if !fits || !sorted {
+            let mut z = ZSet::new();
+            for (m, s) in pairs {
+                if !z.insert(m.as_ref(), *s, limits) {
+                    return None;
+                }
+            }
+            z.set_key(key);
+            return Some(z);
+        }
+        if !super::packed::distinct(pairs.iter().map(|(m, _)| m.as_ref())) {
+            return None;
+        }
+        let mut body = Vec::with_capacity(pairs.iter().map(|(m, _)| m.as_ref().len() + 3).sum());
+        for (m, s) in pairs {
+            put_bytes(&mut body, m.as_ref());
+            put_score(&mut body, score(*s));
+        }
+        Some(ZSet {
+            repr: Repr::Listpack(Packed::from_parts(key, pairs.len(), &body)),
+        })
+    }
+
     /// The key of the keyspace entry holding this set (empty elsewhere).
     pub(super) fn key(&self) -> &[u8] {
         match &self.repr {
@@ -1101,6 +1147,49 @@ impl ExactSizeIterator for Iter<'_> {}
 mod tests {
     use super::*;
     use crate::util::rand::Rng;
+
+    #[test]
+    fn from_pairs_builds_what_inserting_builds() {
+        let l = |entries, value| Limits {
+            zset_entries: entries,
+            zset_value: value,
+            ..Limits::default()
+        };
+        let long = vec![b'm'; 80];
+        type Case<'a> = (Vec<(&'a [u8], f64)>, Limits);
+        let cases: Vec<Case> = vec![
+            (
+                vec![(b"a", -0.0), (b"b", 0.0), (b"c", 1.5), (b"d", 7.0)],
+                l(128, 64),
+            ),
+            (vec![(b"b", 2.0), (b"a", 1.0)], l(128, 64)),
+            (vec![(b"a", 1.0), (b"b", 1.0), (b"c", 1.0)], l(2, 64)),
+            (vec![(b"a", 1.0), (&long, 2.0)], l(128, 64)),
+            (
+                vec![(b"a", f64::NEG_INFINITY), (b"b", f64::INFINITY)],
+                l(128, 64),
+            ),
+        ];
+        for (pairs, limits) in cases {
+            let mut want = ZSet::new();
+            for (m, s) in &pairs {
+                assert!(want.insert(m, *s, &limits));
+            }
+            want.set_key(b"key");
+            let got = ZSet::from_pairs(b"key", &pairs, &limits).expect("distinct");
+            assert_eq!(got.encoding(), want.encoding(), "{pairs:?}");
+            assert_eq!(got.key(), b"key");
+            let all = |z: &ZSet| {
+                z.iter()
+                    .map(|(m, s)| (m.to_vec(), s.to_bits()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(all(&got), all(&want), "{pairs:?}");
+        }
+        let dup: [(&[u8], f64); 3] = [(b"a", 1.0), (b"b", 2.0), (b"a", 3.0)];
+        assert!(ZSet::from_pairs(b"k", &dup, &l(128, 64)).is_none());
+        assert!(ZSet::from_pairs(b"k", &dup[..2], &l(128, 64)).is_some());
+    }
 
     /// The naive model: sorted (score, member) pairs.
     fn model_sorted(m: &std::collections::HashMap<Vec<u8>, f64>) -> Vec<(Vec<u8>, f64)> {

@@ -23,15 +23,33 @@ fn idx(h: u32) -> usize {
 /// Compresses `input` into at most `max_out` bytes; `None` when it does not fit (Redis
 /// then stores the string as it is). `max_out` is `len - 4` for RDB strings.
 pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    compress_into(input, max_out, &mut out).then_some(out)
+}
+
+/// [`compress`] appending to `out` (no buffer of its own: DUMP writes the payload in
+/// one); false, `out` unchanged, when it does not fit.
+pub fn compress_into(input: &[u8], max_out: usize, out: &mut Vec<u8>) -> bool {
     if input.is_empty() || max_out == 0 {
-        return None;
+        return false;
     }
     HTAB.with(|t| {
         let mut htab = t.borrow_mut();
         if htab.is_empty() {
             htab.resize(HSIZE, 0);
         }
-        let out = compress_with(input, max_out, &mut htab);
+        let base = out.len();
+        out.resize(base + max_out, 0);
+        let fits = match compress_with(input, &mut out[base..], &mut htab) {
+            Some(len) => {
+                out.truncate(base + len);
+                true
+            }
+            None => {
+                out.truncate(base);
+                false
+            }
+        };
         // Back to all-empty for the next call: only the slots of this input's
         // positions can have been set, so clearing those is enough (and much cheaper
         // than zeroing 256 KiB for a short string).
@@ -42,7 +60,7 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
                 htab[idx(h)] = 0;
             }
         }
-        out
+        fits
     })
 }
 
@@ -52,10 +70,11 @@ thread_local! {
     static HTAB: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn compress_with(input: &[u8], max_out: usize, htab: &mut [u32]) -> Option<Vec<u8>> {
+/// Compresses `input` into `out` (zeroed, as long as the output may be); the length
+/// written, or `None` when it does not fit.
+fn compress_with(input: &[u8], out: &mut [u8], htab: &mut [u32]) -> Option<usize> {
     let in_len = input.len();
-    let mut out = vec![0u8; max_out];
-    let out_end = max_out;
+    let out_end = out.len();
     let mut op = 1usize; // Room for the first run's length byte.
     let mut lit = 0usize;
     let mut ip = 0usize;
@@ -156,44 +175,65 @@ fn compress_with(input: &[u8], max_out: usize, htab: &mut [u32]) -> Option<Vec<u
     }
     out[op - lit - 1] = (lit as u8).wrapping_sub(1);
     op -= usize::from(lit == 0);
-    out.truncate(op);
-    Some(out)
+    Some(op)
 }
 
 /// Decompresses `input`, which must expand to exactly `len` bytes; `None` if it is
 /// malformed (a reference before the start, a run past the end, a wrong length).
 pub fn decompress(input: &[u8], len: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(len);
+    decompress_into(input, len, &mut out).then_some(out)
+}
+
+/// [`decompress`] appending to `out` (what it holds already is not referred to); false
+/// if the input is malformed, `out` then holding part of the output. Loading decodes a
+/// string straight into the buffer its entry keeps.
+pub fn decompress_into(input: &[u8], len: usize, out: &mut Vec<u8>) -> bool {
+    let base = out.len();
     let mut i = 0;
     while i < input.len() {
         let ctrl = usize::from(input[i]);
         i += 1;
         if ctrl < 32 {
             let run = ctrl + 1;
-            if out.len() + run > len {
-                return None;
+            let Some(literal) = input.get(i..i + run) else {
+                return false;
+            };
+            if out.len() - base + run > len {
+                return false;
             }
-            out.extend_from_slice(input.get(i..i + run)?);
+            out.extend_from_slice(literal);
             i += run;
         } else {
             let mut n = ctrl >> 5;
             if n == 7 {
-                n += usize::from(*input.get(i)?);
+                let Some(&more) = input.get(i) else {
+                    return false;
+                };
+                n += usize::from(more);
                 i += 1;
             }
-            let back = ((ctrl & 0x1f) << 8) + usize::from(*input.get(i)?) + 1;
+            let Some(&low) = input.get(i) else {
+                return false;
+            };
+            let back = ((ctrl & 0x1f) << 8) + usize::from(low) + 1;
             i += 1;
-            let start = out.len().checked_sub(back)?;
-            if out.len() + n + 2 > len {
-                return None;
+            if out.len() - base < back || out.len() - base + n + 2 > len {
+                return false;
             }
-            for k in 0..n + 2 {
-                let b = out[start + k];
-                out.push(b);
+            // The reference repeats the `back` bytes before the end: copied in whole
+            // periods from its start, doubling, rather than byte by byte.
+            let start = out.len() - back;
+            let mut left = n + 2;
+            while left > 0 {
+                let periods = (out.len() - start) / back * back;
+                let m = left.min(periods);
+                out.extend_from_within(start..start + m);
+                left -= m;
             }
         }
     }
-    (out.len() == len).then_some(out)
+    out.len() - base == len
 }
 
 #[cfg(test)]
@@ -242,6 +282,61 @@ mod tests {
         let mut rng = crate::util::rand::Rng::new(1);
         let data = rng.bytes(100);
         assert_eq!(compress(&data, 96), None);
+    }
+
+    /// Byte-at-a-time decoding, to check the period copies against.
+    fn reference(input: &[u8]) -> Option<Vec<u8>> {
+        let (mut out, mut i) = (Vec::new(), 0);
+        while i < input.len() {
+            let ctrl = usize::from(input[i]);
+            i += 1;
+            if ctrl < 32 {
+                out.extend_from_slice(input.get(i..i + ctrl + 1)?);
+                i += ctrl + 1;
+            } else {
+                let mut n = ctrl >> 5;
+                if n == 7 {
+                    n += usize::from(*input.get(i)?);
+                    i += 1;
+                }
+                let back = ((ctrl & 0x1f) << 8) + usize::from(*input.get(i)?) + 1;
+                i += 1;
+                let start = out.len().checked_sub(back)?;
+                for k in 0..n + 2 {
+                    out.push(out[start + k]);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn overlapping_references_decode_as_byte_copies_do() {
+        let mut rng = crate::util::rand::Rng::new(11);
+        for _ in 0..300 {
+            // Runs of short periods make references that overlap their own output.
+            let mut data = Vec::new();
+            while data.len() < 400 {
+                let period = 1 + rng.below(12) as usize;
+                let unit = rng.bytes(period);
+                for _ in 0..rng.below(40) {
+                    data.extend_from_slice(&unit);
+                }
+                let noise = rng.below(5) as usize;
+                data.extend(rng.bytes(noise));
+            }
+            let c = compress(&data, data.len() + data.len() / 32 + 8).expect("fits");
+            assert_eq!(reference(&c).as_deref(), Some(&data[..]));
+            // Appended after a prefix, which references cannot reach into.
+            let mut out = b"prefix".to_vec();
+            assert!(decompress_into(&c, data.len(), &mut out));
+            assert_eq!((&out[..6], &out[6..]), (&b"prefix"[..], &data[..]));
+        }
+        let mut out = b"abc".to_vec();
+        assert!(
+            !decompress_into(&[0x20, 0x00], 2, &mut out),
+            "reaches into the prefix"
+        );
     }
 
     #[test]

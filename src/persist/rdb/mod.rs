@@ -27,6 +27,7 @@ pub mod ziplist;
 pub mod zipmap;
 
 use crate::store::List;
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, Write};
 
@@ -210,6 +211,26 @@ pub fn put_len(out: &mut Vec<u8>, n: u64) {
     }
 }
 
+/// Writes an RDB length (as [`put_len`]) at the start of `to`; returns its size.
+fn len_bytes(n: u64, to: &mut [u8]) -> usize {
+    if n < 1 << 6 {
+        to[0] = n as u8;
+        1
+    } else if n < 1 << 14 {
+        to[0] = 0x40 | (n >> 8) as u8;
+        to[1] = n as u8;
+        2
+    } else if n <= u64::from(u32::MAX) {
+        to[0] = 0x80;
+        to[1..5].copy_from_slice(&(n as u32).to_be_bytes());
+        5
+    } else {
+        to[0] = 0x81;
+        to[1..9].copy_from_slice(&n.to_be_bytes());
+        9
+    }
+}
+
 /// Appends a string as `rdbSaveRawString` does: an integer encoding for a short
 /// canonical integer within 32 bits, LZF for one over 20 bytes that shrinks by more
 /// than 4, else raw.
@@ -222,11 +243,17 @@ pub fn put_string(out: &mut Vec<u8>, s: &[u8], compress: bool) {
         }
     }
     if compress && s.len() > 20 {
-        if let Some(c) = lzf::compress(s, s.len() - 4) {
-            out.push(0xc0 | ENC_LZF as u8);
-            put_len(out, c.len() as u64);
-            put_len(out, s.len() as u64);
-            out.extend_from_slice(&c);
+        // Compressed in place after the header's room, then the header goes in front
+        // (its size depends on the compressed length): no buffer of its own.
+        let at = out.len();
+        if lzf::compress_into(s, s.len() - 4, out) {
+            let clen = out.len() - at;
+            let mut head = [0u8; 1 + 9 + 9];
+            head[0] = 0xc0 | ENC_LZF as u8;
+            let mut n = 1;
+            n += len_bytes(clen as u64, &mut head[n..]);
+            n += len_bytes(s.len() as u64, &mut head[n..]);
+            out.splice(at..at, head[..n].iter().copied());
             return;
         }
     }
@@ -476,7 +503,7 @@ fn put_stream(out: &mut Vec<u8>, s: &Stream, z: bool) {
 
 /// DUMP's payload: the object, the RDB version, the CRC-64 of both.
 pub fn dump_payload(v: ValueRef<'_>, opts: &Options) -> Vec<u8> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(64);
     put_object(&mut out, v, opts);
     out.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(0, &out);
@@ -570,11 +597,38 @@ impl<'a> Cursor<'a> {
 
     /// A string in any encoding.
     fn string(&mut self) -> Result<Vec<u8>> {
+        self.string_ref().map(Cow::into_owned)
+    }
+
+    /// A string in any encoding, borrowed from the input when it is stored raw (keys
+    /// usually are: loading then copies each key once, into its entry).
+    fn string_ref(&mut self) -> Result<Cow<'a, [u8]>> {
         let (n, special) = self.len_enc()?;
         if !special {
             let n = usize::try_from(n).map_err(|_| RdbError::truncated())?;
-            return Ok(self.take(n)?.to_vec());
+            return Ok(Cow::Borrowed(self.take(n)?));
         }
+        self.special_string(n, 0).map(Cow::Owned)
+    }
+
+    /// A string value to be stored under `key`: its buffer has room for the key in
+    /// front (see `Entry`), so the keyspace takes it without a copy.
+    fn string_value(&mut self, key: &[u8]) -> Result<Vec<u8>> {
+        let room = crate::store::str_key_room(key);
+        let (n, special) = self.len_enc()?;
+        if !special {
+            let n = usize::try_from(n).map_err(|_| RdbError::truncated())?;
+            let bytes = self.take(n)?;
+            let mut out = Vec::with_capacity(n + room);
+            out.extend_from_slice(bytes);
+            return Ok(out);
+        }
+        self.special_string(n, room)
+    }
+
+    /// A string in the special encoding `n` (an integer, or LZF), with `room` spare
+    /// bytes of capacity.
+    fn special_string(&mut self, n: u64, room: usize) -> Result<Vec<u8>> {
         match n {
             ENC_INT8 => Ok((self.u8()? as i8).to_string().into_bytes()),
             ENC_INT16 => Ok(i16::from_le_bytes(self.take(2)?.try_into().expect("2"))
@@ -593,8 +647,11 @@ impl<'a> Cursor<'a> {
                 if len == 0 || len > (clen as u64).saturating_mul(300) {
                     return Err(RdbError::corrupt("Invalid LZF compressed string"));
                 }
-                lzf::decompress(compressed, len as usize)
-                    .ok_or_else(|| RdbError::corrupt("Invalid LZF compressed string"))
+                let mut out = Vec::with_capacity(len as usize + room);
+                if !lzf::decompress_into(compressed, len as usize, &mut out) {
+                    return Err(RdbError::corrupt("Invalid LZF compressed string"));
+                }
+                Ok(out)
             }
             _ => Err(RdbError::corrupt(format!(
                 "Unknown RDB string encoding type {n}"
@@ -635,11 +692,12 @@ fn is_object_type(t: u8) -> bool {
     matches!(t, 0..=7 | 9..=19)
 }
 
-/// Reads a value of type `t`. `None`: a valid but empty collection, which Redis skips
-/// when loading a file and refuses in RESTORE.
-fn read_object(c: &mut Cursor<'_>, t: u8, limits: &Limits) -> Result<Option<Value>> {
+/// Reads a value of type `t`, to be stored under `key` (a compact value is built with
+/// the key in its buffer, where the keyspace keeps it). `None`: a valid but empty
+/// collection, which Redis skips when loading a file and refuses in RESTORE.
+fn read_object(c: &mut Cursor<'_>, t: u8, key: &[u8], limits: &Limits) -> Result<Option<Value>> {
     let value = match t {
-        TYPE_STRING => Value::Str(c.string()?),
+        TYPE_STRING => Value::Str(c.string_value(key)?),
         TYPE_LIST => {
             let n = c.count(1)?;
             let mut l = List::new();
@@ -671,7 +729,7 @@ fn read_object(c: &mut Cursor<'_>, t: u8, limits: &Limits) -> Result<Option<Valu
                         if items.is_empty() && t == TYPE_LIST_QUICKLIST {
                             return Err(bad("Ziplist integrity check failed."));
                         }
-                        items.iter().for_each(|item| l.push_back(item.to_vec()));
+                        items.iter().for_each(|item| l.push_back(item.bytes()));
                     }
                     _ => {
                         return Err(RdbError::corrupt(format!(
@@ -685,15 +743,22 @@ fn read_object(c: &mut Cursor<'_>, t: u8, limits: &Limits) -> Result<Option<Valu
         TYPE_LIST_ZIPLIST => {
             let blob = c.string()?;
             let items = ziplist::parse(&blob).map_err(bad)?;
-            Value::List(items.iter().map(Item::to_vec).collect())
+            Value::List(items.iter().map(Item::bytes).collect())
         }
         TYPE_SET => {
             let n = c.count(1)?;
             let mut s = Set::new();
+            let mut sized = false;
             for _ in 0..n {
                 let m = c.string()?;
                 if !s.insert(&m, limits) {
                     return Err(bad("Duplicate set members detected"));
+                }
+                if !sized && s.encoding() == "hashtable" {
+                    // Sized once for all of them when it turns into a table, as Redis
+                    // expands its dict to the count the file gives.
+                    s.reserve(n);
+                    sized = true;
                 }
             }
             Value::Set(s)
@@ -733,22 +798,22 @@ fn read_object(c: &mut Cursor<'_>, t: u8, limits: &Limits) -> Result<Option<Valu
             } else {
                 listpack::parse(&blob).map_err(bad)?
             };
+            let corrupt = || bad("Zset listpack integrity check failed.");
             if items.len() % 2 != 0 {
-                return Err(bad("Zset listpack integrity check failed."));
+                return Err(corrupt());
             }
-            let mut z = ZSet::new();
+            let mut pairs = Vec::with_capacity(items.len() / 2);
             for pair in items.chunks_exact(2) {
-                let m = pair[0].bytes();
                 let score = match &pair[1] {
                     Item::Int(v) => *v as f64,
-                    Item::Str(s) => crate::util::num::parse_double(s)
-                        .ok_or_else(|| bad("Zset listpack integrity check failed."))?,
+                    Item::Str(s) => crate::util::num::parse_double(s).ok_or_else(corrupt)?,
                 };
-                if score.is_nan() || !z.insert(&m, score, limits) {
-                    return Err(bad("Zset listpack integrity check failed."));
+                if score.is_nan() {
+                    return Err(corrupt());
                 }
+                pairs.push((pair[0].bytes(), score));
             }
-            Value::ZSet(z)
+            Value::ZSet(ZSet::from_pairs(key, &pairs, limits).ok_or_else(corrupt)?)
         }
         TYPE_HASH => {
             let n = c.count(2)?;
@@ -780,16 +845,11 @@ fn read_object(c: &mut Cursor<'_>, t: u8, limits: &Limits) -> Result<Option<Valu
             } else {
                 listpack::parse(&blob).map_err(bad)?
             };
-            if items.len() % 2 != 0 {
-                return Err(bad("Hash listpack integrity check failed."));
-            }
-            let mut h = Hash::new();
-            for pair in items.chunks_exact(2) {
-                if !h.insert(&pair[0].bytes(), &pair[1].bytes(), limits) {
-                    return Err(bad("Hash listpack integrity check failed."));
-                }
-            }
-            Value::Hash(h)
+            let strs: Vec<_> = items.iter().map(Item::bytes).collect();
+            Value::Hash(
+                Hash::from_flat(key, &strs, limits)
+                    .ok_or_else(|| bad("Hash listpack integrity check failed."))?,
+            )
         }
         TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => Value::Stream(Box::new(read_stream(
             c,
@@ -1019,15 +1079,19 @@ pub fn verify_payload(data: &[u8]) -> std::result::Result<&[u8], PayloadError> {
 }
 
 /// RESTORE's decoding of a payload (Redis's `verifyDumpPayload`, `rdbLoadObjectType`,
-/// `rdbLoadObject`): the value, within `limits`.
-pub fn restore_payload(data: &[u8], limits: &Limits) -> std::result::Result<Value, PayloadError> {
+/// `rdbLoadObject`): the value, within `limits`, built to be stored under `key`.
+pub fn restore_payload(
+    data: &[u8],
+    key: &[u8],
+    limits: &Limits,
+) -> std::result::Result<Value, PayloadError> {
     let body = verify_payload(data)?;
     let mut c = Cursor::new(body);
     let t = c.u8().map_err(|_| PayloadError::BadFormat)?;
     if !is_object_type(t) {
         return Err(PayloadError::BadFormat);
     }
-    match read_object(&mut c, t, limits) {
+    match read_object(&mut c, t, key, limits) {
         Ok(Some(v)) => Ok(v),
         _ => Err(PayloadError::BadFormat),
     }
@@ -1055,14 +1119,14 @@ pub fn is_rdb(head: &[u8]) -> bool {
 }
 
 /// Reads a whole RDB file from memory. Calls `on_entry(db, key, value, expires_at_ms,
-/// db_size_hint)` for every key not expired at `now_ms` (expired ones are skipped and
+/// db_size_hint, clock)` for every key not expired at `now_ms` (expired ones are skipped and
 /// counted, as a master does) and not empty. Everything delivered is provisional until
 /// `Ok` (the CRC is checked at the end).
 pub fn read(
     data: &[u8],
     now_ms: u64,
     limits: &Limits,
-    on_entry: impl FnMut(u64, Vec<u8>, Value, Option<u64>, u64, Saved),
+    on_entry: impl FnMut(u64, &[u8], Value, Option<u64>, u64, Saved),
 ) -> Result<LoadStats> {
     let (stats, end) = read_prefix(data, now_ms, limits, on_entry)?;
     if end != data.len() {
@@ -1080,7 +1144,7 @@ pub fn read_prefix(
     data: &[u8],
     now_ms: u64,
     limits: &Limits,
-    mut on_entry: impl FnMut(u64, Vec<u8>, Value, Option<u64>, u64, Saved),
+    mut on_entry: impl FnMut(u64, &[u8], Value, Option<u64>, u64, Saved),
 ) -> Result<(LoadStats, usize)> {
     let mut c = Cursor::new(data);
     let magic = c
@@ -1161,8 +1225,8 @@ pub fn read_prefix(
         if !is_object_type(t) {
             return Err(RdbError::corrupt(format!("Unknown RDB encoding type {t}")));
         }
-        let key = c.string()?;
-        let value = read_object(&mut c, t, limits)?;
+        let key = c.string_ref()?;
+        let value = read_object(&mut c, t, &key, limits)?;
         let when = expires.take();
         let clock = std::mem::take(&mut saved);
         let Some(value) = value else {
@@ -1172,7 +1236,7 @@ pub fn read_prefix(
             stats.keys_expired += 1;
             continue;
         }
-        on_entry(db, key, value, when, db_size, clock);
+        on_entry(db, &key, value, when, db_size, clock);
         stats.keys_loaded += 1;
     }
     if version >= 5 {
