@@ -14,8 +14,9 @@
 //!   `appendfsync always` the data is written and fsynced first. That is a group commit:
 //!   the connection that finds no write under way (the leader) writes and fsyncs
 //!   everything fed so far; the others sleep, not on the file lock, until the round
-//!   that covers them ends (one of two condition variables: the round under way, or
-//!   the next one), and one of the next round's followers leads it;
+//!   that covers them ends (they wait in one of two lists: the round under way's, or
+//!   the next one's, and are woken by `unpark`), and one of the next round's followers
+//!   leads it;
 //! - and at every tick of the AOF thread ([`cron`]), for what the server itself fed
 //!   (expired keys) and for writes postponed by a slow fsync.
 //!
