@@ -216,25 +216,29 @@ fn str_buffer_from(key: &[u8], mut value: Vec<u8>) -> Vec<u8> {
     let len = value.len();
     value.resize(len + room, 0);
     value.copy_within(0..len, room);
-    // The key's length as `put_varint` writes it, then the key.
-    let (mut at, mut n) = (0, key.len());
-    while n >= 0x80 {
-        value[at] = (n as u8) | 0x80;
-        n >>= 7;
-        at += 1;
-    }
-    value[at] = n as u8;
-    value[at + 1..room].copy_from_slice(key);
+    let at = write_varint(&mut value[..room], key.len());
+    value[at..room].copy_from_slice(key);
     value
 }
 
 /// Appends `n` as a LEB128 varint.
-fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+fn put_varint(out: &mut Vec<u8>, n: usize) {
+    let mut bytes = [0u8; 10];
+    let len = write_varint(&mut bytes, n);
+    out.extend_from_slice(&bytes[..len]);
+}
+
+/// Writes `n` as a LEB128 varint at the start of `out` (which has room for
+/// [`varint_len`] bytes), returning how many bytes it took.
+fn write_varint(out: &mut [u8], mut n: usize) -> usize {
+    let mut at = 0;
     while n >= 0x80 {
-        out.push((n as u8) | 0x80);
+        out[at] = (n as u8) | 0x80;
         n >>= 7;
+        at += 1;
     }
-    out.push(n as u8);
+    out[at] = n as u8;
+    at + 1
 }
 
 impl Entry {
