@@ -210,6 +210,11 @@ pub fn run(config: Config) -> Result<(), StartError> {
     // clients, up to maxclients, and never makes a client wait for another to leave.
     let pool = Pool::new(usize::MAX, WORKER_IDLE_TIMEOUT);
     let tcp_listening = !listeners.is_empty();
+    // `replicaof`: a replica before anyone is served (Redis's role comes from its
+    // config); the link connects once the dataset is loaded, below.
+    let master = server.config().replicaof();
+    let link =
+        master.map(|(host, port)| crate::replication::replica::take_master(&server, host, port));
     if let Some(listener) = unix_listener {
         // Its own accept thread, which CONFIG SET port or bind never replaces.
         let (server, pool) = (Arc::clone(&server), pool.clone());
@@ -265,11 +270,9 @@ pub fn run(config: Config) -> Result<(), StartError> {
     }
     persist::aof::start_thread(&server)
         .map_err(|e| fail(format!("Can't start the AOF thread: {e}")))?;
-    // `replicaof`: connect to the master once the dataset is loaded.
-    let master = server.config().replicaof();
-    let replica = master.is_some();
-    if let Some((host, port)) = master {
-        crate::replication::replica::set_master(&server, host, port);
+    let replica = link.is_some();
+    if let Some(generation) = link {
+        crate::replication::replica::connect(&server, generation);
     }
     if tcp_listening {
         server.log.notice("Ready to accept connections");

@@ -71,9 +71,16 @@ pub fn replicaof(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// keeps the data and its replication ID and offset, so that the first PSYNC may
 /// continue where this server is, and starts the link thread.
 pub fn set_master(server: &Server, host: String, port: u16) {
-    let Some(arc) = server.arc() else {
-        return;
-    };
+    let generation = take_master(server, host, port);
+    connect(server, generation);
+}
+
+/// The first half of [`set_master`]: the server becomes a replica of `host:port` (its
+/// role, INFO and refusals say so) without connecting yet. At startup it runs before
+/// any client is served, as Redis's `replicaof` setting makes it a replica from the
+/// start, and [`connect`] follows once the dataset is loaded. Returns the link's
+/// generation.
+pub fn take_master(server: &Server, host: String, port: u16) -> u64 {
     server
         .config_mut()
         .set_replicaof(Some((host.clone(), port)));
@@ -111,6 +118,14 @@ pub fn set_master(server: &Server, host: String, port: u16) {
     server.apply_oom_score();
     // Clients sleeping in a blocking command may be waiting for writes that now can
     // only come from the master: Redis unblocks them.
+    generation
+}
+
+/// The second half of [`set_master`]: starts the link of `generation`.
+pub fn connect(server: &Server, generation: u64) {
+    let Some(arc) = server.arc() else {
+        return;
+    };
     let spawned = std::thread::Builder::new()
         .name("redlite-replica".into())
         .spawn(move || link_loop(&arc, generation));
