@@ -694,6 +694,26 @@ fn rehash_cron(server: &Server) {
     if active && server.store.read().rehash_pending() {
         server.store.write().rehash_for(BUDGET);
     }
+    prepare_spares(server);
+}
+
+/// Allocates, without the keyspace lock, the bucket arrays big tables will grow into
+/// (see [`crate::store::Keyspace::spares_wanted`]), and drops those no longer wanted,
+/// also without the lock.
+fn prepare_spares(server: &Server) {
+    let (wanted, has_spares) = {
+        let ks = server.store.read();
+        (ks.spares_wanted(), ks.has_spares())
+    };
+    let mut unused = Vec::new();
+    for (db, n) in wanted {
+        let spare = crate::store::table::Buckets::new(n);
+        unused.extend(server.store.write().give_spare(db, spare));
+    }
+    if has_spares {
+        unused.extend(server.store.write().stale_spares());
+    }
+    drop(unused);
 }
 
 /// Closes clients idle for longer than `timeout` seconds (0 = never), as Redis's

@@ -690,6 +690,10 @@ pub struct Db {
     pub(crate) watched: watch::Watched,
     /// The background save walking this database, if one is (see [`DbSnap`]).
     snap: Option<Box<DbSnap>>,
+    /// The bucket array the table's next growth will move into, allocated by the cron
+    /// without the lock (see [`Keyspace::spares_wanted`]): for a million keys, clearing
+    /// a new 16 MB array would hold the write lock 5 to 10 ms.
+    spare: Option<table::Buckets<Entry>>,
     /// How accesses update each key's clock (the eviction policy's kind).
     clock: clock::Clock,
     /// The memory account (see [`memory`]): what the keys cost, booked so far.
@@ -930,7 +934,11 @@ impl Db {
     /// The structures of the database itself: the bucket array and the expiry index
     /// (MEMORY STATS's `overhead.hashtable.main` and `overhead.hashtable.expires`).
     pub fn overhead_memory(&self) -> (usize, usize) {
-        let buckets = memory::alloc(self.table.buckets() * 8);
+        let spare = self
+            .spare
+            .as_ref()
+            .map_or(0, |s| memory::alloc(s.len() * 8));
+        let buckets = memory::alloc(self.table.buckets() * 8) + spare;
         let expires = memory::alloc(self.ttl_keys.capacity() * std::mem::size_of::<Key>())
             + self.ttl_key_bytes;
         (buckets, expires)
@@ -1244,7 +1252,34 @@ impl Db {
         if self.table_fixed() {
             self.table.insert_fixed(entry)
         } else {
+            if let Some(spare) = self.spare.take() {
+                self.spare = self.table.grow_into(spare);
+            }
             self.table.insert_new(entry)
+        }
+    }
+
+    /// The size of the spare bucket array this database's table would like now: it is
+    /// big, three quarters full or more, and not rehashing or fixed.
+    fn spare_wanted(&self) -> Option<usize> {
+        if self.spare.is_some() || self.table_fixed() {
+            return None;
+        }
+        let buckets = self.table.buckets();
+        let n = self.table.grow_size()?;
+        (buckets >= SPARE_MIN_BUCKETS && self.table.len() >= buckets - buckets / 4).then_some(n)
+    }
+
+    /// A spare array that no growth will take soon (the table shrank, or another resize
+    /// happened), to drop without the lock.
+    fn stale_spare(&mut self) -> Option<table::Buckets<Entry>> {
+        let spare = self.spare.as_ref()?;
+        let buckets = self.table.buckets();
+        let wanted = self.table.grow_size() == Some(spare.len()) && self.table.len() >= buckets / 2;
+        if wanted {
+            None
+        } else {
+            self.spare.take()
         }
     }
 
@@ -1542,6 +1577,10 @@ fn record_pre_image(snap: &mut DbSnap, table: &Keys, key: &[u8]) {
         });
     }
 }
+
+/// The smallest table the cron prepares a spare bucket array for (512 KB of buckets):
+/// below it, clearing a new array under the lock takes a fraction of a millisecond.
+pub const SPARE_MIN_BUCKETS: usize = 1 << 16;
 
 /// How many expired keys in a row [`Db::random_key`] draws before it walks the table.
 pub const RANDOM_KEY_TRIES: usize = 100;
@@ -1914,6 +1953,45 @@ impl Keyspace {
         };
         let start = std::time::Instant::now();
         while db.rehash(100) && start.elapsed() < budget {}
+    }
+
+    /// The spare bucket arrays the databases' tables would like (database, size), for
+    /// the cron to allocate without the lock and hand over with [`Keyspace::give_spare`].
+    pub fn spares_wanted(&self) -> Vec<(usize, usize)> {
+        self.dbs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, db)| Some((i, db.spare_wanted()?)))
+            .collect()
+    }
+
+    /// Hands database `db` the spare array it wanted, if it still wants one that size
+    /// (else gives it back, to drop without the lock). Also takes back spares no growth
+    /// will use soon.
+    pub fn give_spare(
+        &mut self,
+        db: usize,
+        spare: table::Buckets<Entry>,
+    ) -> Vec<table::Buckets<Entry>> {
+        let mut unused: Vec<_> = self.dbs.iter_mut().filter_map(Db::stale_spare).collect();
+        match self.dbs.get_mut(db) {
+            Some(d) if d.spare_wanted() == Some(spare.len()) => {
+                d.spare = Some(spare);
+                d.mark_changed();
+            }
+            _ => unused.push(spare),
+        }
+        unused
+    }
+
+    /// Takes back the spare arrays no growth will use soon, to drop without the lock.
+    pub fn stale_spares(&mut self) -> Vec<table::Buckets<Entry>> {
+        self.dbs.iter_mut().filter_map(Db::stale_spare).collect()
+    }
+
+    /// Whether some database holds a spare array.
+    pub fn has_spares(&self) -> bool {
+        self.dbs.iter().any(|db| db.spare.is_some())
     }
 
     /// Removes the expired keys readers met, as Redis deletes them on access.
@@ -2679,6 +2757,63 @@ mod tests {
             .collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
         all
+    }
+
+    #[test]
+    fn a_big_table_near_full_gets_a_spare_array_that_its_growth_uses() {
+        let mut ks = Keyspace::new(2);
+        let n = SPARE_MIN_BUCKETS;
+        for i in 0..n - n / 4 - 1 {
+            ks.db_mut(1)
+                .set_str(format!("k{i}").as_bytes(), b"v", false, 0);
+        }
+        while ks.rehash_pending() {
+            ks.rehash_for(std::time::Duration::from_secs(1));
+        }
+        assert_eq!(ks.db(1).table.buckets(), n);
+        assert_eq!(ks.spares_wanted(), vec![]);
+        ks.db_mut(1).set_str(b"one more", b"v", false, 0);
+        assert_eq!(ks.spares_wanted(), vec![(1, 2 * n)]);
+        // The wrong size is given back; the right one is kept and counted.
+        assert_eq!(ks.give_spare(1, table::Buckets::new(n)).len(), 1);
+        let before = ks.db(1).used_memory();
+        assert!(ks.give_spare(1, table::Buckets::new(2 * n)).is_empty());
+        assert!(ks.has_spares());
+        assert_eq!(ks.db(1).used_memory(), before + memory::alloc(2 * n * 8));
+        assert_eq!(ks.spares_wanted(), vec![]);
+        let mut i = 0;
+        while ks.db(1).len() < n {
+            ks.db_mut(1)
+                .set_str(format!("more{i}").as_bytes(), b"v", false, 0);
+            i += 1;
+        }
+        assert!(ks.has_spares());
+        ks.db_mut(1).set_str(b"the growing one", b"v", false, 0);
+        assert!(!ks.has_spares(), "the growth took the spare");
+        assert_eq!(
+            ks.db(1).table.buckets(),
+            n + 2 * n,
+            "old and new arrays while rehashing"
+        );
+        // A spare that the table no longer heads for (it lost most of its keys) is
+        // handed back, to be dropped without the lock.
+        while ks.rehash_pending() {
+            ks.rehash_for(std::time::Duration::from_secs(1));
+        }
+        let mut i = 0;
+        while ks.spares_wanted().is_empty() {
+            ks.db_mut(1)
+                .set_str(format!("grow{i}").as_bytes(), b"v", false, 0);
+            i += 1;
+        }
+        assert!(ks.give_spare(1, table::Buckets::new(4 * n)).is_empty());
+        assert!(ks.stale_spares().is_empty(), "still wanted");
+        let keys: Vec<Vec<u8>> = ks.db(1).iter().map(|e| e.key().to_vec()).collect();
+        for key in &keys[..keys.len() * 3 / 4] {
+            ks.db_mut(1).delete(key);
+        }
+        assert_eq!(ks.stale_spares().len(), 1);
+        assert!(!ks.has_spares());
     }
 
     #[test]

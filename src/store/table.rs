@@ -74,6 +74,22 @@ impl<T> Buckets<T> {
         debug_assert!(n.is_power_of_two());
         Buckets(empty_links(n))
     }
+
+    /// How many buckets.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none (never, for an array from [`Buckets::new`]).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<T> std::fmt::Debug for Buckets<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} spare buckets", self.0.len())
+    }
 }
 
 /// A rehash in progress: the bucket array being emptied into the table's new one.
@@ -460,11 +476,34 @@ impl<T: Keyed, R: Resizing<T>> Table<T, R> {
         }
     }
 
+    /// The bucket count the next [`Table::insert_new`] that finds the table full will
+    /// grow it to (while no rehash runs).
+    pub fn grow_size(&self) -> Option<usize> {
+        (!self.is_rehashing()).then(|| (self.buckets.len() * 2).max(MIN_BUCKETS))
+    }
+
+    /// When the next [`Table::insert_new`] would grow the table, starts that growth into
+    /// `spare` instead of a new array, if it is the size the growth wants; else gives
+    /// `spare` back.
+    pub fn grow_into(&mut self, spare: Buckets<T>) -> Option<Buckets<T>> {
+        let due = !self.is_rehashing() && self.len >= self.buckets.len();
+        if due && spare.0.len() == self.grow_target() {
+            self.start_resize_into(spare.0);
+            None
+        } else {
+            Some(spare)
+        }
+    }
+
     /// Starts growing to the next power of two above the number of elements (at least
     /// double: one more than a full table).
     fn grow(&mut self) {
+        self.start_resize(self.grow_target());
+    }
+
+    fn grow_target(&self) -> usize {
         let n = (self.len + 1).next_power_of_two();
-        self.start_resize(n.max(self.buckets.len() * 2).max(MIN_BUCKETS));
+        n.max(self.buckets.len() * 2).max(MIN_BUCKETS)
     }
 
     /// Moves up to `n` non-empty buckets of a rehash in progress (and looks at no more
@@ -759,6 +798,33 @@ mod tests {
 
     fn key(i: u32) -> Vec<u8> {
         format!("key:{i}").into_bytes()
+    }
+
+    #[test]
+    fn a_full_table_grows_into_a_spare_of_the_right_size_only() {
+        let mut t: Table<Item, Incremental<Item>> = Table::default();
+        for i in 0..64 {
+            t.insert_new(Item(key(i), i));
+        }
+        while t.rehash(usize::MAX) {}
+        assert_eq!((t.len(), t.buckets()), (64, 64));
+        assert_eq!(t.grow_size(), Some(128));
+        // Not full yet with 63: the spare comes back; the wrong size comes back too.
+        t.remove(&key(63));
+        assert!(t.grow_into(Buckets::new(128)).is_some());
+        t.insert_new(Item(key(63), 63));
+        assert!(t.grow_into(Buckets::new(256)).is_some());
+        assert!(!t.is_rehashing());
+        // Full: the growth starts into the spare, and every key stays found.
+        assert!(t.grow_into(Buckets::new(128)).is_none());
+        assert!(t.is_rehashing());
+        assert_eq!(t.grow_size(), None);
+        t.insert_new(Item(key(64), 64));
+        while t.rehash(usize::MAX) {}
+        assert_eq!(t.buckets(), 128);
+        for i in 0..=64 {
+            assert_eq!(t.get(&key(i)).map(|it| it.1), Some(i));
+        }
     }
 
     #[test]
