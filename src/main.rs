@@ -3,6 +3,8 @@
 use redlite::state::{REDIS_VERSION, REDLITE_VERSION};
 
 fn main() {
+    // First, before any thread exists: the allocator's settings are read at startup.
+    redlite::process::tune_allocator();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("-v" | "--version") => {

@@ -1,7 +1,8 @@
 //! What redlite tells the operating system about itself, as Redis does in server.c:
 //! readiness to a supervisor (`supervised`: systemd's notify socket, upstart's stop
 //! signal) and the OOM killer's score of the process (`oom-score-adj`,
-//! `oom-score-adj-values`).
+//! `oom-score-adj-values`); and how it asks glibc's allocator not to stall
+//! ([`tune_allocator`]).
 
 use std::io;
 use std::os::unix::net::UnixDatagram;
@@ -14,6 +15,49 @@ use crate::log::Logger;
 const UPSTART: i64 = 1;
 const SYSTEMD: i64 = 2;
 const AUTO: i64 = 3;
+
+/// The glibc tunable that [`tune_allocator`] sets: no "fast bins".
+const NO_FAST_BINS: &str = "glibc.malloc.mxfast=0";
+
+/// Runs the server again with glibc's malloc told to keep no fast bins, unless the
+/// environment already says how many (`GLIBC_TUNABLES` naming `glibc.malloc.mxfast`,
+/// which is also how to keep glibc's default). Returns only if that was not done.
+///
+/// Why: glibc keeps freed chunks of up to 128 bytes (every small key and value) in
+/// per-arena fast bins without merging them, and merges a whole arena's fast bins at
+/// once the next time a thread asks that arena for a larger block (a connection's read
+/// buffer, a bucket array, a snapshot's spool). After a FLUSHALL or a mass overwrite
+/// left hundreds of thousands of chunks there, that merge was measured at 18-28 ms of
+/// one thread, holding the arena (and sometimes the keyspace lock) meanwhile: the
+/// 100-200 ms stalls of `bench-compare`'s growing keyspace and of SETs during a
+/// BGSAVE that followed a FLUSHALL (with this setting: 8-34 ms and 11-25 ms, on the
+/// same loaded machine). Without fast bins, chunks are merged as they are freed, a
+/// little at a time; per-thread caches still serve most small allocations. Redis
+/// avoids the problem by linking jemalloc; redlite uses the system allocator, and
+/// tunables are read only when a process starts, hence the `exec` of itself.
+pub fn tune_allocator() {
+    let current = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+    if current.contains("glibc.malloc.mxfast") {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let tunables = if current.is_empty() {
+        NO_FAST_BINS.to_string()
+    } else {
+        format!("{current}:{NO_FAST_BINS}")
+    };
+    let mut args = std::env::args_os();
+    let arg0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
+    use std::os::unix::process::CommandExt;
+    // `exec` returns only on failure; the server then runs as it is.
+    let _ = std::process::Command::new(exe)
+        .arg0(arg0)
+        .args(args)
+        .env("GLIBC_TUNABLES", tunables)
+        .exec();
+}
 
 /// The file the kernel reads the OOM score adjustment from.
 const OOM_SCORE_ADJ: &str = "/proc/self/oom_score_adj";

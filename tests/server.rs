@@ -689,3 +689,23 @@ fn config_set_port_and_bind_rebind() {
         "*2\r\n$4\r\nbind\r\n$9\r\n127.0.0.1\r\n"
     );
 }
+
+#[test]
+fn the_server_runs_with_glibcs_fast_bins_off_under_its_own_pid() {
+    let server = Server::start(&[]);
+    let pid = server.child.id();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("the server's environment");
+    let vars: Vec<&[u8]> = environ.split(|&b| b == 0).collect();
+    assert!(
+        vars.iter()
+            .any(|v| v.starts_with(b"GLIBC_TUNABLES=") && v.ends_with(b"glibc.malloc.mxfast=0")),
+        "GLIBC_TUNABLES not set: {:?}",
+        vars.iter()
+            .filter(|v| v.starts_with(b"GLIBC"))
+            .map(|v| String::from_utf8_lossy(v))
+            .collect::<Vec<_>>()
+    );
+    let mut c = server.conn();
+    let info = c.cmd_str(&["INFO", "server"]);
+    assert!(info.contains(&format!("process_id:{pid}\r\n")), "{info}");
+}
