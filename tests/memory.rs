@@ -297,9 +297,13 @@ fn rss(c: &mut Conn) -> i64 {
 #[test]
 fn the_account_grows_with_resident_memory_for_every_type() {
     type Build = fn(usize) -> Vec<Vec<u8>>;
-    let kinds: [(&str, Build); 6] = [
+    let kinds: [(&str, Build); 7] = [
         ("strings", |i| {
             words(&["SET", &format!("key:{i:08}"), &"v".repeat(100)])
+        }),
+        // Short enough to sit inline in the table node, with no buffer of their own.
+        ("short strings", |i| {
+            words(&["SET", &format!("key:{i:08}"), "value-value"])
         }),
         ("small hashes", |i| {
             words(&[

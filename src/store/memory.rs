@@ -41,6 +41,8 @@ pub fn entry_bytes(entry: &Entry, samples: usize) -> usize {
     let node = alloc(super::table::Table::<Entry>::node_size());
     node + match &entry.body {
         Body::Str(kv) => alloc(kv.capacity()),
+        // In the table node: nothing besides it.
+        Body::Inline { .. } => 0,
         Body::Hash(h) => h.heap_bytes(samples),
         Body::Set(s) => s.heap_bytes(samples),
         Body::ZSet(z) => z.heap_bytes(samples),

@@ -52,10 +52,12 @@ pub type Key = Box<[u8]>;
 /// One stored key: its key bytes, value, expiry and access clock, in as few allocations
 /// as possible.
 ///
-/// A string value shares one allocation with its key (the key's length as a varint, the
-/// key, then the value), so a string key costs one table node plus one buffer, as in
-/// Redis's `dictEntry` plus embedded `sds`. A small hash, set or sorted set is likewise
-/// one buffer with its key (see [`packed`]); lists and streams live behind a box.
+/// A string value shares one buffer with its key (the key's length as a varint, the
+/// key, then the value), as Redis embeds an `sds` in its `robj`. Up to [`INLINE_MAX`]
+/// bytes that buffer sits in the entry itself, so a short key with a short string costs
+/// one table node and nothing else; a longer one costs the node plus one allocation. A
+/// small hash, set or sorted set is likewise one buffer with its key (see [`packed`]);
+/// lists and streams live behind a box.
 ///
 /// The table node holding an entry is 56 bytes (a test keeps it so), one 64-byte malloc
 /// chunk: memory per key is a tracked benchmark. That is why the key's length rides in
@@ -78,6 +80,13 @@ pub struct Entry {
 enum Body {
     /// The key, then the string value, in one buffer.
     Str(Vec<u8>),
+    /// The same buffer as `Str`'s when it is at most [`INLINE_MAX`] bytes, held in the
+    /// entry: no allocation besides the table node. Only `len` bytes of `buf` are the
+    /// buffer; the rest is leftover.
+    Inline {
+        len: u8,
+        buf: [u8; INLINE_MAX],
+    },
     /// Hashes, sets and sorted sets keep the key themselves, in the buffer of their
     /// compact encodings: a small one and its key are then a single allocation, as
     /// the type's packed form plus the key is all Redis allocates besides its
@@ -88,6 +97,11 @@ enum Body {
     /// The key, and a list or a stream.
     Boxed(Box<[u8]>, Box<Value>),
 }
+
+/// The longest string buffer (key length, key, value) a [`Body`] holds inline: what is
+/// left of the 32 bytes a `Vec` variant takes once the tag and the length are stored,
+/// so that inlining does not grow the entry (a test keeps `Body` at 32 bytes).
+const INLINE_MAX: usize = 30;
 
 const ORIGIN_SHIFT: u32 = 30;
 const CLOCK_MASK: u32 = clock::LRU_CLOCK_MAX;
@@ -139,6 +153,11 @@ impl table::Keyed for Entry {
                 let (start, end) = key_span(kv);
                 &kv[start..end]
             }
+            Body::Inline { len, buf } => {
+                let kv = &buf[..*len as usize];
+                let (start, end) = key_span(kv);
+                &kv[start..end]
+            }
             Body::Hash(h) => h.key(),
             Body::Set(s) => s.key(),
             Body::ZSet(z) => z.key(),
@@ -151,6 +170,7 @@ impl Body {
     /// The body holding `value` under `key`.
     fn new(key: &[u8], value: Value) -> Body {
         match value {
+            Value::Str(s) if str_key_room(key) + s.len() <= INLINE_MAX => Body::string(key, &s),
             Value::Str(s) => Body::Str(str_buffer_from(key, s)),
             Value::Hash(mut h) => {
                 h.set_key(key);
@@ -165,6 +185,46 @@ impl Body {
                 Body::ZSet(z)
             }
             other => Body::Boxed(key.into(), Box::new(other)),
+        }
+    }
+
+    /// The string body holding `value` under `key`: inline when it fits.
+    fn string(key: &[u8], value: &[u8]) -> Body {
+        let mut len = [0u8; 10];
+        let at = write_varint(&mut len, key.len());
+        Body::string_of(&[&len[..at], key, value])
+    }
+
+    /// The string body whose buffer is `parts` end to end (the key's length and the key,
+    /// then the value): inline when it fits, else in an exactly sized buffer.
+    fn string_of(parts: &[&[u8]]) -> Body {
+        let total = parts.iter().map(|p| p.len()).sum();
+        if total <= INLINE_MAX {
+            let (mut buf, mut at) = ([0u8; INLINE_MAX], 0);
+            for part in parts {
+                buf[at..at + part.len()].copy_from_slice(part);
+                at += part.len();
+            }
+            return Body::Inline {
+                len: total as u8,
+                buf,
+            };
+        }
+        let mut kv = Vec::with_capacity(total);
+        for part in parts {
+            kv.extend_from_slice(part);
+        }
+        Body::Str(kv)
+    }
+
+    /// A string body's buffer (the key's length, the key, the value), wherever it is;
+    /// `None` for other types.
+    #[inline]
+    fn kv(&self) -> Option<&[u8]> {
+        match self {
+            Body::Str(kv) => Some(kv),
+            Body::Inline { len, buf } => Some(&buf[..*len as usize]),
+            _ => None,
         }
     }
 }
@@ -253,7 +313,7 @@ impl Entry {
 
     fn new_str(key: &[u8], value: &[u8]) -> Entry {
         Entry {
-            body: Body::Str(str_buffer(key, value)),
+            body: Body::string(key, value),
             meta: AtomicU32::new(0),
             ttl_slot: 0,
             expires_at: 0,
@@ -262,10 +322,7 @@ impl Entry {
 
     /// Where a string value starts in its buffer (after the key); 0 for other types.
     fn key_len(&self) -> usize {
-        match &self.body {
-            Body::Str(kv) => key_span(kv).1,
-            _ => 0,
-        }
+        self.body.kv().map_or(0, |kv| key_span(kv).1)
     }
 
     /// The access clock's bits (see [`clock`]).
@@ -301,7 +358,11 @@ impl Entry {
     /// The value.
     pub fn value(&self) -> ValueRef<'_> {
         match &self.body {
-            Body::Str(kv) => ValueRef::Str(&kv[self.key_len()..]),
+            Body::Str(kv) => ValueRef::Str(&kv[key_span(kv).1..]),
+            Body::Inline { len, buf } => {
+                let kv = &buf[..*len as usize];
+                ValueRef::Str(&kv[key_span(kv).1..])
+            }
             Body::Hash(h) => ValueRef::Hash(h),
             Body::Set(s) => ValueRef::Set(s),
             Body::ZSet(z) => ValueRef::ZSet(z),
@@ -325,8 +386,8 @@ impl Entry {
     /// The string value for in-place changes, or `None` for another type.
     pub fn str_mut(&mut self) -> Option<StrMut<'_>> {
         match &mut self.body {
-            Body::Str(kv) => Some(StrMut {
-                kv,
+            body @ (Body::Str(_) | Body::Inline { .. }) => Some(StrMut {
+                body,
                 meta: self.meta.get_mut(),
             }),
             _ => None,
@@ -433,14 +494,11 @@ impl Entry {
 
     /// Replaces the value with a string, reusing the buffer when it fits.
     pub fn set_str(&mut self, value: &[u8]) {
-        if !matches!(self.body, Body::Str(_)) {
-            self.body = Body::Str(str_buffer(self.key(), b""));
+        if self.body.kv().is_none() {
+            self.body = Body::string(self.key(), b"");
         }
-        let Body::Str(kv) = &mut self.body else {
-            unreachable!("made a string above")
-        };
         StrMut {
-            kv,
+            body: &mut self.body,
             meta: self.meta.get_mut(),
         }
         .set(value);
@@ -451,6 +509,7 @@ impl Entry {
         let key_len = self.key_len();
         match self.body {
             Body::Str(mut kv) => Value::Str(kv.split_off(key_len)),
+            Body::Inline { len, buf } => Value::Str(buf[key_len..len as usize].to_vec()),
             Body::Hash(mut h) => {
                 h.set_key(b"");
                 Value::Hash(h)
@@ -545,9 +604,9 @@ impl Entry {
     /// new key's buffer; any other value moves as it is, taking the new key.
     pub fn rekeyed(self, key: &[u8]) -> Entry {
         let (origin, clock, expires_at) = (self.origin(), self.clock_bits(), self.expires_at);
-        let mut entry = match self.body {
-            Body::Str(ref kv) => Entry::new_str(key, &kv[self.key_len()..]),
-            _ => Entry::new(key, self.into_value()),
+        let mut entry = match self.str() {
+            Some(value) => Entry::new_str(key, value),
+            None => Entry::new(key, self.into_value()),
         };
         entry.set_origin(origin);
         entry.set_clock_bits(clock);
@@ -560,7 +619,7 @@ impl Entry {
     /// integer.
     pub fn duplicate(&self, key: &[u8]) -> Entry {
         let mut entry = Entry::new(key, self.value().to_owned());
-        if let Body::Str(_) = self.body {
+        if self.body.kv().is_some() {
             entry.set_origin(match self.encoding() {
                 "int" => StrOrigin::CopiedInt,
                 "raw" => StrOrigin::Modified,
@@ -594,29 +653,51 @@ fn str_as_int(s: &[u8]) -> Option<i64> {
 ///
 /// [`StrMut::set`] replaces the value whole (its encoding is then derived from its
 /// content); the other writers change it in place, which makes it `raw` for OBJECT
-/// ENCODING, as Redis unshares a string before changing it.
+/// ENCODING, as Redis unshares a string before changing it. The buffer stays in the
+/// entry while it fits there (see [`INLINE_MAX`]) and moves to the heap once it grows
+/// past it; [`StrMut::set`] brings a small enough value back inline.
 pub struct StrMut<'a> {
-    kv: &'a mut Vec<u8>,
+    /// A string body: `Str` or `Inline`.
+    body: &'a mut Body,
     meta: &'a mut u32,
 }
 
 impl StrMut<'_> {
+    /// The buffer: the key's length, the key, the value.
+    fn kv(&self) -> &[u8] {
+        self.body.kv().expect("a string body")
+    }
+
     fn key_len(&self) -> usize {
-        key_span(self.kv).1
+        key_span(self.kv()).1
     }
 
     fn mark(&mut self, origin: StrOrigin) {
         *self.meta = with_origin(*self.meta, origin);
     }
 
+    /// The buffer on the heap, moved there first (with room for `extra` more bytes) if
+    /// it was inline.
+    fn heap(&mut self, extra: usize) -> &mut Vec<u8> {
+        if let Body::Inline { len, buf } = &*self.body {
+            let mut kv = Vec::with_capacity(*len as usize + extra);
+            kv.extend_from_slice(&buf[..*len as usize]);
+            *self.body = Body::Str(kv);
+        }
+        match self.body {
+            Body::Str(kv) => kv,
+            _ => unreachable!("moved to the heap above"),
+        }
+    }
+
     /// The current bytes.
     pub fn get(&self) -> &[u8] {
-        &self.kv[self.key_len()..]
+        &self.kv()[self.key_len()..]
     }
 
     /// The current length.
     pub fn len(&self) -> usize {
-        self.kv.len() - self.key_len()
+        self.kv().len() - self.key_len()
     }
 
     /// Whether the string is empty.
@@ -624,34 +705,69 @@ impl StrMut<'_> {
         self.len() == 0
     }
 
-    /// Replaces the bytes. The buffer is reused, and given back when it was far too big.
+    /// Replaces the bytes. A heap buffer is reused, and given back when it was far too
+    /// big or the value now fits inline.
     pub fn set(&mut self, value: &[u8]) {
         self.mark(StrOrigin::Set);
-        self.kv.truncate(self.key_len());
-        self.kv.extend_from_slice(value);
-        if self.kv.capacity() > 64 && self.kv.capacity() > self.kv.len() * 2 {
-            self.kv.shrink_to_fit();
+        let key_len = self.key_len();
+        match &mut *self.body {
+            Body::Str(kv) if key_len + value.len() > INLINE_MAX => {
+                kv.truncate(key_len);
+                kv.extend_from_slice(value);
+                if kv.capacity() > 64 && kv.capacity() > kv.len() * 2 {
+                    kv.shrink_to_fit();
+                }
+            }
+            Body::Inline { len, buf } if key_len + value.len() <= INLINE_MAX => {
+                buf[key_len..key_len + value.len()].copy_from_slice(value);
+                *len = (key_len + value.len()) as u8;
+            }
+            _ => {
+                let body = Body::string_of(&[&self.kv()[..key_len], value]);
+                *self.body = body;
+            }
         }
     }
 
     /// Appends bytes (amortized O(1) per byte, as `Vec` grows geometrically).
     pub fn append(&mut self, more: &[u8]) {
         self.mark(StrOrigin::Modified);
-        self.kv.extend_from_slice(more);
+        if let Body::Inline { len, buf } = &mut *self.body {
+            let at = *len as usize;
+            if at + more.len() <= INLINE_MAX {
+                buf[at..at + more.len()].copy_from_slice(more);
+                *len += more.len() as u8;
+                return;
+            }
+        }
+        self.heap(more.len()).extend_from_slice(more);
     }
 
     /// The bytes, writable (their length cannot change through this).
     pub fn bytes_mut(&mut self) -> &mut [u8] {
         self.mark(StrOrigin::Modified);
         let key_len = self.key_len();
-        &mut self.kv[key_len..]
+        match &mut *self.body {
+            Body::Str(kv) => &mut kv[key_len..],
+            Body::Inline { len, buf } => &mut buf[key_len..*len as usize],
+            _ => unreachable!("a string body"),
+        }
     }
 
     /// Grows (with zero bytes) or cuts the string to `len` bytes.
     pub fn resize(&mut self, len: usize) {
         self.mark(StrOrigin::Modified);
         let key_len = self.key_len();
-        self.kv.resize(key_len + len, 0);
+        if let Body::Inline { len: used, buf } = &mut *self.body {
+            if key_len + len <= INLINE_MAX {
+                // The bytes past the buffer are leftovers: zero the ones it grows over.
+                buf[*used as usize..].fill(0);
+                *used = (key_len + len) as u8;
+                return;
+            }
+        }
+        let extra = (key_len + len).saturating_sub(self.kv().len());
+        self.heap(extra).resize(key_len + len, 0);
     }
 }
 
@@ -2253,6 +2369,118 @@ mod tests {
 
     fn s(v: &str) -> Value {
         Value::Str(v.as_bytes().to_vec())
+    }
+
+    fn is_inline(entry: &Entry) -> bool {
+        matches!(entry.body, Body::Inline { .. })
+    }
+
+    #[test]
+    fn inlining_keeps_a_body_and_an_entry_their_size() {
+        // The table node is 56 bytes (one 64-byte malloc chunk) with a 48-byte entry.
+        assert_eq!(std::mem::size_of::<Body>(), 32);
+        assert_eq!(std::mem::size_of::<Entry>(), 48);
+    }
+
+    #[test]
+    fn a_string_is_inline_exactly_when_its_buffer_fits() {
+        let node = memory::alloc(table::Table::<Entry>::node_size());
+        for key_len in [0, 1, 16, 28, 29, 30, 127, 128, 300] {
+            let key = vec![b'k'; key_len];
+            for value_len in 0..=40 {
+                let value: Vec<u8> = (0..value_len as u8).map(|b| b.wrapping_add(b'a')).collect();
+                let fits = str_key_room(&key) + value_len <= INLINE_MAX;
+                let made = [
+                    Entry::new_str(&key, &value),
+                    Entry::new(&key, Value::Str(value.clone())),
+                    Entry::new_str(b"other", &value).rekeyed(&key),
+                ];
+                for entry in made {
+                    assert_eq!(is_inline(&entry), fits, "{key_len}+{value_len}");
+                    assert_eq!((entry.key(), entry.str()), (&key[..], Some(&value[..])));
+                    let cost = memory::entry_bytes(&entry, memory::ACCOUNT_SAMPLES);
+                    assert_eq!(cost == node, fits, "{key_len}+{value_len}: {cost}");
+                    let copy = entry.duplicate(&key);
+                    assert_eq!((copy.key(), copy.str()), (&key[..], Some(&value[..])));
+                    assert_eq!(entry.into_value(), Value::Str(value.clone()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_string_changed_in_place_moves_between_the_entry_and_the_heap() {
+        let mut rng = crate::util::rand::Rng::new(11);
+        for key_len in [1, 16, 27, 28, 29, 127, 128] {
+            let key = vec![b'k'; key_len];
+            let mut entry = Entry::new_str(&key, b"");
+            let mut model: Vec<u8> = Vec::new();
+            for step in 0..3000 {
+                let mut s = entry.str_mut().expect("a string");
+                match rng.below(5) {
+                    0 => {
+                        let v = vec![b'0' + rng.below(10) as u8; rng.below(40) as usize];
+                        s.set(&v);
+                        model = v;
+                    }
+                    1 => {
+                        let more = vec![b'a' + rng.below(26) as u8; rng.below(6) as usize];
+                        s.append(&more);
+                        model.extend_from_slice(&more);
+                    }
+                    2 => {
+                        let len = rng.below(40) as usize;
+                        s.resize(len);
+                        model.resize(len, 0);
+                    }
+                    3 => {
+                        if !model.is_empty() {
+                            let at = rng.below(model.len() as u64) as usize;
+                            s.bytes_mut()[at] = b'!';
+                            model[at] = b'!';
+                        }
+                    }
+                    _ => {
+                        let v = vec![b'z'; rng.below(40) as usize];
+                        entry.set_str(&v);
+                        model = v;
+                    }
+                }
+                assert_eq!(entry.key(), &key[..], "step {step}");
+                assert_eq!(entry.str(), Some(&model[..]), "step {step}");
+                let s = entry.str_mut().expect("a string");
+                assert_eq!((s.get(), s.len()), (&model[..], model.len()));
+                if is_inline(&entry) {
+                    assert!(str_key_room(&key) + model.len() <= INLINE_MAX);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn setting_a_value_picks_inline_or_heap_by_its_new_size() {
+        let mut entry = Entry::new_str(b"key", b"short");
+        assert!(is_inline(&entry));
+        entry.set_str(&[b'x'; 26]);
+        assert!(is_inline(&entry), "4 + 26 bytes fit");
+        entry.set_str(&[b'x'; 27]);
+        assert!(!is_inline(&entry), "4 + 27 bytes do not");
+        entry.str_mut().unwrap().set(b"12");
+        assert!(is_inline(&entry), "back in the entry");
+        assert_eq!(entry.encoding(), "int");
+        entry.str_mut().unwrap().append(&[b'3'; 40]);
+        assert!(!is_inline(&entry));
+        assert_eq!(entry.encoding(), "raw");
+        entry.set_value(Value::List(List::new()));
+        entry.set_str(b"v");
+        assert!(is_inline(&entry));
+        assert_eq!((entry.key(), entry.str()), (&b"key"[..], Some(&b"v"[..])));
+        // Cut inline, then grown: the grown bytes are zeros, not what was there before.
+        let mut s = entry.str_mut().unwrap();
+        s.set(b"abcdef");
+        s.resize(2);
+        s.resize(5);
+        assert_eq!(s.get(), b"ab\0\0\0");
     }
 
     /// What the account should say: every key measured afresh.
