@@ -25,12 +25,19 @@ N_P16=${N_P16:-500000}
 N_RESTORE=${N_RESTORE:-200000}
 PIPES=${PIPES:-4}
 OUT=${OUT:-benches/BENCHMARKS.md}
+ROWS=${ROWS:-load dump restore}
+has() { [[ " $ROWS " == *" $1 "* ]]; }
 
 for tool in redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "bench-rdb needs $tool on PATH" >&2; exit 1; }
 done
 source benches/common.sh
 
+RESULTS="$WORK/results"
+: >"$RESULTS"
+RDB_MB=0
+
+if has load; then
 # The dataset, written by Redis.
 start_server redis "$WORK/gen" --save "" --enable-debug-command yes
 GEN_PORT=$PORT
@@ -54,9 +61,6 @@ cp "$WORK/gen/dump.rdb" "$WORK/dataset.rdb"
 RDB_MB=$(awk -v b="$(stat -c %s "$WORK/dataset.rdb")" 'BEGIN { printf "%.1f", b / 1048576 }')
 redis-cli -p "$GEN_PORT" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
 
-RESULTS="$WORK/results"
-: >"$RESULTS"
-
 # load_once SERVER ROUND: starts SERVER on a copy of the dataset, records its load time.
 load_once() {
   local s=$1 dir="$WORK/load-$1-$2"
@@ -73,6 +77,7 @@ load_once() {
 for round in $(seq 1 "$ROUNDS"); do
   for s in redlite redis; do load_once $s "$round"; done
 done
+fi
 
 start_server redlite "$WORK/rl" --save ""; RL_PORT=$PORT
 start_server redis "$WORK/rd" --save ""; RD_PORT=$PORT
@@ -104,8 +109,11 @@ done
 for round in $(seq 1 "$ROUNDS"); do
   for s in redlite redis; do
     port=$(port_of $s)
-    rps dump_P1 $s -c 50 -n "$N_P1" -P 1 DUMP src
-    rps dump_P16 $s -c 50 -n "$N_P16" -P 16 DUMP src
+    if has dump; then
+      rps dump_P1 $s -c 50 -n "$N_P1" -P 1 DUMP src
+      rps dump_P16 $s -c 50 -n "$N_P16" -P 16 DUMP src
+    fi
+    has restore || continue
     t0=$(date +%s%N)
     pipes=()
     for p in $(seq 1 "$PIPES"); do
@@ -137,13 +145,20 @@ med() { awk -v l="$1" -v s="$2" '$1 == l && $2 == s {print $3}' "$RESULTS" | med
   echo
   echo "| measure | redlite | redis | ratio |"
   echo "|---|---:|---:|---:|"
-  a=$(med load redlite); b=$(med load redis)
-  echo "| load $KEYS keys (s) | $a | $b | $(ratio "$a" "$b") |"
+  if has load; then
+    a=$(med load redlite); b=$(med load redis)
+    echo "| load $KEYS keys (s) | $a | $b | $(ratio "$a" "$b") |"
+  fi
   for l in dump_P1 dump_P16 restore; do
+    has "${l%_P*}" || continue
     a=$(med $l redlite); b=$(med $l redis)
     echo "| $l (per s) | $a | $b | $(ratio "$a" "$b") |"
   done
   echo
   echo "Ratios are redlite / Redis: below 1 is better for the load time, above 1 for the rest."
 } >"$WORK/section.md"
-write_section "RDB: \`make bench-rdb\`" "$WORK/section.md" "$OUT"
+if [ "$ROWS" = "load dump restore" ]; then
+  write_section "RDB: \`make bench-rdb\`" "$WORK/section.md" "$OUT"
+else
+  cat "$WORK/section.md"
+fi

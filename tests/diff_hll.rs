@@ -631,6 +631,91 @@ fn events_and_propagation_match_redis() {
     }
 }
 
+/// PFCOUNT answers under the read lock when it need not write (see `Handler::ReadFirst`):
+/// what a client can observe of a write must still happen exactly when Redis writes. A
+/// valid cache leaves a WATCH alone, a stale one is stored and breaks it; a value not yet
+/// unshared (SET's embstr) becomes raw even with a valid cache; the hit and miss counts
+/// are Redis's, whichever way each PFCOUNT went.
+#[test]
+fn pfcount_writes_only_when_redis_does() {
+    if !reference_available("pfcount_writes_only_when_redis_does") {
+        return;
+    }
+    let pair = Pair::start();
+    let mut both = Both::new(&pair);
+    let mut dense = elements(&mut Rng::new(0xd5), 3000);
+    dense.sort();
+    let steps: &[&[&str]] = &[
+        &["PFADD", "x", "a", "b", "c"],
+        // Stale: stored, the WATCH breaks.
+        &["WATCH", "x"],
+        &["PFCOUNT", "x"],
+        &["MULTI"],
+        &["PING"],
+        &["EXEC"],
+        // Valid: nothing is written, the WATCH holds.
+        &["WATCH", "x"],
+        &["PFCOUNT", "x"],
+        &["MULTI"],
+        &["PING"],
+        &["EXEC"],
+        &["OBJECT", "ENCODING", "x"],
+        &["PFCOUNT", "missing"],
+        &["PFCOUNT", "x", "missing"],
+        &["SET", "str", "not an hll"],
+        &["PFCOUNT", "str"],
+        &["PFCOUNT", "x", "str"],
+        &["LPUSH", "list", "a"],
+        &["PFCOUNT", "list"],
+        // Inside MULTI the write way runs: the same answers.
+        &["MULTI"],
+        &["PFCOUNT", "x"],
+        &["PFCOUNT", "x", "missing"],
+        &["PFCOUNT", "str"],
+        &["EXEC"],
+    ];
+    run_steps(&mut both, steps);
+    both.pfadd("d", &dense);
+    both.cmd(&["PFCOUNT", "d"]);
+    both.cmd(&["WATCH", "d"]);
+    both.cmd(&["PFCOUNT", "d"]);
+    both.cmd(&["PFCOUNT", "d", "x"]);
+    both.cmd(&["MULTI"]);
+    both.cmd(&["PING"]);
+    both.cmd(&["EXEC"]);
+    // A value with a valid cache, stored by SET: small enough to be an embstr, which
+    // PFCOUNT unshares (raw) before it reads the cache.
+    let counted = bulk(&both.cmd(&["GET", "x"]));
+    both.run(&[b"SET", b"y", &counted]);
+    both.cmd(&["OBJECT", "ENCODING", "y"]);
+    both.cmd(&["PFCOUNT", "y"]);
+    both.cmd(&["OBJECT", "ENCODING", "y"]);
+    both.cmd(&["PFCOUNT", "y"]);
+    // (After the OBJECT calls: redlite's OBJECT does not count hits and misses yet.)
+    let steps: &[&[&str]] = &[
+        &["CONFIG", "RESETSTAT"],
+        &["PFCOUNT", "x"],
+        &["PFADD", "x", "more"],
+        &["PFCOUNT", "x"],
+        &["PFCOUNT", "missing"],
+        &["PFCOUNT", "x", "missing", "d"],
+        &["PFCOUNT", "str"],
+        &["PFCOUNT", "list"],
+        &["PFCOUNT", "missing", "str"],
+    ];
+    run_steps(&mut both, steps);
+    both.run(&[b"SET", b"z", &counted]);
+    both.cmd(&["PFCOUNT", "z"]);
+    both.cmd(&["PFCOUNT", "z"]);
+    for field in ["keyspace_hits", "keyspace_misses"] {
+        assert_eq!(
+            common::info_field_in(&mut both.ours, "stats", field),
+            common::info_field_in(&mut both.theirs, "stats", field),
+            "{field}"
+        );
+    }
+}
+
 #[test]
 fn self_test_passes() {
     if !reference_available("self_test_passes") {

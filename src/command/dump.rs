@@ -105,11 +105,12 @@ fn restore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     // IDLETIME or FREQ set the new key's clock, whichever the policy keeps (Redis's
     // `objectSetLRUOrLFU`).
     let db = ks.db(dbi);
-    if let (Some(bits), Some(entry)) = (
-        db.clock()
-            .restored(idle.map(|i| i as u64), freq.map(|f| f as u32)),
-        db.get_quietly(key, ctx.now_ms),
-    ) {
+    let restored = db
+        .clock()
+        .restored(idle.map(|i| i as u64), freq.map(|f| f as u32));
+    // (The key is looked up again only then.)
+    if let Some((bits, entry)) = restored.and_then(|b| Some((b, db.get_quietly(key, ctx.now_ms)?)))
+    {
         entry.set_clock_bits(bits);
     }
     if wakes {

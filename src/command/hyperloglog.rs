@@ -4,19 +4,27 @@
 //!
 //! PFCOUNT is a read-only command that writes: with one key whose cached cardinality is
 //! stale, it stores the fresh one in the value, signals the key as modified and counts a
-//! change, so that the command is propagated (as in Redis). It therefore runs under the
-//! write lock.
+//! change, so that the command is propagated (as in Redis). It therefore first runs under
+//! the read lock ([`Handler::ReadFirst`]), which answers a union, a missing key, an error
+//! and a valid cache, and only else under the write lock; WATCH, tracking and the
+//! replication stream see a PFCOUNT only when it stored a cardinality, as in Redis.
 
 use super::{is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::store::class::STRING;
 use crate::store::hll::{self, Encoding};
-use crate::store::{Db, Keyspace, Value};
+use crate::store::{Db, Entry, Keyspace, StrOrigin, Value};
 use crate::util::c_str;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("pfadd", Handler::Write(pfadd)),
-    Command::new("pfcount", Handler::Write(pfcount)),
+    Command::new(
+        "pfcount",
+        Handler::ReadFirst {
+            read: pfcount_read,
+            write: pfcount,
+        },
+    ),
     Command::new("pfmerge", Handler::Write(pfmerge)),
     Command::new("pfdebug", Handler::Write(pfdebug)),
     Command::new("pfselftest", Handler::Plain(pfselftest)),
@@ -45,15 +53,23 @@ fn merge_keys<'a>(
 ) -> Result<bool, CmdError> {
     let mut dense = false;
     for key in keys {
-        let Some(entry) = db.lookup_read(key, ctx.now_ms) else {
-            ctx.client.stats.keyspace_misses += 1;
-            continue;
-        };
-        ctx.client.stats.keyspace_hits += 1;
-        let bytes = entry.str();
-        dense |= check(bytes)? == Encoding::Dense;
-        hll::merge_into(max, bytes.unwrap_or_default()).map_err(corrupt)?;
+        let found = db.lookup_read(key, ctx.now_ms).map(|e| &*e);
+        dense |= merge_one(ctx, found, max)?;
     }
+    Ok(dense)
+}
+
+/// [`merge_keys`]'s step for one key, looked up already (`None`: missing): counts the
+/// hit or miss and merges it. Whether it was dense.
+fn merge_one(ctx: &mut Ctx, found: Option<&Entry>, max: &mut [u8]) -> Result<bool, CmdError> {
+    let Some(entry) = found else {
+        ctx.client.stats.keyspace_misses += 1;
+        return Ok(false);
+    };
+    ctx.client.stats.keyspace_hits += 1;
+    let bytes = entry.str();
+    let dense = check(bytes)? == Encoding::Dense;
+    hll::merge_into(max, bytes.unwrap_or_default()).map_err(corrupt)?;
     Ok(dense)
 }
 
@@ -123,6 +139,47 @@ fn pfcount(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     ks.dirty += 1;
     ctx.out.int(card as i64);
     Ok(())
+}
+
+/// [`pfcount`] under the read lock: a union (which only reads), a missing key, an error,
+/// or a value already unshared whose cached cardinality is valid. `Ok(false)`, with
+/// nothing replied or counted, when the value must be unshared or the cache refreshed.
+fn pfcount_read(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> Result<bool, CmdError> {
+    let db = ks.db(ctx.client.db);
+    if args.len() > 2 {
+        let mut max = vec![0u8; hll::REGISTERS];
+        for key in args.iter().skip(1) {
+            merge_one(ctx, db.get(key, ctx.now_ms), &mut max)?;
+        }
+        ctx.out.int(hll::count_raw(&max) as i64);
+        return Ok(true);
+    }
+    // Touched only once it answers: the write way touches it again otherwise (an LFU
+    // counter would count two accesses).
+    let Some(entry) = db.peek(&args[1], ctx.now_ms) else {
+        ctx.client.stats.keyspace_misses += 1;
+        ctx.out.int(0);
+        return Ok(true);
+    };
+    let checked = check(entry.str());
+    // Redis unshares the value before it looks at the cache (`bytes_mut` in [`pfcount`]
+    // marks it so): one that was not must go the write way once.
+    let card = match checked {
+        Ok(_) if entry.origin() != StrOrigin::Modified => return Ok(false),
+        Ok(_) => match entry.str().and_then(hll::cached) {
+            Some(card) => card,
+            None => return Ok(false),
+        },
+        Err(e) => {
+            entry.touch(&db.clock());
+            ctx.client.stats.keyspace_hits += 1;
+            return Err(e);
+        }
+    };
+    entry.touch(&db.clock());
+    ctx.client.stats.keyspace_hits += 1;
+    ctx.out.int(card as i64);
+    Ok(true)
 }
 
 /// ```text

@@ -129,6 +129,15 @@ pub enum Handler {
         read: fn(&mut Ctx, &Keyspace, &Args) -> CmdResult,
         write: fn(&mut Ctx, &mut Keyspace, &Args) -> CmdResult,
     },
+    /// A write command that writes only in some states of the keyspace (PFCOUNT stores a
+    /// stale cached cardinality): `read` runs under the read lock and either answers,
+    /// returning `Ok(true)`, or returns `Ok(false)` having replied and counted nothing,
+    /// when it would have to write; then `write` runs under the write lock, deciding
+    /// afresh. Inside MULTI and scripts, where the write lock is held anyway, `write` runs.
+    ReadFirst {
+        read: fn(&mut Ctx, &Keyspace, &Args) -> Result<bool, CmdError>,
+        write: fn(&mut Ctx, &mut Keyspace, &Args) -> CmdResult,
+    },
     /// Takes no keyspace lock (or takes its own, as SAVE does).
     Plain(fn(&mut Ctx, &Args) -> CmdResult),
     /// A container (CONFIG, CLIENT...): dispatches on its subcommand.
@@ -1049,6 +1058,11 @@ pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
                 run_read_locked(ctx, read, args)
             }
         }
+        Handler::ReadFirst { read, write } => match run_read_locked(ctx, read, args) {
+            Ok(true) => Ok(()),
+            Ok(false) => run_write_locked(ctx, write, args),
+            Err(e) => Err(e),
+        },
         Handler::Plain(f) => f(ctx, args),
         Handler::Container => Ok(()),
     };
@@ -1059,7 +1073,11 @@ pub fn run(ctx: &mut Ctx, cmd: &Command, args: &Args) -> CmdResult {
 }
 
 /// Runs a read handler under the read lock, then removes the expired keys it met.
-fn run_read_locked(ctx: &mut Ctx, f: ReadFn, args: &Args) -> CmdResult {
+fn run_read_locked<T>(
+    ctx: &mut Ctx,
+    f: fn(&mut Ctx, &Keyspace, &Args) -> Result<T, CmdError>,
+    args: &Args,
+) -> Result<T, CmdError> {
     let Some(ks) = ctx.server.store.read_or_busy() else {
         return Err(busy(ctx));
     };

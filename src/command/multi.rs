@@ -123,7 +123,9 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
                 super::remember_read(ctx, cmd, args);
                 result
             }
-            Handler::Write(f) | Handler::ReadUnless { write: f, .. } => {
+            Handler::Write(f)
+            | Handler::ReadUnless { write: f, .. }
+            | Handler::ReadFirst { write: f, .. } => {
                 run_write(ctx, ks.as_mut().expect("locked"), f, args)
             }
             Handler::Plain(_) if is(&args[0], "select") => {

@@ -359,9 +359,9 @@ impl<'b> ScriptHost<'_, 'b, '_> {
                 }
                 r
             }
-            Handler::Write(f) | Handler::ReadUnless { write: f, .. } => {
-                command::run_write(&mut ctx, ks, f, argv)
-            }
+            Handler::Write(f)
+            | Handler::ReadUnless { write: f, .. }
+            | Handler::ReadFirst { write: f, .. } => command::run_write(&mut ctx, ks, f, argv),
             Handler::Plain(_) if command::is(&argv[0], "select") => {
                 command::multi::select_locked(&mut ctx, ks, argv)
             }

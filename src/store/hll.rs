@@ -273,10 +273,39 @@ fn xzero(run: usize) -> [u8; 2] {
     [0x40 | (l >> 8) as u8, (l & 0xff) as u8]
 }
 
+/// The opcodes that replace one when a register changes: at most five bytes (XZERO,
+/// VAL, XZERO), kept on the stack rather than allocated for every add.
+struct Seq {
+    bytes: [u8; 5],
+    len: usize,
+}
+
+impl Seq {
+    fn new() -> Seq {
+        Seq {
+            bytes: [0; 5],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, b: u8) {
+        self.bytes[self.len] = b;
+        self.len += 1;
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
 /// A run of zeros as the shorter opcode that holds it, appended to `seq`.
-fn push_zeros(seq: &mut Vec<u8>, run: usize) {
+fn push_zeros(seq: &mut Seq, run: usize) {
     if run > SPARSE_ZERO_MAX_LEN {
-        seq.extend_from_slice(&xzero(run));
+        xzero(run).into_iter().for_each(|b| seq.push(b));
     } else {
         seq.push((run - 1) as u8);
     }
@@ -361,7 +390,7 @@ fn sparse_set(
         return Err(Corrupt);
     };
     // Step 2: the trivial cases, updated in place.
-    let mut seq: Vec<u8> = Vec::with_capacity(5);
+    let mut seq = Seq::new();
     match op {
         Op::Val(old, _) if old >= count => return Ok(false),
         Op::Val(_, 1) | Op::Zero(1, 1) => {
@@ -406,7 +435,7 @@ fn sparse_set(
         bytes.copy_within(tail_from..end, p + seq.len());
     }
     let fit = seq.len().min(new_len - p);
-    bytes[p..p + fit].copy_from_slice(&seq[..fit]);
+    bytes[p..p + fit].copy_from_slice(&seq.as_slice()[..fit]);
     if new_len < end {
         buf.resize(new_len);
     }

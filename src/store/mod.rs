@@ -1627,16 +1627,31 @@ impl Db {
         if !self.table_fixed() {
             self.table.reserve(keys);
         }
-        self.remove_entry(key);
         let entry = Entry::new(key, value);
         entry.set_clock_bits(clock_bits);
         self.used += memory::entry_bytes(&entry, memory::ACCOUNT_SAMPLES);
         self.mark_changed();
-        // Nothing may move while a snapshot walks the table, a rehash step included.
-        let entry = if self.table_fixed() {
-            self.table.insert_fixed(entry)
+        let entry = if self.snap.is_some() {
+            // Nothing may move while a snapshot walks the table, a rehash step included,
+            // and a key it has still to write needs its pre-image.
+            self.remove_entry(key);
+            if self.table_fixed() {
+                self.table.insert_fixed(entry)
+            } else {
+                self.table.insert_new(entry)
+            }
         } else {
-            self.table.insert_new(entry)
+            // A key the file holds twice: the last one wins. One lookup for both.
+            let mut replaced = None;
+            let mut entry = self.table.insert_or_replace(entry, &mut replaced);
+            if let Some(old) = replaced {
+                if old.expires_at != 0 {
+                    self.unlink_ttl_slot(old.ttl_slot as usize);
+                }
+                self.credit(&old);
+                entry = self.table.get_mut(key).expect("just inserted");
+            }
+            entry
         };
         // The file's idle time or counter, whichever the policy keeps.
         if let Some(bits) = self
@@ -2688,6 +2703,61 @@ mod tests {
         for (slot, key) in db.ttl_keys.iter().enumerate() {
             assert_eq!(db.table.get(key).unwrap().ttl_slot as usize, slot);
         }
+    }
+
+    #[test]
+    fn loading_a_key_twice_keeps_the_last_and_its_accounts() {
+        let load = |db: &mut Db, key: &[u8], value: Value, expires: Option<u64>| {
+            db.load(key, value, expires, 8, clock::Saved::default(), 0);
+        };
+        let s = |v: &str| Value::Str(v.as_bytes().to_vec());
+        let mut twice = Db::default();
+        load(&mut twice, b"a", s("first a"), Some(100));
+        load(&mut twice, b"b", s("first b"), Some(200));
+        load(&mut twice, b"c", s("c"), Some(250));
+        load(&mut twice, b"d", s("d"), None);
+        load(
+            &mut twice,
+            b"a",
+            Value::List(List::from_iter(vec![b"x".to_vec()])),
+            None,
+        );
+        load(
+            &mut twice,
+            b"b",
+            s("second b, longer than the first"),
+            Some(300),
+        );
+        load(&mut twice, b"d", s("second d"), Some(400));
+        let mut once = Db::default();
+        load(&mut once, b"c", s("c"), Some(250));
+        load(
+            &mut once,
+            b"a",
+            Value::List(List::from_iter(vec![b"x".to_vec()])),
+            None,
+        );
+        load(
+            &mut once,
+            b"b",
+            s("second b, longer than the first"),
+            Some(300),
+        );
+        load(&mut once, b"d", s("second d"), Some(400));
+        assert_eq!(twice.len(), 4);
+        assert_eq!(twice.expires_count(), 3);
+        for key in [&b"a"[..], b"b", b"c", b"d"] {
+            let (x, y) = (twice.peek(key, 0).unwrap(), once.peek(key, 0).unwrap());
+            assert_eq!((x.value(), x.expires_at()), (y.value(), y.expires_at()));
+        }
+        // Every key with an expiry knows its slot in the expiry index.
+        for (slot, key) in twice.ttl_keys.iter().enumerate() {
+            assert_eq!(twice.table.get(key).unwrap().ttl_slot as usize, slot);
+        }
+        assert_eq!(
+            (twice.used, twice.ttl_key_bytes),
+            (once.used, once.ttl_key_bytes)
+        );
     }
 
     #[test]

@@ -397,6 +397,44 @@ impl<T: Keyed, R: Resizing<T>> Table<T, R> {
         self.insert_fixed(item)
     }
 
+    /// Adds `item`, or puts it in the place of the element with the same key, which is
+    /// then moved to `replaced`. One hash of the key and one walk of its chain, where
+    /// [`Table::remove`] then [`Table::insert_new`] take two hashes (loading a dump: its
+    /// keys are new, but that must be checked). Resizes as [`Table::insert_new`] does.
+    pub fn insert_or_replace(&mut self, item: T, replaced: &mut Option<T>) -> &mut T {
+        if self.is_rehashing() {
+            self.rehash(1);
+        } else if self.len >= self.buckets.len() {
+            self.grow();
+        }
+        let h = hash(item.key());
+        // How deep in the chain the key is: read-only first, so that the common case,
+        // a new key, ends in a plain insertion at the head (as `insert_fixed`).
+        let depth = if self.len == 0 {
+            None
+        } else {
+            chain(self.home(h)).position(|e| e.key() == item.key())
+        };
+        let Some(depth) = depth else {
+            if self.buckets.is_empty() {
+                self.buckets = empty_links(MIN_BUCKETS);
+            }
+            self.len += 1;
+            let link = self.home_mut(h);
+            let next = link.take();
+            return &mut link.insert(Box::new(Node { next, item })).item;
+        };
+        let mut node = self
+            .home_mut(h)
+            .as_deref_mut()
+            .expect("the chain holds the key");
+        for _ in 0..depth {
+            node = node.next.as_deref_mut().expect("the chain holds the key");
+        }
+        *replaced = Some(std::mem::replace(&mut node.item, item));
+        &mut node.item
+    }
+
     /// [`Table::insert_new`] without resizing or rehashing: every element keeps its
     /// position (chains get longer instead), which a snapshot walking the buckets in
     /// order relies on. Call [`Table::fit`] once sizes may change again.
@@ -852,6 +890,53 @@ mod tests {
         }
         assert!(t.is_empty());
         assert!(t.buckets() <= MIN_BUCKETS, "shrinks back: {}", t.buckets());
+    }
+
+    #[test]
+    fn insert_or_replace_adds_or_swaps_in_place() {
+        // The 1025th insertion starts a rehash to 2048 buckets.
+        const N: u32 = 1025;
+        let mut t: Table<Item, Incremental<Item>> = Table::default();
+        let mut replaced = None;
+        for i in 0..N {
+            t.insert_or_replace(Item(key(i), i), &mut replaced);
+            assert!(replaced.is_none(), "key {i} is new");
+        }
+        // Incremental: the replacements below find keys in either array of a rehash.
+        assert!(t.is_rehashing());
+        assert_eq!(t.len(), N as usize);
+        for i in (0..N).step_by(3) {
+            let now = t.insert_or_replace(Item(key(i), i + 5000), &mut replaced);
+            assert_eq!(now.1, i + 5000);
+            assert_eq!(replaced.take(), Some(Item(key(i), i)), "key {i}");
+        }
+        assert_eq!(t.len(), N as usize, "replacing adds nothing");
+        for i in 0..N {
+            let want = if i % 3 == 0 { i + 5000 } else { i };
+            assert_eq!(t.get(&key(i)).unwrap().1, want);
+        }
+        assert_eq!(t.iter().count(), N as usize);
+        // Each key once in a full walk of the buckets.
+        let keys: HashSet<Vec<u8>> = t.iter().map(|item| item.0.clone()).collect();
+        assert_eq!(keys.len(), N as usize);
+    }
+
+    #[test]
+    fn insert_or_replace_walks_long_chains() {
+        // After a period of `insert_fixed` (chains of 16 on average), the first call
+        // resizes; then every key is found, whatever its place in its chain.
+        let mut t = Table::new();
+        for i in 0..64 {
+            t.insert_fixed(Item(key(i), i));
+        }
+        assert_eq!(t.buckets(), MIN_BUCKETS);
+        let mut replaced = None;
+        for i in 0..64 {
+            t.insert_or_replace(Item(key(i), i + 100), &mut replaced);
+            assert_eq!(replaced.take(), Some(Item(key(i), i)));
+        }
+        assert_eq!(t.len(), 64);
+        assert!((0..64).all(|i| t.get(&key(i)).unwrap().1 == i + 100));
     }
 
     /// Runs a full scan, calling `between` after each step (to mutate the table).

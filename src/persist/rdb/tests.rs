@@ -410,6 +410,53 @@ fn file_damage_is_an_error_never_a_panic() {
         .contains("Can't handle RDB format version 0011"));
 }
 
+/// A file past [`PARALLEL_CRC_MIN`] is summed on a second thread while it is parsed:
+/// the same keys, and a damaged body or checksum is still refused.
+#[test]
+fn big_files_are_summed_alongside_the_parse() {
+    let value = Value::Str(vec![b'v'; 1000]);
+    let keys: Vec<Vec<u8>> = (0..1200).map(|i| format!("key:{i}").into_bytes()).collect();
+    let entries: Vec<(u32, &[u8], Value, Option<u64>)> = keys
+        .iter()
+        .map(|k| (0, k.as_slice(), value.clone(), None))
+        .collect();
+    let plain = Options {
+        compression: false,
+        ..Options::default()
+    };
+    let data = file(&entries, &[], plain);
+    assert!(data.len() > PARALLEL_CRC_MIN);
+    let (got, _) = load(&data, 0).unwrap();
+    assert_eq!(got.len(), keys.len());
+    let n = data.len();
+    // The checksum itself, and bytes of values (a body that still parses).
+    let mid = n / 2 + data[n / 2..].iter().position(|&b| b == b'v').unwrap();
+    for at in [n - 1, n - 8, n - 20, mid] {
+        let mut bad = data.clone();
+        bad[at] ^= 0x20;
+        let e = load(&bad, 0).unwrap_err();
+        assert!(
+            matches!(e.kind(), RdbErrorKind::Checksum { .. }),
+            "byte {at}: {e}"
+        );
+    }
+    // Without a checksum (rdbchecksum no) nothing is compared.
+    let unsummed = file(
+        &entries,
+        &[],
+        Options {
+            checksum: false,
+            ..plain
+        },
+    );
+    assert_eq!(load(&unsummed, 0).unwrap().0.len(), keys.len());
+    // A prefix read sums only its RDB.
+    let mut followed = data.clone();
+    followed.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+    let (_, end) = read_prefix(&followed, 0, &limits(), |_, _, _, _, _, _| {}).unwrap();
+    assert_eq!(end, n);
+}
+
 #[test]
 fn module_data_is_refused_clearly() {
     let mut data = b"REDIS0010".to_vec();
