@@ -37,7 +37,7 @@ source benches/common.sh
 need_tools bench-cache
 # The workload client, built by Cargo as a bench target; its path from Cargo's report.
 CLIENT=$(cargo bench --quiet --no-run --bench cache_load --message-format=json 2>/dev/null |
-  grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
+  grep -o '"executable":"[^"]*cache_load[^"]*"' | tail -1 | cut -d'"' -f4)
 [ -x "$CLIENT" ] || { echo "bench-cache: the cache_load client did not build" >&2; exit 1; }
 
 RESULTS="$WORK/results"
