@@ -701,16 +701,16 @@ fn rehash_cron(server: &Server) {
 /// (see [`crate::store::Keyspace::spares_wanted`]), and drops those no longer wanted,
 /// also without the lock.
 fn prepare_spares(server: &Server) {
-    let (wanted, has_spares) = {
+    let (wanted, stale) = {
         let ks = server.store.read();
-        (ks.spares_wanted(), ks.has_spares())
+        (ks.spares_wanted(), ks.has_stale_spares())
     };
     let mut unused = Vec::new();
     for (db, n) in wanted {
         let spare = crate::store::table::Buckets::new(n);
         unused.extend(server.store.write().give_spare(db, spare));
     }
-    if has_spares {
+    if stale {
         unused.extend(server.store.write().stale_spares());
     }
     drop(unused);

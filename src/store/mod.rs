@@ -1389,14 +1389,19 @@ impl Db {
     /// A spare array that no growth will take soon (the table shrank, or another resize
     /// happened), to drop without the lock.
     fn stale_spare(&mut self) -> Option<table::Buckets<Entry>> {
-        let spare = self.spare.as_ref()?;
-        let buckets = self.table.buckets();
-        let wanted = self.table.grow_size() == Some(spare.len()) && self.table.len() >= buckets / 2;
-        if wanted {
-            None
-        } else {
+        if self.spare_is_stale() {
             self.spare.take()
+        } else {
+            None
         }
+    }
+
+    /// Whether this database holds a spare array that no growth will take soon.
+    fn spare_is_stale(&self) -> bool {
+        self.spare.as_ref().is_some_and(|spare| {
+            let buckets = self.table.buckets();
+            self.table.grow_size() != Some(spare.len()) || self.table.len() < buckets / 2
+        })
     }
 
     /// Before `key` changes: records its pre-image if a snapshot needs it. One branch
@@ -2123,6 +2128,12 @@ impl Keyspace {
     /// Whether some database holds a spare array.
     pub fn has_spares(&self) -> bool {
         self.dbs.iter().any(|db| db.spare.is_some())
+    }
+
+    /// Whether some database holds a spare array that [`Keyspace::stale_spares`] would
+    /// take back (checked under the read lock, so that the write lock is taken only then).
+    pub fn has_stale_spares(&self) -> bool {
+        self.dbs.iter().any(Db::spare_is_stale)
     }
 
     /// Removes the expired keys readers met, as Redis deletes them on access.
@@ -3105,13 +3116,15 @@ mod tests {
             i += 1;
         }
         assert!(ks.give_spare(1, table::Buckets::new(4 * n)).is_empty());
-        assert!(ks.stale_spares().is_empty(), "still wanted");
+        assert!(!ks.has_stale_spares(), "still wanted");
+        assert!(ks.stale_spares().is_empty());
         let keys: Vec<Vec<u8>> = ks.db(1).iter().map(|e| e.key().to_vec()).collect();
         for key in &keys[..keys.len() * 3 / 4] {
             ks.db_mut(1).delete(key);
         }
+        assert!(ks.has_stale_spares());
         assert_eq!(ks.stale_spares().len(), 1);
-        assert!(!ks.has_spares());
+        assert!(!ks.has_spares() && !ks.has_stale_spares());
     }
 
     #[test]
