@@ -2101,23 +2101,21 @@ impl Keyspace {
             .collect()
     }
 
-    /// Hands database `db` the spare array it wanted, if it still wants one that size
-    /// (else gives it back, to drop without the lock). Also takes back spares no growth
-    /// will use soon.
+    /// Hands database `db` the spare array it wanted, if it still wants one that size;
+    /// else gives it back, to drop without the lock.
     pub fn give_spare(
         &mut self,
         db: usize,
         spare: table::Buckets<Entry>,
-    ) -> Vec<table::Buckets<Entry>> {
-        let mut unused: Vec<_> = self.dbs.iter_mut().filter_map(Db::stale_spare).collect();
+    ) -> Option<table::Buckets<Entry>> {
         match self.dbs.get_mut(db) {
             Some(d) if d.spare_wanted() == Some(spare.len()) => {
                 d.spare = Some(spare);
                 d.mark_changed();
+                None
             }
-            _ => unused.push(spare),
+            _ => Some(spare),
         }
-        unused
     }
 
     /// Takes back the spare arrays no growth will use soon, to drop without the lock.
@@ -3084,9 +3082,9 @@ mod tests {
         ks.db_mut(1).set_str(b"one more", b"v", false, 0);
         assert_eq!(ks.spares_wanted(), vec![(1, 2 * n)]);
         // The wrong size is given back; the right one is kept and counted.
-        assert_eq!(ks.give_spare(1, table::Buckets::new(n)).len(), 1);
+        assert!(ks.give_spare(1, table::Buckets::new(n)).is_some());
         let before = ks.db(1).used_memory();
-        assert!(ks.give_spare(1, table::Buckets::new(2 * n)).is_empty());
+        assert!(ks.give_spare(1, table::Buckets::new(2 * n)).is_none());
         assert!(ks.has_spares());
         assert_eq!(ks.db(1).used_memory(), before + memory::alloc(2 * n * 8));
         assert_eq!(ks.spares_wanted(), vec![]);
@@ -3115,7 +3113,7 @@ mod tests {
                 .set_str(format!("grow{i}").as_bytes(), b"v", false, 0);
             i += 1;
         }
-        assert!(ks.give_spare(1, table::Buckets::new(4 * n)).is_empty());
+        assert!(ks.give_spare(1, table::Buckets::new(4 * n)).is_none());
         assert!(!ks.has_stale_spares(), "still wanted");
         assert!(ks.stale_spares().is_empty());
         let keys: Vec<Vec<u8>> = ks.db(1).iter().map(|e| e.key().to_vec()).collect();
