@@ -10,8 +10,9 @@
 //! reaches the current incremental file outside the keyspace lock:
 //!
 //! - before the replies of a batch that wrote are sent ([`Aof::reply_after`], Redis's
-//!   `flushAppendOnlyFile` in `beforeSleep`), with `appendfsync always` fsynced too.
-//!   That is a group commit: the connection that finds no write under way leads a
+//!   `flushAppendOnlyFile` in `beforeSleep`), by the connection itself (whoever holds
+//!   the file writes everything fed). With `appendfsync always` it is fsynced too, in a
+//!   group commit: the connection that finds no write under way leads a
 //!   round: it writes (and fsyncs) everything fed so far, for everyone, and sends its
 //!   replies. A connection that finds a round under way hands its replies to the
 //!   committer thread and goes back to reading; the committer runs rounds while
@@ -303,9 +304,13 @@ impl Aof {
             .store(config.is_yes("aof-timestamp-enabled"), Ordering::Relaxed);
     }
 
+    fn fsyncs_always(&self) -> bool {
+        self.fsync_policy.load(Ordering::Relaxed) == FSYNC_ALWAYS
+    }
+
     /// How much of the stream is done: fsynced with `always`, else written.
     fn done(&self) -> &AtomicU64 {
-        if self.fsync_policy.load(Ordering::Relaxed) == FSYNC_ALWAYS {
+        if self.fsyncs_always() {
             &self.synced
         } else {
             &self.written
@@ -317,8 +322,12 @@ impl Aof {
     /// were handed off, to be sent once the stream is written (with `always`, fsynced)
     /// that far. See the module docs.
     ///
-    /// A group commit, as Redis's event loop writes (and fsyncs) once for every client
-    /// served in a pass, before sending their replies. If no one is writing, this
+    /// With `everysec` and `no` the connection writes what was fed itself, under the file
+    /// lock: whoever holds it writes everyone's, so the others find their part written.
+    /// Handing the replies over would cost more than that short write.
+    ///
+    /// With `always`, a group commit, as Redis's event loop writes and fsyncs once for
+    /// every client served in a pass, before sending their replies. If no one is writing, this
     /// connection leads a round: it writes (and fsyncs) everything fed so far, for
     /// everyone, then sends its replies itself. A connection that finds a round under way
     /// does not wait for it: it queues its replies and goes back to reading its socket.
@@ -341,6 +350,12 @@ impl Aof {
                 || aof.done().load(Ordering::Acquire) >= target
         };
         if !handle.has_handoffs() && ready(self) {
+            return false;
+        }
+        if !handle.has_handoffs() && !self.fsyncs_always() {
+            // Only a write to make, which is short: the connection makes it itself, or
+            // finds it made by whoever held the file before it (a group write).
+            self.write_round(server, target);
             return false;
         }
         let mut c = lock(&self.commit);
@@ -372,6 +387,10 @@ impl Aof {
             aof.state.load(Ordering::Acquire) == OFF || aof.done().load(Ordering::Acquire) >= target
         };
         if ready(self) {
+            return;
+        }
+        if !self.fsyncs_always() {
+            self.write_round(server, target);
             return;
         }
         let mut c = lock(&self.commit);
