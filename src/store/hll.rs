@@ -245,24 +245,34 @@ fn op_at(s: &[u8], p: usize) -> Op {
     }
 }
 
+/// The span of each one-byte opcode (ZERO and VAL) by its byte; 0 for an XZERO's first
+/// byte, whose span needs the next byte too.
+const SHORT_SPAN: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = match b & 0xc0 {
+            0x00 => (b & 0x3f) as u16 + 1,
+            0x40 => 0,
+            _ => (b & 3) as u16 + 1,
+        };
+        b += 1;
+    }
+    t
+};
+
 /// The span and byte length of the opcode at `p` of `s`, as [`op_at`] reads it, but
 /// without branching on the opcode's kind: the sparse walk of every add goes through
 /// opcodes whose kinds alternate unpredictably, and a mispredicted branch per opcode
-/// costs more than computing all three spans and picking one.
+/// costs more than a table lookup and a mask.
 #[inline]
 fn span_len(s: &[u8], p: usize) -> (usize, usize) {
     let b = usize::from(s[p]);
     let next = usize::from(s.get(p + 1).copied().unwrap_or(0));
-    let is_xzero = b >> 6 == 1;
-    let low = b & 0x3f;
-    let span = if b & 0x80 != 0 {
-        (b & 3) + 1
-    } else if is_xzero {
-        (low << 8 | next) + 1
-    } else {
-        low + 1
-    };
-    (span, 1 + usize::from(is_xzero))
+    let is_xzero = usize::from(b >> 6 == 1);
+    let xzero_span = ((b & 0x3f) << 8 | next) + 1;
+    let span = usize::from(SHORT_SPAN[b]) | (xzero_span & is_xzero.wrapping_neg());
+    (span, 1 + is_xzero)
 }
 
 impl Op {

@@ -386,10 +386,9 @@ impl Entry {
     /// The string value for in-place changes, or `None` for another type.
     pub fn str_mut(&mut self) -> Option<StrMut<'_>> {
         match &mut self.body {
-            body @ (Body::Str(_) | Body::Inline { .. }) => Some(StrMut {
-                body,
-                meta: self.meta.get_mut(),
-            }),
+            body @ (Body::Str(_) | Body::Inline { .. }) => {
+                Some(StrMut::new(body, self.meta.get_mut()))
+            }
             _ => None,
         }
     }
@@ -497,11 +496,7 @@ impl Entry {
         if self.body.kv().is_none() {
             self.body = Body::string(self.key(), b"");
         }
-        StrMut {
-            body: &mut self.body,
-            meta: self.meta.get_mut(),
-        }
-        .set(value);
+        StrMut::new(&mut self.body, self.meta.get_mut()).set(value);
     }
 
     /// The owned value, consuming the entry.
@@ -660,6 +655,21 @@ pub struct StrMut<'a> {
     /// A string body: `Str` or `Inline`.
     body: &'a mut Body,
     meta: &'a mut u32,
+    /// Where the value starts in the buffer (past the key and its length), read once:
+    /// an HLL update looks at the bytes a dozen times.
+    key_len: usize,
+}
+
+impl<'a> StrMut<'a> {
+    /// The string of `body`, which must be a string body.
+    fn new(body: &'a mut Body, meta: &'a mut u32) -> StrMut<'a> {
+        let key_len = key_span(body.kv().expect("a string body")).1;
+        StrMut {
+            body,
+            meta,
+            key_len,
+        }
+    }
 }
 
 impl StrMut<'_> {
@@ -668,8 +678,9 @@ impl StrMut<'_> {
         self.body.kv().expect("a string body")
     }
 
+    /// The value's offset in the buffer (the key never changes through this).
     fn key_len(&self) -> usize {
-        key_span(self.kv()).1
+        self.key_len
     }
 
     fn mark(&mut self, origin: StrOrigin) {

@@ -42,7 +42,7 @@
 //! [`Table::random_fair`] (RANDOMKEY, and later SRANDMEMBER, HRANDFIELD).
 
 use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::OnceLock;
 
 use crate::util::rand::Rng;
@@ -177,8 +177,13 @@ fn hasher() -> &'static RandomState {
     KEYS.get_or_init(RandomState::new)
 }
 
+/// The key's bytes alone go through SipHash: `hash_one` would hash the slice's length
+/// first, a second round of the hasher per lookup, which a single key per hash does
+/// not need (no two keys' bytes are ever concatenated into one input).
 fn hash(key: &[u8]) -> usize {
-    hasher().hash_one(key) as usize
+    let mut h = hasher().build_hasher();
+    h.write(key);
+    h.finish() as usize
 }
 
 /// A key's hash, computed once for several operations on the same key (a lookup, then
