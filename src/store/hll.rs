@@ -474,18 +474,17 @@ fn sparse_set(
 }
 
 /// Step 4 of an update: merges adjacent VAL opcodes of equal value whose runs fit in
-/// one, looking at up to five opcodes from `from`; then marks the cache stale.
+/// one, looking at up to five opcodes from `from`; then marks the cache stale. Works on
+/// the bytes in place and cuts the string once at the end.
 fn merge_neighbours(buf: &mut impl Buf, from: usize) {
+    let bytes = buf.bytes_mut();
+    let len = bytes.len();
+    let mut end = len;
     let mut p = from;
     let mut left = 5;
-    loop {
-        let s = buf.bytes();
-        let end = s.len();
-        if p >= end || left == 0 {
-            break;
-        }
+    while p < end && left > 0 {
         left -= 1;
-        let b = s[p];
+        let b = bytes[p];
         if b & 0xc0 == 0x40 {
             p += 2;
             continue;
@@ -493,21 +492,24 @@ fn merge_neighbours(buf: &mut impl Buf, from: usize) {
             p += 1;
             continue;
         }
-        if p + 1 < end && s[p + 1] & 0x80 != 0 {
-            if let (Op::Val(v1, l1), Op::Val(v2, l2)) = (op_at(s, p), op_at(s, p + 1)) {
-                if v1 == v2 && l1 + l2 <= SPARSE_VAL_MAX_LEN {
-                    let bytes = buf.bytes_mut();
-                    bytes[p + 1] = val(v1, l1 + l2);
-                    bytes.copy_within(p + 1..end, p);
-                    buf.resize(end - 1);
-                    // Again from the same place: the merged run may join the next.
-                    continue;
-                }
+        let next = if p + 1 < end { bytes[p + 1] } else { 0 };
+        if next & 0x80 != 0 {
+            let (v1, l1) = ((b >> 2 & 0x1f) + 1, usize::from(b & 3) + 1);
+            let (v2, l2) = ((next >> 2 & 0x1f) + 1, usize::from(next & 3) + 1);
+            if v1 == v2 && l1 + l2 <= SPARSE_VAL_MAX_LEN {
+                bytes[p + 1] = val(v1, l1 + l2);
+                bytes.copy_within(p + 1..end, p);
+                end -= 1;
+                // Again from the same place: the merged run may join the next.
+                continue;
             }
         }
         p += 1;
     }
-    invalidate(buf.bytes_mut());
+    invalidate(bytes);
+    if end < len {
+        buf.resize(end);
+    }
 }
 
 /// Converts to dense, then raises the register (which must change).
