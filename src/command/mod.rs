@@ -557,13 +557,103 @@ impl<'s> Held<'s> {
 /// locks the keyspace before the command), CLIENT PAUSE (a paused command waits), and
 /// client-side caching (invalidations for others leave once the lock is released).
 fn keeps_lock(ctx: &Ctx, cmd: &Command) -> bool {
+    keeps_lock_for(ctx.server, ctx.client, cmd)
+}
+
+/// [`keeps_lock`] for a client outside a command's context.
+fn keeps_lock_for(server: &Server, client: &ClientState, cmd: &Command) -> bool {
     matches!(cmd.handler, Handler::Write(_))
         && cmd.flags & flags::BLOCKING == 0
-        && ctx.client.multi.is_none()
-        && !ctx.client.master
-        && ctx.server.memory.maxmemory() == 0
-        && !ctx.server.pause.is_on()
-        && !ctx.server.tracking.active()
+        && client.multi.is_none()
+        && !client.master
+        && server.memory.maxmemory() == 0
+        && !server.pause.is_on()
+        && !server.tracking.active()
+}
+
+/// Before a batch of pipelined requests runs, brings the table chains of the keys they
+/// name into the cache together (see [`crate::store::Db::prefetch`]), so that their
+/// cache misses overlap rather than stall each command in turn. Under the write lock
+/// the batch's first command takes anyway when it is a write that keeps it (`held`
+/// then keeps it for that command), else under the read lock if it is free at once.
+/// Only for two requests or more (a lone request's lookup waits for memory either way)
+/// and a database too big to stay in the cache.
+pub fn prefetch_batch(server: &Server, client: &ClientState, held: &mut Held, input: &[u8]) {
+    let mut first = None;
+    let mut requests = 0;
+    crate::resp::parse::peek_requests(input, |args| {
+        requests += 1;
+        if requests == 1 {
+            first = args.first().and_then(|name| lookup(name));
+        }
+        requests < 2
+    });
+    if requests < 2 {
+        return;
+    }
+    if first.is_some_and(|c| keeps_lock_for(server, client, c)) {
+        if held.guard.is_none() {
+            held.runs = 0;
+            held.guard = held.store.write_or_busy();
+        }
+        if let Some(ks) = &held.guard {
+            prefetch_keys(ks.db(client.db), first, input);
+        }
+    } else if let Some(ks) = held.store.try_read() {
+        prefetch_keys(ks.db(client.db), first, input);
+    }
+}
+
+/// [`prefetch_batch`]'s walk of the batch: each request's keys by the command table's
+/// key positions (for a request of at most three arguments, its second: the key of
+/// `INCR key`, `SET key value`, `LPUSH key element`... without the table lookup), a
+/// repeat of the previous key skipped. A batch that names one key over and over (a
+/// list or a hash being filled) is given up after a few requests.
+fn prefetch_keys(db: &crate::store::Db, first: Option<&'static Command>, input: &[u8]) {
+    use crate::store::table::PREFETCH_MAX;
+    if db.len() < crate::store::PREFETCH_MIN_KEYS {
+        return;
+    }
+    let mut keys: [&[u8]; PREFETCH_MAX] = [&[]; PREFETCH_MAX];
+    let mut n = 0;
+    let mut requests = 0;
+    // The last command looked up, by name: a pipeline mostly repeats one.
+    let mut last: (&[u8], Option<&'static Command>) = (&[], first);
+    crate::resp::parse::peek_requests(input, |args| {
+        requests += 1;
+        let (first, last_key, step) = if args.len() <= 3 {
+            (1, 1, 1)
+        } else {
+            let name = args[0];
+            if requests > 1 && name != last.0 {
+                last.1 = lookup(name);
+            }
+            last.0 = name;
+            last.1.map_or((1, 1, 1), |c| c.keys)
+        };
+        let argc = args.len() as i32;
+        let last_key = if last_key < 0 {
+            argc + last_key
+        } else {
+            last_key.min(argc - 1)
+        };
+        if first > 0 && step > 0 {
+            for i in (first..=last_key).step_by(step as usize) {
+                let key = args[i as usize];
+                if n == PREFETCH_MAX {
+                    break;
+                }
+                if n == 0 || keys[n - 1] != key {
+                    keys[n] = key;
+                    n += 1;
+                }
+            }
+        }
+        n < PREFETCH_MAX && (requests < 4 || n > 1)
+    });
+    if n > 1 {
+        db.prefetch(keys[..n].iter().copied());
+    }
 }
 
 /// [`execute`] with a write lock that may be held from the previous command and may be

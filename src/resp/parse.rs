@@ -376,6 +376,63 @@ impl Parser {
     }
 }
 
+/// The most arguments of one request [`peek_requests`] shows (the rest are skipped).
+pub const PEEK_ARGS: usize = 24;
+
+/// Walks the complete multibulk requests at the start of `input` without copying or
+/// keeping any state, handing each one's first [`PEEK_ARGS`] arguments to `each` until it
+/// returns false. It stops at the first thing that is not a whole well-formed multibulk
+/// request (an inline request, a partial one, a malformed header): that and what follows
+/// are the [`Parser`]'s alone to judge. A look ahead for hints (which keys a pipelined
+/// batch will touch), never a substitute for parsing.
+pub fn peek_requests<'a>(input: &'a [u8], mut each: impl FnMut(&[&'a [u8]]) -> bool) {
+    let mut at = 0;
+    let mut args: [&[u8]; PEEK_ARGS] = [&[]; PEEK_ARGS];
+    while at < input.len() {
+        let Some(n) = peek_number(input, &mut at, b'*') else {
+            return;
+        };
+        for i in 0..n {
+            let Some(len) = peek_number(input, &mut at, b'$') else {
+                return;
+            };
+            let end = match at.checked_add(len) {
+                Some(end) if input.get(end..end + 2) == Some(&b"\r\n"[..]) => end,
+                _ => return,
+            };
+            if let Some(arg) = args.get_mut(i) {
+                *arg = &input[at..end];
+            }
+            at = end + 2;
+        }
+        if !each(&args[..n.min(PEEK_ARGS)]) {
+            return;
+        }
+    }
+}
+
+/// The decimal number of a `*N` or `$N` header line at `*at` (moved past the line).
+fn peek_number(input: &[u8], at: &mut usize, tag: u8) -> Option<usize> {
+    let rest = input.get(*at..)?;
+    if rest.first() != Some(&tag) {
+        return None;
+    }
+    let mut n = 0usize;
+    let mut i = 1;
+    while let Some(&d) = rest.get(i) {
+        if !d.is_ascii_digit() || i > 18 {
+            break;
+        }
+        n = n * 10 + usize::from(d - b'0');
+        i += 1;
+    }
+    if i == 1 || rest.get(i..i + 2) != Some(&b"\r\n"[..]) {
+        return None;
+    }
+    *at += i + 2;
+    Some(n)
+}
+
 fn line_value(line: &[u8]) -> (u8, Option<i64>) {
     match line.split_first() {
         Some((&first, number)) => (first, parse_i64(number)),
@@ -775,5 +832,59 @@ mod tests {
             parser.parse(&second, &mut args),
             Err(ProtocolError::UnauthenticatedMultibulkLength)
         );
+    }
+
+    /// What [`peek_requests`] shows of `input`: each request's arguments.
+    fn peeked(input: &[u8]) -> Vec<Vec<Vec<u8>>> {
+        let mut seen = Vec::new();
+        peek_requests(input, |args| {
+            seen.push(args.iter().map(|a| a.to_vec()).collect());
+            true
+        });
+        seen
+    }
+
+    #[test]
+    fn peek_shows_the_whole_requests_the_parser_would_parse() {
+        let input = b"*2\r\n$4\r\nINCR\r\n$3\r\nk:1\r\n*3\r\n$3\r\nSET\r\n$0\r\n\r\n$2\r\nv\n\r\n*1\r\n$4\r\nPING\r\n";
+        assert_eq!(peeked(input), parse_all(input, input.len()).unwrap());
+        // A request cut anywhere is left out, with everything after it.
+        for cut in 0..input.len() {
+            let whole = parse_all(&input[..cut], cut.max(1)).unwrap();
+            assert_eq!(peeked(&input[..cut]), whole, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn peek_stops_where_the_parser_must_judge() {
+        let two = b"*1\r\n$4\r\nPING\r\n";
+        for rest in [
+            &b"PING\r\n"[..],
+            b"*-1\r\n",
+            b"*1\r\n$-1\r\n",
+            b"*1\r\n$x\r\n",
+            b"*1\r\n:4\r\nPING\r\n",
+            b"*1\r\n$4\r\nPINGxx",
+            b"*1\r\n$99999999999999999999\r\n",
+            b"*\r\n",
+        ] {
+            let input = [&two[..], rest, &two[..]].concat();
+            assert_eq!(peeked(&input), vec![words(&["PING"])], "{rest:?}");
+        }
+        // The callback ends the walk, and long requests show their first arguments.
+        let many: Vec<String> = (0..PEEK_ARGS + 5).map(|i| i.to_string()).collect();
+        let mut input = format!("*{}\r\n", many.len());
+        for a in &many {
+            input += &format!("${}\r\n{a}\r\n", a.len());
+        }
+        let input = input.repeat(2);
+        let mut calls = 0;
+        peek_requests(input.as_bytes(), |args| {
+            calls += 1;
+            let expected: Vec<&[u8]> = many[..PEEK_ARGS].iter().map(|a| a.as_bytes()).collect();
+            assert_eq!(args, &expected[..]);
+            false
+        });
+        assert_eq!(calls, 1);
     }
 }

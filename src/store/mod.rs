@@ -143,6 +143,10 @@ const EMBSTR_MAX: usize = 44;
 /// Redis's `OBJ_SHARED_INTEGERS`: integers below it are shared objects.
 const SHARED_INTEGERS: i64 = 10_000;
 
+/// The fewest keys a database holds for [`Db::prefetch`] to be worth its hashing: below
+/// this its nodes (about 80 bytes a key) fit in a core's own cache.
+pub const PREFETCH_MIN_KEYS: usize = 8192;
+
 /// The refcount Redis reports for a shared object (`OBJ_SHARED_REFCOUNT`).
 pub const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 
@@ -1001,6 +1005,15 @@ impl Db {
             return None;
         }
         Some(entry)
+    }
+
+    /// Brings the table chains of these keys into the cache ahead of their lookups (see
+    /// [`table::Table::prefetch`]); nothing for a table small enough to stay cached, where
+    /// it would only cost the hashing.
+    pub fn prefetch<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) {
+        if self.table.len() >= PREFETCH_MIN_KEYS {
+            self.table.prefetch(keys);
+        }
     }
 
     /// Looks a key up for writing, removing it first if it has expired. The key counts
@@ -2298,6 +2311,17 @@ impl Store {
             drop(g);
             self.wait_resumed();
         }
+    }
+
+    /// The read lock if it is free right now and no busy script owns the keyspace (for
+    /// work that is only worth doing without a wait, as [`Db::prefetch`]).
+    pub fn try_read(&self) -> Option<RwLockReadGuard<'_, Keyspace>> {
+        let g = match self.keyspace.try_read() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        (!self.paused.load(Ordering::Acquire)).then_some(g)
     }
 
     /// The write lock, once no busy script owns the keyspace.

@@ -63,6 +63,10 @@ type Link<T> = Option<Box<Node<T>>>;
 /// The smallest bucket array, once anything is stored.
 const MIN_BUCKETS: usize = 4;
 
+/// The most keys one [`Table::prefetch`] brings in (more than a batch's misses can have
+/// in flight at once anyway).
+pub const PREFETCH_MAX: usize = 32;
+
 /// An empty bucket array allocated ahead of a resize ([`Table::fit_into`]), so that the
 /// lock the table is under need not be held while it is allocated and cleared: for a
 /// million keys, 16 MB written, 6 ms of the keyspace's write lock.
@@ -360,6 +364,32 @@ impl<T: Keyed, R: Resizing<T>> Table<T, R> {
             return None;
         }
         chain(self.home(hash(key))).find(|item| item.key() == key)
+    }
+
+    /// Brings the chains of up to [`PREFETCH_MAX`] keys into the cache before they are
+    /// looked up, so that their cache misses overlap instead of coming one after another:
+    /// a pipelined batch of writes over many keys otherwise waits for two misses (bucket,
+    /// node) per command, a third of its CPU time. All hashes first, then every bucket,
+    /// then every chain's first node: each pass is loads that do not depend on one
+    /// another, so the CPU has them in flight together (std has no prefetch instruction
+    /// callable without `unsafe`; a load whose value nobody waits for serves).
+    pub fn prefetch<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) {
+        if self.len == 0 {
+            return;
+        }
+        let mut hashes = [0usize; PREFETCH_MAX];
+        let mut n = 0;
+        for key in keys.into_iter().take(PREFETCH_MAX) {
+            hashes[n] = hash(key);
+            n += 1;
+        }
+        let mut heads: [Option<&Node<T>>; PREFETCH_MAX] = [None; PREFETCH_MAX];
+        for (head, &h) in heads.iter_mut().zip(&hashes[..n]) {
+            *head = self.home(h).as_deref();
+        }
+        for node in heads[..n].iter().flatten() {
+            std::hint::black_box(node.item.key().first());
+        }
     }
 
     /// The element with this key, writable. The caller must not change its key.
@@ -863,6 +893,28 @@ mod tests {
         for i in 0..=64 {
             assert_eq!(t.get(&key(i)).map(|it| it.1), Some(i));
         }
+    }
+
+    #[test]
+    fn prefetch_reads_both_arrays_of_a_rehash_and_changes_nothing() {
+        let mut t: Table<Item, Incremental<Item>> = Table::default();
+        t.prefetch([&b"none yet"[..]]);
+        for i in 0..64 {
+            t.insert_new(Item(key(i), i));
+        }
+        while t.rehash(usize::MAX) {}
+        // Mid-rehash: some keys in the old array, some in the new one.
+        assert!(t.grow_into(Buckets::new(128)).is_none());
+        t.rehash(8);
+        assert!(t.is_rehashing());
+        // Present and missing keys, more than one call takes.
+        let keys: Vec<Vec<u8>> = (0..2 * PREFETCH_MAX as u32).map(|i| key(i * 3)).collect();
+        t.prefetch(keys.iter().map(|k| k.as_slice()));
+        assert_eq!(t.len(), 64);
+        for i in 0..64 {
+            assert_eq!(t.get(&key(i)).map(|it| it.1), Some(i));
+        }
+        assert!(t.get(&key(64)).is_none());
     }
 
     #[test]
