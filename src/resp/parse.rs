@@ -346,6 +346,13 @@ impl Parser {
     ) -> Result<Option<(u8, Option<i64>)>, ProtocolError> {
         let rest = &input[*pos..];
         if self.line.is_empty() {
+            // Fastest path: the whole line is in this read and its number is at most 18
+            // digits without a sign or a leading zero (what clients send): read in the
+            // same pass that finds the line's end.
+            if let Some(line) = short_number_line(rest) {
+                *pos += line.0;
+                return Ok(Some(line.1));
+            }
             // Fast path: the whole line is in this read.
             if let Some(i) = rest.iter().position(|&b| b == b'\r' || b == 0) {
                 if rest[i] == b'\r' && i + 1 < rest.len() {
@@ -431,6 +438,31 @@ fn peek_number(input: &[u8], at: &mut usize, tag: u8) -> Option<usize> {
     }
     *at += i + 2;
     Some(n)
+}
+
+/// A header line at the start of `rest` whose number is 1 to 18 plain digits (no sign,
+/// no leading zero), ended by `\r` and one more byte: its length with the terminator,
+/// and what [`line_value`] makes of it. `None` for any other line, which
+/// [`Parser::header`]'s general path then reads.
+fn short_number_line(rest: &[u8]) -> Option<(usize, (u8, Option<i64>))> {
+    let (&first, digits) = rest.split_first()?;
+    if first == b'\r' || first == 0 {
+        return None;
+    }
+    let mut n: i64 = 0;
+    let mut i = 0;
+    while let Some(&d) = digits.get(i) {
+        if !d.is_ascii_digit() || i == 18 {
+            break;
+        }
+        n = n * 10 + i64::from(d - b'0');
+        i += 1;
+    }
+    let leading_zero = i > 1 && digits[0] == b'0';
+    if i == 0 || leading_zero || digits.get(i) != Some(&b'\r') || digits.len() < i + 2 {
+        return None;
+    }
+    Some((i + 3, (first, Some(n))))
 }
 
 fn line_value(line: &[u8]) -> (u8, Option<i64>) {
@@ -886,5 +918,46 @@ mod tests {
             false
         });
         assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn the_short_number_path_reads_lines_as_the_general_one() {
+        // The general reading: the line up to the first '\r' (with one more byte after
+        // it) or NUL, its first byte and its number.
+        let general = |rest: &[u8]| {
+            let i = rest.iter().position(|&b| b == b'\r' || b == 0)?;
+            (rest[i] == b'\r' && i + 1 < rest.len()).then(|| (i + 2, line_value(&rest[..i])))
+        };
+        let lines: [&[u8]; 16] = [
+            b"*0\r\n",
+            b"*3\r\n$3\r\n",
+            b"$12\r\nabc",
+            b"*01\r\n",
+            b"$999999999999999999\r\n",
+            b"$9999999999999999999\r\n",
+            b"$99999999999999999999\r\n",
+            b"*-1\r\n",
+            b"*\r\n",
+            b"*5\rX",
+            b"*5\r",
+            b"*5",
+            b"\r5\r\n",
+            b"x7\r\n",
+            b"$1\x002\r\n",
+            b"$+1\r\n",
+        ];
+        for line in lines {
+            if let Some(fast) = short_number_line(line) {
+                assert_eq!(
+                    Some(fast),
+                    general(line),
+                    "{:?}",
+                    String::from_utf8_lossy(line)
+                );
+            }
+        }
+        assert_eq!(short_number_line(b"$42\r\n"), Some((5, (b'$', Some(42)))));
+        assert_eq!(short_number_line(b"*01\r\n"), None);
+        assert_eq!(short_number_line(b"*5\r"), None);
     }
 }
