@@ -63,9 +63,10 @@ type Link<T> = Option<Box<Node<T>>>;
 /// The smallest bucket array, once anything is stored.
 const MIN_BUCKETS: usize = 4;
 
-/// The most keys one [`Table::prefetch`] brings in (more than a batch's misses can have
-/// in flight at once anyway).
-pub const PREFETCH_MAX: usize = 32;
+/// The most keys one [`Table::prefetch`] brings in: a batch of 16 MSETs of 10 keys
+/// (redis-benchmark's `-P 16`), and few enough that their chains (two cache lines a key)
+/// stay in a core's cache until their commands run.
+pub const PREFETCH_MAX: usize = 256;
 
 /// An empty bucket array allocated ahead of a resize ([`Table::fit_into`]), so that the
 /// lock the table is under need not be held while it is allocated and cleared: for a
