@@ -187,9 +187,10 @@ fn batches_over_a_big_keyspace_answer_as_redis() {
     }
     let ours = Server::start(&[]);
     let theirs = Reference::start();
-    // More keys than the smallest keyspace whose keys are prefetched (8192), loaded in
-    // pipelined batches of MSETs (themselves prefetched once the keyspace is big).
-    let fill: Vec<String> = (0..1200)
+    // A dataset past the smallest one whose keys are prefetched (1 MB: 25,000 keys take
+    // about 2.5 MB), loaded in pipelined batches of MSETs (themselves prefetched once
+    // the dataset is big).
+    let fill: Vec<String> = (0..2500)
         .map(|i| {
             let pairs: Vec<String> = (0..10).map(|j| format!("k:{} {j}", i * 10 + j)).collect();
             format!("MSET {}", pairs.join(" "))

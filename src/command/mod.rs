@@ -573,12 +573,14 @@ fn keeps_lock_for(server: &Server, client: &ClientState, cmd: &Command) -> bool 
 
 /// Before a batch of pipelined requests runs, brings the table chains of the keys they
 /// name into the cache together (see [`crate::store::Db::prefetch`]), so that their
-/// cache misses overlap rather than stall each command in turn. Under the write lock
-/// the batch's first command takes anyway when it is a write that keeps it (`held`
-/// then keeps it for that command), else under the read lock if it is free at once.
-/// Only for two requests or more (a lone request's lookup waits for memory either way)
-/// and a database too big to stay in the cache.
+/// cache misses overlap rather than stall each command in turn. The keys are hashed
+/// first, without a lock; the loads then run under the write lock the batch's first
+/// command takes anyway when it is a write that keeps it (`held` then keeps it for that
+/// command), else under the read lock if it is free at once. Only for two requests or
+/// more (a lone request's lookup waits for memory either way) and a dataset too big to
+/// stay in the cache.
 pub fn prefetch_batch(server: &Server, client: &ClientState, held: &mut Held, input: &[u8]) {
+    use crate::store::table::PREFETCH_MAX;
     let mut first = None;
     let mut requests = 0;
     crate::resp::parse::peek_requests(input, |args| {
@@ -588,35 +590,37 @@ pub fn prefetch_batch(server: &Server, client: &ClientState, held: &mut Held, in
         }
         requests < 2
     });
-    if requests < 2 {
+    if requests < 2 || server.store.used_memory() < crate::store::PREFETCH_MIN_BYTES {
         return;
     }
+    let mut hashes = [0usize; PREFETCH_MAX];
+    let n = batch_key_hashes(first, input, &mut hashes);
+    if n < 2 {
+        return;
+    }
+    let hashes = &hashes[..n];
     if first.is_some_and(|c| keeps_lock_for(server, client, c)) {
         if held.guard.is_none() {
             held.runs = 0;
             held.guard = held.store.write_or_busy();
         }
         if let Some(ks) = &held.guard {
-            prefetch_keys(ks.db(client.db), first, input);
+            ks.db(client.db).prefetch(hashes);
         }
     } else if let Some(ks) = held.store.try_read() {
-        prefetch_keys(ks.db(client.db), first, input);
+        ks.db(client.db).prefetch(hashes);
     }
 }
 
-/// [`prefetch_batch`]'s walk of the batch: each request's keys by the command table's
-/// key positions (for a request of at most three arguments, its second: the key of
-/// `INCR key`, `SET key value`, `LPUSH key element`... without the table lookup), a
-/// repeat of the previous key skipped. A batch that names one key over and over (a
-/// list or a hash being filled) is given up after a few requests.
-fn prefetch_keys(db: &crate::store::Db, first: Option<&'static Command>, input: &[u8]) {
-    use crate::store::table::PREFETCH_MAX;
-    if db.len() < crate::store::PREFETCH_MIN_KEYS {
-        return;
-    }
-    let mut keys: [&[u8]; PREFETCH_MAX] = [&[]; PREFETCH_MAX];
+/// [`prefetch_batch`]'s walk of the batch: the hashes of each request's keys, by the
+/// command table's key positions (for a request of at most three arguments, its second:
+/// the key of `INCR key`, `SET key value`, `LPUSH key element`... without the table
+/// lookup), into `hashes`; how many. A batch whose first four requests name one key (a
+/// list or a hash being filled) is given up.
+fn batch_key_hashes(first: Option<&'static Command>, input: &[u8], hashes: &mut [usize]) -> usize {
     let mut n = 0;
     let mut requests = 0;
+    let mut previous: &[u8] = &[];
     // The last command looked up, by name: a pipeline mostly repeats one.
     let mut last: (&[u8], Option<&'static Command>) = (&[], first);
     crate::resp::parse::peek_requests(input, |args| {
@@ -640,20 +644,21 @@ fn prefetch_keys(db: &crate::store::Db, first: Option<&'static Command>, input: 
         if first > 0 && step > 0 {
             for i in (first..=last_key).step_by(step as usize) {
                 let key = args[i as usize];
-                if n == PREFETCH_MAX {
+                if n == hashes.len() {
                     break;
                 }
-                if n == 0 || keys[n - 1] != key {
-                    keys[n] = key;
-                    n += 1;
+                // Repeats are looked for only while deciding whether to give up.
+                if requests <= 4 && n > 0 && previous == key {
+                    continue;
                 }
+                previous = key;
+                hashes[n] = crate::store::table::key_hash(key);
+                n += 1;
             }
         }
-        n < PREFETCH_MAX && (requests < 4 || n > 1)
+        n < hashes.len() && (requests < 4 || n > 1)
     });
-    if n > 1 {
-        db.prefetch(keys[..n].iter().copied());
-    }
+    n
 }
 
 /// [`execute`] with a write lock that may be held from the previous command and may be

@@ -143,9 +143,9 @@ const EMBSTR_MAX: usize = 44;
 /// Redis's `OBJ_SHARED_INTEGERS`: integers below it are shared objects.
 const SHARED_INTEGERS: i64 = 10_000;
 
-/// The fewest keys a database holds for [`Db::prefetch`] to be worth its hashing: below
-/// this its nodes (about 80 bytes a key) fit in a core's own cache.
-pub const PREFETCH_MIN_KEYS: usize = 8192;
+/// The smallest memory account (bytes) for which [`Db::prefetch`] is worth its hashing:
+/// a smaller dataset mostly stays in a core's own cache.
+pub const PREFETCH_MIN_BYTES: usize = 1 << 20;
 
 /// The refcount Redis reports for a shared object (`OBJ_SHARED_REFCOUNT`).
 pub const SHARED_REFCOUNT: i64 = i32::MAX as i64;
@@ -1007,13 +1007,10 @@ impl Db {
         Some(entry)
     }
 
-    /// Brings the table chains of these keys into the cache ahead of their lookups (see
-    /// [`table::Table::prefetch`]); nothing for a table small enough to stay cached, where
-    /// it would only cost the hashing.
-    pub fn prefetch<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) {
-        if self.table.len() >= PREFETCH_MIN_KEYS {
-            self.table.prefetch(keys);
-        }
+    /// Brings the table chains of the keys with these [`table::key_hash`]es into the
+    /// cache ahead of their lookups (see [`table::Table::prefetch`]).
+    pub fn prefetch(&self, hashes: &[usize]) {
+        self.table.prefetch(hashes);
     }
 
     /// Looks a key up for writing, removing it first if it has expired. The key counts

@@ -186,6 +186,12 @@ fn hash(key: &[u8]) -> usize {
     hasher().hash_one(key) as usize
 }
 
+/// The hash `key` is filed under in every table of this process (for
+/// [`Table::prefetch`]).
+pub fn key_hash(key: &[u8]) -> usize {
+    hash(key)
+}
+
 /// An array of `n` empty buckets.
 fn empty_links<T>(n: usize) -> Box<[Link<T>]> {
     (0..n).map(|_| None).collect()
@@ -367,28 +373,25 @@ impl<T: Keyed, R: Resizing<T>> Table<T, R> {
         chain(self.home(hash(key))).find(|item| item.key() == key)
     }
 
-    /// Brings the chains of up to [`PREFETCH_MAX`] keys into the cache before they are
-    /// looked up, so that their cache misses overlap instead of coming one after another:
-    /// a pipelined batch of writes over many keys otherwise waits for two misses (bucket,
-    /// node) per command, a third of its CPU time. All hashes first, then every bucket,
-    /// then every chain's first node: each pass is loads that do not depend on one
-    /// another, so the CPU has them in flight together (std has no prefetch instruction
-    /// callable without `unsafe`; a load whose value nobody waits for serves).
-    pub fn prefetch<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) {
+    /// Brings the chains of up to [`PREFETCH_MAX`] keys, given by their [`key_hash`]es,
+    /// into the cache before they are looked up, so that their cache misses overlap
+    /// instead of coming one after another: a pipelined batch of writes over many keys
+    /// otherwise waits for two misses (bucket, node) per command, a third of its CPU
+    /// time. Every bucket first, then every chain's first node: each pass is loads that
+    /// do not depend on one another, so the CPU has them in flight together (std has no
+    /// prefetch instruction callable without `unsafe`; a load whose value nobody waits
+    /// for serves). The hashes are taken by the caller, before it takes the lock this
+    /// table is under.
+    pub fn prefetch(&self, hashes: &[usize]) {
         if self.len == 0 {
             return;
         }
-        let mut hashes = [0usize; PREFETCH_MAX];
-        let mut n = 0;
-        for key in keys.into_iter().take(PREFETCH_MAX) {
-            hashes[n] = hash(key);
-            n += 1;
-        }
+        let hashes = &hashes[..hashes.len().min(PREFETCH_MAX)];
         let mut heads: [Option<&Node<T>>; PREFETCH_MAX] = [None; PREFETCH_MAX];
-        for (head, &h) in heads.iter_mut().zip(&hashes[..n]) {
+        for (head, &h) in heads.iter_mut().zip(hashes) {
             *head = self.home(h).as_deref();
         }
-        for node in heads[..n].iter().flatten() {
+        for node in heads[..hashes.len()].iter().flatten() {
             std::hint::black_box(node.item.key().first());
         }
     }
@@ -899,7 +902,7 @@ mod tests {
     #[test]
     fn prefetch_reads_both_arrays_of_a_rehash_and_changes_nothing() {
         let mut t: Table<Item, Incremental<Item>> = Table::default();
-        t.prefetch([&b"none yet"[..]]);
+        t.prefetch(&[key_hash(b"none yet")]);
         for i in 0..64 {
             t.insert_new(Item(key(i), i));
         }
@@ -910,7 +913,8 @@ mod tests {
         assert!(t.is_rehashing());
         // Present and missing keys, more than one call takes.
         let keys: Vec<Vec<u8>> = (0..2 * PREFETCH_MAX as u32).map(|i| key(i * 3)).collect();
-        t.prefetch(keys.iter().map(|k| k.as_slice()));
+        let hashes: Vec<usize> = keys.iter().map(|k| key_hash(k)).collect();
+        t.prefetch(&hashes);
         assert_eq!(t.len(), 64);
         for i in 0..64 {
             assert_eq!(t.get(&key(i)).map(|it| it.1), Some(i));
