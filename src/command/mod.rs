@@ -581,18 +581,26 @@ fn keeps_lock_for(server: &Server, client: &ClientState, cmd: &Command) -> bool 
 /// stay in the cache.
 pub fn prefetch_batch(server: &Server, client: &ClientState, held: &mut Held, input: &[u8]) {
     use crate::store::table::PREFETCH_MAX;
-    let mut first = None;
+    // The first two requests: the first's name, and each one's second argument.
+    let mut name: &[u8] = &[];
+    let mut seconds: [Option<&[u8]>; 2] = [None; 2];
     let mut requests = 0;
     crate::resp::parse::peek_requests(input, |args| {
-        requests += 1;
-        if requests == 1 {
-            first = args.first().and_then(|name| lookup(name));
+        if requests == 0 {
+            name = args.first().copied().unwrap_or_default();
         }
+        seconds[requests] = args.get(1).copied();
+        requests += 1;
         requests < 2
     });
-    if requests < 2 || server.store.used_memory() < crate::store::PREFETCH_MIN_BYTES {
+    // One key filled over and over (LPUSH, HSET... of one key) has nothing to overlap.
+    if requests < 2
+        || seconds[0] == seconds[1]
+        || server.store.used_memory() < crate::store::PREFETCH_MIN_BYTES
+    {
         return;
     }
+    let first = lookup(name);
     let mut hashes = [0usize; PREFETCH_MAX];
     let n = batch_key_hashes(first, input, &mut hashes);
     if n < 2 {
