@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{IpAddr, Shutdown};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -96,6 +96,11 @@ pub struct ClientHandle {
     /// Whether the client speaks RESP3, for the threads that encode messages to it
     /// (PUBLISH, invalidations) without locking its info.
     resp3: AtomicBool,
+    /// Replies handed to another thread to send (see [`ClientHandle::hand_off`]) and not
+    /// sent yet: until they are, nothing else is written to the socket.
+    handoffs: AtomicUsize,
+    /// Whether the socket has its send timeout for [`ClientHandle::deliver`].
+    bounded: AtomicBool,
 }
 
 /// The most the outbox's writer hands the socket at once.
@@ -188,12 +193,15 @@ impl ClientHandle {
             waiting: Mutex::new(None),
             resp3: AtomicBool::new(false),
             has_writer: AtomicBool::new(false),
+            handoffs: AtomicUsize::new(0),
+            bounded: AtomicBool::new(false),
         })
     }
 
     /// Writes already encoded replies, from whichever thread; through the outbox once
     /// the client has one (see [`ClientHandle::start_writer`]).
     pub fn send(&self, bytes: &[u8]) -> io::Result<()> {
+        self.await_handoffs();
         // Most clients never get a writer: their replies skip the outbox's lock.
         if self.has_writer.load(Ordering::Acquire) && self.queue(bytes) {
             return Ok(());
@@ -202,6 +210,63 @@ impl ClientHandle {
         // Patiently: another thread may just have started the writer, which gives the
         // socket a send timeout.
         self.write_patiently(bytes)
+    }
+
+    /// Notes a reply that the client's connection hands to another thread to send (the
+    /// AOF's committer, which sends it once what the reply's commands wrote is on disk),
+    /// so that the connection can go back to reading. The socket gets a send timeout the
+    /// first time, so that [`ClientHandle::deliver`] never waits long on this client.
+    pub fn hand_off(&self) {
+        self.handoffs.fetch_add(1, Ordering::AcqRel);
+        if !self.bounded.swap(true, Ordering::Relaxed) {
+            let _ = self.socket.set_write_timeout(Some(WRITE_STALL));
+        }
+    }
+
+    /// Whether a reply handed off is still to be sent: then the client's next replies
+    /// must be handed off too, behind it.
+    pub fn has_handoffs(&self) -> bool {
+        self.handoffs.load(Ordering::Acquire) > 0
+    }
+
+    /// Sends a reply handed off by [`ClientHandle::hand_off`], from the thread it was
+    /// handed to, which serves many clients and so must not wait on one: one write,
+    /// bounded by the socket's send timeout; what the socket does not take goes to a
+    /// writer thread started for the client (as a slow subscriber's output does).
+    pub fn deliver(self: &Arc<Self>, bytes: &[u8]) {
+        let queued = || self.has_writer.load(Ordering::Acquire) && self.queue(bytes);
+        if !self.is_killed() && !queued() {
+            let rest = {
+                let _turn = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+                match (&*self.socket).write(bytes) {
+                    Ok(n) => &bytes[n..],
+                    Err(e) if transient(&e) => bytes,
+                    Err(_) => {
+                        self.kill();
+                        &[]
+                    }
+                }
+            };
+            if !rest.is_empty() {
+                self.start_writer();
+                self.queue(rest);
+            }
+        }
+        self.handoffs.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Waits until the replies handed off are sent (a few microseconds, or one AOF
+    /// round), so that nothing overtakes them.
+    fn await_handoffs(&self) {
+        let mut tries = 0u32;
+        while self.has_handoffs() && !self.is_killed() {
+            tries += 1;
+            if tries < 64 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+        }
     }
 
     fn outbox(&self) -> MutexGuard<'_, OutboxState> {
@@ -927,6 +992,11 @@ impl Published {
         if self.ids.insert(subscriber.id) {
             self.subscribers.push(Arc::clone(subscriber));
         }
+    }
+
+    /// Whether no subscriber was noted since the last flush.
+    pub fn is_empty(&self) -> bool {
+        self.subscribers.is_empty()
     }
 
     /// Sends each noted subscriber's queue (see [`ClientHandle::flush_outbox`]).

@@ -252,10 +252,26 @@ impl<R: Read> Connection<'_, R> {
 
     /// Sends the pending replies in one write, then what this batch published to
     /// subscribers. Returns false if the client is gone.
+    ///
+    /// Replies that must wait for the AOF are handed to its group commit, which sends
+    /// them once the commands they answer are written (see
+    /// [`crate::persist::aof::Aof::reply_after`]); a batch that published, or the
+    /// master's, waits for the write here instead, as what follows it must.
     fn flush(&mut self) -> bool {
-        if self.aof_target != 0 {
-            self.server.aof.before_reply(self.server, self.aof_target);
-            self.aof_target = 0;
+        let target = std::mem::take(&mut self.aof_target);
+        let aof = &self.server.aof;
+        if self.client.master || !self.client.published.is_empty() || self.out.is_empty() {
+            if target != 0 {
+                aof.before_reply(self.server, target);
+            }
+        } else if aof.reply_after(
+            self.server,
+            target,
+            &self.client.handle,
+            self.out.as_bytes(),
+        ) {
+            self.count_output();
+            return !self.client.handle.is_killed();
         }
         self.client.published.flush();
         if self.client.master {
@@ -267,13 +283,18 @@ impl<R: Read> Connection<'_, R> {
             return true;
         }
         let ok = self.client.handle.send(self.out.as_bytes()).is_ok();
+        self.count_output();
+        ok && !self.client.handle.is_killed()
+    }
+
+    /// Counts the pending replies as sent, and clears them.
+    fn count_output(&mut self) {
         let stats = &self.server.stats;
         stats
             .net_output_bytes
             .fetch_add(self.out.len() as u64, Ordering::Relaxed);
         stats.writes_processed.fetch_add(1, Ordering::Relaxed);
         self.out.clear();
-        ok && !self.client.handle.is_killed()
     }
 
     /// Adds this batch's counters to the server's and refreshes what CLIENT LIST shows.

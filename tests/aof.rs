@@ -573,6 +573,116 @@ fn with_always_many_clients_share_fsyncs_and_keep_every_acknowledged_write() {
     }
 }
 
+/// Replies that wait for the group commit are sent by another thread (the committer)
+/// while the connection reads on: a client that pipelines writes and reads in many small
+/// batches, among other writers, still gets every reply, in order, for each policy.
+#[test]
+fn replies_handed_to_the_group_commit_keep_their_order() {
+    for policy in ["always", "everysec", "no"] {
+        let dir = TempDir::new("aof-order");
+        let mut args = AOF;
+        args[3] = policy;
+        let server = Server::start_in(dir.path(), &args).unwrap();
+        let port = server.port;
+        let stop = Arc::new(AtomicBool::new(false));
+        let others: Vec<_> = (0..6)
+            .map(|i| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let mut c = Conn::connect(port);
+                    while !stop.load(Ordering::Relaxed) {
+                        assert!(c.cmd(&["INCR", &format!("other:{i}")]).starts_with(b":"));
+                    }
+                })
+            })
+            .collect();
+        let mut c = server.conn();
+        let mut expected = Vec::new();
+        for batch in 0..300u64 {
+            // A batch that writes, then one that only reads, then one that writes again,
+            // each sent without waiting for the replies of the ones before.
+            let n = batch * 3;
+            c.send(&["INCR", "seq"]);
+            expected.push(format!(":{}\r\n", batch * 2 + 1).into_bytes());
+            c.send(&["GET", "seq"]);
+            expected.push(
+                format!(
+                    "${}\r\n{}\r\n",
+                    (batch * 2 + 1).to_string().len(),
+                    batch * 2 + 1
+                )
+                .into_bytes(),
+            );
+            c.send(&["SET", &format!("k:{n}"), &n.to_string()]);
+            expected.push(b"+OK\r\n".to_vec());
+            c.send(&["INCR", "seq"]);
+            expected.push(format!(":{}\r\n", batch * 2 + 2).into_bytes());
+            c.send(&["ECHO", &n.to_string()]);
+            expected.push(format!("${}\r\n{n}\r\n", n.to_string().len()).into_bytes());
+            if batch % 50 == 49 {
+                for want in expected.drain(..) {
+                    assert_eq!(c.read_reply(), want, "{policy}");
+                }
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        for o in others {
+            o.join().unwrap();
+        }
+        assert_eq!(c.cmd(&["GET", "seq"]), b"$3\r\n600\r\n", "{policy}");
+    }
+}
+
+/// The committer sends replies for many clients, so it must never wait on one: a client
+/// that pipelines big replies and does not read them holds up no one else's writes
+/// under `always`; once it reads, it gets all of them, whole and in order.
+#[test]
+fn with_always_a_client_that_does_not_read_holds_up_no_one() {
+    let dir = TempDir::new("aof-slow-reader");
+    let server = Server::start_in(dir.path(), &AOF).unwrap();
+    let mut c = server.conn();
+    let big = "x".repeat(1 << 20);
+    assert_eq!(c.cmd(&["SET", "big", &big]), b"+OK\r\n");
+    let mut slow = server.conn();
+    // 64 MB of replies, far more than the socket buffers hold; each batch also writes,
+    // so each waits for the group commit.
+    for i in 0..64 {
+        slow.send(&["INCR", "slow"]);
+        slow.send(&["GET", "big"]);
+        if i % 8 == 0 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    // Meanwhile everyone else is served (each reply within the connection's read
+    // timeout, or read_reply fails).
+    let writers: Vec<_> = (0..4)
+        .map(|i| {
+            let port = server.port;
+            std::thread::spawn(move || {
+                let mut w = Conn::connect(port);
+                for n in 1..=200 {
+                    assert_eq!(
+                        w.cmd(&["INCR", &format!("fast:{i}")]),
+                        format!(":{n}\r\n").into_bytes()
+                    );
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let bulk_reply = format!("${}\r\n{big}\r\n", big.len()).into_bytes();
+    for n in 1..=64 {
+        assert_eq!(slow.read_reply(), format!(":{n}\r\n").into_bytes());
+        assert!(
+            slow.read_reply() == bulk_reply,
+            "reply {n} of GET big differs"
+        );
+    }
+    assert_eq!(c.cmd(&["GET", "fast:3"]), b"$3\r\n200\r\n");
+}
+
 /// With everysec the buffer reaches the file before the reply, except while the previous
 /// background fsync is still running: then, as in Redis, the write is postponed (up to
 /// two seconds) and the replies go out meanwhile, so a kill may lose what was

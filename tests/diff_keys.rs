@@ -1267,3 +1267,98 @@ fn scan_guarantee_under_concurrent_inserts_and_deletes() {
         "only {rounds} rounds of growth and shrinking during the walks"
     );
 }
+
+#[test]
+fn introspection_counts_keyspace_hits_and_misses_as_redis() {
+    if !common::reference_available("introspection_counts_keyspace_hits_and_misses_as_redis") {
+        return;
+    }
+    // OBJECT, TYPE, EXISTS, TOUCH, the TTL family, DUMP, COPY's source and SCAN's TYPE
+    // filter look keys up as reads and count a hit or a miss (an expired key is a miss);
+    // MEMORY USAGE and DEBUG OBJECT read the table directly and count neither, and
+    // measure an expired key that is still there. Active expiry is off on both, so the
+    // expired key stays until a command meets it.
+    let pair = Pair {
+        ours: Server::start(&["--enable-debug-command", "local"]),
+        theirs: common::Reference::start(),
+    };
+    let (mut ours, mut theirs) = (pair.ours.conn(), pair.theirs.conn());
+    let stats = |conn: &mut Conn| -> String {
+        ["keyspace_hits", "keyspace_misses"]
+            .map(|f| format!("{f}:{}", common::info_field_in(conn, "stats", f)))
+            .join(" ")
+    };
+    // (command, whether its reply is compared: DEBUG OBJECT shows an address, MEMORY
+    // USAGE each server's own allocation sizes, IDLETIME a clock that may tick.)
+    let steps: &[(Cmd, bool)] = &[
+        (&["DEBUG", "SET-ACTIVE-EXPIRE", "0"], true),
+        (&["SET", "k", "v"], true),
+        (&["RPUSH", "l", "a"], true),
+        (&["OBJECT", "ENCODING", "k"], true),
+        (&["OBJECT", "ENCODING", "nosuch"], true),
+        (&["OBJECT", "REFCOUNT", "l"], true),
+        (&["OBJECT", "REFCOUNT", "nosuch"], true),
+        (&["OBJECT", "IDLETIME", "k"], false),
+        (&["OBJECT", "IDLETIME", "nosuch"], true),
+        (&["OBJECT", "FREQ", "k"], true),
+        (&["OBJECT", "HELP"], true),
+        (&["TYPE", "l"], true),
+        (&["TYPE", "nosuch"], true),
+        (&["EXISTS", "k", "nosuch", "l", "k"], true),
+        (&["TOUCH", "k", "nosuch"], true),
+        (&["TTL", "k"], true),
+        (&["PTTL", "nosuch"], true),
+        (&["EXPIRETIME", "k"], true),
+        (&["PEXPIRETIME", "nosuch"], true),
+        (&["DUMP", "k"], true),
+        (&["DUMP", "nosuch"], true),
+        (&["COPY", "k", "k2"], true),
+        (&["COPY", "nosuch", "k3"], true),
+        (&["MEMORY", "USAGE", "k"], false),
+        (&["MEMORY", "USAGE", "nosuch"], true),
+        (&["DEBUG", "OBJECT", "k"], false),
+        (&["DEBUG", "OBJECT", "nosuch"], true),
+        (&["SCAN", "0", "COUNT", "100"], false),
+        (&["SCAN", "0", "COUNT", "100", "TYPE", "list"], true),
+        (
+            &["SCAN", "0", "COUNT", "100", "MATCH", "k*", "TYPE", "string"],
+            false,
+        ),
+        // An expired key still in the table: a miss for the read lookups, measured by
+        // MEMORY USAGE, shown by DEBUG OBJECT.
+        (&["SET", "gone", "v", "PX", "1"], true),
+        (&["#pause"], true),
+        (&["MEMORY", "USAGE", "gone"], false),
+        (&["DEBUG", "OBJECT", "gone"], false),
+        (&["OBJECT", "ENCODING", "gone"], true),
+        (&["DBSIZE"], true),
+        (&["SET", "gone", "v", "PX", "1"], true),
+        (&["#pause"], true),
+        (&["TYPE", "gone"], true),
+        (&["SET", "gone", "v", "PX", "1"], true),
+        (&["#pause"], true),
+        (&["SCAN", "0", "COUNT", "100", "TYPE", "none"], true),
+        (&["DBSIZE"], true),
+    ];
+    for &(step, compare_reply) in steps {
+        if step == ["#pause"] {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        }
+        let (a, b) = (ours.cmd(step), theirs.cmd(step));
+        let line = step.join(" ");
+        if compare_reply {
+            assert_eq!(render(&a), render(&b), "{line}");
+        } else {
+            // Not the bytes, but the same kind of reply (a bulk, an integer, an array).
+            assert_eq!(
+                a.first(),
+                b.first(),
+                "{line}: {} / {}",
+                render(&a),
+                render(&b)
+            );
+        }
+        assert_eq!(stats(&mut ours), stats(&mut theirs), "after {line}");
+    }
+}

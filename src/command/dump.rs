@@ -2,7 +2,7 @@
 //! RDB payload, back, and moved to another server. The encoding is in
 //! [`crate::persist::rdb`].
 
-use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
+use super::{count_lookup, int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::persist::rdb::{self, PayloadError};
 use crate::resp::Args;
 use crate::store::class::GENERIC;
@@ -23,7 +23,9 @@ pub const COMMANDS: &[Command] = &[
 /// ```
 /// The value as Redis's payload (type, value, RDB version 10, CRC-64), or nil.
 fn dump(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
-    let Some(entry) = ks.db(ctx.client.db).get(&args[1], ctx.now_ms) else {
+    let entry = ks.db(ctx.client.db).get(&args[1], ctx.now_ms);
+    count_lookup(ctx, entry.is_some());
+    let Some(entry) = entry else {
         ctx.out.null();
         return Ok(());
     };

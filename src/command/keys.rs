@@ -16,7 +16,7 @@
 //!   and ZSCAN), so cursors and the order of keys differ from Redis's, never the
 //!   guarantee.
 
-use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
+use super::{count_lookup, int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::{Args, Reply};
 use crate::store::class::GENERIC;
 use crate::store::table::{Keyed, Table};
@@ -100,18 +100,19 @@ fn unlink(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 }
 
 /// How many of the keys in `args[1..]` are live, a repeated key counting each time (the
-/// body of EXISTS and TOUCH).
+/// body of EXISTS and TOUCH). Each lookup counts as a keyspace hit or miss.
 fn count_live(ctx: &mut Ctx, ks: &Keyspace, args: &Args, touch: bool) -> CmdResult {
     let db = ks.db(ctx.client.db);
-    let n = args
-        .iter()
-        .skip(1)
-        .filter(|k| match touch {
+    let mut n = 0;
+    for k in args.iter().skip(1) {
+        let live = match touch {
             true => db.get(k, ctx.now_ms).is_some(),
             false => db.peek(k, ctx.now_ms).is_some(),
-        })
-        .count();
-    ctx.out.int(n as i64);
+        };
+        count_lookup(ctx, live);
+        n += i64::from(live);
+    }
+    ctx.out.int(n);
     Ok(())
 }
 
@@ -136,11 +137,9 @@ fn touch(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
 /// ```
 /// `string`, `list`... or `none`.
 fn type_(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
-    let name = ks
-        .db(ctx.client.db)
-        .peek(&args[1], ctx.now_ms)
-        .map_or("none", |e| e.type_name());
-    ctx.out.simple(name);
+    let entry = ks.db(ctx.client.db).peek(&args[1], ctx.now_ms);
+    count_lookup(ctx, entry.is_some());
+    ctx.out.simple(entry.map_or("none", |e| e.type_name()));
     Ok(())
 }
 
@@ -293,9 +292,12 @@ fn pexpireat(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     expire_generic(ctx, ks, args, 0, 1)
 }
 
-/// The remaining time to live in ms: -2 for no key, -1 for no expiry.
-fn ttl_ms(ctx: &Ctx, ks: &Keyspace, key: &[u8]) -> i64 {
-    match ks.db(ctx.client.db).peek(key, ctx.now_ms) {
+/// The remaining time to live in ms: -2 for no key, -1 for no expiry. The lookup counts
+/// as a keyspace hit or miss.
+fn ttl_ms(ctx: &mut Ctx, ks: &Keyspace, key: &[u8]) -> i64 {
+    let entry = ks.db(ctx.client.db).peek(key, ctx.now_ms);
+    count_lookup(ctx, entry.is_some());
+    match entry {
         None => -2,
         Some(e) => match e.expires_at() {
             None => -1,
@@ -324,9 +326,12 @@ fn pttl(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// The absolute expiry in ms: -2 for no key, -1 for no expiry.
-fn expiry_ms(ctx: &Ctx, ks: &Keyspace, key: &[u8]) -> i64 {
-    match ks.db(ctx.client.db).peek(key, ctx.now_ms) {
+/// The absolute expiry in ms: -2 for no key, -1 for no expiry. The lookup counts as a
+/// keyspace hit or miss.
+fn expiry_ms(ctx: &mut Ctx, ks: &Keyspace, key: &[u8]) -> i64 {
+    let entry = ks.db(ctx.client.db).peek(key, ctx.now_ms);
+    count_lookup(ctx, entry.is_some());
+    match entry {
         None => -2,
         Some(e) => e.expires_at().map_or(-1, |at| at as i64),
     }
@@ -554,7 +559,9 @@ fn copy(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     if src_db == dst_db && src == dst {
         return Err(same_object());
     }
-    if ks.db_mut(src_db).lookup_read(src, ctx.now_ms).is_none() {
+    let found = ks.db_mut(src_db).lookup_read(src, ctx.now_ms).is_some();
+    count_lookup(ctx, found);
+    if !found {
         ctx.out.int(0);
         return Ok(());
     }
@@ -752,36 +759,37 @@ fn scan(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
     let db = ks.db(ctx.client.db);
     let mut found: Vec<&Entry> = Vec::new();
     let next = db.scan(cursor, opts.count, |e| found.push(e));
-    let now = ctx.now_ms;
-    let keys: Vec<&[u8]> = found
-        .into_iter()
-        .filter(|e| scan_keeps(db, e, &opts, now))
-        .map(Entry::key)
-        .collect();
+    let mut keys: Vec<&[u8]> = Vec::with_capacity(found.len());
+    for e in found {
+        if scan_keeps(ctx, db, e, &opts) {
+            keys.push(e.key());
+        }
+    }
     write_scan_reply(ctx.out, next, &keys);
     Ok(())
 }
 
 /// SCAN's filters, in Redis's order: the pattern, the type, then expiry.
-fn scan_keeps(db: &Db, e: &Entry, opts: &ScanOptions, now_ms: u64) -> bool {
+fn scan_keeps(ctx: &mut Ctx, db: &Db, e: &Entry, opts: &ScanOptions) -> bool {
     if opts
         .pattern
         .is_some_and(|p| !glob::matches(p, e.key(), false))
     {
         return false;
     }
-    // `get` notes an expired key for removal, as Redis deletes it here.
-    let live = db.get(e.key(), now_ms).is_some();
-    if let Some(wanted) = opts.type_name {
-        let name = if live { e.type_name() } else { "none" };
-        if !c_str(wanted).eq_ignore_ascii_case(name.as_bytes()) {
-            return false;
-        }
-        // Redis's type lookup has just deleted an expired key, so its expiry check
-        // that follows no longer sees it: `TYPE none` returns expired keys.
-        return true;
-    }
-    live
+    let Some(wanted) = opts.type_name else {
+        // Redis's expiry check, which notes an expired key for removal (Redis deletes
+        // it here) but counts no lookup.
+        return db.get_quietly(e.key(), ctx.now_ms).is_some();
+    };
+    // The type comes from a read lookup without touching the key (Redis's
+    // `LOOKUP_NOTOUCH`): a hit or miss, and for an expired key a `keymiss`.
+    let live = db.peek(e.key(), ctx.now_ms).is_some();
+    count_lookup(ctx, live);
+    let name = if live { e.type_name() } else { "none" };
+    // Redis's type lookup has just deleted an expired key, so its expiry check that
+    // follows no longer sees it: `TYPE none` returns expired keys.
+    c_str(wanted).eq_ignore_ascii_case(name.as_bytes())
 }
 
 // OBJECT.
@@ -798,9 +806,11 @@ fn eviction_flags(ctx: &Ctx) -> (bool, bool) {
 }
 
 /// The entry OBJECT looks at; a nil reply (and `None`) when there is none. A miss fires
-/// no `keymiss` (Redis's `objectCommandLookup` passes `LOOKUP_NONOTIFY`).
+/// no `keymiss` (Redis's `objectCommandLookup` passes `LOOKUP_NONOTIFY`), but the
+/// lookup counts as a keyspace hit or miss (it does not pass `LOOKUP_NOSTATS`).
 fn object_lookup<'a>(ctx: &mut Ctx, ks: &'a Keyspace, key: &[u8]) -> Option<&'a Entry> {
     let entry = ks.db(ctx.client.db).get_quietly(key, ctx.now_ms);
+    count_lookup(ctx, entry.is_some());
     if entry.is_none() {
         ctx.out.null();
     }

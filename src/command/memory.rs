@@ -50,7 +50,9 @@ fn usage(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
             return Err(CmdError::Syntax);
         }
     }
-    match ks.db(ctx.client.db).get_quietly(&args[2], ctx.now_ms) {
+    // Redis finds the key in the table directly: no expiry check (an expired key not
+    // yet removed is measured), and no keyspace hit or miss.
+    match ks.db(ctx.client.db).get_quietly(&args[2], 0) {
         None => ctx.out.null(),
         // The table's bucket slot is the key's share of the bucket array.
         Some(e) => ctx.out.int((entry_bytes(e, samples) + 8) as i64),

@@ -75,6 +75,17 @@ pub struct Ctx<'a> {
     pub now_ms: u64,
 }
 
+/// Counts a keyspace hit or miss (INFO's `keyspace_hits` and `keyspace_misses`), as
+/// Redis's `lookupKey` does for every read lookup without `LOOKUP_NOSTATS`: the reads
+/// of values, and the introspection commands (TYPE, EXISTS, TTL, OBJECT...) too.
+pub fn count_lookup(ctx: &mut Ctx, found: bool) {
+    if found {
+        ctx.client.stats.keyspace_hits += 1;
+    } else {
+        ctx.client.stats.keyspace_misses += 1;
+    }
+}
+
 /// A command's failure: one error reply, and the connection stays open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CmdError {

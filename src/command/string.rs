@@ -2,7 +2,7 @@
 //! GETDEL, MGET, MSET, MSETNX, the INCR family, INCRBYFLOAT, APPEND, STRLEN,
 //! GETRANGE/SUBSTR, SETRANGE and LCS.
 
-use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
+use super::{count_lookup, int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::store::class::{GENERIC, STRING};
 use crate::store::{Db, Entry, Keyspace, StrOrigin};
@@ -41,15 +41,6 @@ fn read_lookup<'a>(ctx: &mut Ctx, ks: &'a Keyspace, key: &[u8]) -> Option<&'a En
     let entry = ks.db(ctx.client.db).get(key, ctx.now_ms);
     count_lookup(ctx, entry.is_some());
     entry
-}
-
-/// Counts a keyspace hit or miss.
-fn count_lookup(ctx: &mut Ctx, found: bool) {
-    if found {
-        ctx.client.stats.keyspace_hits += 1;
-    } else {
-        ctx.client.stats.keyspace_misses += 1;
-    }
 }
 
 /// The string stored at `key`: `Ok(None)` if absent, `WRONGTYPE` if not a string.

@@ -245,6 +245,36 @@ fn op_at(s: &[u8], p: usize) -> Op {
     }
 }
 
+/// The span of each one-byte opcode (ZERO and VAL) by its byte; 0 for an XZERO's first
+/// byte, whose span needs the next byte too.
+const SHORT_SPAN: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = match b & 0xc0 {
+            0x00 => (b & 0x3f) as u16 + 1,
+            0x40 => 0,
+            _ => (b & 3) as u16 + 1,
+        };
+        b += 1;
+    }
+    t
+};
+
+/// The span and byte length of the opcode at `p` of `s`, as [`op_at`] reads it, but
+/// without branching on the opcode's kind: the sparse walk of every add goes through
+/// opcodes whose kinds alternate unpredictably, and a mispredicted branch per opcode
+/// costs more than a table lookup and a mask.
+#[inline]
+fn span_len(s: &[u8], p: usize) -> (usize, usize) {
+    let b = usize::from(s[p]);
+    let next = usize::from(s.get(p + 1).copied().unwrap_or(0));
+    let is_xzero = usize::from(b >> 6 == 1);
+    let xzero_span = ((b & 0x3f) << 8 | next) + 1;
+    let span = usize::from(SHORT_SPAN[b]) | (xzero_span & is_xzero.wrapping_neg());
+    (span, 1 + is_xzero)
+}
+
 impl Op {
     /// The number of registers the opcode covers.
     fn span(self) -> usize {
@@ -375,20 +405,20 @@ fn sparse_set(
     let s = buf.bytes();
     let end = s.len();
     // Step 1: the opcode covering `index`, its first register and the previous opcode.
-    let (mut p, mut first, mut prev, mut found) = (HDR, 0, None, None);
-    while p < end {
-        let op = op_at(s, p);
-        if index < first + op.span() {
-            found = Some(op);
+    let (mut p, mut first, mut prev) = (HDR, 0, None);
+    loop {
+        if p >= end {
+            return Err(Corrupt);
+        }
+        let (span, len) = span_len(s, p);
+        if index < first + span {
             break;
         }
         prev = Some(p);
-        p += op.len();
-        first += op.span();
+        p += len;
+        first += span;
     }
-    let Some(op) = found else {
-        return Err(Corrupt);
-    };
+    let op = op_at(s, p);
     // Step 2: the trivial cases, updated in place.
     let mut seq = Seq::new();
     match op {
@@ -444,18 +474,17 @@ fn sparse_set(
 }
 
 /// Step 4 of an update: merges adjacent VAL opcodes of equal value whose runs fit in
-/// one, looking at up to five opcodes from `from`; then marks the cache stale.
+/// one, looking at up to five opcodes from `from`; then marks the cache stale. Works on
+/// the bytes in place and cuts the string once at the end.
 fn merge_neighbours(buf: &mut impl Buf, from: usize) {
+    let bytes = buf.bytes_mut();
+    let len = bytes.len();
+    let mut end = len;
     let mut p = from;
     let mut left = 5;
-    loop {
-        let s = buf.bytes();
-        let end = s.len();
-        if p >= end || left == 0 {
-            break;
-        }
+    while p < end && left > 0 {
         left -= 1;
-        let b = s[p];
+        let b = bytes[p];
         if b & 0xc0 == 0x40 {
             p += 2;
             continue;
@@ -463,21 +492,24 @@ fn merge_neighbours(buf: &mut impl Buf, from: usize) {
             p += 1;
             continue;
         }
-        if p + 1 < end && s[p + 1] & 0x80 != 0 {
-            if let (Op::Val(v1, l1), Op::Val(v2, l2)) = (op_at(s, p), op_at(s, p + 1)) {
-                if v1 == v2 && l1 + l2 <= SPARSE_VAL_MAX_LEN {
-                    let bytes = buf.bytes_mut();
-                    bytes[p + 1] = val(v1, l1 + l2);
-                    bytes.copy_within(p + 1..end, p);
-                    buf.resize(end - 1);
-                    // Again from the same place: the merged run may join the next.
-                    continue;
-                }
+        let next = if p + 1 < end { bytes[p + 1] } else { 0 };
+        if next & 0x80 != 0 {
+            let (v1, l1) = ((b >> 2 & 0x1f) + 1, usize::from(b & 3) + 1);
+            let (v2, l2) = ((next >> 2 & 0x1f) + 1, usize::from(next & 3) + 1);
+            if v1 == v2 && l1 + l2 <= SPARSE_VAL_MAX_LEN {
+                bytes[p + 1] = val(v1, l1 + l2);
+                bytes.copy_within(p + 1..end, p);
+                end -= 1;
+                // Again from the same place: the merged run may join the next.
+                continue;
             }
         }
         p += 1;
     }
-    invalidate(buf.bytes_mut());
+    invalidate(bytes);
+    if end < len {
+        buf.resize(end);
+    }
 }
 
 /// Converts to dense, then raises the register (which must change).
@@ -929,6 +961,27 @@ mod tests {
         merge_into(&mut max, &a).unwrap();
         merge_into(&mut max, &b).unwrap();
         assert_eq!(count_raw(&max), count(&both).unwrap());
+    }
+
+    #[test]
+    fn the_branchless_opcode_reader_agrees_with_op_at() {
+        for b in 0..=255u8 {
+            for next in [0u8, 1, 0x7f, 0xff] {
+                let op = op_at(&[b, next], 0);
+                assert_eq!(
+                    span_len(&[b, next], 0),
+                    (op.span(), op.len()),
+                    "{b:#x} {next:#x}"
+                );
+            }
+            // At the very end, a missing second byte reads as 0.
+            let op = op_at(&[b], 0);
+            assert_eq!(
+                span_len(&[b], 0),
+                (op.span(), op.len()),
+                "{b:#x} at the end"
+            );
+        }
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub use stream::{Stream, StreamId};
 pub use value::{Limits, Value, ValueRef};
 pub use zset::ZSet;
 
-use table::{Incremental, Keyed, Table};
+use table::{Incremental, KeyHash, Keyed, Slot, Table};
 
 /// The keyspace's table: it rehashes incrementally, as Redis's keyspace `dict` does.
 type Keys = Table<Entry, Incremental<Entry>>;
@@ -390,10 +390,9 @@ impl Entry {
     /// The string value for in-place changes, or `None` for another type.
     pub fn str_mut(&mut self) -> Option<StrMut<'_>> {
         match &mut self.body {
-            body @ (Body::Str(_) | Body::Inline { .. }) => Some(StrMut {
-                body,
-                meta: self.meta.get_mut(),
-            }),
+            body @ (Body::Str(_) | Body::Inline { .. }) => {
+                Some(StrMut::new(body, self.meta.get_mut()))
+            }
             _ => None,
         }
     }
@@ -501,11 +500,7 @@ impl Entry {
         if self.body.kv().is_none() {
             self.body = Body::string(self.key(), b"");
         }
-        StrMut {
-            body: &mut self.body,
-            meta: self.meta.get_mut(),
-        }
-        .set(value);
+        StrMut::new(&mut self.body, self.meta.get_mut()).set(value);
     }
 
     /// The owned value, consuming the entry.
@@ -664,6 +659,21 @@ pub struct StrMut<'a> {
     /// A string body: `Str` or `Inline`.
     body: &'a mut Body,
     meta: &'a mut u32,
+    /// Where the value starts in the buffer (past the key and its length), read once:
+    /// an HLL update looks at the bytes a dozen times.
+    key_len: usize,
+}
+
+impl<'a> StrMut<'a> {
+    /// The string of `body`, which must be a string body.
+    fn new(body: &'a mut Body, meta: &'a mut u32) -> StrMut<'a> {
+        let key_len = key_span(body.kv().expect("a string body")).1;
+        StrMut {
+            body,
+            meta,
+            key_len,
+        }
+    }
 }
 
 impl StrMut<'_> {
@@ -672,8 +682,9 @@ impl StrMut<'_> {
         self.body.kv().expect("a string body")
     }
 
+    /// The value's offset in the buffer (the key never changes through this).
     fn key_len(&self) -> usize {
-        key_span(self.kv()).1
+        self.key_len
     }
 
     fn mark(&mut self, origin: StrOrigin) {
@@ -821,8 +832,9 @@ pub struct Db {
     /// What the keys in `ttl_keys` cost besides the vector.
     ttl_key_bytes: usize,
     /// Keys a write looked up, which it may change in place, each with its cost then:
-    /// (offset and length in `noted_keys`, cost). Settled when the command ends.
-    noted: Vec<(u32, u32, usize)>,
+    /// (offset and length in `noted_keys`, cost, the key's hash for the second look).
+    /// Settled when the command ends.
+    noted: Vec<Noted>,
     noted_keys: Vec<u8>,
     /// This database's number, and the mask (shared by every database of the keyspace)
     /// of the databases whose account changed since [`Keyspace::settle`] last added it
@@ -967,11 +979,12 @@ impl Db {
     /// Looks a key up for reading from a write command (Redis's `lookupKeyRead` there):
     /// an expired key is removed at once, and a miss fires `keymiss` (while those are on).
     pub fn lookup_read(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        if self.get_mut(key, now_ms).is_none() {
+        let h = KeyHash::of(key);
+        let Some(slot) = self.find_live(h, key, now_ms) else {
             self.note_miss(key);
             return None;
-        }
-        self.table.get_mut(key)
+        };
+        Some(self.written(h, slot))
     }
 
     /// Notes a read lookup's miss for its `keymiss` event (while those are on): for the
@@ -1016,18 +1029,33 @@ impl Db {
     /// Looks a key up for writing, removing it first if it has expired. The key counts
     /// as accessed, and its cost is noted: the caller may change it in place.
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        let h = KeyHash::of(key);
+        let slot = self.find_live(h, key, now_ms)?;
+        Some(self.written(h, slot))
+    }
+
+    /// The write lookup's first half (one hash, one walk of the chain): where the live
+    /// key is, after removing it if it had expired.
+    fn find_live(&mut self, h: KeyHash, key: &[u8], now_ms: u64) -> Option<Slot> {
         self.snap_note(key);
-        // Only a database with expiring keys needs the second lookup.
-        if !self.ttl_keys.is_empty() && !self.replica && self.table.get(key)?.is_expired(now_ms) {
+        let slot = self.table.find(h, key)?;
+        // Only a database with expiring keys can hold an expired one.
+        if !self.ttl_keys.is_empty() && !self.replica && self.table.at(slot).is_expired(now_ms) {
             self.remove_expired(key);
             return None;
         }
-        let entry = self.table.get_mut(key)?;
+        Some(slot)
+    }
+
+    /// The write lookup's second half: the entry at `slot`, counted as accessed and its
+    /// cost noted, as the caller may change it in place.
+    fn written(&mut self, h: KeyHash, slot: Slot) -> &mut Entry {
+        let entry = self.table.at_mut(slot);
         entry.touch(&self.clock);
-        note_cost(&mut self.noted, &mut self.noted_keys, entry);
+        note_cost_hashed(&mut self.noted, &mut self.noted_keys, entry, h);
         self.mem_changed
             .fetch_or(1 << (self.index % 64), Ordering::Relaxed);
-        Some(entry)
+        entry
     }
 
     /// Books the change in cost of the keys noted since the last call (see
@@ -1036,9 +1064,9 @@ impl Db {
         if self.noted.is_empty() {
             return;
         }
-        for (at, len, before) in self.noted.drain(..) {
+        for (at, len, before, h) in self.noted.drain(..) {
             let key = &self.noted_keys[at as usize..(at + len) as usize];
-            if let Some(entry) = self.table.get(key) {
+            if let Some(entry) = self.table.get_hashed(h, key) {
                 let after = memory::entry_bytes(entry, memory::ACCOUNT_SAMPLES);
                 // Noting the key flagged the database already.
                 self.used = (self.used + after).saturating_sub(before);
@@ -1174,16 +1202,14 @@ impl Db {
         now_ms: u64,
         make: impl FnOnce() -> Value,
     ) -> &mut Entry {
-        if self.get_mut(key, now_ms).is_none() {
-            self.table_insert(Entry::new(key, make()));
-            // The caller fills the new value in place.
-            let entry = self.table.get_mut(key).expect("the key was just inserted");
-            note_cost(&mut self.noted, &mut self.noted_keys, entry);
-            self.mem_changed
-                .fetch_or(1 << (self.index % 64), Ordering::Relaxed);
-            return entry;
+        let h = KeyHash::of(key);
+        if let Some(slot) = self.find_live(h, key, now_ms) {
+            return self.written(h, slot);
         }
-        self.table.get_mut(key).expect("the key was just found")
+        let entry = Entry::new(key, make());
+        // The caller fills the new value in place: its cost is settled afterwards.
+        note_cost_hashed(&mut self.noted, &mut self.noted_keys, &entry, h);
+        self.table_insert_hashed(h, entry)
     }
 
     /// Removes a live key, returning its entry.
@@ -1369,6 +1395,11 @@ impl Db {
     /// Inserts a new entry, without resizing while a snapshot walks the table. The key
     /// is charged to the account and its clock starts.
     fn table_insert(&mut self, entry: Entry) -> &mut Entry {
+        self.table_insert_hashed(KeyHash::of(entry.key()), entry)
+    }
+
+    /// [`Db::table_insert`] with the key's hash computed already.
+    fn table_insert_hashed(&mut self, h: KeyHash, entry: Entry) -> &mut Entry {
         if self.log_new {
             self.log_push(Logged::New, entry.key().into());
         }
@@ -1376,12 +1407,12 @@ impl Db {
         self.used += memory::entry_bytes(&entry, memory::ACCOUNT_SAMPLES);
         self.mark_changed();
         if self.table_fixed() {
-            self.table.insert_fixed(entry)
+            self.table.insert_fixed_hashed(h, entry)
         } else {
             if let Some(spare) = self.spare.take() {
                 self.spare = self.table.grow_into(spare);
             }
-            self.table.insert_new(entry)
+            self.table.insert_new_hashed(h, entry)
         }
     }
 
@@ -1597,7 +1628,7 @@ impl Db {
         let noted = self
             .noted
             .iter()
-            .position(|&(at, len, _)| &keys[at as usize..(at + len) as usize] == key);
+            .position(|&(at, len, ..)| &keys[at as usize..(at + len) as usize] == key);
         let cost = match noted {
             Some(i) => self.noted.swap_remove(i).2,
             None => memory::entry_bytes(entry, memory::ACCOUNT_SAMPLES),
@@ -1685,18 +1716,27 @@ impl Db {
     }
 }
 
+/// A key noted by a write: its offset and length in `Db::noted_keys`, its cost before
+/// the write, and its hash.
+type Noted = (u32, u32, usize, KeyHash);
+
 /// Notes what `entry` costs now, before a write that may change it in place (once per
 /// command: the first cost is the one booked). See [`Db::settle`].
-fn note_cost(noted: &mut Vec<(u32, u32, usize)>, keys: &mut Vec<u8>, entry: &Entry) {
+fn note_cost(noted: &mut Vec<Noted>, keys: &mut Vec<u8>, entry: &Entry) {
+    note_cost_hashed(noted, keys, entry, KeyHash::of(entry.key()));
+}
+
+/// [`note_cost`] with the key's hash computed already.
+fn note_cost_hashed(noted: &mut Vec<Noted>, keys: &mut Vec<u8>, entry: &Entry, h: KeyHash) {
     let key = entry.key();
     if noted
         .iter()
-        .any(|&(at, len, _)| &keys[at as usize..(at + len) as usize] == key)
+        .any(|&(at, len, ..)| &keys[at as usize..(at + len) as usize] == key)
     {
         return;
     }
     let cost = memory::entry_bytes(entry, memory::ACCOUNT_SAMPLES);
-    noted.push((keys.len() as u32, key.len() as u32, cost));
+    noted.push((keys.len() as u32, key.len() as u32, cost, h));
     keys.extend_from_slice(key);
 }
 

@@ -42,7 +42,7 @@
 //! [`Table::random_fair`] (RANDOMKEY, and later SRANDMEMBER, HRANDFIELD).
 
 use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::OnceLock;
 
 use crate::util::rand::Rng;
@@ -182,8 +182,36 @@ fn hasher() -> &'static RandomState {
     KEYS.get_or_init(RandomState::new)
 }
 
+/// The key's bytes alone go through SipHash: `hash_one` would hash the slice's length
+/// first, a second round of the hasher per lookup, which a single key per hash does
+/// not need (no two keys' bytes are ever concatenated into one input).
 fn hash(key: &[u8]) -> usize {
-    hasher().hash_one(key) as usize
+    let mut h = hasher().build_hasher();
+    h.write(key);
+    h.finish() as usize
+}
+
+/// A key's hash, computed once for several operations on the same key (a lookup, then
+/// an insertion or the memory account's second look).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyHash(usize);
+
+impl KeyHash {
+    /// The hash of `key`, as every table of the process computes it.
+    #[inline]
+    pub fn of(key: &[u8]) -> KeyHash {
+        KeyHash(hash(key))
+    }
+}
+
+/// Where [`Table::find`] found an element: its chain and its depth there. Valid until
+/// the table next changes; [`Table::at_mut`] then reaches the element without hashing
+/// or comparing keys again (a borrow returned from a lookup cannot be given up to
+/// insert instead, so get-or-insert looks up, then inserts or goes to the slot).
+#[derive(Debug, Clone, Copy)]
+pub struct Slot {
+    hash: KeyHash,
+    depth: usize,
 }
 
 /// The hash `key` is filed under in every table of this process (for
@@ -367,10 +395,46 @@ impl<T: Keyed, R: Resizing<T>> Table<T, R> {
 
     /// The element with this key.
     pub fn get(&self, key: &[u8]) -> Option<&T> {
+        self.get_hashed(KeyHash::of(key), key)
+    }
+
+    /// [`Table::get`] with the key's hash computed already.
+    pub fn get_hashed(&self, h: KeyHash, key: &[u8]) -> Option<&T> {
         if self.len == 0 {
             return None;
         }
-        chain(self.home(hash(key))).find(|item| item.key() == key)
+        chain(self.home(h.0)).find(|item| item.key() == key)
+    }
+
+    /// Where the element with this key is, for [`Table::at`] and [`Table::at_mut`].
+    pub fn find(&self, h: KeyHash, key: &[u8]) -> Option<Slot> {
+        if self.len == 0 {
+            return None;
+        }
+        let depth = chain(self.home(h.0)).position(|item| item.key() == key)?;
+        Some(Slot { hash: h, depth })
+    }
+
+    /// The element at a slot [`Table::find`] returned, the table unchanged since.
+    pub fn at(&self, slot: Slot) -> &T {
+        chain(self.home(slot.hash.0))
+            .nth(slot.depth)
+            .expect("a slot of the table as it is")
+    }
+
+    /// [`Table::at`], writable. The caller must not change the element's key.
+    pub fn at_mut(&mut self, slot: Slot) -> &mut T {
+        let mut node = self
+            .home_mut(slot.hash.0)
+            .as_deref_mut()
+            .expect("a slot of the table as it is");
+        for _ in 0..slot.depth {
+            node = node
+                .next
+                .as_deref_mut()
+                .expect("a slot of the table as it is");
+        }
+        &mut node.item
     }
 
     /// Brings the chains of up to [`PREFETCH_MAX`] keys, given by their [`key_hash`]es,
@@ -423,12 +487,18 @@ impl<T: Keyed, R: Resizing<T>> Table<T, R> {
 
     /// Adds `item`, whose key must not be in the table yet (check with `get` first).
     pub fn insert_new(&mut self, item: T) -> &mut T {
+        let h = KeyHash::of(item.key());
+        self.insert_new_hashed(h, item)
+    }
+
+    /// [`Table::insert_new`] with the key's hash computed already.
+    pub fn insert_new_hashed(&mut self, h: KeyHash, item: T) -> &mut T {
         if self.is_rehashing() {
             self.rehash(1);
         } else if self.len >= self.buckets.len() {
             self.grow();
         }
-        self.insert_fixed(item)
+        self.insert_fixed_hashed(h, item)
     }
 
     /// Adds `item`, or puts it in the place of the element with the same key, which is
@@ -473,11 +543,18 @@ impl<T: Keyed, R: Resizing<T>> Table<T, R> {
     /// position (chains get longer instead), which a snapshot walking the buckets in
     /// order relies on. Call [`Table::fit`] once sizes may change again.
     pub fn insert_fixed(&mut self, item: T) -> &mut T {
+        let h = KeyHash::of(item.key());
+        self.insert_fixed_hashed(h, item)
+    }
+
+    /// [`Table::insert_fixed`] with the key's hash computed already.
+    pub fn insert_fixed_hashed(&mut self, h: KeyHash, item: T) -> &mut T {
+        debug_assert_eq!(h, KeyHash::of(item.key()));
         if self.buckets.is_empty() {
             self.buckets = empty_links(MIN_BUCKETS);
         }
         self.len += 1;
-        let link = self.home_mut(hash(item.key()));
+        let link = self.home_mut(h.0);
         let next = link.take();
         &mut link.insert(Box::new(Node { next, item })).item
     }
@@ -994,6 +1071,31 @@ mod tests {
         }
         assert_eq!(t.len(), 64);
         assert!((0..64).all(|i| t.get(&key(i)).unwrap().1 == i + 100));
+    }
+
+    #[test]
+    fn a_found_slot_leads_to_its_element_in_long_chains_and_mid_rehash() {
+        // Chains of 16 on average, then a rehash in progress: every slot must reach the
+        // element `find` matched, in whichever array its chain is.
+        let mut t: Table<Item, Incremental<Item>> = Table::default();
+        for i in 0..64 {
+            t.insert_fixed(Item(key(i), i));
+        }
+        t.fit();
+        t.rehash(1);
+        assert!(t.is_rehashing());
+        for i in 0..64 {
+            let k = key(i);
+            let slot = t.find(KeyHash::of(&k), &k).expect("every key is there");
+            assert_eq!(t.at(slot), &Item(key(i), i));
+            t.at_mut(slot).1 += 1000;
+        }
+        assert!((0..64).all(|i| t.get(&key(i)).unwrap().1 == i + 1000));
+        assert!(t.find(KeyHash::of(&key(64)), &key(64)).is_none());
+        // An insertion with the hash computed once lands where lookups look.
+        let k = key(64);
+        t.insert_new_hashed(KeyHash::of(&k), Item(k.clone(), 64));
+        assert_eq!(t.get_hashed(KeyHash::of(&k), &k), Some(&Item(k, 64)));
     }
 
     /// Runs a full scan, calling `between` after each step (to mutate the table).

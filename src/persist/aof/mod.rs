@@ -9,14 +9,17 @@
 //! SELECT wherever the database changes, as Redis's `feedAppendOnlyFile` does. The buffer
 //! reaches the current incremental file outside the keyspace lock:
 //!
-//! - before a connection sends the replies of a batch that wrote
-//!   ([`Aof::before_reply`], Redis's `flushAppendOnlyFile` in `beforeSleep`): with
-//!   `appendfsync always` the data is written and fsynced first. That is a group commit:
-//!   the connection that finds no write under way (the leader) writes and fsyncs
-//!   everything fed so far; the others sleep, not on the file lock, until the round
-//!   that covers them ends (they wait in one of two lists: the round under way's, or
-//!   the next one's, and are woken by `unpark`), and one of the next round's followers
-//!   leads it;
+//! - before the replies of a batch that wrote are sent ([`Aof::reply_after`], Redis's
+//!   `flushAppendOnlyFile` in `beforeSleep`), by the connection itself (whoever holds
+//!   the file writes everything fed). With `appendfsync always` it is fsynced too, in a
+//!   group commit: the connection that finds no write under way leads a
+//!   round: it writes (and fsyncs) everything fed so far, for everyone, and sends its
+//!   replies. A connection that finds a round under way hands its replies to the
+//!   committer thread and goes back to reading; the committer runs rounds while
+//!   replies wait, and sends each round's replies once it is written, in the order they
+//!   were handed over. A connection that must not go on before the write (its batch
+//!   published messages, or it is about to block) sleeps until its round ends
+//!   ([`Aof::before_reply`]);
 //! - and at every tick of the AOF thread ([`cron`]), for what the server itself fed
 //!   (expired keys) and for writes postponed by a slow fsync.
 //!
@@ -56,6 +59,7 @@ use std::time::{Duration, Instant};
 pub use self::load::Replay;
 use self::load::Status;
 use self::manifest::{strerror, Manifest};
+use crate::client::ClientHandle;
 use crate::state::Server;
 use crate::store::Op;
 use crate::util::now_ms;
@@ -96,9 +100,10 @@ pub struct Aof {
     /// The open incremental file and the manifest (taken to write, never while `buf`
     /// is held, and never before the keyspace lock).
     file: Mutex<FileSide>,
-    /// Group commit: who writes, what each round covers, who waits for it. See
-    /// [`Aof::before_reply`].
+    /// Group commit: who writes, and what waits for it. See [`Aof::reply_after`].
     commit: Mutex<Commit>,
+    /// Wakes the committer thread when it is given the lead.
+    commit_wake: Condvar,
     state: AtomicU8,
     fsync_policy: AtomicU8,
     no_fsync_on_rewrite: AtomicBool,
@@ -150,35 +155,54 @@ pub struct RewriteState {
 /// The group commit's state (under `Aof::commit`).
 #[derive(Debug, Default)]
 struct Commit {
-    /// A connection is writing, or has been chosen to (the leader of the round under
-    /// way).
+    /// Someone writes: a connection leading a round of its own, or the committer.
     leading: bool,
-    /// Bytes fed when the round under way began: it covers at least these.
-    round_end: u64,
-    /// Rounds begun; the parity picks the list of the round under way in `waiting`.
-    gen: u64,
-    /// Followers asleep until a round ends: `waiting[gen % 2]` for the round under
-    /// way, the other list for the round after it.
-    waiting: [Vec<Arc<Follower>>; 2],
+    /// The committer thread has the lead (or is told to take it).
+    committer: bool,
+    /// Replies and sleepers waiting for their commands to be written, in arrival order.
+    queue: Vec<Waiting>,
+}
+
+/// What waits in the group commit for the AOF to reach `target` bytes fed.
+#[derive(Debug)]
+struct Waiting {
+    target: u64,
+    then: Then,
+}
+
+/// What happens when a [`Waiting`]'s round ends.
+#[derive(Debug)]
+enum Then {
+    /// A connection's replies, handed off: the committer sends them.
+    Send(Arc<ClientHandle>, Vec<u8>),
+    /// A connection's thread asleep in [`Aof::before_reply`]: woken.
+    Wake(Arc<Follower>),
+}
+
+impl Then {
+    fn release(self) {
+        match self {
+            Then::Send(handle, bytes) => handle.deliver(&bytes),
+            Then::Wake(me) => {
+                me.released.store(true, Ordering::Release);
+                me.thread.unpark();
+            }
+        }
+    }
 }
 
 /// A connection's thread asleep in [`Aof::before_reply`] (one per thread, reused).
 #[derive(Debug)]
 struct Follower {
     thread: Thread,
-    /// `WAITING`, `RELEASED` or `LEAD`: set under `Aof::commit`, read after a wake.
-    state: AtomicU8,
+    /// Set when its round ended, read after a wake.
+    released: AtomicBool,
 }
-
-/// Follower states: asleep, woken because its round ended, woken to lead the next one.
-const WAITING: u8 = 0;
-const RELEASED: u8 = 1;
-const LEAD: u8 = 2;
 
 thread_local! {
     static FOLLOWER: Arc<Follower> = Arc::new(Follower {
         thread: std::thread::current(),
-        state: AtomicU8::new(WAITING),
+        released: AtomicBool::new(false),
     });
 }
 
@@ -280,115 +304,153 @@ impl Aof {
             .store(config.is_yes("aof-timestamp-enabled"), Ordering::Relaxed);
     }
 
-    /// Before a connection sends the replies of a batch whose commands fed up to
-    /// `target`: writes the buffer (and with `always` fsyncs it), unless someone already
-    /// did. See the module docs.
-    ///
-    /// A group commit in rounds: if no one is writing, this connection leads a round
-    /// and writes (and fsyncs) everything fed so far, for everyone. A connection that
-    /// finds a round under way sleeps until the round that covers it ends: the one under
-    /// way if its commands were fed before that round began, else the next one. When a
-    /// round ends its leader wakes exactly the connections it covered, and chooses the
-    /// first follower of the next round to lead it. So a follower sleeps and wakes once
-    /// per batch (as a Redis client waits one event loop), and no woken thread contends
-    /// for a lock. A connection leads at most once: a write that did not happen
-    /// (postponed by a slow fsync, or failed) lets the replies go, as Redis's
-    /// `beforeSleep` does.
-    pub fn before_reply(&self, server: &Server, target: u64) {
-        if self.state.load(Ordering::Acquire) == OFF {
-            return;
-        }
-        let done = if self.fsync_policy.load(Ordering::Relaxed) == FSYNC_ALWAYS {
+    fn fsyncs_always(&self) -> bool {
+        self.fsync_policy.load(Ordering::Relaxed) == FSYNC_ALWAYS
+    }
+
+    /// How much of the stream is done: fsynced with `always`, else written.
+    fn done(&self) -> &AtomicU64 {
+        if self.fsyncs_always() {
             &self.synced
         } else {
             &self.written
-        };
-        if done.load(Ordering::Acquire) >= target {
-            return;
-        }
-        let round_end = {
-            let mut c = lock(&self.commit);
-            if done.load(Ordering::Acquire) >= target {
-                return;
-            }
-            if c.leading {
-                let round = if target <= c.round_end {
-                    c.gen
-                } else {
-                    c.gen + 1
-                };
-                let me = FOLLOWER.with(Arc::clone);
-                me.state.store(WAITING, Ordering::Relaxed);
-                c.waiting[(round % 2) as usize].push(Arc::clone(&me));
-                drop(c);
-                if !self.follow(&me, done, target) {
-                    return;
-                }
-                lock(&self.commit).round_end
-            } else {
-                c.leading = true;
-                c.round_end = self.fed();
-                c.round_end
-            }
-        };
-        {
-            let mut f = lock(&self.file);
-            if done.load(Ordering::Acquire) < round_end {
-                self.flush_locked(server, &mut f, false);
-            }
-        }
-        let (released, next) = {
-            let mut c = lock(&self.commit);
-            let ended = (c.gen % 2) as usize;
-            c.gen += 1;
-            let released = std::mem::take(&mut c.waiting[ended]);
-            for w in &released {
-                w.state.store(RELEASED, Ordering::Release);
-            }
-            let upcoming = (c.gen % 2) as usize;
-            let queue = &mut c.waiting[upcoming];
-            let next = (!queue.is_empty()).then(|| queue.remove(0));
-            match &next {
-                Some(w) => {
-                    w.state.store(LEAD, Ordering::Release);
-                    c.round_end = self.fed();
-                }
-                None => c.leading = false,
-            }
-            (released, next)
-        };
-        // The next leader first: its fsync can start while the others reply.
-        for w in next.iter().chain(&released) {
-            w.thread.unpark();
         }
     }
 
-    /// A follower's sleep in [`Aof::before_reply`]: true when it was chosen to lead the
-    /// next round, false when its round ended. A wake that is neither (a spurious one,
-    /// or an unpark left over from an earlier sleep) sleeps again, unless the data is
-    /// already written: then the follower leaves the list under the lock, where it
-    /// cannot be chosen meanwhile.
-    fn follow(&self, me: &Arc<Follower>, done: &AtomicU64, target: u64) -> bool {
-        loop {
+    /// A connection's replies (`reply`, to `handle`) of a batch whose commands fed up to
+    /// `target` (0: none): returns false when the caller sends them now, true when they
+    /// were handed off, to be sent once the stream is written (with `always`, fsynced)
+    /// that far. See the module docs.
+    ///
+    /// With `everysec` and `no` the connection writes what was fed itself, under the file
+    /// lock: whoever holds it writes everyone's, so the others find their part written.
+    /// Handing the replies over would cost more than that short write.
+    ///
+    /// With `always`, a group commit, as Redis's event loop writes and fsyncs once for
+    /// every client served in a pass, before sending their replies. If no one is writing, this
+    /// connection leads a round: it writes (and fsyncs) everything fed so far, for
+    /// everyone, then sends its replies itself. A connection that finds a round under way
+    /// does not wait for it: it queues its replies and goes back to reading its socket.
+    /// The committer thread takes over from the leader while the queue is not empty:
+    /// round after round, it writes what was fed, then sends the replies the round
+    /// covers. So under load a reply costs no extra thread wake-up, and a lone client
+    /// pays no hand-over. A client with replies still queued queues the next ones too,
+    /// behind them. A round that did not write (postponed by a slow fsync, or failed)
+    /// still lets its replies go, as Redis's `beforeSleep` does.
+    pub fn reply_after(
+        &self,
+        server: &Server,
+        target: u64,
+        handle: &Arc<ClientHandle>,
+        reply: &[u8],
+    ) -> bool {
+        let ready = |aof: &Aof| {
+            target == 0
+                || aof.state.load(Ordering::Acquire) == OFF
+                || aof.done().load(Ordering::Acquire) >= target
+        };
+        if !handle.has_handoffs() && ready(self) {
+            return false;
+        }
+        if !handle.has_handoffs() && !self.fsyncs_always() {
+            // Only a write to make, which is short: the connection makes it itself, or
+            // finds it made by whoever held the file before it (a group write).
+            self.write_round(server, target);
+            return false;
+        }
+        let mut c = lock(&self.commit);
+        let queued = handle.has_handoffs();
+        if !queued && ready(self) {
+            return false;
+        }
+        if !queued && !c.leading {
+            c.leading = true;
+            drop(c);
+            self.lead(server);
+            return false;
+        }
+        handle.hand_off();
+        c.queue.push(Waiting {
+            target,
+            then: Then::Send(Arc::clone(handle), reply.to_vec()),
+        });
+        self.take_lead(&mut c);
+        true
+    }
+
+    /// Before a connection sends something itself (or must not go on before the stream
+    /// is written): waits until the stream is written (with `always`, fsynced) up to
+    /// `target`, leading a round if no one writes, else asleep until the round that
+    /// covers it ends.
+    pub fn before_reply(&self, server: &Server, target: u64) {
+        let ready = |aof: &Aof| {
+            aof.state.load(Ordering::Acquire) == OFF || aof.done().load(Ordering::Acquire) >= target
+        };
+        if ready(self) {
+            return;
+        }
+        if !self.fsyncs_always() {
+            self.write_round(server, target);
+            return;
+        }
+        let mut c = lock(&self.commit);
+        if ready(self) {
+            return;
+        }
+        if !c.leading {
+            c.leading = true;
+            drop(c);
+            self.lead(server);
+            return;
+        }
+        let me = FOLLOWER.with(Arc::clone);
+        me.released.store(false, Ordering::Relaxed);
+        c.queue.push(Waiting {
+            target,
+            then: Then::Wake(Arc::clone(&me)),
+        });
+        self.take_lead(&mut c);
+        drop(c);
+        while !me.released.load(Ordering::Acquire) {
             std::thread::park();
-            match me.state.load(Ordering::Acquire) {
-                RELEASED => return false,
-                LEAD => return true,
-                _ if done.load(Ordering::Acquire) >= target => {
-                    let mut c = lock(&self.commit);
-                    match me.state.load(Ordering::Acquire) {
-                        RELEASED => return false,
-                        LEAD => return true,
-                        _ => {
-                            for list in &mut c.waiting {
-                                list.retain(|w| !Arc::ptr_eq(w, me));
-                            }
-                            return false;
-                        }
-                    }
-                }
-                _ => {}
+        }
+    }
+
+    /// Gives the committer the lead if no one has it: something was queued.
+    fn take_lead(&self, c: &mut Commit) {
+        if !c.leading {
+            c.leading = true;
+            c.committer = true;
+            self.commit_wake.notify_one();
+        }
+    }
+
+    /// A connection's round: writes (and fsyncs) what was fed, then hands the lead to the
+    /// committer if anything was queued meanwhile.
+    fn lead(&self, server: &Server) {
+        self.write_round(server, self.fed());
+        let mut c = lock(&self.commit);
+        if c.queue.is_empty() {
+            c.leading = false;
+        } else {
+            c.committer = true;
+            self.commit_wake.notify_one();
+        }
+    }
+
+    /// Writes (and fsyncs, as the policy says) the stream if it is not done up to `end`.
+    /// A panic is contained: the round ends and releases what waits for it either way.
+    fn write_round(&self, server: &Server, end: u64) {
+        let write = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut f = lock(&self.file);
+            if self.done().load(Ordering::Acquire) < end {
+                self.flush_locked(server, &mut f, false);
             }
+        }));
+        if write.is_err() {
+            server
+                .log
+                .warning("Writing the AOF failed unexpectedly; carrying on");
         }
     }
 
@@ -1086,13 +1148,51 @@ fn remove_files(paths: Vec<PathBuf>) {
 // The AOF thread: background fsync and the periodic work
 // ---------------------------------------------------------------------------------------
 
-/// Starts the thread that does the background fsyncs and [`cron`].
+/// Starts the thread that does the background fsyncs and [`cron`], and the committer
+/// (see [`Aof::reply_after`]).
 pub fn start_thread(server: &std::sync::Arc<Server>) -> io::Result<()> {
-    let server = std::sync::Arc::clone(server);
+    let background = std::sync::Arc::clone(server);
     std::thread::Builder::new()
         .name("redlite-aof".into())
-        .spawn(move || aof_thread(&server))
+        .spawn(move || aof_thread(&background))?;
+    let committer = std::sync::Arc::clone(server);
+    std::thread::Builder::new()
+        .name("redlite-aof-commit".into())
+        .spawn(move || commit_thread(&committer))
         .map(|_| ())
+}
+
+/// The committer: given the lead, it runs rounds while anything is queued, each one
+/// writing (and fsyncing) what was fed, then releasing what the round covers in the
+/// order it was queued (so a client's replies go out in order), outside the lock.
+fn commit_thread(server: &Server) {
+    let aof = &server.aof;
+    let mut c = lock(&aof.commit);
+    loop {
+        while !c.committer {
+            c = aof.commit_wake.wait(c).unwrap_or_else(|e| e.into_inner());
+        }
+        while !c.queue.is_empty() {
+            // Connections ready to run go first, so that their commands join this round
+            // (as Redis serves every ready client before its one write and fsync).
+            drop(c);
+            std::thread::yield_now();
+            let end = aof.fed();
+            aof.write_round(server, end);
+            c = lock(&aof.commit);
+            let (covered, later): (Vec<Waiting>, Vec<Waiting>) = std::mem::take(&mut c.queue)
+                .into_iter()
+                .partition(|w| w.target <= end);
+            c.queue = later;
+            drop(c);
+            for w in covered {
+                w.then.release();
+            }
+            c = lock(&aof.commit);
+        }
+        c.committer = false;
+        c.leading = false;
+    }
 }
 
 fn aof_thread(server: &Server) {
