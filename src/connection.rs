@@ -130,6 +130,10 @@ impl<R: Read> Connection<'_, R> {
         let server = self.server;
         let mut held = command::Held::new(&server.store);
         self.parser.max_bulk_len = self.server.proto_max_bulk_len();
+        if self.client.authenticated && !self.client.master && !self.parser.in_request() {
+            let input = &self.reader.buffer()[..end];
+            command::prefetch_batch(server, &self.client, &mut held, input);
+        }
         while at < end {
             // Before authentication requests are held to Redis's small limits; checked
             // per request, so an AUTH lifts them for the next one.

@@ -568,13 +568,116 @@ impl<'s> Held<'s> {
 /// locks the keyspace before the command), CLIENT PAUSE (a paused command waits), and
 /// client-side caching (invalidations for others leave once the lock is released).
 fn keeps_lock(ctx: &Ctx, cmd: &Command) -> bool {
+    keeps_lock_for(ctx.server, ctx.client, cmd)
+}
+
+/// [`keeps_lock`] for a client outside a command's context.
+fn keeps_lock_for(server: &Server, client: &ClientState, cmd: &Command) -> bool {
     matches!(cmd.handler, Handler::Write(_))
         && cmd.flags & flags::BLOCKING == 0
-        && ctx.client.multi.is_none()
-        && !ctx.client.master
-        && ctx.server.memory.maxmemory() == 0
-        && !ctx.server.pause.is_on()
-        && !ctx.server.tracking.active()
+        && client.multi.is_none()
+        && !client.master
+        && server.memory.maxmemory() == 0
+        && !server.pause.is_on()
+        && !server.tracking.active()
+}
+
+/// Before a batch of pipelined requests runs, brings the table chains of the keys they
+/// name into the cache together (see [`crate::store::Db::prefetch`]), so that their
+/// cache misses overlap rather than stall each command in turn. The keys are hashed
+/// first, without a lock; the loads then run under the write lock the batch's first
+/// command takes anyway when it is a write that keeps it (`held` then keeps it for that
+/// command), else under the read lock if it is free at once. Only for two requests or
+/// more (a lone request's lookup waits for memory either way) and a dataset too big to
+/// stay in the cache.
+pub fn prefetch_batch(server: &Server, client: &ClientState, held: &mut Held, input: &[u8]) {
+    use crate::store::table::PREFETCH_MAX;
+    // The first two requests: the first's name, and each one's second argument.
+    let mut name: &[u8] = &[];
+    let mut seconds: [Option<&[u8]>; 2] = [None; 2];
+    let mut requests = 0;
+    crate::resp::parse::peek_requests(input, |args| {
+        if requests == 0 {
+            name = args.first().copied().unwrap_or_default();
+        }
+        seconds[requests] = args.get(1).copied();
+        requests += 1;
+        requests < 2
+    });
+    // One key filled over and over (LPUSH, HSET... of one key) has nothing to overlap.
+    if requests < 2
+        || seconds[0] == seconds[1]
+        || server.store.used_memory() < crate::store::PREFETCH_MIN_BYTES
+    {
+        return;
+    }
+    let first = lookup(name);
+    let mut hashes = [0usize; PREFETCH_MAX];
+    let n = batch_key_hashes(first, input, &mut hashes);
+    if n < 2 {
+        return;
+    }
+    let hashes = &hashes[..n];
+    if first.is_some_and(|c| keeps_lock_for(server, client, c)) {
+        if held.guard.is_none() {
+            held.runs = 0;
+            held.guard = held.store.write_or_busy();
+        }
+        if let Some(ks) = &held.guard {
+            ks.db(client.db).prefetch(hashes);
+        }
+    } else if let Some(ks) = held.store.try_read() {
+        ks.db(client.db).prefetch(hashes);
+    }
+}
+
+/// [`prefetch_batch`]'s walk of the batch: the hashes of each request's keys, by the
+/// command table's key positions (for a request of at most three arguments, its second:
+/// the key of `INCR key`, `SET key value`, `LPUSH key element`... without the table
+/// lookup), into `hashes`; how many. A batch whose first four requests name one key (a
+/// list or a hash being filled) is given up.
+fn batch_key_hashes(first: Option<&'static Command>, input: &[u8], hashes: &mut [usize]) -> usize {
+    let mut n = 0;
+    let mut requests = 0;
+    let mut previous: &[u8] = &[];
+    // The last command looked up, by name: a pipeline mostly repeats one.
+    let mut last: (&[u8], Option<&'static Command>) = (&[], first);
+    crate::resp::parse::peek_requests(input, |args| {
+        requests += 1;
+        let (first, last_key, step) = if args.len() <= 3 {
+            (1, 1, 1)
+        } else {
+            let name = args[0];
+            if requests > 1 && name != last.0 {
+                last.1 = lookup(name);
+            }
+            last.0 = name;
+            last.1.map_or((1, 1, 1), |c| c.keys)
+        };
+        let argc = args.len() as i32;
+        let last_key = if last_key < 0 {
+            argc + last_key
+        } else {
+            last_key.min(argc - 1)
+        };
+        if first > 0 && step > 0 {
+            for i in (first..=last_key).step_by(step as usize) {
+                let key = args[i as usize];
+                if n == hashes.len() {
+                    break;
+                }
+                // Repeats are looked for only while deciding whether to give up.
+                if requests <= 4 && n > 0 && previous == key {
+                    continue;
+                }
+                previous = key;
+                hashes[n] = crate::store::table::key_hash(key);
+                n += 1;
+            }
+        }
+        n < hashes.len() && (requests < 4 || n > 1)
+    });
+    n
 }
 
 /// [`execute`] with a write lock that may be held from the previous command and may be

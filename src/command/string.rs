@@ -7,7 +7,7 @@ use crate::resp::Args;
 use crate::store::class::{GENERIC, STRING};
 use crate::store::{Db, Entry, Keyspace, StrOrigin};
 use crate::util::num::{
-    format_long_double_human, i64_to_bytes, parse_i64, parse_long_double, LongDouble,
+    format_long_double_human, i64_digits, parse_i64, parse_long_double, LongDouble,
 };
 
 pub const COMMANDS: &[Command] = &[
@@ -490,14 +490,14 @@ fn incr_by(ctx: &mut Ctx, ks: &mut Keyspace, key: &[u8], by: i64) -> CmdResult {
     let db = ks.db_mut(ctx.client.db);
     let new = match db.get_mut(key, ctx.now_ms) {
         None => {
-            db.set_str(key, &i64_to_bytes(by), false, ctx.now_ms);
+            db.set_str(key, i64_digits(by, &mut [0; 20]), false, ctx.now_ms);
             by
         }
         Some(entry) => {
             let mut s = entry.str_mut().ok_or(CmdError::WrongType)?;
             let current = parse_i64(s.get()).ok_or(CmdError::NotInteger)?;
             let new = current.checked_add(by).ok_or(CmdError::Overflow)?;
-            s.set(&i64_to_bytes(new));
+            s.set(i64_digits(new, &mut [0; 20]));
             new
         }
     };

@@ -346,6 +346,13 @@ impl Parser {
     ) -> Result<Option<(u8, Option<i64>)>, ProtocolError> {
         let rest = &input[*pos..];
         if self.line.is_empty() {
+            // Fastest path: the whole line is in this read and its number is at most 18
+            // digits without a sign or a leading zero (what clients send): read in the
+            // same pass that finds the line's end.
+            if let Some(line) = short_number_line(rest) {
+                *pos += line.0;
+                return Ok(Some(line.1));
+            }
             // Fast path: the whole line is in this read.
             if let Some(i) = rest.iter().position(|&b| b == b'\r' || b == 0) {
                 if rest[i] == b'\r' && i + 1 < rest.len() {
@@ -374,6 +381,88 @@ impl Parser {
         }
         Ok(None)
     }
+}
+
+/// The most arguments of one request [`peek_requests`] shows (the rest are skipped).
+pub const PEEK_ARGS: usize = 24;
+
+/// Walks the complete multibulk requests at the start of `input` without copying or
+/// keeping any state, handing each one's first [`PEEK_ARGS`] arguments to `each` until it
+/// returns false. It stops at the first thing that is not a whole well-formed multibulk
+/// request (an inline request, a partial one, a malformed header): that and what follows
+/// are the [`Parser`]'s alone to judge. A look ahead for hints (which keys a pipelined
+/// batch will touch), never a substitute for parsing.
+pub fn peek_requests<'a>(input: &'a [u8], mut each: impl FnMut(&[&'a [u8]]) -> bool) {
+    let mut at = 0;
+    let mut args: [&[u8]; PEEK_ARGS] = [&[]; PEEK_ARGS];
+    while at < input.len() {
+        let Some(n) = peek_number(input, &mut at, b'*') else {
+            return;
+        };
+        for i in 0..n {
+            let Some(len) = peek_number(input, &mut at, b'$') else {
+                return;
+            };
+            let end = match at.checked_add(len) {
+                Some(end) if input.get(end..end + 2) == Some(&b"\r\n"[..]) => end,
+                _ => return,
+            };
+            if let Some(arg) = args.get_mut(i) {
+                *arg = &input[at..end];
+            }
+            at = end + 2;
+        }
+        if !each(&args[..n.min(PEEK_ARGS)]) {
+            return;
+        }
+    }
+}
+
+/// The decimal number of a `*N` or `$N` header line at `*at` (moved past the line).
+fn peek_number(input: &[u8], at: &mut usize, tag: u8) -> Option<usize> {
+    let rest = input.get(*at..)?;
+    if rest.first() != Some(&tag) {
+        return None;
+    }
+    let mut n = 0usize;
+    let mut i = 1;
+    while let Some(&d) = rest.get(i) {
+        if !d.is_ascii_digit() || i > 18 {
+            break;
+        }
+        n = n * 10 + usize::from(d - b'0');
+        i += 1;
+    }
+    if i == 1 || rest.get(i..i + 2) != Some(&b"\r\n"[..]) {
+        return None;
+    }
+    *at += i + 2;
+    Some(n)
+}
+
+/// A header line at the start of `rest` whose number is 1 to 18 plain digits (no sign,
+/// no leading zero), ended by `\r` and one more byte: its length with the terminator,
+/// and what [`line_value`] makes of it. `None` for any other line, which
+/// [`Parser::header`]'s general path then reads.
+fn short_number_line(rest: &[u8]) -> Option<(usize, (u8, Option<i64>))> {
+    let (&first, digits) = rest.split_first()?;
+    if first == b'\r' || first == 0 {
+        return None;
+    }
+    let mut n: i64 = 0;
+    let mut i = 0;
+    while let Some(&d) = digits.get(i) {
+        if !d.is_ascii_digit() || i == 18 {
+            break;
+        }
+        n = n * 10 + i64::from(d - b'0');
+        i += 1;
+    }
+    let leading_zero = i > 1 && digits[0] == b'0';
+    if i == 0 || leading_zero || digits.get(i) != Some(&b'\r') || digits.len() < i + 2 {
+        return None;
+    }
+    Some((i + 3, (first, Some(n))))
 }
 
 fn line_value(line: &[u8]) -> (u8, Option<i64>) {
@@ -775,5 +864,100 @@ mod tests {
             parser.parse(&second, &mut args),
             Err(ProtocolError::UnauthenticatedMultibulkLength)
         );
+    }
+
+    /// What [`peek_requests`] shows of `input`: each request's arguments.
+    fn peeked(input: &[u8]) -> Vec<Vec<Vec<u8>>> {
+        let mut seen = Vec::new();
+        peek_requests(input, |args| {
+            seen.push(args.iter().map(|a| a.to_vec()).collect());
+            true
+        });
+        seen
+    }
+
+    #[test]
+    fn peek_shows_the_whole_requests_the_parser_would_parse() {
+        let input = b"*2\r\n$4\r\nINCR\r\n$3\r\nk:1\r\n*3\r\n$3\r\nSET\r\n$0\r\n\r\n$2\r\nv\n\r\n*1\r\n$4\r\nPING\r\n";
+        assert_eq!(peeked(input), parse_all(input, input.len()).unwrap());
+        // A request cut anywhere is left out, with everything after it.
+        for cut in 0..input.len() {
+            let whole = parse_all(&input[..cut], cut.max(1)).unwrap();
+            assert_eq!(peeked(&input[..cut]), whole, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn peek_stops_where_the_parser_must_judge() {
+        let two = b"*1\r\n$4\r\nPING\r\n";
+        for rest in [
+            &b"PING\r\n"[..],
+            b"*-1\r\n",
+            b"*1\r\n$-1\r\n",
+            b"*1\r\n$x\r\n",
+            b"*1\r\n:4\r\nPING\r\n",
+            b"*1\r\n$4\r\nPINGxx",
+            b"*1\r\n$99999999999999999999\r\n",
+            b"*\r\n",
+        ] {
+            let input = [&two[..], rest, &two[..]].concat();
+            assert_eq!(peeked(&input), vec![words(&["PING"])], "{rest:?}");
+        }
+        // The callback ends the walk, and long requests show their first arguments.
+        let many: Vec<String> = (0..PEEK_ARGS + 5).map(|i| i.to_string()).collect();
+        let mut input = format!("*{}\r\n", many.len());
+        for a in &many {
+            input += &format!("${}\r\n{a}\r\n", a.len());
+        }
+        let input = input.repeat(2);
+        let mut calls = 0;
+        peek_requests(input.as_bytes(), |args| {
+            calls += 1;
+            let expected: Vec<&[u8]> = many[..PEEK_ARGS].iter().map(|a| a.as_bytes()).collect();
+            assert_eq!(args, &expected[..]);
+            false
+        });
+        assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn the_short_number_path_reads_lines_as_the_general_one() {
+        // The general reading: the line up to the first '\r' (with one more byte after
+        // it) or NUL, its first byte and its number.
+        let general = |rest: &[u8]| {
+            let i = rest.iter().position(|&b| b == b'\r' || b == 0)?;
+            (rest[i] == b'\r' && i + 1 < rest.len()).then(|| (i + 2, line_value(&rest[..i])))
+        };
+        let lines: [&[u8]; 16] = [
+            b"*0\r\n",
+            b"*3\r\n$3\r\n",
+            b"$12\r\nabc",
+            b"*01\r\n",
+            b"$999999999999999999\r\n",
+            b"$9999999999999999999\r\n",
+            b"$99999999999999999999\r\n",
+            b"*-1\r\n",
+            b"*\r\n",
+            b"*5\rX",
+            b"*5\r",
+            b"*5",
+            b"\r5\r\n",
+            b"x7\r\n",
+            b"$1\x002\r\n",
+            b"$+1\r\n",
+        ];
+        for line in lines {
+            if let Some(fast) = short_number_line(line) {
+                assert_eq!(
+                    Some(fast),
+                    general(line),
+                    "{:?}",
+                    String::from_utf8_lossy(line)
+                );
+            }
+        }
+        assert_eq!(short_number_line(b"$42\r\n"), Some((5, (b'$', Some(42)))));
+        assert_eq!(short_number_line(b"*01\r\n"), None);
+        assert_eq!(short_number_line(b"*5\r"), None);
     }
 }

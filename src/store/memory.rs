@@ -77,7 +77,11 @@ pub fn sampled(len: usize, samples: usize, costs: impl Iterator<Item = usize>) -
     if seen == 0 || seen >= len {
         return total;
     }
-    (total as u128 * len as u128 / seen as u128) as usize
+    // In 64 bits when the product fits (a u128 division is a library call).
+    match total.checked_mul(len) {
+        Some(product) => product / seen,
+        None => (total as u128 * len as u128 / seen as u128) as usize,
+    }
 }
 
 /// Formats a byte count as Redis's `bytesToHuman` does (`1.50M`, `512B`).

@@ -143,6 +143,10 @@ const EMBSTR_MAX: usize = 44;
 /// Redis's `OBJ_SHARED_INTEGERS`: integers below it are shared objects.
 const SHARED_INTEGERS: i64 = 10_000;
 
+/// The smallest memory account (bytes) for which [`Db::prefetch`] is worth its hashing:
+/// a smaller dataset mostly stays in a core's own cache.
+pub const PREFETCH_MIN_BYTES: usize = 1 << 20;
+
 /// The refcount Redis reports for a shared object (`OBJ_SHARED_REFCOUNT`).
 pub const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 
@@ -1014,6 +1018,12 @@ impl Db {
             return None;
         }
         Some(entry)
+    }
+
+    /// Brings the table chains of the keys with these [`table::key_hash`]es into the
+    /// cache ahead of their lookups (see [`table::Table::prefetch`]).
+    pub fn prefetch(&self, hashes: &[usize]) {
+        self.table.prefetch(hashes);
     }
 
     /// Looks a key up for writing, removing it first if it has expired. The key counts
@@ -2338,6 +2348,17 @@ impl Store {
             drop(g);
             self.wait_resumed();
         }
+    }
+
+    /// The read lock if it is free right now and no busy script owns the keyspace (for
+    /// work that is only worth doing without a wait, as [`Db::prefetch`]).
+    pub fn try_read(&self) -> Option<RwLockReadGuard<'_, Keyspace>> {
+        let g = match self.keyspace.try_read() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        (!self.paused.load(Ordering::Acquire)).then_some(g)
     }
 
     /// The write lock, once no busy script owns the keyspace.

@@ -63,6 +63,11 @@ type Link<T> = Option<Box<Node<T>>>;
 /// The smallest bucket array, once anything is stored.
 const MIN_BUCKETS: usize = 4;
 
+/// The most keys one [`Table::prefetch`] brings in: a batch of 16 MSETs of 10 keys
+/// (redis-benchmark's `-P 16`), and few enough that their chains (two cache lines a key)
+/// stay in a core's cache until their commands run.
+pub const PREFETCH_MAX: usize = 256;
+
 /// An empty bucket array allocated ahead of a resize ([`Table::fit_into`]), so that the
 /// lock the table is under need not be held while it is allocated and cleared: for a
 /// million keys, 16 MB written, 6 ms of the keyspace's write lock.
@@ -207,6 +212,12 @@ impl KeyHash {
 pub struct Slot {
     hash: KeyHash,
     depth: usize,
+}
+
+/// The hash `key` is filed under in every table of this process (for
+/// [`Table::prefetch`]).
+pub fn key_hash(key: &[u8]) -> usize {
+    hash(key)
 }
 
 /// An array of `n` empty buckets.
@@ -424,6 +435,29 @@ impl<T: Keyed, R: Resizing<T>> Table<T, R> {
                 .expect("a slot of the table as it is");
         }
         &mut node.item
+    }
+
+    /// Brings the chains of up to [`PREFETCH_MAX`] keys, given by their [`key_hash`]es,
+    /// into the cache before they are looked up, so that their cache misses overlap
+    /// instead of coming one after another: a pipelined batch of writes over many keys
+    /// otherwise waits for two misses (bucket, node) per command, a third of its CPU
+    /// time. Every bucket first, then every chain's first node: each pass is loads that
+    /// do not depend on one another, so the CPU has them in flight together (std has no
+    /// prefetch instruction callable without `unsafe`; a load whose value nobody waits
+    /// for serves). The hashes are taken by the caller, before it takes the lock this
+    /// table is under.
+    pub fn prefetch(&self, hashes: &[usize]) {
+        if self.len == 0 {
+            return;
+        }
+        let hashes = &hashes[..hashes.len().min(PREFETCH_MAX)];
+        let mut heads: [Option<&Node<T>>; PREFETCH_MAX] = [None; PREFETCH_MAX];
+        for (head, &h) in heads.iter_mut().zip(hashes) {
+            *head = self.home(h).as_deref();
+        }
+        for node in heads[..hashes.len()].iter().flatten() {
+            std::hint::black_box(node.item.key().first());
+        }
     }
 
     /// The element with this key, writable. The caller must not change its key.
@@ -940,6 +974,29 @@ mod tests {
         for i in 0..=64 {
             assert_eq!(t.get(&key(i)).map(|it| it.1), Some(i));
         }
+    }
+
+    #[test]
+    fn prefetch_reads_both_arrays_of_a_rehash_and_changes_nothing() {
+        let mut t: Table<Item, Incremental<Item>> = Table::default();
+        t.prefetch(&[key_hash(b"none yet")]);
+        for i in 0..64 {
+            t.insert_new(Item(key(i), i));
+        }
+        while t.rehash(usize::MAX) {}
+        // Mid-rehash: some keys in the old array, some in the new one.
+        assert!(t.grow_into(Buckets::new(128)).is_none());
+        t.rehash(8);
+        assert!(t.is_rehashing());
+        // Present and missing keys, more than one call takes.
+        let keys: Vec<Vec<u8>> = (0..2 * PREFETCH_MAX as u32).map(|i| key(i * 3)).collect();
+        let hashes: Vec<usize> = keys.iter().map(|k| key_hash(k)).collect();
+        t.prefetch(&hashes);
+        assert_eq!(t.len(), 64);
+        for i in 0..64 {
+            assert_eq!(t.get(&key(i)).map(|it| it.1), Some(i));
+        }
+        assert!(t.get(&key(64)).is_none());
     }
 
     #[test]

@@ -80,7 +80,12 @@ pub fn parse_u64_max(s: &[u8], max: u64) -> Option<u64> {
 
 /// Appends the decimal form of `v` to `out` without going through `fmt`.
 pub fn push_i64(out: &mut Vec<u8>, v: i64) {
-    let mut buf = [0u8; 20];
+    out.extend_from_slice(i64_digits(v, &mut [0; 20]));
+}
+
+/// The decimal form of `v`, written at the end of `buf` (20 bytes hold any `i64` with
+/// its sign): for a caller that copies it once and wants no allocation in between.
+pub fn i64_digits(v: i64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     let mut n = v.unsigned_abs();
     loop {
@@ -92,9 +97,10 @@ pub fn push_i64(out: &mut Vec<u8>, v: i64) {
         }
     }
     if v < 0 {
-        out.push(b'-');
+        i -= 1;
+        buf[i] = b'-';
     }
-    out.extend_from_slice(&buf[i..]);
+    &buf[i..]
 }
 
 /// The decimal form of `v` as bytes.
