@@ -9,7 +9,7 @@
 //! stops at a NUL byte, so `"and\0x"` is AND; [`cstr`] reproduces that.
 
 use super::string::get_str;
-use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
+use super::{int_arg, is, read_key_mut, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::store::class::{GENERIC, STRING};
 use crate::store::{Db, Keyspace, StrMut, StrOrigin, Value};
@@ -355,18 +355,11 @@ fn bitop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
             "BITOP NOT must be called with a single source key.",
         ));
     }
-    let db = ks.db_mut(ctx.client.db);
     let mut result: Vec<u8> = Vec::new();
     for (i, key) in args.iter().enumerate().skip(3) {
-        let src = match db.lookup_read(key, ctx.now_ms) {
-            None => {
-                ctx.client.stats.keyspace_misses += 1;
-                &[][..]
-            }
-            Some(entry) => {
-                ctx.client.stats.keyspace_hits += 1;
-                entry.str().ok_or(CmdError::WrongType)?
-            }
+        let src = match read_key_mut(ctx, ks, key) {
+            None => &[][..],
+            Some(entry) => entry.str().ok_or(CmdError::WrongType)?,
         };
         if i == 3 {
             result = match op {
@@ -378,6 +371,7 @@ fn bitop(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         }
     }
     let (dbi, dest) = (ctx.client.db, &args[2]);
+    let db = ks.db_mut(dbi);
     if !result.is_empty() {
         // Redis's `setKey`: a write lookup first, so an expired destination expires.
         db.get_mut(dest, ctx.now_ms);

@@ -11,7 +11,7 @@ use super::keys::{parse_cursor, parse_scan_options, write_scan_reply};
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::store::class::{GENERIC, HASH};
-use crate::store::{Db, Hash, Keyspace, Value};
+use crate::store::{Db, Entry, Hash, Keyspace, Value};
 use crate::util::glob;
 use crate::util::num::{
     format_long_double_human, i64_to_bytes, parse_i64, parse_long_double, LongDouble,
@@ -45,16 +45,7 @@ fn read_hash<'a>(
     ks: &'a Keyspace,
     key: &[u8],
 ) -> Result<Option<&'a Hash>, CmdError> {
-    let entry = ks.db(ctx.client.db).get(key, ctx.now_ms);
-    if entry.is_some() {
-        ctx.client.stats.keyspace_hits += 1;
-    } else {
-        ctx.client.stats.keyspace_misses += 1;
-    }
-    match entry {
-        None => Ok(None),
-        Some(e) => e.hash().map(Some).ok_or(CmdError::WrongType),
-    }
+    super::read_typed(ctx, ks, key, Entry::hash)
 }
 
 /// The hash at `key` for writing, created empty if absent (Redis's

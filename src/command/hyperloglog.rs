@@ -9,7 +9,7 @@
 //! and a valid cache, and only else under the write lock; WATCH, tracking and the
 //! replication stream see a PFCOUNT only when it stored a cardinality, as in Redis.
 
-use super::{is, CmdError, CmdResult, Command, Ctx, Handler};
+use super::{count_lookup, is, read_key_mut, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::store::class::STRING;
 use crate::store::hll::{self, Encoding};
@@ -63,10 +63,10 @@ fn merge_keys<'a>(
 /// hit or miss and merges it. Whether it was dense.
 fn merge_one(ctx: &mut Ctx, found: Option<&Entry>, max: &mut [u8]) -> Result<bool, CmdError> {
     let Some(entry) = found else {
-        ctx.client.stats.keyspace_misses += 1;
+        count_lookup(ctx, false);
         return Ok(false);
     };
-    ctx.client.stats.keyspace_hits += 1;
+    count_lookup(ctx, true);
     let bytes = entry.str();
     let dense = check(bytes)? == Encoding::Dense;
     hll::merge_into(max, bytes.unwrap_or_default()).map_err(corrupt)?;
@@ -118,12 +118,10 @@ fn pfcount(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         return Ok(());
     }
     let key = &args[1];
-    let Some(entry) = ks.db_mut(dbi).lookup_read(key, ctx.now_ms) else {
-        ctx.client.stats.keyspace_misses += 1;
+    let Some(entry) = read_key_mut(ctx, ks, key) else {
         ctx.out.int(0);
         return Ok(());
     };
-    ctx.client.stats.keyspace_hits += 1;
     let mut s = entry.str_mut().ok_or(CmdError::WrongType)?;
     check(Some(s.get()))?;
     // Redis unshares the value before it looks at the cache.
@@ -157,7 +155,7 @@ fn pfcount_read(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> Result<bool, CmdEr
     // Touched only once it answers: the write way touches it again otherwise (an LFU
     // counter would count two accesses).
     let Some(entry) = db.peek(&args[1], ctx.now_ms) else {
-        ctx.client.stats.keyspace_misses += 1;
+        count_lookup(ctx, false);
         ctx.out.int(0);
         return Ok(true);
     };
@@ -172,12 +170,12 @@ fn pfcount_read(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> Result<bool, CmdEr
         },
         Err(e) => {
             entry.touch(&db.clock());
-            ctx.client.stats.keyspace_hits += 1;
+            count_lookup(ctx, true);
             return Err(e);
         }
     };
     entry.touch(&db.clock());
-    ctx.client.stats.keyspace_hits += 1;
+    count_lookup(ctx, true);
     ctx.out.int(card as i64);
     Ok(true)
 }

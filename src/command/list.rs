@@ -19,7 +19,7 @@
 
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::{Args, Reply};
-use crate::store::{class, Keyspace, List, Value};
+use crate::store::{class, Entry, Keyspace, List, Value};
 use crate::util::num::parse_i64;
 
 /// The list commands, as COMMAND INFO reports them.
@@ -127,15 +127,7 @@ fn read_list<'a>(
     ks: &'a Keyspace,
     key: &[u8],
 ) -> Result<Option<&'a List>, CmdError> {
-    let entry = ks.db(ctx.client.db).get(key, ctx.now_ms);
-    match entry {
-        Some(_) => ctx.client.stats.keyspace_hits += 1,
-        None => ctx.client.stats.keyspace_misses += 1,
-    }
-    match entry {
-        None => Ok(None),
-        Some(e) => e.list().map(Some).ok_or(CmdError::WrongType),
-    }
+    super::read_typed(ctx, ks, key, Entry::list)
 }
 
 /// The list at `key` for writing (Redis's `lookupKeyWrite` plus `checkType`): `Ok(None)`

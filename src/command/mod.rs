@@ -61,7 +61,7 @@ use std::sync::OnceLock;
 use crate::client::ClientState;
 use crate::resp::{Args, Reply};
 use crate::state::Server;
-use crate::store::Keyspace;
+use crate::store::{Entry, Keyspace};
 
 /// What a command may need while it runs.
 pub struct Ctx<'a> {
@@ -84,6 +84,50 @@ pub fn count_lookup(ctx: &mut Ctx, found: bool) {
     } else {
         ctx.client.stats.keyspace_misses += 1;
     }
+}
+
+/// Looks `key` up for reading under the read lock, as Redis's `lookupKeyRead` does: an
+/// expired key is absent (a miss), a miss fires `keymiss` (while those are on), and the
+/// hit or miss is counted ([`count_lookup`]).
+pub fn read_key<'a>(ctx: &mut Ctx, ks: &'a Keyspace, key: &[u8]) -> Option<&'a Entry> {
+    let entry = ks.db(ctx.client.db).get(key, ctx.now_ms);
+    count_lookup(ctx, entry.is_some());
+    entry
+}
+
+/// [`read_key`] under the write lock, for the write commands that look a key up as
+/// Redis's `lookupKeyRead` does (GETDEL, BITOP's sources...): an expired key is removed
+/// at once.
+pub fn read_key_mut<'a>(ctx: &mut Ctx, ks: &'a mut Keyspace, key: &[u8]) -> Option<&'a mut Entry> {
+    let entry = ks.db_mut(ctx.client.db).lookup_read(key, ctx.now_ms);
+    count_lookup(ctx, entry.is_some());
+    entry
+}
+
+/// [`read_key`] and Redis's `checkType`: the value at `key` as the type `as_type` picks
+/// (`Entry::list`, `Entry::zset`...), `Ok(None)` if absent, `WRONGTYPE` if the key holds
+/// another type.
+pub fn read_typed<'a, T: ?Sized>(
+    ctx: &mut Ctx,
+    ks: &'a Keyspace,
+    key: &[u8],
+    as_type: impl FnOnce(&'a Entry) -> Option<&'a T>,
+) -> Result<Option<&'a T>, CmdError> {
+    read_key(ctx, ks, key)
+        .map(|e| as_type(e).ok_or(CmdError::WrongType))
+        .transpose()
+}
+
+/// [`read_typed`] under the write lock ([`read_key_mut`]).
+pub fn read_typed_mut<'a, T: ?Sized>(
+    ctx: &mut Ctx,
+    ks: &'a mut Keyspace,
+    key: &[u8],
+    as_type: impl FnOnce(&'a mut Entry) -> Option<&'a mut T>,
+) -> Result<Option<&'a mut T>, CmdError> {
+    read_key_mut(ctx, ks, key)
+        .map(|e| as_type(e).ok_or(CmdError::WrongType))
+        .transpose()
 }
 
 /// A command's failure: one error reply, and the connection stays open.

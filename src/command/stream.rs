@@ -25,7 +25,7 @@ use crate::client::Blocked;
 use crate::resp::{Args, Reply};
 use crate::store::blocking::{Attempt, Waiter};
 use crate::store::stream::{Consumer, EntryRef, Group, Nack, Stream, StreamId, Trim, TrimStrategy};
-use crate::store::{class, Key, Keyspace, Value};
+use crate::store::{class, Entry, Key, Keyspace, Value};
 
 #[rustfmt::skip]
 pub const COMMANDS: &[Command] = &[
@@ -158,15 +158,7 @@ fn read_stream<'a>(
     ks: &'a Keyspace,
     key: &[u8],
 ) -> Result<Option<&'a Stream>, CmdError> {
-    let entry = ks.db(ctx.client.db).get(key, ctx.now_ms);
-    match entry {
-        Some(_) => ctx.client.stats.keyspace_hits += 1,
-        None => ctx.client.stats.keyspace_misses += 1,
-    }
-    match entry {
-        None => Ok(None),
-        Some(e) => e.stream().map(Some).ok_or(CmdError::WrongType),
-    }
+    super::read_typed(ctx, ks, key, Entry::stream)
 }
 
 /// The stream at `key` looked up for reading by a write command (`lookupKeyRead`).
@@ -175,15 +167,7 @@ fn lookup_read<'a>(
     ks: &'a mut Keyspace,
     key: &[u8],
 ) -> Result<Option<&'a mut Stream>, CmdError> {
-    let entry = ks.db_mut(ctx.client.db).lookup_read(key, ctx.now_ms);
-    match entry {
-        Some(_) => ctx.client.stats.keyspace_hits += 1,
-        None => ctx.client.stats.keyspace_misses += 1,
-    }
-    match entry {
-        None => Ok(None),
-        Some(e) => e.stream_mut().map(Some).ok_or(CmdError::WrongType),
-    }
+    super::read_typed_mut(ctx, ks, key, Entry::stream_mut)
 }
 
 /// The stream at `key` for writing (`lookupKeyWrite`).

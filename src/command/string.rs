@@ -2,7 +2,7 @@
 //! GETDEL, MGET, MSET, MSETNX, the INCR family, INCRBYFLOAT, APPEND, STRLEN,
 //! GETRANGE/SUBSTR, SETRANGE and LCS.
 
-use super::{count_lookup, int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
+use super::{count_lookup, int_arg, is, read_key, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::store::class::{GENERIC, STRING};
 use crate::store::{Db, Entry, Keyspace, StrOrigin};
@@ -35,21 +35,13 @@ pub const COMMANDS: &[Command] = &[
     Command::new("lcs", Handler::Read(lcs)),
 ];
 
-/// Looks `key` up for reading, counting a keyspace hit or miss as Redis's
-/// `lookupKeyRead` does.
-fn read_lookup<'a>(ctx: &mut Ctx, ks: &'a Keyspace, key: &[u8]) -> Option<&'a Entry> {
-    let entry = ks.db(ctx.client.db).get(key, ctx.now_ms);
-    count_lookup(ctx, entry.is_some());
-    entry
-}
-
 /// The string stored at `key`: `Ok(None)` if absent, `WRONGTYPE` if not a string.
 pub fn get_str<'a>(
     ctx: &mut Ctx,
     ks: &'a Keyspace,
     key: &[u8],
 ) -> Result<Option<&'a [u8]>, CmdError> {
-    match read_lookup(ctx, ks, key) {
+    match read_key(ctx, ks, key) {
         None => Ok(None),
         Some(entry) => entry.str().map(Some).ok_or(CmdError::WrongType),
     }
@@ -730,8 +722,8 @@ struct LcsOptions {
 /// only those at least MINMATCHLEN long) and `len`. Checks run in Redis's order: the
 /// types, the options, LEN with IDX, then the size of the table.
 fn lcs(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
-    let a = read_lookup(ctx, ks, &args[1]);
-    let b = read_lookup(ctx, ks, &args[2]);
+    let a = read_key(ctx, ks, &args[1]);
+    let b = read_key(ctx, ks, &args[2]);
     fn as_str(e: Option<&Entry>) -> Option<&[u8]> {
         e.map_or(Some(b""), Entry::str)
     }
