@@ -89,8 +89,10 @@ impl Request {
         }
     }
 
-    /// The reply to a timeout: a null array, or a null bulk for the moves.
-    fn on_timeout(&self) -> fn(&mut Reply) {
+    /// The reply when the client may not block (inside EXEC): a null array, or a null
+    /// bulk for the moves. A timeout is a null array for every request, the moves
+    /// included (Redis's `replyToBlockedClientTimedOut`).
+    fn cannot_block(&self) -> fn(&mut Reply) {
         match self {
             Request::Move { .. } => Reply::null,
             _ => Reply::null_array,
@@ -339,10 +341,10 @@ fn block_or_serve(ctx: &mut Ctx, ks: &mut Keyspace, request: Request, timeout: &
         return Ok(());
     }
     if ctx.client.in_exec {
-        (request.on_timeout())(ctx.out);
+        (request.cannot_block())(ctx.out);
         return Ok(());
     }
-    let on_timeout = request.on_timeout();
+    let on_timeout: fn(&mut Reply) = Reply::null_array;
     let keys: Vec<Key> = request.keys().into_iter().map(Key::from).collect();
     let handle = Arc::clone(&ctx.client.handle);
     let resp3 = ctx.out.resp3;
