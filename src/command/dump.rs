@@ -2,7 +2,7 @@
 //! RDB payload, back, and moved to another server. The encoding is in
 //! [`crate::persist::rdb`].
 
-use super::{count_lookup, int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
+use super::{int_arg, is, read_key, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::persist::rdb::{self, PayloadError};
 use crate::resp::Args;
 use crate::store::class::GENERIC;
@@ -23,9 +23,7 @@ pub const COMMANDS: &[Command] = &[
 /// ```
 /// The value as Redis's payload (type, value, RDB version 10, CRC-64), or nil.
 fn dump(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
-    let entry = ks.db(ctx.client.db).get(&args[1], ctx.now_ms);
-    count_lookup(ctx, entry.is_some());
-    let Some(entry) = entry else {
+    let Some(entry) = read_key(ctx, ks, &args[1]) else {
         ctx.out.null();
         return Ok(());
     };
@@ -188,7 +186,8 @@ fn migrate(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let opts = ctx.server.rdb_options();
     let mut found: Vec<(&[u8], i64, Vec<u8>)> = Vec::new();
     for i in keys {
-        if let Some(entry) = ks.db(dbi).get(&args[i], ctx.now_ms) {
+        // Each key looked up as a read: a hit or a miss, as Redis's `lookupKeyRead`.
+        if let Some(entry) = read_key(ctx, ks, &args[i]) {
             let ttl = entry
                 .expires_at()
                 .map_or(0, |at| (at as i64 - ctx.now_ms as i64).max(1));

@@ -1533,6 +1533,38 @@ mod tests {
         assert!(lookup(&[b'a'; 100]).is_none());
     }
 
+    /// The keyspace hits and misses `parts` counted, as (hits, misses).
+    fn counted(s: &mut testing::Session, parts: &[&str]) -> (u64, u64) {
+        let before = (s.client.stats.keyspace_hits, s.client.stats.keyspace_misses);
+        s.run(parts);
+        (
+            s.client.stats.keyspace_hits - before.0,
+            s.client.stats.keyspace_misses - before.1,
+        )
+    }
+
+    #[test]
+    fn read_lookups_count_once_per_key_up_to_a_wrong_type() {
+        let mut s = testing::Session::new();
+        s.run(&["SADD", "a", "1", "2"]);
+        s.run(&["SET", "str", "x"]);
+        s.run(&["SET", "w_1", "5"]);
+        assert_eq!(counted(&mut s, &["SINTER", "a", "nosuch", "a"]), (2, 1));
+        // SUNION stops at the key of the wrong type, as Redis's loop does.
+        assert_eq!(counted(&mut s, &["SUNION", "nosuch", "str", "a"]), (1, 1));
+        assert_eq!(counted(&mut s, &["ZUNION", "2", "a", "nosuch"]), (1, 1));
+        // The sorted key, then the BY and GET keys of each element.
+        assert_eq!(
+            counted(&mut s, &["SORT", "a", "BY", "w_*", "GET", "w_*"]),
+            (3, 2)
+        );
+        assert_eq!(counted(&mut s, &["GEOPOS", "nosuch", "m"]), (0, 1));
+        // Write lookups count nothing.
+        assert_eq!(counted(&mut s, &["SADD", "a", "3"]), (0, 0));
+        assert_eq!(counted(&mut s, &["SMOVE", "a", "b", "1"]), (0, 0));
+        assert_eq!(counted(&mut s, &["ZPOPMIN", "nosuch"]), (0, 0));
+    }
+
     #[test]
     fn every_name_is_lowercase_and_unique() {
         let mut seen = std::collections::HashSet::new();

@@ -22,7 +22,7 @@ use super::keys::{parse_cursor, parse_scan_options, write_scan_reply};
 use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::store::class::{GENERIC, SET};
-use crate::store::{Keyspace, Set, Value};
+use crate::store::{Entry, Keyspace, Set, Value};
 use crate::util::glob;
 use crate::util::num::parse_i64;
 use crate::util::rand::with_thread_rng;
@@ -48,12 +48,10 @@ pub const COMMANDS: &[Command] = &[
     Command::new("sscan", Handler::Read(sscan)),
 ];
 
-/// The set at `key` for reading: `Ok(None)` if absent, `WRONGTYPE` if not a set.
-fn read_set<'a>(ctx: &Ctx, ks: &'a Keyspace, key: &[u8]) -> Result<Option<&'a Set>, CmdError> {
-    match ks.db(ctx.client.db).get(key, ctx.now_ms) {
-        None => Ok(None),
-        Some(e) => e.as_set().map(Some).ok_or(CmdError::WrongType),
-    }
+/// The set at `key` for reading (Redis's `lookupKeyRead`, counted as a hit or a miss):
+/// `Ok(None)` if absent, `WRONGTYPE` if not a set.
+fn read_set<'a>(ctx: &mut Ctx, ks: &'a Keyspace, key: &[u8]) -> Result<Option<&'a Set>, CmdError> {
+    super::read_typed(ctx, ks, key, Entry::as_set)
 }
 
 /// Writes `members` as a set reply (`~` in RESP3).
@@ -402,7 +400,7 @@ fn srandmember(ctx: &mut Ctx, ks: &Keyspace, args: &Args) -> CmdResult {
 /// Every set at `keys`, `None` for a missing key; `WRONGTYPE` if any key holds another
 /// type, whatever comes before it.
 fn lookup_sets<'a>(
-    ctx: &Ctx,
+    ctx: &mut Ctx,
     ks: &'a Keyspace,
     keys: &[&[u8]],
 ) -> Result<Vec<Option<&'a Set>>, CmdError> {
@@ -413,7 +411,7 @@ fn lookup_sets<'a>(
 /// the smallest set, which is the one iterated; `None` when a key is missing (an empty
 /// intersection, known without iterating).
 fn intersection<'a>(
-    ctx: &Ctx,
+    ctx: &mut Ctx,
     ks: &'a Keyspace,
     keys: &[&[u8]],
 ) -> Result<Option<impl Iterator<Item = Cow<'a, [u8]>>>, CmdError> {
@@ -549,7 +547,7 @@ enum Op {
 /// The union of the sets at `keys`, or the members of the first that are in none of
 /// the others (Redis's `sunionDiffGenericCommand`), built as a fresh set: its encoding
 /// decides the reply's order (an intset result is sorted). Missing keys are empty sets.
-fn union_diff(ctx: &Ctx, ks: &Keyspace, keys: &[&[u8]], op: Op) -> Result<Set, CmdError> {
+fn union_diff(ctx: &mut Ctx, ks: &Keyspace, keys: &[&[u8]], op: Op) -> Result<Set, CmdError> {
     let sets = lookup_sets(ctx, ks, keys)?;
     let limits = ctx.server.limits();
     let mut result = Set::new();

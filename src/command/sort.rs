@@ -15,10 +15,10 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
+use super::{int_arg, is, read_key, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::Args;
 use crate::store::class::{GENERIC, LIST};
-use crate::store::{Db, Keyspace, Value, ValueRef};
+use crate::store::{Keyspace, Value, ValueRef};
 use crate::util::c_str;
 use crate::util::num::strtod;
 
@@ -132,14 +132,12 @@ type Output<'a> = Option<Cow<'a, [u8]>>;
 /// order (unless STORE asks for a result that must not depend on it: then it is sorted
 /// ALPHA, as Redis does for STORE and scripts).
 fn sort_output<'a>(
-    ctx: &Ctx,
+    ctx: &mut Ctx,
     ks: &'a Keyspace,
     args: &'a Args,
     opts: &SortOptions<'a>,
 ) -> Result<Vec<Output<'a>>, CmdError> {
-    let db = ks.db(ctx.client.db);
-    let now = ctx.now_ms;
-    let value = match db.get(&args[1], now).map(|e| e.value()) {
+    let value = match read_key(ctx, ks, &args[1]).map(|e| e.value()) {
         None => None,
         Some(v @ (ValueRef::List(_) | ValueRef::Set(_) | ValueRef::ZSet(_))) => Some(v),
         Some(_) => return Err(CmdError::WrongType),
@@ -217,7 +215,7 @@ fn sort_output<'a>(
         let mut bad_score = false;
         for item in &mut items {
             let weight = match by {
-                Some(pattern) => match lookup_by_pattern(db, pattern, &item.elem, now) {
+                Some(pattern) => match lookup_by_pattern(ctx, ks, pattern, &item.elem) {
                     Some(v) => v,
                     None => continue,
                 },
@@ -285,7 +283,7 @@ fn sort_output<'a>(
                 out.push(Some(item.elem.clone()));
             }
             for pattern in &opts.gets {
-                out.push(lookup_by_pattern(db, pattern, &item.elem, now));
+                out.push(lookup_by_pattern(ctx, ks, pattern, &item.elem));
             }
         }
     }
@@ -298,12 +296,13 @@ fn sort_output<'a>(
 /// the `*`, followed by at least one byte) names the field of the hash at `key`; a key
 /// of another type (a non-string for a plain pattern, a non-hash for `->`) names
 /// nothing, and so does a pattern without `*`. As in C, the searches for `#`, `*` and
-/// `->` stop at a NUL byte, while the field is all the bytes after `->`.
+/// `->` stop at a NUL byte, while the field is all the bytes after `->`. The key is
+/// looked up as a read (a hit or a miss counted, `keymiss` on a miss).
 fn lookup_by_pattern<'a>(
-    db: &'a Db,
+    ctx: &mut Ctx,
+    ks: &'a Keyspace,
     pattern: &[u8],
     elem: &Cow<'a, [u8]>,
-    now_ms: u64,
 ) -> Option<Cow<'a, [u8]>> {
     let visible = c_str(pattern);
     if visible == b"#" {
@@ -320,7 +319,7 @@ fn lookup_by_pattern<'a>(
     key.extend_from_slice(&pattern[..star]);
     key.extend_from_slice(elem);
     key.extend_from_slice(&pattern[star + 1..key_end]);
-    let entry = db.get(&key, now_ms)?;
+    let entry = read_key(ctx, ks, &key)?;
     let found = match arrow {
         Some(f) => entry.hash()?.get(&pattern[f + 2..]),
         None => entry.str(),

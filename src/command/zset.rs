@@ -26,7 +26,7 @@ use super::{int_arg, is, CmdError, CmdResult, Command, Ctx, Handler};
 use crate::resp::{Args, Reply};
 use crate::store::class::{GENERIC, ZSET};
 use crate::store::zset::{LexBound, LexRange, ScoreRange};
-use crate::store::{Keyspace, Value, ZSet};
+use crate::store::{Entry, Keyspace, Value, ZSet};
 use crate::util::num::{format_double, parse_double, strtod};
 use crate::util::rand::with_thread_rng;
 
@@ -69,17 +69,15 @@ pub const COMMANDS: &[Command] = &[
 
 // Shared helpers.
 
-/// The sorted set at `key` for reading: `Ok(None)` if absent, `WRONGTYPE` if not a
-/// sorted set.
+/// The sorted set at `key` for reading (Redis's `lookupKeyRead`, counted as a hit or a
+/// miss; the geo reads use it too): `Ok(None)` if absent, `WRONGTYPE` if not a sorted
+/// set.
 pub(super) fn read_zset<'a>(
-    ctx: &Ctx,
+    ctx: &mut Ctx,
     ks: &'a Keyspace,
     key: &[u8],
 ) -> Result<Option<&'a ZSet>, CmdError> {
-    match ks.db(ctx.client.db).get(key, ctx.now_ms) {
-        None => Ok(None),
-        Some(e) => e.zset().map(Some).ok_or(CmdError::WrongType),
-    }
+    super::read_typed(ctx, ks, key, Entry::zset)
 }
 
 /// The sorted set at `key` for writing: `Ok(None)` if absent, `WRONGTYPE` if not a
@@ -1162,7 +1160,7 @@ enum SetOpResult {
 /// are parsed), then WEIGHTS, AGGREGATE, WITHSCORES or LIMIT as the command allows.
 /// Returns the result and whether WITHSCORES was given.
 fn setop_generic(
-    ctx: &Ctx,
+    ctx: &mut Ctx,
     ks: &Keyspace,
     args: &Args,
     numkeys_idx: usize,
@@ -1182,11 +1180,10 @@ fn setop_generic(
         return Err(CmdError::Syntax);
     }
     let setnum = setnum as usize;
-    let db = ks.db(ctx.client.db);
     let mut src: Vec<(Source, f64)> = Vec::with_capacity(setnum);
     for k in first..first + setnum {
-        let key = &args[k];
-        let s = match db.get(key, ctx.now_ms) {
+        // Each key counts a hit or a miss, up to one of the wrong type.
+        let s = match super::read_key(ctx, ks, &args[k]) {
             None => Source::Missing,
             Some(e) => match (e.zset(), e.as_set()) {
                 (Some(z), _) => Source::Sorted(z),
