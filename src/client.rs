@@ -930,6 +930,8 @@ pub struct ClientState {
     pub multi: Option<Multi>,
     /// Whether EXEC is running the queued commands (blocking commands do not block).
     pub in_exec: bool,
+    /// Whether a script is running the command (Redis's `CLIENT_SCRIPT`).
+    pub in_script: bool,
     /// While EXEC runs: the commands its transaction propagates, to wrap in MULTI/EXEC.
     pub held_ops: Option<Vec<crate::store::Op>>,
     /// The keys this client WATCHes: (database, key, whether it had already expired).
@@ -1073,6 +1075,7 @@ impl ClientState {
             handle,
             multi: None,
             in_exec: false,
+            in_script: false,
             held_ops: None,
             watching: Vec::new(),
             watch_flag: WatchFlag::default(),

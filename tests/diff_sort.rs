@@ -88,6 +88,19 @@ fn sort_sets() {
         &["LRANGE", "dst", "0", "-1"],
         &["SORT", "ws", "ALPHA", "STORE", "dst"],
         &["LRANGE", "dst", "0", "-1"],
+        // So does a script (Redis's CLIENT_SCRIPT), without STORE, and by `strcoll`.
+        &[
+            "EVAL",
+            "return redis.call('SORT', KEYS[1], 'BY', 'nosort')",
+            "1",
+            "ws",
+        ],
+        &[
+            "EVAL",
+            "return redis.call('SORT_RO', KEYS[1], 'BY', 'nosort', 'DESC', 'LIMIT', 1, 3)",
+            "1",
+            "ws",
+        ],
         // Numbers and words in one set.
         &["SADD", "mixed", "10", "9", "x", "-1.5"],
         &["SORT", "mixed"],

@@ -268,6 +268,7 @@ fn run_script<'s>(
         ctx.client.held_ops = Some(Vec::new());
     }
     let in_exec = std::mem::replace(&mut ctx.client.in_exec, true);
+    let in_script = std::mem::replace(&mut ctx.client.in_script, true);
     let db = ctx.client.db;
     {
         let mut host = ScriptHost::new(ctx, ks, spec);
@@ -278,6 +279,7 @@ fn run_script<'s>(
         std::sync::atomic::Ordering::Relaxed,
     );
     ctx.client.in_exec = in_exec;
+    ctx.client.in_script = in_script;
     ctx.client.db = db;
     if own_hold {
         let ops = ctx.client.held_ops.take().unwrap_or_default();

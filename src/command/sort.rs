@@ -129,8 +129,8 @@ type Output<'a> = Option<Cow<'a, [u8]>>;
 /// order, a set in its iteration order (ascending for an intset), a sorted set by rank.
 /// With a constant BY (`nosort`) a list or a sorted set keeps its own order (reversed by
 /// DESC) and only the LIMIT range is taken from it, while a set comes out in iteration
-/// order (unless STORE asks for a result that must not depend on it: then it is sorted
-/// ALPHA, as Redis does for STORE and scripts).
+/// order (unless STORE or a script asks for a result that must not depend on it: then
+/// it is sorted ALPHA, as Redis does).
 fn sort_output<'a>(
     ctx: &mut Ctx,
     ks: &'a Keyspace,
@@ -143,7 +143,8 @@ fn sort_output<'a>(
         Some(_) => return Err(CmdError::WrongType),
     };
     let (mut dontsort, mut alpha, mut by) = (opts.dontsort, opts.alpha, opts.by);
-    if dontsort && matches!(value, Some(ValueRef::Set(_))) && opts.store.is_some() {
+    let stable = opts.store.is_some() || ctx.client.in_script;
+    if dontsort && matches!(value, Some(ValueRef::Set(_))) && stable {
         dontsort = false;
         alpha = true;
         by = None;
