@@ -515,9 +515,40 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
 /// the batch ends (the holder drops it before replying).
 pub struct Held<'s> {
     store: &'s crate::store::Store,
-    guard: Option<std::sync::RwLockWriteGuard<'s, Keyspace>>,
+    guard: Option<HeldGuard<'s>>,
     /// Commands run since the lock was taken.
     runs: usize,
+}
+
+/// The write lock as [`Held`] keeps it. Its commands may leave the memory account
+/// unsettled (see [`Keyspace::settle_later`]): it is settled before the lock goes.
+struct HeldGuard<'s>(std::sync::RwLockWriteGuard<'s, Keyspace>);
+
+impl<'s> HeldGuard<'s> {
+    fn new(mut guard: std::sync::RwLockWriteGuard<'s, Keyspace>) -> HeldGuard<'s> {
+        guard.settle_later = true;
+        HeldGuard(guard)
+    }
+}
+
+impl std::ops::Deref for HeldGuard<'_> {
+    type Target = Keyspace;
+    fn deref(&self) -> &Keyspace {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for HeldGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Keyspace {
+        &mut self.0
+    }
+}
+
+impl Drop for HeldGuard<'_> {
+    fn drop(&mut self) {
+        self.0.settle_later = false;
+        self.0.settle();
+    }
 }
 
 /// The most write commands run under one taking of the lock, so that a long pipeline
@@ -541,18 +572,18 @@ impl<'s> Held<'s> {
     }
 
     /// The held guard, or a new one (`None` while a busy script owns the keyspace).
-    fn take(&mut self) -> Option<std::sync::RwLockWriteGuard<'s, Keyspace>> {
+    fn take(&mut self) -> Option<HeldGuard<'s>> {
         match self.guard.take() {
             Some(guard) => Some(guard),
             None => {
                 self.runs = 0;
-                self.store.write_or_busy()
+                self.store.write_or_busy().map(HeldGuard::new)
             }
         }
     }
 
     /// Keeps the guard for the next command, unless enough ran under it.
-    fn keep(&mut self, guard: std::sync::RwLockWriteGuard<'s, Keyspace>) {
+    fn keep(&mut self, guard: HeldGuard<'s>) {
         self.runs += 1;
         if self.runs < HELD_RUNS {
             self.guard = Some(guard);
@@ -621,7 +652,7 @@ pub fn prefetch_batch(server: &Server, client: &ClientState, held: &mut Held, in
     if first.is_some_and(|c| keeps_lock_for(server, client, c)) {
         if held.guard.is_none() {
             held.runs = 0;
-            held.guard = held.store.write_or_busy();
+            held.guard = held.store.write_or_busy().map(HeldGuard::new);
         }
         if let Some(ks) = &held.guard {
             ks.db(client.db).prefetch(hashes);
