@@ -403,8 +403,29 @@ pub fn all() -> impl Iterator<Item = &'static Command> {
     table().iter().flat_map(|group| group.iter())
 }
 
+thread_local! {
+    /// The command this thread's [`lookup`] found last: a pipeline mostly repeats one
+    /// command, and comparing its name costs a fraction of lowercasing and hashing it.
+    static LAST_FOUND: std::cell::Cell<Option<&'static Command>> =
+        const { std::cell::Cell::new(None) };
+}
+
 /// Finds a top-level command by name, ignoring case, without allocating.
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    if let Some(last) = LAST_FOUND.with(std::cell::Cell::get) {
+        if last.name.as_bytes().eq_ignore_ascii_case(name) {
+            return Some(last);
+        }
+    }
+    let found = lookup_uncached(name);
+    if found.is_some() {
+        LAST_FOUND.with(|last| last.set(found));
+    }
+    found
+}
+
+/// [`lookup`] in the name index.
+fn lookup_uncached(name: &[u8]) -> Option<&'static Command> {
     let mut buf = [0u8; 32];
     let lower = buf.get_mut(..name.len())?;
     for (d, s) in lower.iter_mut().zip(name) {
@@ -1518,6 +1539,26 @@ mod tests {
         assert_eq!(lookup(b"GeT").unwrap().name, "get");
         assert!(lookup(b"nosuchcommand").is_none());
         assert!(lookup(&[b'a'; 100]).is_none());
+    }
+
+    /// The last name found, remembered per thread, answers as the index does: for
+    /// itself in any case, and for no other name (a prefix, a longer one, other bytes).
+    #[test]
+    fn the_remembered_command_answers_as_the_index() {
+        let names: [&[u8]; 10] = [
+            b"lpush", b"LPUSH", b"lPuSh", b"lpus", b"lpushx", b"lpush\0", b"rpush", b"l\xd0ush",
+            b"", b"LPUSH ",
+        ];
+        for first in names {
+            for then in names {
+                lookup(first);
+                assert_eq!(
+                    lookup(then).map(|c| c.name),
+                    lookup_uncached(then).map(|c| c.name),
+                    "{first:?} then {then:?}"
+                );
+            }
+        }
     }
 
     #[test]
