@@ -1546,8 +1546,16 @@ mod tests {
     #[test]
     fn the_remembered_command_answers_as_the_index() {
         let names: [&[u8]; 10] = [
-            b"lpush", b"LPUSH", b"lPuSh", b"lpus", b"lpushx", b"lpush\0", b"rpush", b"l\xd0ush",
-            b"", b"LPUSH ",
+            b"lpush",
+            b"LPUSH",
+            b"lPuSh",
+            b"lpus",
+            b"lpushx",
+            b"lpush\0",
+            b"rpush",
+            b"l\xd0ush",
+            b"",
+            b"LPUSH ",
         ];
         for first in names {
             for then in names {
