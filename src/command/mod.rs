@@ -447,8 +447,29 @@ pub fn all() -> impl Iterator<Item = &'static Command> {
     table().iter().flat_map(|group| group.iter())
 }
 
+thread_local! {
+    /// The command this thread's [`lookup`] found last: a pipeline mostly repeats one
+    /// command, and comparing its name costs a fraction of lowercasing and hashing it.
+    static LAST_FOUND: std::cell::Cell<Option<&'static Command>> =
+        const { std::cell::Cell::new(None) };
+}
+
 /// Finds a top-level command by name, ignoring case, without allocating.
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    if let Some(last) = LAST_FOUND.with(std::cell::Cell::get) {
+        if last.name.as_bytes().eq_ignore_ascii_case(name) {
+            return Some(last);
+        }
+    }
+    let found = lookup_uncached(name);
+    if found.is_some() {
+        LAST_FOUND.with(|last| last.set(found));
+    }
+    found
+}
+
+/// [`lookup`] in the name index.
+fn lookup_uncached(name: &[u8]) -> Option<&'static Command> {
     let mut buf = [0u8; 32];
     let lower = buf.get_mut(..name.len())?;
     for (d, s) in lower.iter_mut().zip(name) {
@@ -559,9 +580,40 @@ pub fn execute(ctx: &mut Ctx, args: &Args) {
 /// the batch ends (the holder drops it before replying).
 pub struct Held<'s> {
     store: &'s crate::store::Store,
-    guard: Option<std::sync::RwLockWriteGuard<'s, Keyspace>>,
+    guard: Option<HeldGuard<'s>>,
     /// Commands run since the lock was taken.
     runs: usize,
+}
+
+/// The write lock as [`Held`] keeps it. Its commands may leave the memory account
+/// unsettled (see [`Keyspace::settle_later`]): it is settled before the lock goes.
+struct HeldGuard<'s>(std::sync::RwLockWriteGuard<'s, Keyspace>);
+
+impl<'s> HeldGuard<'s> {
+    fn new(mut guard: std::sync::RwLockWriteGuard<'s, Keyspace>) -> HeldGuard<'s> {
+        guard.settle_later = true;
+        HeldGuard(guard)
+    }
+}
+
+impl std::ops::Deref for HeldGuard<'_> {
+    type Target = Keyspace;
+    fn deref(&self) -> &Keyspace {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for HeldGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Keyspace {
+        &mut self.0
+    }
+}
+
+impl Drop for HeldGuard<'_> {
+    fn drop(&mut self) {
+        self.0.settle_later = false;
+        self.0.settle();
+    }
 }
 
 /// The most write commands run under one taking of the lock, so that a long pipeline
@@ -585,18 +637,18 @@ impl<'s> Held<'s> {
     }
 
     /// The held guard, or a new one (`None` while a busy script owns the keyspace).
-    fn take(&mut self) -> Option<std::sync::RwLockWriteGuard<'s, Keyspace>> {
+    fn take(&mut self) -> Option<HeldGuard<'s>> {
         match self.guard.take() {
             Some(guard) => Some(guard),
             None => {
                 self.runs = 0;
-                self.store.write_or_busy()
+                self.store.write_or_busy().map(HeldGuard::new)
             }
         }
     }
 
     /// Keeps the guard for the next command, unless enough ran under it.
-    fn keep(&mut self, guard: std::sync::RwLockWriteGuard<'s, Keyspace>) {
+    fn keep(&mut self, guard: HeldGuard<'s>) {
         self.runs += 1;
         if self.runs < HELD_RUNS {
             self.guard = Some(guard);
@@ -665,7 +717,7 @@ pub fn prefetch_batch(server: &Server, client: &ClientState, held: &mut Held, in
     if first.is_some_and(|c| keeps_lock_for(server, client, c)) {
         if held.guard.is_none() {
             held.runs = 0;
-            held.guard = held.store.write_or_busy();
+            held.guard = held.store.write_or_busy().map(HeldGuard::new);
         }
         if let Some(ks) = &held.guard {
             ks.db(client.db).prefetch(hashes);
@@ -1563,6 +1615,34 @@ mod tests {
         assert_eq!(counted(&mut s, &["SADD", "a", "3"]), (0, 0));
         assert_eq!(counted(&mut s, &["SMOVE", "a", "b", "1"]), (0, 0));
         assert_eq!(counted(&mut s, &["ZPOPMIN", "nosuch"]), (0, 0));
+    }
+
+    /// The last name found, remembered per thread, answers as the index does: for
+    /// itself in any case, and for no other name (a prefix, a longer one, other bytes).
+    #[test]
+    fn the_remembered_command_answers_as_the_index() {
+        let names: [&[u8]; 10] = [
+            b"lpush",
+            b"LPUSH",
+            b"lPuSh",
+            b"lpus",
+            b"lpushx",
+            b"lpush\0",
+            b"rpush",
+            b"l\xd0ush",
+            b"",
+            b"LPUSH ",
+        ];
+        for first in names {
+            for then in names {
+                lookup(first);
+                assert_eq!(
+                    lookup(then).map(|c| c.name),
+                    lookup_uncached(then).map(|c| c.name),
+                    "{first:?} then {then:?}"
+                );
+            }
+        }
     }
 
     #[test]

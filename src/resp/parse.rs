@@ -224,6 +224,11 @@ impl Parser {
                     args.clear();
                     self.line.clear();
                     self.line_nul = false;
+                    if input[pos] == b'*' {
+                        if let Some(used) = self.whole_request(&input[pos..], args) {
+                            return Ok(Parsed::Request(pos + used));
+                        }
+                    }
                     self.state = if input[pos] == b'*' {
                         State::MultibulkHeader
                     } else {
@@ -333,6 +338,40 @@ impl Parser {
                 }
             }
         }
+    }
+
+    /// The fast path for a multibulk request that is all in `input` with plain headers
+    /// (what clients send): parses it in one pass, without the state machine, and
+    /// returns the bytes it took. `None` (with `args` left empty) for anything else (a
+    /// partial request, an empty or malformed one, a limit reached), which the state
+    /// machine then reads from the same start, so both paths agree on every input.
+    fn whole_request(&self, input: &[u8], args: &mut Args) -> Option<usize> {
+        let (mut pos, (_, n)) = short_number_line(input)?;
+        let n = n?;
+        if n <= 0 || n > i64::from(i32::MAX) || n > UNAUTHENTICATED_MAX_ARGS && self.unauthenticated
+        {
+            return None;
+        }
+        for _ in 0..n {
+            let parsed = short_number_line(&input[pos..]).and_then(|(used, (first, len))| {
+                let len = usize::try_from(len?).ok()?;
+                let start = pos + used;
+                let fits = first == b'$'
+                    && len as u64 <= self.max_bulk_len
+                    && (len <= UNAUTHENTICATED_MAX_BULK || !self.unauthenticated)
+                    && input.len() >= start.checked_add(len)?.checked_add(2)?;
+                fits.then_some((start, len))
+            });
+            let Some((start, len)) = parsed else {
+                args.data.clear();
+                args.ends.clear();
+                return None;
+            };
+            args.push(&input[start..start + len]);
+            // Redis skips the two terminator bytes without looking at them.
+            pos = start + len + 2;
+        }
+        Some(pos)
     }
 
     /// Reads a `*n` or `$n` line, which Redis ends at `\r` plus one more byte (it never
@@ -612,6 +651,69 @@ mod tests {
         for chunk in [1, 2, 3, 7, input.len()] {
             assert_eq!(parse_all(input, chunk).unwrap(), want, "chunk {chunk}");
         }
+    }
+
+    /// The whole-request fast path and the state machine (which a request fed one byte
+    /// at a time always takes) agree on requests, errors and limits, over mutations of
+    /// well-formed pipelines.
+    #[test]
+    fn fast_path_agrees_with_the_state_machine() {
+        let base: &[u8] =
+            b"*3\r\n$5\r\nLPUSH\r\n$6\r\nmylist\r\n$3\r\nxxx\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+        let bytes = b"*$0123456789-+\r\n\0x";
+        let mut rng = crate::util::rand::Rng::new(22);
+        let mut next = move |n: usize| rng.below(n as u64) as usize;
+        let mut compared = 0;
+        for _ in 0..20_000 {
+            let mut input = base.repeat(1 + next(3));
+            for _ in 0..1 + next(3) {
+                let at = next(input.len());
+                match next(3) {
+                    0 => input[at] = bytes[next(bytes.len())],
+                    1 => input.insert(at, bytes[next(bytes.len())]),
+                    _ => {
+                        input.remove(at);
+                    }
+                }
+            }
+            let unauthenticated = next(4) == 0;
+            let whole = parse_all_as(&input, input.len(), unauthenticated);
+            let bytewise = parse_all_as(&input, 1, unauthenticated);
+            assert_eq!(
+                whole,
+                bytewise,
+                "input {:?}",
+                String::from_utf8_lossy(&input)
+            );
+            compared += usize::from(whole.is_ok());
+        }
+        assert!(compared > 1000);
+    }
+
+    #[test]
+    fn limits_hold_on_the_fast_path() {
+        let big = format!("*1\r\n${}\r\n{}\r\n", 20_000, "a".repeat(20_000));
+        assert_eq!(
+            parse_all_as(big.as_bytes(), big.len(), true),
+            Err(ProtocolError::UnauthenticatedBulkLength)
+        );
+        assert_eq!(
+            parse_all_as(big.as_bytes(), big.len(), false)
+                .unwrap()
+                .len(),
+            1
+        );
+        let many = format!("*11\r\n{}", "$1\r\na\r\n".repeat(11));
+        assert_eq!(
+            parse_all_as(many.as_bytes(), many.len(), true),
+            Err(ProtocolError::UnauthenticatedMultibulkLength)
+        );
+        let mut parser = Parser::new(3);
+        let mut args = Args::default();
+        assert_eq!(
+            parser.parse(b"*1\r\n$4\r\nPING\r\n", &mut args),
+            Err(ProtocolError::InvalidBulkLength)
+        );
     }
 
     #[test]

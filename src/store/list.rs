@@ -19,7 +19,7 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::packed::{get_varint, put_varint, varint_len};
+use super::packed::{get_varint, varint_len, Varint};
 
 /// The size past which a node takes no more elements (a bigger element gets a node of
 /// its own).
@@ -44,16 +44,18 @@ fn new_node() -> Vec<u8> {
 
 /// An element's bytes in a node.
 fn encode(element: &[u8]) -> Vec<u8> {
-    let size = varint_len(element.len() as u64) + element.len();
-    let mut out = Vec::with_capacity(size + varint_len(size as u64));
-    put_varint(&mut out, element.len() as u64);
-    out.extend_from_slice(element);
-    // The backlen is the size's varint reversed, written in place: one allocation per
-    // element pushed, not two.
-    let back = out.len();
-    put_varint(&mut out, size as u64);
-    out[back..].reverse();
-    out
+    let (head, back) = frame(element);
+    [head.bytes(), element, back.bytes()].concat()
+}
+
+/// The bytes around an element in a node: its length's varint before it, and its
+/// backlen after it (the size of the length and the element, as a varint reversed, so
+/// that it reads from its last byte backwards). On the stack, so that a push copies the
+/// element straight into its node.
+fn frame(element: &[u8]) -> (Varint, Varint) {
+    let head = Varint::new(element.len() as u64);
+    let back = Varint::new((head.bytes().len() + element.len()) as u64).reversed();
+    (head, back)
 }
 
 /// The element at byte `at` and where the next one starts.
@@ -99,22 +101,32 @@ fn has_room(node: &[u8], more: usize) -> bool {
 /// Replaces `range` of a node with `with`, its count becoming `n`, and keeps the
 /// buffer's size tight.
 fn splice(node: &mut Vec<u8>, range: Range<usize>, with: &[u8], n: usize) {
+    splice_parts(node, range, [with, &[], &[]], n);
+}
+
+/// [`splice`] with the new bytes given in three parts (an element with its [`frame`]).
+fn splice_parts(node: &mut Vec<u8>, range: Range<usize>, parts: [&[u8]; 3], n: usize) {
+    let with_len = parts.iter().map(|p| p.len()).sum::<usize>();
     let (len, removed) = (node.len(), range.len());
-    if with.len() > removed {
+    if with_len > removed {
         // Grow by an eighth at least: a big node then reallocates once per many pushes,
         // while a small list's node (where an eighth is a few bytes) stays exact.
-        let grow = with.len() - removed;
+        let grow = with_len - removed;
         if node.capacity() < len + grow {
             node.reserve_exact(grow.max(len / 8));
         }
         node.resize(len + grow, 0);
         node.copy_within(range.end..len, range.end + grow);
-    } else if with.len() < removed {
-        let shrink = removed - with.len();
+    } else if with_len < removed {
+        let shrink = removed - with_len;
         node.copy_within(range.end..len, range.end - shrink);
         node.truncate(len - shrink);
     }
-    node[range.start..range.start + with.len()].copy_from_slice(with);
+    let mut at = range.start;
+    for part in parts {
+        node[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
     set_count(node, n);
     // Give back what removals freed, but not after every pop from a big node (a realloc
     // each time would double LPOP's cost): up to an eighth of the node may stay spare.
@@ -296,27 +308,31 @@ impl List {
 
     /// Adds an element at the tail.
     pub fn push_back(&mut self, element: impl AsRef<[u8]>) {
-        let bytes = encode(element.as_ref());
+        let element = element.as_ref();
+        let (head, back) = frame(element);
+        let size = head.bytes().len() + element.len() + back.bytes().len();
         let last = self.nodes().len() - 1;
-        if !has_room(&self.nodes()[last], bytes.len()) {
+        if !has_room(&self.nodes()[last], size) {
             self.many().nodes.push(new_node());
         }
         let last = self.nodes().len() - 1;
         let node = self.node_mut(last);
         let (end, n) = (node.len(), count(node) + 1);
-        splice(node, end..end, &bytes, n);
+        splice_parts(node, end..end, [head.bytes(), element, back.bytes()], n);
         self.add_len(1);
     }
 
     /// Adds an element at the head.
     pub fn push_front(&mut self, element: impl AsRef<[u8]>) {
-        let bytes = encode(element.as_ref());
-        if !has_room(&self.nodes()[0], bytes.len()) {
+        let element = element.as_ref();
+        let (head, back) = frame(element);
+        let size = head.bytes().len() + element.len() + back.bytes().len();
+        if !has_room(&self.nodes()[0], size) {
             self.many().nodes.insert(0, new_node());
         }
         let node = self.node_mut(0);
         let n = count(node) + 1;
-        splice(node, HEAD..HEAD, &bytes, n);
+        splice_parts(node, HEAD..HEAD, [head.bytes(), element, back.bytes()], n);
         self.add_len(1);
     }
 
@@ -595,6 +611,21 @@ mod tests {
             crate::store::memory::alloc(2 + 5 * 2 + 26)
         );
         assert_eq!(std::mem::size_of::<List>(), 24);
+    }
+
+    #[test]
+    fn a_pushed_element_is_framed_as_encode_frames_it() {
+        for len in [0, 1, 127, 128, 16383, 16384, 20000] {
+            let element = vec![b'y'; len];
+            let mut want = new_node();
+            want.extend_from_slice(&encode(&element));
+            set_count(&mut want, 1);
+            let (mut front, mut back) = (List::new(), List::new());
+            front.push_front(&element);
+            back.push_back(&element);
+            assert_eq!(front.nodes()[0], want, "{len}");
+            assert_eq!(back.nodes()[0], want, "{len}");
+        }
     }
 
     #[test]

@@ -1731,7 +1731,7 @@ fn note_cost_hashed(noted: &mut Vec<Noted>, keys: &mut Vec<u8>, entry: &Entry, h
     let key = entry.key();
     if noted
         .iter()
-        .any(|&(at, len, ..)| &keys[at as usize..(at + len) as usize] == key)
+        .any(|&(at, len, _, nh)| nh == h && &keys[at as usize..(at + len) as usize] == key)
     {
         return;
     }
@@ -1798,7 +1798,19 @@ pub struct Keyspace {
     used: Arc<AtomicUsize>,
     /// Eviction's candidates (see [`evict`]).
     evict_pool: evict::Pool,
+    /// Set while the commands of a pipelined batch run under one write lock with no
+    /// memory limit (see `command::Held`): [`Keyspace::take_effects`] then settles the
+    /// account every [`SETTLE_EVERY`] commands rather than after each one, and the
+    /// batch settles it before it lets the lock go.
+    pub settle_later: bool,
+    /// Commands whose account is not settled yet under `settle_later`.
+    unsettled: usize,
 }
+
+/// How many commands of a batch may leave the memory account unsettled: a key written
+/// by each of them is measured before the first and after the last (the booked
+/// differences telescope), and the noted keys a write looks through stay few.
+pub const SETTLE_EVERY: usize = 8;
 
 impl Keyspace {
     /// `n` empty databases.
@@ -1824,12 +1836,15 @@ impl Keyspace {
             lazy_user_del: false,
             used: Arc::new(AtomicUsize::new(0)),
             evict_pool: evict::Pool::default(),
+            settle_later: false,
+            unsettled: 0,
         }
     }
 
     /// Books the cost changes of the keys written since the last call (see
     /// [`memory`]) and publishes the account for [`Store::used_memory`].
     pub fn settle(&mut self) {
+        self.unsettled = 0;
         let Some(first) = self.dbs.first() else {
             return;
         };
@@ -1885,7 +1900,11 @@ impl Keyspace {
     /// way are moved in first. Leaves an empty record behind.
     pub fn take_effects(&mut self) -> Effects {
         self.collect_logged();
-        self.settle();
+        if self.settle_later && self.unsettled + 1 < SETTLE_EVERY {
+            self.unsettled += 1;
+        } else {
+            self.settle();
+        }
         std::mem::take(&mut self.fx)
     }
 
@@ -2580,6 +2599,18 @@ mod tests {
 
     #[test]
     fn the_memory_account_follows_every_kind_of_change() {
+        account_follows_changes(false);
+    }
+
+    /// A pipelined batch settles the account after several commands (see
+    /// [`Keyspace::settle_later`]): the keys noted meanwhile, changed, removed, renamed
+    /// or created again, are booked as exactly as when each command settles.
+    #[test]
+    fn the_memory_account_settled_after_several_writes_is_exact() {
+        account_follows_changes(true);
+    }
+
+    fn account_follows_changes(several_per_settle: bool) {
         let mut rng = crate::util::rand::Rng::new(7);
         let mut db = Db::default();
         let limits = Limits::default();
@@ -2635,9 +2666,13 @@ mod tests {
             if rng.below(4) == 0 {
                 db.expire_step(5, step);
             }
-            db.settle();
-            assert_eq!(db.used_memory(), measured(&db), "after step {step}");
+            if !several_per_settle || rng.below(SETTLE_EVERY as u64) == 0 {
+                db.settle();
+                assert_eq!(db.used_memory(), measured(&db), "after step {step}");
+            }
         }
+        db.settle();
+        assert_eq!(db.used_memory(), measured(&db));
         db.clear();
         assert_eq!(db.used_memory(), 0);
     }
@@ -2665,6 +2700,27 @@ mod tests {
                 ks.used_memory(),
                 "step {step}"
             );
+        }
+    }
+
+    #[test]
+    fn a_batch_settles_every_few_commands() {
+        let mut ks = Keyspace::new(1);
+        ks.settle_later = true;
+        for n in 1..=2 * SETTLE_EVERY {
+            let e = ks
+                .db_mut(0)
+                .get_or_insert_with(b"l", 0, || Value::List(List::new()));
+            if let Some(l) = e.list_mut() {
+                l.push_back(vec![b'e'; 100]);
+            }
+            ks.take_effects();
+            let published = ks.used.load(Ordering::Relaxed);
+            if n % SETTLE_EVERY == 0 {
+                assert_eq!(published, ks.used_memory(), "settled after command {n}");
+            } else {
+                assert!(published < measured(ks.db(0)), "not yet after command {n}");
+            }
         }
     }
 

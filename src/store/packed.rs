@@ -18,12 +18,43 @@
 use std::ops::Range;
 
 /// Appends `n` as a LEB128 varint (7 bits a byte, low bits first).
-pub fn put_varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push(n as u8 | 0x80);
-        n >>= 7;
+pub fn put_varint(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(Varint::new(n).bytes());
+}
+
+/// A varint of up to ten bytes, on the stack.
+pub struct Varint {
+    buf: [u8; 10],
+    len: u8,
+}
+
+impl Varint {
+    /// `n`'s varint, as [`put_varint`] writes it.
+    pub fn new(mut n: u64) -> Varint {
+        let mut v = Varint {
+            buf: [0; 10],
+            len: 0,
+        };
+        while n >= 0x80 {
+            v.buf[v.len as usize] = n as u8 | 0x80;
+            v.len += 1;
+            n >>= 7;
+        }
+        v.buf[v.len as usize] = n as u8;
+        v.len += 1;
+        v
     }
-    out.push(n as u8);
+
+    /// Its bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+
+    /// Its bytes in reverse order (a backlen, read from its last byte backwards).
+    pub fn reversed(mut self) -> Varint {
+        self.buf[..self.len as usize].reverse();
+        self
+    }
 }
 
 /// Reads the varint at `*at` and moves `*at` past it.
