@@ -363,8 +363,7 @@ impl Parser {
                 fits.then_some((start, len))
             });
             let Some((start, len)) = parsed else {
-                args.data.clear();
-                args.ends.clear();
+                args.clear();
                 return None;
             };
             args.push(&input[start..start + len]);

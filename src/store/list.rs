@@ -44,18 +44,19 @@ fn new_node() -> Vec<u8> {
 
 /// An element's bytes in a node.
 fn encode(element: &[u8]) -> Vec<u8> {
-    let (head, back) = frame(element);
+    let (head, back, _) = frame(element);
     [head.bytes(), element, back.bytes()].concat()
 }
 
 /// The bytes around an element in a node: its length's varint before it, and its
 /// backlen after it (the size of the length and the element, as a varint reversed, so
-/// that it reads from its last byte backwards). On the stack, so that a push copies the
-/// element straight into its node.
-fn frame(element: &[u8]) -> (Varint, Varint) {
+/// that it reads from its last byte backwards), and the size of the three together. On
+/// the stack, so that a push copies the element straight into its node.
+fn frame(element: &[u8]) -> (Varint, Varint, usize) {
     let head = Varint::new(element.len() as u64);
     let back = Varint::new((head.bytes().len() + element.len()) as u64).reversed();
-    (head, back)
+    let size = head.bytes().len() + element.len() + back.bytes().len();
+    (head, back, size)
 }
 
 /// The element at byte `at` and where the next one starts.
@@ -309,8 +310,7 @@ impl List {
     /// Adds an element at the tail.
     pub fn push_back(&mut self, element: impl AsRef<[u8]>) {
         let element = element.as_ref();
-        let (head, back) = frame(element);
-        let size = head.bytes().len() + element.len() + back.bytes().len();
+        let (head, back, size) = frame(element);
         let last = self.nodes().len() - 1;
         if !has_room(&self.nodes()[last], size) {
             self.many().nodes.push(new_node());
@@ -325,8 +325,7 @@ impl List {
     /// Adds an element at the head.
     pub fn push_front(&mut self, element: impl AsRef<[u8]>) {
         let element = element.as_ref();
-        let (head, back) = frame(element);
-        let size = head.bytes().len() + element.len() + back.bytes().len();
+        let (head, back, size) = frame(element);
         if !has_room(&self.nodes()[0], size) {
             self.many().nodes.insert(0, new_node());
         }

@@ -9,10 +9,10 @@
 //! changed in place (APPEND, HSET, LPUSH...) is noted, with its cost, when a write looks
 //! it up ([`super::Db::get_mut`]); once the command ends, [`super::Keyspace`] measures
 //! the noted keys again and books the difference (in a pipelined batch under one write
-//! lock, after every few commands: see [`super::Keyspace::settle_later`]). The cost of a large collection is
-//! estimated from a fixed sample of its elements (the first ones in its own order, so
-//! that the same collection is always given the same cost and the booked differences
-//! add up exactly), as Redis's MEMORY USAGE samples.
+//! lock, after every few commands: see [`super::Keyspace::settle_later`]). The cost of
+//! a large collection is estimated from a fixed sample of its elements (the first ones
+//! in its own order, so that the same collection is always given the same cost and the
+//! booked differences add up exactly), as Redis's MEMORY USAGE samples.
 
 use std::mem::size_of;
 
