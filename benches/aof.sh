@@ -58,7 +58,7 @@ for fsync in $FSYNCS; do
     --aof-use-rdb-preamble no
   RD_PORT=$PORT
   for round in $(seq 1 "$ROUNDS"); do
-    for t in set incr; do
+    for t in ping_mbulk set incr; do # PING: the ceiling, measured in the same moments
       for P in 1 16; do
         n=$N_P1; [ "$P" = 16 ] && n=$N_P16
         for s in redlite redis; do
@@ -116,6 +116,8 @@ fi
   echo "with \`appendonly yes\` in their own directories on the same disk (with"
   echo "\`aof-use-rdb-preamble no\` on both: the base as commands). Throughput: redis-benchmark"
   echo "\`-c 50 -r 100000\`, -n $N_P1 at -P 1 and -n $N_P16 at -P 16, median of $ROUNDS rounds."
+  echo "The ping_mbulk rows are PING on the same servers in the same rounds: the most any"
+  echo "command can reach with one thread woken per request (see the README's \"Benchmarks\")."
   echo
   echo "| test | rps redlite | rps redis | ratio |"
   echo "|---|---:|---:|---:|"

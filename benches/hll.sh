@@ -40,6 +40,9 @@ for round in $(seq 1 "$ROUNDS"); do
   for s in redlite redis; do
     port=$(port_of $s)
     redis-cli -p "$port" FLUSHALL >/dev/null
+    # The ceilings: a command that does nothing, measured in the same moments.
+    rps ping_P1 $s -c 50 -n "$N_P1" -P 1 PING
+    rps ping_P16 $s -c 50 -n "$N_P16" -P 16 PING
     rps pfadd_P1 $s -c 50 -n "$N_P1" -P 1 -r 100000000 PFADD hll element:__rand_int__
     rps pfadd_P16 $s -c 50 -n "$N_P16" -P 16 -r 100000000 PFADD hll element:__rand_int__
     rps pfadd_sparse_P16 $s -c 50 -n "$N_P16" -P 16 -r 10000 PFADD hll:__rand_int__ element:__rand_int__
@@ -67,11 +70,13 @@ done
   echo
   echo "| measure (rps) | redlite | redis | ratio |"
   echo "|---|---:|---:|---:|"
-  for l in pfadd_P1 pfadd_P16 pfadd_sparse_P16 pfcount_P1 pfcount_P16 pfcount_3keys_P1 pfcount_3keys_P16; do
+  for l in ping_P1 ping_P16 pfadd_P1 pfadd_P16 pfadd_sparse_P16 pfcount_P1 pfcount_P16 pfcount_3keys_P1 pfcount_3keys_P16; do
     a=$(med $l redlite); b=$(med $l redis)
     echo "| $l | $a | $b | $(ratio "$a" "$b") |"
   done
   echo
-  echo "Ratios are redlite / Redis: above 1 means redlite is faster."
+  echo "Ratios are redlite / Redis: above 1 means redlite is faster. ping_P1 and ping_P16"
+  echo "are PING in the same rounds: the most any command can reach with one thread woken"
+  echo "per read (see the README's \"Benchmarks\")."
 } >"$WORK/section.md"
 write_section "HyperLogLog: \`make bench-hll\`" "$WORK/section.md" "$OUT"

@@ -110,6 +110,8 @@ for round in $(seq 1 "$ROUNDS"); do
   for s in redlite redis; do
     port=$(port_of $s)
     if has dump; then
+      # The ceiling: a command that does nothing, measured in the same moments.
+      rps ping_P1 $s -c 50 -n "$N_P1" -P 1 PING
       rps dump_P1 $s -c 50 -n "$N_P1" -P 1 DUMP src
       rps dump_P16 $s -c 50 -n "$N_P16" -P 16 DUMP src
     fi
@@ -149,13 +151,17 @@ med() { awk -v l="$1" -v s="$2" '$1 == l && $2 == s {print $3}' "$RESULTS" | med
     a=$(med load redlite); b=$(med load redis)
     echo "| load $KEYS keys (s) | $a | $b | $(ratio "$a" "$b") |"
   fi
-  for l in dump_P1 dump_P16 restore; do
-    has "${l%_P*}" || continue
+  for l in ping_P1 dump_P1 dump_P16 restore; do
+    has "${l%_P*}" || { [ $l = ping_P1 ] && has dump; } || continue
     a=$(med $l redlite); b=$(med $l redis)
     echo "| $l (per s) | $a | $b | $(ratio "$a" "$b") |"
   done
   echo
   echo "Ratios are redlite / Redis: below 1 is better for the load time, above 1 for the rest."
+  if has dump; then
+    echo "ping_P1 is PING at -P 1 in the same rounds: the most any command can reach with one"
+    echo "thread woken per request (see the README's \"Benchmarks\")."
+  fi
 } >"$WORK/section.md"
 if [ "$ROWS" = "load dump restore" ]; then
   write_section "RDB: \`make bench-rdb\`" "$WORK/section.md" "$OUT"
