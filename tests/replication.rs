@@ -683,3 +683,416 @@ fn swapdb_keeps_the_old_dataset_when_the_snapshot_is_bad() {
     assert_eq!(r.cmd(&["GET", "mine"]), b"$1\r\n1\r\n".to_vec());
     r.cmd(&["REPLICAOF", "NO", "ONE"]);
 }
+
+/// One master and its replica, with a subscriber to the replica's keyspace events.
+struct ReplicaPair {
+    master: Conn,
+    replica: Conn,
+    events: common::events::EventListener,
+    /// The replica's `keyspace_hits` and `keyspace_misses` after the last step.
+    last: [u64; 2],
+}
+
+impl ReplicaPair {
+    fn new(mut master: Conn, mut replica: Conn, listener: Conn) -> ReplicaPair {
+        // The master leaves expired keys for its lookups to find (and DEL).
+        assert_eq!(master.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), b"+OK\r\n");
+        wait_synced(&mut master, &mut replica);
+        let events = common::events::EventListener::start(&mut replica, listener, "KEAm", true);
+        let mut pair = ReplicaPair {
+            master,
+            replica,
+            events,
+            last: [0, 0],
+        };
+        pair.last = pair.stats();
+        pair
+    }
+
+    fn stats(&mut self) -> [u64; 2] {
+        ["keyspace_hits", "keyspace_misses"].map(|f| {
+            info_field_in(&mut self.replica, "stats", f)
+                .parse()
+                .unwrap()
+        })
+    }
+
+    /// Runs `cmd` on the master (or, with `on_replica`, on the replica), waits until the
+    /// replica has applied it, and returns the reply and what the replica counted and
+    /// notified meanwhile.
+    fn step(&mut self, cmd: &[&str], on_replica: bool) -> (String, String, Vec<String>) {
+        let reply = if on_replica {
+            self.replica.cmd_str(cmd)
+        } else {
+            self.master.cmd_str(cmd)
+        };
+        wait_synced(&mut self.master, &mut self.replica);
+        let now = self.stats();
+        let counted = format!(
+            "{} hits, {} misses",
+            now[0] - self.last[0],
+            now[1] - self.last[1]
+        );
+        self.last = now;
+        (reply, counted, self.events.take(&mut self.replica))
+    }
+}
+
+/// Redis's `lookupKey` on a replica: the master's writes count hits and misses for the
+/// keys they read through `lookupKeyRead` (SUNIONSTORE's sources...), and nothing for
+/// the keys they write; a key the master streams is never expired for the master's
+/// commands (`expireIfNeeded` returns 0 for `server.master`), while an ordinary reader
+/// of the replica meets a logically expired key as a miss (and a `keymiss`) that stays
+/// in the keyspace until the master's DEL. The same commands on a redis-server master
+/// and replica and on a redlite master and replica: the replies, the replica's counters
+/// and its keyspace events must be the same after every step.
+#[test]
+fn replica_counts_keyspace_hits_as_redis() {
+    if !reference_available("replica_counts_keyspace_hits_as_redis") {
+        return;
+    }
+    let redis_master = Reference::start_with(&["--repl-diskless-sync-delay", "0"]);
+    let port = redis_master.port.to_string();
+    let redis_replica = Reference::start_with(&["--replicaof", "127.0.0.1", &port]);
+    let ours_master = Server::start(MASTER);
+    let port = ours_master.port.to_string();
+    let ours_replica = Server::start(&["--replicaof", "127.0.0.1", &port]);
+    let mut theirs = ReplicaPair::new(
+        redis_master.conn(),
+        redis_replica.conn(),
+        redis_replica.conn(),
+    );
+    let mut ours = ReplicaPair::new(ours_master.conn(), ours_replica.conn(), ours_replica.conn());
+    // A script that makes a key (ARGV[1] words from ARGV[2]: the command and the key)
+    // with a 1 ms TTL, waits on the master's clock (frozen for the script, so the key
+    // stays alive for its lookups) until the TTL has passed, and runs the rest of ARGV:
+    // the replica applies it all after the key's time, and must still find the key for
+    // the master's commands.
+    let late = "local n = tonumber(ARGV[1]) redis.call(unpack(ARGV, 2, n + 1)) \
+                redis.call('pexpire', ARGV[3], 1) \
+                local t = redis.call('time') local t0 = t[1] * 1000000 + t[2] \
+                repeat t = redis.call('time') until t[1] * 1000000 + t[2] > t0 + 5000 \
+                return redis.call(unpack(ARGV, n + 2))";
+    // (command, run on the replica?)
+    let steps: &[(&[&str], bool)] = &[
+        (&["SADD", "s1", "a", "b"], false),
+        (&["SADD", "s2", "b", "c"], false),
+        (&["SET", "str", "x"], false),
+        (&["ZADD", "z1", "1", "a", "2", "b"], false),
+        (&["PFADD", "h1", "a", "b"], false),
+        (&["SET", "bits", "ab"], false),
+        (&["RPUSH", "l", "3", "1", "2"], false),
+        (&["HSET", "w1", "f", "1"], false),
+        (
+            &[
+                "GEOADD",
+                "g",
+                "13.361389",
+                "38.115556",
+                "Palermo",
+                "15.087269",
+                "37.502669",
+                "Catania",
+            ],
+            false,
+        ),
+        // Writes that read other keys: existing, missing and wrong-type sources.
+        (&["SUNIONSTORE", "d", "s1", "s2", "nosuch"], false),
+        (&["SINTERSTORE", "d", "s1", "str"], false),
+        (&["SDIFFSTORE", "d", "s1", "nosuch", "s2"], false),
+        (&["SINTERCARD", "2", "s1", "s2"], false),
+        (&["ZUNIONSTORE", "dz", "2", "z1", "nosuch"], false),
+        (&["ZINTERSTORE", "dz", "2", "z1", "s1"], false),
+        (&["ZDIFFSTORE", "dz", "2", "z1", "str"], false),
+        (&["ZRANGESTORE", "dz", "z1", "0", "-1"], false),
+        (
+            &[
+                "SORT", "l", "BY", "w*->f", "GET", "#", "GET", "w*->f", "STORE", "dl",
+            ],
+            false,
+        ),
+        (&["SORT", "nosuch", "STORE", "dl"], false),
+        (&["BITOP", "AND", "db", "bits", "nosuch"], false),
+        (&["BITOP", "OR", "db", "bits", "l"], false),
+        (&["PFMERGE", "hd", "h1", "nosuch"], false),
+        (&["COPY", "s1", "s1copy"], false),
+        (&["COPY", "nosuch", "c2"], false),
+        (
+            &[
+                "GEOSEARCHSTORE",
+                "gd",
+                "g",
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYRADIUS",
+                "200",
+                "km",
+            ],
+            false,
+        ),
+        (
+            &["GEORADIUS", "g", "15", "37", "200", "km", "STORE", "gd2"],
+            false,
+        ),
+        (&["SMOVE", "s1", "s2", "a"], false),
+        (&["LMOVE", "l", "l2", "LEFT", "RIGHT"], false),
+        (&["GETDEL", "str"], false),
+        (&["SET", "str", "y", "GET"], false),
+        (&["INCR", "n"], false),
+        (&["APPEND", "str", "z"], false),
+        // Keys with a short TTL, expired on both sides by the time they are read (the
+        // master's active expiry is off; a replica never expires keys by itself).
+        (&["SADD", "e1", "x"], false),
+        (&["PEXPIRE", "e1", "20"], false),
+        (&["SET", "e2", "v", "PX", "20"], false),
+        (&["DEBUG", "SLEEP", "0.05"], false),
+        // On the replica the keys are still there, and read as missing.
+        (&["DBSIZE"], true),
+        (&["GET", "e2"], true),
+        (&["EXISTS", "e1", "e2", "s1"], true),
+        (&["TYPE", "e1"], true),
+        (&["SMEMBERS", "e1"], true),
+        (&["TTL", "e2"], true),
+        (&["SUNION", "e1", "s1"], true),
+        (&["GET", "str"], true),
+        (&["GET", "nosuch"], true),
+        (&["SISMEMBER", "s2", "a"], true),
+        (&["SCARD", "d"], true),
+        (&["ZRANGE", "dz", "0", "-1"], true),
+        (&["LRANGE", "dl", "0", "-1"], true),
+        (&["OBJECT", "ENCODING", "e1"], true),
+        (&["MGET", "e2", "str", "nosuch"], true),
+        (&["DBSIZE"], true),
+        // The master's lookup expires them and streams the DEL first.
+        (&["SUNIONSTORE", "d", "e1", "s1"], false),
+        (&["GET", "e2"], false),
+        (&["DBSIZE"], true),
+        // Keys the replica holds past their time when the master's commands read them.
+        (
+            &[
+                "EVAL",
+                late,
+                "0",
+                "3",
+                "SADD",
+                "late1",
+                "x",
+                "SUNIONSTORE",
+                "d3",
+                "late1",
+                "s2",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL",
+                late,
+                "0",
+                "3",
+                "SADD",
+                "late2",
+                "x",
+                "SINTERSTORE",
+                "d4",
+                "s2",
+                "late2",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL",
+                late,
+                "0",
+                "3",
+                "SADD",
+                "late3",
+                "b",
+                "SDIFFSTORE",
+                "d5",
+                "late3",
+                "s2",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL",
+                late,
+                "0",
+                "4",
+                "ZADD",
+                "late4",
+                "1",
+                "x",
+                "ZUNIONSTORE",
+                "dz",
+                "2",
+                "z1",
+                "late4",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "SET", "late5", "zz", "BITOP", "OR", "db", "bits", "late5",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "PFADD", "late6", "q", "PFMERGE", "hd", "h1", "late6",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "SADD", "late7", "q", "COPY", "late7", "c7",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "4", "HSET", "wlate", "f", "9", "SORT", "l", "BY", "nosort",
+                "GET", "w*->f", "STORE", "dl",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL",
+                late,
+                "0",
+                "5",
+                "GEOADD",
+                "late8",
+                "15",
+                "37",
+                "p",
+                "GEOSEARCHSTORE",
+                "gd",
+                "late8",
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYRADIUS",
+                "1",
+                "km",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "SET", "late9", "v", "GETEX", "late9", "PERSIST",
+            ],
+            false,
+        ),
+        // Writes that empty a key the replica holds past its time.
+        (
+            &[
+                "EVAL", late, "0", "4", "ZADD", "late10", "1", "x", "ZREM", "late10", "x",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "SADD", "late11", "x", "SREM", "late11", "x",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "RPUSH", "late12", "x", "LPOP", "late12",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "4", "HSET", "late13", "f", "v", "HDEL", "late13", "f",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "4", "ZADD", "late14", "1", "x", "ZPOPMIN", "late14",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL",
+                late,
+                "0",
+                "4",
+                "ZADD",
+                "late15",
+                "1",
+                "x",
+                "ZREMRANGEBYRANK",
+                "late15",
+                "0",
+                "-1",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "SADD", "late16", "x", "SPOP", "late16",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "RPUSH", "late17", "x", "LTRIM", "late17", "1", "0",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EXISTS", "late10", "late11", "late12", "late13", "late14", "late15", "late16",
+                "late17",
+            ],
+            true,
+        ),
+        (&["DBSIZE"], true),
+        (&["SCARD", "d3"], true),
+        (&["SISMEMBER", "d3", "x"], true),
+        (&["SCARD", "d4"], true),
+        (&["SCARD", "d5"], true),
+        (&["ZRANGE", "dz", "0", "-1", "WITHSCORES"], true),
+        (&["GET", "db"], true),
+        (&["PFCOUNT", "hd"], true),
+        (&["SCARD", "c7"], true),
+        (&["LRANGE", "dl", "0", "-1"], true),
+        (&["ZCARD", "gd"], true),
+        (&["TTL", "late9"], true),
+        (
+            &["EXISTS", "late1", "late4", "late7", "wlate", "late9"],
+            true,
+        ),
+        (&["TYPE", "late4"], true),
+        (&["PFCOUNT", "late6"], true),
+        (&["DBSIZE"], true),
+        // The master's lookups find them expired and stream their DELs first.
+        (&["SUNIONSTORE", "d6", "late1", "late2"], false),
+        (
+            &["SORT", "l", "BY", "nosort", "GET", "w*->f", "STORE", "dl"],
+            false,
+        ),
+        (&["DBSIZE"], true),
+        (&["SCARD", "d6"], true),
+        (&["LRANGE", "dl", "0", "-1"], true),
+    ];
+    for &(cmd, on_replica) in steps {
+        let where_ = if on_replica { "replica" } else { "master" };
+        let (ours_reply, ours_counted, ours_events) = ours.step(cmd, on_replica);
+        let (theirs_reply, theirs_counted, theirs_events) = theirs.step(cmd, on_replica);
+        assert_eq!(
+            (ours_reply, ours_counted, ours_events),
+            (theirs_reply, theirs_counted, theirs_events),
+            "{cmd:?} on the {where_}"
+        );
+    }
+}

@@ -351,7 +351,7 @@ fn getex(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     ctx.out.bulk(value);
     let dbi = ctx.client.db;
     match at {
-        Some((at, false)) if at <= ctx.now_ms => {
+        Some((at, false)) if ctx.already_expired(at as i64) => {
             db.remove(key, ctx.now_ms);
             ks.dirty += 1;
             ks.rewrite(&[del_word(ks), key]);
