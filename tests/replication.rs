@@ -989,6 +989,148 @@ fn replica_counts_keyspace_hits_as_redis() {
             ],
             false,
         ),
+        // Other writes on keys the replica holds past their time.
+        (
+            &[
+                "EVAL", late, "0", "3", "SET", "late20", "5", "INCR", "late20",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "SET", "late21", "ab", "APPEND", "late21", "c",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "SET", "late22", "ab", "SETRANGE", "late22", "1", "x",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "SET", "late23", "ab", "GETDEL", "late23",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "RPUSH", "late24", "a", "LPUSH", "late24", "b",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "RPUSH", "late25", "a", "LMOVE", "late25", "l3", "LEFT",
+                "LEFT",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "RPUSH", "late26", "a", "LMPOP", "1", "late26", "LEFT",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "4", "ZADD", "late27", "1", "a", "ZMPOP", "1", "late27", "MIN",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "SADD", "late28", "a", "SMOVE", "late28", "s9", "a",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "4", "HSET", "late29", "f", "1", "HINCRBY", "late29", "f", "2",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "4", "ZADD", "late30", "1", "a", "ZINCRBY", "late30", "2", "a",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "SET", "late31", "v", "RENAME", "late31", "r31",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "SET", "late32", "v", "DEL", "late32",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "SET", "late33", "v", "PERSIST", "late33",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "SET", "late34", "v", "EXPIRE", "late34", "100",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "5", "XADD", "late35", "1-1", "f", "v", "XDEL", "late35", "1-1",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "SET", "late36", "v", "SET", "late36", "w", "GET",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "SET", "late37", "v", "SETNX", "late37", "w",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "PFADD", "late38", "a", "PFADD", "late38", "b",
+            ],
+            false,
+        ),
+        (
+            &[
+                "EVAL", late, "0", "3", "SET", "late39", "v", "MOVE", "late39", "3",
+            ],
+            false,
+        ),
+        (&["GET", "late20"], true),
+        (&["TTL", "late33"], true),
+        (&["TTL", "late34"], true),
+        (
+            &[
+                "EXISTS", "late21", "late22", "late23", "late24", "late25", "late26", "late27",
+            ],
+            true,
+        ),
+        (
+            &[
+                "EXISTS", "late28", "late29", "late30", "late31", "late32", "late35", "late36",
+            ],
+            true,
+        ),
+        (
+            &["EXISTS", "late37", "late38", "late39", "l3", "s9", "r31"],
+            true,
+        ),
+        (&["DBSIZE"], true),
         // Writes that empty a key the replica holds past its time.
         (
             &[
