@@ -559,7 +559,10 @@ fn copy(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     if src_db == dst_db && src == dst {
         return Err(same_object());
     }
-    let found = ks.db_mut(src_db).lookup_read(src, ctx.now_ms).is_some();
+    let found = ks
+        .db_mut(src_db)
+        .lookup_read(src, ctx.expiry_now())
+        .is_some();
     count_lookup(ctx, found);
     if !found {
         ctx.out.int(0);

@@ -128,7 +128,7 @@ pub fn read_key<'a>(ctx: &mut Ctx, ks: &'a Keyspace, key: &[u8]) -> Option<&'a E
 /// Redis's `lookupKeyRead` does (GETDEL, BITOP's sources...): an expired key is removed
 /// at once.
 pub fn read_key_mut<'a>(ctx: &mut Ctx, ks: &'a mut Keyspace, key: &[u8]) -> Option<&'a mut Entry> {
-    let entry = ks.db_mut(ctx.client.db).lookup_read(key, ctx.now_ms);
+    let entry = ks.db_mut(ctx.client.db).lookup_read(key, ctx.expiry_now());
     count_lookup(ctx, entry.is_some());
     entry
 }
