@@ -683,3 +683,251 @@ fn swapdb_keeps_the_old_dataset_when_the_snapshot_is_bad() {
     assert_eq!(r.cmd(&["GET", "mine"]), b"$1\r\n1\r\n".to_vec());
     r.cmd(&["REPLICAOF", "NO", "ONE"]);
 }
+
+/// One master and its replica, with a subscriber to the replica's keyspace events.
+struct ReplicaPair {
+    master: Conn,
+    replica: Conn,
+    events: common::events::EventListener,
+    /// The replica's `keyspace_hits` and `keyspace_misses` after the last step.
+    last: [u64; 2],
+}
+
+impl ReplicaPair {
+    fn new(mut master: Conn, mut replica: Conn, listener: Conn) -> ReplicaPair {
+        // The master leaves expired keys for its lookups to find (and DEL).
+        assert_eq!(master.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), b"+OK\r\n");
+        wait_synced(&mut master, &mut replica);
+        let events = common::events::EventListener::start(&mut replica, listener, "KEAm", true);
+        let mut pair = ReplicaPair {
+            master,
+            replica,
+            events,
+            last: [0, 0],
+        };
+        pair.last = pair.stats();
+        pair
+    }
+
+    fn stats(&mut self) -> [u64; 2] {
+        ["keyspace_hits", "keyspace_misses"].map(|f| {
+            info_field_in(&mut self.replica, "stats", f)
+                .parse()
+                .unwrap()
+        })
+    }
+
+    /// Runs `cmd` on the master (or, with `on_replica`, on the replica), waits until the
+    /// replica has applied it, and returns the reply and what the replica counted and
+    /// notified meanwhile.
+    fn step(&mut self, cmd: &[&str], on_replica: bool) -> (String, String, Vec<String>) {
+        let reply = if on_replica {
+            self.replica.cmd_str(cmd)
+        } else {
+            self.master.cmd_str(cmd)
+        };
+        wait_synced(&mut self.master, &mut self.replica);
+        let now = self.stats();
+        let counted = format!(
+            "{} hits, {} misses",
+            now[0] - self.last[0],
+            now[1] - self.last[1]
+        );
+        self.last = now;
+        (reply, counted, self.events.take(&mut self.replica))
+    }
+}
+
+/// Redis's `lookupKey` on a replica: the master's writes count hits and misses for the
+/// keys they read through `lookupKeyRead` (SUNIONSTORE's sources...), and nothing for
+/// the keys they write; a key the master streams is never expired for the master's
+/// commands (`expireIfNeeded` returns 0 for `server.master`), while an ordinary reader
+/// of the replica meets a logically expired key as a miss (and a `keymiss`) that stays
+/// in the keyspace until the master's DEL. The same commands on a redis-server master
+/// and replica and on a redlite master and replica: the replies, the replica's counters
+/// and its keyspace events must be the same after every step.
+#[test]
+fn replica_counts_keyspace_hits_as_redis() {
+    if !reference_available("replica_counts_keyspace_hits_as_redis") {
+        return;
+    }
+    let redis_master = Reference::start_with(&["--repl-diskless-sync-delay", "0"]);
+    let port = redis_master.port.to_string();
+    let redis_replica = Reference::start_with(&["--replicaof", "127.0.0.1", &port]);
+    let ours_master = Server::start(MASTER);
+    let port = ours_master.port.to_string();
+    let ours_replica = Server::start(&["--replicaof", "127.0.0.1", &port]);
+    let mut theirs = ReplicaPair::new(
+        redis_master.conn(),
+        redis_replica.conn(),
+        redis_replica.conn(),
+    );
+    let mut ours = ReplicaPair::new(ours_master.conn(), ours_replica.conn(), ours_replica.conn());
+    // Each step runs on the master, or on the replica (`replica: `), or (`late: `, the
+    // command that makes a key, then the one to run) in the script below, which makes
+    // the key with a 1 ms TTL, waits on the master's clock (frozen for the script, so
+    // the key stays alive for its lookups) until the TTL has passed, and runs the
+    // command: the replica applies it all after the key's time, and must still find the
+    // key for the master's commands.
+    let late = "local n = tonumber(ARGV[1]) redis.call(unpack(ARGV, 2, n + 1)) \
+                redis.call('pexpire', ARGV[3], 1) \
+                local t = redis.call('time') local t0 = t[1] * 1000000 + t[2] \
+                repeat t = redis.call('time') until t[1] * 1000000 + t[2] > t0 + 5000 \
+                return redis.call(unpack(ARGV, n + 2))";
+    let steps = [
+        "SADD s1 a b",
+        "SADD s2 b c",
+        "SET str x",
+        "ZADD z1 1 a 2 b",
+        "PFADD h1 a b",
+        "SET bits ab",
+        "RPUSH l 3 1 2",
+        "HSET w1 f 1",
+        "GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
+        // Writes that read other keys: existing, missing and wrong-type sources.
+        "SUNIONSTORE d s1 s2 nosuch",
+        "SINTERSTORE d s1 str",
+        "SDIFFSTORE d s1 nosuch s2",
+        "SINTERCARD 2 s1 s2",
+        "ZUNIONSTORE dz 2 z1 nosuch",
+        "ZINTERSTORE dz 2 z1 s1",
+        "ZDIFFSTORE dz 2 z1 str",
+        "ZRANGESTORE dz z1 0 -1",
+        "SORT l BY w*->f GET # GET w*->f STORE dl",
+        "SORT nosuch STORE dl",
+        "BITOP AND db bits nosuch",
+        "BITOP OR db bits l",
+        "PFMERGE hd h1 nosuch",
+        "COPY s1 s1copy",
+        "COPY nosuch c2",
+        "GEOSEARCHSTORE gd g FROMLONLAT 15 37 BYRADIUS 200 km",
+        "GEORADIUS g 15 37 200 km STORE gd2",
+        "SMOVE s1 s2 a",
+        "LMOVE l l2 LEFT RIGHT",
+        "GETDEL str",
+        "SET str y GET",
+        "INCR n",
+        "APPEND str z",
+        // Keys with a short TTL, expired on both sides by the time they are read (the
+        // master's active expiry is off; a replica never expires keys by itself).
+        "SADD e1 x",
+        "PEXPIRE e1 20",
+        "SET e2 v PX 20",
+        "DEBUG SLEEP 0.05",
+        // On the replica the keys are still there, and read as missing.
+        "replica: DBSIZE",
+        "replica: GET e2",
+        "replica: EXISTS e1 e2 s1",
+        "replica: TYPE e1",
+        "replica: SMEMBERS e1",
+        "replica: TTL e2",
+        "replica: SUNION e1 s1",
+        "replica: GET str",
+        "replica: GET nosuch",
+        "replica: SISMEMBER s2 a",
+        "replica: SCARD d",
+        "replica: ZRANGE dz 0 -1",
+        "replica: LRANGE dl 0 -1",
+        "replica: OBJECT ENCODING e1",
+        "replica: MGET e2 str nosuch",
+        "replica: DBSIZE",
+        // A writable replica's own writes that read the expired keys: they miss, and
+        // the keys stay (GETDEL then deletes it, as Redis's does).
+        "replica: CONFIG SET replica-read-only no",
+        "replica: SUNIONSTORE rx e1 s1",
+        "replica: GETDEL e2",
+        "replica: COPY e1 rc",
+        "replica: DBSIZE",
+        "replica: CONFIG SET replica-read-only yes",
+        // The master's lookup expires them and streams the DEL first.
+        "SUNIONSTORE d e1 s1",
+        "GET e2",
+        "replica: DBSIZE",
+        // Writes that read keys the replica holds past their time.
+        "late: SADD late1 x | SUNIONSTORE d3 late1 s2",
+        "late: SADD late2 x | SINTERSTORE d4 s2 late2",
+        "late: SADD late3 b | SDIFFSTORE d5 late3 s2",
+        "late: ZADD late4 1 x | ZUNIONSTORE dz 2 z1 late4",
+        "late: SET late5 zz | BITOP OR db bits late5",
+        "late: PFADD late6 q | PFMERGE hd h1 late6",
+        "late: SADD late7 q | COPY late7 c7",
+        "late: HSET wlate f 9 | SORT l BY nosort GET w*->f STORE dl",
+        "late: GEOADD late8 15 37 p | GEOSEARCHSTORE gd late8 FROMLONLAT 15 37 BYRADIUS 1 km",
+        "late: SET late9 v | GETEX late9 PERSIST",
+        // Writes that empty such a key.
+        "late: ZADD late10 1 x | ZREM late10 x",
+        "late: SADD late11 x | SREM late11 x",
+        "late: RPUSH late12 x | LPOP late12",
+        "late: HSET late13 f v | HDEL late13 f",
+        "late: ZADD late14 1 x | ZPOPMIN late14",
+        "late: ZADD late15 1 x | ZREMRANGEBYRANK late15 0 -1",
+        "late: SADD late16 x | SPOP late16",
+        "late: RPUSH late17 x | LTRIM late17 1 0",
+        // Other writes on such keys.
+        "late: SET late20 5 | INCR late20",
+        "late: SET late21 ab | APPEND late21 c",
+        "late: SET late22 ab | SETRANGE late22 1 x",
+        "late: SET late23 ab | GETDEL late23",
+        "late: RPUSH late24 a | LPUSH late24 b",
+        "late: RPUSH late25 a | LMOVE late25 l3 LEFT LEFT",
+        "late: RPUSH late26 a | LMPOP 1 late26 LEFT",
+        "late: ZADD late27 1 a | ZMPOP 1 late27 MIN",
+        "late: SADD late28 a | SMOVE late28 s9 a",
+        "late: HSET late29 f 1 | HINCRBY late29 f 2",
+        "late: ZADD late30 1 a | ZINCRBY late30 2 a",
+        "late: SET late31 v | RENAME late31 r31",
+        "late: SET late32 v | DEL late32",
+        "late: SET late33 v | PERSIST late33",
+        "late: SET late34 v | EXPIRE late34 100",
+        "late: XADD late35 1-1 f v | XDEL late35 1-1",
+        "late: SET late36 v | SET late36 w GET",
+        "late: SET late37 v | SETNX late37 w",
+        "late: PFADD late38 a | PFADD late38 b",
+        "late: SET late39 v | MOVE late39 3",
+        // What the replica holds now.
+        "replica: SCARD d3",
+        "replica: SISMEMBER d3 x",
+        "replica: SCARD d4",
+        "replica: SCARD d5",
+        "replica: ZRANGE dz 0 -1 WITHSCORES",
+        "replica: GET db",
+        "replica: PFCOUNT hd",
+        "replica: SCARD c7",
+        "replica: LRANGE dl 0 -1",
+        "replica: ZCARD gd",
+        "replica: TTL late9",
+        "replica: GET late20",
+        "replica: TTL late33",
+        "replica: TTL late34",
+        "replica: EXISTS late1 late4 late7 wlate late9 late10 late11 late12 late13 late14",
+        "replica: EXISTS late15 late16 late17 late21 late22 late23 late24 late25 late26",
+        "replica: EXISTS late27 late28 late29 late30 late31 late32 late35 late36 late37",
+        "replica: EXISTS late38 late39 l3 s9 r31",
+        "replica: TYPE late4",
+        "replica: PFCOUNT late6",
+        "replica: DBSIZE",
+        // The master's lookups find them expired and stream their DELs first.
+        "SUNIONSTORE d6 late1 late2",
+        "SORT l BY nosort GET w*->f STORE dl",
+        "replica: DBSIZE",
+        "replica: SCARD d6",
+        "replica: LRANGE dl 0 -1",
+    ];
+    for step in steps {
+        let words = |text: &str| text.split(' ').map(str::to_string).collect::<Vec<_>>();
+        let (on_replica, cmd) = match step.split_once(": ") {
+            Some(("replica", cmd)) => (true, words(cmd)),
+            Some(("late", cmds)) => {
+                let (make, run) = cmds.split_once(" | ").unwrap();
+                let (make, run) = (words(make), words(run));
+                let head = ["EVAL", late, "0", &make.len().to_string()].map(str::to_string);
+                (false, [&head[..], &make, &run].concat())
+            }
+            _ => (false, words(step)),
+        };
+        let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        let ours = ours.step(&cmd, on_replica);
+        let theirs = theirs.step(&cmd, on_replica);
+        assert_eq!(ours, theirs, "{step}");
+    }
+}

@@ -90,7 +90,7 @@ fn restore(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         // Redis adds in C `long long`; an absurd TTL wraps into the past there too.
         ttl = ttl.wrapping_add(ctx.now_ms as i64);
     }
-    if ttl != 0 && ttl <= ctx.now_ms as i64 {
+    if ttl != 0 && ctx.already_expired(ttl) {
         if deleted {
             ks.rewrite(&[&b"DEL"[..], key]);
             ks.changed(GENERIC, "del", dbi, key);

@@ -53,7 +53,7 @@ fn merge_keys<'a>(
 ) -> Result<bool, CmdError> {
     let mut dense = false;
     for key in keys {
-        let found = db.lookup_read(key, ctx.now_ms).map(|e| &*e);
+        let found = db.lookup_read(key, ctx.expiry_now()).map(|e| &*e);
         dense |= merge_one(ctx, found, max)?;
     }
     Ok(dense)

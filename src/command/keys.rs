@@ -198,7 +198,7 @@ fn parse_expire_flags(args: &Args) -> Result<ExpireFlags, CmdError> {
 
 /// The shared body of the EXPIRE family (Redis's `expireGenericCommand`): `base_ms` is
 /// added to the argument (now for relative forms, 0 for absolute), `unit` is 1000 for
-/// seconds. A time already past deletes the key, replayed as DEL (UNLINK under
+/// seconds. A time already past ([`Ctx::already_expired`]) deletes the key, replayed as DEL (UNLINK under
 /// `lazyfree-lazy-expire`); otherwise the command is replayed as PEXPIREAT with the
 /// absolute time in ms, its options kept.
 fn expire_generic(
@@ -237,7 +237,7 @@ fn expire_generic(
         return Ok(());
     }
     let (dbi, key) = (ctx.client.db, &args[1]);
-    if when <= ctx.now_ms as i64 {
+    if ctx.already_expired(when) {
         db.remove(key, ctx.now_ms);
         ks.dirty += 1;
         let del: &[u8] = if ks.lazy_expire() { b"UNLINK" } else { b"DEL" };
@@ -559,7 +559,10 @@ fn copy(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     if src_db == dst_db && src == dst {
         return Err(same_object());
     }
-    let found = ks.db_mut(src_db).lookup_read(src, ctx.now_ms).is_some();
+    let found = ks
+        .db_mut(src_db)
+        .lookup_read(src, ctx.expiry_now())
+        .is_some();
     count_lookup(ctx, found);
     if !found {
         ctx.out.int(0);

@@ -75,6 +75,35 @@ pub struct Ctx<'a> {
     pub now_ms: u64,
 }
 
+impl Ctx<'_> {
+    /// The time this command's lookups judge expiry by: `now_ms`, or 0 (nothing has
+    /// expired) for the commands of our master on a replica, as Redis's
+    /// `expireIfNeeded` never finds a key expired for `server.master`: the master
+    /// decides, and streams a DEL. (The store's write lookups already see such keys as
+    /// they are: a replica's database never expires a key itself.)
+    pub fn expiry_now(&self) -> u64 {
+        if self.client.master {
+            0
+        } else {
+            self.now_ms
+        }
+    }
+
+    /// Redis's `checkAlreadyExpired`: whether an absolute expiry time `when_ms` has
+    /// passed, so that EXPIRE, GETEX or RESTORE deletes the key instead of setting it.
+    /// Never on a replica, which keeps the key with its past time and waits for its
+    /// master's DEL, nor while loading.
+    pub fn already_expired(&self, when_ms: i64) -> bool {
+        when_ms <= self.now_ms as i64
+            && !self.server.repl.is_replica()
+            && !self
+                .server
+                .persist
+                .loading
+                .load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
 /// Counts a keyspace hit or miss (INFO's `keyspace_hits` and `keyspace_misses`), as
 /// Redis's `lookupKey` does for every read lookup without `LOOKUP_NOSTATS`: the reads
 /// of values, and the introspection commands (TYPE, EXISTS, TTL, OBJECT...) too.
@@ -90,7 +119,7 @@ pub fn count_lookup(ctx: &mut Ctx, found: bool) {
 /// expired key is absent (a miss), a miss fires `keymiss` (while those are on), and the
 /// hit or miss is counted ([`count_lookup`]).
 pub fn read_key<'a>(ctx: &mut Ctx, ks: &'a Keyspace, key: &[u8]) -> Option<&'a Entry> {
-    let entry = ks.db(ctx.client.db).get(key, ctx.now_ms);
+    let entry = ks.db(ctx.client.db).get(key, ctx.expiry_now());
     count_lookup(ctx, entry.is_some());
     entry
 }
@@ -99,7 +128,7 @@ pub fn read_key<'a>(ctx: &mut Ctx, ks: &'a Keyspace, key: &[u8]) -> Option<&'a E
 /// Redis's `lookupKeyRead` does (GETDEL, BITOP's sources...): an expired key is removed
 /// at once.
 pub fn read_key_mut<'a>(ctx: &mut Ctx, ks: &'a mut Keyspace, key: &[u8]) -> Option<&'a mut Entry> {
-    let entry = ks.db_mut(ctx.client.db).lookup_read(key, ctx.now_ms);
+    let entry = ks.db_mut(ctx.client.db).lookup_read(key, ctx.expiry_now());
     count_lookup(ctx, entry.is_some());
     entry
 }

@@ -51,7 +51,7 @@ pub fn get_str<'a>(
 /// `getGenericCommand`, under the write lock): replies with the value or nil, or fails
 /// with `WRONGTYPE`. Returns whether the key exists.
 fn get_generic(ctx: &mut Ctx, db: &mut Db, key: &[u8]) -> Result<bool, CmdError> {
-    let entry = db.lookup_read(key, ctx.now_ms);
+    let entry = db.lookup_read(key, ctx.expiry_now());
     count_lookup(ctx, entry.is_some());
     match entry {
         None => {
@@ -335,7 +335,7 @@ fn getex(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let opts = parse_extended(args, Extended::GetEx)?;
     let key = &args[1];
     let db = ks.db_mut(ctx.client.db);
-    let entry = db.lookup_read(key, ctx.now_ms);
+    let entry = db.lookup_read(key, ctx.expiry_now());
     count_lookup(ctx, entry.is_some());
     let Some(entry) = entry else {
         ctx.out.null();
@@ -351,7 +351,7 @@ fn getex(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     ctx.out.bulk(value);
     let dbi = ctx.client.db;
     match at {
-        Some((at, false)) if at <= ctx.now_ms => {
+        Some((at, false)) if ctx.already_expired(at as i64) => {
             db.remove(key, ctx.now_ms);
             ks.dirty += 1;
             ks.rewrite(&[del_word(ks), key]);
@@ -393,8 +393,10 @@ fn getset(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
 /// The value (then deleted), or nil.
 fn getdel(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
     let db = ks.db_mut(ctx.client.db);
-    if get_generic(ctx, db, &args[1])? {
-        db.remove(&args[1], ctx.now_ms);
+    get_generic(ctx, db, &args[1])?;
+    // Redis deletes whatever is there after a nil too (`dbSyncDelete`): on a replica,
+    // the expired key its lookup left.
+    if db.delete(&args[1]).is_some() {
         ks.dirty += 1;
         let del: &[u8] = if ks.lazy_user_del { b"UNLINK" } else { b"DEL" };
         ks.rewrite(&[del, &args[1]]);

@@ -95,10 +95,12 @@ fn write_zset<'a>(
 
 /// Deletes `key` of `db` if its sorted set became empty, as Redis does after every
 /// removal; returns whether it did (the caller fires `del` after its own event).
+/// The key was just written, so it is not looked up as a read (no `keymiss`) nor judged
+/// by its time: on a replica, our master's writes meet keys past their time as they are.
 fn drop_if_empty(ks: &mut Keyspace, db: usize, key: &[u8], now_ms: u64) -> bool {
     let db = ks.db_mut(db);
     let empty = db
-        .get(key, now_ms)
+        .get_quietly(key, 0)
         .and_then(|e| e.zset())
         .is_some_and(ZSet::is_empty);
     if empty {
@@ -918,7 +920,7 @@ fn pop_generic(
     let mut found = Ok(None);
     for key in keys {
         // Redis looks them up for writing: no keymiss.
-        let lookup = ks.db(ctx.client.db).get_quietly(key, ctx.now_ms);
+        let lookup = ks.db(ctx.client.db).get_quietly(key, ctx.expiry_now());
         match lookup
             .map(|e| e.zset().ok_or(CmdError::WrongType))
             .transpose()

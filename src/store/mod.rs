@@ -977,10 +977,15 @@ impl Db {
     }
 
     /// Looks a key up for reading from a write command (Redis's `lookupKeyRead` there):
-    /// an expired key is removed at once, and a miss fires `keymiss` (while those are on).
+    /// an expired key is removed at once (on a replica it reads as missing and stays,
+    /// as `expireIfNeeded` leaves it for the master's DEL), and a miss fires `keymiss`
+    /// (while those are on).
     pub fn lookup_read(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         let h = KeyHash::of(key);
-        let Some(slot) = self.find_live(h, key, now_ms) else {
+        let live = self
+            .find_live(h, key, now_ms)
+            .filter(|&slot| !(self.replica && self.table.at(slot).is_expired(now_ms)));
+        let Some(slot) = live else {
             self.note_miss(key);
             return None;
         };
