@@ -971,9 +971,10 @@ mod tests {
 
     #[test]
     fn a_big_empty_bucket_array_is_not_resident_until_written() {
-        // 64 MB of buckets: above glibc's largest mmap threshold (32 MB), so fresh
-        // pages of the kernel's, which a zeroed allocation leaves untouched.
-        let n = 1 << 23;
+        // 256 MB of buckets: above glibc's largest mmap threshold (32 MB), so fresh
+        // pages of the kernel's, which a zeroed allocation leaves untouched. (Big, so
+        // that what the tests running alongside allocate stays within the margin.)
+        let n = 1 << 25;
         let before = rss();
         let spare: Buckets<Item> = Buckets::new(n);
         let after = rss();
