@@ -144,6 +144,9 @@ impl<R: Read> Connection<'_, R> {
                     at += used;
                     self.execute(&mut held);
                     if self.client.master {
+                        // Its counters first, so that whoever sees our offset move sees
+                        // what the command counted too (Redis counts as it runs).
+                        self.merge_counters();
                         // Applied: now it counts in our offset and goes to our replicas
                         // (with its start, if an earlier read brought that).
                         let bytes = &self.reader.buffer()[mark..at];
@@ -300,30 +303,9 @@ impl<R: Read> Connection<'_, R> {
     /// Adds this batch's counters to the server's and refreshes what CLIENT LIST shows.
     fn account(&mut self, bytes_in: u64) {
         let stats = &self.server.stats;
-        let local = std::mem::take(&mut self.client.stats);
-        let LocalStats {
-            commands,
-            keyspace_hits,
-            keyspace_misses,
-        } = local;
         stats.net_input_bytes.fetch_add(bytes_in, Ordering::Relaxed);
         stats.reads_processed.fetch_add(1, Ordering::Relaxed);
-        if !self.client.calls.is_empty() {
-            self.server.calls.merge(&mut self.client.calls);
-        }
-        stats
-            .commands_processed
-            .fetch_add(commands, Ordering::Relaxed);
-        if keyspace_hits > 0 {
-            stats
-                .keyspace_hits
-                .fetch_add(keyspace_hits, Ordering::Relaxed);
-        }
-        if keyspace_misses > 0 {
-            stats
-                .keyspace_misses
-                .fetch_add(keyspace_misses, Ordering::Relaxed);
-        }
+        self.merge_counters();
         let handle = &self.client.handle;
         handle.last_active_ms.store(now_ms(), Ordering::Relaxed);
         let mut info = handle.info();
@@ -344,5 +326,32 @@ impl<R: Read> Connection<'_, R> {
             0
         };
         crate::client::MemModel::after_batch(&mut info.mem, client, self.out.len());
+    }
+
+    /// Adds the counters of the commands run since the last call (commands, keyspace
+    /// hits and misses, COMMANDSTATS) to the server's.
+    fn merge_counters(&mut self) {
+        let stats = &self.server.stats;
+        let LocalStats {
+            commands,
+            keyspace_hits,
+            keyspace_misses,
+        } = std::mem::take(&mut self.client.stats);
+        if !self.client.calls.is_empty() {
+            self.server.calls.merge(&mut self.client.calls);
+        }
+        stats
+            .commands_processed
+            .fetch_add(commands, Ordering::Relaxed);
+        if keyspace_hits > 0 {
+            stats
+                .keyspace_hits
+                .fetch_add(keyspace_hits, Ordering::Relaxed);
+        }
+        if keyspace_misses > 0 {
+            stats
+                .keyspace_misses
+                .fetch_add(keyspace_misses, Ordering::Relaxed);
+        }
     }
 }
