@@ -198,9 +198,9 @@ fn parse_expire_flags(args: &Args) -> Result<ExpireFlags, CmdError> {
 
 /// The shared body of the EXPIRE family (Redis's `expireGenericCommand`): `base_ms` is
 /// added to the argument (now for relative forms, 0 for absolute), `unit` is 1000 for
-/// seconds. A time already past ([`Ctx::already_expired`]) deletes the key, replayed as DEL (UNLINK under
-/// `lazyfree-lazy-expire`); otherwise the command is replayed as PEXPIREAT with the
-/// absolute time in ms, its options kept.
+/// seconds. A time already past ([`Ctx::already_expired`]) deletes the key, replayed as
+/// DEL (UNLINK under `lazyfree-lazy-expire`); otherwise the command is replayed as
+/// PEXPIREAT with the absolute time in ms, its options kept.
 fn expire_generic(
     ctx: &mut Ctx,
     ks: &mut Keyspace,

@@ -97,14 +97,14 @@ fn write_zset<'a>(
 /// removal; returns whether it did (the caller fires `del` after its own event).
 /// The key was just written, so it is not looked up as a read (no `keymiss`) nor judged
 /// by its time: on a replica, our master's writes meet keys past their time as they are.
-fn drop_if_empty(ks: &mut Keyspace, db: usize, key: &[u8], now_ms: u64) -> bool {
+fn drop_if_empty(ks: &mut Keyspace, db: usize, key: &[u8]) -> bool {
     let db = ks.db_mut(db);
     let empty = db
         .get_quietly(key, 0)
         .and_then(|e| e.zset())
         .is_some_and(ZSet::is_empty);
     if empty {
-        db.remove(key, now_ms);
+        db.delete(key);
     }
     empty
 }
@@ -421,7 +421,7 @@ fn zrem(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args) -> CmdResult {
         }
     }
     let dbi = ctx.client.db;
-    let deleted = drop_if_empty(ks, dbi, &args[1], ctx.now_ms);
+    let deleted = drop_if_empty(ks, dbi, &args[1]);
     if removed > 0 {
         report_removal(ks, dbi, &args[1], "zrem", deleted);
         ks.dirty += removed;
@@ -474,7 +474,7 @@ fn remrange_generic(ctx: &mut Ctx, ks: &mut Keyspace, args: &Args, kind: RangeKi
     };
     let removed = z.remove_ranks(range.ranks(z));
     let dbi = ctx.client.db;
-    let deleted = drop_if_empty(ks, dbi, &args[1], ctx.now_ms);
+    let deleted = drop_if_empty(ks, dbi, &args[1]);
     if removed > 0 {
         let event = match kind {
             RangeKind::Rank => "zremrangebyrank",
@@ -899,7 +899,7 @@ pub fn pop_members<R>(
     z.remove_ranks(ranks);
     if n > 0 {
         ks.dirty += n as u64;
-        let deleted = drop_if_empty(ks, db, key, now_ms);
+        let deleted = drop_if_empty(ks, db, key);
         report_removal(ks, db, key, pop_event(end), deleted);
     }
     Ok(Some(result))

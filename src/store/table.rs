@@ -961,20 +961,13 @@ mod tests {
         format!("key:{i}").into_bytes()
     }
 
-    /// Resident bytes of this process (Linux; 0 elsewhere).
-    fn rss() -> usize {
-        std::fs::read_to_string("/proc/self/statm")
-            .ok()
-            .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
-            .map_or(0, |pages| pages * 4096)
-    }
-
     #[test]
     fn a_big_empty_bucket_array_is_not_resident_until_written() {
         // 256 MB of buckets: above glibc's largest mmap threshold (32 MB), so fresh
         // pages of the kernel's, which a zeroed allocation leaves untouched. (Big, so
         // that what the tests running alongside allocate stays within the margin.)
         let n = 1 << 25;
+        let rss = || crate::command::info::rss_bytes() as usize;
         let before = rss();
         let spare: Buckets<Item> = Buckets::new(n);
         let after = rss();
